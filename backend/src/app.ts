@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import express, { type RequestHandler } from 'express'
+import { pinoHttp } from 'pino-http'
+import type { Deps } from './deps'
+import { errorMiddleware, apiNotFound } from './http/error-middleware'
+import { originCheck, securityHeaders } from './http/security'
+import { viewerOf } from './http/viewer'
+import { stripQuery } from './logger'
+import { healthRouter } from './ops/health.routes'
+
+const FRONTEND_DIST = fileURLToPath(new URL('../../frontend/dist/', import.meta.url))
+
+export interface AppExtensions {
+  /** Mounted before the API routes (sessions, passport): they set req.viewer.user. */
+  before?: RequestHandler[]
+  /** Feature routers, mounted at the app root in order. */
+  routers?: express.Router[]
+}
+
+/** The express app without listen(): tests and main.ts build it the same way. */
+export function createApp(deps: Deps, ext: AppExtensions = {}): express.Express {
+  const { config, logger } = deps
+  const app = express()
+  app.disable('x-powered-by')
+  app.set('trust proxy', config.trustProxy)
+  app.set('etag', false)
+
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const id = randomUUID()
+        res.setHeader('X-Request-Id', id)
+        return id
+      },
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: stripQuery(req.url) }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+      autoLogging: { ignore: (req) => req.url === '/api/health' },
+    }),
+  )
+  app.use(securityHeaders())
+  app.use((req, _res, next) => {
+    req.viewer = viewerOf(req, null)
+    next()
+  })
+  for (const mw of ext.before ?? []) app.use(mw)
+  app.use('/api', originCheck(config.publicUrl))
+  app.use('/api', express.json({ limit: '256kb', type: ['application/json', 'application/*+json'] }))
+
+  app.use(healthRouter(deps))
+  for (const router of ext.routers ?? []) app.use(router)
+  app.use('/api', apiNotFound)
+
+  if (existsSync(FRONTEND_DIST)) {
+    app.use(express.static(FRONTEND_DIST, { index: false, maxAge: '1h', setHeaders: (res, path) => {
+      if (path.includes('/assets/')) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable')
+      if (path.endsWith('sw.js')) res.setHeader('Cache-Control', 'no-cache')
+    } }))
+    app.get(/^\/(?!api\/).*/, (_req, res) => {
+      res.setHeader('Cache-Control', 'no-cache')
+      res.sendFile('index.html', { root: FRONTEND_DIST })
+    })
+  } else {
+    app.get('/', (_req, res) => {
+      res.type('text/plain').send('ShareSync API is running. Build the web app with `pnpm build`.')
+    })
+  }
+
+  app.use(errorMiddleware(logger))
+  return app
+}

@@ -1,0 +1,229 @@
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { z } from 'zod'
+
+/**
+ * The only reader of the environment: env -> zod -> frozen, typed Config.
+ * A wrong value stops startup with every problem listed (ConfigError).
+ */
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, t: 1e12, tb: 1e12,
+  kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40,
+}
+const DURATION_UNITS: Record<string, number> = { '': 1, s: 1, m: 60, min: 60, h: 3600, d: 86400, w: 604800 }
+
+/** "10GiB", "500 MB", "1048576" -> bytes */
+export function parseSize(text: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text)
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined
+  return m && unit !== undefined ? Math.round(Number(m[1]) * unit) : null
+}
+
+/** "1h", "7d", "90" (seconds) -> seconds */
+export function parseDuration(text: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text)
+  const unit = m ? DURATION_UNITS[m[2]!.toLowerCase()] : undefined
+  return m && unit !== undefined ? Math.round(Number(m[1]) * unit) : null
+}
+
+const size = z.string().transform((v, ctx) => {
+  const n = parseSize(v)
+  if (n === null || n <= 0) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a size (e.g. 5GiB, 500MB, 1048576)` })
+    return z.NEVER
+  }
+  return n
+})
+const duration = z.string().transform((v, ctx) => {
+  const n = parseDuration(v)
+  if (n === null || n <= 0) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (e.g. 90, 15m, 1h, 7d)` })
+    return z.NEVER
+  }
+  return n
+})
+/** "20/1h": 20 events per hour */
+const rate = z.string().transform((v, ctx) => {
+  const m = /^\s*(\d+)\s*\/\s*(\S+)\s*$/.exec(v)
+  const window = m ? parseDuration(m[2]!) : null
+  if (!m || window === null || window <= 0 || Number(m[1]) <= 0) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a rate (e.g. 20/1h, 5/15m)` })
+    return z.NEVER
+  }
+  return { points: Number(m[1]), seconds: window }
+})
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))
+const list = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+const url = z.string().url()
+
+const EnvSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PUBLIC_URL: url.transform((u) => u.replace(/\/+$/, '')).optional(),
+    DATA_DIR: z.string().min(1).default('./data'),
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres://').optional(),
+    STORAGE: z.enum(['disk', 's3']).default('disk'),
+    S3_ENDPOINT: url.optional(),
+    S3_PUBLIC_ENDPOINT: url.optional(),
+    S3_REGION: z.string().min(1).default('us-east-1'),
+    S3_BUCKET: z.string().min(1).optional(),
+    S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+    S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+    S3_FORCE_PATH_STYLE: bool.default('true'),
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis://').optional(),
+    SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    GOOGLE_CLIENT_ID: z.string().min(1).optional(),
+    GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
+    GOOGLE_AUTH_URL: url.default('https://accounts.google.com/o/oauth2/v2/auth'),
+    GOOGLE_TOKEN_URL: url.default('https://oauth2.googleapis.com/token'),
+    GOOGLE_USERINFO_URL: url.default('https://openidconnect.googleapis.com/v1/userinfo'),
+    ADMIN_EMAILS: list.default(''),
+    ALLOW_ANONYMOUS_UPLOADS: bool.default('true'),
+    MAX_FILE_SIZE: size.default('10GiB'),
+    ANON_MAX_FILE_SIZE: size.default('2GiB'),
+    DEFAULT_EXPIRY: duration.default('1d'),
+    MAX_EXPIRY: duration.default('30d'),
+    ANON_MAX_EXPIRY: duration.default('7d'),
+    DAILY_QUOTA: size.default('100GiB'),
+    ANON_DAILY_QUOTA: size.default('10GiB'),
+    UPLOAD_RATE_LIMIT: rate.default('20/1h'),
+    SHARE_CREATE_RATE_LIMIT: rate.default('60/1h'),
+    DOWNLOAD_RATE_LIMIT: rate.default('300/1m'),
+    PASSWORD_ATTEMPTS: rate.default('5/15m'),
+    PRESIGN_TTL: z.coerce.number().int().min(1).max(3600).default(60),
+    PART_SIZE: size.default('16MiB'),
+    TRUST_PROXY: z.string().min(1).optional(),
+    STUN_URLS: list.default(''),
+    TURN_URLS: list.default(''),
+    TURN_SECRET: z.string().min(1).optional(),
+    TURN_TTL: duration.default('1h'),
+    METRICS_TOKEN: z.string().min(1).optional(),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    JANITOR_INTERVAL: duration.default('5m'),
+    STALE_UPLOAD_AGE: duration.default('1d'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.STORAGE === 's3') {
+      for (const key of ['S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const) {
+        if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'required when STORAGE=s3' })
+      }
+    }
+    if (Boolean(env.GOOGLE_CLIENT_ID) !== Boolean(env.GOOGLE_CLIENT_SECRET)) {
+      ctx.addIssue({ code: 'custom', path: ['GOOGLE_CLIENT_SECRET'], message: 'set both GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET, or neither' })
+    }
+    if (env.TURN_URLS.length > 0 && !env.TURN_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['TURN_SECRET'], message: 'required when TURN_URLS is set' })
+    }
+    if (env.DEFAULT_EXPIRY > env.MAX_EXPIRY) {
+      ctx.addIssue({ code: 'custom', path: ['DEFAULT_EXPIRY'], message: 'must not exceed MAX_EXPIRY' })
+    }
+    if (env.PART_SIZE < 5 * 2 ** 20) {
+      ctx.addIssue({ code: 'custom', path: ['PART_SIZE'], message: 'must be at least 5MiB (the S3 minimum)' })
+    }
+  })
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+/** "true"-ish express trust proxy value: hop count, "loopback", CIDR list. */
+function trustProxy(value: string | undefined): boolean | number | string[] {
+  if (value === undefined || value === 'false' || value === '0') return false
+  if (/^\d+$/.test(value)) return Number(value)
+  if (value === 'true') return true
+  return value.split(',').map((s) => s.trim())
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env) {
+  // Empty strings mean "unset": .env files and compose files often carry `KEY=`.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
+  const parsed = EnvSchema.safeParse(cleaned)
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`))
+  }
+  const e = parsed.data
+  const dataDir = resolve(e.DATA_DIR)
+  const config = {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: e.PUBLIC_URL,
+    dataDir,
+    database: e.DATABASE_URL ? { kind: 'postgres' as const, url: e.DATABASE_URL } : { kind: 'pglite' as const, dir: join(dataDir, 'db') },
+    storage:
+      e.STORAGE === 's3'
+        ? {
+            kind: 's3' as const,
+            endpoint: e.S3_ENDPOINT,
+            publicEndpoint: e.S3_PUBLIC_ENDPOINT,
+            region: e.S3_REGION,
+            bucket: e.S3_BUCKET!,
+            accessKeyId: e.S3_ACCESS_KEY_ID!,
+            secretAccessKey: e.S3_SECRET_ACCESS_KEY!,
+            forcePathStyle: e.S3_FORCE_PATH_STYLE,
+          }
+        : { kind: 'disk' as const, dir: join(dataDir, 'blobs') },
+    redisUrl: e.REDIS_URL,
+    sessionSecret: e.SESSION_SECRET ?? persistentSecret(dataDir),
+    google: e.GOOGLE_CLIENT_ID
+      ? {
+          clientId: e.GOOGLE_CLIENT_ID,
+          clientSecret: e.GOOGLE_CLIENT_SECRET!,
+          authUrl: e.GOOGLE_AUTH_URL,
+          tokenUrl: e.GOOGLE_TOKEN_URL,
+          userInfoUrl: e.GOOGLE_USERINFO_URL,
+        }
+      : undefined,
+    adminEmails: e.ADMIN_EMAILS.map((s) => s.toLowerCase()),
+    policy: {
+      allowAnonymousUploads: e.ALLOW_ANONYMOUS_UPLOADS,
+      defaultExpiry: e.DEFAULT_EXPIRY,
+      user: { maxFileSize: e.MAX_FILE_SIZE, maxExpiry: e.MAX_EXPIRY, dailyQuota: e.DAILY_QUOTA },
+      anonymous: { maxFileSize: Math.min(e.ANON_MAX_FILE_SIZE, e.MAX_FILE_SIZE), maxExpiry: Math.min(e.ANON_MAX_EXPIRY, e.MAX_EXPIRY), dailyQuota: Math.min(e.ANON_DAILY_QUOTA, e.DAILY_QUOTA) },
+    },
+    rateLimits: {
+      upload: e.UPLOAD_RATE_LIMIT,
+      shareCreate: e.SHARE_CREATE_RATE_LIMIT,
+      download: e.DOWNLOAD_RATE_LIMIT,
+      password: e.PASSWORD_ATTEMPTS,
+    },
+    presignTtl: e.PRESIGN_TTL,
+    partSize: e.PART_SIZE,
+    trustProxy: trustProxy(e.TRUST_PROXY),
+    rtc: { stunUrls: e.STUN_URLS, turnUrls: e.TURN_URLS, turnSecret: e.TURN_SECRET, turnTtl: e.TURN_TTL },
+    metricsToken: e.METRICS_TOKEN,
+    logLevel: e.LOG_LEVEL,
+    janitor: { intervalSeconds: e.JANITOR_INTERVAL, staleUploadAge: e.STALE_UPLOAD_AGE },
+  }
+  return deepFreeze(config)
+}
+
+export type Config = ReturnType<typeof loadConfig>
+
+/** Zero setup: without SESSION_SECRET, one random secret is made once and kept in DATA_DIR. */
+function persistentSecret(dataDir: string): string {
+  const file = join(dataDir, '.secret')
+  try {
+    return readFileSync(file, 'utf8').trim()
+  } catch {
+    mkdirSync(dataDir, { recursive: true })
+    const secret = randomBytes(32).toString('base64url')
+    writeFileSync(file, secret, { mode: 0o600, flag: 'wx' })
+    return secret
+  }
+}
+
+function deepFreeze<T>(value: T): Readonly<T> {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v)
+    Object.freeze(value)
+  }
+  return value
+}

@@ -1,0 +1,43 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express'
+import type { Logger } from 'pino'
+import { ZodError } from 'zod'
+import { AppError, isConnectionError } from './app-error'
+
+/** Unknown routes under /api answer the JSON error shape, not an HTML page. */
+export const apiNotFound: RequestHandler = (_req, _res, next) => {
+  next(new AppError('not_found', 'No such route.'))
+}
+
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err
+  if (err instanceof ZodError) {
+    const first = err.issues[0]
+    const where = first && first.path.length ? `${first.path.join('.')}: ` : ''
+    return new AppError('invalid_input', `${where}${first?.message ?? 'invalid input'}`, {
+      details: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    })
+  }
+  const e = err as { type?: string; status?: number; expose?: boolean }
+  if (e?.type === 'entity.parse.failed') return new AppError('invalid_json', 'The request body is not valid JSON.')
+  if (e?.type === 'entity.too.large') return new AppError('too_large', 'The request body is too large.')
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') return new AppError('unsupported_media_type', 'Unsupported body encoding.')
+  if (e?.expose && typeof e.status === 'number' && e.status >= 400 && e.status < 500) return new AppError('invalid_input', 'The request could not be read.')
+  if (isConnectionError(err)) return new AppError('database_unavailable', 'A dependency is unavailable, please try again shortly.')
+  return new AppError('internal', 'Something went wrong on our side.')
+}
+
+/** The one mapping point: AppError, zod errors and unknown errors -> the JSON shape of API.md. */
+export function errorMiddleware(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const appError = toAppError(err)
+    if (appError.status >= 500) (req.log ?? logger).error({ err }, 'request failed')
+    if (res.headersSent) {
+      res.destroy()
+      return
+    }
+    for (const [k, v] of Object.entries(appError.extra.headers ?? {})) res.setHeader(k, v)
+    if (appError.extra.retryAfter !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(appError.extra.retryAfter))))
+    const details = appError.status < 500 ? appError.extra.details : undefined
+    res.status(appError.status).json({ error: { code: appError.code, message: appError.message, ...(details ? { details } : {}) } })
+  }
+}

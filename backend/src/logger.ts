@@ -1,0 +1,24 @@
+import { pino, type Logger } from 'pino'
+
+/** Fields that may carry secrets, tokens or presigned URLs: never logged. */
+export const REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-owner-token"]',
+  'req.headers["x-share-password"]',
+  'res.headers["set-cookie"]',
+  'res.headers.location',
+  '*.password',
+  '*.ownerToken',
+  '*.url',
+]
+
+export function createLogger(level: string): Logger {
+  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'sharesync' } })
+}
+
+/** Query strings carry signatures and tokens: logs keep the path only. */
+export function stripQuery(url: string): string {
+  const i = url.indexOf('?')
+  return i === -1 ? url : `${url.slice(0, i)}?[redacted]`
+}

@@ -1,0 +1,67 @@
+import { networkInterfaces } from 'node:os'
+import QRCode from 'qrcode'
+import { ConfigError, loadConfig } from './config'
+import { createLogger } from './logger'
+import { startServer } from './server'
+
+function lanUrls(port: number): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((i) => i && i.family === 'IPv4' && !i.internal)
+    .map((i) => `http://${i!.address}:${port}`)
+}
+
+async function main() {
+  let config
+  try {
+    config = loadConfig()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`)
+      process.exit(1)
+    }
+    throw err
+  }
+  const logger = createLogger(config.logLevel)
+  const server = await startServer(config, { logger })
+
+  const urls = config.publicUrl ? [config.publicUrl] : config.host === '0.0.0.0' ? lanUrls(server.port) : []
+  const local = `http://localhost:${server.port}`
+  const lines = [``, `  ShareSync is running`, ``, `  Local:   ${local}`, ...urls.map((u) => `  Network: ${u}`), ``]
+  process.stdout.write(lines.join('\n') + '\n')
+  if (urls[0]) {
+    process.stdout.write(`  Scan to open on a phone on the same network:\n`)
+    process.stdout.write(await QRCode.toString(urls[0], { type: 'terminal', small: true }))
+  }
+  logger.info({ port: server.port, db: config.database.kind, storage: config.storage.kind, redis: Boolean(config.redisUrl) }, 'listening')
+
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down: finishing in-flight requests')
+    const force = setTimeout(() => {
+      logger.warn('in-flight requests did not finish in 30 s, exiting')
+      process.exit(1)
+    }, 30_000)
+    force.unref()
+    server.close().then(
+      () => {
+        logger.info('stopped')
+        process.exit(0)
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'error during shutdown')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'))
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`ShareSync failed to start: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(1)
+})

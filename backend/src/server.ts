@@ -1,0 +1,76 @@
+import { createServer, type Server as HttpServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import { createApp } from './app'
+import type { Config } from './config'
+import { connectDb } from './db/connect'
+import type { Deps } from './deps'
+import { Limits, limitRules } from './limits/limits'
+import { createLogger } from './logger'
+import { openStore } from './storage/open-store'
+import { sharesRouter } from './shares/shares.routes'
+import { Janitor } from './jobs/janitor'
+
+export interface RunningServer {
+  url: string
+  port: number
+  deps: Deps
+  http: HttpServer
+  /** Graceful: stop accepting, let in-flight requests finish, close dependencies. */
+  close(): Promise<void>
+}
+
+export async function openDeps(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Deps> {
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 3000, lazyConnect: true })
+    : null
+  if (redis) {
+    redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'))
+    await redis.connect()
+  }
+  const db = await connectDb(config.database)
+  const store = await openStore(config)
+  const limits = new Limits(limitRules(config), redis ?? undefined)
+  return { config, logger, db, store, limits, redis }
+}
+
+export async function startServer(config: Config, opts: { logger?: Logger; janitor?: boolean } = {}): Promise<RunningServer> {
+  const deps = await openDeps(config, opts.logger)
+  const app = createApp(deps, { routers: [sharesRouter(deps)] })
+  const http = createServer(app)
+  http.keepAliveTimeout = 65_000
+  http.requestTimeout = 0 // multi-GB uploads may take long; idle sockets are still reaped
+  http.headersTimeout = 60_000
+
+  const janitor = new Janitor(deps)
+  if (opts.janitor !== false) janitor.start()
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject)
+    http.listen(config.port, config.host, () => resolve())
+  })
+  const { port } = http.address() as AddressInfo
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
+
+  let closing: Promise<void> | null = null
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    deps,
+    http,
+    close() {
+      closing ??= (async () => {
+        janitor.stop()
+        await new Promise<void>((resolve) => {
+          http.close(() => resolve())
+          http.closeIdleConnections()
+        })
+        await deps.store.close?.()
+        await deps.db.close()
+        deps.redis?.disconnect()
+      })()
+      return closing
+    },
+  }
+}

@@ -1,0 +1,27 @@
+/** Starts the real ShareSync server on a random loopback port with a given environment. */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import { loadConfig } from '../../src/config'
+import { startServer, type RunningServer } from '../../src/server'
+
+export interface TestServer extends RunningServer {
+  dataDir: string
+  /** fetch relative to the server url */
+  fetch(path: string, init?: RequestInit): Promise<Response>
+}
+
+export async function startTestServer(env: Record<string, string> = {}, opts: { janitor?: boolean } = {}): Promise<TestServer> {
+  const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'sharesync-test-'))
+  const config = loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ...env })
+  const server = await startServer(config, { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), janitor: opts.janitor ?? false })
+  return Object.assign(server, {
+    dataDir,
+    fetch: (path: string, init?: RequestInit) => fetch(new URL(path, server.url), init),
+    close: async () => {
+      await server.close()
+      if (!env.DATA_DIR) rmSync(dataDir, { recursive: true, force: true })
+    },
+  })
+}

@@ -1,0 +1,159 @@
+/**
+ * Real services for integration tests, started on loopback: PostgreSQL (the distribution's
+ * binaries), Redis (redis-server) and an S3-protocol server (s3rver). Each returns a handle that
+ * can stop, pause (SIGSTOP) and resume the process, for outage tests.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { createServer, Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number }
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 30_000) {
+  const start = Date.now()
+  while (Date.now() - start < timeoutMs) {
+    if (await check().catch(() => false)) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`${what} did not start within ${timeoutMs} ms`)
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = new Socket()
+    s.once('connect', () => { s.destroy(); resolve(true) })
+    s.once('error', () => resolve(false))
+    s.connect(port, '127.0.0.1')
+  })
+}
+
+export interface ServiceHandle {
+  url: string
+  port: number
+  /** SIGSTOP: the process hangs (connections time out) */
+  pause(): void
+  resume(): void
+  stop(): Promise<void>
+  /** stop, then start again on the same port and data */
+  restart(): Promise<void>
+}
+
+function handle(start: () => ChildProcess, url: string, port: number, ready: () => Promise<void>, cleanup: () => void): ServiceHandle & { started: Promise<void> } {
+  let proc = start()
+  const stopProc = () =>
+    new Promise<void>((resolve) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return resolve()
+      proc.once('exit', () => resolve())
+      proc.kill('SIGCONT')
+      proc.kill('SIGTERM')
+      setTimeout(() => proc.kill('SIGKILL'), 5000).unref()
+    })
+  return {
+    url,
+    port,
+    started: ready(),
+    pause: () => void proc.kill('SIGSTOP'),
+    resume: () => void proc.kill('SIGCONT'),
+    async stop() {
+      await stopProc()
+      cleanup()
+    },
+    async restart() {
+      await stopProc()
+      proc = start()
+      await ready()
+    },
+  }
+}
+
+function pgBin(name: string): string {
+  for (const dir of ['/usr/lib/postgresql']) {
+    if (!existsSync(dir)) continue
+    const versions = readdirSync(dir).sort((a, b) => Number(b) - Number(a))
+    for (const v of versions) if (existsSync(join(dir, v, 'bin', name))) return join(dir, v, 'bin', name)
+  }
+  return name
+}
+
+/** A throwaway PostgreSQL cluster (as the `postgres` user when running as root). */
+export async function startPostgres(): Promise<ServiceHandle> {
+  const dir = mkdtempSync(join(tmpdir(), 'sharesync-pg-'))
+  chmodSync(dir, 0o777)
+  const data = join(dir, 'data')
+  const asRoot = process.getuid?.() === 0
+  const run = (cmd: string, args: string[]) => (asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]) as [string, string[]]
+  const [initCmd, initArgs] = run(pgBin('initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'])
+  execFileSync(initCmd, initArgs, { stdio: 'ignore' })
+  const port = await freePort()
+  const [cmd, args] = run(pgBin('postgres'), ['-D', data, '-p', String(port), '-k', dir, '-h', '127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'])
+  const h = handle(() => spawn(cmd, args, { stdio: 'ignore' }), `postgres://postgres@127.0.0.1:${port}/postgres`, port, () => waitFor(() => portOpen(port), 'postgres'), () => rmSync(dir, { recursive: true, force: true }))
+  await h.started
+  return h
+}
+
+/** A fresh database in a running cluster, so test files stay isolated. */
+export async function createDatabase(serverUrl: string, name: string): Promise<string> {
+  const pg = (await import('pg')).default
+  const client = new pg.Client({ connectionString: serverUrl })
+  await client.connect()
+  await client.query(`DROP DATABASE IF EXISTS "${name}"`)
+  await client.query(`CREATE DATABASE "${name}"`)
+  await client.end()
+  const url = new URL(serverUrl)
+  url.pathname = `/${name}`
+  return url.toString()
+}
+
+export async function startRedis(): Promise<ServiceHandle> {
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), 'sharesync-redis-'))
+  const h = handle(
+    () => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' }),
+    `redis://127.0.0.1:${port}`,
+    port,
+    () => waitFor(() => portOpen(port), 'redis'),
+    () => rmSync(dir, { recursive: true, force: true }),
+  )
+  await h.started
+  return h
+}
+
+export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
+
+/** s3rver in its own process (so it can be stopped and paused like a real server). */
+export async function startS3(bucket = 'sharesync'): Promise<ServiceHandle & { bucket: string; env: Record<string, string> }> {
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), 'sharesync-s3-'))
+  const script = new URL('./s3rver-process.mjs', import.meta.url).pathname
+  const h = handle(
+    () => spawn(process.execPath, [script, String(port), dir, bucket], { stdio: ['ignore', 'ignore', 'inherit'] }),
+    `http://127.0.0.1:${port}`,
+    port,
+    () => waitFor(() => portOpen(port), 's3rver'),
+    () => rmSync(dir, { recursive: true, force: true }),
+  )
+  await h.started
+  return Object.assign(h, {
+    bucket,
+    env: {
+      STORAGE: 's3',
+      S3_ENDPOINT: `http://127.0.0.1:${port}`,
+      S3_BUCKET: bucket,
+      S3_REGION: 'us-east-1',
+      S3_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      S3_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+      S3_FORCE_PATH_STYLE: 'true',
+    },
+  })
+}

@@ -1,0 +1,38 @@
+/**
+ * The one error table. Every JSON error the API answers is `{ error: { code, message } }`,
+ * with `code` from this table and the HTTP status it maps to.
+ */
+export const ERRORS = {
+  invalid_input: 400,
+  invalid_json: 400,
+  unauthorized: 401,
+  password_required: 401,
+  password_invalid: 401,
+  anonymous_uploads_disabled: 401,
+  forbidden: 403,
+  csrf_rejected: 403,
+  signature_invalid: 403,
+  state_invalid: 403,
+  account_disabled: 403,
+  not_found: 404,
+  share_not_found: 404,
+  room_not_found: 404,
+  conflict: 409,
+  upload_incomplete: 409,
+  share_not_ready: 409,
+  too_large: 413,
+  quota_exceeded: 413,
+  range_not_satisfiable: 416,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal: 500,
+  storage_unavailable: 503,
+  database_unavailable: 503,
+  redis_unavailable: 503,
+} as const satisfies Record<string, number>
+
+export type ErrorCode = keyof typeof ERRORS
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown }
+}

@@ -1,0 +1,121 @@
+import { z } from 'zod'
+
+/** Limits of the protocol itself (not of a deployment: those come from /api/config). */
+export const MAX_FILES_PER_SHARE = 100
+export const MAX_FILE_NAME_LENGTH = 10_000
+export const MIN_PART_SIZE = 5 * 1024 * 1024
+export const MAX_PART_COUNT = 10_000
+export const MAX_PASSWORD_LENGTH = 256
+
+/** Share ids and file ids: 128 random bits, base64url (22 chars). */
+export const ShareId = z.string().regex(/^[A-Za-z0-9_-]{22,64}$/, 'not a share id')
+export const FileId = z.string().regex(/^[A-Za-z0-9_-]{22,64}$/, 'not a file id')
+
+const seconds = z.number().int().positive().max(10 * 365 * 24 * 3600)
+const downloads = z.number().int().min(1).max(1_000_000)
+const password = z.string().min(1).max(MAX_PASSWORD_LENGTH)
+
+export const ShareOptions = z.object({
+  expiresIn: seconds.optional(),
+  maxDownloads: downloads.nullish(),
+  password: password.nullish(),
+})
+export type ShareOptions = z.infer<typeof ShareOptions>
+
+/** Options given as strings (multipart form fields or query parameters of curl uploads). */
+export const ShareOptionsFromStrings = z.object({
+  expiresIn: z.coerce.number().pipe(seconds).optional(),
+  maxDownloads: z.coerce.number().pipe(downloads).optional(),
+  password: password.optional(),
+})
+
+export const FileDeclaration = z.object({
+  name: z.string().min(1).max(MAX_FILE_NAME_LENGTH),
+  size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  type: z.string().max(255).optional().default('application/octet-stream'),
+})
+
+export const CreateShareRequest = ShareOptions.extend({
+  files: z.array(FileDeclaration).min(1).max(MAX_FILES_PER_SHARE),
+})
+export type CreateShareRequest = z.infer<typeof CreateShareRequest>
+
+export interface CreateShareResponse {
+  id: string
+  url: string
+  ownerToken?: string
+  expiresAt: string
+  maxDownloads: number | null
+  files: { id: string; name: string; partSize: number; partCount: number }[]
+}
+
+export const SignPartsRequest = z.object({
+  partNumbers: z.array(z.number().int().min(1).max(MAX_PART_COUNT)).min(1).max(1000),
+})
+export interface SignPartsResponse {
+  parts: { partNumber: number; url: string }[]
+  expiresAt: string
+}
+
+export interface ListPartsResponse {
+  parts: { partNumber: number; etag: string; size: number }[]
+}
+
+export const CompleteFileRequest = z.object({
+  parts: z
+    .array(z.object({ partNumber: z.number().int().min(1).max(MAX_PART_COUNT), etag: z.string().min(1).max(200) }))
+    .max(MAX_PART_COUNT),
+})
+
+export interface ShareFile {
+  id: string
+  name: string
+  size: number
+  type: string
+  downloadsLeft: number | null
+}
+
+export interface ShareMetadata {
+  id: string
+  passwordRequired: boolean
+  expiresAt: string
+  files?: ShareFile[]
+  downloadsLeft?: number | null
+  maxDownloads?: number | null
+  createdAt?: string
+}
+
+export interface UploadResponse {
+  id: string
+  url: string
+  downloadUrl: string
+  ownerToken?: string
+  expiresAt: string
+  maxDownloads: number | null
+}
+
+export const DownloadRequest = z.object({ password: password.optional() })
+export interface DownloadResponse {
+  url: string
+  expiresAt: string
+}
+
+/** Public settings the web app needs (`GET /api/config`). */
+export interface PublicConfig {
+  version: string
+  auth: { google: boolean }
+  anonymousUploads: boolean
+  limits: {
+    anonymous: UserLimits
+    user: UserLimits
+  }
+  defaults: { expiresIn: number; maxDownloads: number | null }
+  expiryChoices: number[]
+  storage: 'disk' | 's3'
+}
+
+export interface UserLimits {
+  maxFileSize: number
+  maxExpiry: number
+  dailyQuota: number
+}
