@@ -37,7 +37,14 @@ export async function openDeps(config: Config, logger: Logger = createLogger(con
 
 export async function startServer(config: Config, opts: { logger?: Logger; janitor?: boolean } = {}): Promise<RunningServer> {
   const deps = await openDeps(config, opts.logger)
-  const app = createApp(deps, { routers: [sharesRouter(deps)] })
+  // Each feature adds its middleware and router here, one line each.
+  const app = createApp(deps, {
+    before: [
+    ],
+    routers: [
+      sharesRouter(deps),
+    ],
+  })
   const http = createServer(app)
   http.keepAliveTimeout = 65_000
   http.requestTimeout = 0 // multi-GB uploads may take long; idle sockets are still reaped
