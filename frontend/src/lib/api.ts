@@ -1,0 +1,78 @@
+import type { ErrorBody, ErrorCode } from '@sharesync/protocol'
+
+/** An error answered by the API in the `{ error: { code, message } }` shape of API.md (or a network failure). */
+export class ApiError extends Error {
+  constructor(
+    /** HTTP status; 0 when the request never got an answer (offline, server down). */
+    readonly status: number,
+    readonly code: ErrorCode | 'network_error' | 'unexpected_response',
+    message: string,
+    /** Seconds to wait, from Retry-After on 429/503. */
+    readonly retryAfter?: number,
+  ) {
+    super(message)
+    this.name = 'ApiError'
+  }
+
+  get isNetwork(): boolean {
+    return this.status === 0
+  }
+}
+
+export interface ApiOptions {
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE'
+  body?: unknown
+  headers?: Record<string, string>
+  signal?: AbortSignal
+}
+
+function isErrorBody(value: unknown): value is ErrorBody {
+  if (!value || typeof value !== 'object' || !('error' in value)) return false
+  const e = (value as { error: unknown }).error
+  return !!e && typeof e === 'object' && typeof (e as { code?: unknown }).code === 'string'
+}
+
+/**
+ * JSON call to the ShareSync API. Resolves with the parsed body (undefined for 204), rejects with
+ * ApiError carrying the server's error code so pages can react to `share_not_found`, `password_invalid`…
+ */
+export async function api<T>(path: string, opts: ApiOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers }
+  let body: string | undefined
+  if (opts.body !== undefined) {
+    headers['Content-Type'] = 'application/json'
+    body = JSON.stringify(opts.body)
+  }
+  let res: Response
+  try {
+    res = await fetch(path, { method: opts.method ?? 'GET', headers, body, signal: opts.signal, credentials: 'same-origin' })
+  } catch (err) {
+    if (err instanceof DOMException && err.name === 'AbortError') throw err
+    throw new ApiError(0, 'network_error', 'Could not reach the server. Check your connection.')
+  }
+  if (res.status === 204) return undefined as T
+  const text = await res.text()
+  let parsed: unknown = undefined
+  try {
+    parsed = text ? JSON.parse(text) : undefined
+  } catch {
+    parsed = undefined
+  }
+  if (!res.ok) {
+    const retry = Number(res.headers.get('Retry-After'))
+    const retryAfter = Number.isFinite(retry) && retry > 0 ? retry : undefined
+    if (isErrorBody(parsed)) throw new ApiError(res.status, parsed.error.code, parsed.error.message, retryAfter)
+    throw new ApiError(res.status, 'unexpected_response', `The server answered ${res.status}.`, retryAfter)
+  }
+  return parsed as T
+}
+
+/** A human sentence for any error, for alerts. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof ApiError) {
+    if (err.code === 'rate_limited' && err.retryAfter) return `${err.message} (try again in ${Math.ceil(err.retryAfter)} s)`
+    return err.message
+  }
+  if (err instanceof Error) return err.message
+  return 'Something went wrong.'
+}

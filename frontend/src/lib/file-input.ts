@@ -1,0 +1,65 @@
+import { useEffect, useRef, useState } from 'react'
+
+/**
+ * Files from anywhere on the page: drag and drop over the whole window and paste (Ctrl+V) of files
+ * or images from the clipboard. Returns whether a drag is currently over the window (for an overlay).
+ */
+export function usePageFileInput(onFiles: (files: File[]) => void, enabled = true): { dragging: boolean } {
+  const [dragging, setDragging] = useState(false)
+  const handler = useRef(onFiles)
+  handler.current = onFiles
+
+  useEffect(() => {
+    if (!enabled) return
+    let depth = 0
+    const hasFiles = (e: DragEvent) => Array.from(e.dataTransfer?.types ?? []).includes('Files')
+    const onEnter = (e: DragEvent) => {
+      if (!hasFiles(e)) return
+      e.preventDefault()
+      depth++
+      setDragging(true)
+    }
+    const onOver = (e: DragEvent) => {
+      if (!hasFiles(e)) return
+      e.preventDefault()
+      if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy'
+    }
+    const onLeave = (e: DragEvent) => {
+      if (!hasFiles(e)) return
+      depth = Math.max(0, depth - 1)
+      if (depth === 0) setDragging(false)
+    }
+    const onDrop = (e: DragEvent) => {
+      if (!hasFiles(e)) return
+      e.preventDefault()
+      depth = 0
+      setDragging(false)
+      const files = Array.from(e.dataTransfer?.files ?? [])
+      if (files.length) handler.current(files)
+    }
+    const onPaste = (e: ClipboardEvent) => {
+      // Pasting text into a form field is not a file upload.
+      const target = e.target as HTMLElement | null
+      if (target && (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA' || target.isContentEditable)) return
+      const files = Array.from(e.clipboardData?.files ?? [])
+      if (files.length) {
+        e.preventDefault()
+        handler.current(files)
+      }
+    }
+    window.addEventListener('dragenter', onEnter)
+    window.addEventListener('dragover', onOver)
+    window.addEventListener('dragleave', onLeave)
+    window.addEventListener('drop', onDrop)
+    window.addEventListener('paste', onPaste)
+    return () => {
+      window.removeEventListener('dragenter', onEnter)
+      window.removeEventListener('dragover', onOver)
+      window.removeEventListener('dragleave', onLeave)
+      window.removeEventListener('drop', onDrop)
+      window.removeEventListener('paste', onPaste)
+    }
+  }, [enabled])
+
+  return { dragging }
+}
