@@ -50,7 +50,9 @@ export function createApp(deps: Deps, ext: AppExtensions = {}): express.Express 
   })
   for (const mw of ext.before ?? []) app.use(mw)
   app.use('/api', originCheck(config.publicUrl))
-  app.use('/api', express.json({ limit: '256kb', type: ['application/json', 'application/*+json'] }))
+  // Upload and blob routes stream their bodies: the JSON parser must never consume them.
+  const json = express.json({ limit: '256kb', type: ['application/json', 'application/*+json'] })
+  app.use('/api', (req, res, next) => (/^\/(upload|blobs)\//.test(req.path) ? next() : json(req, res, next)))
 
   app.use(healthRouter(deps))
   for (const router of ext.routers ?? []) app.use(router)

@@ -3,7 +3,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAb
 import type { Config } from '../config'
 import { AppError } from '../http/app-error'
 
-export type LimitName = 'upload' | 'shareCreate' | 'download' | 'password' | 'anonQuota' | 'userQuota' | 'roomJoin' | 'roomCreate'
+export type LimitName = 'upload' | 'signParts' | 'download' | 'password' | 'anonQuota' | 'userQuota' | 'roomJoin' | 'roomCreate'
 
 export interface LimitRule {
   points: number
@@ -90,12 +90,12 @@ export function limitRules(config: Config): Record<LimitName, LimitRule> {
   const day = 86_400
   return {
     upload: config.rateLimits.upload,
-    shareCreate: config.rateLimits.shareCreate,
+    signParts: config.rateLimits.signParts,
     download: config.rateLimits.download,
     password: config.rateLimits.password,
     anonQuota: { points: config.policy.anonymous.dailyQuota, seconds: day },
     userQuota: { points: config.policy.user.dailyQuota, seconds: day },
-    roomJoin: { points: 20, seconds: 60 },
-    roomCreate: { points: 30, seconds: 3600 },
+    roomJoin: config.rooms.joinRate,
+    roomCreate: config.rooms.createRate,
   }
 }

@@ -36,6 +36,7 @@ CREATE TABLE shares (
   expires_at timestamptz NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   finalized_at timestamptz,
+  last_download_at timestamptz,
   deleted_at timestamptz
 );
 CREATE INDEX shares_owner_idx ON shares (owner_user_id, created_at DESC);

@@ -1,0 +1,183 @@
+import type { Queryable } from './db'
+
+export interface ShareRow {
+  id: string
+  owner_user_id: string | null
+  owner_token_hash: string | null
+  password_hash: string | null
+  status: 'uploading' | 'ready' | 'deleted'
+  max_downloads: number | null
+  downloads: number
+  total_size: number
+  file_count: number
+  anonymous: boolean
+  client_key: string
+  expires_at: Date
+  created_at: Date
+  finalized_at: Date | null
+}
+
+export interface FileRow {
+  id: string
+  share_id: string
+  position: number
+  name: string
+  size: number
+  content_type: string
+  storage_key: string
+  upload_id: string | null
+  part_size: number
+  part_count: number
+  downloads: number
+  completed_at: Date | null
+}
+
+export interface NewShare {
+  id: string
+  ownerUserId: string | null
+  ownerTokenHash: string | null
+  passwordHash: string | null
+  maxDownloads: number | null
+  expiresAt: Date
+  anonymous: boolean
+  clientKey: string
+  status: 'uploading' | 'ready'
+}
+
+export interface NewFile {
+  id: string
+  position: number
+  name: string
+  size: number
+  contentType: string
+  storageKey: string
+  uploadId: string | null
+  partSize: number
+  partCount: number
+}
+
+/** A share is live (downloadable) when ready, not expired, and some file has downloads left. */
+const LIVE = `s.status = 'ready' AND s.expires_at > now()`
+const HAS_DOWNLOADS_LEFT = `(s.max_downloads IS NULL OR EXISTS (SELECT 1 FROM files lf WHERE lf.share_id = s.id AND lf.downloads < s.max_downloads))`
+
+export const sharesRepo = {
+  async insertShare(q: Queryable, s: NewShare, files: NewFile[]): Promise<void> {
+    const total = files.reduce((n, f) => n + f.size, 0)
+    await q.query(
+      `INSERT INTO shares (id, owner_user_id, owner_token_hash, password_hash, status, max_downloads, total_size, file_count, anonymous, client_key, expires_at, finalized_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $5 = 'ready' THEN now() END)`,
+      [s.id, s.ownerUserId, s.ownerTokenHash, s.passwordHash, s.status, s.maxDownloads, total, files.length, s.anonymous, s.clientKey, s.expiresAt],
+    )
+    for (const f of files) await this.insertFile(q, s.id, f)
+  },
+
+  async insertFile(q: Queryable, shareId: string, f: NewFile): Promise<void> {
+    await q.query(
+      `INSERT INTO files (id, share_id, position, name, size, content_type, storage_key, upload_id, part_size, part_count)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [f.id, shareId, f.position, f.name, f.size, f.contentType, f.storageKey, f.uploadId, f.partSize, f.partCount],
+    )
+  },
+
+  /** Any share not yet deleted (uploader routes: uploading or ready). */
+  async findActive(q: Queryable, id: string): Promise<ShareRow | null> {
+    const rows = await q.query<ShareRow>(`SELECT * FROM shares WHERE id = $1 AND status <> 'deleted'`, [id])
+    return rows[0] ?? null
+  },
+
+  /** A share a recipient may see: ready, not expired, not exhausted. */
+  async findLive(q: Queryable, id: string): Promise<ShareRow | null> {
+    const rows = await q.query<ShareRow>(`SELECT s.* FROM shares s WHERE s.id = $1 AND ${LIVE} AND ${HAS_DOWNLOADS_LEFT}`, [id])
+    return rows[0] ?? null
+  },
+
+  async files(q: Queryable, shareId: string): Promise<FileRow[]> {
+    return q.query<FileRow>(`SELECT * FROM files WHERE share_id = $1 ORDER BY position`, [shareId])
+  },
+
+  async file(q: Queryable, shareId: string, fileId: string): Promise<FileRow | null> {
+    const rows = await q.query<FileRow>(`SELECT * FROM files WHERE share_id = $1 AND id = $2`, [shareId, fileId])
+    return rows[0] ?? null
+  },
+
+  async markFileComplete(q: Queryable, fileId: string, size: number): Promise<void> {
+    await q.query(`UPDATE files SET completed_at = now(), upload_id = NULL, size = $2 WHERE id = $1`, [fileId, size])
+  },
+
+  /** uploading -> ready, only when every file is complete. Returns false when some file is not. */
+  async finalize(q: Queryable, shareId: string): Promise<boolean> {
+    const rows = await q.query(
+      `UPDATE shares s SET status = 'ready', finalized_at = now(),
+         total_size = (SELECT coalesce(sum(size), 0) FROM files WHERE share_id = s.id)
+       WHERE s.id = $1 AND s.status = 'uploading'
+         AND NOT EXISTS (SELECT 1 FROM files f WHERE f.share_id = s.id AND f.completed_at IS NULL)
+       RETURNING s.id`,
+      [shareId],
+    )
+    return rows.length === 1
+  },
+
+  async updateOptions(q: Queryable, shareId: string, o: { expiresAt: Date; maxDownloads: number | null; passwordHash: string | null }): Promise<void> {
+    await q.query(`UPDATE shares SET expires_at = $2, max_downloads = $3, password_hash = $4 WHERE id = $1`, [shareId, o.expiresAt, o.maxDownloads, o.passwordHash])
+  },
+
+  /**
+   * Counts one download atomically: one conditional UPDATE that only succeeds while the share is
+   * live and this file has downloads left. Concurrent callers serialize on the file row, so a
+   * max_downloads = 1 share yields exactly one success.
+   */
+  async countDownload(q: Queryable, shareId: string, fileId: string, userId: string | null): Promise<{ size: number; expiresAt: Date } | null> {
+    const rows = await q.query<{ size: number; expires_at: Date }>(
+      `UPDATE files f SET downloads = f.downloads + 1
+       FROM shares s
+       WHERE f.id = $2 AND f.share_id = $1 AND s.id = f.share_id AND ${LIVE}
+         AND (s.max_downloads IS NULL OR f.downloads < s.max_downloads)
+       RETURNING f.size, s.expires_at`,
+      [shareId, fileId],
+    )
+    const row = rows[0]
+    if (!row) return null
+    await q.query(`UPDATE shares SET downloads = downloads + 1, last_download_at = now() WHERE id = $1`, [shareId])
+    await q.query(`INSERT INTO download_events (share_id, file_id, bytes, user_id) VALUES ($1, $2, $3, $4)`, [shareId, fileId, row.size, userId])
+    return { size: row.size, expiresAt: row.expires_at }
+  },
+
+  /** Hard delete (files cascade): for uploads that failed before they were ever a share. */
+  async deleteRows(q: Queryable, shareId: string): Promise<void> {
+    await q.query(`DELETE FROM shares WHERE id = $1`, [shareId])
+  },
+
+  async markDeleted(q: Queryable, shareIds: string[]): Promise<void> {
+    if (shareIds.length === 0) return
+    await q.query(`UPDATE shares SET status = 'deleted', deleted_at = now() WHERE id = ANY($1::text[])`, [shareIds])
+    await q.query(`UPDATE files SET blob_deleted_at = now(), upload_id = NULL WHERE share_id = ANY($1::text[])`, [shareIds])
+  },
+
+  /** Locks the share row for deletion; null when already deleted or locked by someone else. */
+  async lockForDelete(q: Queryable, shareId: string): Promise<ShareRow | null> {
+    const rows = await q.query<ShareRow>(`SELECT * FROM shares WHERE id = $1 AND status <> 'deleted' FOR UPDATE`, [shareId])
+    return rows[0] ?? null
+  },
+
+  /**
+   * Shares the janitor should remove, locked with SKIP LOCKED so several instances never take
+   * the same one: expired; exhausted (after a grace period, so a URL just issued still works);
+   * uploads abandoned for longer than `staleSeconds`.
+   */
+  async lockExpired(q: Queryable, o: { limit: number; exhaustedGraceSeconds: number; staleSeconds: number }): Promise<ShareRow[]> {
+    return q.query<ShareRow>(
+      `SELECT s.* FROM shares s
+       WHERE s.status <> 'deleted' AND (
+         s.expires_at <= now()
+         OR (s.status = 'uploading' AND s.created_at < now() - make_interval(secs => $3))
+         OR (s.status = 'ready' AND s.max_downloads IS NOT NULL
+             AND coalesce(s.last_download_at, s.created_at) < now() - make_interval(secs => $2)
+             AND NOT ${HAS_DOWNLOADS_LEFT})
+       )
+       ORDER BY s.expires_at
+       LIMIT $1
+       FOR UPDATE SKIP LOCKED`,
+      [o.limit, o.exhaustedGraceSeconds, o.staleSeconds],
+    )
+  },
+}

@@ -1,0 +1,73 @@
+import { sharesRepo } from '../db/shares.repo'
+import type { Deps } from '../deps'
+import { SharesService } from '../shares/shares.service'
+
+export interface JanitorRun {
+  /** ids of the shares this run deleted (each exactly once across all instances) */
+  deleted: string[]
+}
+
+/**
+ * Deletes expired and exhausted shares with their blobs, and abandoned uploads (aborting their
+ * multipart uploads). Safe on many instances at once: each batch is taken with
+ * FOR UPDATE SKIP LOCKED, so two janitors never take the same share.
+ */
+export class Janitor {
+  private timer: NodeJS.Timeout | null = null
+  private running: Promise<JanitorRun> | null = null
+  private readonly shares: SharesService
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly batchSize = 50,
+  ) {
+    this.shares = new SharesService(deps)
+  }
+
+  start(): void {
+    const every = this.deps.config.janitor.intervalSeconds * 1000
+    // Jitter so that instances started together do not run in lockstep.
+    const schedule = (delay: number) => {
+      this.timer = setTimeout(() => {
+        this.runOnce()
+          .catch((err: unknown) => this.deps.logger.warn({ err }, 'janitor run failed'))
+          .finally(() => {
+            if (this.timer) schedule(every * (0.9 + Math.random() * 0.2))
+          })
+      }, delay)
+      this.timer.unref()
+    }
+    schedule(Math.min(every, 10_000) * (0.5 + Math.random()))
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+  }
+
+  /** One full pass: batches until nothing is left to delete. */
+  runOnce(): Promise<JanitorRun> {
+    this.running ??= this.pass().finally(() => (this.running = null))
+    return this.running
+  }
+
+  private async pass(): Promise<JanitorRun> {
+    const deleted: string[] = []
+    for (;;) {
+      const batch = await this.deps.db.tx(async (q) => {
+        const shares = await sharesRepo.lockExpired(q, {
+          limit: this.batchSize,
+          exhaustedGraceSeconds: SharesService.exhaustedGraceSeconds,
+          staleSeconds: this.deps.config.janitor.staleUploadAge,
+        })
+        await this.shares.removeBlobs(q, shares)
+        await sharesRepo.markDeleted(q, shares.map((s) => s.id))
+        return shares.map((s) => s.id)
+      })
+      deleted.push(...batch)
+      if (batch.length < this.batchSize) break
+    }
+    if (deleted.length) this.deps.logger.info({ deleted: deleted.length }, 'janitor deleted shares')
+    return { deleted }
+  }
+}

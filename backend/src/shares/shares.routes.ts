@@ -1,0 +1,159 @@
+import { Router, type Request, type Response } from 'express'
+import {
+  CompleteFileRequest,
+  CreateShareRequest,
+  DownloadRequest,
+  FileId,
+  MAX_FILE_NAME_LENGTH,
+  ShareId,
+  ShareOptionsFromStrings,
+  SignPartsRequest,
+  type PublicConfig,
+} from '@sharesync/protocol'
+import type { Deps } from '../deps'
+import { AppError, shareNotFound } from '../http/app-error'
+import { baseUrl } from '../http/base-url'
+import { multipartFiles } from './multipart-files'
+import { SharesService, type OwnerProof, type StreamedFile } from './shares.service'
+
+const EXPIRY_CHOICES = [3600, 86_400, 3 * 86_400, 7 * 86_400, 30 * 86_400]
+
+/** Malformed ids get the same 404 as unknown ones: nothing to learn from probing. */
+function shareId(req: Request): string {
+  const parsed = ShareId.safeParse(req.params.id)
+  if (!parsed.success) throw shareNotFound()
+  return parsed.data
+}
+function fileId(req: Request): string {
+  const parsed = FileId.safeParse(req.params.fileId)
+  if (!parsed.success) throw shareNotFound()
+  return parsed.data
+}
+const proof = (req: Request): OwnerProof => ({ viewer: req.viewer, ownerToken: req.get('x-owner-token') })
+const sharePassword = (req: Request) => req.get('x-share-password')
+
+function noStore(res: Response) {
+  res.setHeader('Cache-Control', 'no-store')
+  res.setHeader('Referrer-Policy', 'no-referrer')
+}
+
+/** Cloud links: API.md "HTTP". Routes parse, call the service, shape the answer. */
+export function sharesRouter(deps: Deps, service = new SharesService(deps)): Router {
+  const { config } = deps
+  const r = Router()
+
+  r.get('/api/config', (_req, res) => {
+    const body: PublicConfig = {
+      version: '0.1.0',
+      auth: { google: Boolean(config.google) },
+      anonymousUploads: config.policy.allowAnonymousUploads,
+      limits: { anonymous: config.policy.anonymous, user: config.policy.user },
+      defaults: { expiresIn: Math.min(config.policy.defaultExpiry, config.policy.anonymous.maxExpiry), maxDownloads: null },
+      expiryChoices: EXPIRY_CHOICES.filter((s) => s <= config.policy.user.maxExpiry),
+      storage: config.storage.kind,
+    }
+    res.json(body)
+  })
+
+  // --- browser uploads: create, sign parts, list parts (resume), complete, finalize
+  r.post('/api/shares', async (req, res) => {
+    const body = CreateShareRequest.parse(req.body)
+    noStore(res)
+    res.status(201).json(await service.create(req.viewer, body, baseUrl(config, req)))
+  })
+
+  r.post('/api/shares/:id/files/:fileId/parts', async (req, res) => {
+    const { partNumbers } = SignPartsRequest.parse(req.body)
+    noStore(res)
+    res.json(await service.signParts(proof(req), shareId(req), fileId(req), partNumbers, baseUrl(config, req)))
+  })
+
+  r.get('/api/shares/:id/files/:fileId/parts', async (req, res) => {
+    noStore(res)
+    res.json(await service.listParts(proof(req), shareId(req), fileId(req)))
+  })
+
+  r.post('/api/shares/:id/files/:fileId/complete', async (req, res) => {
+    const { parts } = CompleteFileRequest.parse(req.body ?? {})
+    res.json(await service.completeFile(proof(req), shareId(req), fileId(req), parts))
+  })
+
+  r.post('/api/shares/:id/finalize', async (req, res) => {
+    res.json(await service.finalize(proof(req), shareId(req), baseUrl(config, req)))
+  })
+
+  // --- curl uploads
+  r.post('/api/upload', async (req, res) => {
+    if (!req.is('multipart/form-data')) throw new AppError('unsupported_media_type', 'Send multipart/form-data with a field named "file" (curl -F file=@name).')
+    const upload = multipartFiles(req)
+    const { fields, first } = await upload.early
+    if (!first) throw new AppError('invalid_input', 'file: no file was sent (curl -F file=@name).')
+    const options = ShareOptionsFromStrings.parse(fields)
+    async function* files(): AsyncIterable<StreamedFile> {
+      yield first!
+      yield* upload.rest
+    }
+    const base = baseUrl(config, req)
+    let result = await service.uploadStream(req.viewer, options, contentLength(req), files(), base)
+    if (Object.keys(upload.lateFields).length > 0) {
+      const late = ShareOptionsFromStrings.safeParse({ ...fields, ...upload.lateFields })
+      if (!late.success) {
+        await service.discard(result.id)
+        throw late.error
+      }
+      result = await service.applyLateOptions(result, req.viewer, late.data, base)
+    }
+    noStore(res)
+    res.status(201).json(result)
+  })
+
+  r.put('/api/upload/:filename', async (req, res) => {
+    const name = req.params.filename ?? ''
+    if (name.length === 0 || name.length > MAX_FILE_NAME_LENGTH) throw new AppError('invalid_input', 'filename: must be 1 to 10000 characters.')
+    const options = ShareOptionsFromStrings.parse(req.query)
+    const declared = contentLength(req)
+    const policyMax = req.viewer.user ? config.policy.user.maxFileSize : config.policy.anonymous.maxFileSize
+    if (declared !== null && declared > policyMax) throw new AppError('too_large', `Files may be at most ${policyMax} bytes.`)
+    const file: StreamedFile = { name, contentType: req.get('content-type')?.split(';')[0]?.trim() || 'application/octet-stream', body: req }
+    async function* files(): AsyncIterable<StreamedFile> {
+      yield file
+    }
+    noStore(res)
+    res.status(201).json(await service.uploadStream(req.viewer, options, declared, files(), baseUrl(config, req)))
+  })
+
+  // --- recipients
+  r.get('/api/shares/:id', async (req, res) => {
+    noStore(res)
+    res.json(await service.metadata(shareId(req), sharePassword(req), req.viewer))
+  })
+
+  const download = (single: boolean) => async (req: Request, res: Response) => {
+    const id = shareId(req)
+    const file = single ? null : fileId(req)
+    noStore(res)
+    if (req.method === 'POST') {
+      const { password } = DownloadRequest.parse(req.body ?? {})
+      res.json(await service.issueDownload(id, file, password ?? sharePassword(req), req.viewer, baseUrl(config, req)))
+    } else {
+      const { url } = await service.issueDownload(id, file, sharePassword(req), req.viewer, baseUrl(config, req))
+      res.redirect(302, url)
+    }
+  }
+  r.get('/api/shares/:id/download', download(true))
+  r.post('/api/shares/:id/download', download(true))
+  r.get('/api/shares/:id/files/:fileId/download', download(false))
+  r.post('/api/shares/:id/files/:fileId/download', download(false))
+
+  r.delete('/api/shares/:id', async (req, res) => {
+    await service.delete(proof(req), shareId(req))
+    res.status(204).end()
+  })
+
+  return r
+}
+
+function contentLength(req: Request): number | null {
+  const value = req.get('content-length')
+  return value && /^\d+$/.test(value) ? Number(value) : null
+}
