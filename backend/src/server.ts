@@ -9,6 +9,7 @@ import type { Deps } from './deps'
 import { Limits, limitRules } from './limits/limits'
 import { createLogger } from './logger'
 import { openStore } from './storage/open-store'
+import { blobRouter } from './storage/blob.routes'
 import { sharesRouter } from './shares/shares.routes'
 import { Janitor } from './jobs/janitor'
 
@@ -42,6 +43,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
     before: [
     ],
     routers: [
+      blobRouter(deps),
       sharesRouter(deps),
     ],
   })

@@ -13,7 +13,8 @@ export interface Part {
  */
 export interface BlobStore {
   readonly kind: 'disk' | 's3'
-  createMultipart(key: string, opts: { contentType: string }): Promise<{ uploadId: string }>
+  /** `maxPartBytes`: the disk store refuses bigger parts with 413 (S3 enforces its own 5 GiB cap). */
+  createMultipart(key: string, opts: { contentType: string; maxPartBytes?: number }): Promise<{ uploadId: string }>
   signPart(key: string, uploadId: string, partNumber: number, ttlSeconds: number): Promise<string>
   /** Parts already stored, ascending by part number (resume after a reload). */
   listParts(key: string, uploadId: string): Promise<Part[]>
@@ -39,8 +40,29 @@ export class BlobTooLargeError extends Error {
 
 /** RFC 6266 / 5987 Content-Disposition: always attachment, ASCII fallback + UTF-8 filename*. */
 export function contentDisposition(filename: string): string {
-  const clean = filename.replace(/[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g, '').slice(0, 255) || 'download'
+  const clean = cleanFilename(filename)
   const ascii = clean.replace(/[^\x20-\x7e]/g, '_').replace(/["\\%]/g, '_').replace(/[/]/g, '_')
   const encoded = encodeURIComponent(clean).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`
+}
+
+/**
+ * The name a download is saved under: no control or bidi-override characters, lone surrogates
+ * replaced (encodeURIComponent would throw on them), at most 255 code points (never splitting a pair).
+ */
+export function cleanFilename(filename: string): string {
+  const stripped = filename
+    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd')
+    .replace(/[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g, '')
+  return Array.from(stripped).slice(0, 255).join('') || 'download'
+}
+
+/** Types a browser would render or run on the serving origin are downgraded to a plain download. */
+const ACTIVE_TYPES = /html|xml|svg|javascript|ecmascript|xsl/i
+const CONTENT_TYPE = /^[a-z0-9!#$&^_.+-]{1,64}\/[a-z0-9!#$&^_.+-]{1,127}(\s*;\s*[a-z0-9_-]{1,32}=[a-z0-9_.-]{1,64})?$/i
+
+/** The Content-Type a blob is served with: the declared one when it is well-formed and inert. */
+export function safeContentType(contentType: string): string {
+  const ct = contentType.trim()
+  return CONTENT_TYPE.test(ct) && !ACTIVE_TYPES.test(ct) ? ct : 'application/octet-stream'
 }

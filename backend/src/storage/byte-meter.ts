@@ -1,0 +1,36 @@
+import { createHash, type Hash } from 'node:crypto'
+import { Transform, type TransformCallback } from 'node:stream'
+import { BlobTooLargeError } from './blob-store'
+
+/**
+ * Counts (and optionally hashes) bytes as they stream through; fails with BlobTooLargeError as soon
+ * as more than `limit` bytes passed, so an oversized body is never stored whole.
+ */
+export class ByteMeter extends Transform {
+  bytes = 0
+  exceeded = false
+  private readonly hash: Hash | null
+
+  constructor(
+    readonly limit: number = Number.POSITIVE_INFINITY,
+    algorithm?: 'md5',
+  ) {
+    super()
+    this.hash = algorithm ? createHash(algorithm) : null
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length
+    if (this.bytes > this.limit) {
+      this.exceeded = true
+      return callback(new BlobTooLargeError(this.limit))
+    }
+    this.hash?.update(chunk)
+    callback(null, chunk)
+  }
+
+  /** Hex digest of everything that passed (empty string without an algorithm). */
+  digest(): string {
+    return this.hash?.digest('hex') ?? ''
+  }
+}

@@ -1,0 +1,198 @@
+import type { Readable } from 'node:stream'
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListPartsCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3'
+import { Upload } from '@aws-sdk/lib-storage'
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
+import type { Config } from '../config'
+import { AppError, guardDependency } from '../http/app-error'
+import { BlobTooLargeError, cleanFilename, contentDisposition, safeContentType, type BlobStore, type Part } from './blob-store'
+import { ByteMeter } from './byte-meter'
+
+type S3Config = Extract<Config['storage'], { kind: 's3' }>
+
+/** Part size for put() of a stream of unknown length (S3 minimum is 5 MiB). */
+const PUT_PART_SIZE = 8 * 2 ** 20
+
+/**
+ * Any S3-compatible bucket (AWS S3, MinIO, R2). The browser PUTs parts and downloads through
+ * presigned URLs; the server only creates, lists, completes and deletes. Every call is guarded so
+ * an unreachable S3 answers 503 storage_unavailable, quickly (short connect timeout, one retry).
+ */
+export class S3Store implements BlobStore {
+  readonly kind = 's3' as const
+  private readonly client: S3Client
+  /** Signs URLs for the browser's endpoint, which may differ from the one the server reaches. */
+  private readonly presigner: S3Client
+  private readonly bucket: string
+
+  constructor(config: S3Config) {
+    const base = {
+      region: config.region,
+      credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
+      forcePathStyle: config.forcePathStyle,
+      maxAttempts: 2,
+      requestHandler: { connectionTimeout: 3000, requestTimeout: 15_000 },
+    }
+    this.bucket = config.bucket
+    this.client = new S3Client({ ...base, endpoint: config.endpoint })
+    this.presigner = config.publicEndpoint ? new S3Client({ ...base, endpoint: config.publicEndpoint }) : this.client
+  }
+
+  createMultipart(key: string, opts: { contentType: string }): Promise<{ uploadId: string }> {
+    return guarded(async () => {
+      const out = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: opts.contentType }))
+      if (!out.UploadId) throw new Error('S3 returned no UploadId')
+      return { uploadId: out.UploadId }
+    })
+  }
+
+  signPart(key: string, uploadId: string, partNumber: number, ttlSeconds: number): Promise<string> {
+    return getSignedUrl(this.presigner, new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber }), {
+      expiresIn: ttlSeconds,
+    })
+  }
+
+  listParts(key: string, uploadId: string): Promise<Part[]> {
+    return guarded(async () => {
+      const parts: Part[] = []
+      let marker: string | undefined
+      do {
+        const out = await this.client.send(new ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }))
+        for (const p of out.Parts ?? []) {
+          if (p.PartNumber !== undefined && p.ETag) parts.push({ partNumber: p.PartNumber, etag: p.ETag, size: p.Size ?? 0 })
+        }
+        marker = out.IsTruncated ? out.NextPartNumberMarker : undefined
+      } while (marker)
+      return parts.sort((a, b) => a.partNumber - b.partNumber)
+    })
+  }
+
+  completeMultipart(key: string, uploadId: string, parts: Omit<Part, 'size'>[]): Promise<{ size: number }> {
+    return guarded(async () => {
+      if (parts.length === 0) throw new AppError('upload_incomplete', 'An upload needs at least one part.')
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+        }),
+      )
+      const head = await this.head(key)
+      if (!head) throw new AppError('upload_incomplete', 'The completed upload is not in storage.')
+      return head
+    })
+  }
+
+  abortMultipart(key: string, uploadId: string): Promise<void> {
+    return guarded(async () => {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch((err: unknown) => {
+        // Aborting twice (or after the janitor did) is not an error.
+        if (s3Code(err) !== 'NoSuchUpload') throw err
+      })
+    })
+  }
+
+  put(key: string, body: Readable, opts: { contentType: string; maxBytes?: number }): Promise<{ size: number }> {
+    return guarded(async () => {
+      const meter = new ByteMeter(opts.maxBytes ?? Number.POSITIVE_INFINITY)
+      body.once('error', (err) => meter.destroy(err))
+      const upload = new Upload({
+        client: this.client,
+        params: { Bucket: this.bucket, Key: key, Body: body.pipe(meter), ContentType: opts.contentType },
+        partSize: PUT_PART_SIZE,
+        queueSize: 2,
+        leavePartsOnError: false,
+      })
+      try {
+        await upload.done()
+      } catch (err) {
+        if (meter.exceeded) {
+          // lib-storage aborted its multipart upload; a single small PutObject may still have landed.
+          await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined)
+          body.destroy()
+          throw new BlobTooLargeError(meter.limit)
+        }
+        throw err
+      }
+      return { size: meter.bytes }
+    })
+  }
+
+  signGet(key: string, opts: { filename: string; contentType: string; ttlSeconds: number }): Promise<string> {
+    const command = new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: key,
+      ResponseContentDisposition: contentDisposition(cleanFilename(opts.filename)),
+      ResponseContentType: safeContentType(opts.contentType),
+      ResponseCacheControl: 'private, no-store',
+    })
+    return getSignedUrl(this.presigner, command, { expiresIn: opts.ttlSeconds })
+  }
+
+  head(key: string): Promise<{ size: number } | null> {
+    return guarded(async () => {
+      try {
+        const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))
+        return { size: out.ContentLength ?? 0 }
+      } catch (err) {
+        if (s3Code(err) === 'NotFound' || s3Code(err) === 'NoSuchKey') return null
+        throw err
+      }
+    })
+  }
+
+  delete(key: string): Promise<void> {
+    return guarded(async () => {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }))
+    })
+  }
+
+  ping(): Promise<void> {
+    return guarded(async () => {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }))
+    })
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy()
+    if (this.presigner !== this.client) this.presigner.destroy()
+  }
+}
+
+/** Dependency failures become storage_unavailable; S3's answers to bad uploads become client errors. */
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  return guardDependency('storage_unavailable', async () => {
+    try {
+      return await work()
+    } catch (err) {
+      switch (s3Code(err)) {
+        case 'NoSuchUpload':
+          throw new AppError('not_found', 'No such upload.')
+        case 'InvalidPart':
+        case 'InvalidPartOrder':
+        case 'EntityTooSmall':
+          throw new AppError('upload_incomplete', 'A part is missing, out of order, too small, or its ETag does not match.')
+        default:
+          throw err
+      }
+    }
+  })
+}
+
+function s3Code(err: unknown): string | undefined {
+  const e = err as { name?: unknown; Code?: unknown } | null
+  if (typeof e?.Code === 'string') return e.Code
+  return typeof e?.name === 'string' ? e.name : undefined
+}
+
