@@ -16,11 +16,12 @@ export async function startTestServer(env: Record<string, string> = {}, opts: { 
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'sharesync-test-'))
   const config = loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ...env })
   const server = await startServer(config, { logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), janitor: opts.janitor ?? false })
+  const closeServer = server.close.bind(server)
   return Object.assign(server, {
     dataDir,
     fetch: (path: string, init?: RequestInit) => fetch(new URL(path, server.url), init),
     close: async () => {
-      await server.close()
+      await closeServer()
       if (!env.DATA_DIR) rmSync(dataDir, { recursive: true, force: true })
     },
   })
