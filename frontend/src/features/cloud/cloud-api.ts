@@ -1,0 +1,50 @@
+import type {
+  CreateShareRequest,
+  CreateShareResponse,
+  DownloadResponse,
+  ListPartsResponse,
+  ShareMetadata,
+  SignPartsResponse,
+} from '@sharesync/protocol'
+import { api } from '../../lib/api'
+
+/** Typed calls of the cloud-link API (API.md). Owner-only calls carry the owner token kept in this browser. */
+
+const enc = encodeURIComponent
+const owner = (ownerToken: string) => ({ 'X-Owner-Token': ownerToken })
+
+export const cloudApi = {
+  createShare: (body: CreateShareRequest) => api<CreateShareResponse>('/api/shares', { method: 'POST', body }),
+
+  signParts: (shareId: string, fileId: string, ownerToken: string, partNumbers: number[]) =>
+    api<SignPartsResponse>(`/api/shares/${enc(shareId)}/files/${enc(fileId)}/parts`, {
+      method: 'POST',
+      body: { partNumbers },
+      headers: owner(ownerToken),
+    }),
+
+  listParts: (shareId: string, fileId: string, ownerToken: string) =>
+    api<ListPartsResponse>(`/api/shares/${enc(shareId)}/files/${enc(fileId)}/parts`, { headers: owner(ownerToken) }),
+
+  completeFile: (shareId: string, fileId: string, ownerToken: string, parts: { partNumber: number; etag: string }[]) =>
+    api<{ size: number }>(`/api/shares/${enc(shareId)}/files/${enc(fileId)}/complete`, {
+      method: 'POST',
+      body: { parts },
+      headers: owner(ownerToken),
+    }),
+
+  finalize: (shareId: string, ownerToken: string) =>
+    api<ShareMetadata>(`/api/shares/${enc(shareId)}/finalize`, { method: 'POST', headers: owner(ownerToken) }),
+
+  getShare: (shareId: string, password?: string) =>
+    api<ShareMetadata>(`/api/shares/${enc(shareId)}`, { headers: password ? { 'X-Share-Password': password } : {} }),
+
+  requestDownload: (shareId: string, fileId: string, password?: string) =>
+    api<DownloadResponse>(`/api/shares/${enc(shareId)}/files/${enc(fileId)}/download`, {
+      method: 'POST',
+      body: password ? { password } : {},
+    }),
+
+  deleteShare: (shareId: string, ownerToken: string) =>
+    api<void>(`/api/shares/${enc(shareId)}`, { method: 'DELETE', headers: owner(ownerToken) }),
+}

@@ -1,0 +1,149 @@
+import { useEffect, useState } from 'react'
+import { useSearchParams } from 'react-router-dom'
+import { Alert } from '../../components/alert'
+import { ButtonLink } from '../../components/button'
+import { Card } from '../../components/card'
+import { DropOverlay, FilePicker } from '../../components/file-picker'
+import { usePageTitle } from '../../components/page-title'
+import { usePageFileInput } from '../../lib/file-input'
+import { takeSharedFiles } from '../../lib/share-target'
+import { usePublicConfig } from '../../lib/use-public-config'
+import { cloudApi } from './cloud-api'
+import { MyLinks } from './my-links'
+import { ResumeCard } from './resume-card'
+import { UploadOptions } from './upload-options'
+import { UploadProgress } from './upload-progress'
+import { ownedLinks, pendingUploads, type PendingUpload } from './upload-records'
+import { useUpload } from './use-upload'
+import { useViewerLimits } from './use-viewer-limits'
+
+/**
+ * Home: the two ways to send ("Create a link" / "Send directly"), then, once files are chosen (picker,
+ * drop anywhere, paste, or the phone's share sheet), the link options, the upload and its progress.
+ */
+export function HomePage() {
+  const { config, error: configError } = usePublicConfig()
+  const limits = useViewerLimits(config)
+  const upload = useUpload()
+  const [params, setParams] = useSearchParams()
+  const [files, setFiles] = useState<File[]>([])
+  const [pending, setPending] = useState<PendingUpload | null>(() => pendingUploads.get())
+  const [links] = useState(() => ownedLinks.all())
+  const uploading = upload.snapshot !== null
+
+  const addFiles = (more: File[]) => {
+    if (uploading) return
+    setFiles((prev) => [...prev, ...more])
+  }
+  const { dragging } = usePageFileInput(addFiles, !uploading)
+
+  usePageTitle(uploading ? 'Uploading' : files.length ? 'Create a link' : '')
+
+  // Files shared from another app through the Web Share Target (see public/sw.js).
+  useEffect(() => {
+    if (params.get('share-target') === null) return
+    setParams({}, { replace: true })
+    takeSharedFiles().then(
+      (shared) => shared.length && setFiles((prev) => [...prev, ...shared]),
+      () => undefined,
+    )
+  }, [params, setParams])
+
+  const discardPending = async () => {
+    if (!pending) return
+    pendingUploads.clear()
+    setPending(null)
+    await cloudApi.deleteShare(pending.shareId, pending.ownerToken).catch(() => undefined)
+  }
+
+  if (upload.snapshot) {
+    return (
+      <div className="space-y-6">
+        <UploadProgress
+          snapshot={upload.snapshot}
+          error={upload.error}
+          onCancel={async () => {
+            await upload.cancel()
+            setPending(null)
+          }}
+          onRetry={() => void upload.retry()}
+        />
+      </div>
+    )
+  }
+
+  if (files.length > 0) {
+    return (
+      <>
+        <DropOverlay visible={dragging} text="Drop to add files" />
+        <UploadOptions
+          files={files}
+          config={config}
+          limits={limits}
+          error={upload.error ?? (configError ? 'Could not load the server settings. Reload the page to try again.' : null)}
+          busy={upload.busy}
+          onAddFiles={addFiles}
+          onRemove={(i) => setFiles((prev) => prev.filter((_, j) => j !== i))}
+          onClear={() => {
+            setFiles([])
+            upload.reset()
+          }}
+          onSubmit={(choice) => void upload.start(files, choice)}
+        />
+      </>
+    )
+  }
+
+  return (
+    <div className="space-y-6">
+      <DropOverlay visible={dragging} />
+      <div className="space-y-2 text-center sm:text-left">
+        <h1 className="text-3xl font-bold tracking-tight sm:text-4xl">Share files, your way</h1>
+        <p className="text-slate-700 dark:text-slate-300">Upload for a link that works later, or send straight to a device next to you.</p>
+      </div>
+      {pending && (
+        <ResumeCard
+          pending={pending}
+          onResume={(picked) => {
+            setPending(null)
+            void upload.resume(pending, picked)
+          }}
+          onDiscard={() => void discardPending()}
+        />
+      )}
+      <div className="grid gap-4 sm:grid-cols-2">
+        <Card aria-labelledby="choice-link" className="flex flex-col gap-4">
+          <div className="space-y-1">
+            <h2 id="choice-link" className="text-xl font-bold">
+              Create a link
+            </h2>
+            <p className="text-sm text-slate-700 dark:text-slate-300">
+              Upload to this server and get a link and QR code. Choose when it expires, how many downloads, and an optional password.
+            </p>
+          </div>
+          <div className="mt-auto space-y-2">
+            <FilePicker onFiles={addFiles} className="w-full" testId="file-input">
+              Choose files
+            </FilePicker>
+            <p className="text-center text-xs text-slate-600 dark:text-slate-400">or drop files anywhere, or paste with Ctrl+V</p>
+          </div>
+        </Card>
+        <Card aria-labelledby="choice-direct" className="flex flex-col gap-4">
+          <div className="space-y-1">
+            <h2 id="choice-direct" className="text-xl font-bold">
+              Send directly
+            </h2>
+            <p className="text-sm text-slate-700 dark:text-slate-300">
+              Device to device, nothing stored: open a room on both devices (same Wi-Fi is fastest) and send while both stay open.
+            </p>
+          </div>
+          <ButtonLink to="/p2p" variant="secondary" className="mt-auto w-full">
+            Open a room
+          </ButtonLink>
+        </Card>
+      </div>
+      {configError !== null && <Alert tone="error">Could not reach the server. Check your connection and reload.</Alert>}
+      <MyLinks links={links} />
+    </div>
+  )
+}

@@ -1,0 +1,32 @@
+import { Link } from 'react-router-dom'
+import { Card } from '../../components/card'
+import { formatExpiry } from '../../lib/format'
+import type { OwnedLink } from './upload-records'
+
+/** Links created in this browser (with their owner token), newest first. */
+export function MyLinks({ links }: { links: OwnedLink[] }) {
+  if (links.length === 0) return null
+  return (
+    <Card aria-labelledby="my-links-heading" className="space-y-3">
+      <h2 id="my-links-heading" className="text-lg font-bold">
+        Links created in this browser
+      </h2>
+      <ul className="divide-y divide-slate-200 dark:divide-slate-700">
+        {links.slice(0, 10).map((l) => (
+          <li key={l.id}>
+            <Link
+              to={`/links/${encodeURIComponent(l.id)}`}
+              className="flex min-h-11 items-center justify-between gap-3 rounded-lg px-1 py-2 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-indigo-500 dark:hover:bg-slate-800"
+            >
+              <span className="truncate font-medium">
+                {l.files[0]?.name ?? 'Files'}
+                {l.files.length > 1 ? ` and ${l.files.length - 1} more` : ''}
+              </span>
+              <span className="shrink-0 text-sm text-slate-600 dark:text-slate-400">expires {formatExpiry(l.expiresAt)}</span>
+            </Link>
+          </li>
+        ))}
+      </ul>
+    </Card>
+  )
+}

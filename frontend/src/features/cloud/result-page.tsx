@@ -1,0 +1,183 @@
+import { Dialog, DialogPanel, DialogTitle, Description } from '@headlessui/react'
+import type { ShareMetadata } from '@sharesync/protocol'
+import { useEffect, useState } from 'react'
+import { Link, useNavigate, useParams } from 'react-router-dom'
+import { Alert } from '../../components/alert'
+import { Button, ButtonLink } from '../../components/button'
+import { Card } from '../../components/card'
+import { CopyButton } from '../../components/copy-button'
+import { usePageTitle } from '../../components/page-title'
+import { QrCode } from '../../components/qr-code'
+import { ApiError, errorMessage } from '../../lib/api'
+import { canShareNatively } from '../../lib/features'
+import { formatBytes, formatDateTime, formatExpiry } from '../../lib/format'
+import { cloudApi } from './cloud-api'
+import { LinkGone } from './link-gone'
+import { ownedLinks } from './upload-records'
+
+/** The link just created: copy, QR code, native share sheet, expiry, downloads left, delete. */
+export function ResultPage() {
+  const { id = '' } = useParams()
+  const navigate = useNavigate()
+  const [link] = useState(() => ownedLinks.get(id))
+  const [meta, setMeta] = useState<ShareMetadata | null>(null)
+  const [gone, setGone] = useState(false)
+  const [confirming, setConfirming] = useState(false)
+  const [deleting, setDeleting] = useState(false)
+  const [error, setError] = useState<string | null>(null)
+  usePageTitle('Your link')
+
+  useEffect(() => {
+    if (!link) return
+    let live = true
+    cloudApi.getShare(id).then(
+      (m) => live && setMeta(m),
+      (err: unknown) => {
+        if (!live) return
+        if (err instanceof ApiError && err.status === 404) {
+          ownedLinks.remove(id)
+          setGone(true)
+        }
+      },
+    )
+    return () => {
+      live = false
+    }
+  }, [id, link])
+
+  if (!link) {
+    return (
+      <Card className="mx-auto max-w-lg space-y-4 text-center">
+        <h1 className="text-2xl font-bold">Link not found in this browser</h1>
+        <p className="text-slate-700 dark:text-slate-300">Only the browser that created a link can manage it. You can still open its share page.</p>
+        <ButtonLink to={`/s/${encodeURIComponent(id)}`}>Open the share page</ButtonLink>
+      </Card>
+    )
+  }
+  if (gone) return <LinkGone title="This link is no longer available" />
+
+  const downloadsLeft = meta?.downloadsLeft !== undefined ? meta.downloadsLeft : link.maxDownloads
+  const shareData = { title: 'ShareSync', text: link.files.length === 1 ? link.files[0]!.name : `${link.files.length} files`, url: link.url }
+
+  const remove = async () => {
+    setDeleting(true)
+    setError(null)
+    try {
+      await cloudApi.deleteShare(link.id, link.ownerToken)
+      ownedLinks.remove(link.id)
+      await navigate('/', { replace: true })
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) {
+        ownedLinks.remove(link.id)
+        await navigate('/', { replace: true })
+        return
+      }
+      setError(errorMessage(err))
+      setDeleting(false)
+      setConfirming(false)
+    }
+  }
+
+  return (
+    <div className="space-y-6">
+      <Card aria-labelledby="result-heading" className="space-y-6">
+        <div className="space-y-1">
+          <h1 id="result-heading" className="text-2xl font-bold">
+            Your link is ready
+          </h1>
+          <p className="text-slate-700 dark:text-slate-300">Anyone with this link can download {link.files.length === 1 ? 'the file' : 'the files'}.</p>
+        </div>
+        <div className="flex flex-col items-center gap-6 sm:flex-row sm:items-start">
+          <div className="rounded-xl border border-slate-200 bg-white p-2 dark:border-slate-700">
+            <QrCode text={link.url} size={200} label={`QR code of the link ${link.url}`} />
+          </div>
+          <div className="w-full min-w-0 flex-1 space-y-4">
+            <div>
+              <label htmlFor="share-link" className="text-sm font-semibold">
+                Link
+              </label>
+              <input
+                id="share-link"
+                readOnly
+                value={link.url}
+                onFocus={(e) => e.currentTarget.select()}
+                data-testid="share-url"
+                className="mt-1 block min-h-11 w-full rounded-xl border border-slate-300 bg-slate-50 px-3 font-mono text-sm text-slate-900 dark:border-slate-600 dark:bg-slate-800 dark:text-slate-100"
+              />
+            </div>
+            <div className="flex flex-wrap gap-3">
+              <CopyButton text={link.url} />
+              {canShareNatively(shareData) && (
+                <Button variant="secondary" onClick={() => void navigator.share(shareData).catch(() => undefined)}>
+                  Share…
+                </Button>
+              )}
+              <ButtonLink to={`/s/${encodeURIComponent(link.id)}`} variant="secondary">
+                Open share page
+              </ButtonLink>
+            </div>
+            <dl className="grid grid-cols-2 gap-3 text-sm">
+              <div>
+                <dt className="text-slate-600 dark:text-slate-400">Expires</dt>
+                <dd className="font-medium" title={formatDateTime(link.expiresAt)} data-testid="result-expiry">
+                  {formatExpiry(link.expiresAt)}
+                </dd>
+              </div>
+              <div>
+                <dt className="text-slate-600 dark:text-slate-400">Downloads left</dt>
+                <dd className="font-medium" data-testid="result-downloads">
+                  {downloadsLeft === null || downloadsLeft === undefined ? 'Unlimited' : downloadsLeft}
+                  {link.maxDownloads === 1 ? ' (deleted after the download)' : ''}
+                </dd>
+              </div>
+              {link.passwordProtected && (
+                <div className="col-span-2">
+                  <dt className="sr-only">Protection</dt>
+                  <dd className="font-medium">Password protected</dd>
+                </div>
+              )}
+            </dl>
+          </div>
+        </div>
+        <ul className="divide-y divide-slate-200 border-t border-slate-200 pt-2 text-sm dark:divide-slate-700 dark:border-slate-700" aria-label="Files">
+          {link.files.map((f, i) => (
+            <li key={i} className="flex justify-between gap-3 py-2">
+              <span className="truncate">{f.name}</span>
+              <span className="shrink-0 text-slate-600 dark:text-slate-400">{formatBytes(f.size)}</span>
+            </li>
+          ))}
+        </ul>
+        {error && <Alert tone="error">{error}</Alert>}
+        <div className="flex flex-wrap justify-between gap-3">
+          <ButtonLink to="/" variant="secondary">
+            Share more files
+          </ButtonLink>
+          <Button variant="danger" onClick={() => setConfirming(true)}>
+            Delete link
+          </Button>
+        </div>
+      </Card>
+      <p className="text-center text-sm text-slate-600 dark:text-slate-400">
+        This browser keeps the key that can delete this link. <Link className="underline" to="/">All your links</Link>
+      </p>
+
+      <Dialog open={confirming} onClose={() => !deleting && setConfirming(false)} className="relative z-50">
+        <div className="fixed inset-0 bg-slate-950/50" aria-hidden="true" />
+        <div className="fixed inset-0 flex items-end justify-center p-4 sm:items-center">
+          <DialogPanel className="w-full max-w-md space-y-4 rounded-2xl bg-white p-6 shadow-xl dark:bg-slate-900">
+            <DialogTitle className="text-lg font-bold">Delete this link?</DialogTitle>
+            <Description className="text-slate-700 dark:text-slate-300">The files are removed from the server and the link stops working for everyone.</Description>
+            <div className="flex flex-wrap justify-end gap-3">
+              <Button variant="secondary" onClick={() => setConfirming(false)} disabled={deleting}>
+                Keep it
+              </Button>
+              <Button variant="danger" onClick={() => void remove()} disabled={deleting}>
+                {deleting ? 'Deleting…' : 'Delete'}
+              </Button>
+            </div>
+          </DialogPanel>
+        </div>
+      </Dialog>
+    </div>
+  )
+}

@@ -1,0 +1,62 @@
+import { useState } from 'react'
+import { Alert } from '../../components/alert'
+import { Button } from '../../components/button'
+import { Card } from '../../components/card'
+import { FilePicker } from '../../components/file-picker'
+import { formatBytes } from '../../lib/format'
+import { sameFile, type PendingUpload } from './upload-records'
+
+/**
+ * After a reload the browser has forgotten the files: ask for them again ("pick file X again"),
+ * match them by name, size and date, then continue from the parts the server already holds.
+ */
+export function ResumeCard({ pending, onResume, onDiscard }: { pending: PendingUpload; onResume: (files: File[]) => void; onDiscard: () => void }) {
+  const [picked, setPicked] = useState<(File | null)[]>(() => pending.files.map(() => null))
+  const [mismatch, setMismatch] = useState<string[]>([])
+
+  const accept = (files: File[]) => {
+    const next = [...picked]
+    const unknown: string[] = []
+    for (const file of files) {
+      const i = pending.files.findIndex((p, idx) => next[idx] === null && sameFile(file, p))
+      if (i >= 0) next[i] = file
+      else unknown.push(file.name)
+    }
+    setPicked(next)
+    setMismatch(unknown)
+    if (next.every((f) => f !== null)) onResume(next as File[])
+  }
+
+  const missing = pending.files.filter((_, i) => picked[i] === null)
+  return (
+    <Card aria-labelledby="resume-heading" className="space-y-4 border-amber-300 dark:border-amber-700">
+      <h2 id="resume-heading" className="text-lg font-bold">
+        Resume upload
+      </h2>
+      <p className="text-sm text-slate-700 dark:text-slate-300">
+        An upload was interrupted. The parts already sent are safe on the server. Pick {missing.length === 1 ? 'this file' : 'these files'} again
+        to continue:
+      </p>
+      <ul className="list-inside list-disc text-sm" aria-label="Files to pick again">
+        {missing.map((f) => (
+          <li key={f.fileId}>
+            <span className="font-semibold">{f.name}</span> ({formatBytes(f.size)})
+          </li>
+        ))}
+      </ul>
+      {mismatch.length > 0 && (
+        <Alert tone="warning">
+          Not the same file: {mismatch.join(', ')}. Pick the exact file (same name, size and date) to resume.
+        </Alert>
+      )}
+      <div className="flex flex-wrap gap-3">
+        <FilePicker onFiles={accept} testId="resume-input">
+          {missing.length === 1 ? `Pick ${missing[0]!.name} again` : 'Pick the files again'}
+        </FilePicker>
+        <Button variant="ghost" onClick={onDiscard}>
+          Discard upload
+        </Button>
+      </div>
+    </Card>
+  )
+}

@@ -1,0 +1,202 @@
+import { Field, Input, Label } from '@headlessui/react'
+import type { ShareFile, ShareMetadata } from '@sharesync/protocol'
+import { useEffect, useState, type FormEvent } from 'react'
+import { useParams } from 'react-router-dom'
+import { Alert } from '../../components/alert'
+import { Button } from '../../components/button'
+import { Card } from '../../components/card'
+import { usePageTitle } from '../../components/page-title'
+import { ApiError, errorMessage } from '../../lib/api'
+import { formatBytes, formatDateTime, formatExpiry } from '../../lib/format'
+import { cloudApi } from './cloud-api'
+import { LinkGone } from './link-gone'
+
+type State =
+  | { kind: 'loading' }
+  | { kind: 'gone' }
+  | { kind: 'error'; message: string }
+  | { kind: 'locked'; meta: ShareMetadata }
+  | { kind: 'open'; meta: ShareMetadata; files: ShareFile[]; password?: string }
+
+/** Starts a download: the presigned URL answers with Content-Disposition: attachment, so the page stays. */
+function startDownload(url: string) {
+  const a = document.createElement('a')
+  a.href = url
+  a.rel = 'noopener'
+  a.style.display = 'none'
+  document.body.appendChild(a)
+  a.click()
+  a.remove()
+}
+
+/** `/s/:id`: what a recipient sees — files, sizes, expiry, downloads left, a password prompt when needed. */
+export function SharePage() {
+  const { id = '' } = useParams()
+  const [state, setState] = useState<State>({ kind: 'loading' })
+  const [password, setPassword] = useState('')
+  const [passwordError, setPasswordError] = useState<string | null>(null)
+  const [unlocking, setUnlocking] = useState(false)
+  const [downloading, setDownloading] = useState<string | null>(null)
+  const [downloadError, setDownloadError] = useState<string | null>(null)
+  const [started, setStarted] = useState<string[]>([])
+  usePageTitle(state.kind === 'open' ? 'Download' : state.kind === 'locked' ? 'Password required' : '')
+
+  useEffect(() => {
+    let live = true
+    cloudApi.getShare(id).then(
+      (meta) => {
+        if (!live) return
+        if (meta.files) setState({ kind: 'open', meta, files: meta.files })
+        else setState({ kind: 'locked', meta })
+      },
+      (err: unknown) => {
+        if (!live) return
+        if (err instanceof ApiError && (err.status === 404 || err.code === 'invalid_input')) setState({ kind: 'gone' })
+        else setState({ kind: 'error', message: errorMessage(err) })
+      },
+    )
+    return () => {
+      live = false
+    }
+  }, [id])
+
+  const unlock = async (e: FormEvent) => {
+    e.preventDefault()
+    if (!password) return
+    setUnlocking(true)
+    setPasswordError(null)
+    try {
+      const meta = await cloudApi.getShare(id, password)
+      if (meta.files) setState({ kind: 'open', meta, files: meta.files, password })
+      else setPasswordError('Wrong password. Please try again.')
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) setState({ kind: 'gone' })
+      else if (err instanceof ApiError && err.code === 'password_invalid') setPasswordError('Wrong password. Please try again.')
+      else if (err instanceof ApiError && err.status === 429)
+        setPasswordError(`Too many attempts. Try again${err.retryAfter ? ` in ${Math.ceil(err.retryAfter / 60)} min` : ' later'}.`)
+      else setPasswordError(errorMessage(err))
+    } finally {
+      setUnlocking(false)
+    }
+  }
+
+  const download = async (file: ShareFile) => {
+    if (state.kind !== 'open') return
+    setDownloading(file.id)
+    setDownloadError(null)
+    try {
+      const { url } = await cloudApi.requestDownload(id, file.id, state.password)
+      startDownload(url)
+      setStarted((s) => [...s, file.id])
+      // One download was counted: show it without asking the server (a used-up link would answer 404).
+      const dec = (n: number | null | undefined) => (typeof n === 'number' ? Math.max(0, n - 1) : n)
+      setState({
+        ...state,
+        meta: { ...state.meta, downloadsLeft: dec(state.meta.downloadsLeft) },
+        files: state.files.map((f) => (f.id === file.id ? { ...f, downloadsLeft: dec(f.downloadsLeft) ?? null } : f)),
+      })
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) setState({ kind: 'gone' })
+      else setDownloadError(errorMessage(err))
+    } finally {
+      setDownloading(null)
+    }
+  }
+
+  if (state.kind === 'loading') {
+    return (
+      <Card className="mx-auto max-w-2xl" aria-busy="true">
+        <p role="status" className="text-slate-700 dark:text-slate-300">
+          Loading…
+        </p>
+      </Card>
+    )
+  }
+  if (state.kind === 'gone') return <LinkGone />
+  if (state.kind === 'error') {
+    return (
+      <Card className="mx-auto max-w-2xl space-y-4">
+        <h1 className="text-2xl font-bold">Could not open this link</h1>
+        <Alert tone="error">{state.message}</Alert>
+        <Button onClick={() => window.location.reload()}>Try again</Button>
+      </Card>
+    )
+  }
+  if (state.kind === 'locked') {
+    return (
+      <Card aria-labelledby="locked-heading" className="mx-auto max-w-md space-y-4">
+        <h1 id="locked-heading" className="text-2xl font-bold">
+          Password required
+        </h1>
+        <p className="text-slate-700 dark:text-slate-300">The sender protected these files with a password. Link expires {formatExpiry(state.meta.expiresAt)}.</p>
+        <form onSubmit={unlock} className="space-y-4">
+          <Field>
+            <Label className="text-sm font-semibold">Password</Label>
+            <Input
+              type="password"
+              name="password"
+              autoComplete="current-password"
+              autoFocus
+              value={password}
+              invalid={passwordError !== null}
+              onChange={(e) => setPassword(e.target.value)}
+              className="mt-1 block min-h-11 w-full rounded-xl border border-slate-300 bg-white px-3 text-base text-slate-900 focus:outline-none data-[focus]:outline-2 data-[focus]:outline-indigo-500 data-[invalid]:border-red-600 dark:border-slate-600 dark:bg-slate-800 dark:text-slate-100"
+            />
+          </Field>
+          {passwordError && <Alert tone="error">{passwordError}</Alert>}
+          <Button type="submit" disabled={unlocking || !password} className="w-full">
+            {unlocking ? 'Checking…' : 'Unlock'}
+          </Button>
+        </form>
+      </Card>
+    )
+  }
+
+  const { meta, files } = state
+  const total = files.reduce((n, f) => n + f.size, 0)
+  return (
+    <Card aria-labelledby="share-heading" className="mx-auto max-w-2xl space-y-5">
+      <div className="space-y-1">
+        <h1 id="share-heading" className="text-2xl font-bold">
+          {files.length === 1 ? 'A file was shared with you' : `${files.length} files were shared with you`}
+        </h1>
+        <p className="text-sm text-slate-700 dark:text-slate-300">
+          {formatBytes(total)} · expires <span title={formatDateTime(meta.expiresAt)}>{formatExpiry(meta.expiresAt)}</span>
+          {' · '}
+          <span data-testid="downloads-left">
+            {meta.downloadsLeft === null || meta.downloadsLeft === undefined
+              ? 'unlimited downloads'
+              : meta.downloadsLeft === 1
+                ? '1 download left'
+                : `${meta.downloadsLeft} downloads left`}
+          </span>
+        </p>
+      </div>
+      <ul className="divide-y divide-slate-200 rounded-xl border border-slate-200 dark:divide-slate-700 dark:border-slate-700" aria-label="Shared files">
+        {files.map((f) => (
+          <li key={f.id} className="flex flex-col gap-3 p-3 sm:flex-row sm:items-center">
+            <div className="min-w-0 flex-1">
+              <p className="break-words font-medium" data-testid="file-name">
+                {f.name}
+              </p>
+              <p className="text-sm text-slate-600 dark:text-slate-400">
+                {formatBytes(f.size)}
+                {started.includes(f.id) ? ' · download started' : ''}
+              </p>
+            </div>
+            <Button
+              onClick={() => void download(f)}
+              disabled={downloading !== null || f.downloadsLeft === 0}
+              aria-label={`Download ${f.name}`}
+              className="w-full sm:w-auto"
+            >
+              {downloading === f.id ? 'Preparing…' : 'Download'}
+            </Button>
+          </li>
+        ))}
+      </ul>
+      {downloadError && <Alert tone="error">{downloadError}</Alert>}
+      <p className="text-xs text-slate-600 dark:text-slate-400">Only download files from people you trust. ShareSync does not scan files.</p>
+    </Card>
+  )
+}

@@ -1,0 +1,98 @@
+import { Alert } from '../../components/alert'
+import { Button } from '../../components/button'
+import { Card } from '../../components/card'
+import { ProgressBar } from '../../components/progress-bar'
+import { formatBytes, formatDuration, formatSpeed } from '../../lib/format'
+import type { UploadSnapshot } from './upload-engine'
+
+const PHASE_TEXT: Record<UploadSnapshot['phase'], string> = {
+  checking: 'Preparing…',
+  uploading: 'Uploading…',
+  retrying: 'Connection lost, retrying…',
+  finishing: 'Finishing…',
+  done: 'Done',
+  failed: 'Upload interrupted',
+  cancelled: 'Cancelled',
+}
+
+/** Total and per-file progress, speed and time left, with cancel (and retry after a failure). */
+export function UploadProgress({
+  snapshot,
+  error,
+  onCancel,
+  onRetry,
+}: {
+  snapshot: UploadSnapshot
+  error: string | null
+  onCancel: () => void
+  onRetry?: () => void
+}) {
+  const pct = snapshot.totalBytes > 0 ? (snapshot.uploadedBytes / snapshot.totalBytes) * 100 : snapshot.phase === 'done' || snapshot.phase === 'finishing' ? 100 : 0
+  const shown = Math.floor(pct)
+  const failed = Boolean(error) || snapshot.phase === 'failed'
+  return (
+    <Card aria-labelledby="upload-heading" className="space-y-5">
+      <div className="flex flex-wrap items-baseline justify-between gap-2">
+        <h1 id="upload-heading" className="text-xl font-bold sm:text-2xl">
+          {failed ? PHASE_TEXT.failed : PHASE_TEXT[snapshot.phase]}
+        </h1>
+        <p className="text-3xl font-bold tabular-nums" data-testid="upload-percent" aria-hidden="true">
+          {shown} %
+        </p>
+      </div>
+      <ProgressBar value={pct} label="Total upload progress" />
+      <dl className="grid grid-cols-2 gap-3 text-sm sm:grid-cols-3">
+        <div>
+          <dt className="text-slate-600 dark:text-slate-400">Uploaded</dt>
+          <dd className="font-medium tabular-nums">
+            {formatBytes(snapshot.uploadedBytes)} of {formatBytes(snapshot.totalBytes)}
+          </dd>
+        </div>
+        <div>
+          <dt className="text-slate-600 dark:text-slate-400">Speed</dt>
+          <dd className="font-medium tabular-nums" data-testid="upload-speed">
+            {snapshot.bytesPerSecond > 0 ? formatSpeed(snapshot.bytesPerSecond) : '–'}
+          </dd>
+        </div>
+        <div>
+          <dt className="text-slate-600 dark:text-slate-400">Time left</dt>
+          <dd className="font-medium tabular-nums" data-testid="upload-eta">
+            {snapshot.secondsLeft !== null && snapshot.phase === 'uploading' ? formatDuration(snapshot.secondsLeft) : '–'}
+          </dd>
+        </div>
+      </dl>
+      {snapshot.resumedBytes > 0 && (
+        <p className="text-sm text-slate-700 dark:text-slate-300">Resumed: {formatBytes(snapshot.resumedBytes)} were already on the server.</p>
+      )}
+      {snapshot.files.length > 1 && (
+        <ul className="space-y-3" aria-label="Files">
+          {snapshot.files.map((f, i) => {
+            const p = f.size > 0 ? (f.uploaded / f.size) * 100 : 100
+            return (
+              <li key={i} className="space-y-1">
+                <div className="flex justify-between gap-3 text-sm">
+                  <span className="truncate font-medium">{f.name}</span>
+                  <span className="shrink-0 tabular-nums text-slate-600 dark:text-slate-400">{Math.floor(p)} %</span>
+                </div>
+                <ProgressBar value={p} label={`Progress of ${f.name}`} size="sm" />
+              </li>
+            )
+          })}
+        </ul>
+      )}
+      {snapshot.files.length === 1 && <p className="truncate text-sm text-slate-700 dark:text-slate-300">{snapshot.files[0]!.name}</p>}
+      {failed && (
+        <Alert tone="error">
+          {error ?? snapshot.message ?? 'The upload stopped.'} What is already uploaded is kept: retry now, or reload later and pick the same
+          files again to continue.
+        </Alert>
+      )}
+      <div className="flex flex-wrap gap-3">
+        {failed && onRetry && <Button onClick={onRetry}>Retry</Button>}
+        <Button variant="secondary" onClick={onCancel} disabled={snapshot.phase === 'done'}>
+          Cancel upload
+        </Button>
+      </div>
+    </Card>
+  )
+}
