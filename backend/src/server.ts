@@ -12,12 +12,15 @@ import { openStore } from './storage/open-store'
 import { blobRouter } from './storage/blob.routes'
 import { sharesRouter } from './shares/shares.routes'
 import { Janitor } from './jobs/janitor'
+import { createRealtime, type Realtime } from './realtime'
+import { rtcRouter } from './rtc/ice.routes'
 
 export interface RunningServer {
   url: string
   port: number
   deps: Deps
   http: HttpServer
+  realtime: Realtime
   /** Graceful: stop accepting, let in-flight requests finish, close dependencies. */
   close(): Promise<void>
 }
@@ -45,12 +48,14 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
     routers: [
       blobRouter(deps),
       sharesRouter(deps),
+      rtcRouter(deps),
     ],
   })
   const http = createServer(app)
   http.keepAliveTimeout = 65_000
   http.requestTimeout = 0 // multi-GB uploads may take long; idle sockets are still reaped
   http.headersTimeout = 60_000
+  const realtime = createRealtime(http, deps)
 
   const janitor = new Janitor(deps)
   if (opts.janitor !== false) janitor.start()
@@ -68,9 +73,11 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
     port,
     deps,
     http,
+    realtime,
     close() {
       closing ??= (async () => {
         janitor.stop()
+        await realtime.close()
         await new Promise<void>((resolve) => {
           http.close(() => resolve())
           http.closeIdleConnections()

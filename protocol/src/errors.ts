@@ -18,6 +18,7 @@ export const ERRORS = {
   share_not_found: 404,
   room_not_found: 404,
   conflict: 409,
+  room_full: 409,
   upload_incomplete: 409,
   share_not_ready: 409,
   too_large: 413,

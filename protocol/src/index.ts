@@ -1,3 +1,4 @@
 export * from './errors'
 export * from './shares'
 export * from './blobs'
+export * from './rooms'

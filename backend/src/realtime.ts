@@ -1,0 +1,81 @@
+import type { Server as HttpServer, IncomingMessage } from 'node:http'
+import { createAdapter } from '@socket.io/redis-adapter'
+import { MAX_SIGNAL_BYTES, ROOMS_NAMESPACE, type ClientToServer, type ServerToClient } from '@sharesync/protocol'
+import { Server } from 'socket.io'
+import type { Deps } from './deps'
+import { roomsLiveStats } from './rooms/live-stats'
+import { registerRooms, type InterServer, type RoomsOptions, type SocketData } from './rooms/rooms.socket'
+
+export type RealtimeServer = Server<ClientToServer, ServerToClient, InterServer, SocketData>
+/** An engine-level (handshake) middleware, e.g. the session reader: `(req, res, next) => …`. */
+export type EngineMiddleware = Parameters<RealtimeServer['engine']['use']>[0]
+
+export interface RealtimeOptions {
+  /** Run on every handshake request before any namespace sees the socket (sessions, auth). */
+  engineMiddlewares?: EngineMiddleware[]
+  rooms?: RoomsOptions
+}
+
+export interface Realtime {
+  io: RealtimeServer
+  /** Live counters of the /rooms namespace (all instances), for the admin dashboard. */
+  roomsStats: () => ReturnType<typeof roomsLiveStats>
+  close(): Promise<void>
+}
+
+/**
+ * The Socket.IO server next to the HTTP API: small frames, same-origin browsers only, the Redis
+ * adapter when REDIS_URL is set (peers on different instances meet), and the feature namespaces.
+ */
+export function createRealtime(http: HttpServer, deps: Deps, opts: RealtimeOptions = {}): Realtime {
+  const { config, logger } = deps
+  const io: RealtimeServer = new Server(http, {
+    // Signals are SDP and ICE candidates (a few KiB): anything bigger is refused and the socket closed.
+    maxHttpBufferSize: MAX_SIGNAL_BYTES,
+    serveClient: false,
+    // No CORS headers: the web app is served from the same origin.
+    allowRequest: (req, callback) => callback(null, originAllowed(req, config.publicUrl)),
+  })
+
+  for (const mw of opts.engineMiddlewares ?? []) io.engine.use(mw)
+
+  const redisClients = deps.redis
+    ? [deps.redis.duplicate({ lazyConnect: false, enableOfflineQueue: true }), deps.redis.duplicate({ lazyConnect: false, enableOfflineQueue: true })]
+    : []
+  if (redisClients.length === 2) {
+    for (const c of redisClients) c.on('error', (err: Error) => logger.warn({ err: err.message }, 'socket.io redis adapter error'))
+    io.adapter(createAdapter(redisClients[0], redisClients[1], { key: 'sharesync:sio' }))
+  }
+
+  // Namespaces, one line each (an admin live feed can be added here).
+  registerRooms(io.of(ROOMS_NAMESPACE), deps, opts.rooms)
+
+  let closing: Promise<void> | null = null
+  return {
+    io,
+    roomsStats: () => roomsLiveStats(io.of(ROOMS_NAMESPACE)),
+    close() {
+      // Not io.close(): that would also close the HTTP server, which server.ts shuts down gracefully.
+      closing ??= (async () => {
+        io.engine.close()
+        for (const nsp of io._nsps.values()) nsp.adapter.close()
+        await Promise.all(redisClients.map((c) => c.quit().catch(() => c.disconnect())))
+      })()
+      return closing
+    },
+  }
+}
+
+/** Browsers always send Origin on a WebSocket/XHR: it must be this app. Node clients send none. */
+function originAllowed(req: IncomingMessage, publicUrl: string | undefined): boolean {
+  const origin = req.headers.origin
+  if (origin === undefined) return true
+  if (origin === 'null') return false
+  try {
+    const url = new URL(origin)
+    if (publicUrl && new URL(publicUrl).origin === url.origin) return true
+    return url.host === req.headers.host
+  } catch {
+    return false
+  }
+}
