@@ -14,6 +14,8 @@ import { sharesRouter } from './shares/shares.routes'
 import { Janitor } from './jobs/janitor'
 import { createRealtime, type Realtime } from './realtime'
 import { rtcRouter } from './rtc/ice.routes'
+import { authMiddlewares } from './auth/session.middleware'
+import { authRouter } from './auth/auth.routes'
 
 export interface RunningServer {
   url: string
@@ -44,9 +46,11 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
   // Each feature adds its middleware and router here, one line each.
   const app = createApp(deps, {
     before: [
+      ...authMiddlewares(deps),
     ],
     routers: [
       blobRouter(deps),
+      authRouter(deps),
       sharesRouter(deps),
       rtcRouter(deps),
     ],

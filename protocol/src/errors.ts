@@ -30,6 +30,7 @@ export const ERRORS = {
   storage_unavailable: 503,
   database_unavailable: 503,
   redis_unavailable: 503,
+  auth_provider_unavailable: 503,
 } as const satisfies Record<string, number>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -1,0 +1,109 @@
+import { BootstrapQuery, SetRoleRequest, SignInQuery, UserId } from '@sharesync/protocol'
+import express, { type Request, type Response } from 'express'
+import type { Deps } from '../deps'
+import { AppError, isConnectionError } from '../http/app-error'
+import { setUserRole, signInWithGoogle, useBootstrapToken } from './auth.service'
+import { GoogleAuth } from './google.strategy'
+import { safeReturnTo } from './return-to'
+import { requireAdmin, requireUser, SESSION_COOKIE } from './session.middleware'
+
+/**
+ * Sign-in, sign-out and the signed-in user:
+ *   GET  /api/auth/google            -> Google (state + PKCE kept in the session)
+ *   GET  /api/auth/google/callback   -> back from Google: a fresh session, then returnTo
+ *   GET  /api/auth/bootstrap?token=  -> the one-time admin link printed at startup
+ *   POST /api/auth/logout            -> the session is destroyed
+ *   GET  /api/me                     -> { id, email, name, avatarUrl, role } or 401
+ *   PATCH /api/admin/users/:id/role  -> promote / demote (admin only, see the admin gate)
+ */
+export function authRouter(deps: Deps): express.Router {
+  const router = express.Router()
+  const google = deps.config.google ? new GoogleAuth(deps.config.google, deps.config) : null
+
+  router.get('/api/auth/google', async (req, res) => {
+    if (!google) throw new AppError('not_found', 'Google sign-in is not configured on this server.')
+    const { returnTo } = SignInQuery.parse(req.query)
+    req.session.returnTo = safeReturnTo(returnTo)
+    res.setHeader('Cache-Control', 'no-store')
+    await google.start(req, res)
+  })
+
+  router.get('/api/auth/google/callback', async (req, res) => {
+    if (!google) throw new AppError('not_found', 'Google sign-in is not configured on this server.')
+    res.setHeader('Cache-Control', 'no-store')
+    // Without a code (or an error from Google) passport would start a new sign-in instead of failing.
+    if (typeof req.query.code !== 'string' && typeof req.query.error !== 'string') {
+      throw new AppError('state_invalid', 'The sign-in request could not be verified.')
+    }
+    const outcome = await google.finish(req, res)
+    switch (outcome.kind) {
+      case 'state_invalid':
+        throw new AppError('state_invalid', outcome.message)
+      case 'cancelled':
+        return res.redirect(302, '/')
+      case 'error':
+        throw providerError(outcome.error)
+      case 'profile': {
+        const user = await signInWithGoogle(deps, outcome.profile)
+        const returnTo = safeReturnTo(req.session.returnTo)
+        await startSession(req, user.id)
+        return res.redirect(302, returnTo)
+      }
+    }
+  })
+
+  router.get('/api/auth/bootstrap', async (req, res) => {
+    res.setHeader('Cache-Control', 'no-store')
+    res.setHeader('Referrer-Policy', 'no-referrer')
+    const { token } = BootstrapQuery.parse(req.query)
+    const user = await useBootstrapToken(deps, token)
+    await startSession(req, user.id)
+    res.redirect(302, '/admin')
+  })
+
+  router.post('/api/auth/logout', async (req, res) => {
+    await endSession(req, res)
+    res.status(204).end()
+  })
+
+  router.get('/api/me', (req, res) => {
+    res.setHeader('Cache-Control', 'no-store')
+    res.json(requireUser(req))
+  })
+
+  router.patch('/api/admin/users/:id/role', async (req, res) => {
+    const actor = requireAdmin(req)
+    const id = UserId.parse(req.params.id)
+    const { role } = SetRoleRequest.parse(req.body)
+    res.json(await setUserRole(deps, actor, id, role))
+  })
+
+  return router
+}
+
+/** A new session id at sign-in (no fixation): the old session, and anything in it, is dropped. */
+function startSession(req: Request, userId: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    req.session.regenerate((err: unknown) => {
+      if (err) return reject(err)
+      req.session.userId = userId
+      req.session.save((e: unknown) => (e ? reject(e) : resolve()))
+    })
+  })
+}
+
+/** Sign-out destroys the session row and the cookie; a stolen copy of the cookie is then worthless. */
+function endSession(req: Request, res: Response): Promise<void> {
+  res.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax' })
+  if (!req.session) return Promise.resolve()
+  return new Promise((resolve, reject) => req.session.destroy((err: unknown) => (err ? reject(err) : resolve())))
+}
+
+function providerError(err: unknown): AppError {
+  if (err instanceof AppError) return err
+  const e = err as { oauthError?: unknown }
+  if (isConnectionError(err) || isConnectionError(e?.oauthError)) {
+    return new AppError('auth_provider_unavailable', 'Google sign-in is unavailable right now, please try again shortly.')
+  }
+  return new AppError('forbidden', 'Google did not confirm the sign-in. Please try again.')
+}

@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto'
+import type { Role } from '@sharesync/protocol'
+import type { Deps } from '../deps'
+import { usersRepo } from '../db/users.repo'
+import { AppError } from '../http/app-error'
+import type { SessionUser } from '../http/viewer'
+import { hashToken, newId } from '../shares/ids'
+import type { GoogleProfile } from './google.strategy'
+import { toSessionUser } from './session.middleware'
+
+/** The local account the bootstrap link signs in as. */
+export const LOCAL_ADMIN_EMAIL = 'admin@localhost'
+const BOOTSTRAP_TTL_MS = 24 * 3_600_000
+const UNIQUE_VIOLATION = '23505'
+
+/**
+ * Signs a Google account in: creates the user on first sign-in, refreshes name and avatar, and makes
+ * it an admin when its (verified) email is in ADMIN_EMAILS.
+ */
+export async function signInWithGoogle(deps: Deps, profile: GoogleProfile): Promise<SessionUser> {
+  if (!profile.googleSub || !profile.email) {
+    throw new AppError('forbidden', 'Google did not share an email address for this account.')
+  }
+  // The email keys the account and the admin role: only an address Google has verified can claim it.
+  if (!profile.emailVerified) {
+    throw new AppError('forbidden', 'This Google account has no verified email address.')
+  }
+  const email = profile.email.trim().toLowerCase()
+  const promote = deps.config.adminEmails.includes(email)
+  const identity = { ...profile, email }
+  let row
+  try {
+    row = await usersRepo.upsertGoogleUser(deps.db, newId(), identity, promote)
+  } catch (err) {
+    // Two first sign-ins of one account at the same moment: the second finds the first's row.
+    if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err
+    row = await usersRepo.upsertGoogleUser(deps.db, newId(), identity, promote)
+  }
+  if (row.disabled_at) throw new AppError('account_disabled', 'This account has been disabled by an administrator.')
+  deps.logger.info({ userId: row.id, role: row.role }, 'signed in with Google')
+  return toSessionUser(row)
+}
+
+/**
+ * Admin without Google: when no admin exists and Google sign-in cannot make one (not configured, or
+ * ADMIN_EMAILS empty), creates a one-time sign-in link for the operator, valid 24 hours. Only its
+ * hash is stored; a new link revokes the previous unused ones. Returns the path to print, or null.
+ */
+export async function ensureAdminBootstrap(deps: Deps): Promise<string | null> {
+  const { config, db } = deps
+  if (config.google && config.adminEmails.length > 0) return null
+  if ((await usersRepo.countActiveAdmins(db)) > 0) {
+    await usersRepo.revokeBootstrapTokens(db)
+    return null
+  }
+  const token = randomBytes(32).toString('base64url')
+  await db.tx(async (q) => {
+    await usersRepo.revokeBootstrapTokens(q)
+    await usersRepo.insertBootstrapToken(q, hashToken(token), new Date(Date.now() + BOOTSTRAP_TTL_MS))
+  })
+  return `/api/auth/bootstrap?token=${token}`
+}
+
+/** Spends a bootstrap link (once, before it expires) and returns the local admin it signs in. */
+export async function useBootstrapToken(deps: Deps, token: string): Promise<SessionUser> {
+  const row = await deps.db.tx(async (q) => {
+    if (!(await usersRepo.spendBootstrapToken(q, hashToken(token)))) return null
+    return usersRepo.upsertLocalAdmin(q, newId(), LOCAL_ADMIN_EMAIL)
+  })
+  if (!row) throw new AppError('forbidden', 'This sign-in link has expired or was already used. Restart the server for a new one.')
+  deps.logger.warn({ userId: row.id }, 'signed in with the one-time admin link')
+  return toSessionUser(row)
+}
+
+/** Promote or demote a user. An admin cannot change their own role (no accidental lock-out). */
+export async function setUserRole(deps: Deps, actor: SessionUser, userId: string, role: Role): Promise<SessionUser> {
+  if (actor.id === userId) throw new AppError('forbidden', 'You cannot change your own role.')
+  const row = await usersRepo.setRole(deps.db, userId, role)
+  if (!row) throw new AppError('not_found', 'No such user.')
+  deps.logger.info({ actor: actor.id, userId, role }, 'role changed')
+  return toSessionUser(row)
+}
