@@ -16,6 +16,7 @@ export const CHROMIUM_ARGS = [
   '--disable-dev-shm-usage',
 ]
 
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true })
+/** `extraArgs`, e.g. `--host-resolver-rules=MAP sharesync.lan 127.0.0.1` to reach the app on a non-secure origin. */
+export function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, ...extraArgs], headless: true })
 }

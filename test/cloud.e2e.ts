@@ -1,0 +1,158 @@
+/**
+ * Cloud links end to end: the built server and the web app in real headless Chromium.
+ * Uploader and recipients use separate browser contexts (separate cookies and storage), as two people would.
+ */
+import { join } from 'node:path'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startApp, type AppProcess } from './support/app-server'
+import { launchBrowser } from './support/browser'
+import { createLink, chooseFiles, submitUpload, waitForResult } from './support/cloud-ui'
+import { randomFile, sha256File, tempDir } from './support/files'
+import { decodeQr, readPercents, recordUploadPercents } from './support/pages'
+
+const MiB = 1024 * 1024
+
+let app: AppProcess
+let browser: Browser
+let files: ReturnType<typeof tempDir>
+const contexts: BrowserContext[] = []
+
+async function newPage(): Promise<Page> {
+  const context = await browser.newContext({ acceptDownloads: true })
+  contexts.push(context)
+  return context.newPage()
+}
+
+/** Clicks the download button of `fileName` on a share page and returns the SHA-256 of the saved file. */
+async function downloadAndHash(page: Page, fileName: string, savedAs = fileName): Promise<string> {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: `Download ${fileName}` }).click()])
+  // The browser picks the saved name from Content-Disposition (and replaces characters like < > itself).
+  expect(download.suggestedFilename()).toBe(savedAs)
+  const saved = join(files.dir, `downloaded-${Date.now()}`)
+  await download.saveAs(saved)
+  return sha256File(saved)
+}
+
+beforeAll(async () => {
+  files = tempDir()
+  ;[app, browser] = await Promise.all([startApp({ UPLOAD_RATE_LIMIT: '1000/1h', SHARE_CREATE_RATE_LIMIT: '1000/1h' }), launchBrowser()])
+})
+
+afterAll(async () => {
+  await Promise.all(contexts.map((c) => c.close().catch(() => undefined)))
+  await browser?.close()
+  await app?.stop()
+  files?.remove()
+})
+
+describe('cloud links in the browser', () => {
+  it('a 100 MB file uploaded in one browser downloads byte-identical in another, with progress that moves and reaches 100 %', async () => {
+    const path = randomFile(files.dir, 'big-100MB.bin', 100 * MiB)
+    const expected = await sha256File(path)
+
+    const sender = await newPage()
+    await chooseFiles(sender, app.url, [path])
+    await recordUploadPercents(sender)
+    await submitUpload(sender)
+    const link = await waitForResult(sender)
+
+    const percents = await readPercents(sender)
+    expect(percents.some((p) => p > 0 && p < 100), `percentages seen: ${percents.join(', ')}`).toBe(true)
+    expect(percents[percents.length - 1]).toBe(100)
+    expect(percents).toEqual([...percents].sort((a, b) => a - b))
+
+    const recipient = await newPage()
+    await recipient.goto(link)
+    await expect.poll(() => recipient.getByTestId('file-name').textContent()).toBe('big-100MB.bin')
+    await expect.poll(() => recipient.getByText('100 MB').count()).toBeGreaterThan(0)
+    expect(await downloadAndHash(recipient, 'big-100MB.bin')).toBe(expected)
+  })
+
+  it('the QR code on the result page decodes to the share link', async () => {
+    const path = randomFile(files.dir, 'qr.txt', 1000)
+    const page = await newPage()
+    const link = await createLink(page, app.url, [path])
+    const qr = page.getByTestId('qr-code')
+    await qr.waitFor()
+    expect(await qr.getAttribute('alt')).toContain(link)
+    expect(await decodeQr(qr)).toBe(link)
+  })
+
+  it('a password share hides file names, rejects a wrong password and downloads with the right one', async () => {
+    const path = randomFile(files.dir, 'secret-report.pdf', 3 * MiB + 17)
+    const expected = await sha256File(path)
+    const sender = await newPage()
+    const link = await createLink(sender, app.url, [path], { password: 'correct horse battery' })
+
+    const visitor = await newPage()
+    await visitor.goto(link)
+    await visitor.getByRole('heading', { name: 'Password required' }).waitFor()
+    expect(await visitor.content()).not.toContain('secret-report')
+
+    await visitor.getByLabel('Password', { exact: true }).fill('wrong password')
+    await visitor.getByRole('button', { name: 'Unlock' }).click()
+    await expect.poll(() => visitor.getByRole('alert').textContent()).toContain('Wrong password')
+    expect(await visitor.getByTestId('file-name').count()).toBe(0)
+
+    await visitor.getByLabel('Password', { exact: true }).fill('correct horse battery')
+    await visitor.getByRole('button', { name: 'Unlock' }).click()
+    await expect.poll(() => visitor.getByTestId('file-name').textContent()).toBe('secret-report.pdf')
+    expect(await downloadAndHash(visitor, 'secret-report.pdf')).toBe(expected)
+  })
+
+  it('a one-download link works once; the second visitor sees "expired or does not exist"', async () => {
+    const path = randomFile(files.dir, 'licence-key.txt', 4096)
+    const expected = await sha256File(path)
+    const sender = await newPage()
+    const link = await createLink(sender, app.url, [path], { maxDownloads: '1' })
+    expect(await sender.getByTestId('result-downloads').textContent()).toContain('1')
+
+    const first = await newPage()
+    await first.goto(link)
+    await expect.poll(() => first.getByTestId('downloads-left').textContent()).toBe('1 download left')
+    expect(await downloadAndHash(first, 'licence-key.txt')).toBe(expected)
+
+    const second = await newPage()
+    await second.goto(link)
+    await second.getByRole('heading', { name: 'This link has expired or does not exist' }).waitFor()
+    expect(await second.getByRole('button', { name: /Download/ }).count()).toBe(0)
+  })
+
+  it('several files at once, including an empty one, arrive intact', async () => {
+    const a = randomFile(files.dir, 'photo one.jpg', 6 * MiB + 3)
+    const empty = randomFile(files.dir, 'empty.txt', 0)
+    const b = randomFile(files.dir, 'notes <img src=x onerror=alert(1)>.md', 1234)
+    const sender = await newPage()
+    const link = await createLink(sender, app.url, [a, empty, b])
+
+    const visitor = await newPage()
+    await visitor.goto(link)
+    await visitor.getByRole('heading', { name: '3 files were shared with you' }).waitFor()
+    // File names are text, never markup.
+    expect(await visitor.getByTestId('file-name').allTextContents()).toEqual(['photo one.jpg', 'empty.txt', 'notes <img src=x onerror=alert(1)>.md'])
+    expect(await visitor.getByRole('list', { name: 'Shared files' }).locator('img').count()).toBe(0)
+    expect(await downloadAndHash(visitor, 'photo one.jpg')).toBe(await sha256File(a))
+    expect(await downloadAndHash(visitor, 'empty.txt')).toBe(await sha256File(empty))
+    expect(await downloadAndHash(visitor, 'notes <img src=x onerror=alert(1)>.md', 'notes _img src=x onerror=alert(1)_.md')).toBe(await sha256File(b))
+  })
+
+  it('the owner deletes the link from the result page and it stops working for everyone', async () => {
+    const path = randomFile(files.dir, 'to-delete.bin', 2048)
+    const sender = await newPage()
+    const link = await createLink(sender, app.url, [path])
+    await sender.getByRole('button', { name: 'Delete link' }).click()
+    await sender.getByRole('dialog').getByRole('button', { name: 'Delete', exact: true }).click()
+    await sender.waitForURL(`${app.url}/`)
+
+    const visitor = await newPage()
+    await visitor.goto(link)
+    await visitor.getByRole('heading', { name: 'This link has expired or does not exist' }).waitFor()
+  })
+
+  it('an unknown link shows the "expired or does not exist" page', async () => {
+    const page = await newPage()
+    await page.goto(`${app.url}/s/AAAAAAAAAAAAAAAAAAAAAA`)
+    await page.getByRole('heading', { name: 'This link has expired or does not exist' }).waitFor()
+  })
+})
