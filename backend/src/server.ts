@@ -13,9 +13,12 @@ import { blobRouter } from './storage/blob.routes'
 import { sharesRouter } from './shares/shares.routes'
 import { Janitor } from './jobs/janitor'
 import { createRealtime, type Realtime } from './realtime'
+import { ROOMS_NAMESPACE } from '@sharesync/protocol'
 import { rtcRouter } from './rtc/ice.routes'
 import { authMiddlewares } from './auth/session.middleware'
 import { authRouter } from './auth/auth.routes'
+import { socketSession, socketUser } from './auth/socket-auth'
+import { mySharesRouter } from './auth/my-shares.routes'
 
 export interface RunningServer {
   url: string
@@ -51,6 +54,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
     routers: [
       blobRouter(deps),
       authRouter(deps),
+      mySharesRouter(deps),
       sharesRouter(deps),
       rtcRouter(deps),
     ],
@@ -59,7 +63,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
   http.keepAliveTimeout = 65_000
   http.requestTimeout = 0 // multi-GB uploads may take long; idle sockets are still reaped
   http.headersTimeout = 60_000
-  const realtime = createRealtime(http, deps)
+  const realtime = createRealtime(http, deps, { engineMiddlewares: [socketSession(deps)] })
+  realtime.io.of(ROOMS_NAMESPACE).use(socketUser)
 
   const janitor = new Janitor(deps)
   if (opts.janitor !== false) janitor.start()

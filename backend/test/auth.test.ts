@@ -7,6 +7,7 @@ import { ensureAdminBootstrap } from '../src/auth/auth.service'
 import { SESSION_COOKIE } from '../src/auth/session.middleware'
 import { startTestServer, type TestServer } from './support/harness'
 import { browserFetch, CookieJar, signInFlow, startOAuthServer, type LocalOAuth } from './support/oauth'
+import { connectRooms } from './support/rooms-client'
 
 const ALICE = { sub: 'google-alice', email: 'alice@example.com', name: 'Alice', picture: 'https://example.com/alice.png', email_verified: true }
 const BOB = { sub: 'google-bob', email: 'Bob@Example.com', name: 'Bob', email_verified: true }
@@ -358,5 +359,36 @@ describe('sessions live in the database', () => {
     } finally {
       await s.close()
     }
+  })
+})
+
+describe('Socket.IO handshakes', () => {
+  const roomsSockets = () => [...server.realtime.io.of('/rooms').sockets.values()]
+
+  it('a same-origin handshake carries the session: the socket knows who is signed in', async () => {
+    const { jar } = await signIn(ALICE)
+    const alice = (await (await me(jar)).json()) as Me
+    const socket = await connectRooms(server.url, { headers: { origin: server.url, cookie: jar.header() } })
+    try {
+      const serverSide = roomsSockets().find((s) => s.id === socket.id)
+      expect(serverSide?.data.userId).toBe(alice.id)
+    } finally {
+      socket.disconnect()
+    }
+    const anonymous = await connectRooms(server.url, { headers: { origin: server.url } })
+    try {
+      expect(roomsSockets().find((s) => s.id === anonymous.id)?.data.userId).toBeNull()
+    } finally {
+      anonymous.disconnect()
+    }
+  })
+
+  it('a handshake with a foreign Origin and a valid cookie is refused, over websocket and polling', async () => {
+    const { jar } = await signIn(ALICE)
+    const before = roomsSockets().length
+    await expect(connectRooms(server.url, { headers: { origin: 'https://evil.example', cookie: jar.header() } })).rejects.toThrow()
+    const polling = await fetch(`${server.url}/socket.io/?EIO=4&transport=polling`, { headers: { origin: 'https://evil.example', cookie: jar.header() } })
+    expect(polling.status).toBe(403)
+    expect(roomsSockets().length).toBe(before)
   })
 })

@@ -38,7 +38,8 @@ export interface MyShare {
   downloads: number
   maxDownloads: number | null
   passwordProtected: boolean
-  status: 'uploading' | 'ready' | 'expired'
+  /** exhausted: every file reached maxDownloads; expired/exhausted shares are removed by the janitor */
+  status: 'uploading' | 'ready' | 'expired' | 'exhausted'
   expiresAt: string
   createdAt: string
 }

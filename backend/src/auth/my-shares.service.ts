@@ -1,0 +1,78 @@
+import type { ClaimSharesRequest, MyShare, UpdateMyShareRequest } from '@sharesync/protocol'
+import { mySharesRepo, type MyShareRow } from '../db/my-shares.repo'
+import type { Deps } from '../deps'
+import { AppError, shareNotFound } from '../http/app-error'
+import type { SessionUser } from '../http/viewer'
+import { hashToken } from '../shares/ids'
+import type { SharesService } from '../shares/shares.service'
+
+const LIST_LIMIT = 500
+
+/**
+ * A signed-in user's own shares. Another user's share answers the same 404 as an unknown one:
+ * ids cannot be probed through these routes either.
+ */
+export class MySharesService {
+  constructor(
+    private readonly deps: Deps,
+    private readonly shares: SharesService,
+  ) {}
+
+  async list(user: SessionUser, baseUrl: string): Promise<MyShare[]> {
+    const rows = await mySharesRepo.list(this.deps.db, user.id, LIST_LIMIT)
+    return rows.map((r) => toMyShare(r, baseUrl))
+  }
+
+  /** Deletes the share and its blobs at once (the shares service's delete path). */
+  async delete(user: SessionUser, shareId: string): Promise<void> {
+    const share = await mySharesRepo.findOwned(this.deps.db, shareId, user.id)
+    if (!share) throw shareNotFound()
+    await this.shares.deleteNow(shareId)
+  }
+
+  /**
+   * A new expiry for a live share: in the future, and at most the user's MAX_EXPIRY after the share
+   * was created — editing cannot keep a link alive longer than creating it could.
+   */
+  async changeExpiry(user: SessionUser, shareId: string, change: UpdateMyShareRequest, baseUrl: string): Promise<MyShare> {
+    const share = await mySharesRepo.findOwned(this.deps.db, shareId, user.id)
+    if (!share || share.status === 'expired') throw shareNotFound()
+    const expiresAt = change.expiresAt !== undefined ? new Date(change.expiresAt) : new Date(Date.now() + change.expiresIn! * 1000)
+    const latest = new Date(share.created_at.getTime() + this.deps.config.policy.user.maxExpiry * 1000)
+    if (expiresAt.getTime() <= Date.now()) {
+      throw new AppError('invalid_input', 'The new expiry must be in the future (delete the share to end it now).')
+    }
+    if (expiresAt > latest) {
+      throw new AppError('invalid_input', `A share can live at most ${this.deps.config.policy.user.maxExpiry} seconds from its creation (until ${latest.toISOString()}).`)
+    }
+    if (!(await mySharesRepo.setExpiry(this.deps.db, shareId, user.id, expiresAt))) throw shareNotFound()
+    return toMyShare({ ...share, expires_at: expiresAt }, baseUrl)
+  }
+
+  /** Attaches shares this browser created before signing in; each needs its own owner token. */
+  async claim(user: SessionUser, req: ClaimSharesRequest): Promise<string[]> {
+    const claimed: string[] = []
+    for (const { id, ownerToken } of req.shares) {
+      if (await mySharesRepo.claim(this.deps.db, id, hashToken(ownerToken), user.id)) claimed.push(id)
+    }
+    if (claimed.length > 0) this.deps.logger.info({ userId: user.id, count: claimed.length }, 'shares claimed')
+    return claimed
+  }
+}
+
+function toMyShare(r: MyShareRow, baseUrl: string): MyShare {
+  return {
+    id: r.id,
+    url: `${baseUrl}/s/${r.id}`,
+    names: r.names,
+    // Counted from the files themselves: curl uploads learn their file count only as they stream.
+    fileCount: r.names.length,
+    size: r.total_size,
+    downloads: r.downloads,
+    maxDownloads: r.max_downloads,
+    passwordProtected: r.password_protected,
+    status: r.status,
+    expiresAt: r.expires_at.toISOString(),
+    createdAt: r.created_at.toISOString(),
+  }
+}
