@@ -58,7 +58,7 @@ export function createRealtime(http: HttpServer, deps: Deps, opts: RealtimeOptio
       // Not io.close(): that would also close the HTTP server, which server.ts shuts down gracefully.
       closing ??= (async () => {
         io.engine.close()
-        for (const nsp of io._nsps.values()) nsp.adapter.close()
+        for (const nsp of io._nsps.values()) await nsp.adapter.close()
         await Promise.all(redisClients.map((c) => c.quit().catch(() => c.disconnect())))
       })()
       return closing

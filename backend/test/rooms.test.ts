@@ -89,7 +89,7 @@ describe('P2P rooms (one instance)', () => {
     const c = await client()
     const atA = nextEvent(a, 'signal')
     // An extra field is dropped by the schema; `from` is always set by the server.
-    const forged = { to: a.id!, data: { sdp: 'x' }, from: c.id } as { to: string; data: unknown }
+    const forged = { to: a.id!, data: { sdp: 'x' }, from: c.id } as { to: string; data: { sdp: string } }
     expect(await b.emitWithAck('signal', forged)).toEqual({ ok: true })
     expect((await atA).from).toBe(b.id)
   })

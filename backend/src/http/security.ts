@@ -11,6 +11,8 @@ export function securityHeaders(): RequestHandler {
         'img-src': ["'self'", 'data:', 'blob:', 'https:'],
         'connect-src': ["'self'", 'ws:', 'wss:', 'http:', 'https:'],
         'worker-src': ["'self'", 'blob:'],
+        // hash-wasm (incremental SHA-256 of P2P files) compiles WebAssembly; this allows only that, not eval.
+        'script-src': ["'self'", "'wasm-unsafe-eval'"],
         'upgrade-insecure-requests': null,
       },
     },
