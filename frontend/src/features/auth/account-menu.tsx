@@ -1,0 +1,96 @@
+import { Menu, MenuButton, MenuItem, MenuItems } from '@headlessui/react'
+import { useState } from 'react'
+import { Link, useNavigate } from 'react-router-dom'
+import { buttonClass } from '../../components/button'
+import { errorMessage } from '../../lib/api'
+import { usePublicConfig } from '../../lib/use-public-config'
+import { authApi, signInUrl } from './auth-api'
+import { setSignedOut, useMe } from './use-me'
+
+const itemClass =
+  'block w-full rounded-lg px-3 py-2 text-left text-sm data-[focus]:bg-slate-100 dark:data-[focus]:bg-slate-800 min-h-11 flex items-center'
+
+/**
+ * The header's account corner: "Sign in" when Google sign-in is configured, else nothing; once
+ * signed in, the user's avatar with "My shares", "Admin" (admins only) and "Sign out".
+ */
+export function AccountMenu() {
+  const me = useMe()
+  const { config } = usePublicConfig()
+  const navigate = useNavigate()
+  const [error, setError] = useState<string | null>(null)
+
+  if (me.status !== 'ready') return null
+  if (!me.me) {
+    if (!config?.auth.google) return null
+    return (
+      // A plain link: sign-in leaves the app for Google and comes back with a fresh page load.
+      <a href={signInUrl()} className={buttonClass('secondary')}>
+        Sign in
+      </a>
+    )
+  }
+  const user = me.me
+
+  const signOut = async () => {
+    try {
+      await authApi.logout()
+      setSignedOut()
+      navigate('/')
+    } catch (err) {
+      setError(errorMessage(err))
+    }
+  }
+
+  return (
+    <Menu as="div" className="relative">
+      <MenuButton className={buttonClass('ghost', 'px-2')} aria-label={`Account: ${user.name || user.email}`}>
+        <Avatar name={user.name || user.email} url={user.avatarUrl} />
+        <span className="hidden max-w-40 truncate sm:inline">{user.name || user.email}</span>
+      </MenuButton>
+      <MenuItems
+        anchor="bottom end"
+        className="z-40 mt-1 w-56 rounded-xl border border-slate-200 bg-white p-1 shadow-lg focus:outline-none dark:border-slate-700 dark:bg-slate-900"
+      >
+        <div className="px-3 py-2 text-xs text-slate-600 dark:text-slate-400">
+          Signed in as <span className="font-medium break-all">{user.email}</span>
+        </div>
+        <MenuItem>
+          <Link to="/me" className={itemClass}>
+            My shares
+          </Link>
+        </MenuItem>
+        {user.role === 'admin' && (
+          <MenuItem>
+            <Link to="/admin" className={itemClass}>
+              Admin dashboard
+            </Link>
+          </MenuItem>
+        )}
+        <MenuItem>
+          <button type="button" className={itemClass} onClick={() => void signOut()}>
+            Sign out
+          </button>
+        </MenuItem>
+        {error && (
+          <p role="alert" className="px-3 py-2 text-xs text-red-700 dark:text-red-300">
+            {error}
+          </p>
+        )}
+      </MenuItems>
+    </Menu>
+  )
+}
+
+function Avatar({ name, url }: { name: string; url: string | null }) {
+  const [broken, setBroken] = useState(false)
+  if (url && !broken) {
+    // no-referrer: the avatar host learns nothing about which ShareSync page was open.
+    return <img src={url} alt="" referrerPolicy="no-referrer" onError={() => setBroken(true)} className="h-8 w-8 rounded-full" />
+  }
+  return (
+    <span aria-hidden="true" className="flex h-8 w-8 items-center justify-center rounded-full bg-indigo-600 text-sm font-bold text-white dark:bg-indigo-400 dark:text-slate-950">
+      {(name.trim()[0] ?? '?').toUpperCase()}
+    </span>
+  )
+}
