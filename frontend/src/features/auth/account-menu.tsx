@@ -36,7 +36,7 @@ export function AccountMenu() {
     try {
       await authApi.logout()
       setSignedOut()
-      navigate('/')
+      void navigate('/')
     } catch (err) {
       setError(errorMessage(err))
     }
