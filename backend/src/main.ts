@@ -1,5 +1,6 @@
 import { networkInterfaces } from 'node:os'
 import QRCode from 'qrcode'
+import { ensureAdminBootstrap } from './auth/auth.service'
 import { ConfigError, loadConfig } from './config'
 import { createLogger } from './logger'
 import { startServer } from './server'
@@ -34,6 +35,12 @@ async function main() {
     process.stdout.write(await QRCode.toString(urls[0], { type: 'terminal', small: true }))
   }
   logger.info({ port: server.port, db: config.database.kind, storage: config.storage.kind, redis: Boolean(config.redisUrl) }, 'listening')
+  // No admin yet and no way for Google to make one: a one-time admin sign-in link (README "Admin bootstrap").
+  const bootstrap = await ensureAdminBootstrap(server.deps)
+  if (bootstrap) {
+    process.stdout.write(`\n  No admin account exists yet. Open this one-time link (valid 24 h) to sign in as admin:\n\n  ${urls[0] ?? local}${bootstrap}\n\n`)
+    logger.warn('no admin exists: a one-time admin sign-in link was printed to stdout')
+  }
 
   let stopping = false
   const stop = (signal: string) => {
