@@ -20,6 +20,9 @@ import { ByteMeter } from './byte-meter'
 
 type S3Config = Extract<Config['storage'], { kind: 's3' }>
 
+/** Small control calls (head, list, create, delete): a hung S3 must not hang a request for long. */
+const QUICK = { requestTimeout: 5000 }
+
 /** Part size for put() of a stream of unknown length (S3 minimum is 5 MiB). */
 const PUT_PART_SIZE = 8 * 2 ** 20
 
@@ -41,7 +44,9 @@ export class S3Store implements BlobStore {
       credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
       forcePathStyle: config.forcePathStyle,
       maxAttempts: 2,
-      requestHandler: { connectionTimeout: 3000, requestTimeout: 15_000 },
+      // socketTimeout is an idle timeout, generous for part uploads and slow completions (S3 sends
+      // keep-alive bytes). Whole-request deadlines are set per call (QUICK) and must throw, not warn.
+      requestHandler: { connectionTimeout: 3000, socketTimeout: 30_000, throwOnRequestTimeout: true },
     }
     this.bucket = config.bucket
     this.client = new S3Client({ ...base, endpoint: config.endpoint })
@@ -50,7 +55,7 @@ export class S3Store implements BlobStore {
 
   createMultipart(key: string, opts: { contentType: string }): Promise<{ uploadId: string }> {
     return guarded(async () => {
-      const out = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: opts.contentType }))
+      const out = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: opts.contentType }), QUICK)
       if (!out.UploadId) throw new Error('S3 returned no UploadId')
       return { uploadId: out.UploadId }
     })
@@ -67,7 +72,7 @@ export class S3Store implements BlobStore {
       const parts: Part[] = []
       let marker: string | undefined
       do {
-        const out = await this.client.send(new ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }))
+        const out = await this.client.send(new ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }), QUICK)
         for (const p of out.Parts ?? []) {
           if (p.PartNumber !== undefined && p.ETag) parts.push({ partNumber: p.PartNumber, etag: p.ETag, size: p.Size ?? 0 })
         }
@@ -96,7 +101,7 @@ export class S3Store implements BlobStore {
 
   abortMultipart(key: string, uploadId: string): Promise<void> {
     return guarded(async () => {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })).catch((err: unknown) => {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }), QUICK).catch((err: unknown) => {
         // Aborting twice (or after the janitor did) is not an error.
         if (s3Code(err) !== 'NoSuchUpload') throw err
       })
@@ -119,7 +124,7 @@ export class S3Store implements BlobStore {
       } catch (err) {
         if (meter.exceeded) {
           // lib-storage aborted its multipart upload; a single small PutObject may still have landed.
-          await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined)
+          await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), QUICK).catch(() => undefined)
           body.destroy()
           throw new BlobTooLargeError(meter.limit)
         }
@@ -143,7 +148,7 @@ export class S3Store implements BlobStore {
   head(key: string): Promise<{ size: number } | null> {
     return guarded(async () => {
       try {
-        const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))
+        const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), QUICK)
         return { size: out.ContentLength ?? 0 }
       } catch (err) {
         if (s3Code(err) === 'NotFound' || s3Code(err) === 'NoSuchKey') return null
@@ -154,13 +159,13 @@ export class S3Store implements BlobStore {
 
   delete(key: string): Promise<void> {
     return guarded(async () => {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }))
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), QUICK)
     })
   }
 
   ping(): Promise<void> {
     return guarded(async () => {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }))
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), QUICK)
     })
   }
 

@@ -53,11 +53,17 @@ function handle(start: () => ChildProcess, url: string, port: number, ready: () 
   let proc = start()
   const stopProc = () =>
     new Promise<void>((resolve) => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return resolve()
-      proc.once('exit', () => resolve())
-      proc.kill('SIGCONT')
-      proc.kill('SIGTERM')
-      setTimeout(() => proc.kill('SIGKILL'), 5000).unref()
+      // This process, not whatever `proc` is later: after restart() it names the new process.
+      const current = proc
+      if (current.exitCode !== null || current.signalCode !== null) return resolve()
+      const kill = setTimeout(() => current.kill('SIGKILL'), 5000)
+      kill.unref()
+      current.once('exit', () => {
+        clearTimeout(kill)
+        resolve()
+      })
+      current.kill('SIGCONT')
+      current.kill('SIGTERM')
     })
   return {
     url,

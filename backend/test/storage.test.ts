@@ -1,0 +1,324 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import express from 'express'
+import { pino } from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { loadConfig } from '../src/config'
+import { errorMiddleware } from '../src/http/error-middleware'
+import { originCheck, securityHeaders } from '../src/http/security'
+import { blobStoreContract, newKey, type ContractSubject } from '../src/storage/blob-store.contract'
+import { blobRouter } from '../src/storage/blob.routes'
+import { DiskStore } from '../src/storage/disk-store'
+import { openStore } from '../src/storage/open-store'
+import { S3Store } from '../src/storage/s3-store'
+import { startS3 } from './support/services'
+
+const SECRET = 'a-test-secret-that-is-long-enough-0123456789'
+
+/**
+ * The disk store behind the same middleware stack the app puts in front of it (security headers,
+ * origin check, JSON body parser on /api, the one error middleware), on a real loopback port.
+ */
+async function openDisk(opts: { dir?: string } = {}): Promise<ContractSubject & { disk: DiskStore; root: string }> {
+  const root = opts.dir ?? mkdtempSync(join(tmpdir(), 'sharesync-blobs-'))
+  const disk = await DiskStore.open({ dir: join(root, 'blobs'), secret: SECRET })
+  const app = express()
+  app.use(securityHeaders())
+  app.use('/api', originCheck(undefined))
+  app.use('/api', express.json({ limit: '256kb' }))
+  app.use(blobRouter({ store: disk }))
+  app.use(errorMiddleware(pino({ level: 'silent' })))
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s))
+  })
+  const { port } = server.address() as AddressInfo
+  return {
+    store: disk,
+    disk,
+    root,
+    baseUrl: `http://127.0.0.1:${port}`,
+    async close() {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+      if (!opts.dir) rmSync(root, { recursive: true, force: true })
+    },
+  }
+}
+
+let s3: Awaited<ReturnType<typeof startS3>>
+beforeAll(async () => {
+  s3 = await startS3()
+})
+afterAll(async () => {
+  await s3?.stop()
+})
+
+const s3Config = () => loadConfig({ ...s3.env, DATA_DIR: mkdtempSync(join(tmpdir(), 'sharesync-cfg-')), SESSION_SECRET: SECRET })
+
+blobStoreContract('disk', () => openDisk())
+blobStoreContract('S3 (s3rver)', async () => {
+  const store = await openStore(s3Config())
+  expect(store).toBeInstanceOf(S3Store)
+  return { store, baseUrl: s3.url, close: async () => store.close?.() }
+})
+
+describe('disk store: signed URLs and how blobs are served', () => {
+  let subject: Awaited<ReturnType<typeof openDisk>>
+  const at = (path: string) => new URL(path, subject.baseUrl)
+  const body = randomBytes(1000)
+  let key: string
+
+  beforeAll(async () => {
+    subject = await openDisk()
+    key = newKey()
+    await subject.disk.put(key, Readable.from([body]), { contentType: 'application/octet-stream' })
+  })
+  afterAll(async () => {
+    await subject?.close()
+  })
+
+  const signGet = (opts: { filename?: string; contentType?: string } = {}) =>
+    subject.disk.signGet(key, { filename: opts.filename ?? 'report.pdf', contentType: opts.contentType ?? 'application/pdf', ttlSeconds: 60 })
+
+  it('URLs are root-relative without PUBLIC_URL and absolute with it', async () => {
+    expect(await signGet()).toMatch(/^\/api\/blobs\/o\//)
+    const withPublic = new DiskStore({ dir: join(subject.root, 'blobs'), secret: SECRET, publicUrl: 'https://share.example.org/' })
+    expect(await withPublic.signGet(key, { filename: 'a', contentType: 'text/plain', ttlSeconds: 60 })).toMatch(/^https:\/\/share\.example\.org\/api\/blobs\/o\//)
+  })
+
+  it('a download URL with any signed field changed is refused with 403', async () => {
+    const signed = new URL(await signGet(), 'http://x')
+    const variants: URL[] = []
+    const change = (edit: (u: URL) => void) => {
+      const u = new URL(signed)
+      edit(u)
+      variants.push(u)
+    }
+    const sig = signed.searchParams.get('sig')!
+    change((u) => u.searchParams.set('sig', (sig[0] === 'A' ? 'B' : 'A') + sig.slice(1)))
+    change((u) => u.searchParams.set('sig', sig.slice(0, -1) + (sig.endsWith('A') ? 'B' : 'A')))
+    change((u) => u.searchParams.set('exp', String(Number(u.searchParams.get('exp')) + 3600)))
+    change((u) => u.searchParams.set('fn', 'report.html'))
+    change((u) => u.searchParams.set('ct', 'text/html'))
+    change((u) => u.searchParams.delete('sig'))
+    change((u) => (u.pathname = u.pathname.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a'))))
+    for (const u of variants) {
+      const res = await fetch(at(u.pathname + u.search))
+      const text = await res.text()
+      expect(text).not.toContain(body.toString('latin1').slice(0, 20))
+      if (!u.searchParams.has('sig')) {
+        expect(res.status).toBe(400)
+        continue
+      }
+      expect(res.status, u.toString()).toBe(403)
+      expect(JSON.parse(text)).toMatchObject({ error: { code: 'signature_invalid' } })
+    }
+    // The untouched URL still works, so the refusals above are about the changes.
+    expect((await fetch(at(signed.pathname + signed.search))).status).toBe(200)
+  })
+
+  it('a part URL with its upload, part number or key changed is refused with 403 and stores nothing', async () => {
+    const partKey = newKey()
+    const { uploadId } = await subject.disk.createMultipart(partKey, { contentType: 'text/plain' })
+    const other = await subject.disk.createMultipart(partKey, { contentType: 'text/plain' })
+    const signed = new URL(await subject.disk.signPart(partKey, uploadId, 1, 60), 'http://x')
+    const tampered = [
+      signed.pathname.replace(uploadId, other.uploadId) + signed.search,
+      signed.pathname.replace(/\/1$/, '/2') + signed.search,
+      signed.pathname + signed.search.replace(encodeURIComponent(partKey), encodeURIComponent(newKey())),
+    ]
+    for (const path of tampered) {
+      const res = await fetch(at(path), { method: 'PUT', body: Buffer.from('forged') })
+      expect(res.status, path).toBe(403)
+      expect(await res.json()).toMatchObject({ error: { code: 'signature_invalid' } })
+    }
+    expect(await subject.disk.listParts(partKey, uploadId)).toEqual([])
+    expect(await subject.disk.listParts(partKey, other.uploadId)).toEqual([])
+  })
+
+  it('a single Range answers 206 with exactly those bytes; an impossible range answers 416', async () => {
+    const url = await signGet()
+    const middle = await fetch(at(url), { headers: { Range: 'bytes=100-199' } })
+    expect(middle.status).toBe(206)
+    expect(middle.headers.get('content-range')).toBe(`bytes 100-199/${body.length}`)
+    expect(Buffer.from(await middle.arrayBuffer()).equals(body.subarray(100, 200))).toBe(true)
+
+    const tail = await fetch(at(url), { headers: { Range: 'bytes=-10' } })
+    expect(tail.status).toBe(206)
+    expect(Buffer.from(await tail.arrayBuffer()).equals(body.subarray(body.length - 10))).toBe(true)
+
+    const resume = await fetch(at(url), { headers: { Range: 'bytes=990-' } })
+    expect(Buffer.from(await resume.arrayBuffer()).equals(body.subarray(990))).toBe(true)
+
+    const beyond = await fetch(at(url), { headers: { Range: `bytes=${body.length + 10}-` } })
+    expect(beyond.status).toBe(416)
+    expect(beyond.headers.get('content-range')).toBe(`bytes */${body.length}`)
+    expect(await beyond.json()).toMatchObject({ error: { code: 'range_not_satisfiable' } })
+  })
+
+  it('HEAD answers the size and headers without a body', async () => {
+    const res = await fetch(at(await signGet()), { method: 'HEAD' })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-length')).toBe(String(body.length))
+    expect(res.headers.get('accept-ranges')).toBe('bytes')
+    expect((await res.arrayBuffer()).byteLength).toBe(0)
+  })
+
+  it('served blobs are sandboxed attachments that never render on the app origin', async () => {
+    for (const contentType of ['text/html', 'image/svg+xml', 'application/xhtml+xml', 'text/html; charset=utf-8', 'bogus\r\nX-Evil: 1']) {
+      const res = await fetch(at(await signGet({ filename: 'page.html', contentType })))
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toBe('application/octet-stream')
+      expect(res.headers.get('content-disposition')).toMatch(/^attachment;/)
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+      expect(res.headers.get('content-security-policy')).toBe('sandbox')
+      expect(res.headers.get('cache-control')).toBe('private, no-store')
+      expect(res.headers.get('x-evil')).toBeNull()
+      await res.arrayBuffer()
+    }
+    const pdf = await fetch(at(await signGet({ contentType: 'application/pdf' })))
+    expect(pdf.headers.get('content-type')).toBe('application/pdf')
+  })
+
+  it('a hostile key is refused and nothing outside the data dir is touched', async () => {
+    const sentinel = join(subject.root, 'outside.txt')
+    writeFileSync(sentinel, 'keep me')
+    const before = readdirSync(subject.root).sort()
+    const hostile = ['../outside.txt', '../../etc/passwd', '/etc/passwd', 'a/../../outside.txt', 'a//b', 'a\\..\\b', '', '.', '..', 'a/./b', 'x'.repeat(2000), 'a/b\u0000c']
+    for (const bad of hostile) {
+      await expect(subject.disk.put(bad, Readable.from([Buffer.from('pwned')]), { contentType: 'text/plain' }), bad).rejects.toMatchObject({ code: 'invalid_input' })
+      await expect(subject.disk.head(bad)).rejects.toMatchObject({ code: 'invalid_input' })
+      await expect(subject.disk.delete(bad)).rejects.toMatchObject({ code: 'invalid_input' })
+      await expect(subject.disk.createMultipart(bad, { contentType: 'text/plain' })).rejects.toMatchObject({ code: 'invalid_input' })
+      await expect(subject.disk.signGet(bad, { filename: 'a', contentType: 'text/plain', ttlSeconds: 60 })).rejects.toMatchObject({ code: 'invalid_input' })
+    }
+    // Over HTTP, an encoded traversal in the object path is refused before any file is opened.
+    for (const path of ['/api/blobs/o/..%2Foutside.txt', '/api/blobs/o/..%2F..%2Foutside.txt', '/api/blobs/o/%2e%2e/outside.txt']) {
+      const res = await fetch(at(`${path}?exp=9999999999&fn=a&ct=text%2Fplain&sig=x`))
+      expect([400, 403, 404], path).toContain(res.status)
+      expect(await res.text()).not.toContain('keep me')
+    }
+    expect(readdirSync(subject.root).sort()).toEqual(before)
+    expect(existsSync(join(subject.root, 'blobs', 'pwned'))).toBe(false)
+  })
+
+  it('a part over the upload\'s part size limit is refused with 413 and not kept', async () => {
+    const partKey = newKey()
+    const { uploadId } = await subject.disk.createMultipart(partKey, { contentType: 'text/plain', maxPartBytes: 1024 })
+    const url = at(await subject.disk.signPart(partKey, uploadId, 1, 60))
+    const declared = await fetch(url, { method: 'PUT', body: randomBytes(4096) })
+    expect(declared.status).toBe(413)
+    expect(await declared.json()).toMatchObject({ error: { code: 'too_large' } })
+
+    // Without a Content-Length (chunked), the limit is enforced while the bytes stream in.
+    const chunked = Readable.from(Array.from({ length: 8 }, () => randomBytes(512)))
+    await expect(subject.disk.writePart(partKey, uploadId, 1, chunked)).rejects.toMatchObject({ code: 'too_large' })
+    expect(await subject.disk.listParts(partKey, uploadId)).toEqual([])
+
+    const ok = await fetch(url, { method: 'PUT', body: randomBytes(1024) })
+    expect(ok.status).toBe(200)
+    expect(ok.headers.get('access-control-expose-headers')).toMatch(/ETag/i)
+  })
+
+  it('a part sent with a JSON content type is refused with 415 instead of being stored mangled', async () => {
+    const partKey = newKey()
+    const { uploadId } = await subject.disk.createMultipart(partKey, { contentType: 'application/json' })
+    const res = await fetch(at(await subject.disk.signPart(partKey, uploadId, 1, 60)), {
+      method: 'PUT',
+      body: JSON.stringify({ a: 1 }),
+      headers: { 'Content-Type': 'application/json' },
+    })
+    expect(res.status).toBe(415)
+    expect(await subject.disk.listParts(partKey, uploadId)).toEqual([])
+  })
+
+  it('re-sending a part replaces it: the stored part is the last one sent', async () => {
+    const partKey = newKey()
+    const { uploadId } = await subject.disk.createMultipart(partKey, { contentType: 'text/plain' })
+    const url = at(await subject.disk.signPart(partKey, uploadId, 1, 60))
+    await fetch(url, { method: 'PUT', body: Buffer.from('first attempt') })
+    const second = await fetch(url, { method: 'PUT', body: Buffer.from('second') })
+    const parts = await subject.disk.listParts(partKey, uploadId)
+    expect(parts).toEqual([{ partNumber: 1, etag: second.headers.get('etag'), size: 6 }])
+    expect(parts[0]!.etag).toBe(`"${createHash('md5').update('second').digest('hex')}"`)
+  })
+
+  it('an upload started before a restart (or on another instance sharing the dir) can be resumed and completed', async () => {
+    const partKey = newKey()
+    const { uploadId } = await subject.disk.createMultipart(partKey, { contentType: 'text/plain' })
+    const res = await fetch(at(await subject.disk.signPart(partKey, uploadId, 1, 60)), { method: 'PUT', body: Buffer.from('survives restarts') })
+    const etag = res.headers.get('etag')!
+
+    const restarted = await DiskStore.open({ dir: join(subject.root, 'blobs'), secret: SECRET })
+    expect(await restarted.listParts(partKey, uploadId)).toEqual([{ partNumber: 1, etag, size: 17 }])
+    expect(await restarted.completeMultipart(partKey, uploadId, [{ partNumber: 1, etag }])).toEqual({ size: 17 })
+    // URLs signed by one instance verify on another: the key comes from the shared secret.
+    const download = await fetch(at(await restarted.signGet(partKey, { filename: 'a.txt', contentType: 'text/plain', ttlSeconds: 60 })))
+    expect(await download.text()).toBe('survives restarts')
+  })
+
+  it('an upload cannot be completed, listed or aborted through another key', async () => {
+    const partKey = newKey()
+    const { uploadId } = await subject.disk.createMultipart(partKey, { contentType: 'text/plain' })
+    const res = await fetch(at(await subject.disk.signPart(partKey, uploadId, 1, 60)), { method: 'PUT', body: Buffer.from('mine') })
+    const etag = res.headers.get('etag')!
+    const intruder = newKey()
+    await expect(subject.disk.listParts(intruder, uploadId)).rejects.toMatchObject({ code: 'not_found' })
+    await expect(subject.disk.completeMultipart(intruder, uploadId, [{ partNumber: 1, etag }])).rejects.toMatchObject({ code: 'not_found' })
+    await subject.disk.abortMultipart(intruder, uploadId)
+    expect(await subject.disk.listParts(partKey, uploadId)).toHaveLength(1)
+  })
+})
+
+describe('S3 store: an outage answers storage_unavailable quickly', () => {
+  it('calls fail with storage_unavailable within seconds while S3 is down, and work again once it is back', async () => {
+    const store = await openStore(s3Config())
+    expect(store).toBeInstanceOf(S3Store)
+    const key = newKey()
+    await store.put(key, Readable.from([Buffer.from('before the outage')]), { contentType: 'text/plain' })
+
+    await s3.stop()
+    const calls: [string, () => Promise<unknown>][] = [
+      ['ping', () => store.ping()],
+      ['head', () => store.head(key)],
+      ['createMultipart', () => store.createMultipart(newKey(), { contentType: 'text/plain' })],
+      ['listParts', () => store.listParts(key, 'some-upload-id')],
+      ['put', () => store.put(newKey(), Readable.from([Buffer.from('x')]), { contentType: 'text/plain' })],
+      ['delete', () => store.delete(key)],
+    ]
+    for (const [name, call] of calls) {
+      const started = Date.now()
+      await expect(call(), name).rejects.toMatchObject({ code: 'storage_unavailable', status: 503 })
+      expect(Date.now() - started, name).toBeLessThan(5000)
+    }
+
+    await s3.restart()
+    await expect(store.ping()).resolves.toBeUndefined()
+    const again = newKey()
+    await store.put(again, Readable.from([Buffer.from('after the outage')]), { contentType: 'text/plain' })
+    expect(await store.head(again)).toEqual({ size: 16 })
+    await store.close?.()
+  })
+
+  it('a hung S3 (process frozen) answers storage_unavailable instead of hanging the request', async () => {
+    const store = await openStore(s3Config())
+    const key = newKey()
+    await store.put(key, Readable.from([Buffer.from('x')]), { contentType: 'text/plain' })
+    s3.pause()
+    try {
+      const started = Date.now()
+      await expect(store.head(key)).rejects.toMatchObject({ code: 'storage_unavailable' })
+      // Two attempts of a 5 s idle timeout, plus the SDK's retry back-off.
+      expect(Date.now() - started).toBeLessThan(13_000)
+    } finally {
+      s3.resume()
+    }
+    expect(await store.head(key)).toEqual({ size: 1 })
+    await store.close?.()
+  })
+})
