@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, RequestHandler } from 'express'
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express'
 import type { Logger } from 'pino'
 import { ZodError } from 'zod'
 import { AppError, isConnectionError } from './app-error'
@@ -26,6 +26,17 @@ export function toAppError(err: unknown): AppError {
   return new AppError('internal', 'Something went wrong on our side.')
 }
 
+/**
+ * An error answered before the body was read (e.g. 413 mid-upload): read and drop the rest for a
+ * few seconds so the client sees the answer instead of a connection reset, then close.
+ */
+function discardBody(req: Request) {
+  req.unpipe()
+  req.resume()
+  req.res?.setHeader('Connection', 'close')
+  setTimeout(() => req.destroy(), 5000).unref()
+}
+
 /** The one mapping point: AppError, zod errors and unknown errors -> the JSON shape of API.md. */
 export function errorMiddleware(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
@@ -35,6 +46,7 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
       res.destroy()
       return
     }
+    if (!req.complete && !req.destroyed) discardBody(req)
     for (const [k, v] of Object.entries(appError.extra.headers ?? {})) res.setHeader(k, v)
     if (appError.extra.retryAfter !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(appError.extra.retryAfter))))
     const details = appError.status < 500 ? appError.extra.details : undefined

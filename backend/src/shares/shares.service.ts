@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream'
+import { PassThrough, Readable } from 'node:stream'
 import {
   MAX_PART_COUNT,
   type CreateShareRequest,
@@ -275,7 +275,12 @@ export class SharesService {
         const file: NewFile = { id: newId(), position: stored.length, name: f.name, size: 0, contentType: f.contentType, storageKey, uploadId: null, partSize: 0, partCount: 0 }
         stored.push(file)
         await sharesRepo.insertFile(this.db, id, file)
-        const { size } = await storage(() => this.store.put(storageKey, f.body, { contentType: f.contentType, maxBytes: policy.maxFileSize })).catch((err: unknown) => {
+        // The store gets its own stream: it may destroy it on failure without killing the
+        // client's connection, so the client still reads our error answer.
+        const input = f.body.pipe(new PassThrough())
+        f.body.once('error', (err) => input.destroy(err))
+        const { size } = await storage(() => this.store.put(storageKey, input, { contentType: f.contentType, maxBytes: policy.maxFileSize })).catch((err: unknown) => {
+          f.body.unpipe(input)
           if (err instanceof BlobTooLargeError) throw new AppError('too_large', `Files may be at most ${policy.maxFileSize} bytes.`)
           throw err
         })
