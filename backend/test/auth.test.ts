@@ -362,6 +362,25 @@ describe('sessions live in the database', () => {
   })
 })
 
+describe('cookie security behind a trusted proxy', () => {
+  it('without PUBLIC_URL, the cookie is Secure when a trusted proxy says the request was https', async () => {
+    const s = await startTestServer({ ...oauth.env, TRUST_PROXY: 'loopback' })
+    try {
+      oauth.setUser(ALICE)
+      const https = new CookieJar()
+      // Behind the proxy the callback URL is https (the proxy's side); the test talks to the app directly.
+      const flow = await signInFlow(s.url, https, { headers: { 'x-forwarded-proto': 'https' }, rewriteCallback: (u) => u.replace(/^https:/, 'http:') })
+      expect(flow.authorizeUrl.searchParams.get('redirect_uri')).toBe(`${s.url.replace(/^http:/, 'https:')}/api/auth/google/callback`)
+      expect(https.setCookies.at(-1)).toMatch(/;\s*Secure/i)
+      const http = new CookieJar()
+      await signInFlow(s.url, http)
+      expect(http.setCookies.at(-1)).not.toMatch(/Secure/i)
+    } finally {
+      await s.close()
+    }
+  })
+})
+
 describe('Socket.IO handshakes', () => {
   const roomsSockets = () => [...server.realtime.io.of('/rooms').sockets.values()]
 
