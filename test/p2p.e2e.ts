@@ -1,0 +1,166 @@
+/**
+ * P2P rooms end to end: the built app, real headless Chromium, two and three browser contexts
+ * connected over WebRTC on loopback. Files are compared by SHA-256 of what the receiver saves.
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startApp, type AppProcess } from './support/app-server'
+import { launchBrowser } from './support/browser'
+import { randomFile, sha256File, tempDir } from './support/files'
+
+const MB = 1_000_000
+
+interface Device {
+  name: string
+  context: BrowserContext
+  page: Page
+  errors: string[]
+}
+
+let app: AppProcess
+let browser: Browser
+let files: ReturnType<typeof tempDir>
+let big: { path: string; sha: string }
+const devices: Device[] = []
+
+beforeAll(async () => {
+  files = tempDir()
+  const path = randomFile(files.dir, 'big-200MB.bin', 200 * MB)
+  ;[app, browser, big] = await Promise.all([startApp(), launchBrowser(), sha256File(path).then((sha) => ({ path, sha }))])
+})
+
+afterAll(async () => {
+  for (const d of devices) await d.context.close().catch(() => undefined)
+  await browser?.close()
+  await app?.stop()
+  files?.remove()
+})
+
+async function device(name: string): Promise<Device> {
+  const context = await browser.newContext({ acceptDownloads: true })
+  const page = await context.newPage()
+  const d: Device = { name, context, page, errors: [] }
+  page.on('pageerror', (err) => d.errors.push(err.message))
+  devices.push(d)
+  return d
+}
+
+/** A creates a room from the lobby; the others open its link (as a QR scan would). */
+async function roomWith(names: string[]): Promise<Device[]> {
+  const [first, ...rest] = await Promise.all(names.map(device))
+  await first!.page.goto(`${app.url}/p2p`)
+  await first!.page.getByLabel("This device's name (optional)").fill(first!.name)
+  await first!.page.getByRole('button', { name: 'Create a room' }).click()
+  const link = (await first!.page.getByTestId('room-link').textContent())!.trim()
+  expect(link).toMatch(/\/r\/[A-Za-z0-9_-]{22,}$/)
+  for (const d of rest) {
+    await d.page.goto(`${app.url}/p2p`)
+    await d.page.getByLabel("This device's name (optional)").fill(d.name)
+    await d.page.goto(link)
+  }
+  const all = [first!, ...rest]
+  // Everyone sees everyone else with a direct connection.
+  for (const d of all) await d.page.waitForFunction((n) => document.querySelectorAll('[data-testid=peer][data-link=connected]').length === n, all.length - 1, { timeout: 30_000 })
+  return all
+}
+
+async function send(from: Device, path: string, to: string) {
+  await from.page.getByTestId('p2p-file-input').setInputFiles(path)
+  await from.page.getByTestId('recipient').selectOption({ label: to })
+  await from.page.getByRole('button', { name: 'Send', exact: true }).click()
+}
+
+async function accept(d: Device) {
+  const offer = d.page.locator('[data-testid=transfer][data-phase=offered]').first()
+  await offer.waitFor({ timeout: 30_000 })
+  await offer.getByRole('button', { name: 'Accept' }).click()
+}
+
+/** Samples the percentage shown on a page until the transfer there is final. */
+async function watch(d: Device, direction: 'send' | 'receive', timeoutMs = 150_000): Promise<{ seen: number[]; phase: string; message: string }> {
+  const seen: number[] = []
+  const card = d.page.locator(`[data-testid=transfer][data-direction=${direction}]`).first()
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const phase = (await card.getAttribute('data-phase').catch(() => null)) ?? ''
+    const text = await card.getByTestId('transfer-percent').textContent().catch(() => null)
+    if (text) seen.push(Number.parseInt(text, 10))
+    if (['completed', 'failed', 'cancelled', 'declined'].includes(phase)) {
+      const message = (await card.getByRole('alert').textContent().catch(() => '')) ?? ''
+      return { seen, phase, message }
+    }
+    if (Date.now() > deadline) throw new Error(`${d.name}: transfer not final after ${timeoutMs} ms (phase ${phase}, last ${seen.at(-1)} %)`)
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
+/** Clicks the receiver's Save link and hashes the downloaded file in node. */
+async function savedSha(d: Device, index = 0): Promise<string> {
+  const file = d.page.getByTestId('received-file').nth(index)
+  await expect(file.getByTestId('verified').isVisible()).resolves.toBe(true)
+  const [download] = await Promise.all([d.page.waitForEvent('download'), file.getByRole('link', { name: 'Save' }).click()])
+  const path = await download.path()
+  const sha = await sha256File(path)
+  await download.delete()
+  return sha
+}
+
+describe('P2P rooms in the browser', () => {
+  it('a 200 MB file goes from A to B intact, with live progress reaching 100 % on both sides', async () => {
+    const [a, b] = await roomWith(['Alice laptop', 'Bob phone'])
+    await send(a!, big.path, 'Bob phone')
+    await accept(b!)
+    const [sent, received] = await Promise.all([watch(a!, 'send'), watch(b!, 'receive')])
+    expect(sent.phase).toBe('completed')
+    expect(received.phase).toBe('completed')
+    // Live: intermediate percentages were shown on both sides, ending at 100 %.
+    for (const side of [sent, received]) {
+      expect(side.seen.at(-1)).toBe(100)
+      expect(side.seen.some((p) => p > 0 && p < 100)).toBe(true)
+    }
+    expect(await a!.page.locator('[data-testid=transfer] [role=progressbar]').first().getAttribute('aria-valuenow')).toBe('100')
+    expect(await b!.page.locator('[data-testid=transfer] [role=progressbar]').first().getAttribute('aria-valuenow')).toBe('100')
+    expect(await savedSha(b!)).toBe(big.sha)
+    expect([...a!.errors, ...b!.errors]).toEqual([])
+    await Promise.all([a!.context.close(), b!.context.close()])
+  })
+
+  it('one sender to two receivers at once: both get the same 200 MB, verified', async () => {
+    const [a, b, c] = await roomWith(['Alice laptop', 'Bob phone', 'Carol tablet'])
+    await send(a!, big.path, 'Everyone (2)')
+    await Promise.all([accept(b!), accept(c!)])
+    const results = await Promise.all([watch(b!, 'receive'), watch(c!, 'receive')])
+    expect(results.map((r) => r.phase)).toEqual(['completed', 'completed'])
+    await a!.page.waitForFunction(() => document.querySelectorAll('[data-testid=transfer][data-direction=send][data-phase=completed]').length === 2, undefined, { timeout: 30_000 })
+    expect(await savedSha(b!)).toBe(big.sha)
+    expect(await savedSha(c!)).toBe(big.sha)
+    expect([...a!.errors, ...b!.errors, ...c!.errors]).toEqual([])
+    await Promise.all([a!, b!, c!].map((d) => d.context.close()))
+  })
+
+  it('a receiver closing its tab mid-transfer gives the sender a clear message, and the next file in the room still arrives', async () => {
+    const [a, b, c] = await roomWith(['Alice laptop', 'Bob phone', 'Carol tablet'])
+    await send(a!, big.path, 'Bob phone')
+    await accept(b!)
+    await b!.page.waitForFunction(() => {
+      const t = document.querySelector('[data-testid=transfer][data-direction=receive] [data-testid=transfer-percent]')
+      return t !== null && Number.parseInt(t.textContent ?? '0', 10) >= 10
+    }, undefined, { timeout: 60_000 })
+    await b!.page.close()
+    const sent = await watch(a!, 'send', 30_000)
+    expect(sent.phase).toBe('failed')
+    expect(sent.message).toMatch(/Bob phone (left the room|.*lost)/)
+    expect(sent.message).toMatch(/transfer stopped/)
+    await a!.page.waitForFunction(() => document.querySelectorAll('[data-testid=peer]').length === 1, undefined, { timeout: 10_000 })
+
+    // The room goes on: a second file to Carol.
+    const small = randomFile(files.dir, 'second.bin', 3 * MB + 17)
+    await a!.page.locator('[data-testid=transfer]').first().waitFor()
+    await send(a!, small, 'Carol tablet')
+    await accept(c!)
+    const received = await watch(c!, 'receive', 60_000)
+    expect(received.phase).toBe('completed')
+    expect(await savedSha(c!)).toBe(await sha256File(small))
+    expect([...a!.errors, ...c!.errors]).toEqual([])
+  })
+})
