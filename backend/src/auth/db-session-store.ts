@@ -14,6 +14,8 @@ const PRUNE_EVERY_MS = 3_600_000
  */
 export class DbSessionStore extends session.Store {
   private lastPrune = 0
+  /** sid -> when this instance last slid its expiry; only saves writes, so losing it is harmless. */
+  private readonly touched = new Map<string, number>()
 
   constructor(
     private readonly db: Db,
@@ -38,6 +40,10 @@ export class DbSessionStore extends session.Store {
   }
 
   override touch(sid: string, sess: session.SessionData, cb?: () => void): void {
+    const now = Date.now()
+    if (now - (this.touched.get(sid) ?? 0) < TOUCH_SLACK_SECONDS * 1000) return void cb?.()
+    if (this.touched.size > 10_000) this.touched.clear()
+    this.touched.set(sid, now)
     sessionsRepo.touch(this.db, sid, expiryOf(sess), TOUCH_SLACK_SECONDS).then(
       () => cb?.(),
       // A failed touch only shortens a session's life; the request itself must not fail for it.
@@ -49,6 +55,7 @@ export class DbSessionStore extends session.Store {
   }
 
   override destroy(sid: string, cb?: (err?: unknown) => void): void {
+    this.touched.delete(sid)
     sessionsRepo.destroy(this.db, sid).then(
       () => cb?.(),
       (err: unknown) => cb?.(err),
