@@ -72,6 +72,10 @@ describe('Google sign-in against a real OAuth2 server', () => {
     expect(setCookie).toMatch(/HttpOnly/i)
     expect(setCookie).toMatch(/SameSite=Lax/i)
     expect(setCookie).not.toMatch(/Secure/i)
+    // The session that only holds the OAuth state lives minutes; the signed-in one 30 days.
+    const lifetime = (line: string) => Date.parse(/Expires=([^;]+)/i.exec(line)![1]!) - Date.now()
+    expect(lifetime(jar.setCookies[0]!)).toBeLessThanOrEqual(15 * 60_000)
+    expect(lifetime(setCookie)).toBeGreaterThan(29 * 86_400_000)
     // The pre-sign-in session id is dead: fixation gets an attacker nothing.
     const old = new CookieJar()
     old.cookies.set(SESSION_COOKIE, before!)

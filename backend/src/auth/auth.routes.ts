@@ -7,6 +7,8 @@ import { GoogleAuth } from './google.strategy'
 import { safeReturnTo } from './return-to'
 import { requireAdmin, requireUser, SESSION_COOKIE } from './session.middleware'
 
+const PENDING_SIGN_IN_MS = 15 * 60_000
+
 /**
  * Sign-in, sign-out and the signed-in user:
  *   GET  /api/auth/google            -> Google (state + PKCE kept in the session)
@@ -24,6 +26,8 @@ export function authRouter(deps: Deps): express.Router {
     if (!google) throw new AppError('not_found', 'Google sign-in is not configured on this server.')
     const { returnTo } = SignInQuery.parse(req.query)
     req.session.returnTo = safeReturnTo(returnTo)
+    // This session only carries the OAuth state: it dies soon unless sign-in completes (a new one is made then).
+    req.session.cookie.maxAge = PENDING_SIGN_IN_MS
     res.setHeader('Cache-Control', 'no-store')
     await google.start(req, res)
   })
