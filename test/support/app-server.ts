@@ -14,6 +14,8 @@ export interface AppProcess {
   proc: ChildProcess
   output: () => string
   stop(): Promise<void>
+  /** SIGKILL, as a crash or a pulled plug would: no graceful shutdown, open connections just drop. */
+  kill(): Promise<void>
 }
 
 async function freePort(): Promise<number> {
@@ -57,8 +59,15 @@ export async function startApp(env: Record<string, string> = {}, opts: { port?: 
     dataDir,
     proc,
     output: () => log,
+    async kill() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return
+      await new Promise<void>((resolve) => {
+        proc.once('exit', () => resolve())
+        proc.kill('SIGKILL')
+      })
+    },
     async stop() {
-      if (proc.exitCode === null) {
+      if (proc.exitCode === null && proc.signalCode === null) {
         await new Promise<void>((resolve) => {
           proc.once('exit', () => resolve())
           proc.kill('SIGTERM')

@@ -70,7 +70,8 @@ class PartHttpError extends Error {
 }
 
 const SIGN_BATCH = 6
-const MAX_ATTEMPTS = 6
+/** With the backoff below: about 40 s of outage before the upload reports itself interrupted. */
+const MAX_ATTEMPTS = 8
 const SPEED_WINDOW_MS = 5000
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -272,7 +273,7 @@ export class UploadEngine {
 
   private async waitBeforeRetry(attempt: number, err: unknown) {
     const retryAfter = err instanceof ApiError && err.retryAfter ? err.retryAfter * 1000 : 0
-    const backoff = Math.min(16_000, 500 * 2 ** attempt)
+    const backoff = Math.min(8000, 500 * 2 ** attempt)
     if (typeof navigator !== 'undefined' && navigator.onLine === false) {
       // Offline: wait for the connection to come back rather than burning attempts.
       await new Promise<void>((resolve) => {

@@ -37,7 +37,7 @@ export function UploadProgress({
           {failed ? PHASE_TEXT.failed : PHASE_TEXT[snapshot.phase]}
         </h1>
         <p className="text-3xl font-bold tabular-nums" data-testid="upload-percent" aria-hidden="true">
-          {shown} %
+          {snapshot.phase === 'checking' ? '…' : `${shown} %`}
         </p>
       </div>
       <ProgressBar value={pct} label="Total upload progress" />
