@@ -6,7 +6,7 @@
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startApp, type AppProcess } from './support/app-server'
+import { startApp } from './support/app-server'
 import { launchBrowser } from './support/browser'
 import { chooseFiles, submitUpload, waitForResult } from './support/cloud-ui'
 import { randomFile, sha256File, tempDir } from './support/files'
