@@ -110,25 +110,27 @@ const EnvSchema = z
     JANITOR_INTERVAL: duration.prefault('5m'),
     STALE_UPLOAD_AGE: duration.prefault('1d'),
   })
-  .superRefine((env, ctx) => {
-    if (env.STORAGE === 's3') {
-      for (const key of ['S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const) {
-        if (!env[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'required when STORAGE=s3' })
-      }
+
+
+/** Checks across variables, on the raw strings, so they are listed even when a field is invalid too. */
+function crossChecks(env: Record<string, string>): string[] {
+  const problems: string[] = []
+  if (env.STORAGE === 's3') {
+    for (const key of ['S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']) {
+      if (!env[key]) problems.push(`${key}: required when STORAGE=s3`)
     }
-    if (Boolean(env.GOOGLE_CLIENT_ID) !== Boolean(env.GOOGLE_CLIENT_SECRET)) {
-      ctx.addIssue({ code: 'custom', path: ['GOOGLE_CLIENT_SECRET'], message: 'set both GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET, or neither' })
-    }
-    if (env.TURN_URLS.length > 0 && !env.TURN_SECRET) {
-      ctx.addIssue({ code: 'custom', path: ['TURN_SECRET'], message: 'required when TURN_URLS is set' })
-    }
-    if (env.DEFAULT_EXPIRY > env.MAX_EXPIRY) {
-      ctx.addIssue({ code: 'custom', path: ['DEFAULT_EXPIRY'], message: 'must not exceed MAX_EXPIRY' })
-    }
-    if (env.PART_SIZE < 5 * 2 ** 20) {
-      ctx.addIssue({ code: 'custom', path: ['PART_SIZE'], message: 'must be at least 5MiB (the S3 minimum)' })
-    }
-  })
+  }
+  if (Boolean(env.GOOGLE_CLIENT_ID) !== Boolean(env.GOOGLE_CLIENT_SECRET)) {
+    problems.push('GOOGLE_CLIENT_SECRET: set both GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET, or neither')
+  }
+  if (env.TURN_URLS && !env.TURN_SECRET) problems.push('TURN_SECRET: required when TURN_URLS is set')
+  const defaultExpiry = parseDuration(env.DEFAULT_EXPIRY ?? '1d')
+  const maxExpiry = parseDuration(env.MAX_EXPIRY ?? '30d')
+  if (defaultExpiry !== null && maxExpiry !== null && defaultExpiry > maxExpiry) problems.push('DEFAULT_EXPIRY: must not exceed MAX_EXPIRY')
+  const partSize = parseSize(env.PART_SIZE ?? '16MiB')
+  if (partSize !== null && partSize < 5 * 2 ** 20) problems.push('PART_SIZE: must be at least 5MiB (the S3 minimum)')
+  return problems
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -149,9 +151,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   // Empty strings mean "unset": .env files and compose files often carry `KEY=`.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
   const parsed = EnvSchema.safeParse(cleaned)
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`))
-  }
+  const problems = [...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`)), ...crossChecks(cleaned as Record<string, string>)]
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems)
   const e = parsed.data
   const dataDir = resolve(e.DATA_DIR)
   const config = {

@@ -32,7 +32,7 @@ export interface RunningServer {
 
 export async function openDeps(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Deps> {
   const redis = config.redisUrl
-    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 3000, lazyConnect: true })
+    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 3000, commandTimeout: 2000, lazyConnect: true })
     : null
   if (redis) {
     redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'))

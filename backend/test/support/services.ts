@@ -44,12 +44,15 @@ export interface ServiceHandle {
   /** SIGSTOP: the process hangs (connections time out) */
   pause(): void
   resume(): void
+  /** stop the process and remove its data */
   stop(): Promise<void>
-  /** stop, then start again on the same port and data */
+  /** stop the process, keeping its data (an outage); restart() brings it back */
+  halt(): Promise<void>
+  /** stop (if running), then start again on the same port and data */
   restart(): Promise<void>
 }
 
-function handle(start: () => ChildProcess, url: string, port: number, ready: () => Promise<void>, cleanup: () => void): ServiceHandle & { started: Promise<void> } {
+function handle(start: () => ChildProcess, url: string, port: number, ready: () => Promise<void>, cleanup: () => void, stopSignal: NodeJS.Signals = 'SIGTERM'): ServiceHandle & { started: Promise<void> } {
   let proc = start()
   const stopProc = () =>
     new Promise<void>((resolve) => {
@@ -63,7 +66,7 @@ function handle(start: () => ChildProcess, url: string, port: number, ready: () 
         resolve()
       })
       current.kill('SIGCONT')
-      current.kill('SIGTERM')
+      current.kill(stopSignal)
     })
   return {
     url,
@@ -75,6 +78,7 @@ function handle(start: () => ChildProcess, url: string, port: number, ready: () 
       await stopProc()
       cleanup()
     },
+    halt: () => stopProc(),
     async restart() {
       await stopProc()
       proc = start()
@@ -97,13 +101,13 @@ export async function startPostgres(): Promise<ServiceHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'sharesync-pg-'))
   chmodSync(dir, 0o777)
   const data = join(dir, 'data')
-  const asRoot = process.getuid?.() === 0
-  const run = (cmd: string, args: string[]) => (asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]) as [string, string[]]
-  const [initCmd, initArgs] = run(pgBin('initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'])
-  execFileSync(initCmd, initArgs, { stdio: 'ignore' })
+  // PostgreSQL refuses to run as root: run it as the `postgres` user (signals then reach it directly).
+  const owner = process.getuid?.() === 0 ? { uid: Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString().trim()) } : {}
+  execFileSync(pgBin('initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'], { stdio: 'ignore', cwd: dir, ...owner })
   const port = await freePort()
-  const [cmd, args] = run(pgBin('postgres'), ['-D', data, '-p', String(port), '-k', dir, '-h', '127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'])
-  const h = handle(() => spawn(cmd, args, { stdio: 'ignore' }), `postgres://postgres@127.0.0.1:${port}/postgres`, port, () => waitFor(() => portOpen(port), 'postgres'), () => rmSync(dir, { recursive: true, force: true }))
+  const args = ['-D', data, '-p', String(port), '-k', dir, '-h', '127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200']
+  // SIGINT is PostgreSQL's "fast" shutdown: it does not wait for idle clients to leave.
+  const h = handle(() => spawn(pgBin('postgres'), args, { stdio: 'ignore', cwd: dir, ...owner }), `postgres://postgres@127.0.0.1:${port}/postgres`, port, () => waitFor(() => portOpen(port), 'postgres'), () => rmSync(dir, { recursive: true, force: true }), 'SIGINT')
   await h.started
   return h
 }

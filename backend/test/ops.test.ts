@@ -1,0 +1,192 @@
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from '../src/config'
+import { curl, randomFile } from './support/files'
+import { startTestServer, type TestServer } from './support/harness'
+import { createDatabase, freePort, startPostgres, startRedis, startS3, type ServiceHandle } from './support/services'
+
+const ROOT = new URL('../../', import.meta.url).pathname
+const upload = (server: TestServer, headers: Record<string, string> = {}) =>
+  server.fetch('/api/upload/x.txt', { method: 'PUT', body: 'hello', headers })
+
+describe('configuration', () => {
+  it('a wrong environment stops startup with every problem listed', () => {
+    let error: ConfigError | undefined
+    try {
+      loadConfig({ PORT: 'eighty', STORAGE: 's3', MAX_FILE_SIZE: 'big', UPLOAD_RATE_LIMIT: 'lots', DATABASE_URL: 'mysql://x', DATA_DIR: tmpdir() })
+    } catch (err) {
+      error = err as ConfigError
+    }
+    expect(error).toBeInstanceOf(ConfigError)
+    const text = error!.problems.join('\n')
+    for (const name of ['PORT', 'MAX_FILE_SIZE', 'UPLOAD_RATE_LIMIT', 'DATABASE_URL', 'S3_BUCKET', 'S3_ACCESS_KEY_ID']) expect(text).toContain(name)
+  })
+
+  it('the config is frozen and parses sizes, durations and rates', () => {
+    const config = loadConfig({ MAX_FILE_SIZE: '5GiB', MAX_EXPIRY: '7d', UPLOAD_RATE_LIMIT: '3/15m', DATA_DIR: tmpdir(), SESSION_SECRET: 's'.repeat(32) })
+    expect(config.policy.user.maxFileSize).toBe(5 * 2 ** 30)
+    expect(config.policy.user.maxExpiry).toBe(7 * 86400)
+    expect(config.rateLimits.upload).toEqual({ points: 3, seconds: 900 })
+    expect(Object.isFrozen(config.policy.user)).toBe(true)
+  })
+})
+
+describe('rate limits', () => {
+  let server: TestServer
+  beforeAll(async () => {
+    server = await startTestServer({ UPLOAD_RATE_LIMIT: '3/1h' })
+  })
+  afterAll(() => server?.close())
+
+  it('a burst over UPLOAD_RATE_LIMIT gets 429 with Retry-After and RateLimit-* headers', async () => {
+    const statuses = []
+    for (let i = 0; i < 4; i++) statuses.push(await upload(server))
+    expect(statuses.map((r) => r.status)).toEqual([201, 201, 201, 429])
+    const limited = statuses[3]!
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(3000)
+    expect(limited.headers.get('ratelimit-limit')).toBe('3')
+    expect(limited.headers.get('ratelimit-remaining')).toBe('0')
+    expect(await limited.json()).toEqual({ error: { code: 'rate_limited', message: expect.any(String) } })
+  })
+
+  it('with TRUST_PROXY off (the default), a forged X-Forwarded-For changes nothing', async () => {
+    const res = await upload(server, { 'x-forwarded-for': '203.0.113.9' })
+    expect(res.status).toBe(429)
+  })
+})
+
+describe('rate limits behind a trusted proxy', () => {
+  it('with TRUST_PROXY=loopback, each forwarded client has its own budget', async () => {
+    const server = await startTestServer({ UPLOAD_RATE_LIMIT: '1/1h', TRUST_PROXY: 'loopback' })
+    try {
+      expect((await upload(server, { 'x-forwarded-for': '198.51.100.1' })).status).toBe(201)
+      expect((await upload(server, { 'x-forwarded-for': '198.51.100.1' })).status).toBe(429)
+      expect((await upload(server, { 'x-forwarded-for': '198.51.100.2' })).status).toBe(201)
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+describe('with Redis', () => {
+  let redis: ServiceHandle
+  let a: TestServer
+  let b: TestServer
+  beforeAll(async () => {
+    redis = await startRedis()
+    a = await startTestServer({ REDIS_URL: redis.url, UPLOAD_RATE_LIMIT: '2/1h' })
+    b = await startTestServer({ REDIS_URL: redis.url, UPLOAD_RATE_LIMIT: '2/1h' })
+  })
+  afterAll(async () => {
+    await a?.close()
+    await b?.close()
+    await redis?.stop()
+  })
+
+  it('two instances share one upload budget per client', async () => {
+    expect((await upload(a)).status).toBe(201)
+    expect((await upload(b)).status).toBe(201)
+    expect((await upload(a)).status).toBe(429)
+    expect((await upload(b)).status).toBe(429)
+    expect(await (await a.fetch('/api/health')).json()).toMatchObject({ status: 'ok', redis: true })
+  })
+
+  it('Redis stopped: health names it and uploads answer 503; after restart they work again', async () => {
+    redis.pause()
+    try {
+      const health = await a.fetch('/api/health')
+      expect(health.status).toBe(503)
+      expect(await health.json()).toMatchObject({ failing: ['redis'] })
+      const res = await upload(a, {})
+      expect(res.status).toBe(503)
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('redis_unavailable')
+    } finally {
+      redis.resume()
+    }
+    await new Promise((r) => setTimeout(r, 500))
+    expect((await a.fetch('/api/health')).status).toBe(200)
+  })
+})
+
+describe('outages', () => {
+  it('storage stopped: /api/health 503 naming storage, uploads 503; after restart they work again', async () => {
+    const s3 = await startS3()
+    const server = await startTestServer(s3.env)
+    try {
+      expect((await server.fetch('/api/health')).status).toBe(200)
+      await s3.halt()
+      const health = await server.fetch('/api/health')
+      expect(health.status).toBe(503)
+      expect(await health.json()).toMatchObject({ status: 'unavailable', storage: 's3', failing: ['storage'] })
+      const put = await upload(server)
+      expect(put.status).toBe(503)
+      expect(((await put.json()) as { error: { code: string } }).error.code).toBe('storage_unavailable')
+      const browser = await server.fetch('/api/shares', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ files: [{ name: 'a', size: 10 }] }) })
+      expect(browser.status).toBe(503)
+      await s3.restart()
+      expect((await server.fetch('/api/health')).status).toBe(200)
+      expect((await upload(server)).status).toBe(201)
+    } finally {
+      await server.close()
+      await s3.stop()
+    }
+  })
+
+  it('PostgreSQL stopped: /api/health 503 naming the db, uploads 503; after restart they work again', async () => {
+    const pg = await startPostgres()
+    const server = await startTestServer({ DATABASE_URL: await createDatabase(pg.url, 'outage') })
+    try {
+      expect((await upload(server)).status).toBe(201)
+      await pg.halt()
+      const health = await server.fetch('/api/health')
+      expect(health.status).toBe(503)
+      expect(await health.json()).toMatchObject({ db: 'postgres', failing: ['db'] })
+      const put = await upload(server)
+      expect(put.status).toBe(503)
+      expect(((await put.json()) as { error: { code: string } }).error.code).toBe('database_unavailable')
+      await pg.restart()
+      expect((await server.fetch('/api/health')).status).toBe(200)
+      expect((await upload(server)).status).toBe(201)
+    } finally {
+      await server.close()
+      await pg.stop()
+    }
+  })
+})
+
+describe('process', () => {
+  it('SIGTERM lets an in-flight upload finish, then exits 0', async () => {
+    const port = await freePort()
+    const dataDir = mkdtempSync(join(tmpdir(), 'sharesync-sigterm-'))
+    const proc = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['src/main.ts'], {
+      cwd: join(ROOT, 'backend'),
+      env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    proc.stderr.on('data', (d: Buffer) => (out += d.toString()))
+    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)))
+    try {
+      const url = `http://127.0.0.1:${port}`
+      for (let i = 0; i < 600 && !(await fetch(`${url}/api/health`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100))
+      expect(out).toContain('ShareSync is running')
+      const file = randomFile(8 * 2 ** 20, 'slow.bin')
+      // a slow upload (1 MB/s) in flight when SIGTERM arrives
+      const inFlight = curl(['--limit-rate', '1M', '-T', file.path, `${url}/api/upload/slow.bin`])
+      await new Promise((r) => setTimeout(r, 1500))
+      proc.kill('SIGTERM')
+      const result = await inFlight
+      expect(result.status).toBe(201)
+      expect(await exited).toBe(0)
+      // and it no longer accepts connections
+      expect(await fetch(`${url}/api/health`).then(() => 'up', () => 'down')).toBe('down')
+    } finally {
+      proc.kill('SIGKILL')
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+})
