@@ -1,24 +1,48 @@
+import { lazy, Suspense, type ReactNode } from 'react'
 import { Route, Routes } from 'react-router-dom'
 import { Layout } from './components/layout'
-import { AccountMenu } from './features/auth/account-menu'
-import { MySharesPage } from './features/auth/my-shares-page'
 import { HomePage } from './features/cloud/home-page'
 import { LinkGone } from './features/cloud/link-gone'
 import { ResultPage } from './features/cloud/result-page'
 import { SharePage } from './features/cloud/share-page'
-import { RoomPage } from './features/p2p/room-page'
+
+// Features other than the cloud-link path load on demand: the P2P engine (hash-wasm, socket.io)
+// and the account pages stay out of the bundle a recipient of a link downloads.
+const RoomPage = lazy(() => import('./features/p2p/room-page').then((m) => ({ default: m.RoomPage })))
+const MySharesPage = lazy(() => import('./features/auth/my-shares-page').then((m) => ({ default: m.MySharesPage })))
+const AccountMenu = lazy(() => import('./features/auth/account-menu').then((m) => ({ default: m.AccountMenu })))
+
+function Loading({ children }: { children: ReactNode }) {
+  return (
+    <Suspense
+      fallback={
+        <p role="status" className="text-slate-700 dark:text-slate-300">
+          Loading…
+        </p>
+      }
+    >
+      {children}
+    </Suspense>
+  )
+}
 
 /** Routes of the web app. Each feature folder owns its pages. */
 export function App() {
   return (
-    <Layout headerSlot={<AccountMenu />}>
+    <Layout
+      headerSlot={
+        <Suspense fallback={null}>
+          <AccountMenu />
+        </Suspense>
+      }
+    >
       <Routes>
         <Route path="/" element={<HomePage />} />
         <Route path="/s/:id" element={<SharePage />} />
         <Route path="/links/:id" element={<ResultPage />} />
-        <Route path="/me" element={<MySharesPage />} />
-        <Route path="/p2p" element={<RoomPage />} />
-        <Route path="/r/:secret" element={<RoomPage />} />
+        <Route path="/p2p" element={<Loading><RoomPage /></Loading>} />
+        <Route path="/r/:secret" element={<Loading><RoomPage /></Loading>} />
+        <Route path="/me" element={<Loading><MySharesPage /></Loading>} />
         <Route path="*" element={<LinkGone title="Page not found" />} />
       </Routes>
     </Layout>
