@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApp, type AppProcess } from './support/app-server'
 import { launchBrowser } from './support/browser'
 import { randomFile, sha256File, tempDir } from './support/files'
+import { decodeQr } from './support/pages'
 
 const MB = 1_000_000
 
@@ -45,18 +46,24 @@ async function device(name: string): Promise<Device> {
   return d
 }
 
-/** A creates a room from the lobby; the others open its link (as a QR scan would). */
-async function roomWith(names: string[]): Promise<Device[]> {
+/** A creates a room from the lobby; the others open its link (as a QR scan would) or type its code. */
+async function roomWith(names: string[], opts: { byCode?: string[] } = {}): Promise<Device[]> {
   const [first, ...rest] = await Promise.all(names.map(device))
   await first!.page.goto(`${app.url}/p2p`)
   await first!.page.getByLabel("This device's name (optional)").fill(first!.name)
   await first!.page.getByRole('button', { name: 'Create a room' }).click()
   const link = (await first!.page.getByTestId('room-link').textContent())!.trim()
   expect(link).toMatch(/\/r\/[A-Za-z0-9_-]{22,}$/)
+  const code = (await first!.page.getByTestId('room-code').textContent())!.trim()
   for (const d of rest) {
     await d.page.goto(`${app.url}/p2p`)
     await d.page.getByLabel("This device's name (optional)").fill(d.name)
-    await d.page.goto(link)
+    if (opts.byCode?.includes(d.name)) {
+      await d.page.getByLabel('Room code').fill(code.toLowerCase())
+      await d.page.getByRole('button', { name: 'Join', exact: true }).click()
+    } else {
+      await d.page.goto(link)
+    }
   }
   const all = [first!, ...rest]
   // Everyone sees everyone else with a direct connection.
@@ -108,6 +115,8 @@ async function savedSha(d: Device, index = 0): Promise<string> {
 describe('P2P rooms in the browser', () => {
   it('a 200 MB file goes from A to B intact, with live progress reaching 100 % on both sides', async () => {
     const [a, b] = await roomWith(['Alice laptop', 'Bob phone'])
+    // The QR code holds the room's link.
+    expect(await decodeQr(a!.page.getByTestId('qr-code'))).toBe((await a!.page.getByTestId('room-link').textContent())!.trim())
     await send(a!, big.path, 'Bob phone')
     await accept(b!)
     const [sent, received] = await Promise.all([watch(a!, 'send'), watch(b!, 'receive')])
@@ -126,7 +135,9 @@ describe('P2P rooms in the browser', () => {
   })
 
   it('one sender to two receivers at once: both get the same 200 MB, verified', async () => {
-    const [a, b, c] = await roomWith(['Alice laptop', 'Bob phone', 'Carol tablet'])
+    const [a, b, c] = await roomWith(['Alice laptop', 'Bob phone', 'Carol tablet'], { byCode: ['Carol tablet'] })
+    // Everyone sees the others by the names they gave.
+    expect(await c!.page.getByTestId('peer').allTextContents()).toEqual([expect.stringContaining('Alice laptop'), expect.stringContaining('Bob phone')])
     await send(a!, big.path, 'Everyone (2)')
     await Promise.all([accept(b!), accept(c!)])
     const results = await Promise.all([watch(b!, 'receive'), watch(c!, 'receive')])
@@ -136,6 +147,39 @@ describe('P2P rooms in the browser', () => {
     expect(await savedSha(c!)).toBe(big.sha)
     expect([...a!.errors, ...b!.errors, ...c!.errors]).toEqual([])
     await Promise.all([a!, b!, c!].map((d) => d.context.close()))
+  })
+
+  it('either side can cancel or decline, and both sides say so', async () => {
+    const [a, b] = await roomWith(['Alice laptop', 'Bob phone'])
+    const receiving = (d: Device) => d.page.locator('[data-testid=transfer][data-direction=receive]').first()
+    const sending = (d: Device) => d.page.locator('[data-testid=transfer][data-direction=send]').first()
+    const reached = (d: Device, pct: number) =>
+      d.page.waitForFunction((p) => Number.parseInt(document.querySelector('[data-testid=transfer][data-direction=receive] [data-testid=transfer-percent]')?.textContent ?? '0', 10) >= p, pct, { timeout: 60_000 })
+
+    // The receiver cancels.
+    await send(a!, big.path, 'Bob phone')
+    await accept(b!)
+    await reached(b!, 5)
+    await receiving(b!).getByRole('button', { name: 'Cancel' }).click()
+    const byReceiver = await watch(a!, 'send', 20_000)
+    expect(byReceiver.phase).toBe('cancelled')
+    expect(await sending(a!).textContent()).toContain('Bob phone cancelled.')
+
+    // The sender cancels.
+    await send(a!, big.path, 'Bob phone')
+    await accept(b!)
+    await b!.page.locator('[data-testid=transfer][data-direction=receive][data-phase=active]').first().waitFor()
+    await sending(a!).getByRole('button', { name: 'Cancel' }).click()
+    await b!.page.locator('[data-testid=transfer][data-direction=receive][data-phase=cancelled]').first().waitFor({ timeout: 20_000 })
+    expect(await receiving(b!).textContent()).toContain('Alice laptop cancelled.')
+
+    // The receiver declines.
+    await send(a!, big.path, 'Bob phone')
+    await b!.page.locator('[data-testid=transfer][data-phase=offered]').first().getByRole('button', { name: 'Decline' }).click()
+    await a!.page.locator('[data-testid=transfer][data-direction=send][data-phase=declined]').first().waitFor({ timeout: 20_000 })
+    expect(await sending(a!).textContent()).toContain('Bob phone declined.')
+    expect([...a!.errors, ...b!.errors]).toEqual([])
+    await Promise.all([a!.context.close(), b!.context.close()])
   })
 
   it('a receiver closing its tab mid-transfer gives the sender a clear message, and the next file in the room still arrives', async () => {
