@@ -141,6 +141,10 @@ async function main() {
       },
     }
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+  } catch (err) {
+    // The server's own account of the failure is the useful part.
+    if (app) progress(`server output (last 4000 chars):\n${app.output().slice(-4000)}`)
+    throw err
   } finally {
     await app?.stop()
     for (const s of services.reverse()) await s.stop()
