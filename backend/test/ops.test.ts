@@ -190,3 +190,47 @@ describe('process', () => {
     }
   })
 })
+
+describe('quotas and logs', () => {
+  it('the daily byte quota per client refuses an upload that would exceed it, with 413 quota_exceeded', async () => {
+    const server = await startTestServer({ ANON_DAILY_QUOTA: '1MiB' })
+    try {
+      const declare = (size: number) =>
+        server.fetch('/api/shares', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ files: [{ name: 'q', size }] }) })
+      expect((await declare(700 * 1024)).status).toBe(201)
+      const over = await declare(400 * 1024)
+      expect(over.status).toBe(413)
+      expect(((await over.json()) as { error: { code: string } }).error.code).toBe('quota_exceeded')
+      expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0)
+      // a failed attempt does not eat the rest of the quota
+      expect((await declare(300 * 1024)).status).toBe(201)
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('logs carry request ids but never passwords, owner tokens or signed URLs', async () => {
+    const lines: string[] = []
+    const { pino } = await import('pino')
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) })
+    const server = await startTestServer({}, { logger })
+    try {
+      const up = await server.fetch('/api/upload/secret.txt?password=hunter2-secret', { method: 'PUT', body: 'x' })
+      const { id, ownerToken } = (await up.json()) as { id: string; ownerToken: string }
+      const dl = await server.fetch(`/api/shares/${id}/download`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-share-password': 'hunter2-secret' }, body: '{}' })
+      const { url } = (await dl.json()) as { url: string }
+      await fetch(url)
+      await server.fetch(`/api/shares/${id}`, { method: 'DELETE', headers: { 'x-owner-token': ownerToken } })
+      const text = lines.join('')
+      const requestId = up.headers.get('x-request-id')!
+      expect(requestId).toMatch(/^[0-9a-f-]{36}$/)
+      expect(text).toContain(`"id":"${requestId}"`)
+      expect(text).not.toContain('hunter2-secret')
+      expect(text).not.toContain(ownerToken)
+      expect(text).not.toContain(new URL(url).search.slice(1))
+      expect(text).not.toMatch(/sig=|X-Amz-Signature/)
+    } finally {
+      await server.close()
+    }
+  })
+})

@@ -49,10 +49,11 @@ export class Limits {
       if (err instanceof RateLimiterRes) {
         const r = this.result(name, err)
         const isQuota = name === 'anonQuota' || name === 'userQuota'
+        // A refused upload stores nothing, so it must not use up the quota it was refused by.
+        if (isQuota) await limiter.reward(key, points).catch(() => undefined)
         throw new AppError(isQuota ? 'quota_exceeded' : 'rate_limited', isQuota ? 'Your daily upload quota is used up.' : 'Too many requests, please slow down.', {
           retryAfter: r.resetSeconds,
           headers: headersFor(r),
-          ...(isQuota ? {} : {}),
         })
       }
       throw new AppError('redis_unavailable', 'The rate limiter is unavailable, please try again shortly.')
