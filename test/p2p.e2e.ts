@@ -182,6 +182,31 @@ describe('P2P rooms in the browser', () => {
     await Promise.all([a!.context.close(), b!.context.close()])
   })
 
+  it('when no direct connection can be made, both sides say so with the TURN hint for admins', async () => {
+    const a = await device('Alice laptop')
+    const b = await device('Bob phone')
+    // B is on a network where only a relay could connect it (relay-only ICE, and no TURN configured).
+    await b.context.addInitScript(`{
+      const Native = window.RTCPeerConnection
+      window.RTCPeerConnection = class extends Native {
+        constructor(config) { super({ ...(config || {}), iceTransportPolicy: 'relay' }) }
+      }
+    }`)
+    await a.page.goto(`${app.url}/p2p`)
+    await a.page.getByRole('button', { name: 'Create a room' }).click()
+    await b.page.goto((await a.page.getByTestId('room-link').textContent())!.trim())
+    for (const d of [a, b]) {
+      await d.page.locator('[data-testid=peer][data-link=failed]').waitFor({ timeout: 45_000 })
+      const alert = (await d.page.getByRole('alert').allTextContents()).join(' ')
+      expect(alert).toContain('Could not connect directly')
+      expect(alert).toContain('TURN_URLS/TURN_SECRET')
+    }
+    // Nothing can be sent to a device without a connection.
+    expect(await a.page.getByTestId('recipient').locator('option').allTextContents()).toEqual(['Everyone (0)'])
+    expect([...a.errors, ...b.errors]).toEqual([])
+    await Promise.all([a.context.close(), b.context.close()])
+  })
+
   it('a receiver closing its tab mid-transfer gives the sender a clear message, and the next file in the room still arrives', async () => {
     const [a, b, c] = await roomWith(['Alice laptop', 'Bob phone', 'Carol tablet'])
     await send(a!, big.path, 'Bob phone')
