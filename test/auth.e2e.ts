@@ -10,6 +10,7 @@ import { startApp, type AppProcess } from './support/app-server'
 import { launchBrowser } from './support/browser'
 import { createLink } from './support/cloud-ui'
 import { randomFile, tempDir } from './support/files'
+import { describeViolations, seriousA11yViolations } from './support/pages'
 
 let oauth: OAuth2Server
 let app: AppProcess
@@ -19,7 +20,8 @@ const contexts: BrowserContext[] = []
 let googleUser = { sub: 'e2e-ada', email: 'ada@example.com', name: 'Ada Lovelace', email_verified: true }
 
 async function newPage(): Promise<Page> {
-  const context = await browser.newContext()
+  // bypassCSP: axe-core is injected as an inline script for the accessibility check.
+  const context = await browser.newContext({ bypassCSP: true })
   contexts.push(context)
   return context.newPage()
 }
@@ -89,6 +91,8 @@ describe('accounts in the browser', () => {
     await row.waitFor()
     await expect.poll(async () => row.textContent()).toContain('293 KB')
     expect(await row.textContent()).toContain('Downloads0')
+    const violations = await seriousA11yViolations(page)
+    expect(violations, describeViolations(violations)).toEqual([])
 
     await row.getByRole('button', { name: 'Delete' }).click()
     await row.getByRole('button', { name: 'Delete for good' }).click()

@@ -44,9 +44,11 @@ export function AccountMenu() {
 
   return (
     <Menu as="div" className="relative">
-      <MenuButton className={buttonClass('ghost', 'px-2')} aria-label={`Account: ${user.name || user.email}`}>
+      <MenuButton className={buttonClass('ghost', 'px-2')}>
         <Avatar name={user.name || user.email} url={user.avatarUrl} />
-        <span className="hidden max-w-40 truncate sm:inline">{user.name || user.email}</span>
+        {/* The accessible name is the visible one ("Account: Ada"); on phones only the avatar shows. */}
+        <span className="sr-only">Account: </span>
+        <span className="sr-only max-w-40 truncate sm:not-sr-only">{user.name || user.email}</span>
       </MenuButton>
       <MenuItems
         anchor="bottom end"
