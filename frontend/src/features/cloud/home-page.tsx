@@ -125,7 +125,9 @@ export function HomePage() {
             <FilePicker onFiles={addFiles} className="w-full" testId="file-input">
               Choose files
             </FilePicker>
-            <p className="text-center text-xs text-slate-600 dark:text-slate-400">or drop files anywhere, or paste with Ctrl+V</p>
+            <p className="text-center text-xs text-slate-600 dark:text-slate-400">
+              or drop files anywhere<span className="hidden sm:inline">, or paste with Ctrl+V</span>
+            </p>
           </div>
         </Card>
         <Card aria-labelledby="choice-direct" className="flex flex-col gap-4">

@@ -85,7 +85,9 @@ export function ResultPage() {
           <h1 id="result-heading" className="text-2xl font-bold">
             Your link is ready
           </h1>
-          <p className="text-slate-700 dark:text-slate-300">Anyone with this link can download {link.files.length === 1 ? 'the file' : 'the files'}.</p>
+          <p className="text-slate-700 dark:text-slate-300">
+            Anyone with this link{link.passwordProtected ? ' and the password' : ''} can download {link.files.length === 1 ? 'the file' : 'the files'}.
+          </p>
         </div>
         <div className="flex flex-col items-center gap-6 sm:flex-row sm:items-start">
           <div className="rounded-xl border border-slate-200 bg-white p-2 dark:border-slate-700">
