@@ -5,8 +5,10 @@ import type { Me } from '@sharesync/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureAdminBootstrap } from '../src/auth/auth.service'
 import { SESSION_COOKIE } from '../src/auth/session.middleware'
+import { requireAdminSocket } from '../src/auth/socket-auth'
 import { startTestServer, type TestServer } from './support/harness'
 import { browserFetch, CookieJar, signInFlow, startOAuthServer, type LocalOAuth } from './support/oauth'
+import { io as connectSocket } from 'socket.io-client'
 import { connectRooms } from './support/rooms-client'
 
 const ALICE = { sub: 'google-alice', email: 'alice@example.com', name: 'Alice', picture: 'https://example.com/alice.png', email_verified: true }
@@ -413,5 +415,25 @@ describe('Socket.IO handshakes', () => {
     const polling = await fetch(`${server.url}/socket.io/?EIO=4&transport=polling`, { headers: { origin: 'https://evil.example', cookie: jar.header() } })
     expect(polling.status).toBe(403)
     expect(roomsSockets().length).toBe(before)
+  })
+})
+
+describe('admin-only sockets', () => {
+  it('an admin namespace admits the admin, refuses a signed-in user and an anonymous socket', async () => {
+    server.realtime.io.of('/admin-test').use(requireAdminSocket)
+    const connect = (cookie?: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connectSocket(`${server.url}/admin-test`, { transports: ['websocket'], forceNew: true, reconnection: false, extraHeaders: { origin: server.url, ...(cookie ? { cookie } : {}) } })
+        socket.once('connect', () => {
+          socket.disconnect()
+          resolve('connected')
+        })
+        socket.once('connect_error', (err) => resolve(err.message))
+      })
+    const admin = await signIn(ADMIN)
+    const bob = await signIn(BOB)
+    expect(await connect(admin.jar.header())).toBe('connected')
+    expect(await connect(bob.jar.header())).toBe('forbidden')
+    expect(await connect()).toBe('unauthorized')
   })
 })

@@ -44,3 +44,14 @@ export function socketUser(socket: { request: IncomingMessage; data: { userId?: 
   socket.data.userId = socket.request.sessionUser?.id ?? null
   next()
 }
+
+/**
+ * Namespace middleware for admin-only namespaces/rooms (the live admin feed): the handshake's session
+ * must belong to an admin, checked on the server when the socket connects.
+ */
+export function requireAdminSocket(socket: { request: IncomingMessage }, next: (err?: Error) => void): void {
+  const user = socket.request.sessionUser
+  if (!user) return next(new Error('unauthorized'))
+  if (user.role !== 'admin') return next(new Error('forbidden'))
+  next()
+}
