@@ -127,11 +127,14 @@ describe('admin bootstrap', () => {
       await expect.poll(() => /\/api\/auth\/bootstrap\?token=[A-Za-z0-9_-]+/.test(plain.output()), { timeout: 10_000 }).toBe(true)
       const linkPath = /\/api\/auth\/bootstrap\?token=[A-Za-z0-9_-]+/.exec(plain.output())![0]
       const page = await newPage()
+      // Google is not configured here: the header offers no sign-in.
+      await page.goto(`${plain.url}/`)
+      await page.waitForLoadState('networkidle')
+      expect(await page.getByRole('link', { name: 'Sign in' }).count()).toBe(0)
       await page.goto(`${plain.url}${linkPath}`)
       expect(new URL(page.url()).pathname).toBe('/admin')
       const me = await page.evaluate(async () => (await fetch('/api/me')).json() as Promise<{ email: string; role: string }>)
       expect(me).toMatchObject({ email: 'admin@localhost', role: 'admin' })
-      // No "Sign in" button: Google is not configured here.
       await page.goto(`${plain.url}/`)
       await page.getByRole('button', { name: /^Account:/ }).waitFor()
       const again = await fetch(`${plain.url}${linkPath}`, { redirect: 'manual' })
