@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -272,6 +272,17 @@ describe('disk store: signed URLs and how blobs are served', () => {
     await expect(subject.disk.completeMultipart(intruder, uploadId, [{ partNumber: 1, etag }])).rejects.toMatchObject({ code: 'not_found' })
     await subject.disk.abortMultipart(intruder, uploadId)
     expect(await subject.disk.listParts(partKey, uploadId)).toHaveLength(1)
+  })
+
+  it('temp files left by a crashed write are swept on start, fresh ones (another instance\'s) are kept', async () => {
+    const tmp = join(subject.root, 'blobs', 'tmp')
+    writeFileSync(join(tmp, 'crashed'), randomBytes(100))
+    writeFileSync(join(tmp, 'in-progress'), randomBytes(100))
+    const dayAgo = new Date(Date.now() - 25 * 3600 * 1000)
+    utimesSync(join(tmp, 'crashed'), dayAgo, dayAgo)
+    await DiskStore.open({ dir: join(subject.root, 'blobs'), secret: SECRET })
+    expect(readdirSync(tmp)).toEqual(['in-progress'])
+    rmSync(join(tmp, 'in-progress'))
   })
 })
 

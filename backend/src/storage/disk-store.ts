@@ -16,6 +16,8 @@ const UPLOAD_ID = /^[A-Za-z0-9_-]{22,64}$/
 /** Part files are named `<partNumber>.<md5 hex>`: listParts needs no hashing, only a readdir. */
 const PART_FILE = /^(\d{1,5})\.([0-9a-f]{32})$/
 const META_FILE = 'upload.json'
+/** A temp file untouched this long belongs to a write that died (a live write touches it constantly). */
+const TEMP_MAX_AGE_MS = 24 * 3600 * 1000
 
 interface UploadMeta {
   key: string
@@ -61,7 +63,25 @@ export class DiskStore implements BlobStore {
   static async open(opts: DiskStoreOptions): Promise<DiskStore> {
     const store = new DiskStore(opts)
     await Promise.all([store.objectsDir, store.multipartDir, store.tmpDir].map((d) => mkdir(d, { recursive: true })))
+    await store.sweepTemp(TEMP_MAX_AGE_MS)
     return store
+  }
+
+  /**
+   * Removes temp files a crashed process left behind. Only old ones: another instance sharing the
+   * directory may be writing a fresh one right now.
+   */
+  async sweepTemp(maxAgeMs: number): Promise<number> {
+    const cutoff = Date.now() - maxAgeMs
+    let removed = 0
+    for (const name of await readdir(this.tmpDir)) {
+      const info = await stat(join(this.tmpDir, name)).catch(() => null)
+      if (info && info.mtimeMs < cutoff) {
+        await rm(join(this.tmpDir, name), { force: true, recursive: true })
+        removed++
+      }
+    }
+    return removed
   }
 
   async createMultipart(key: string, opts: { contentType: string; maxPartBytes?: number }): Promise<{ uploadId: string }> {
