@@ -84,6 +84,18 @@ describe('Google sign-in against a real OAuth2 server', () => {
     expect((await me(old)).status).toBe(401)
   })
 
+  it('starting a new sign-in while signed in does not shorten the current session', async () => {
+    const { jar } = await signIn(ALICE)
+    const cookie = jar.get(SESSION_COOKIE)!
+    // The cookie is "s:<sid>.<signature>", URL-encoded.
+    const sid = decodeURIComponent(cookie).slice(2).split('.')[0]!
+    await browserFetch(jar, `${server.url}/api/auth/google`)
+    expect(jar.get(SESSION_COOKIE)).toBe(cookie)
+    expect((await me(jar)).status).toBe(200)
+    const [row] = await server.deps.db.query<{ expires_at: Date }>(`SELECT expires_at FROM sessions WHERE sid = $1`, [sid])
+    expect(row!.expires_at.getTime() - Date.now()).toBeGreaterThan(29 * 86_400_000)
+  })
+
   it('a second sign-in reuses the user and refreshes the profile', async () => {
     const first = (await (await me((await signIn(BOB)).jar)).json()) as Me
     const second = (await (await me((await signIn({ ...BOB, name: 'Robert' })).jar)).json()) as Me

@@ -26,8 +26,9 @@ export function authRouter(deps: Deps): express.Router {
     if (!google) throw new AppError('not_found', 'Google sign-in is not configured on this server.')
     const { returnTo } = SignInQuery.parse(req.query)
     req.session.returnTo = safeReturnTo(returnTo)
-    // This session only carries the OAuth state: it dies soon unless sign-in completes (a new one is made then).
-    req.session.cookie.maxAge = PENDING_SIGN_IN_MS
+    // An anonymous session only carries the OAuth state: it dies soon unless sign-in completes
+    // (a new one is made then). A signed-in user switching accounts keeps their session's lifetime.
+    if (!req.session.userId) req.session.cookie.maxAge = PENDING_SIGN_IN_MS
     res.setHeader('Cache-Control', 'no-store')
     await google.start(req, res)
   })
