@@ -47,7 +47,7 @@ async function device(name: string): Promise<Device> {
 }
 
 /** A creates a room from the lobby; the others open its link (as a QR scan would) or type its code. */
-async function roomWith(names: string[], opts: { byCode?: string[] } = {}): Promise<Device[]> {
+async function roomWith(names: string[], opts: { byCode?: string[]; sink?: Record<string, 'download' | 'blob'> } = {}): Promise<Device[]> {
   const [first, ...rest] = await Promise.all(names.map(device))
   await first!.page.goto(`${app.url}/p2p`)
   await first!.page.getByLabel("This device's name (optional)").fill(first!.name)
@@ -58,6 +58,8 @@ async function roomWith(names: string[], opts: { byCode?: string[] } = {}): Prom
   for (const d of rest) {
     await d.page.goto(`${app.url}/p2p`)
     await d.page.getByLabel("This device's name (optional)").fill(d.name)
+    const sink = opts.sink?.[d.name]
+    if (sink) await d.page.evaluate((v) => localStorage.setItem('sharesync.p2p.sink', v), sink)
     if (opts.byCode?.includes(d.name)) {
       await d.page.getByLabel('Room code').fill(code.toLowerCase())
       await d.page.getByRole('button', { name: 'Join', exact: true }).click()
@@ -145,6 +147,26 @@ describe('P2P rooms in the browser', () => {
     await a!.page.waitForFunction(() => document.querySelectorAll('[data-testid=transfer][data-direction=send][data-phase=completed]').length === 2, undefined, { timeout: 30_000 })
     expect(await savedSha(b!)).toBe(big.sha)
     expect(await savedSha(c!)).toBe(big.sha)
+    expect([...a!.errors, ...b!.errors, ...c!.errors]).toEqual([])
+    await Promise.all([a!, b!, c!].map((d) => d.context.close()))
+  })
+
+  it('where OPFS is missing, a file streams through the service worker into the downloads, and small ones go to a Blob; all verified', async () => {
+    const [a, b, c] = await roomWith(['Alice laptop', 'Bob phone', 'Carol tablet'], { sink: { 'Bob phone': 'download', 'Carol tablet': 'blob' } })
+    const path = randomFile(files.dir, 'through-sw.bin', 40 * MB + 3)
+    const sha = await sha256File(path)
+    const downloaded = b!.page.waitForEvent('download', { timeout: 60_000 })
+    await send(a!, path, 'Everyone (2)')
+    await Promise.all([accept(b!), accept(c!)])
+    const [atB, atC] = await Promise.all([watch(b!, 'receive'), watch(c!, 'receive')])
+    expect([atB.phase, atC.phase]).toEqual(['completed', 'completed'])
+    // B: no Save link, the browser's download manager got the stream.
+    expect(await b!.page.getByTestId('received-file').textContent()).toContain('saved to your downloads')
+    const download = await downloaded
+    expect(download.suggestedFilename()).toBe('through-sw.bin')
+    expect(await sha256File(await download.path())).toBe(sha)
+    // C: a Blob, saved from its link.
+    expect(await savedSha(c!)).toBe(sha)
     expect([...a!.errors, ...b!.errors, ...c!.errors]).toEqual([])
     await Promise.all([a!, b!, c!].map((d) => d.context.close()))
   })

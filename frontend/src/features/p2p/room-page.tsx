@@ -12,10 +12,12 @@ import { safeStorage } from '../../lib/features'
 import { formatBytes, formatDuration, formatSpeed } from '../../lib/format'
 import type { JoinTarget, PeerView, SessionView, TransferView } from './engine/room-session'
 import { TURN_HINT, type RoomSession } from './engine/room-session'
-import { canPickLocation } from './engine/sinks'
+import { canPickLocation, type ForcedSink } from './engine/sinks'
 import { useRoomSession } from './use-room-session'
 
 const NAME_KEY = 'sharesync.p2p.name'
+/** Diagnostics: force where received files go ('opfs' | 'download' | 'blob'). */
+const SINK_KEY = 'sharesync.p2p.sink'
 
 /**
  * P2P rooms: `/p2p` to create or join by code, `/r/:secret` to join by link or QR. The bytes go
@@ -27,7 +29,7 @@ export function RoomPage() {
   const [target, setTarget] = useState<JoinTarget | null>(() => (secret ? { secret } : null))
   const [name, setName] = useState(() => safeStorage.get(NAME_KEY) ?? '')
   const active = secret ? { secret } : target
-  const { session, view } = useRoomSession(active, name)
+  const { session, view } = useRoomSession(active, name, forcedSink())
   const navigate = useNavigate()
   usePageTitle(view.room ? `Room ${view.room.code}` : 'P2P room')
 
@@ -87,6 +89,11 @@ export function RoomPage() {
       }}
     />
   )
+}
+
+function forcedSink(): ForcedSink | undefined {
+  const v = safeStorage.get(SINK_KEY)
+  return v === 'opfs' || v === 'download' || v === 'blob' ? v : undefined
 }
 
 function Lobby({ name, initialCode, onName, onEnter }: { name: string; initialCode: string; onName(n: string): void; onEnter(t: JoinTarget): void }) {
@@ -293,13 +300,15 @@ function TransferCard({ t, session }: { t: TransferView; session: RoomSession })
         </>
       )}
       {t.message && <Alert tone={t.phase === 'failed' ? 'error' : 'info'}>{t.message}</Alert>}
-      {t.phase === 'offered' && t.needsLocation && (
-        <Alert tone="warning">This browser cannot stream such large files to disk here. Choose a folder, or open the app over https or on localhost.</Alert>
+      {t.phase === 'offered' && t.memoryWarning && (
+        <Alert tone="warning">
+          Over plain http this browser keeps received files in memory until you save them: fine for photos, risky for very large files. For those, open the app over https (or on localhost).
+        </Alert>
       )}
       <div className="flex flex-wrap gap-2">
         {t.phase === 'offered' && (
           <>
-            {!t.needsLocation && <Button onClick={() => void session.accept(t.id)}>Accept</Button>}
+            <Button onClick={() => void session.accept(t.id)}>Accept</Button>
             {canPickLocation() && (
               <Button variant="secondary" onClick={() => void session.accept(t.id, { pickLocation: true })}>
                 Save to folder…
@@ -318,8 +327,8 @@ function TransferCard({ t, session }: { t: TransferView; session: RoomSession })
       </div>
       {t.received.length > 0 && (
         <ul className="space-y-1" aria-label="Received files">
-          {t.received.map((f) => (
-            <li key={f.url} className="flex flex-wrap items-center gap-2 text-sm" data-testid="received-file">
+          {t.received.map((f, i) => (
+            <li key={i} className="flex flex-wrap items-center gap-2 text-sm" data-testid="received-file">
               {f.verified ? (
                 <span className="rounded-full bg-emerald-100 px-2 py-0.5 text-xs text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100" data-testid="verified">
                   verified
@@ -328,12 +337,13 @@ function TransferCard({ t, session }: { t: TransferView; session: RoomSession })
                 <span className="rounded-full bg-red-100 px-2 py-0.5 text-xs text-red-900">damaged</span>
               )}
               <span className="break-all">{f.name}</span>
-              {f.verified && f.sink !== 'picked' && (
+              {f.verified && f.url && (
                 <a href={f.url} download={f.name} className="font-semibold text-indigo-700 underline dark:text-indigo-300">
                   Save
                 </a>
               )}
-              {f.sink === 'picked' && <span className="text-slate-500">saved to your folder</span>}
+              {f.verified && f.sink === 'picked' && <span className="text-slate-500">saved to your folder</span>}
+              {f.verified && f.sink === 'download' && <span className="text-slate-500">saved to your downloads</span>}
             </li>
           ))}
         </ul>

@@ -12,7 +12,8 @@ import type { FileSink } from './sinks'
 export interface ReceiveHooks {
   openSink(file: OfferedFile, index: number): Promise<FileSink>
   progress(bytes: number): void
-  fileDone(index: number, file: File, verified: boolean, sink: FileSink['kind']): void
+  /** `file` is null when it went to the browser's downloads, or when it was damaged (then deleted). */
+  fileDone(index: number, file: File | null, verified: boolean, sink: FileSink['kind']): void
   allDone(): void
   failed(reason: string): void
 }
@@ -75,8 +76,15 @@ export class FilesReceiver {
     const verified = this.fileBytes === file.size && this.hasher!.digest('hex') === eof.sha256
     const sink = this.sink
     this.sink = null
+    // A damaged file is never offered: its partial copy is deleted (or its download failed).
+    if (!verified) {
+      await sink.abort()
+      this.hooks.fileDone(this.index, null, false, sink.kind)
+      this.stopped = true
+      return
+    }
     const saved = await sink.close()
-    this.hooks.fileDone(this.index, saved, verified, sink.kind)
+    this.hooks.fileDone(this.index, saved, true, sink.kind)
     this.index += 1
     if (this.index === this.files.length) this.hooks.allDone()
   }

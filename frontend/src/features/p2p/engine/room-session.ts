@@ -15,7 +15,7 @@ import { PeerLink, type LinkState } from './peer-link'
 import { ProgressMeter, type Progress } from './progress'
 import { FilesReceiver } from './receive-files'
 import { sendFiles, TransferAborted } from './send-files'
-import { clearOldReceivedFiles, openSink, pickDirectory, BLOB_SINK_LIMIT, canUseOpfs, type SinkKind } from './sinks'
+import { canStreamToDisk, clearOldReceivedFiles, openSink, pickDirectory, type ForcedSink, type SinkKind } from './sinks'
 
 /**
  * A person's presence in one room: the signaling socket, one PeerLink per other member, and every
@@ -33,6 +33,7 @@ export type TransferPhase = 'offered' | 'waiting' | 'active' | 'finishing' | 'co
 export interface ReceivedFile {
   name: string
   size: number
+  /** a blob: URL to save it from; empty when it already went to the browser's downloads */
   url: string
   verified: boolean
   sink: SinkKind
@@ -48,8 +49,8 @@ export interface TransferView {
   phase: TransferPhase
   message: string | null
   received: ReceivedFile[]
-  /** receiver only: the files are too big to keep without a streaming sink in this browser */
-  needsLocation: boolean
+  /** receiver only: this browser can only keep such big files in memory (plain-http origins) */
+  memoryWarning: boolean
 }
 
 export interface SessionView {
@@ -78,6 +79,8 @@ export interface SessionOptions {
   /** origin of the app (defaults to the page's) */
   baseUrl?: string
   name?: string
+  /** where received files go, instead of the best available (diagnostics, tests) */
+  forceSink?: ForcedSink
 }
 
 type RoomSocket = Socket<ServerToClient, ClientToServer>
@@ -163,14 +166,14 @@ export class RoomSession {
     t.phase = 'active'
     t.startedAt = performance.now()
     t.receiver = new FilesReceiver(t.files, {
-      openSink: (file, index) => openSink(file, `${t.id}-${index}`, picked),
+      openSink: (file, index) => openSink(file, `${t.id}-${index}`, picked, this.opts.forceSink),
       progress: (bytes) => {
         t.meter.update(bytes)
         this.notify()
       },
       fileDone: (index, file, verified, sink) => {
         const meta = t.files[index]!
-        t.received = [...t.received, { name: meta.name, size: meta.size, url: URL.createObjectURL(file), verified, sink }]
+        t.received = [...t.received, { name: meta.name, size: meta.size, url: file ? URL.createObjectURL(file) : '', verified, sink }]
         link.send({ t: 'verified', id: t.id, fileId: meta.id, ok: verified })
         if (!verified) {
           link.send({ t: 'cancel', id: t.id, reason: 'damaged' })
@@ -211,7 +214,7 @@ export class RoomSession {
   dismiss(id: string): void {
     const t = this.transfers.get(id)
     if (!t || !isFinal(t.phase)) return
-    for (const f of t.received) URL.revokeObjectURL(f.url)
+    for (const f of t.received) if (f.url) URL.revokeObjectURL(f.url)
     this.transfers.delete(id)
     this.notify(true)
   }
@@ -314,8 +317,7 @@ export class RoomSession {
       if (this.transfers.has(msg.id)) return
       const t = this.newTransfer('receive', peer, msg.files, msg.id)
       t.phase = 'offered'
-      const total = msg.files.reduce((s, f) => s + f.size, 0)
-      t.needsLocation = !canUseOpfs() && total > BLOB_SINK_LIMIT
+      t.memoryWarning = msg.files.some((f) => !canStreamToDisk(f.size))
       this.notify(true)
       return
     }
@@ -403,7 +405,7 @@ export class RoomSession {
       phase: 'waiting',
       message: null,
       received: [],
-      needsLocation: false,
+      memoryWarning: false,
       meter,
       startedAt: performance.now(),
     }
@@ -466,7 +468,7 @@ export class RoomSession {
         phase: t.phase,
         message: t.message,
         received: t.received,
-        needsLocation: t.needsLocation,
+        memoryWarning: t.memoryWarning,
       })),
     }
     for (const fn of this.listeners) fn()

@@ -1,22 +1,28 @@
+import downloadWorkerUrl from './download-sw.ts?worker&url'
+
 /**
  * Where a received file goes, best first: a place the person picked (File System Access API), the
- * origin-private file system (OPFS), or, where neither exists (plain-http LAN origins, older
- * browsers), Blob slabs — which Chromium keeps on disk when large, others in memory, so that last
- * path is for small files only. Never one growing in-memory array.
+ * origin-private file system (OPFS), a service-worker stream into the browser's downloads, or, where
+ * none exists (plain-http LAN origins), Blob slabs — which Chromium keeps on disk when large, other
+ * browsers in memory, so that last path is meant for small files. Never one growing in-memory array.
  */
 
-export type SinkKind = 'picked' | 'opfs' | 'blob'
+export type SinkKind = 'picked' | 'opfs' | 'download' | 'blob'
+/** A diagnostics switch (and what the end-to-end tests use to reach every path in Chromium). */
+export type ForcedSink = 'opfs' | 'download' | 'blob'
 
 export interface FileSink {
   readonly kind: SinkKind
   write(chunk: Uint8Array): Promise<void>
-  /** The saved file (readable again, e.g. to offer a download link). */
-  close(): Promise<File>
+  /** The saved file (readable again, e.g. to offer a download link); null once it went to the downloads. */
+  close(): Promise<File | null>
   abort(): Promise<void>
 }
 
-/** Files above this need a streaming sink (OPFS or a picked location). */
+/** Files above this should have a streaming sink (OPFS, a picked folder, a download stream). */
 export const BLOB_SINK_LIMIT = 512 * 1024 * 1024
+/** Below this, a Blob is simpler than a download stream (an instant "Save" link, no extra worker). */
+const SMALL_FILE = 32 * 1024 * 1024
 const SLAB = 16 * 1024 * 1024
 const OPFS_DIR = 'sharesync-p2p'
 
@@ -66,15 +72,29 @@ export async function clearOldReceivedFiles(keep: (name: string) => boolean = ()
   }
 }
 
-/** A writable file: a picked folder, else OPFS (when it has room), else Blob slabs (small files). */
-export async function openSink(file: { name: string; size: number; type: string }, uniqueName: string, picked: FileSystemDirectoryHandle | null): Promise<FileSink> {
+export function canStreamDownloads(): boolean {
+  return typeof window !== 'undefined' && window.isSecureContext && 'serviceWorker' in navigator && typeof ReadableStream === 'function'
+}
+
+/** Whether a file of `size` can be received here without holding it in memory. */
+export function canStreamToDisk(size: number): boolean {
+  return size <= BLOB_SINK_LIMIT || canUseOpfs() || canStreamDownloads()
+}
+
+/** A writable file: a picked folder, else OPFS (when it has room), else a download stream, else Blob slabs. */
+export async function openSink(
+  file: { name: string; size: number; type: string },
+  uniqueName: string,
+  picked: FileSystemDirectoryHandle | null,
+  force?: ForcedSink,
+): Promise<FileSink> {
   if (picked) {
     const handle = await picked.getFileHandle(safeName(file.name), { create: true })
     return writableSink('picked', await handle.createWritable(), () => handle.getFile(), async () => {
       await picked.removeEntry(handle.name).catch(() => undefined)
     })
   }
-  if (canUseOpfs() && (await hasRoom(file.size))) {
+  if ((!force || force === 'opfs') && canUseOpfs() && (await hasRoom(file.size))) {
     try {
       const root = await navigator.storage.getDirectory()
       const dir = await root.getDirectoryHandle(OPFS_DIR, { create: true })
@@ -83,6 +103,13 @@ export async function openSink(file: { name: string; size: number; type: string 
       return writableSink('opfs', writable, async () => renamed(await handle.getFile(), file.name, file.type), () => dir.removeEntry(uniqueName).catch(() => undefined))
     } catch {
       // OPFS refused (private mode, quota): fall back below.
+    }
+  }
+  if (((!force && file.size > SMALL_FILE) || force === 'download') && canStreamDownloads()) {
+    try {
+      return await downloadSink(file, uniqueName)
+    } catch {
+      // The worker could not be registered: fall back to a Blob.
     }
   }
   return blobSink(file.name, file.type)
@@ -174,4 +201,83 @@ function renamed(file: File, name: string, type: string): File {
 export function safeName(name: string): string {
   const cleaned = name.replace(/[\u0000-\u001f\u007f<>:"/\\|?*]/g, '_').replace(/^\.+/, '_').trim()
   return (cleaned || 'file').slice(0, 200)
+}
+
+const WORKER_SCOPE = () => new URL('./p2p-dl/', new URL(downloadWorkerUrl, window.location.href)).pathname
+
+async function activeWorker(): Promise<ServiceWorker> {
+  const reg = await navigator.serviceWorker.register(downloadWorkerUrl, { scope: WORKER_SCOPE(), type: import.meta.env.DEV ? 'module' : 'classic' })
+  if (reg.active) return reg.active
+  const installing = reg.installing ?? reg.waiting
+  if (!installing) throw new Error('no service worker')
+  await new Promise<void>((resolve, reject) => {
+    installing.addEventListener('statechange', () => {
+      if (installing.state === 'activated') resolve()
+      if (installing.state === 'redundant') reject(new Error('service worker failed'))
+    })
+  })
+  return installing
+}
+
+/** Streams into the browser's downloads through the service worker, 4 MiB at a time, paced by it. */
+async function downloadSink(file: { name: string; size: number; type: string }, id: string): Promise<FileSink> {
+  const worker = await activeWorker()
+  const { port1, port2 } = new MessageChannel()
+  let waiter: ((msg: string) => void) | null = null
+  let cancelled = false
+  port1.onmessage = (e: MessageEvent) => {
+    if (e.data === 'cancelled') cancelled = true
+    const w = waiter
+    waiter = null
+    w?.(String(e.data))
+  }
+  const reply = () => new Promise<string>((resolve) => (waiter = resolve))
+  const registered = reply()
+  worker.postMessage({ type: 'p2p-download', id, name: safeName(file.name), size: file.size, mime: file.type }, [port2])
+  if ((await registered) !== 'registered') throw new Error('service worker did not answer')
+  const frame = document.createElement('iframe')
+  frame.hidden = true
+  frame.title = 'download'
+  frame.src = `${WORKER_SCOPE()}${id}/${encodeURIComponent(safeName(file.name))}`
+  document.body.appendChild(frame)
+
+  const BATCH = 4 * 1024 * 1024
+  let parts: Uint8Array[] = []
+  let pending = 0
+  const flush = async () => {
+    if (pending === 0) return
+    const batch = new Uint8Array(pending)
+    let offset = 0
+    for (const p of parts) {
+      batch.set(p, offset)
+      offset += p.byteLength
+    }
+    parts = []
+    pending = 0
+    const ok = reply()
+    port1.postMessage(batch.buffer, [batch.buffer])
+    await ok
+    if (cancelled) throw new Error('the download was cancelled in the browser')
+  }
+  // The iframe must stay until the download manager has the whole stream.
+  const removeFrame = () => setTimeout(() => frame.remove(), 60_000)
+  return {
+    kind: 'download',
+    async write(chunk) {
+      parts.push(chunk)
+      pending += chunk.byteLength
+      if (pending >= BATCH) await flush()
+    },
+    async close() {
+      await flush()
+      port1.postMessage('end')
+      removeFrame()
+      return null
+    },
+    async abort() {
+      parts = []
+      port1.postMessage('abort')
+      removeFrame()
+    },
+  }
 }
