@@ -286,6 +286,22 @@ describe('disk store: signed URLs and how blobs are served', () => {
   })
 })
 
+describe('S3 store: public endpoint', () => {
+  it('URLs for the browser use S3_PUBLIC_ENDPOINT while the server talks to S3_ENDPOINT', async () => {
+    const publicEndpoint = s3.url.replace('127.0.0.1', 'localhost')
+    const store = await openStore(loadConfig({ ...s3.env, S3_PUBLIC_ENDPOINT: publicEndpoint, DATA_DIR: mkdtempSync(join(tmpdir(), 'sharesync-cfg-')), SESSION_SECRET: SECRET }))
+    const key = newKey()
+    await store.put(key, Readable.from([Buffer.from('via the public name')]), { contentType: 'text/plain' })
+    const get = new URL(await store.signGet(key, { filename: 'a.txt', contentType: 'text/plain', ttlSeconds: 60 }))
+    const upload = newKey()
+    const { uploadId } = await store.createMultipart(upload, { contentType: 'text/plain' })
+    const part = new URL(await store.signPart(upload, uploadId, 1, 60))
+    expect([get.host, part.host]).toEqual([new URL(publicEndpoint).host, new URL(publicEndpoint).host])
+    expect(await (await fetch(get)).text()).toBe('via the public name')
+    await store.close?.()
+  })
+})
+
 describe('S3 store: an outage answers storage_unavailable quickly', () => {
   it('calls fail with storage_unavailable within seconds while S3 is down, and work again once it is back', async () => {
     const store = await openStore(s3Config())
