@@ -1,7 +1,8 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http'
 import { createAdapter } from '@socket.io/redis-adapter'
-import { MAX_SIGNAL_BYTES, ROOMS_NAMESPACE, type ClientToServer, type ServerToClient } from '@sharesync/protocol'
+import { ADMIN_NAMESPACE, MAX_SIGNAL_BYTES, ROOMS_NAMESPACE, type ClientToServer, type LiveFigures, type ServerToClient } from '@sharesync/protocol'
 import { Server } from 'socket.io'
+import { registerAdminFeed, type AdminFeedOptions, type AdminNamespace } from './admin/admin.socket'
 import type { Deps } from './deps'
 import { roomsLiveStats } from './rooms/live-stats'
 import { registerRooms, type InterServer, type RoomsOptions, type SocketData } from './rooms/rooms.socket'
@@ -14,12 +15,17 @@ export interface RealtimeOptions {
   /** Run on every handshake request before any namespace sees the socket (sessions, auth). */
   engineMiddlewares?: EngineMiddleware[]
   rooms?: RoomsOptions
+  admin?: AdminFeedOptions
 }
 
 export interface Realtime {
   io: RealtimeServer
   /** Live counters of the /rooms namespace (all instances), for the admin dashboard. */
   roomsStats: () => ReturnType<typeof roomsLiveStats>
+  /** Live figures for the admin dashboard (all instances). */
+  adminLive: () => Promise<LiveFigures>
+  /** This instance's connections and rooms, for the metrics gauges. */
+  localFigures: () => { sockets: number; rooms: number }
   close(): Promise<void>
 }
 
@@ -49,14 +55,25 @@ export function createRealtime(http: HttpServer, deps: Deps, opts: RealtimeOptio
 
   // Namespaces, one line each (an admin live feed can be added here).
   registerRooms(io.of(ROOMS_NAMESPACE), deps, opts.rooms)
+  // The admin namespace has its own event maps; one Server instance serves both.
+  const adminFeed = registerAdminFeed(io.of(ADMIN_NAMESPACE) as unknown as AdminNamespace, io.of(ROOMS_NAMESPACE), deps, opts.admin)
 
   let closing: Promise<void> | null = null
   return {
     io,
     roomsStats: () => roomsLiveStats(io.of(ROOMS_NAMESPACE)),
+    adminLive: () => adminFeed.live(),
+    localFigures: () => {
+      const rooms = io.of(ROOMS_NAMESPACE)
+      // Every socket is alone in a room named by its id: only the other rooms are P2P rooms.
+      let open = 0
+      for (const room of rooms.adapter.rooms.keys()) if (!rooms.sockets.has(room)) open++
+      return { sockets: io.engine.clientsCount, rooms: open }
+    },
     close() {
       // Not io.close(): that would also close the HTTP server, which server.ts shuts down gracefully.
       closing ??= (async () => {
+        adminFeed.stop()
         io.engine.close()
         for (const nsp of io._nsps.values()) await nsp.adapter.close()
         await Promise.all(redisClients.map((c) => c.quit().catch(() => c.disconnect())))

@@ -19,6 +19,10 @@ import { authMiddlewares } from './auth/session.middleware'
 import { authRouter } from './auth/auth.routes'
 import { socketSession, socketUser } from './auth/socket-auth'
 import { mySharesRouter } from './auth/my-shares.routes'
+import { adminRouter } from './admin/admin.routes'
+import { AppEventBus } from './events'
+import { Metrics } from './metrics/metrics'
+import { SettingsService } from './settings/settings.service'
 
 export interface RunningServer {
   url: string
@@ -40,18 +44,25 @@ export async function openDeps(config: Config, logger: Logger = createLogger(con
   }
   const db = await connectDb(config.database)
   const store = await openStore(config)
-  const limits = new Limits(limitRules(config), redis ?? undefined)
-  return { config, logger, db, store, limits, redis }
+  const events = new AppEventBus(logger)
+  const limits = new Limits(limitRules(config), redis ?? undefined, (limit) => events.emit('rateLimited', { limit }))
+  const settings = new SettingsService(db, config, logger)
+  return { config, logger, db, store, limits, redis, events, settings }
 }
 
 export async function startServer(config: Config, opts: { logger?: Logger; janitor?: boolean } = {}): Promise<RunningServer> {
   const deps = await openDeps(config, opts.logger)
+  const metrics = new Metrics(deps)
   // Each feature adds its middleware and router here, one line each.
   const app = createApp(deps, {
     before: [
+      metrics.httpMiddleware,
       ...authMiddlewares(deps),
     ],
     routers: [
+      metrics.router(),
+      // Before the auth router: its PATCH /api/admin/users/:id/role is answered here, with an audit entry.
+      adminRouter(deps, () => realtime.adminLive()),
       blobRouter(deps),
       authRouter(deps),
       mySharesRouter(deps),
@@ -65,6 +76,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
   http.headersTimeout = 60_000
   const realtime = createRealtime(http, deps, { engineMiddlewares: [socketSession(deps)] })
   realtime.io.of(ROOMS_NAMESPACE).use(socketUser)
+  metrics.watchSockets(() => realtime.localFigures())
 
   const janitor = new Janitor(deps)
   if (opts.janitor !== false) janitor.start()

@@ -56,8 +56,12 @@ export interface NewFile {
   partCount: number
 }
 
-/** A share is live (downloadable) when ready, not expired, and some file has downloads left. */
-const LIVE = `s.status = 'ready' AND s.expires_at > now()`
+/**
+ * A share is live (downloadable) when ready, not expired, its owner is not disabled, and some file
+ * has downloads left. A disabled owner's links answer the same 404 as any dead link.
+ */
+const LIVE = `s.status = 'ready' AND s.expires_at > now()
+  AND NOT EXISTS (SELECT 1 FROM users du WHERE du.id = s.owner_user_id AND du.disabled_at IS NOT NULL)`
 const HAS_DOWNLOADS_LEFT = `(s.max_downloads IS NULL OR EXISTS (SELECT 1 FROM files lf WHERE lf.share_id = s.id AND lf.downloads < s.max_downloads))`
 
 export const sharesRepo = {

@@ -68,6 +68,8 @@ export class Janitor {
       if (batch.length < this.batchSize) break
     }
     if (deleted.length) this.deps.logger.info({ deleted: deleted.length }, 'janitor deleted shares')
+    for (const shareId of deleted) this.deps.events.emit('shareDeleted', { shareId, by: 'janitor' })
+    this.deps.events.emit('janitorRun', { deleted: deleted.length })
     return { deleted }
   }
 }

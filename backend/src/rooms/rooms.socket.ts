@@ -74,7 +74,7 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
     socket.data.roomId = null
     await socket.leave(roomId)
     nsp.to(roomId).emit('peer:left', { peerId: socket.data.peerId })
-    await service.leave(roomId, socket.data.peerId)
+    if ((await service.leave(roomId, socket.data.peerId)).ended) deps.events.emit('roomClosed', { roomId })
   }
 
   async function enter(socket: RoomsSocket, admitted: Admitted, name: string | undefined) {
@@ -131,6 +131,7 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
       handle('room:create', CreateRoom, async (input) => {
         await leaveCurrent(socket)
         const admitted = await service.create(caller())
+        deps.events.emit('roomOpened', { roomId: admitted.room.id })
         await enter(socket, admitted, input.name)
         return { room: roomInfo(socket, admitted), self: peerOf(socket.data) }
       }),
@@ -185,6 +186,7 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
         if (!roomId) throw new AppError('forbidden', 'Join a room first.')
         socket.data.activeTransfers = Math.max(0, socket.data.activeTransfers - 1)
         await service.report(roomId, socket.data.userId, report)
+        deps.events.emit('transferFinished', report)
         return {}
       }),
     )
@@ -194,7 +196,12 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
       if (!roomId) return
       socket.data.roomId = null
       nsp.to(roomId).emit('peer:left', { peerId: socket.data.peerId })
-      service.leave(roomId, socket.data.peerId).catch((err: unknown) => logger.warn({ err }, 'rooms: could not record a departure'))
+      service.leave(roomId, socket.data.peerId).then(
+        ({ ended }) => {
+          if (ended) deps.events.emit('roomClosed', { roomId })
+        },
+        (err: unknown) => logger.warn({ err }, 'rooms: could not record a departure'),
+      )
     })
   })
 

@@ -14,6 +14,7 @@ import type { Deps } from '../deps'
 import { AppError, shareNotFound } from '../http/app-error'
 import { baseUrl } from '../http/base-url'
 import { multipartFiles } from './multipart-files'
+import { limitsFor } from './policy'
 import { SharesService, type OwnerProof, type StreamedFile } from './shares.service'
 
 const EXPIRY_CHOICES = [3600, 86_400, 3 * 86_400, 7 * 86_400, 30 * 86_400]
@@ -42,14 +43,16 @@ export function sharesRouter(deps: Deps, service = new SharesService(deps)): Rou
   const { config } = deps
   const r = Router()
 
-  r.get('/api/config', (_req, res) => {
+  r.get('/api/config', async (_req, res) => {
+    // The admin's live settings, so the web app shows the limits that apply right now.
+    const policy = await deps.settings.policy()
     const body: PublicConfig = {
       version: '0.1.0',
       auth: { google: Boolean(config.google) },
-      anonymousUploads: config.policy.allowAnonymousUploads,
-      limits: { anonymous: config.policy.anonymous, user: config.policy.user },
-      defaults: { expiresIn: Math.min(config.policy.defaultExpiry, config.policy.anonymous.maxExpiry), maxDownloads: null },
-      expiryChoices: EXPIRY_CHOICES.filter((s) => s <= config.policy.user.maxExpiry),
+      anonymousUploads: policy.allowAnonymousUploads,
+      limits: { anonymous: policy.anonymous, user: policy.user },
+      defaults: { expiresIn: Math.min(policy.defaultExpiry, policy.anonymous.maxExpiry), maxDownloads: null },
+      expiryChoices: EXPIRY_CHOICES.filter((s) => s <= policy.user.maxExpiry),
       storage: config.storage.kind,
     }
     res.json(body)
@@ -112,7 +115,7 @@ export function sharesRouter(deps: Deps, service = new SharesService(deps)): Rou
     if (name.length === 0 || name.length > MAX_FILE_NAME_LENGTH) throw new AppError('invalid_input', 'filename: must be 1 to 10000 characters.')
     const options = ShareOptionsFromStrings.parse(req.query)
     const declared = contentLength(req)
-    const policyMax = req.viewer.user ? config.policy.user.maxFileSize : config.policy.anonymous.maxFileSize
+    const policyMax = limitsFor(await deps.settings.policy(), req.viewer).maxFileSize
     if (declared !== null && declared > policyMax) throw new AppError('too_large', `Files may be at most ${policyMax} bytes.`)
     const file: StreamedFile = { name, contentType: req.get('content-type')?.split(';')[0]?.trim() || 'application/octet-stream', body: req }
     async function* files(): AsyncIterable<StreamedFile> {

@@ -18,7 +18,7 @@ import type { Viewer } from '../http/viewer'
 import { BlobTooLargeError, type BlobStore } from '../storage/blob-store'
 import { hashToken, newId, newStorageKey, tokenMatches } from './ids'
 import { hashPassword, verifyPassword } from './password'
-import { limitsFor } from './policy'
+import { limitsFor, quotaRule } from './policy'
 
 const MiB = 2 ** 20
 /** Exhausted shares are removed this long after their last download, so an issued URL still works. */
@@ -58,22 +58,24 @@ export class SharesService {
 
   /** Checks who may upload and the options against their policy; consumes one upload from the rate limit. */
   private async admitUpload(viewer: Viewer, options: ShareOptions, declaredBytes: number | null, largestFile: number) {
-    const { config, limits } = this.deps
-    if (!viewer.user && !config.policy.allowAnonymousUploads) {
+    const { limits } = this.deps
+    // The admin's live settings: a change applies from the next request on.
+    const live = await this.deps.settings.policy()
+    if (!viewer.user && !live.allowAnonymousUploads) {
       throw new AppError('anonymous_uploads_disabled', 'Anonymous uploads are disabled here. Please sign in to share files.')
     }
-    const policy = limitsFor(config, viewer)
-    const expiresIn = options.expiresIn ?? Math.min(config.policy.defaultExpiry, policy.maxExpiry)
+    const policy = limitsFor(live, viewer)
+    const expiresIn = options.expiresIn ?? Math.min(live.defaultExpiry, policy.maxExpiry)
     if (expiresIn > policy.maxExpiry) {
       throw new AppError('invalid_input', `expiresIn: must be at most ${policy.maxExpiry} seconds.`)
     }
     if (largestFile > policy.maxFileSize) {
       throw new AppError('too_large', `Files may be at most ${policy.maxFileSize} bytes.`)
     }
-    const rate = await limits.consume('upload', viewer.clientKey)
+    const rate = await limits.consume('upload', viewer.clientKey, 1, live.uploadRateLimit)
     if (declaredBytes !== null && declaredBytes > 0) {
-      await limits.consume(viewer.user ? 'userQuota' : 'anonQuota', viewer.clientKey, declaredBytes).catch(async (err: unknown) => {
-        await limits.refund('upload', viewer.clientKey)
+      await limits.consume(viewer.user ? 'userQuota' : 'anonQuota', viewer.clientKey, declaredBytes, quotaRule(live, viewer)).catch(async (err: unknown) => {
+        await limits.refund('upload', viewer.clientKey, 1, live.uploadRateLimit)
         throw err
       })
     }
@@ -83,6 +85,7 @@ export class SharesService {
       maxDownloads: options.maxDownloads ?? null,
       passwordHash: options.password ? await hashPassword(options.password) : null,
       policy,
+      live,
     }
   }
 
@@ -119,7 +122,7 @@ export class SharesService {
       )
     } catch (err) {
       await Promise.all(files.filter((f) => f.uploadId).map((f) => this.store.abortMultipart(f.storageKey, f.uploadId!).catch(() => undefined)))
-      await this.deps.limits.refund('upload', viewer.clientKey)
+      await this.deps.limits.refund('upload', viewer.clientKey, 1, admitted.live.uploadRateLimit)
       throw err
     }
     return {
@@ -223,8 +226,9 @@ export class SharesService {
 
   async finalize(proof: OwnerProof, shareId: string, baseUrl: string): Promise<UploadResponse> {
     const share = await this.ownedShare(proof, shareId)
-    if (share.status === 'uploading' && !(await sharesRepo.finalize(this.db, shareId))) {
-      throw new AppError('upload_incomplete', 'Some files are not completely uploaded yet.')
+    if (share.status === 'uploading') {
+      if (!(await sharesRepo.finalize(this.db, shareId))) throw new AppError('upload_incomplete', 'Some files are not completely uploaded yet.')
+      this.deps.events.emit('shareCreated', { shareId, bytes: share.total_size, files: share.file_count, anonymous: share.anonymous, userId: share.owner_user_id })
     }
     return this.summary(share, baseUrl)
   }
@@ -246,8 +250,8 @@ export class SharesService {
    * what was stored.
    */
   async uploadStream(viewer: Viewer, options: ShareOptions, declaredBytes: number | null, files: AsyncIterable<StreamedFile>, baseUrl: string): Promise<UploadResponse> {
-    const policy = limitsFor(this.deps.config, viewer)
     const admitted = await this.admitUpload(viewer, options, declaredBytes, 0)
+    const policy = admitted.policy
     const id = newId()
     const ownerToken = newId()
     await this.db.tx((q) =>
@@ -290,9 +294,10 @@ export class SharesService {
       if (stored.length === 0) throw new AppError('invalid_input', 'file: no file was sent.')
       const total = stored.reduce((n, f) => n + f.size, 0)
       if (declaredBytes === null && total > 0) {
-        await this.deps.limits.consume(viewer.user ? 'userQuota' : 'anonQuota', viewer.clientKey, total)
+        await this.deps.limits.consume(viewer.user ? 'userQuota' : 'anonQuota', viewer.clientKey, total, quotaRule(admitted.live, viewer))
       }
       await sharesRepo.finalize(this.db, id)
+      this.deps.events.emit('shareCreated', { shareId: id, bytes: total, files: stored.length, anonymous: !viewer.user, userId: viewer.user?.id ?? null })
     } catch (err) {
       await this.discard(id)
       throw err
@@ -306,8 +311,9 @@ export class SharesService {
    */
   async applyLateOptions(uploaded: UploadResponse, viewer: Viewer, options: ShareOptions, baseUrl: string): Promise<UploadResponse> {
     try {
-      const policy = limitsFor(this.deps.config, viewer)
-      const expiresIn = options.expiresIn ?? Math.min(this.deps.config.policy.defaultExpiry, policy.maxExpiry)
+      const live = await this.deps.settings.policy()
+      const policy = limitsFor(live, viewer)
+      const expiresIn = options.expiresIn ?? Math.min(live.defaultExpiry, policy.maxExpiry)
       if (expiresIn > policy.maxExpiry) throw new AppError('invalid_input', `expiresIn: must be at most ${policy.maxExpiry} seconds.`)
       const update = {
         expiresAt: new Date(Date.now() + expiresIn * 1000),
@@ -384,6 +390,7 @@ export class SharesService {
     const url = absolute(await storage(() => this.store.signGet(file.storage_key, { filename: file.name, contentType: file.content_type, ttlSeconds: ttl })), baseUrl)
     const counted = await this.db.tx((q) => sharesRepo.countDownload(q, share.id, file.id, viewer.user?.id ?? null))
     if (!counted) throw shareNotFound()
+    this.deps.events.emit('shareDownloaded', { shareId: share.id, fileId: file.id, bytes: counted.size })
     return { url, expiresAt: new Date(Date.now() + ttl * 1000).toISOString() }
   }
 
@@ -391,19 +398,22 @@ export class SharesService {
 
   /** Owner (token or signed-in) or admin: the blobs go at once, the share answers 404 from now on. */
   async delete(proof: OwnerProof, shareId: string): Promise<void> {
-    await this.ownedShare(proof, shareId, { allowAdmin: true })
-    await this.deleteNow(shareId)
+    const share = await this.ownedShare(proof, shareId, { allowAdmin: true })
+    const byOwner = tokenMatches(proof.ownerToken, share.owner_token_hash) || (proof.viewer.user !== null && share.owner_user_id === proof.viewer.user.id)
+    await this.deleteNow(shareId, byOwner ? 'owner' : 'admin')
   }
 
   /** Deletes blobs and marks the share deleted, under the share's row lock (safe with the janitor). */
-  async deleteNow(shareId: string): Promise<boolean> {
-    return this.db.tx(async (q) => {
+  async deleteNow(shareId: string, by: 'owner' | 'admin' = 'owner'): Promise<boolean> {
+    const deleted = await this.db.tx(async (q) => {
       const share = await sharesRepo.lockForDelete(q, shareId)
       if (!share) return false
       await this.removeBlobs(q, [share])
       await sharesRepo.markDeleted(q, [share.id])
       return true
     })
+    if (deleted) this.deps.events.emit('shareDeleted', { shareId, by })
+    return deleted
   }
 
   /** Used by the janitor too: deletes every blob (and pending multipart upload) of these shares. */

@@ -1,0 +1,85 @@
+import type { IncomingMessage } from 'node:http'
+import { ADMINS_ROOM, type AdminClientToServer, type AdminEvent, type AdminServerToClient, type LiveFigures } from '@sharesync/protocol'
+import type { Namespace } from 'socket.io'
+import type { Deps } from '../deps'
+import { roomsLiveStats } from '../rooms/live-stats'
+import type { RoomsNamespace } from '../rooms/rooms.socket'
+
+export interface AdminSocketData {
+  userId: string
+}
+export type AdminNamespace = Namespace<AdminClientToServer, AdminServerToClient, Record<string, never>, AdminSocketData>
+
+export interface AdminFeedOptions {
+  /** how often open dashboards receive live figures */
+  intervalMs?: number
+}
+
+const userRoom = (userId: string) => `user:${userId}`
+
+/**
+ * The `/admin` namespace: only a signed-in admin's handshake is accepted (the session is read by
+ * the engine middleware, the role fresh from the database). Admin sockets join `admins`; events are
+ * broadcast to that room (every instance's dashboards, with the Redis adapter), live figures are
+ * pushed by each instance to its own dashboards every few seconds.
+ */
+export function registerAdminFeed(nsp: AdminNamespace, rooms: RoomsNamespace, deps: Deps, opts: AdminFeedOptions = {}) {
+  const intervalMs = opts.intervalMs ?? 5000
+
+  nsp.use((socket, next) => {
+    const user = (socket.request as IncomingMessage).sessionUser
+    if (!user) return next(Object.assign(new Error('Sign in as an administrator.'), { data: { code: 'unauthorized' } }))
+    if (user.role !== 'admin') return next(Object.assign(new Error('Only an administrator can open the dashboard feed.'), { data: { code: 'forbidden' } }))
+    socket.data.userId = user.id
+    next()
+  })
+
+  /** Cluster-wide: fetchSockets asks every instance when the Redis adapter is on. */
+  async function live(): Promise<LiveFigures> {
+    const [roomStats, dashboards] = await Promise.all([roomsLiveStats(rooms), nsp.in(ADMINS_ROOM).fetchSockets()])
+    return { ...roomStats, sockets: roomStats.sockets + dashboards.length, dashboards: dashboards.length, at: new Date().toISOString() }
+  }
+
+  const push = () => {
+    if (nsp.sockets.size === 0) return
+    live().then(
+      (figures) => nsp.local.to(ADMINS_ROOM).emit('admin:live', figures),
+      (err: unknown) => deps.logger.warn({ err }, 'admin feed: live figures failed'),
+    )
+  }
+  const timer = setInterval(push, intervalMs)
+  timer.unref()
+
+  nsp.on('connection', (socket) => {
+    void socket.join([ADMINS_ROOM, userRoom(socket.data.userId)])
+    live().then(
+      (figures) => socket.emit('admin:live', figures),
+      (err: unknown) => deps.logger.warn({ err }, 'admin feed: live figures failed'),
+    )
+  })
+
+  const broadcast = (event: AdminEvent) => nsp.to(ADMINS_ROOM).emit('admin:event', event)
+  const at = () => new Date().toISOString()
+  const { events } = deps
+  // Rate-limit refusals are left to the metrics; the owner's id of a new share stays on the server.
+  const unsubscribe = [
+    events.on('shareCreated', ({ shareId, bytes, files, anonymous }) => broadcast({ type: 'shareCreated', at: at(), shareId, bytes, files, anonymous })),
+    events.on('shareDownloaded', (p) => broadcast({ type: 'shareDownloaded', at: at(), ...p })),
+    events.on('shareDeleted', (p) => broadcast({ type: 'shareDeleted', at: at(), ...p })),
+    events.on('roomOpened', (p) => broadcast({ type: 'roomOpened', at: at(), ...p })),
+    events.on('roomClosed', (p) => broadcast({ type: 'roomClosed', at: at(), ...p })),
+    events.on('transferFinished', (p) => broadcast({ type: 'transferFinished', at: at(), ...p })),
+    events.on('janitorRun', (p) => broadcast({ type: 'janitorRun', at: at(), ...p })),
+    events.on('auditLogged', ({ entry }) => broadcast({ type: 'audit', at: entry.at, entry })),
+    // Disabled or demoted: that person's open dashboards close now, on every instance.
+    events.on('userAccessChanged', ({ userId }) => nsp.in(userRoom(userId)).disconnectSockets(true)),
+  ]
+
+  return {
+    live,
+    stop() {
+      clearInterval(timer)
+      for (const off of unsubscribe) off()
+    },
+  }
+}

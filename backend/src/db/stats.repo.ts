@@ -1,0 +1,107 @@
+import type { AdminShareStatus, DailyFigures, StatsTotals, TopShare, UploadsBySource } from '@sharesync/protocol'
+import type { Queryable } from './db'
+
+/**
+ * Aggregates for the admin dashboard. Every figure is one SQL aggregate over an index (see
+ * 004_admin.sql); no query returns more rows than it shows. Days are UTC days.
+ */
+
+/** SQL for a share's dashboard status (s = shares). */
+export const SHARE_STATUS_SQL = `CASE WHEN s.status = 'deleted' THEN 'deleted'
+  WHEN s.status = 'uploading' THEN 'uploading'
+  WHEN s.expires_at <= now() THEN 'expired'
+  ELSE 'active' END`
+
+export interface DayRange {
+  /** first day, YYYY-MM-DD */
+  from: string
+  /** last day (included), YYYY-MM-DD */
+  to: string
+}
+
+/** [start, end) instants of a day range, for index range scans on timestamptz columns. */
+function bounds(r: DayRange): [string, string] {
+  const end = new Date(Date.parse(`${r.to}T00:00:00Z`) + 86_400_000)
+  return [`${r.from}T00:00:00Z`, end.toISOString()]
+}
+
+export const statsRepo = {
+  async totals(q: Queryable): Promise<StatsTotals> {
+    const [row] = await q.query<StatsTotals>(
+      `SELECT
+         (SELECT count(*) FROM users)::int8 AS "users",
+         (SELECT count(*) FROM users WHERE disabled_at IS NOT NULL)::int8 AS "disabledUsers",
+         (SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL)::int8 AS "admins",
+         (SELECT count(*) FROM shares WHERE status = 'ready' AND expires_at > now())::int8 AS "activeShares",
+         (SELECT coalesce(sum(total_size), 0) FROM shares WHERE status <> 'deleted')::int8 AS "storedBytes",
+         u.n AS "uploads", u.bytes AS "uploadBytes",
+         d.n AS "downloads", d.bytes AS "downloadBytes",
+         p.n AS "p2pTransfers", p.completed AS "p2pCompleted", p.bytes AS "p2pBytes"
+       FROM
+         (SELECT count(*)::int8 AS n, coalesce(sum(total_size), 0)::int8 AS bytes FROM shares WHERE finalized_at IS NOT NULL) u,
+         (SELECT count(*)::int8 AS n, coalesce(sum(bytes), 0)::int8 AS bytes FROM download_events) d,
+         (SELECT count(*)::int8 AS n, count(*) FILTER (WHERE status = 'completed')::int8 AS completed,
+                 coalesce(sum(bytes), 0)::int8 AS bytes FROM p2p_transfers) p`,
+    )
+    return row!
+  },
+
+  /** One row per day of the range, zeros included (generate_series), each figure a GROUP BY over an index range. */
+  async daily(q: Queryable, r: DayRange): Promise<DailyFigures[]> {
+    const [start, end] = bounds(r)
+    return q.query<DailyFigures>(
+      `WITH days AS (
+         SELECT to_char(d, 'YYYY-MM-DD') AS day FROM generate_series($3::date, $4::date, interval '1 day') d
+       ), up AS (
+         SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*)::int8 AS n, sum(total_size)::int8 AS bytes
+         FROM shares WHERE finalized_at IS NOT NULL AND created_at >= $1 AND created_at < $2 GROUP BY 1
+       ), down AS (
+         SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*)::int8 AS n, sum(bytes)::int8 AS bytes
+         FROM download_events WHERE at >= $1 AND at < $2 GROUP BY 1
+       ), p2p AS (
+         SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, count(*)::int8 AS n, sum(bytes)::int8 AS bytes
+         FROM p2p_transfers WHERE created_at >= $1 AND created_at < $2 GROUP BY 1
+       )
+       SELECT days.day,
+         coalesce(up.n, 0)::int8 AS "uploads", coalesce(down.n, 0)::int8 AS "downloads",
+         coalesce(up.bytes, 0)::int8 AS "bytesUp", coalesce(down.bytes, 0)::int8 AS "bytesDown",
+         coalesce(p2p.n, 0)::int8 AS "p2pTransfers", coalesce(p2p.bytes, 0)::int8 AS "p2pBytes"
+       FROM days
+       LEFT JOIN up ON up.day = days.day
+       LEFT JOIN down ON down.day = days.day
+       LEFT JOIN p2p ON p2p.day = days.day
+       ORDER BY days.day`,
+      [start, end, r.from, r.to],
+    )
+  },
+
+  /** The most downloaded shares (all time), from the first rows of shares_downloads_idx. */
+  async topShares(q: Queryable, limit: number): Promise<TopShare[]> {
+    const rows = await q.query<TopShare & { status: AdminShareStatus }>(
+      `SELECT s.id, s.file_count AS "fileCount", s.total_size AS "size", s.downloads, u.email AS "ownerEmail",
+         (SELECT f.name FROM files f WHERE f.share_id = s.id ORDER BY f.position LIMIT 1) AS "name",
+         ${SHARE_STATUS_SQL} AS "status"
+       FROM shares s LEFT JOIN users u ON u.id = s.owner_user_id
+       WHERE s.downloads > 0
+       ORDER BY s.downloads DESC, s.created_at DESC
+       LIMIT $1`,
+      [limit],
+    )
+    return rows
+  },
+
+  async uploadsBySource(q: Queryable, r: DayRange): Promise<UploadsBySource> {
+    const [start, end] = bounds(r)
+    const rows = await q.query<{ anonymous: boolean; n: number; bytes: number }>(
+      `SELECT anonymous, count(*)::int8 AS n, coalesce(sum(total_size), 0)::int8 AS bytes
+       FROM shares WHERE finalized_at IS NOT NULL AND created_at >= $1 AND created_at < $2
+       GROUP BY anonymous`,
+      [start, end],
+    )
+    const of = (anonymous: boolean) => {
+      const row = rows.find((x) => x.anonymous === anonymous)
+      return { uploads: row?.n ?? 0, bytes: row?.bytes ?? 0 }
+    }
+    return { anonymous: of(true), signedIn: of(false) }
+  },
+}
