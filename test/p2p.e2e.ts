@@ -171,6 +171,38 @@ describe('P2P rooms in the browser', () => {
     await Promise.all([a!, b!, c!].map((d) => d.context.close()))
   })
 
+  it('a file damaged on the way is never shown as complete: the SHA-256 check fails it on both sides', async () => {
+    const [a, b] = await roomWith(['Alice laptop', 'Bob phone'])
+    // A faulty path: one byte of the 3rd chunk of every transfer channel flips on the way out.
+    await a!.page.evaluate(() => {
+      const send = RTCDataChannel.prototype.send
+      const counts = new Map<RTCDataChannel, number>()
+      Object.defineProperty(RTCDataChannel.prototype, 'send', {
+        value(this: RTCDataChannel, data: unknown) {
+          const n = (counts.get(this) ?? 0) + 1
+          counts.set(this, n)
+          if (this.label.startsWith('x:') && n === 3 && data instanceof Uint8Array) {
+            const copy = data.slice()
+            copy[0] = copy[0]! ^ 0xff
+            return Reflect.apply(send, this, [copy])
+          }
+          return Reflect.apply(send, this, [data])
+        },
+      })
+    })
+    const path = randomFile(files.dir, 'flipped.bin', 5 * MB)
+    await send(a!, path, 'Bob phone')
+    await accept(b!)
+    const [sent, received] = await Promise.all([watch(a!, 'send', 60_000), watch(b!, 'receive', 60_000)])
+    expect(received.phase).toBe('failed')
+    expect(received.message).toContain('arrived damaged')
+    expect(sent.phase).toBe('failed')
+    expect(sent.message).toContain('damaged')
+    expect(await b!.page.getByTestId('verified').count()).toBe(0)
+    expect(await b!.page.getByRole('link', { name: 'Save' }).count()).toBe(0)
+    await Promise.all([a!.context.close(), b!.context.close()])
+  })
+
   it('either side can cancel or decline, and both sides say so', async () => {
     const [a, b] = await roomWith(['Alice laptop', 'Bob phone'])
     const receiving = (d: Device) => d.page.locator('[data-testid=transfer][data-direction=receive]').first()
