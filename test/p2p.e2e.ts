@@ -73,7 +73,7 @@ async function roomWith(names: string[], opts: { byCode?: string[]; sink?: Recor
   return all
 }
 
-async function send(from: Device, path: string, to: string) {
+async function send(from: Device, path: string | string[], to: string) {
   await from.page.getByTestId('p2p-file-input').setInputFiles(path)
   await from.page.getByTestId('recipient').selectOption({ label: to })
   await from.page.getByRole('button', { name: 'Send', exact: true }).click()
@@ -115,11 +115,13 @@ async function savedSha(d: Device, index = 0): Promise<string> {
 }
 
 describe('P2P rooms in the browser', () => {
-  it('a 200 MB file goes from A to B intact, with live progress reaching 100 % on both sides', async () => {
+  it('a 200 MB file (and two more in a row) goes from A to B intact, with live progress reaching 100 % on both sides', async () => {
     const [a, b] = await roomWith(['Alice laptop', 'Bob phone'])
+    const notes = randomFile(files.dir, 'notes.txt', 1 * MB + 5)
+    const empty = randomFile(files.dir, 'empty.bin', 0)
     // The QR code holds the room's link.
     expect(await decodeQr(a!.page.getByTestId('qr-code'))).toBe((await a!.page.getByTestId('room-link').textContent())!.trim())
-    await send(a!, big.path, 'Bob phone')
+    await send(a!, [big.path, notes, empty], 'Bob phone')
     await accept(b!)
     const [sent, received] = await Promise.all([watch(a!, 'send'), watch(b!, 'receive')])
     expect(sent.phase).toBe('completed')
@@ -131,7 +133,10 @@ describe('P2P rooms in the browser', () => {
     }
     expect(await a!.page.locator('[data-testid=transfer] [role=progressbar]').first().getAttribute('aria-valuenow')).toBe('100')
     expect(await b!.page.locator('[data-testid=transfer] [role=progressbar]').first().getAttribute('aria-valuenow')).toBe('100')
-    expect(await savedSha(b!)).toBe(big.sha)
+    expect(await b!.page.getByTestId('received-file').count()).toBe(3)
+    expect(await savedSha(b!, 0)).toBe(big.sha)
+    expect(await savedSha(b!, 1)).toBe(await sha256File(notes))
+    expect(await savedSha(b!, 2)).toBe(await sha256File(empty))
     expect([...a!.errors, ...b!.errors]).toEqual([])
     await Promise.all([a!.context.close(), b!.context.close()])
   })
