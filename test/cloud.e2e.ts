@@ -150,6 +150,33 @@ describe('cloud links in the browser', () => {
     await visitor.getByRole('heading', { name: 'This link has expired or does not exist' }).waitFor()
   })
 
+  it('cancelling an upload stops it and removes the half-uploaded share from the server', async () => {
+    const path = randomFile(files.dir, 'cancel-me.bin', 40 * MiB)
+    const page = await newPage()
+    // Hold the parts: the upload is caught in progress, as a person would catch a slow one.
+    await page.route(/\/api\/blobs\/parts\//, () => undefined)
+    await chooseFiles(page, app.url, [path])
+    await submitUpload(page)
+    await page.getByRole('heading', { name: 'Uploading…' }).waitFor()
+    type Pending = { shareId: string; ownerToken: string; files: { fileId: string }[] }
+    const pending = await page.evaluate(() => JSON.parse(localStorage.getItem('sharesync.pending-upload') ?? 'null') as Pending | null)
+    expect(pending?.shareId).toMatch(/^[A-Za-z0-9_-]{22,}$/)
+    // The uploader's view of the unfinished share: its stored parts.
+    const partsOf = () =>
+      fetch(`${app.url}/api/shares/${pending!.shareId}/files/${pending!.files[0]!.fileId}/parts`, { headers: { 'X-Owner-Token': pending!.ownerToken } })
+    expect((await partsOf()).status).toBe(200)
+
+    await page.getByRole('button', { name: 'Cancel upload' }).click()
+    // Back to the options, files still chosen, to start again or change them.
+    await page.getByText('Upload cancelled').waitFor()
+    await page.getByRole('heading', { name: 'Create a link' }).waitFor()
+    await expect.poll(async () => (await partsOf()).status).toBe(404)
+    // Nothing is left to resume either.
+    await page.reload()
+    await page.getByRole('heading', { name: 'Share files, your way' }).waitFor()
+    expect(await page.getByRole('heading', { name: 'Resume upload' }).count()).toBe(0)
+  })
+
   it('an unknown link shows the "expired or does not exist" page', async () => {
     const page = await newPage()
     await page.goto(`${app.url}/s/AAAAAAAAAAAAAAAAAAAAAA`)

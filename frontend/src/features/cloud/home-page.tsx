@@ -29,6 +29,7 @@ export function HomePage() {
   const [files, setFiles] = useState<File[]>([])
   const [pending, setPending] = useState<PendingUpload | null>(() => pendingUploads.get())
   const [links] = useState(() => ownedLinks.all())
+  const [notice, setNotice] = useState<string | null>(null)
   const uploading = upload.snapshot !== null
 
   const addFiles = (more: File[]) => {
@@ -65,6 +66,7 @@ export function HomePage() {
           onCancel={async () => {
             await upload.cancel()
             setPending(null)
+            setNotice('Upload cancelled. Nothing was kept on the server.')
           }}
           onRetry={() => void upload.retry()}
         />
@@ -76,6 +78,11 @@ export function HomePage() {
     return (
       <>
         <DropOverlay visible={dragging} text="Drop to add files" />
+        {notice && (
+          <Alert tone="info" className="mb-4">
+            {notice}
+          </Alert>
+        )}
         <UploadOptions
           files={files}
           config={config}
@@ -88,7 +95,10 @@ export function HomePage() {
             setFiles([])
             upload.reset()
           }}
-          onSubmit={(choice) => void upload.start(files, choice)}
+          onSubmit={(choice) => {
+            setNotice(null)
+            void upload.start(files, choice)
+          }}
         />
       </>
     )

@@ -103,9 +103,10 @@ export function UploadOptions({
         </div>
 
         <div className="grid gap-5 sm:grid-cols-2">
-          <Field>
+          <Field disabled={expiryChoices.length === 0}>
             <Label className="text-sm font-semibold">Link expires after</Label>
             <Select className={fieldInput} value={chosenExpiry !== undefined ? String(chosenExpiry) : ''} onChange={(e) => setExpiry(e.target.value)} name="expiresIn">
+              {expiryChoices.length === 0 && <option value="">Server default</option>}
               {expiryChoices.map((s) => (
                 <option key={s} value={String(s)}>
                   {formatPeriod(s)}
@@ -149,7 +150,7 @@ export function UploadOptions({
           </p>
         )}
         {error && <Alert tone="error">{error}</Alert>}
-        <Button type="submit" className="w-full sm:w-auto" disabled={busy || tooBig.length > 0 || files.length === 0 || !config}>
+        <Button type="submit" className="w-full sm:w-auto" disabled={busy || tooBig.length > 0 || files.length === 0}>
           {busy ? 'Creating…' : 'Upload and create link'}
         </Button>
       </form>

@@ -35,7 +35,10 @@ export function useUpload() {
         shareId: pending.shareId,
         ownerToken: pending.ownerToken,
         files: pending.files.map((p, i) => ({ file: files[i]!, fileId: p.fileId, partSize: p.partSize, partCount: p.partCount })),
-        onProgress: setSnapshot,
+        // A cancelled engine still reports its last state: the page has moved on, ignore it.
+        onProgress: (snap) => {
+          if (engine.current === e) setSnapshot(snap)
+        },
       })
       engine.current = e
       try {
@@ -115,7 +118,9 @@ export function useUpload() {
 
   /** Cancel: stop the transfers and delete the half-uploaded share so nothing lingers on the server. */
   const cancel = useCallback(async () => {
-    engine.current?.cancel()
+    const e = engine.current
+    engine.current = null
+    e?.cancel()
     const c = current.current
     current.current = null
     setSnapshot(null)
