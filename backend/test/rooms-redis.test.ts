@@ -37,7 +37,7 @@ describe('two instances sharing Redis', () => {
   const sockets: RoomsClient[] = []
 
   beforeAll(async () => {
-    const env = { REDIS_URL: redis.url, DATABASE_URL: await createDatabase(postgres.url, 'rooms_redis') }
+    const env = { REDIS_URL: redis.url, DATABASE_URL: await createDatabase(postgres.url, 'rooms_redis'), ROOM_CAPACITY: '2' }
     one = await startTestServer(env)
     two = await startTestServer(env)
   })
@@ -82,6 +82,25 @@ describe('two instances sharing Redis', () => {
     expect((await left).peerId).toBeTruthy()
     await sleep(100)
     expect(leaked).toEqual([])
+  })
+
+  it('seats left taken by a crashed instance are freed when the room looks full', async () => {
+    const a = await connectRooms(one.url)
+    sockets.push(a)
+    const created = await a.emitWithAck('room:create', {})
+    if (!created.ok) throw new Error(created.error.message)
+    // A member whose instance died without saying goodbye (capacity is 2: the room looks full).
+    const raw = new Redis(redis.url)
+    clients.push(raw)
+    await raw.sadd(`p2p:members:${created.room.id}`, 'ghost-of-a-crashed-instance')
+    const b = await connectRooms(two.url)
+    const c = await connectRooms(one.url)
+    sockets.push(b, c)
+    const joined = await b.emitWithAck('room:join', { secret: created.room.secret })
+    expect(joined.ok).toBe(true)
+    expect(await raw.sismember(`p2p:members:${created.room.id}`, 'ghost-of-a-crashed-instance')).toBe(0)
+    // Two live members now: really full.
+    expect(await c.emitWithAck('room:join', { secret: created.room.secret })).toMatchObject({ ok: false, error: { code: 'room_full' } })
   })
 
   it('transfer reports from either instance land in the shared PostgreSQL database', async () => {

@@ -181,6 +181,16 @@ describe('P2P rooms (one instance)', () => {
     expect(rows.find((r) => r.roomId === created.room.id)).toMatchObject({ bytes: 200 * 2 ** 20, files: 2, ms: 6000, status: 'completed', senderUserId: null })
     expect(rows.filter((r) => r.roomId === created.room.id)).toHaveLength(1)
   })
+
+  it('transfer reports cannot be used to flood the database', async () => {
+    const { a, created } = await roomOfTwo()
+    const answers = await Promise.all(Array.from({ length: 40 }, () => a.emitWithAck('transfer:report', { bytes: 1, files: 1, ms: 1, status: 'completed' })))
+    const stored = answers.filter((r) => r.ok).length
+    expect(stored).toBeLessThanOrEqual(21)
+    expect(answers.filter((r) => !r.ok && r.error.code === 'rate_limited').length).toBe(40 - stored)
+    const rows = await p2pRepo(server.deps.db).recent(100)
+    expect(rows.filter((r) => r.roomId === created.room.id)).toHaveLength(stored)
+  })
 })
 
 describe('P2P room codes', () => {

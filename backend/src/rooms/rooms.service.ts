@@ -31,6 +31,8 @@ export class RoomsService {
   constructor(
     deps: Pick<Deps, 'db' | 'limits' | 'config'>,
     readonly store: RoomStore,
+    /** which of these peers are connected to some instance (to drop members of a crashed one) */
+    private readonly connected?: (peerIds: string[]) => Promise<string[]>,
   ) {
     this.reports = p2pRepo(deps.db)
     this.limits = deps.limits
@@ -89,8 +91,22 @@ export class RoomsService {
     await this.reports.insertReport({ roomId, senderUserId, ...report })
   }
 
+  /**
+   * An instance that crashed never said goodbye for its sockets: their seats stay taken in Redis.
+   * When a room looks full, members no instance knows are removed. Answers whether any were.
+   */
+  private async dropStaleMembers(roomId: string): Promise<boolean> {
+    if (!this.connected) return false
+    const members = await this.store.members(roomId)
+    const live = new Set(await this.connected(members))
+    const stale = members.filter((m) => !live.has(m))
+    for (const m of stale) await this.store.removeMember(roomId, m)
+    return stale.length > 0
+  }
+
   private async admit(room: RoomRecord, caller: RoomsCaller): Promise<Admitted> {
-    const added = await this.store.addMember(room.id, caller.peerId, this.codeTtlMs)
+    let added = await this.store.addMember(room.id, caller.peerId, this.codeTtlMs)
+    if (added.status === 'full' && (await this.dropStaleMembers(room.id))) added = await this.store.addMember(room.id, caller.peerId, this.codeTtlMs)
     if (added.status === 'full') throw new AppError('room_full', `This room is full (${room.capacity} devices).`)
     if (added.status === 'gone') throw roomNotFound()
     return { room, codeExpiresAt: added.codeExpiresAt }

@@ -20,6 +20,8 @@ import { AppError } from '../http/app-error'
 import { toAppError } from '../http/error-middleware'
 import { deviceName } from './device-name'
 import { DEFAULT_EVENT_BUDGET, EventBudget, type EventBudgetRule } from './event-budget'
+
+const STATS_BUDGET: EventBudgetRule = { burst: 20, perSecond: 1, maxStrikes: 50, strikeWindowMs: 60_000 }
 import { RedisRoomStore } from './redis-room-store'
 import { MemoryRoomStore } from './room-store'
 import { RoomsService, type Admitted } from './rooms.service'
@@ -49,7 +51,9 @@ export interface RoomsOptions {
 export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOptions = {}) {
   const { config, logger } = deps
   const store = deps.redis ? new RedisRoomStore(deps.redis) : new MemoryRoomStore()
-  const service = new RoomsService(deps, store)
+  // Every socket sits in a room named by its id, on whichever instance: connected peers answer.
+  const connected = async (peerIds: string[]) => (peerIds.length ? (await nsp.in(peerIds).fetchSockets()).map((s) => s.id) : [])
+  const service = new RoomsService(deps, store, connected)
   const trust = trustValue(config.trustProxy)
 
   const linkBase = (req: IncomingMessage) => {
@@ -86,6 +90,8 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
 
   nsp.on('connection', (socket) => {
     const budget = new EventBudget(opts.budget ?? DEFAULT_EVENT_BUDGET)
+    // Transfer stats write to the database: a much smaller budget than signals.
+    const statsBudget = new EventBudget(STATS_BUDGET)
     const device = deviceName(socket.request.headers['user-agent'])
     socket.data = {
       peerId: socket.id,
@@ -99,12 +105,13 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
     const caller = () => ({ peerId: socket.data.peerId, ip: socket.data.ip })
 
     /** Budget, schema, then the work; every outcome answers the ack (errors never become throws). */
-    function handle<S extends z.ZodType, R extends object>(event: string, schema: S, work: (input: z.output<S>) => Promise<R>) {
+    function handle<S extends z.ZodType, R extends object>(event: string, schema: S, work: (input: z.output<S>) => Promise<R>, extra?: EventBudget) {
       return (payload: unknown, ack?: unknown) => {
         const reply = (res: Ack<R>) => {
           if (typeof ack === 'function') (ack as (r: Ack<R>) => void)(res)
         }
-        const verdict = budget.take()
+        const first = budget.take()
+        const verdict = first === 'ok' && extra ? extra.take() : first
         if (verdict !== 'ok') {
           reply({ ok: false, error: { code: 'rate_limited', message: 'Too many messages, please slow down.' } })
           if (verdict === 'disconnect') {
@@ -176,7 +183,7 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
         if (!socket.data.roomId) throw new AppError('forbidden', 'Join a room first.')
         socket.data.activeTransfers = Math.min(socket.data.activeTransfers + 1, 100)
         return {}
-      }),
+      }, statsBudget),
     )
 
     socket.on(
@@ -188,7 +195,7 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
         await service.report(roomId, socket.data.userId, report)
         deps.events.emit('transferFinished', report)
         return {}
-      }),
+      }, statsBudget),
     )
 
     socket.on('disconnect', () => {
