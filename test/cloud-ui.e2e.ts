@@ -20,7 +20,10 @@ let files: ReturnType<typeof tempDir>
 
 beforeAll(async () => {
   files = tempDir()
-  ;[app, browser] = await Promise.all([startApp({ PART_SIZE: '5MiB', UPLOAD_RATE_LIMIT: '1000/1h', SHARE_CREATE_RATE_LIMIT: '1000/1h' }), launchBrowser()])
+  ;[app, browser] = await Promise.all([
+    startApp({ PART_SIZE: '5MiB', UPLOAD_RATE_LIMIT: '1000/1h', SHARE_CREATE_RATE_LIMIT: '1000/1h' }),
+    launchBrowser(),
+  ])
 })
 
 afterAll(async () => {
@@ -76,7 +79,9 @@ describe('pages at phone and laptop size, light and dark', () => {
           else held.push(route)
         })
         await submitUpload(page)
-        await expect.poll(async () => Number((await page.getByTestId('upload-percent').textContent())?.replace(/\D/g, '') || 0), { timeout: 30_000 }).toBeGreaterThan(0)
+        await expect
+          .poll(async () => Number((await page.getByTestId('upload-percent').textContent())?.replace(/\D/g, '') || 0), { timeout: 30_000 })
+          .toBeGreaterThan(0)
         await check(page, `upload-${run.name}`)
         released = true
         await Promise.all(held.map((r) => r.continue()))

@@ -58,7 +58,10 @@ describe('cloud links in the browser', () => {
     const link = await waitForResult(sender)
 
     const percents = await readPercents(sender)
-    expect(percents.some((p) => p > 0 && p < 100), `percentages seen: ${percents.join(', ')}`).toBe(true)
+    expect(
+      percents.some((p) => p > 0 && p < 100),
+      `percentages seen: ${percents.join(', ')}`,
+    ).toBe(true)
     expect(percents[percents.length - 1]).toBe(100)
     expect(percents).toEqual([...percents].sort((a, b) => a - b))
 
@@ -130,11 +133,17 @@ describe('cloud links in the browser', () => {
     await visitor.goto(link)
     await visitor.getByRole('heading', { name: '3 files were shared with you' }).waitFor()
     // File names are text, never markup.
-    expect(await visitor.getByTestId('file-name').allTextContents()).toEqual(['photo one.jpg', 'empty.txt', 'notes <img src=x onerror=alert(1)>.md'])
+    expect(await visitor.getByTestId('file-name').allTextContents()).toEqual([
+      'photo one.jpg',
+      'empty.txt',
+      'notes <img src=x onerror=alert(1)>.md',
+    ])
     expect(await visitor.getByRole('list', { name: 'Shared files' }).locator('img').count()).toBe(0)
     expect(await downloadAndHash(visitor, 'photo one.jpg')).toBe(await sha256File(a))
     expect(await downloadAndHash(visitor, 'empty.txt')).toBe(await sha256File(empty))
-    expect(await downloadAndHash(visitor, 'notes <img src=x onerror=alert(1)>.md', 'notes _img src=x onerror=alert(1)_.md')).toBe(await sha256File(b))
+    expect(await downloadAndHash(visitor, 'notes <img src=x onerror=alert(1)>.md', 'notes _img src=x onerror=alert(1)_.md')).toBe(
+      await sha256File(b),
+    )
   })
 
   it('the owner deletes the link from the result page and it stops working for everyone', async () => {
@@ -163,7 +172,9 @@ describe('cloud links in the browser', () => {
     expect(pending?.shareId).toMatch(/^[A-Za-z0-9_-]{22,}$/)
     // The uploader's view of the unfinished share: its stored parts.
     const partsOf = () =>
-      fetch(`${app.url}/api/shares/${pending!.shareId}/files/${pending!.files[0]!.fileId}/parts`, { headers: { 'X-Owner-Token': pending!.ownerToken } })
+      fetch(`${app.url}/api/shares/${pending!.shareId}/files/${pending!.files[0]!.fileId}/parts`, {
+        headers: { 'X-Owner-Token': pending!.ownerToken },
+      })
     expect((await partsOf()).status).toBe(200)
 
     await page.getByRole('button', { name: 'Cancel upload' }).click()

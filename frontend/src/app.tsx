@@ -40,9 +40,30 @@ export function App() {
         <Route path="/" element={<HomePage />} />
         <Route path="/s/:id" element={<SharePage />} />
         <Route path="/links/:id" element={<ResultPage />} />
-        <Route path="/p2p" element={<Loading><RoomPage /></Loading>} />
-        <Route path="/r/:secret" element={<Loading><RoomPage /></Loading>} />
-        <Route path="/me" element={<Loading><MySharesPage /></Loading>} />
+        <Route
+          path="/p2p"
+          element={
+            <Loading>
+              <RoomPage />
+            </Loading>
+          }
+        />
+        <Route
+          path="/r/:secret"
+          element={
+            <Loading>
+              <RoomPage />
+            </Loading>
+          }
+        />
+        <Route
+          path="/me"
+          element={
+            <Loading>
+              <MySharesPage />
+            </Loading>
+          }
+        />
         <Route path="*" element={<LinkGone title="Page not found" />} />
       </Routes>
     </Layout>

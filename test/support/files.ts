@@ -18,7 +18,7 @@ export function randomFile(dir: string, name: string, size: number): string {
   }
   const fd = openSync(path, 'w')
   try {
-    for (let left = size; left > 0; ) {
+    for (let left = size; left > 0;) {
       const n = Math.min(left, 1 << 20)
       writeSync(fd, randomBytes(n))
       left -= n

@@ -22,7 +22,12 @@ export function buttonClass(variant: ButtonVariant = 'primary', extra = ''): str
   return `${base} ${variants[variant]} ${extra}`
 }
 
-export function Button({ variant = 'primary', className = '', type = 'button', ...rest }: ComponentPropsWithoutRef<'button'> & { variant?: ButtonVariant }) {
+export function Button({
+  variant = 'primary',
+  className = '',
+  type = 'button',
+  ...rest
+}: ComponentPropsWithoutRef<'button'> & { variant?: ButtonVariant }) {
   return <HeadlessButton type={type} className={buttonClass(variant, className)} {...rest} />
 }
 

@@ -3,7 +3,17 @@ import { copyText } from '../lib/features'
 import { Button, type ButtonVariant } from './button'
 
 /** Copies `text`; says so (visibly and to screen readers) for two seconds. */
-export function CopyButton({ text, label = 'Copy link', variant = 'primary', className = '' }: { text: string; label?: string; variant?: ButtonVariant; className?: string }) {
+export function CopyButton({
+  text,
+  label = 'Copy link',
+  variant = 'primary',
+  className = '',
+}: {
+  text: string
+  label?: string
+  variant?: ButtonVariant
+  className?: string
+}) {
   const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle')
   useEffect(() => {
     if (state === 'idle') return

@@ -55,7 +55,10 @@ export function FilePicker({
 export function DropOverlay({ visible, text = 'Drop files to share them' }: { visible: boolean; text?: string }) {
   if (!visible) return null
   return (
-    <div aria-hidden="true" className="pointer-events-none fixed inset-0 z-40 flex items-center justify-center bg-indigo-600/20 backdrop-blur-sm">
+    <div
+      aria-hidden="true"
+      className="pointer-events-none fixed inset-0 z-40 flex items-center justify-center bg-indigo-600/20 backdrop-blur-sm"
+    >
       <div className="rounded-2xl border-2 border-dashed border-indigo-600 bg-white px-8 py-6 text-lg font-semibold text-indigo-700 dark:bg-slate-900 dark:text-indigo-300">
         {text}
       </div>

@@ -14,7 +14,10 @@ export function Layout({ children, headerSlot }: { children: ReactNode; headerSl
       </a>
       <header className="border-b border-slate-200 bg-white/80 backdrop-blur dark:border-slate-800 dark:bg-slate-950/80">
         <div className="mx-auto flex max-w-4xl items-center gap-2 px-4 py-2">
-          <Link to="/" className="flex min-h-11 items-center gap-2 rounded-lg text-lg font-bold tracking-tight focus-visible:outline-2 focus-visible:outline-indigo-500">
+          <Link
+            to="/"
+            className="flex min-h-11 items-center gap-2 rounded-lg text-lg font-bold tracking-tight focus-visible:outline-2 focus-visible:outline-indigo-500"
+          >
             <Logo />
             <span>ShareSync</span>
           </Link>
@@ -38,7 +41,15 @@ function Logo() {
   return (
     <svg aria-hidden="true" viewBox="0 0 32 32" className="h-8 w-8">
       <rect width="32" height="32" rx="8" className="fill-indigo-600 dark:fill-indigo-400" />
-      <path d="M16 7v13M10.5 12.5 16 7l5.5 5.5M9 24h14" stroke="white" strokeWidth="2.6" strokeLinecap="round" strokeLinejoin="round" fill="none" className="dark:stroke-slate-950" />
+      <path
+        d="M16 7v13M10.5 12.5 16 7l5.5 5.5M9 24h14"
+        stroke="white"
+        strokeWidth="2.6"
+        strokeLinecap="round"
+        strokeLinejoin="round"
+        fill="none"
+        className="dark:stroke-slate-950"
+      />
     </svg>
   )
 }

@@ -21,6 +21,11 @@ export function QrCode({ text, size = 220, label }: { text: string; size?: numbe
   return src ? (
     <img src={src} width={size} height={size} alt={alt} className="rounded-lg bg-white" data-testid="qr-code" />
   ) : (
-    <div role="img" aria-label={alt} style={{ width: size, height: size }} className="animate-pulse rounded-lg bg-slate-200 dark:bg-slate-700" />
+    <div
+      role="img"
+      aria-label={alt}
+      style={{ width: size, height: size }}
+      className="animate-pulse rounded-lg bg-slate-200 dark:bg-slate-700"
+    />
   )
 }

@@ -49,7 +49,9 @@ export function ResultPage() {
     return (
       <Card className="mx-auto max-w-lg space-y-4 text-center">
         <h1 className="text-2xl font-bold">Link not found in this browser</h1>
-        <p className="text-slate-700 dark:text-slate-300">Only the browser that created a link can manage it. You can still open its share page.</p>
+        <p className="text-slate-700 dark:text-slate-300">
+          Only the browser that created a link can manage it. You can still open its share page.
+        </p>
         <ButtonLink to={`/s/${encodeURIComponent(id)}`}>Open the share page</ButtonLink>
       </Card>
     )
@@ -57,7 +59,11 @@ export function ResultPage() {
   if (gone) return <LinkGone title="This link is no longer available" />
 
   const downloadsLeft = meta?.downloadsLeft !== undefined ? meta.downloadsLeft : link.maxDownloads
-  const shareData = { title: 'ShareSync', text: link.files.length === 1 ? link.files[0]!.name : `${link.files.length} files`, url: link.url }
+  const shareData = {
+    title: 'ShareSync',
+    text: link.files.length === 1 ? link.files[0]!.name : `${link.files.length} files`,
+    url: link.url,
+  }
 
   const remove = async () => {
     setDeleting(true)
@@ -86,7 +92,8 @@ export function ResultPage() {
             Your link is ready
           </h1>
           <p className="text-slate-700 dark:text-slate-300">
-            Anyone with this link{link.passwordProtected ? ' and the password' : ''} can download {link.files.length === 1 ? 'the file' : 'the files'}.
+            Anyone with this link{link.passwordProtected ? ' and the password' : ''} can download{' '}
+            {link.files.length === 1 ? 'the file' : 'the files'}.
           </p>
         </div>
         <div className="flex flex-col items-center gap-6 sm:flex-row sm:items-start">
@@ -141,7 +148,10 @@ export function ResultPage() {
             </dl>
           </div>
         </div>
-        <ul className="divide-y divide-slate-200 border-t border-slate-200 pt-2 text-sm dark:divide-slate-700 dark:border-slate-700" aria-label="Files">
+        <ul
+          className="divide-y divide-slate-200 border-t border-slate-200 pt-2 text-sm dark:divide-slate-700 dark:border-slate-700"
+          aria-label="Files"
+        >
           {link.files.map((f, i) => (
             <li key={i} className="flex justify-between gap-3 py-2">
               <span className="truncate">{f.name}</span>
@@ -160,7 +170,10 @@ export function ResultPage() {
         </div>
       </Card>
       <p className="text-center text-sm text-slate-600 dark:text-slate-400">
-        This browser keeps the key that can delete this link. <Link className="underline" to="/">All your links</Link>
+        This browser keeps the key that can delete this link.{' '}
+        <Link className="underline" to="/">
+          All your links
+        </Link>
       </p>
 
       <Dialog open={confirming} onClose={() => !deleting && setConfirming(false)} className="relative z-50">
@@ -168,7 +181,9 @@ export function ResultPage() {
         <div className="fixed inset-0 flex items-end justify-center p-4 sm:items-center">
           <DialogPanel className="w-full max-w-md space-y-4 rounded-2xl bg-white p-6 shadow-xl dark:bg-slate-900">
             <DialogTitle className="text-lg font-bold">Delete this link?</DialogTitle>
-            <Description className="text-slate-700 dark:text-slate-300">The files are removed from the server and the link stops working for everyone.</Description>
+            <Description className="text-slate-700 dark:text-slate-300">
+              The files are removed from the server and the link stops working for everyone.
+            </Description>
             <div className="flex flex-wrap justify-end gap-3">
               <Button variant="secondary" onClick={() => setConfirming(false)} disabled={deleting}>
                 Keep it

@@ -10,7 +10,15 @@ import { sameFile, type PendingUpload } from './upload-records'
  * After a reload the browser has forgotten the files: ask for them again ("pick file X again"),
  * match them by name, size and date, then continue from the parts the server already holds.
  */
-export function ResumeCard({ pending, onResume, onDiscard }: { pending: PendingUpload; onResume: (files: File[]) => void; onDiscard: () => void }) {
+export function ResumeCard({
+  pending,
+  onResume,
+  onDiscard,
+}: {
+  pending: PendingUpload
+  onResume: (files: File[]) => void
+  onDiscard: () => void
+}) {
   const [picked, setPicked] = useState<(File | null)[]>(() => pending.files.map(() => null))
   const [mismatch, setMismatch] = useState<string[]>([])
 
@@ -34,8 +42,8 @@ export function ResumeCard({ pending, onResume, onDiscard }: { pending: PendingU
         Resume upload
       </h2>
       <p className="text-sm text-slate-700 dark:text-slate-300">
-        An upload was interrupted. The parts already sent are safe on the server. Pick {missing.length === 1 ? 'this file' : 'these files'} again
-        to continue:
+        An upload was interrupted. The parts already sent are safe on the server. Pick {missing.length === 1 ? 'this file' : 'these files'}{' '}
+        again to continue:
       </p>
       <ul className="list-inside list-disc text-sm" aria-label="Files to pick again">
         {missing.map((f) => (
@@ -45,9 +53,7 @@ export function ResumeCard({ pending, onResume, onDiscard }: { pending: PendingU
         ))}
       </ul>
       {mismatch.length > 0 && (
-        <Alert tone="warning">
-          Not the same file: {mismatch.join(', ')}. Pick the exact file (same name, size and date) to resume.
-        </Alert>
+        <Alert tone="warning">Not the same file: {mismatch.join(', ')}. Pick the exact file (same name, size and date) to resume.</Alert>
       )}
       <div className="flex flex-wrap gap-3">
         <FilePicker onFiles={accept} testId="resume-input">

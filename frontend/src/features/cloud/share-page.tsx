@@ -128,7 +128,9 @@ export function SharePage() {
         <h1 id="locked-heading" className="text-2xl font-bold">
           Password required
         </h1>
-        <p className="text-slate-700 dark:text-slate-300">The sender protected these files with a password. Link expires {formatExpiry(state.meta.expiresAt)}.</p>
+        <p className="text-slate-700 dark:text-slate-300">
+          The sender protected these files with a password. Link expires {formatExpiry(state.meta.expiresAt)}.
+        </p>
         <form onSubmit={unlock} className="space-y-4">
           <Field>
             <Label className="text-sm font-semibold">Password</Label>
@@ -172,7 +174,10 @@ export function SharePage() {
           </span>
         </p>
       </div>
-      <ul className="divide-y divide-slate-200 rounded-xl border border-slate-200 dark:divide-slate-700 dark:border-slate-700" aria-label="Shared files">
+      <ul
+        className="divide-y divide-slate-200 rounded-xl border border-slate-200 dark:divide-slate-700 dark:border-slate-700"
+        aria-label="Shared files"
+      >
         {files.map((f) => (
           <li key={f.id} className="flex flex-col gap-3 p-3 sm:flex-row sm:items-center">
             <div className="min-w-0 flex-1">
@@ -196,7 +201,9 @@ export function SharePage() {
         ))}
       </ul>
       {downloadError && <Alert tone="error">{downloadError}</Alert>}
-      <p className="text-xs text-slate-600 dark:text-slate-400">Only download files from people you trust. ShareSync does not scan files.</p>
+      <p className="text-xs text-slate-600 dark:text-slate-400">
+        Only download files from people you trust. ShareSync does not scan files.
+      </p>
     </Card>
   )
 }

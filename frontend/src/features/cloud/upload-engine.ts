@@ -78,10 +78,14 @@ const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     if (signal.aborted) return reject(new Cancelled())
     const t = setTimeout(resolve, ms)
-    signal.addEventListener('abort', () => {
-      clearTimeout(t)
-      reject(new Cancelled())
-    }, { once: true })
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t)
+        reject(new Cancelled())
+      },
+      { once: true },
+    )
   })
 
 /** Transient: worth retrying with a backoff (network gone, server restarting, rate limited). */
@@ -394,7 +398,11 @@ export class UploadEngine {
         uploaded += end - start
       }
       for (const [k, v] of this.inflight) if (k.startsWith(`${i}:`)) uploaded += v
-      return { name: f.file.name, size: f.file.size, uploaded: f.partCount === 0 || this.phase === 'done' ? f.file.size : Math.min(uploaded, f.file.size) }
+      return {
+        name: f.file.name,
+        size: f.file.size,
+        uploaded: f.partCount === 0 || this.phase === 'done' ? f.file.size : Math.min(uploaded, f.file.size),
+      }
     })
     this.opts.onProgress({
       phase: this.phase,

@@ -49,9 +49,15 @@ export function UploadOptions({
     const max = limits?.maxExpiry ?? Infinity
     return config.expiryChoices.filter((s) => s <= max)
   }, [config, limits])
-  const defaultExpiry = config ? (expiryChoices.includes(config.defaults.expiresIn) ? config.defaults.expiresIn : expiryChoices[expiryChoices.length - 1]) : undefined
+  const defaultExpiry = config
+    ? expiryChoices.includes(config.defaults.expiresIn)
+      ? config.defaults.expiresIn
+      : expiryChoices[expiryChoices.length - 1]
+    : undefined
   const [expiry, setExpiry] = useState<string>('')
-  const [downloads, setDownloads] = useState<string>(() => (config?.defaults.maxDownloads ? String(config.defaults.maxDownloads) : 'unlimited'))
+  const [downloads, setDownloads] = useState<string>(() =>
+    config?.defaults.maxDownloads ? String(config.defaults.maxDownloads) : 'unlimited',
+  )
   const [password, setPassword] = useState('')
   const [showPassword, setShowPassword] = useState(false)
 
@@ -77,12 +83,17 @@ export function UploadOptions({
           </p>
         </div>
 
-        <ul className="divide-y divide-slate-200 rounded-xl border border-slate-200 dark:divide-slate-700 dark:border-slate-700" aria-label="Selected files">
+        <ul
+          className="divide-y divide-slate-200 rounded-xl border border-slate-200 dark:divide-slate-700 dark:border-slate-700"
+          aria-label="Selected files"
+        >
           {files.map((f, i) => (
             <li key={`${f.name}-${f.size}-${i}`} className="flex items-center gap-3 px-3 py-2">
               <div className="min-w-0 flex-1">
                 <p className="truncate font-medium">{f.name}</p>
-                <p className={`text-sm ${limits && f.size > limits.maxFileSize ? 'font-semibold text-red-700 dark:text-red-300' : 'text-slate-600 dark:text-slate-400'}`}>
+                <p
+                  className={`text-sm ${limits && f.size > limits.maxFileSize ? 'font-semibold text-red-700 dark:text-red-300' : 'text-slate-600 dark:text-slate-400'}`}
+                >
                   {formatBytes(f.size)}
                   {limits && f.size > limits.maxFileSize ? ` — larger than the ${formatBytes(limits.maxFileSize)} limit` : ''}
                 </p>
@@ -105,7 +116,12 @@ export function UploadOptions({
         <div className="grid gap-5 sm:grid-cols-2">
           <Field disabled={expiryChoices.length === 0}>
             <Label className="text-sm font-semibold">Link expires after</Label>
-            <Select className={fieldInput} value={chosenExpiry !== undefined ? String(chosenExpiry) : ''} onChange={(e) => setExpiry(e.target.value)} name="expiresIn">
+            <Select
+              className={fieldInput}
+              value={chosenExpiry !== undefined ? String(chosenExpiry) : ''}
+              onChange={(e) => setExpiry(e.target.value)}
+              name="expiresIn"
+            >
               {expiryChoices.length === 0 && <option value="">Server default</option>}
               {expiryChoices.map((s) => (
                 <option key={s} value={String(s)}>
@@ -126,7 +142,9 @@ export function UploadOptions({
           </Field>
           <Field className="sm:col-span-2">
             <Label className="text-sm font-semibold">Password (optional)</Label>
-            <Description className="text-sm text-slate-600 dark:text-slate-400">Recipients must enter it; file names stay hidden until they do.</Description>
+            <Description className="text-sm text-slate-600 dark:text-slate-400">
+              Recipients must enter it; file names stay hidden until they do.
+            </Description>
             <div className="mt-1 flex gap-2">
               <Input
                 className={`${fieldInput} mt-0`}

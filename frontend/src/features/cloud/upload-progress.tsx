@@ -27,7 +27,12 @@ export function UploadProgress({
   onCancel: () => void
   onRetry?: () => void
 }) {
-  const pct = snapshot.totalBytes > 0 ? (snapshot.uploadedBytes / snapshot.totalBytes) * 100 : snapshot.phase === 'done' || snapshot.phase === 'finishing' ? 100 : 0
+  const pct =
+    snapshot.totalBytes > 0
+      ? (snapshot.uploadedBytes / snapshot.totalBytes) * 100
+      : snapshot.phase === 'done' || snapshot.phase === 'finishing'
+        ? 100
+        : 0
   const shown = Math.floor(pct)
   const failed = Boolean(error) || snapshot.phase === 'failed'
   return (
@@ -62,7 +67,9 @@ export function UploadProgress({
         </div>
       </dl>
       {snapshot.resumedBytes > 0 && (
-        <p className="text-sm text-slate-700 dark:text-slate-300">Resumed: {formatBytes(snapshot.resumedBytes)} were already on the server.</p>
+        <p className="text-sm text-slate-700 dark:text-slate-300">
+          Resumed: {formatBytes(snapshot.resumedBytes)} were already on the server.
+        </p>
       )}
       {snapshot.files.length > 1 && (
         <ul className="space-y-3" aria-label="Files">
@@ -83,8 +90,8 @@ export function UploadProgress({
       {snapshot.files.length === 1 && <p className="truncate text-sm text-slate-700 dark:text-slate-300">{snapshot.files[0]!.name}</p>}
       {failed && (
         <Alert tone="error">
-          {error ?? snapshot.message ?? 'The upload stopped.'} What is already uploaded is kept: retry now, or reload later and pick the same
-          files again to continue.
+          {error ?? snapshot.message ?? 'The upload stopped.'} What is already uploaded is kept: retry now, or reload later and pick the
+          same files again to continue.
         </Alert>
       )}
       <div className="flex flex-wrap gap-3">

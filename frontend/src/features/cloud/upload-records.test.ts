@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { sameFile, type PendingFile } from './upload-records'
 
-const pending: PendingFile = { fileId: 'f', name: 'video.mp4', size: 1000, type: 'video/mp4', lastModified: 1_700_000_000_000, partSize: 5, partCount: 1 }
+const pending: PendingFile = {
+  fileId: 'f',
+  name: 'video.mp4',
+  size: 1000,
+  type: 'video/mp4',
+  lastModified: 1_700_000_000_000,
+  partSize: 5,
+  partCount: 1,
+}
 
 describe('resuming matches only the very same file', () => {
   it('same name, size and modification time resume', () => {

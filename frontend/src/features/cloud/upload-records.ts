@@ -67,7 +67,11 @@ export const ownedLinks = {
   all: (): OwnedLink[] => (readJson(LINKS_KEY, isLinkList) ?? []).filter((l) => Date.parse(l.expiresAt) > Date.now()),
   get: (id: string): OwnedLink | null => ownedLinks.all().find((l) => l.id === id) ?? null,
   add: (link: OwnedLink) => writeJson(LINKS_KEY, [link, ...ownedLinks.all().filter((l) => l.id !== link.id)].slice(0, MAX_LINKS)),
-  remove: (id: string) => writeJson(LINKS_KEY, ownedLinks.all().filter((l) => l.id !== id)),
+  remove: (id: string) =>
+    writeJson(
+      LINKS_KEY,
+      ownedLinks.all().filter((l) => l.id !== id),
+    ),
 }
 
 /** The same file as before a reload: same name, size and modification time. */
