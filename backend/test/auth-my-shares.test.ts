@@ -1,10 +1,11 @@
-import type { ClaimSharesResponse, CreateShareResponse, Me, MyShare, MySharesResponse, UploadResponse } from '@sharesync/protocol'
+import type { ClaimSharesResponse, CreateShareResponse, Me, MyShare, MySharesResponse, SettingsResponse, UploadResponse } from '@sharesync/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, type TestServer } from './support/harness'
 import { browserFetch, CookieJar, signInFlow, startOAuthServer, type FakeGoogleUser, type LocalOAuth } from './support/oauth'
 
 const ALICE: FakeGoogleUser = { sub: 'g-alice', email: 'alice@example.com', name: 'Alice', email_verified: true }
 const BOB: FakeGoogleUser = { sub: 'g-bob', email: 'bob@example.com', name: 'Bob', email_verified: true }
+const ADMIN: FakeGoogleUser = { sub: 'g-admin', email: 'admin@example.com', name: 'Admin', email_verified: true }
 const HOUR = 3600
 
 let oauth: LocalOAuth
@@ -49,6 +50,7 @@ beforeAll(async () => {
     DEFAULT_EXPIRY: '1h',
     ANON_MAX_EXPIRY: '1h',
     MAX_EXPIRY: '2d',
+    ADMIN_EMAILS: 'admin@example.com',
   })
 })
 afterAll(async () => {
@@ -115,6 +117,21 @@ describe('My shares', () => {
     expect(((await at.json()) as MyShare).expiresAt).toBe(absolute.toISOString())
     // Unchanged by the refused attempts in between, and the link still works.
     expect((await fetch(`${server.url}/api/shares/${up.id}`)).status).toBe(200)
+  })
+
+  it("an admin's lower signed-in max expiry bounds expiry changes at once", async () => {
+    const admin = await signIn(server, ADMIN)
+    const alice = await signIn(server, ALICE)
+    const up = (await (await upload(server, alice, 'bounded.txt', 'bounded')).json()) as UploadResponse
+    const current = (await (await browserFetch(admin, `${server.url}/api/admin/settings`)).json()) as SettingsResponse
+    const lowered = { ...current.settings, defaultExpiry: HOUR, user: { ...current.settings.user, maxExpiry: 3 * HOUR } }
+    expect((await send(server, admin, 'PUT', '/api/admin/settings', lowered)).status).toBe(200)
+    try {
+      expect((await send(server, alice, 'PATCH', `/api/me/shares/${up.id}`, { expiresIn: 24 * HOUR })).status).toBe(400)
+      expect((await send(server, alice, 'PATCH', `/api/me/shares/${up.id}`, { expiresIn: 2 * HOUR })).status).toBe(200)
+    } finally {
+      expect((await send(server, admin, 'PUT', '/api/admin/settings', current.settings)).status).toBe(200)
+    }
   })
 
   it('shares created before sign-in in the same browser can be claimed with their owner tokens', async () => {

@@ -31,19 +31,21 @@ export class MySharesService {
   }
 
   /**
-   * A new expiry for a live share: in the future, and at most the user's MAX_EXPIRY after the share
+   * A new expiry for a live share: in the future, and at most the signed-in max expiry after the share
    * was created — editing cannot keep a link alive longer than creating it could.
    */
   async changeExpiry(user: SessionUser, shareId: string, change: UpdateMyShareRequest, baseUrl: string): Promise<MyShare> {
     const share = await mySharesRepo.findOwned(this.deps.db, shareId, user.id)
     if (!share || share.status === 'expired') throw shareNotFound()
     const expiresAt = change.expiresAt !== undefined ? new Date(change.expiresAt) : new Date(Date.now() + change.expiresIn! * 1000)
-    const latest = new Date(share.created_at.getTime() + this.deps.config.policy.user.maxExpiry * 1000)
+    // The live policy: an admin's settings change applies to edits at once.
+    const { maxExpiry } = (await this.deps.settings.policy()).user
+    const latest = new Date(share.created_at.getTime() + maxExpiry * 1000)
     if (expiresAt.getTime() <= Date.now()) {
       throw new AppError('invalid_input', 'The new expiry must be in the future (delete the share to end it now).')
     }
     if (expiresAt > latest) {
-      throw new AppError('invalid_input', `A share can live at most ${this.deps.config.policy.user.maxExpiry} seconds from its creation (until ${latest.toISOString()}).`)
+      throw new AppError('invalid_input', `A share can live at most ${maxExpiry} seconds from its creation (until ${latest.toISOString()}).`)
     }
     if (!(await mySharesRepo.setExpiry(this.deps.db, shareId, user.id, expiresAt))) throw shareNotFound()
     return toMyShare({ ...share, expires_at: expiresAt }, baseUrl)
