@@ -1,9 +1,20 @@
-import type { ReactNode } from 'react'
-import { Link } from 'react-router-dom'
+import { useEffect, useRef, type ReactNode } from 'react'
+import { Link, useLocation } from 'react-router-dom'
 import { ThemeToggle } from './theme-toggle'
 
 /** Page frame: header (logo, `headerSlot` for the account menu, theme switch), main, footer. */
 export function Layout({ children, headerSlot }: { children: ReactNode; headerSlot?: ReactNode }) {
+  const { pathname } = useLocation()
+  const main = useRef<HTMLElement>(null)
+  const first = useRef(true)
+  // After a client-side navigation, start keyboard and screen-reader users at the new page's content.
+  useEffect(() => {
+    if (first.current) {
+      first.current = false
+      return
+    }
+    main.current?.focus({ preventScroll: false })
+  }, [pathname])
   return (
     <div className="flex min-h-dvh flex-col">
       <a
@@ -27,7 +38,7 @@ export function Layout({ children, headerSlot }: { children: ReactNode; headerSl
           </div>
         </div>
       </header>
-      <main id="main" tabIndex={-1} className="mx-auto w-full max-w-4xl flex-1 px-4 py-6 focus:outline-none sm:py-10">
+      <main ref={main} id="main" tabIndex={-1} className="mx-auto w-full max-w-4xl flex-1 px-4 py-6 focus:outline-none sm:py-10">
         {children}
       </main>
       <footer className="mx-auto w-full max-w-4xl px-4 py-6 text-center text-xs text-slate-600 dark:text-slate-400">

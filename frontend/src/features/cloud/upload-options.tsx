@@ -18,7 +18,7 @@ const DOWNLOAD_CHOICES: { value: string; label: string }[] = [
 ]
 
 const fieldInput =
-  'mt-1 block min-h-11 w-full rounded-xl border border-slate-300 bg-white px-3 py-2 text-base text-slate-900 ' +
+  'block min-h-11 w-full rounded-xl border border-slate-300 bg-white px-3 py-2 text-base text-slate-900 ' +
   'focus:outline-none data-[focus]:border-indigo-500 data-[focus]:outline-2 data-[focus]:outline-indigo-500 ' +
   'dark:border-slate-600 dark:bg-slate-800 dark:text-slate-100'
 
@@ -117,7 +117,7 @@ export function UploadOptions({
           <Field disabled={expiryChoices.length === 0}>
             <Label className="text-sm font-semibold">Link expires after</Label>
             <Select
-              className={fieldInput}
+              className={`${fieldInput} mt-1`}
               value={chosenExpiry !== undefined ? String(chosenExpiry) : ''}
               onChange={(e) => setExpiry(e.target.value)}
               name="expiresIn"
@@ -132,7 +132,7 @@ export function UploadOptions({
           </Field>
           <Field>
             <Label className="text-sm font-semibold">Downloads allowed</Label>
-            <Select className={fieldInput} value={downloads} onChange={(e) => setDownloads(e.target.value)} name="maxDownloads">
+            <Select className={`${fieldInput} mt-1`} value={downloads} onChange={(e) => setDownloads(e.target.value)} name="maxDownloads">
               {DOWNLOAD_CHOICES.map((c) => (
                 <option key={c.value} value={c.value}>
                   {c.label}
@@ -145,9 +145,9 @@ export function UploadOptions({
             <Description className="text-sm text-slate-600 dark:text-slate-400">
               Recipients must enter it; file names stay hidden until they do.
             </Description>
-            <div className="mt-1 flex gap-2">
+            <div className="mt-1 flex items-stretch gap-2">
               <Input
-                className={`${fieldInput} mt-0`}
+                className={fieldInput}
                 type={showPassword ? 'text' : 'password'}
                 autoComplete="new-password"
                 value={password}
