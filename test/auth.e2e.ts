@@ -106,6 +106,20 @@ describe('accounts in the browser', () => {
     expect(await meStatus(page)).toBe(401)
   })
 
+  it('a refused sign-in (unverified Google email) explains itself and signs no one in', async () => {
+    googleUser = { sub: 'e2e-mallory', email: 'mallory@example.com', name: 'Mallory', email_verified: false }
+    const page = await newPage()
+    await page.goto(`${app.url}/`)
+    await page.getByRole('link', { name: 'Sign in' }).click()
+    await page.getByRole('alert').filter({ hasText: 'verified email address' }).waitFor()
+    expect(await meStatus(page)).toBe(401)
+    // Trying again does not carry the old error back.
+    const retry = (await page.getByRole('link', { name: 'Sign in' }).getAttribute('href')) ?? ''
+    expect(new URL(retry, app.url).searchParams.get('returnTo')).toBe('/')
+    await page.getByRole('button', { name: 'Dismiss' }).click()
+    await expect.poll(() => page.getByRole('alert').count()).toBe(0)
+  })
+
   it('a link made before signing in, in the same browser, can be added to My shares', async () => {
     googleUser = { sub: 'e2e-grace', email: 'grace@example.com', name: 'Grace Hopper', email_verified: true }
     const page = await newPage()

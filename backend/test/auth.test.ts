@@ -123,9 +123,10 @@ describe('Google sign-in against a real OAuth2 server', () => {
     expect(await res.json()).toMatchObject({ error: { code: 'unauthorized' } })
   })
 
-  it('a Google account without a verified email gets 403 and no session', async () => {
+  it('a Google account without a verified email is not signed in; the app is told why', async () => {
     const { jar, response } = await signIn({ sub: 'google-unverified', email: 'eve@example.com', name: 'Eve', email_verified: false })
-    expect(response.status).toBe(403)
+    expect(response.status).toBe(302)
+    expect(response.headers.get('location')).toBe('/?signin_error=forbidden')
     expect((await me(jar)).status).toBe(401)
   })
 })
@@ -181,6 +182,21 @@ describe('state: missing, wrong or replayed -> 403 and no session', () => {
   it('a callback without a code does not start a new sign-in', async () => {
     const res = await fetch(`${server.url}/api/auth/google/callback?state=abc`, { redirect: 'manual' })
     expect(res.status).toBe(403)
+  })
+
+  it('Google refusing the code lands on the app with an error code, without a session', async () => {
+    const jar = new CookieJar()
+    oauth.setUser(ALICE)
+    const first = await browserFetch(jar, `${server.url}/api/auth/google`)
+    const second = await fetch(first.headers.get('location')!, { redirect: 'manual' })
+    oauth.server.service.once('beforeResponse', (res: { body: unknown; statusCode: number }) => {
+      res.body = { error: 'invalid_grant' }
+      res.statusCode = 400
+    })
+    const res = await browserFetch(jar, second.headers.get('location')!)
+    expect(res.status).toBe(302)
+    expect(res.headers.get('location')).toBe('/?signin_error=forbidden')
+    expect((await me(jar)).status).toBe(401)
   })
 
   it('the user cancelling at Google lands on / without a session', async () => {
@@ -261,8 +277,10 @@ describe('roles', () => {
     await server.deps.db.query(`UPDATE users SET disabled_at = now() WHERE id = $1`, [dave.id])
     expect((await me(jar)).status).toBe(401)
     oauth.setUser({ sub: 'google-dave', email: 'dave@example.com', name: 'Dave', email_verified: true })
-    const retry = await signInFlow(server.url, new CookieJar())
-    expect(retry.response.status).toBe(403)
+    const retryJar = new CookieJar()
+    const retry = await signInFlow(server.url, retryJar)
+    expect(retry.landedOn).toBe('/?signin_error=account_disabled')
+    expect((await me(retryJar)).status).toBe(401)
   })
 })
 

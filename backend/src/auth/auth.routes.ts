@@ -47,9 +47,16 @@ export function authRouter(deps: Deps): express.Router {
       case 'cancelled':
         return res.redirect(302, '/')
       case 'error':
-        throw providerError(outcome.error)
+        return res.redirect(302, signInFailed(providerError(outcome.error)))
       case 'profile': {
-        const user = await signInWithGoogle(deps, outcome.profile)
+        let user
+        try {
+          user = await signInWithGoogle(deps, outcome.profile)
+        } catch (err) {
+          // A person's problem (unverified email, disabled account) is shown by the web app, not as JSON.
+          if (err instanceof AppError && err.status < 500) return res.redirect(302, signInFailed(err))
+          throw err
+        }
         const returnTo = safeReturnTo(req.session.returnTo)
         await startSession(req, user.id)
         return res.redirect(302, returnTo)
@@ -102,6 +109,11 @@ function endSession(req: Request, res: Response): Promise<void> {
   res.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax' })
   if (!req.session) return Promise.resolve()
   return new Promise((resolve, reject) => req.session.destroy((err: unknown) => (err ? reject(err) : resolve())))
+}
+
+/** Back to the app with only an error code (no server text in the URL); the web app words it. */
+function signInFailed(err: AppError): string {
+  return `/?signin_error=${encodeURIComponent(err.code)}`
 }
 
 function providerError(err: unknown): AppError {

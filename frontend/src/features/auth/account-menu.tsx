@@ -5,6 +5,7 @@ import { buttonClass } from '../../components/button'
 import { errorMessage } from '../../lib/api'
 import { usePublicConfig } from '../../lib/use-public-config'
 import { authApi, signInUrl } from './auth-api'
+import { SignInError } from './sign-in-error'
 import { setSignedOut, useMe } from './use-me'
 
 const itemClass =
@@ -24,10 +25,13 @@ export function AccountMenu() {
   if (!me.me) {
     if (!config?.auth.google) return null
     return (
-      // A plain link: sign-in leaves the app for Google and comes back with a fresh page load.
-      <a href={signInUrl()} className={buttonClass('secondary')}>
-        Sign in
-      </a>
+      <>
+        <SignInError />
+        {/* A plain link: sign-in leaves the app for Google and comes back with a fresh page load. */}
+        <a href={signInUrl()} className={buttonClass('secondary')}>
+          Sign in
+        </a>
+      </>
     )
   }
   const user = me.me

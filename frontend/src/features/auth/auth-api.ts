@@ -22,6 +22,13 @@ export const authApi = {
 }
 
 /** Google sign-in is a full-page navigation; the server only honours same-origin paths in returnTo. */
-export function signInUrl(returnTo = `${window.location.pathname}${window.location.search}`): string {
+export function signInUrl(returnTo?: string): string {
+  if (returnTo === undefined) {
+    // Back to this page after sign-in, minus the error of a previous attempt.
+    const search = new URLSearchParams(window.location.search)
+    search.delete('signin_error')
+    const query = search.toString()
+    returnTo = `${window.location.pathname}${query ? `?${query}` : ''}`
+  }
   return `/api/auth/google?returnTo=${enc(returnTo)}`
 }
