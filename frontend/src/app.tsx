@@ -10,6 +10,7 @@ import { SharePage } from './features/cloud/share-page'
 // and the account pages stay out of the bundle a recipient of a link downloads.
 const RoomPage = lazy(() => import('./features/p2p/room-page').then((m) => ({ default: m.RoomPage })))
 const MySharesPage = lazy(() => import('./features/auth/my-shares-page').then((m) => ({ default: m.MySharesPage })))
+const AdminPage = lazy(() => import('./features/admin/admin-page').then((m) => ({ default: m.AdminPage })))
 const AccountMenu = lazy(() => import('./features/auth/account-menu').then((m) => ({ default: m.AccountMenu })))
 
 function Loading({ children }: { children: ReactNode }) {
@@ -61,6 +62,14 @@ export function App() {
           element={
             <Loading>
               <MySharesPage />
+            </Loading>
+          }
+        />
+        <Route
+          path="/admin"
+          element={
+            <Loading>
+              <AdminPage />
             </Loading>
           }
         />

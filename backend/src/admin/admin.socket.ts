@@ -29,7 +29,8 @@ export function registerAdminFeed(nsp: AdminNamespace, rooms: RoomsNamespace, de
   nsp.use((socket, next) => {
     const user = (socket.request as IncomingMessage).sessionUser
     if (!user) return next(Object.assign(new Error('Sign in as an administrator.'), { data: { code: 'unauthorized' } }))
-    if (user.role !== 'admin') return next(Object.assign(new Error('Only an administrator can open the dashboard feed.'), { data: { code: 'forbidden' } }))
+    if (user.role !== 'admin')
+      return next(Object.assign(new Error('Only an administrator can open the dashboard feed.'), { data: { code: 'forbidden' } }))
     socket.data.userId = user.id
     next()
   })
@@ -63,13 +64,18 @@ export function registerAdminFeed(nsp: AdminNamespace, rooms: RoomsNamespace, de
   const { events } = deps
   // Rate-limit refusals are left to the metrics; the owner's id of a new share stays on the server.
   const unsubscribe = [
-    events.on('shareCreated', ({ shareId, bytes, files, anonymous }) => broadcast({ type: 'shareCreated', at: at(), shareId, bytes, files, anonymous })),
+    events.on('shareCreated', ({ shareId, bytes, files, anonymous }) =>
+      broadcast({ type: 'shareCreated', at: at(), shareId, bytes, files, anonymous }),
+    ),
     events.on('shareDownloaded', (p) => broadcast({ type: 'shareDownloaded', at: at(), ...p })),
     events.on('shareDeleted', (p) => broadcast({ type: 'shareDeleted', at: at(), ...p })),
     events.on('roomOpened', (p) => broadcast({ type: 'roomOpened', at: at(), ...p })),
     events.on('roomClosed', (p) => broadcast({ type: 'roomClosed', at: at(), ...p })),
     events.on('transferFinished', (p) => broadcast({ type: 'transferFinished', at: at(), ...p })),
-    events.on('janitorRun', (p) => broadcast({ type: 'janitorRun', at: at(), ...p })),
+    // A pass that deleted nothing is not news (it runs every few minutes on every instance).
+    events.on('janitorRun', (p) => {
+      if (p.deleted > 0) broadcast({ type: 'janitorRun', at: at(), ...p })
+    }),
     events.on('auditLogged', ({ entry }) => broadcast({ type: 'audit', at: entry.at, entry })),
     // Disabled or demoted: that person's open dashboards close now, on every instance.
     events.on('userAccessChanged', ({ userId }) => nsp.in(userRoom(userId)).disconnectSockets(true)),
