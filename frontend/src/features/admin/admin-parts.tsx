@@ -61,7 +61,7 @@ export function TableScroll({ label, children }: { label: string; children: Reac
       role="region"
       aria-label={label}
       tabIndex={0}
-      className="-mx-4 overflow-x-auto px-4 focus:outline-none focus-visible:outline-2 focus-visible:outline-indigo-500 sm:mx-0 sm:px-0"
+      className="relative -mx-4 overflow-x-auto px-4 focus:outline-none focus-visible:outline-2 focus-visible:outline-indigo-500 sm:mx-0 sm:px-0"
     >
       {children}
     </div>

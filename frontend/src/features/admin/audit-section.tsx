@@ -3,9 +3,9 @@ import { useCallback, useEffect, useState } from 'react'
 import { Alert } from '../../components/alert'
 import { Card } from '../../components/card'
 import { errorMessage } from '../../lib/api'
-import { formatDateTime } from '../../lib/format'
+import { formatBytes, formatDateTime, formatPeriod } from '../../lib/format'
 import { adminApi } from './admin-api'
-import { Pager, TableScroll, tdClass, thClass } from './admin-parts'
+import { Pager } from './admin-parts'
 
 const LIMIT = 20
 
@@ -17,11 +17,19 @@ const ACTIONS: Record<AuditEntry['action'], string> = {
   'settings.update': 'changed settings',
 }
 
+/** Sizes and durations of a settings change, as people read them. */
+function human(key: string, value: unknown): string {
+  if (typeof value !== 'number') return String(value)
+  if (/FileSize|Quota/.test(key)) return formatBytes(value)
+  if (/Expiry|seconds/.test(key)) return formatPeriod(value)
+  return String(value)
+}
+
 function detailsOf(e: AuditEntry): string {
   const d = e.details
   if (e.action === 'settings.update' && d.changed && typeof d.changed === 'object') {
     return Object.entries(d.changed as Record<string, { from: unknown; to: unknown }>)
-      .map(([k, v]) => `${k}: ${String(v.from)} → ${String(v.to)}`)
+      .map(([k, v]) => `${k}: ${human(k, v.from)} → ${human(k, v.to)}`)
       .join(', ')
   }
   return [d.email, d.role].filter((v) => typeof v === 'string').join(' → ')
@@ -54,32 +62,21 @@ export function AuditSection({ version }: { version: number }) {
       {page && page.items.length === 0 && <p className="text-sm text-slate-600 dark:text-slate-400">No admin action yet.</p>}
       {page && page.items.length > 0 && (
         <>
-          <TableScroll label="Audit log">
-            <table className="w-full text-sm" data-testid="audit-table">
-              <thead>
-                <tr>
-                  {['When', 'Who', 'What', 'Target', 'Details'].map((h) => (
-                    <th key={h} scope="col" className={thClass}>
-                      {h}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {page.items.map((e) => (
-                  <tr key={e.id} className="border-t border-slate-200 dark:border-slate-700">
-                    <td className={`${tdClass} whitespace-nowrap`}>
-                      <time dateTime={e.at}>{formatDateTime(e.at)}</time>
-                    </td>
-                    <td className={`${tdClass} max-w-40 truncate`}>{e.actorEmail}</td>
-                    <td className={`${tdClass} whitespace-nowrap`}>{ACTIONS[e.action] ?? e.action}</td>
-                    <td className={`${tdClass} max-w-32 truncate font-mono text-xs`}>{e.targetId ?? '—'}</td>
-                    <td className={`${tdClass} min-w-48 break-words`}>{detailsOf(e)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableScroll>
+          {/* A list, not a table: each entry reads as a sentence, on a phone as on a laptop. */}
+          <ol className="divide-y divide-slate-200 text-sm dark:divide-slate-700" data-testid="audit-list">
+            {page.items.map((e) => (
+              <li key={e.id} className="py-2">
+                <p>
+                  <span className="font-medium">{e.actorEmail}</span> {ACTIONS[e.action] ?? e.action}
+                  {e.targetId && <span className="ml-1 break-all font-mono text-xs text-slate-600 dark:text-slate-400">{e.targetId}</span>}
+                </p>
+                {detailsOf(e) && <p className="break-words text-slate-700 dark:text-slate-300">{detailsOf(e)}</p>}
+                <time className="text-xs text-slate-600 dark:text-slate-400" dateTime={e.at}>
+                  {formatDateTime(e.at)}
+                </time>
+              </li>
+            ))}
+          </ol>
           <Pager label="Audit log" total={page.total} limit={LIMIT} offset={offset} onOffset={setOffset} />
         </>
       )}
