@@ -39,6 +39,8 @@ afterAll(async () => {
 
 async function device(name: string): Promise<Device> {
   const context = await browser.newContext({ acceptDownloads: true })
+  // The machine may be busy (2 cores, several browsers): be patient with page loads and clicks.
+  context.setDefaultTimeout(60_000)
   const page = await context.newPage()
   const d: Device = { name, context, page, errors: [] }
   page.on('pageerror', (err) => d.errors.push(err.message))

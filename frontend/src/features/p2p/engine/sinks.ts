@@ -57,16 +57,23 @@ export async function pickDirectory(): Promise<FileSystemDirectoryHandle | null>
   }
 }
 
-/** OPFS keeps received files until the page is left; older ones are cleared when a session starts. */
-export async function clearOldReceivedFiles(keep: (name: string) => boolean = () => false): Promise<void> {
+/**
+ * OPFS keeps received files so that they can still be saved; files older than a day are cleared when
+ * a session starts (not newer ones: another tab of the app may still be offering them).
+ */
+export async function clearOldReceivedFiles(maxAgeMs = 24 * 3600 * 1000): Promise<void> {
   if (!canUseOpfs()) return
   try {
     const root = await navigator.storage.getDirectory()
     const dir = (await root.getDirectoryHandle(OPFS_DIR, { create: true })) as FileSystemDirectoryHandle & { keys?: () => AsyncIterable<string> }
-    const names: string[] = []
     if (!dir.keys) return
+    const names: string[] = []
     for await (const name of dir.keys()) names.push(name)
-    await Promise.all(names.filter((n) => !keep(n)).map((n) => dir.removeEntry(n).catch(() => undefined)))
+    const old = async (name: string) => {
+      const file = await (await dir.getFileHandle(name)).getFile()
+      return Date.now() - file.lastModified > maxAgeMs
+    }
+    for (const name of names) if (await old(name).catch(() => false)) await dir.removeEntry(name).catch(() => undefined)
   } catch {
     // Best effort: storage may be unavailable in this context.
   }
