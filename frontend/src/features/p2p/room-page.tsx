@@ -168,6 +168,7 @@ function RoomView({ session, view, onLeave }: { session: RoomSession; view: Sess
   return (
     <div className="space-y-6">
       {!view.serverConnected && <Alert tone="warning">Reconnecting to the server… Transfers in progress continue.</Alert>}
+      {view.serverConnected && view.error && <Alert tone="error">{view.error}</Alert>}
       <Card className="flex flex-col gap-4 sm:flex-row sm:items-center">
         <QrCode text={room.link} size={160} label="QR code to join this room" />
         <div className="space-y-2">
