@@ -103,18 +103,23 @@ describe('resuming an interrupted upload', () => {
 
       const page = await (await newContext()).newPage()
       const parts = watchParts(page)
-      await chooseFiles(page, app.url, [path])
-      await submitUpload(page)
-
-      // Let a few parts land, then cut the connection to storage.
-      await waitUntil('4 stored parts', () => parts.stored.size >= 4)
+      // The "network" to storage: routed from the start (so the page's requests are all observed
+      // the same way), passing everything until the cut.
       const cut = new Map<number, number>()
+      let connected = true
       await page.route(PART_URL, async (route) => {
+        if (connected) return route.continue()
         const n = partOf(route.request())
         if (n !== null) cut.set(n, (cut.get(n) ?? 0) + 1)
         parts.history.push(`${Date.now() % 100000} cut ${n}`)
         await route.abort('internetdisconnected')
       })
+      await chooseFiles(page, app.url, [path])
+      await submitUpload(page)
+
+      // Let a few parts land, then cut the connection to storage.
+      await waitUntil('4 stored parts', () => parts.stored.size >= 4)
+      connected = false
       await page.getByRole('heading', { name: /Connection lost/ }).waitFor({ timeout: 30_000 })
       // Parts already on their way when the cut happened still finish: let them, before the reload.
       await waitUntil('no part in flight', () => parts.inFlight.size === 0)
@@ -124,7 +129,7 @@ describe('resuming an interrupted upload', () => {
 
       // The connection is back; the person reloads and picks the same file again.
       parts.history.push('reload')
-      await page.unroute(PART_URL)
+      connected = true
       await page.reload()
       await page.getByRole('heading', { name: 'Resume upload' }).waitFor()
       await page.getByText('resume-me.bin').first().waitFor()

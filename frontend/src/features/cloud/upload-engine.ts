@@ -146,6 +146,11 @@ export class UploadEngine {
       this.setPhase('done')
     } catch (err) {
       this.stopAll()
+      // Finalized already: an earlier run got that far and only its answer was lost.
+      if (err instanceof ApiError && err.status === 409 && err.code === 'conflict' && !this.abort.signal.aborted) {
+        this.setPhase('done')
+        return
+      }
       if (err instanceof Cancelled || this.abort.signal.aborted) {
         this.setPhase('cancelled')
         throw new Cancelled()

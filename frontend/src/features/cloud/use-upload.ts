@@ -1,7 +1,7 @@
 import type { CreateShareRequest } from '@sharesync/protocol'
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { useNavigate } from 'react-router-dom'
-import { errorMessage } from '../../lib/api'
+import { ApiError, errorMessage } from '../../lib/api'
 import { cloudApi } from './cloud-api'
 import { ownedLinks, pendingUploads, type PendingUpload } from './upload-records'
 import { isCancelled, UploadEngine, type UploadSnapshot } from './upload-engine'
@@ -56,7 +56,15 @@ export function useUpload() {
         pendingUploads.clear()
         await navigate(`/links/${encodeURIComponent(pending.shareId)}`)
       } catch (err) {
-        if (!isCancelled(err)) setError(errorMessage(err))
+        if (isCancelled(err)) return
+        // The share is gone (expired, deleted, cleaned up): there is nothing left to resume.
+        if (err instanceof ApiError && err.status === 404) {
+          pendingUploads.clear()
+          current.current = null
+          setError('This upload can no longer be resumed: its link has expired or was deleted. Please start again.')
+          return
+        }
+        setError(errorMessage(err))
       } finally {
         if (engine.current === e) engine.current = null
         setBusy(false)
