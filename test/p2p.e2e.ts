@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApp, type AppProcess } from './support/app-server'
 import { launchBrowser } from './support/browser'
 import { randomFile, sha256File, tempDir } from './support/files'
-import { decodeQr } from './support/pages'
+import { decodeQr, describeViolations, seriousA11yViolations } from './support/pages'
 
 const MB = 1_000_000
 
@@ -176,6 +176,28 @@ describe('P2P rooms in the browser', () => {
     expect(await savedSha(c!)).toBe(sha)
     expect([...a!.errors, ...b!.errors, ...c!.errors]).toEqual([])
     await Promise.all([a!, b!, c!].map((d) => d.context.close()))
+  })
+
+  it('the lobby and a room with a transfer offer have no serious accessibility problems', async () => {
+    const [a, b] = await roomWith(['Alice laptop', 'Bob phone'])
+    const lobby = await browser.newContext({ bypassCSP: true })
+    const page = await lobby.newPage()
+    await page.goto(`${app.url}/p2p`)
+    await page.getByRole('button', { name: 'Create a room' }).waitFor()
+    const inLobby = await seriousA11yViolations(page)
+    expect(inLobby, describeViolations(inLobby)).toEqual([])
+    await lobby.close()
+    // axe needs to run its script: a page of the room opened with CSP bypassed.
+    const room = await browser.newContext({ bypassCSP: true })
+    const c = await room.newPage()
+    await c.goto((await a!.page.getByTestId('room-link').textContent())!.trim())
+    await c.locator('[data-testid=peer][data-link=connected]').nth(1).waitFor({ timeout: 30_000 })
+    await send(a!, randomFile(files.dir, 'a11y.bin', 1000), 'Everyone (2)')
+    await c.locator('[data-testid=transfer][data-phase=offered]').waitFor()
+    const inRoom = await seriousA11yViolations(c)
+    expect(inRoom, describeViolations(inRoom)).toEqual([])
+    await room.close()
+    await Promise.all([a!.context.close(), b!.context.close()])
   })
 
   it('a file damaged on the way is never shown as complete: the SHA-256 check fails it on both sides', async () => {
