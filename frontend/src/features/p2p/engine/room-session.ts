@@ -256,8 +256,13 @@ export class RoomSession {
 
   private addPeer(peer: Peer) {
     const self = this.view.self
-    if (!self || peer.peerId === self.peerId || this.links.has(peer.peerId)) return
+    if (!self || peer.peerId === self.peerId) return
     this.peers.set(peer.peerId, peer)
+    if (this.links.has(peer.peerId)) {
+      // The link was opened by an early signal: now the peer's real name is known.
+      this.notify(true)
+      return
+    }
     const link = new PeerLink(
       peer.peerId,
       self.peerId < peer.peerId,
