@@ -9,7 +9,7 @@ import { startApp, type AppProcess } from './support/app-server'
 import { launchBrowser } from './support/browser'
 import { createLink, chooseFiles, submitUpload, waitForResult } from './support/cloud-ui'
 import { randomFile, sha256File, tempDir } from './support/files'
-import { decodeQr, readPercents, recordUploadPercents } from './support/pages'
+import { decodeQr, readPercents, readUploadTexts, recordUploadPercents } from './support/pages'
 
 const MiB = 1024 * 1024
 
@@ -64,6 +64,16 @@ describe('cloud links in the browser', () => {
     ).toBe(true)
     expect(percents[percents.length - 1]).toBe(100)
     expect(percents).toEqual([...percents].sort((a, b) => a - b))
+    // Speed and time left were shown while it ran.
+    const texts = await readUploadTexts(sender)
+    expect(
+      texts.some((t) => /^upload-speed:[\d.]+ (KB|MB|GB)\/s$/.test(t)),
+      texts.join(', '),
+    ).toBe(true)
+    expect(
+      texts.some((t) => /^upload-eta:\d+ s$|^upload-eta:\d+ min/.test(t)),
+      texts.join(', '),
+    ).toBe(true)
 
     const recipient = await newPage()
     await recipient.goto(link)
@@ -157,6 +167,37 @@ describe('cloud links in the browser', () => {
     const visitor = await newPage()
     await visitor.goto(link)
     await visitor.getByRole('heading', { name: 'This link has expired or does not exist' }).waitFor()
+  })
+
+  it('files dropped anywhere on the page or pasted are picked up', async () => {
+    const page = await newPage()
+    await page.goto(`${app.url}/`)
+    await page.getByRole('heading', { name: 'Share files, your way' }).waitFor()
+    // What the browser delivers for a drag from the desktop, and for Ctrl+V of a copied file.
+    await page.evaluate(() => {
+      const transfer = new DataTransfer()
+      transfer.items.add(new File(['hello from the desktop'], 'dropped.txt', { type: 'text/plain' }))
+      const target = document.querySelector('footer') ?? document.body
+      target.dispatchEvent(new DragEvent('dragenter', { dataTransfer: transfer, bubbles: true, cancelable: true }))
+      target.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true, cancelable: true }))
+      target.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }))
+    })
+    await page.getByRole('heading', { name: 'Create a link' }).waitFor()
+    await page.evaluate(() => {
+      const clip = new DataTransfer()
+      clip.items.add(new File([new Uint8Array([137, 80, 78, 71])], 'screenshot.png', { type: 'image/png' }))
+      document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: clip, bubbles: true, cancelable: true }))
+    })
+    const selected = page.getByRole('list', { name: 'Selected files' })
+    await expect.poll(() => selected.getByRole('listitem').count()).toBe(2)
+    expect(await selected.textContent()).toMatch(/dropped\.txt.*screenshot\.png/)
+
+    await submitUpload(page)
+    const link = await waitForResult(page)
+    const visitor = await newPage()
+    await visitor.goto(link)
+    await visitor.getByRole('heading', { name: '2 files were shared with you' }).waitFor()
+    expect(await visitor.getByTestId('file-name').allTextContents()).toEqual(['dropped.txt', 'screenshot.png'])
   })
 
   it('cancelling an upload stops it and removes the half-uploaded share from the server', async () => {

@@ -64,12 +64,14 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 
 /**
  * Records every total-progress percentage the upload page shows (a MutationObserver sees each
- * rendered value, even one that is on screen for a few milliseconds). Read with `readPercents`.
+ * rendered value, even one that is on screen for a few milliseconds), and the speed and time-left
+ * texts. Read with `readPercents` / `readUploadTexts`.
  */
 export async function recordUploadPercents(page: Page): Promise<void> {
   await page.evaluate(() => {
-    const w = window as unknown as { __percents?: number[] }
+    const w = window as unknown as { __percents?: number[]; __uploadTexts?: string[] }
     w.__percents = []
+    w.__uploadTexts = []
     const read = () => {
       const el = document.querySelector('[data-testid="upload-percent"]')
       const m = el?.textContent ? /(\d+)\s*%/.exec(el.textContent) : null
@@ -78,6 +80,10 @@ export async function recordUploadPercents(page: Page): Promise<void> {
         const list = w.__percents!
         if (list[list.length - 1] !== n) list.push(n)
       }
+      for (const id of ['upload-speed', 'upload-eta']) {
+        const t = document.querySelector(`[data-testid="${id}"]`)?.textContent
+        if (t && !w.__uploadTexts!.includes(`${id}:${t}`)) w.__uploadTexts!.push(`${id}:${t}`)
+      }
     }
     new MutationObserver(read).observe(document.body, { subtree: true, childList: true, characterData: true })
   })
@@ -85,4 +91,9 @@ export async function recordUploadPercents(page: Page): Promise<void> {
 
 export function readPercents(page: Page): Promise<number[]> {
   return page.evaluate(() => (window as unknown as { __percents?: number[] }).__percents ?? [])
+}
+
+/** "upload-speed:12.3 MB/s", "upload-eta:4 s", … as seen during the upload. */
+export function readUploadTexts(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as unknown as { __uploadTexts?: string[] }).__uploadTexts ?? [])
 }
