@@ -203,13 +203,17 @@ describe('P2P rooms in the browser', () => {
   it('a file damaged on the way is never shown as complete: the SHA-256 check fails it on both sides', async () => {
     const [a, b] = await roomWith(['Alice laptop', 'Bob phone'])
     // A faulty path: one byte of the 3rd chunk of every transfer channel flips on the way out.
+    // (The sizes of the binary frames are kept too: chunks are min(maxMessageSize, 256 KiB).)
     await a!.page.evaluate(() => {
       const send = RTCDataChannel.prototype.send
       const counts = new Map<RTCDataChannel, number>()
+      const sizes: number[] = []
+      Object.defineProperty(window, 'sentChunkSizes', { value: sizes })
       Object.defineProperty(RTCDataChannel.prototype, 'send', {
         value(this: RTCDataChannel, data: unknown) {
           const n = (counts.get(this) ?? 0) + 1
           counts.set(this, n)
+          if (this.label.startsWith('x:') && data instanceof Uint8Array) sizes.push(data.byteLength)
           if (this.label.startsWith('x:') && n === 3 && data instanceof Uint8Array) {
             const copy = data.slice()
             copy[0] = copy[0]! ^ 0xff
@@ -229,6 +233,9 @@ describe('P2P rooms in the browser', () => {
     expect(sent.message).toContain('damaged')
     expect(await b!.page.getByTestId('verified').count()).toBe(0)
     expect(await b!.page.getByRole('link', { name: 'Save' }).count()).toBe(0)
+    const sizes = await a!.page.evaluate(() => (window as unknown as { sentChunkSizes: number[] }).sentChunkSizes)
+    expect(sizes.length).toBeGreaterThan(2)
+    expect(Math.max(...sizes)).toBe(256 * 1024)
     await Promise.all([a!.context.close(), b!.context.close()])
   })
 
