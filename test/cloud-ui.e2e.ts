@@ -106,4 +106,29 @@ describe('pages at phone and laptop size, light and dark', () => {
       }
     })
   }
+
+  it('keyboard only: Tab reaches "Choose files", it shows focus, and Enter opens the file chooser', async () => {
+    const context = await browser.newContext({ viewport: VIEWPORTS.laptop, serviceWorkers: 'block' })
+    try {
+      const page = await context.newPage()
+      await page.goto(`${app.url}/`)
+      await page.getByRole('heading', { name: 'Share files, your way' }).waitFor()
+      const input = page.getByTestId('file-input')
+      let reached = false
+      for (let i = 0; i < 10 && !reached; i++) {
+        await page.keyboard.press('Tab')
+        reached = await input.evaluate((el) => el === document.activeElement)
+      }
+      expect(reached).toBe(true)
+      // The visible "button" is the input's label: it carries the focus ring.
+      const outline = await page.locator('label', { hasText: 'Choose files' }).evaluate((el) => getComputedStyle(el).outlineStyle)
+      expect(outline).not.toBe('none')
+      const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')])
+      expect(chooser.isMultiple()).toBe(true)
+      await chooser.setFiles(randomFile(files.dir, 'typed.txt', 10))
+      await page.getByRole('heading', { name: 'Create a link' }).waitFor()
+    } finally {
+      await context.close()
+    }
+  })
 })
