@@ -204,13 +204,17 @@ async function main() {
     }
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
   } finally {
-    await browser?.close()
+    // The app first (it must never outlive the bench), then the browser, which can be slow to close.
     await app?.stop()
+    await Promise.race([browser?.close(), sleep(10_000)])
     files.remove()
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench:p2p failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
-  process.exit(1)
-})
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench:p2p failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    process.exit(1)
+  },
+)

@@ -31,9 +31,10 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
+  // The app first: it must never outlive the suite, even if the browser is slow to close.
+  await app?.stop()
   for (const d of devices) await d.context.close().catch(() => undefined)
   await browser?.close()
-  await app?.stop()
   files?.remove()
 })
 
