@@ -3,6 +3,7 @@
  * back. The upload continues from the parts the server already holds, and the link's file is
  * byte-identical to the original. No part that reached the server is ever sent again.
  */
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -134,6 +135,10 @@ describe('resuming an interrupted upload', () => {
       await page.getByRole('heading', { name: 'Resume upload' }).waitFor()
       await page.getByText('resume-me.bin').first().waitFor()
       const sentBeforeResume = new Map(parts.sent)
+      // A different file with the same name is refused: its bytes would corrupt the upload.
+      const impostor = randomFile(mkdirSync(join(files.dir, 'elsewhere'), { recursive: true }) ?? files.dir, 'resume-me.bin', 1000)
+      await page.getByTestId('resume-input').setInputFiles(impostor)
+      await page.getByText('Not the same file').waitFor()
       await recordUploadPercents(page)
       await page.getByTestId('resume-input').setInputFiles(path)
       const link = await waitForResult(page)
