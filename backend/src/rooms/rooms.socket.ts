@@ -84,6 +84,8 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
   async function enter(socket: RoomsSocket, admitted: Admitted, name: string | undefined) {
     socket.data.roomId = admitted.room.id
     socket.data.name = name ?? socket.data.device
+    // Gone while being admitted: its 'disconnect' saw no room yet, so the seat is given back here.
+    if (socket.disconnected) return leaveCurrent(socket)
     await socket.join(admitted.room.id)
     socket.to(admitted.room.id).emit('peer:joined', { peer: peerOf(socket.data) })
   }
