@@ -1,4 +1,8 @@
-import { mkdirSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 import { guardDependency } from '../http/app-error'
@@ -17,9 +21,25 @@ export async function connectDb(config: DatabaseConfig): Promise<Db> {
   return db
 }
 
+/**
+ * Creating a PGlite cluster (initdb) peaks at ~750 MB of WASM memory that V8 gives back only
+ * lazily; doing it once in a short-lived child process keeps the server's own footprint small.
+ */
+function initPgliteCluster(dir: string): void {
+  const entry = pathToFileURL(createRequire(import.meta.url).resolve('@electric-sql/pglite')).href
+  const script = `const { PGlite } = await import(${JSON.stringify(entry)}); const db = await PGlite.create(${JSON.stringify(dir)}); await db.close()`
+  execFileSync(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 })
+}
+
 async function openPglite(dir: string): Promise<Db> {
-  if (dir !== 'memory://') mkdirSync(dir, { recursive: true })
-  const lite = await PGlite.create(dir, { parsers: { [INT8]: toNumber } })
+  if (dir !== 'memory://') {
+    mkdirSync(dir, { recursive: true })
+    if (!existsSync(join(dir, 'PG_VERSION'))) initPgliteCluster(dir)
+  }
+  // Postgres' default 128 MB of shared buffers would all become resident WASM memory; the
+  // embedded database serves one small instance, so 16 MB keeps the server's footprint small.
+  const startParams = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB', '-c', 'work_mem=2MB']
+  const lite = await PGlite.create(dir, { parsers: { [INT8]: toNumber }, startParams })
   const q = (runner: Pick<PGlite, 'query'>): Queryable => ({
     async query<T>(sql: string, params?: unknown[]) {
       return (await runner.query<T>(sql, params)).rows

@@ -126,24 +126,28 @@ export const sharesRepo = {
   },
 
   /**
-   * Counts one download atomically: one conditional UPDATE that only succeeds while the share is
-   * live and this file has downloads left. Concurrent callers serialize on the file row, so a
-   * max_downloads = 1 share yields exactly one success.
+   * Counts one download atomically: one statement whose conditional UPDATE only succeeds while the
+   * share is live and this file has downloads left. Concurrent callers serialize on the file row
+   * (held for this one statement only), so a max_downloads = 1 share yields exactly one success.
    */
   async countDownload(q: Queryable, shareId: string, fileId: string, userId: string | null): Promise<{ size: number; expiresAt: Date } | null> {
     const rows = await q.query<{ size: number; expires_at: Date }>(
-      `UPDATE files f SET downloads = f.downloads + 1
-       FROM shares s
-       WHERE f.id = $2 AND f.share_id = $1 AND s.id = f.share_id AND ${LIVE}
-         AND (s.max_downloads IS NULL OR f.downloads < s.max_downloads)
-       RETURNING f.size, s.expires_at`,
-      [shareId, fileId],
+      `WITH counted AS (
+         UPDATE files f SET downloads = f.downloads + 1
+         FROM shares s
+         WHERE f.id = $2 AND f.share_id = $1 AND s.id = f.share_id AND ${LIVE}
+           AND (s.max_downloads IS NULL OR f.downloads < s.max_downloads)
+         RETURNING f.share_id, f.id, f.size, s.expires_at
+       ), share AS (
+         UPDATE shares SET downloads = downloads + 1, last_download_at = now() FROM counted WHERE shares.id = counted.share_id
+       ), event AS (
+         INSERT INTO download_events (share_id, file_id, bytes, user_id) SELECT share_id, id, size, $3::text FROM counted
+       )
+       SELECT size, expires_at FROM counted`,
+      [shareId, fileId, userId],
     )
     const row = rows[0]
-    if (!row) return null
-    await q.query(`UPDATE shares SET downloads = downloads + 1, last_download_at = now() WHERE id = $1`, [shareId])
-    await q.query(`INSERT INTO download_events (share_id, file_id, bytes, user_id) VALUES ($1, $2, $3, $4)`, [shareId, fileId, row.size, userId])
-    return { size: row.size, expiresAt: row.expires_at }
+    return row ? { size: row.size, expiresAt: row.expires_at } : null
   },
 
   /** Hard delete (files cascade): for uploads that failed before they were ever a share. */

@@ -388,7 +388,7 @@ export class SharesService {
     const ttl = Math.min(this.deps.config.presignTtl, Math.floor((share.expires_at.getTime() - Date.now()) / 1000))
     if (ttl < 1) throw shareNotFound()
     const url = absolute(await storage(() => this.store.signGet(file.storage_key, { filename: file.name, contentType: file.content_type, ttlSeconds: ttl })), baseUrl)
-    const counted = await this.db.tx((q) => sharesRepo.countDownload(q, share.id, file.id, viewer.user?.id ?? null))
+    const counted = await sharesRepo.countDownload(this.db, share.id, file.id, viewer.user?.id ?? null)
     if (!counted) throw shareNotFound()
     this.deps.events.emit('shareDownloaded', { shareId: share.id, fileId: file.id, bytes: counted.size })
     return { url, expiresAt: new Date(Date.now() + ttl * 1000).toISOString() }
