@@ -57,6 +57,8 @@ export function sharesSuite(name: string, env: () => Promise<Record<string, stri
       const meta = await json(`/api/shares/${id}`)
       const files = meta.body.files as { id: string; name: string }[]
       expect(files.map((f) => f.name)).toEqual(['a.bin', 'b.bin'])
+      const [row] = await server.deps.db.query<{ file_count: number; total_size: number }>('SELECT file_count, total_size FROM shares WHERE id = $1', [id])
+      expect(row).toEqual({ file_count: 2, total_size: 300 })
       for (const [i, f] of files.entries()) {
         const { body } = await json(`/api/shares/${id}/files/${f.id}/download`, { method: 'POST', body: '{}' })
         const bytes = Buffer.from(await (await fetch(body.url as string)).arrayBuffer())

@@ -112,7 +112,8 @@ export const sharesRepo = {
   async finalize(q: Queryable, shareId: string): Promise<boolean> {
     const rows = await q.query(
       `UPDATE shares s SET status = 'ready', finalized_at = now(),
-         total_size = (SELECT coalesce(sum(size), 0) FROM files WHERE share_id = s.id)
+         total_size = (SELECT coalesce(sum(size), 0) FROM files WHERE share_id = s.id),
+         file_count = (SELECT count(*) FROM files WHERE share_id = s.id)
        WHERE s.id = $1 AND s.status = 'uploading'
          AND NOT EXISTS (SELECT 1 FROM files f WHERE f.share_id = s.id AND f.completed_at IS NULL)
        RETURNING s.id`,

@@ -100,7 +100,7 @@ export class SharesService {
       for (const [position, f] of req.files.entries()) {
         const { partSize, partCount } = partLayout(f.size, this.deps.config.partSize)
         const storageKey = newStorageKey(id)
-        const uploadId = partCount > 0 ? (await storage(() => this.store.createMultipart(storageKey, { contentType: f.type }))).uploadId : null
+        const uploadId = partCount > 0 ? (await storage(() => this.store.createMultipart(storageKey, { contentType: f.type, maxPartBytes: partSize }))).uploadId : null
         files.push({ id: newId(), position, name: f.name, size: f.size, contentType: f.type, storageKey, uploadId, partSize, partCount })
       }
       await this.db.tx((q) =>
