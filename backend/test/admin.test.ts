@@ -2,7 +2,19 @@
  * The admin dashboard's API and live feed, on the real server over HTTP and socket.io-client, against
  * real PGlite and real PostgreSQL (disk store), with sign-in through a real OAuth2 server.
  */
-import type { AdminEvent, AdminServerToClient, AdminShare, AdminUser, AuditEntry, LiveFigures, Page, PublicConfig, SettingsResponse, StatsResponse, UploadResponse } from '@sharesync/protocol'
+import type {
+  AdminEvent,
+  AdminServerToClient,
+  AdminShare,
+  AdminUser,
+  AuditEntry,
+  LiveFigures,
+  Page,
+  PublicConfig,
+  SettingsResponse,
+  StatsResponse,
+  UploadResponse,
+} from '@sharesync/protocol'
 import { ADMIN_NAMESPACE } from '@sharesync/protocol'
 import { io, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -11,6 +23,18 @@ import { startTestServer, type TestServer } from './support/harness'
 import { browserFetch, CookieJar, signInFlow, startOAuthServer, type FakeGoogleUser, type LocalOAuth } from './support/oauth'
 import { connectRooms, sleep } from './support/rooms-client'
 import { createDatabase, startPostgres, type ServiceHandle } from './support/services'
+
+/** A fresh database; PostgreSQL may accept connections a moment before it accepts queries ("starting up"). */
+async function createDatabaseWhenReady(serverUrl: string, name: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createDatabase(serverUrl, name)
+    } catch (err) {
+      if (attempt >= 30 || (err as { code?: string }).code !== '57P03') throw err
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  }
+}
 
 const ROOT: FakeGoogleUser = { sub: 'g-root', email: 'root@example.com', name: 'Root', email_verified: true }
 const ALICE: FakeGoogleUser = { sub: 'g-alice', email: 'alice@example.com', name: 'Alice', email_verified: true }
@@ -39,7 +63,7 @@ const DATABASES = [
     name: 'PostgreSQL',
     env: async () => {
       pg ??= await startPostgres()
-      return { DATABASE_URL: await createDatabase(pg.url, `admin_${Date.now()}`) }
+      return { DATABASE_URL: await createDatabaseWhenReady(pg.url, `admin_${Date.now()}`) }
     },
   },
 ]
@@ -75,7 +99,9 @@ describe.each(DATABASES)('admin dashboard on $name', (database) => {
   /** A curl-style upload (PUT /api/upload/:name) of `size` bytes. */
   async function upload(jar: CookieJar | null, name: string, size: number): Promise<Response> {
     const init = { method: 'PUT', body: new Uint8Array(size).fill(7), headers: { 'content-type': 'application/octet-stream' } }
-    return jar ? browserFetch(jar, `${server.url}/api/upload/${encodeURIComponent(name)}`, init) : fetch(`${server.url}/api/upload/${encodeURIComponent(name)}`, init)
+    return jar
+      ? browserFetch(jar, `${server.url}/api/upload/${encodeURIComponent(name)}`, init)
+      : fetch(`${server.url}/api/upload/${encodeURIComponent(name)}`, init)
   }
   async function uploaded(jar: CookieJar | null, name: string, size: number): Promise<UploadResponse> {
     const res = await upload(jar, name, size)
@@ -113,7 +139,13 @@ describe.each(DATABASES)('admin dashboard on $name', (database) => {
   }
 
   beforeAll(async () => {
-    server = await startTestServer({ ...oauth.env, ...(await database.env()), ADMIN_EMAILS: 'root@example.com', UPLOAD_RATE_LIMIT: '1000/1h', MAX_FILE_SIZE: '1GiB' })
+    server = await startTestServer({
+      ...oauth.env,
+      ...(await database.env()),
+      ADMIN_EMAILS: 'root@example.com',
+      UPLOAD_RATE_LIMIT: '1000/1h',
+      MAX_FILE_SIZE: '1GiB',
+    })
     root = await signIn(ROOT)
     alice = await signIn(ALICE)
     bob = await signIn(BOB)
@@ -131,7 +163,12 @@ describe.each(DATABASES)('admin dashboard on $name', (database) => {
     // N = 9 uploads: Alice 3, Bob 2, anonymous clients 4.
     const a = [await uploaded(alice, 'a1.bin', 1000), await uploaded(alice, 'a2.bin', 2000), await uploaded(alice, 'a3.bin', 3000)]
     const b = [await uploaded(bob, 'b1.bin', 500), await uploaded(bob, 'b2.bin', 700)]
-    const anon = [await uploaded(null, 'n1.bin', 100), await uploaded(null, 'n2.bin', 200), await uploaded(null, 'n3.bin', 300), await uploaded(null, 'n4.bin', 400)]
+    const anon = [
+      await uploaded(null, 'n1.bin', 100),
+      await uploaded(null, 'n2.bin', 200),
+      await uploaded(null, 'n3.bin', 300),
+      await uploaded(null, 'n4.bin', 400),
+    ]
     const upBytes = 1000 + 2000 + 3000 + 500 + 700 + 100 + 200 + 300 + 400
 
     // M = 7 downloads: a1 x3, b1 x2, b2 x1, n1 x1.
@@ -173,9 +210,26 @@ describe.each(DATABASES)('admin dashboard on $name', (database) => {
     expect(stats.range).toEqual({ from: daysAgo(6), to: today() })
     expect(stats.series.map((d) => d.day)).toEqual([6, 5, 4, 3, 2, 1, 0].map(daysAgo))
     const byDay = new Map(stats.series.map((d) => [d.day, d]))
-    expect(byDay.get(today())).toEqual({ day: today(), uploads: 8, downloads: 6, bytesUp: upBytes - 700, bytesDown: downBytes - 700, p2pTransfers: 3, p2pBytes: 15_100 })
-    expect(byDay.get(daysAgo(3))).toEqual({ day: daysAgo(3), uploads: 1, downloads: 1, bytesUp: 700, bytesDown: 700, p2pTransfers: 0, p2pBytes: 0 })
-    for (const d of [6, 5, 4, 2, 1].map(daysAgo)) expect(byDay.get(d)).toMatchObject({ uploads: 0, downloads: 0, bytesUp: 0, bytesDown: 0, p2pTransfers: 0 })
+    expect(byDay.get(today())).toEqual({
+      day: today(),
+      uploads: 8,
+      downloads: 6,
+      bytesUp: upBytes - 700,
+      bytesDown: downBytes - 700,
+      p2pTransfers: 3,
+      p2pBytes: 15_100,
+    })
+    expect(byDay.get(daysAgo(3))).toEqual({
+      day: daysAgo(3),
+      uploads: 1,
+      downloads: 1,
+      bytesUp: 700,
+      bytesDown: 700,
+      p2pTransfers: 0,
+      p2pBytes: 0,
+    })
+    for (const d of [6, 5, 4, 2, 1].map(daysAgo))
+      expect(byDay.get(d)).toMatchObject({ uploads: 0, downloads: 0, bytesUp: 0, bytesDown: 0, p2pTransfers: 0 })
     expect(stats.uploadsBySource).toEqual({ anonymous: { uploads: 4, bytes: 1000 }, signedIn: { uploads: 5, bytes: 7200 } })
     expect(stats.topShares.slice(0, 2).map((s) => [s.name, s.downloads, s.ownerEmail])).toEqual([
       ['a1.bin', 3, 'alice@example.com'],
@@ -226,13 +280,25 @@ describe.each(DATABASES)('admin dashboard on $name', (database) => {
   })
 
   it('bad input on admin routes is a 400 with a field message, never a 500', async () => {
-    for (const path of ['/api/admin/stats?from=yesterday', `/api/admin/stats?from=${today()}&to=${daysAgo(3)}`, '/api/admin/stats?from=2020-01-01&to=2024-01-01', '/api/admin/shares?limit=0', '/api/admin/users?offset=-1', '/api/admin/shares?status=weird']) {
+    for (const path of [
+      '/api/admin/stats?from=yesterday',
+      `/api/admin/stats?from=${today()}&to=${daysAgo(3)}`,
+      '/api/admin/stats?from=2020-01-01&to=2024-01-01',
+      '/api/admin/shares?limit=0',
+      '/api/admin/users?offset=-1',
+      '/api/admin/shares?status=weird',
+    ]) {
       const res = await call(root, 'GET', path)
       expect(res.status, path).toBe(400)
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_input')
     }
     const current = (await json<SettingsResponse>(root, 'GET', '/api/admin/settings')).settings
-    for (const body of [{}, { ...current, user: { ...current.user, maxFileSize: -1 } }, { ...current, defaultExpiry: current.user.maxExpiry + 1 }, { ...current, extra: 1 }]) {
+    for (const body of [
+      {},
+      { ...current, user: { ...current.user, maxFileSize: -1 } },
+      { ...current, defaultExpiry: current.user.maxExpiry + 1 },
+      { ...current, extra: 1 },
+    ]) {
       expect((await call(root, 'PUT', '/api/admin/settings', body)).status).toBe(400)
     }
     expect((await call(root, 'PATCH', '/api/admin/users/not-an-id/disabled', { disabled: true })).status).toBe(400)
@@ -251,7 +317,9 @@ describe.each(DATABASES)('admin dashboard on $name', (database) => {
     expect(page1.items[0]!.name).toBe('n4.bin')
 
     const byName = await json<Page<AdminShare>>(root, 'GET', '/api/admin/shares?q=a2.bin')
-    expect(byName.items.map((s) => [s.name, s.ownerEmail, s.status, s.anonymous])).toEqual([['a2.bin', 'alice@example.com', 'active', false]])
+    expect(byName.items.map((s) => [s.name, s.ownerEmail, s.status, s.anonymous])).toEqual([
+      ['a2.bin', 'alice@example.com', 'active', false],
+    ])
     const byOwner = await json<Page<AdminShare>>(root, 'GET', '/api/admin/shares?q=bob%40example')
     expect(byOwner.total).toBe(2)
     const byId = await json<Page<AdminShare>>(root, 'GET', `/api/admin/shares?q=${byName.items[0]!.id}`)
@@ -277,7 +345,12 @@ describe.each(DATABASES)('admin dashboard on $name', (database) => {
     expect((await call(root, 'DELETE', `/api/admin/shares/${share.id}`)).status).toBe(404)
 
     const audit = await json<Page<AuditEntry>>(root, 'GET', '/api/admin/audit')
-    expect(audit.items[0]).toMatchObject({ action: 'share.delete', targetType: 'share', targetId: share.id, actorEmail: 'root@example.com' })
+    expect(audit.items[0]).toMatchObject({
+      action: 'share.delete',
+      targetType: 'share',
+      targetId: share.id,
+      actorEmail: 'root@example.com',
+    })
     const listed = await json<Page<AdminShare>>(root, 'GET', `/api/admin/shares?q=${share.id}`)
     expect(listed.items[0]!.status).toBe('deleted')
   })
@@ -298,11 +371,12 @@ describe.each(DATABASES)('admin dashboard on $name', (database) => {
     // Her links look like any dead link.
     expect(await download(link.id)).toBe(404)
     expect((await fetch(`${server.url}/api/shares/${link.id}`)).status).toBe(404)
-    // Google sign-in is refused.
+    // Google sign-in is refused: back to the app with the reason, and no session.
     oauth.setUser(CAROL)
-    const again = await signInFlow(server.url, new CookieJar())
-    expect(again.response.status).toBe(403)
-    expect(((await again.response.json()) as { error: { code: string } }).error.code).toBe('account_disabled')
+    const jar = new CookieJar()
+    const again = await signInFlow(server.url, jar)
+    expect(again.landedOn).toBe('/?signin_error=account_disabled')
+    expect((await browserFetch(jar, `${server.url}/api/me`)).status).toBe(401)
     // An admin cannot disable themself.
     const rootId = ((await (await browserFetch(root, `${server.url}/api/me`)).json()) as { id: string }).id
     expect((await call(root, 'PATCH', `/api/admin/users/${rootId}/disabled`, { disabled: true })).status).toBe(403)
@@ -338,14 +412,18 @@ describe.each(DATABASES)('admin dashboard on $name', (database) => {
     ])
   })
 
-  it('a setting changed through the admin API takes effect on the next request (size, anonymous uploads, rate), /api/config shows it, and it is audited', async () => {
+  it('a setting changed through the admin API takes effect on the next request (size, anonymous uploads, rate, expiry, quota), /api/config shows it, and it is audited', async () => {
     const before = await json<SettingsResponse>(root, 'GET', '/api/admin/settings')
     expect(before.settings).toEqual(before.defaults)
     const feed = await connectAdmin(root)
     const audited: AdminEvent[] = []
     feed.on('admin:event', (e) => e.type === 'audit' && audited.push(e))
 
-    const lowered = { ...before.settings, user: { ...before.settings.user, maxFileSize: 1000 }, anonymous: { ...before.settings.anonymous, maxFileSize: 1000 } }
+    const lowered = {
+      ...before.settings,
+      user: { ...before.settings.user, maxFileSize: 1000 },
+      anonymous: { ...before.settings.anonymous, maxFileSize: 1000 },
+    }
     const saved = await json<SettingsResponse>(root, 'PUT', '/api/admin/settings', lowered)
     expect(saved.settings.user.maxFileSize).toBe(1000)
     expect(saved.updatedBy).toBe('root@example.com')
@@ -357,7 +435,7 @@ describe.each(DATABASES)('admin dashboard on $name', (database) => {
     // Browser uploads are checked against the same live limit.
     const browser = await call(alice, 'POST', '/api/shares', { files: [{ name: 'big.bin', size: 5000, type: 'application/octet-stream' }] })
     expect(browser.status).toBe(413)
-    expect(((await json<PublicConfig>(null, 'GET', '/api/config')).limits.user.maxFileSize)).toBe(1000)
+    expect((await json<PublicConfig>(null, 'GET', '/api/config')).limits.user.maxFileSize).toBe(1000)
 
     await json(root, 'PUT', '/api/admin/settings', { ...lowered, allowAnonymousUploads: false })
     const anonymous = await upload(null, 'anon.bin', 10)
@@ -372,31 +450,50 @@ describe.each(DATABASES)('admin dashboard on $name', (database) => {
     // Bob already made 2 uploads in this window: the 3rd of these is his 5th.
     expect(results).toEqual([201, 201, 429])
 
+    // Expiry and daily quota follow the settings too.
+    await json(root, 'PUT', '/api/admin/settings', { ...lowered, defaultExpiry: 3600, user: { ...lowered.user, maxExpiry: 7200 } })
+    const tooLong = await browserFetch(alice, `${server.url}/api/upload/x.bin?expiresIn=7201`, { method: 'PUT', body: new Uint8Array(10) })
+    expect(tooLong.status).toBe(400)
+    expect(
+      (await browserFetch(alice, `${server.url}/api/upload/x.bin?expiresIn=7200`, { method: 'PUT', body: new Uint8Array(10) })).status,
+    ).toBe(201)
+    // A daily quota of one byte: whatever Alice stored today, the next upload passes it.
+    await json(root, 'PUT', '/api/admin/settings', { ...lowered, user: { ...lowered.user, dailyQuota: 1 } })
+    const overQuota = await upload(alice, 'q.bin', 10)
+    expect(overQuota.status).toBe(413)
+    expect(((await overQuota.json()) as { error: { code: string } }).error.code).toBe('quota_exceeded')
+
     // Back to the environment's defaults: uploads work again.
     await json(root, 'PUT', '/api/admin/settings', before.defaults)
     expect((await upload(null, 'anon.bin', 2000)).status).toBe(201)
 
-    const audit = await json<Page<AuditEntry>>(root, 'GET', '/api/admin/audit?limit=4')
-    expect(audit.items.map((e) => e.action)).toEqual(['settings.update', 'settings.update', 'settings.update', 'settings.update'])
-    expect(audit.items[3]!.details).toEqual({ changed: { 'user.maxFileSize': { from: before.settings.user.maxFileSize, to: 1000 }, 'anonymous.maxFileSize': { from: before.settings.anonymous.maxFileSize, to: 1000 } } })
-    await expect.poll(() => audited.length).toBe(4)
+    const audit = await json<Page<AuditEntry>>(root, 'GET', '/api/admin/audit?limit=6')
+    expect(audit.items.map((e) => e.action)).toEqual(Array(6).fill('settings.update'))
+    expect(audit.items[5]!.details).toEqual({
+      changed: {
+        'user.maxFileSize': { from: before.settings.user.maxFileSize, to: 1000 },
+        'anonymous.maxFileSize': { from: before.settings.anonymous.maxFileSize, to: 1000 },
+      },
+    })
+    await expect.poll(() => audited.length).toBe(6)
   })
 
   // Two instances need a shared database server: PostgreSQL (a PGlite directory has one owner).
-  if (database.name === 'PostgreSQL') it('a second instance on the same database applies a saved setting within about a second', async () => {
-    const url = (server.deps.config.database as { url: string }).url
-    const other = await startTestServer({ DATABASE_URL: url, MAX_FILE_SIZE: '1GiB' })
-    try {
-      expect((await fetch(`${other.url}/api/upload/x.bin`, { method: 'PUT', body: new Uint8Array(600) })).status).toBe(201)
-      const current = (await json<SettingsResponse>(root, 'GET', '/api/admin/settings')).settings
-      await json(root, 'PUT', '/api/admin/settings', { ...current, anonymous: { ...current.anonymous, maxFileSize: 500 } })
-      await sleep(1100)
-      expect((await fetch(`${other.url}/api/upload/x.bin`, { method: 'PUT', body: new Uint8Array(600) })).status).toBe(413)
-      await json(root, 'PUT', '/api/admin/settings', current)
-    } finally {
-      await other.close()
-    }
-  })
+  if (database.name === 'PostgreSQL')
+    it('a second instance on the same database applies a saved setting within about a second', async () => {
+      const url = (server.deps.config.database as { url: string }).url
+      const other = await startTestServer({ DATABASE_URL: url, MAX_FILE_SIZE: '1GiB' })
+      try {
+        expect((await fetch(`${other.url}/api/upload/x.bin`, { method: 'PUT', body: new Uint8Array(600) })).status).toBe(201)
+        const current = (await json<SettingsResponse>(root, 'GET', '/api/admin/settings')).settings
+        await json(root, 'PUT', '/api/admin/settings', { ...current, anonymous: { ...current.anonymous, maxFileSize: 500 } })
+        await sleep(1100)
+        expect((await fetch(`${other.url}/api/upload/x.bin`, { method: 'PUT', body: new Uint8Array(600) })).status).toBe(413)
+        await json(root, 'PUT', '/api/admin/settings', current)
+      } finally {
+        await other.close()
+      }
+    })
 
   it('live figures: GET /api/admin/live and the feed count open rooms, peers and dashboards', async () => {
     const a = await connectRooms(server.url)

@@ -29,7 +29,14 @@ const TOP_SHARES = 10
 /** Where live figures come from (the realtime server, cluster-wide). */
 export type LiveSource = () => Promise<LiveFigures>
 
-export const noLive: LiveSource = async () => ({ sockets: 0, rooms: 0, peers: 0, transfersInProgress: 0, dashboards: 0, at: new Date().toISOString() })
+export const noLive: LiveSource = async () => ({
+  sockets: 0,
+  rooms: 0,
+  peers: 0,
+  transfersInProgress: 0,
+  dashboards: 0,
+  at: new Date().toISOString(),
+})
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10)
 
@@ -97,7 +104,12 @@ export class AdminService {
     const row = await this.deps.db.tx((q) => adminRepo.setDisabled(q, userId, disabled))
     if (!row) throw new AppError('not_found', 'No such user.')
     this.deps.events.emit('userAccessChanged', { userId })
-    await this.audit(actor, { action: disabled ? 'user.disable' : 'user.enable', targetType: 'user', targetId: userId, details: { email: row.email } })
+    await this.audit(actor, {
+      action: disabled ? 'user.disable' : 'user.enable',
+      targetType: 'user',
+      targetId: userId,
+      details: { email: row.email },
+    })
     return { ...toSessionUser(row), disabled: row.disabled_at !== null }
   }
 
@@ -116,7 +128,12 @@ export class AdminService {
   async saveSettings(actor: SessionUser, next: AdminSettings): Promise<SettingsResponse> {
     const before = (await this.deps.settings.read()).settings
     const saved = await this.deps.settings.save(next, actor.email)
-    await this.audit(actor, { action: 'settings.update', targetType: 'settings', targetId: null, details: { changed: changes(before, next) } })
+    await this.audit(actor, {
+      action: 'settings.update',
+      targetType: 'settings',
+      targetId: null,
+      details: { changed: changes(before, next) },
+    })
     return saved
   }
 
@@ -143,5 +160,9 @@ function changes(before: AdminSettings, after: AdminSettings): Record<string, { 
   })
   const a = flat(before)
   const b = flat(after)
-  return Object.fromEntries(Object.keys(b).filter((k) => a[k] !== b[k]).map((k) => [k, { from: a[k], to: b[k] }]))
+  return Object.fromEntries(
+    Object.keys(b)
+      .filter((k) => a[k] !== b[k])
+      .map((k) => [k, { from: a[k], to: b[k] }]),
+  )
 }

@@ -79,7 +79,11 @@ export const adminRepo = {
     )
     const [count] = await q.query<{ n: number }>(`SELECT count(*)::int8 AS n FROM users u WHERE ${where}`, params)
     return {
-      items: rows.map((r) => ({ ...r, createdAt: new Date(r.createdAt).toISOString(), lastLoginAt: r.lastLoginAt ? new Date(r.lastLoginAt).toISOString() : null })),
+      items: rows.map((r) => ({
+        ...r,
+        createdAt: new Date(r.createdAt).toISOString(),
+        lastLoginAt: r.lastLoginAt ? new Date(r.lastLoginAt).toISOString() : null,
+      })),
       total: count?.n ?? 0,
     }
   },

@@ -34,10 +34,20 @@ export class Metrics {
     const uploadBytes = new Counter({ name: 'sharesync_upload_bytes_total', help: 'Bytes of finalized uploads', registers })
     const downloads = new Counter({ name: 'sharesync_downloads_total', help: 'Download URLs issued (counted downloads)', registers })
     const downloadBytes = new Counter({ name: 'sharesync_download_bytes_total', help: 'Bytes of counted downloads', registers })
-    const rateLimited = new Counter({ name: 'sharesync_rate_limited_total', help: 'Requests refused by a rate limit or quota', labelNames: ['limit'], registers })
+    const rateLimited = new Counter({
+      name: 'sharesync_rate_limited_total',
+      help: 'Requests refused by a rate limit or quota',
+      labelNames: ['limit'],
+      registers,
+    })
     const janitorRuns = new Counter({ name: 'sharesync_janitor_runs_total', help: 'Janitor passes', registers })
     const janitorDeleted = new Counter({ name: 'sharesync_janitor_deleted_shares_total', help: 'Shares the janitor deleted', registers })
-    const p2pTransfers = new Counter({ name: 'sharesync_p2p_transfers_total', help: 'P2P transfer reports', labelNames: ['status'], registers })
+    const p2pTransfers = new Counter({
+      name: 'sharesync_p2p_transfers_total',
+      help: 'P2P transfer reports',
+      labelNames: ['status'],
+      registers,
+    })
     const p2pBytes = new Counter({ name: 'sharesync_p2p_bytes_total', help: 'Bytes of reported P2P transfers', registers })
     const figures = () => this.socketFigures()
     new Gauge({
@@ -102,7 +112,9 @@ export class Metrics {
     const token = this.deps.config.metricsToken
     r.get('/metrics', async (req, res) => {
       if (token && !bearerMatches(req.get('authorization'), token)) {
-        throw new AppError('unauthorized', 'A valid metrics token is required.', { headers: { 'WWW-Authenticate': 'Bearer realm="metrics"' } })
+        throw new AppError('unauthorized', 'A valid metrics token is required.', {
+          headers: { 'WWW-Authenticate': 'Bearer realm="metrics"' },
+        })
       }
       res.setHeader('Cache-Control', 'no-store')
       res.type(this.registry.contentType).send(await this.registry.metrics())

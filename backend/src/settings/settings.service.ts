@@ -47,7 +47,12 @@ export class SettingsService {
   async save(settings: AdminSettings, updatedBy: string): Promise<SettingsResponse> {
     const row = await settingsRepo.save(this.db, settings, updatedBy)
     this.cached = null
-    return { settings: clamp(settings), defaults: this.defaults, updatedAt: new Date(row.updated_at).toISOString(), updatedBy: row.updated_by }
+    return {
+      settings: clamp(settings),
+      defaults: this.defaults,
+      updatedAt: new Date(row.updated_at).toISOString(),
+      updatedBy: row.updated_by,
+    }
   }
 
   private async load(): Promise<SettingsResponse> {
@@ -60,7 +65,12 @@ export class SettingsService {
       this.logger?.warn({ issues: merged.error.issues }, 'saved settings are invalid; using the environment defaults')
       return { settings: this.defaults, defaults: this.defaults, updatedAt: null, updatedBy: null }
     }
-    return { settings: clamp(merged.data), defaults: this.defaults, updatedAt: new Date(row.updated_at).toISOString(), updatedBy: row.updated_by }
+    return {
+      settings: clamp(merged.data),
+      defaults: this.defaults,
+      updatedAt: new Date(row.updated_at).toISOString(),
+      updatedBy: row.updated_by,
+    }
   }
 }
 
