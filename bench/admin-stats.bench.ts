@@ -84,7 +84,10 @@ async function main() {
     const link = await ensureAdminBootstrap(server.deps)
     if (!link) throw new Error('no bootstrap link')
     const signIn = await fetch(`${server.url}${link}`, { redirect: 'manual' })
-    const cookie = signIn.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
+    const cookie = signIn.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ')
 
     async function time(path: string) {
       const ms: number[] = []
@@ -98,7 +101,13 @@ async function main() {
         bytes = body.length
       }
       ms.sort((a, b) => a - b)
-      return { path, firstMs: round(ms[0]!), medianMs: round(ms[Math.floor(ms.length / 2)]!), maxMs: round(ms.at(-1)!), responseBytes: bytes }
+      return {
+        path,
+        firstMs: round(ms[0]!),
+        medianMs: round(ms[Math.floor(ms.length / 2)]!),
+        maxMs: round(ms.at(-1)!),
+        responseBytes: bytes,
+      }
     }
 
     const day = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10)
@@ -110,7 +119,9 @@ async function main() {
       await time('/api/admin/shares?q=file-4242.bin'),
       await time('/api/admin/users?q=user42'),
     ]
-    const stats = (await (await fetch(`${server.url}/api/admin/stats`, { headers: { cookie } })).json()) as { totals: Record<string, number> }
+    const stats = (await (await fetch(`${server.url}/api/admin/stats`, { headers: { cookie } })).json()) as {
+      totals: Record<string, number>
+    }
     process.stdout.write(
       `${JSON.stringify({ db: DB, seeded: { shares: SHARES, downloadEvents: DOWNLOADS, p2pTransfers: P2P, users: 1000, seedMs: round(seedMs) }, repeat: REPEAT, results, totals: stats.totals }, null, 2)}\n`,
     )

@@ -24,7 +24,9 @@ function parsePrometheus(text: string): { samples: Sample[]; types: Map<string, 
   const types = new Map<string, string>()
   const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*'
   const LABEL = `[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\[\\\\"n])*"`
-  const sampleLine = new RegExp(`^(${NAME})(?:\\{((?:${LABEL})(?:,${LABEL})*)?,?\\})? (-?\\d+(?:\\.\\d+)?(?:[eE][+-]?\\d+)?|[+-]?[Ii]nf|[Nn]a[Nn])(?: -?\\d+)?$`)
+  const sampleLine = new RegExp(
+    `^(${NAME})(?:\\{((?:${LABEL})(?:,${LABEL})*)?,?\\})? (-?\\d+(?:\\.\\d+)?(?:[eE][+-]?\\d+)?|[+-]?[Ii]nf|[Nn]a[Nn])(?: -?\\d+)?$`,
+  )
   // Values are Go floats: Prometheus reads "NaN", "Nan" and "+Inf" alike (strconv.ParseFloat).
   const lines = text.split('\n')
   expect(lines.at(-1)).toBe('')
@@ -71,7 +73,12 @@ afterAll(async () => {
 
 describe('GET /metrics', () => {
   it('without the token (or with a wrong one) answers 401 and reveals nothing', async () => {
-    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong' }, { authorization: `Basic ${TOKEN}` }, { authorization: `Bearer ${TOKEN}x` }]) {
+    for (const headers of [
+      {} as Record<string, string>,
+      { authorization: 'Bearer wrong' },
+      { authorization: `Basic ${TOKEN}` },
+      { authorization: `Bearer ${TOKEN}x` },
+    ]) {
       const res = await server.fetch('/metrics', { headers })
       expect(res.status).toBe(401)
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/)

@@ -11,7 +11,10 @@ export const ADMIN_NAMESPACE = '/admin'
 export const ADMINS_ROOM = 'admins'
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/
-const isoDay = z.string().regex(DAY, 'a day as YYYY-MM-DD').refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)), 'not a real day')
+const isoDay = z
+  .string()
+  .regex(DAY, 'a day as YYYY-MM-DD')
+  .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)), 'not a real day')
 /** Longest range the per-day series may cover. */
 export const MAX_STATS_DAYS = 366
 
@@ -104,7 +107,11 @@ const search = z.string().trim().max(200).optional()
 export const AdminShareStatus = z.enum(['uploading', 'active', 'expired', 'deleted'])
 export type AdminShareStatus = z.infer<typeof AdminShareStatus>
 
-export const AdminSharesQuery = z.object({ q: search, status: z.enum(['all', 'uploading', 'active', 'expired', 'deleted']).default('all'), ...page })
+export const AdminSharesQuery = z.object({
+  q: search,
+  status: z.enum(['all', 'uploading', 'active', 'expired', 'deleted']).default('all'),
+  ...page,
+})
 export type AdminSharesQuery = z.infer<typeof AdminSharesQuery>
 
 export interface AdminShare {
@@ -166,7 +173,11 @@ export interface AuditEntry {
 // ---------------------------------------------------------------- settings
 
 const bytes = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)
-const seconds = z.number().int().min(1).max(10 * 365 * 86_400)
+const seconds = z
+  .number()
+  .int()
+  .min(1)
+  .max(10 * 365 * 86_400)
 
 export const RoleLimits = z.object({ maxFileSize: bytes, maxExpiry: seconds, dailyQuota: bytes }).strict()
 
@@ -181,7 +192,16 @@ export const AdminSettings = z
     user: RoleLimits,
     anonymous: RoleLimits,
     /** uploads per client per window */
-    uploadRateLimit: z.object({ points: z.number().int().min(1).max(1_000_000), seconds: z.number().int().min(1).max(30 * 86_400) }).strict(),
+    uploadRateLimit: z
+      .object({
+        points: z.number().int().min(1).max(1_000_000),
+        seconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(30 * 86_400),
+      })
+      .strict(),
   })
   .strict()
   .refine((s) => s.defaultExpiry <= s.user.maxExpiry, { message: 'must not exceed the signed-in maximum expiry', path: ['defaultExpiry'] })
