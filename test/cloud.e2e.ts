@@ -229,6 +229,16 @@ describe('cloud links in the browser', () => {
     expect(await page.getByRole('heading', { name: 'Resume upload' }).count()).toBe(0)
   })
 
+  it('more files than a link can hold are refused before anything is uploaded', async () => {
+    const many = Array.from({ length: 101 }, (_, i) => randomFile(files.dir, `tiny-${i}.txt`, 1))
+    const page = await newPage()
+    await chooseFiles(page, app.url, many)
+    await page.getByText('A link holds at most 100 files').waitFor()
+    expect(await page.getByRole('button', { name: 'Upload and create link' }).isDisabled()).toBe(true)
+    await page.getByRole('button', { name: 'Remove tiny-0.txt' }).click()
+    expect(await page.getByRole('button', { name: 'Upload and create link' }).isEnabled()).toBe(true)
+  })
+
   it('an unknown link shows the "expired or does not exist" page', async () => {
     const page = await newPage()
     await page.goto(`${app.url}/s/AAAAAAAAAAAAAAAAAAAAAA`)

@@ -1,5 +1,5 @@
 import { Field, Input, Label, Description, Select } from '@headlessui/react'
-import type { PublicConfig, UserLimits } from '@sharesync/protocol'
+import { MAX_FILES_PER_SHARE, type PublicConfig, type UserLimits } from '@sharesync/protocol'
 import { useMemo, useState, type FormEvent } from 'react'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
@@ -63,11 +63,12 @@ export function UploadOptions({
 
   const total = files.reduce((n, f) => n + f.size, 0)
   const tooBig = limits ? files.filter((f) => f.size > limits.maxFileSize) : []
+  const tooMany = files.length > MAX_FILES_PER_SHARE
   const chosenExpiry = expiry ? Number(expiry) : defaultExpiry
 
   const submit = (e: FormEvent) => {
     e.preventDefault()
-    if (tooBig.length || busy) return
+    if (tooBig.length || tooMany || busy) return
     onSubmit({ expiresIn: chosenExpiry, maxDownloads: downloads === 'unlimited' ? null : Number(downloads), password })
   }
 
@@ -167,8 +168,13 @@ export function UploadOptions({
             Files up to {formatBytes(limits.maxFileSize)} each; links last at most {formatPeriod(limits.maxExpiry)}.
           </p>
         )}
+        {tooMany && (
+          <Alert tone="warning">
+            A link holds at most {MAX_FILES_PER_SHARE} files; remove {files.length - MAX_FILES_PER_SHARE} or zip them first.
+          </Alert>
+        )}
         {error && <Alert tone="error">{error}</Alert>}
-        <Button type="submit" className="w-full sm:w-auto" disabled={busy || tooBig.length > 0 || files.length === 0}>
+        <Button type="submit" className="w-full sm:w-auto" disabled={busy || tooBig.length > 0 || tooMany || files.length === 0}>
           {busy ? 'Creating…' : 'Upload and create link'}
         </Button>
       </form>

@@ -1,4 +1,4 @@
-import type { CreateShareRequest } from '@sharesync/protocol'
+import { CreateShareRequest, MAX_FILES_PER_SHARE, MAX_PASSWORD_LENGTH } from '@sharesync/protocol'
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { useNavigate } from 'react-router-dom'
 import { ApiError, errorMessage } from '../../lib/api'
@@ -86,14 +86,21 @@ export function useUpload() {
         secondsLeft: null,
         files: files.map((f) => ({ name: f.name, size: f.size, uploaded: 0 })),
       })
-      const body: CreateShareRequest = {
-        files: files.map((f) => ({ name: f.name, size: f.size, type: f.type || 'application/octet-stream' })),
+      // The server's own schema (from protocol/): a mistake is explained here, before any upload.
+      const parsed = CreateShareRequest.safeParse({
+        files: files.map((f) => ({ name: f.name, size: f.size, type: (f.type || 'application/octet-stream').slice(0, 255) })),
         expiresIn: choice.expiresIn,
         maxDownloads: choice.maxDownloads,
         password: choice.password || undefined,
+      })
+      if (!parsed.success) {
+        setSnapshot(null)
+        setBusy(false)
+        setError(describeInvalid(parsed.error.issues[0]))
+        return
       }
       try {
-        const created = await cloudApi.createShare(body)
+        const created = await cloudApi.createShare(parsed.data)
         if (!created.ownerToken) throw new Error('The server did not return an owner token.')
         const pending: PendingUpload = {
           shareId: created.id,
@@ -149,4 +156,16 @@ export function useUpload() {
   }, [])
 
   return { snapshot, error, busy, start, resume: run, cancel, retry, reset, hasCurrent: () => current.current !== null }
+}
+
+/** A sentence for the first problem the protocol schema found in the chosen files and options. */
+function describeInvalid(issue: { path: PropertyKey[]; message: string } | undefined): string {
+  const where = issue?.path[0]
+  if (where === 'files') {
+    return issue?.path.length === 1
+      ? `A link holds 1 to ${MAX_FILES_PER_SHARE} files.`
+      : `This file cannot be shared as it is: ${issue?.message ?? 'invalid'} (its name may be too long).`
+  }
+  if (where === 'password') return `The password may be at most ${MAX_PASSWORD_LENGTH} characters.`
+  return `Please check the options: ${issue?.message ?? 'invalid input'}.`
 }
