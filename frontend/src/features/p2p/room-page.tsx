@@ -192,7 +192,8 @@ function RoomView({ session, view, onLeave }: { session: RoomSession; view: Sess
         <h2 className="text-lg font-semibold">In this room</h2>
         <ul className="space-y-2" aria-label="Devices in this room">
           <li className="text-sm">
-            <span className="font-medium">{view.self?.name}</span> <span className="text-slate-500">(this device · {view.self?.device})</span>
+            <span className="font-medium">{view.self?.name}</span>{' '}
+            <span className="text-slate-500">(this device{view.self && view.self.device !== view.self.name ? ` · ${view.self.device}` : ''})</span>
           </li>
           {view.peers.map((p) => (
             <PeerRow key={p.peerId} peer={p} />
