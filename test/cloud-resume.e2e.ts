@@ -11,7 +11,7 @@ import { startApp } from './support/app-server'
 import { launchBrowser } from './support/browser'
 import { chooseFiles, submitUpload, waitForResult } from './support/cloud-ui'
 import { randomFile, sha256File, tempDir } from './support/files'
-import { readPercents, recordUploadPercents } from './support/pages'
+import { readPercents, recordUploadPercents, screenshot } from './support/pages'
 
 const MiB = 1024 * 1024
 const PART_SIZE = 5 * MiB
@@ -139,8 +139,10 @@ describe('resuming an interrupted upload', () => {
       const impostor = randomFile(mkdirSync(join(files.dir, 'elsewhere'), { recursive: true }) ?? files.dir, 'resume-me.bin', 1000)
       await page.getByTestId('resume-input').setInputFiles(impostor)
       await page.getByText('Not the same file').waitFor()
+      await screenshot(page, 'resume-laptop')
       await recordUploadPercents(page)
-      await page.getByTestId('resume-input').setInputFiles(path)
+      // Picked with the page's main picker (as if dropped anywhere): it is recognised and resumed.
+      await page.getByTestId('file-input').setInputFiles(path)
       const link = await waitForResult(page)
 
       // It started from what was stored, not from zero.

@@ -13,7 +13,7 @@ import { MyLinks } from './my-links'
 import { ResumeCard } from './resume-card'
 import { UploadOptions } from './upload-options'
 import { UploadProgress } from './upload-progress'
-import { ownedLinks, pendingUploads, type PendingUpload } from './upload-records'
+import { ownedLinks, pendingUploads, sameFile, type PendingUpload } from './upload-records'
 import { useUpload } from './use-upload'
 import { useViewerLimits } from './use-viewer-limits'
 
@@ -34,6 +34,15 @@ export function HomePage() {
 
   const addFiles = (more: File[]) => {
     if (uploading) return
+    // The interrupted upload's files dropped or pasted again: resume it rather than start over.
+    if (pending && files.length === 0) {
+      const matched = pending.files.map((p) => more.find((f) => sameFile(f, p)))
+      if (matched.every((f): f is File => f !== undefined)) {
+        setPending(null)
+        void upload.resume(pending, matched)
+        return
+      }
+    }
     setFiles((prev) => [...prev, ...more])
   }
   const { dragging } = usePageFileInput(addFiles, !uploading)

@@ -37,13 +37,13 @@ export function ResumeCard({
 
   const missing = pending.files.filter((_, i) => picked[i] === null)
   return (
-    <Card aria-labelledby="resume-heading" className="space-y-4 border-amber-300 dark:border-amber-700">
+    <Card aria-labelledby="resume-heading" className="space-y-4 ring-2 ring-amber-400 dark:ring-amber-600">
       <h2 id="resume-heading" className="text-lg font-bold">
         Resume upload
       </h2>
       <p className="text-sm text-slate-700 dark:text-slate-300">
-        An upload was interrupted. The parts already sent are safe on the server. Pick {missing.length === 1 ? 'this file' : 'these files'}{' '}
-        again to continue:
+        An upload was interrupted. The parts already sent are safe on the server. Pick (or drop){' '}
+        {missing.length === 1 ? 'this file' : 'these files'} again to continue:
       </p>
       <ul className="list-inside list-disc text-sm" aria-label="Files to pick again">
         {missing.map((f) => (
