@@ -7,6 +7,8 @@ const shortDay = (day: string) =>
   new Date(`${day}T00:00:00Z`).toLocaleDateString(undefined, { day: 'numeric', month: 'short', timeZone: 'UTC' })
 
 const AXIS = { fontSize: 12, fill: 'currentColor' }
+// Series are not animated: the figures refresh whenever something happens on the server, and a
+// chart regrowing from zero each time is distracting.
 
 /** Per-day counts: uploads, downloads and P2P transfers. */
 export function ActivityChart({ series }: { series: DailyFigures[] }) {
@@ -27,9 +29,9 @@ export function ActivityChart({ series }: { series: DailyFigures[] }) {
             <YAxis allowDecimals={false} tick={AXIS} />
             <Tooltip labelFormatter={(d) => shortDay(String(d))} contentStyle={{ color: '#0f172a' }} />
             <Legend wrapperStyle={{ fontSize: 12 }} />
-            <Bar dataKey="uploads" name="Uploads" fill="#4f46e5" />
-            <Bar dataKey="downloads" name="Downloads" fill="#0d9488" />
-            <Bar dataKey="p2pTransfers" name="P2P transfers" fill="#d97706" />
+            <Bar isAnimationActive={false} dataKey="uploads" name="Uploads" fill="#4f46e5" />
+            <Bar isAnimationActive={false} dataKey="downloads" name="Downloads" fill="#0d9488" />
+            <Bar isAnimationActive={false} dataKey="p2pTransfers" name="P2P transfers" fill="#d97706" />
           </BarChart>
         </ResponsiveContainer>
       </div>
@@ -61,9 +63,33 @@ export function BytesChart({ series }: { series: DailyFigures[] }) {
               contentStyle={{ color: '#0f172a' }}
             />
             <Legend wrapperStyle={{ fontSize: 12 }} />
-            <Area type="monotone" dataKey="bytesUp" name="Uploaded" stroke="#4f46e5" fill="#4f46e5" fillOpacity={0.25} />
-            <Area type="monotone" dataKey="bytesDown" name="Downloaded" stroke="#0d9488" fill="#0d9488" fillOpacity={0.25} />
-            <Area type="monotone" dataKey="p2pBytes" name="Peer to peer" stroke="#d97706" fill="#d97706" fillOpacity={0.2} />
+            <Area
+              isAnimationActive={false}
+              type="monotone"
+              dataKey="bytesUp"
+              name="Uploaded"
+              stroke="#4f46e5"
+              fill="#4f46e5"
+              fillOpacity={0.25}
+            />
+            <Area
+              isAnimationActive={false}
+              type="monotone"
+              dataKey="bytesDown"
+              name="Downloaded"
+              stroke="#0d9488"
+              fill="#0d9488"
+              fillOpacity={0.25}
+            />
+            <Area
+              isAnimationActive={false}
+              type="monotone"
+              dataKey="p2pBytes"
+              name="Peer to peer"
+              stroke="#d97706"
+              fill="#d97706"
+              fillOpacity={0.2}
+            />
           </AreaChart>
         </ResponsiveContainer>
       </div>
