@@ -118,6 +118,12 @@ describe('admin dashboard in Chromium', () => {
       .getByText(/New share: 1 file/)
       .waitFor()
     await expect.poll(() => valueOf(page, 'total-uploads')).toBe('7')
+    // Live counters are pushed every few seconds: a second room shows up without a reload.
+    const second = await connectRooms(app.url)
+    sockets.push(second)
+    expect((await second.emitWithAck('room:create', {})).ok).toBe(true)
+    await expect.poll(() => valueOf(page, 'live-rooms'), { timeout: 15_000 }).toBe('2')
+    second.close()
 
     const laptop = await screenshot(page, 'admin-overview-1280x800')
     // Today's row of the per-day table matches the mix.
