@@ -131,4 +131,26 @@ describe('pages at phone and laptop size, light and dark', () => {
       await context.close()
     }
   })
+
+  it('the theme switch changes light to dark and the choice survives a reload', async () => {
+    const context = await browser.newContext({ viewport: VIEWPORTS.phone, colorScheme: 'light', serviceWorkers: 'block' })
+    try {
+      const page = await context.newPage()
+      await page.goto(`${app.url}/`)
+      await page.getByRole('heading', { name: 'Share files, your way' }).waitFor()
+      const isDark = () => page.evaluate(() => document.documentElement.classList.contains('dark'))
+      const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor)
+      expect(await isDark()).toBe(false)
+      const light = await background()
+      await page.getByRole('switch', { name: 'Dark theme' }).click()
+      expect(await isDark()).toBe(true)
+      expect(await background()).not.toBe(light)
+      await page.reload()
+      await page.getByRole('heading', { name: 'Share files, your way' }).waitFor()
+      expect(await isDark()).toBe(true)
+      expect(await page.getByRole('switch', { name: 'Dark theme' }).getAttribute('aria-checked')).toBe('true')
+    } finally {
+      await context.close()
+    }
+  })
 })

@@ -58,7 +58,10 @@ export function ResultPage() {
   }
   if (gone) return <LinkGone title="This link is no longer available" />
 
-  const downloadsLeft = meta?.downloadsLeft !== undefined ? meta.downloadsLeft : link.maxDownloads
+  // A password share tells nobody (not even its owner's browser, which does not keep the password)
+  // how many downloads are left: show the limit instead.
+  const knowsLeft = meta?.downloadsLeft !== undefined
+  const downloadsLeft = knowsLeft ? meta.downloadsLeft : link.maxDownloads
   const shareData = {
     title: 'ShareSync',
     text: link.files.length === 1 ? link.files[0]!.name : `${link.files.length} files`,
@@ -133,7 +136,9 @@ export function ResultPage() {
                 </dd>
               </div>
               <div>
-                <dt className="text-slate-600 dark:text-slate-400">Downloads left</dt>
+                <dt className="text-slate-600 dark:text-slate-400">
+                  {knowsLeft || !link.passwordProtected ? 'Downloads left' : 'Downloads allowed'}
+                </dt>
                 <dd className="font-medium" data-testid="result-downloads">
                   {downloadsLeft === null || downloadsLeft === undefined ? 'Unlimited' : downloadsLeft}
                   {link.maxDownloads === 1 ? ' (deleted after the download)' : ''}
