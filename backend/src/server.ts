@@ -61,7 +61,6 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
     ],
     routers: [
       metrics.router(),
-      // Before the auth router: its PATCH /api/admin/users/:id/role is answered here, with an audit entry.
       adminRouter(deps, () => realtime.adminLive()),
       blobRouter(deps),
       authRouter(deps),

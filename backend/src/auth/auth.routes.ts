@@ -1,11 +1,11 @@
-import { BootstrapQuery, SetRoleRequest, SignInQuery, UserId } from '@sharesync/protocol'
+import { BootstrapQuery, SignInQuery } from '@sharesync/protocol'
 import express, { type Request, type Response } from 'express'
 import type { Deps } from '../deps'
 import { AppError, isConnectionError } from '../http/app-error'
-import { setUserRole, signInWithGoogle, useBootstrapToken } from './auth.service'
+import { signInWithGoogle, useBootstrapToken } from './auth.service'
 import { GoogleAuth } from './google.strategy'
 import { safeReturnTo } from './return-to'
-import { requireAdmin, requireUser, SESSION_COOKIE } from './session.middleware'
+import { requireUser, SESSION_COOKIE } from './session.middleware'
 
 const PENDING_SIGN_IN_MS = 15 * 60_000
 
@@ -16,7 +16,7 @@ const PENDING_SIGN_IN_MS = 15 * 60_000
  *   GET  /api/auth/bootstrap?token=  -> the one-time admin link printed at startup
  *   POST /api/auth/logout            -> the session is destroyed
  *   GET  /api/me                     -> { id, email, name, avatarUrl, role } or 401
- *   PATCH /api/admin/users/:id/role  -> promote / demote (admin only, see the admin gate)
+ * (Promoting and demoting admins is an admin route: backend/src/admin/admin.routes.ts.)
  */
 export function authRouter(deps: Deps): express.Router {
   const router = express.Router()
@@ -81,13 +81,6 @@ export function authRouter(deps: Deps): express.Router {
   router.get('/api/me', (req, res) => {
     res.setHeader('Cache-Control', 'no-store')
     res.json(requireUser(req))
-  })
-
-  router.patch('/api/admin/users/:id/role', async (req, res) => {
-    const actor = requireAdmin(req)
-    const id = UserId.parse(req.params.id)
-    const { role } = SetRoleRequest.parse(req.body)
-    res.json(await setUserRole(deps, actor, id, role))
   })
 
   return router
