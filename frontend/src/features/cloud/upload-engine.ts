@@ -104,6 +104,7 @@ export class UploadEngine {
   private readonly urls: Map<number, SignedUrl>[]
   private readonly signing: Map<number, Promise<void>>[]
   private readonly samples: { t: number; bytes: number }[] = []
+  private readonly listings = new Map<number, { at: number; parts: Promise<{ partNumber: number; etag: string; size: number }[]> }>()
   private phase: UploadPhase = 'checking'
   private message: string | undefined
   private completedBytes = 0
@@ -209,6 +210,22 @@ export class UploadEngine {
   }
 
   /**
+   * The ETag of a part storage already holds in full, or null. One listing per file serves all the
+   * parts that retry at the same moment (after an outage every worker asks at once).
+   */
+  private async storedPart(task: PartTask): Promise<string | null> {
+    const f = this.opts.files[task.file]!
+    let listing = this.listings.get(task.file)
+    if (!listing || listing.at < Date.now() - 1000) {
+      listing = { at: Date.now(), parts: cloudApi.listParts(this.opts.shareId, f.fileId, this.opts.ownerToken).then((r) => r.parts) }
+      this.listings.set(task.file, listing)
+    }
+    const parts = await listing.parts.catch(() => [])
+    const p = parts.find((x) => x.partNumber === task.partNumber)
+    return p && p.size === task.end - task.start ? p.etag : null
+  }
+
+  /**
    * A fresh URL for a part. URLs expire quickly (PRESIGN_TTL), so they are signed in small batches
    * just before use: the batch is this part and the next few of the same file not yet signed.
    */
@@ -250,18 +267,23 @@ export class UploadEngine {
   private async uploadPart(task: PartTask) {
     const f = this.opts.files[task.file]!
     const key = `${task.file}:${task.partNumber}`
+    const stored = (etag: string) => {
+      this.inflight.delete(key)
+      this.etags[task.file]!.set(task.partNumber, etag)
+      this.done[task.file]!.add(task.partNumber)
+      this.completedBytes += task.end - task.start
+      if (this.phase === 'retrying') this.setPhase('uploading')
+      this.emitSoon()
+    }
     for (let attempt = 1; ; attempt++) {
       if (this.abort.signal.aborted) throw new Cancelled()
       try {
+        // After a failure the part may have reached storage and only the answer got lost
+        // (connection cut, server restarted): then it is not sent again.
+        const already = attempt > 1 ? await this.storedPart(task) : null
+        if (already !== null) return stored(already)
         const url = await this.urlFor(task)
-        const etag = await this.put(url, f.file.slice(task.start, task.end), key)
-        this.inflight.delete(key)
-        this.etags[task.file]!.set(task.partNumber, etag)
-        this.done[task.file]!.add(task.partNumber)
-        this.completedBytes += task.end - task.start
-        if (this.phase === 'retrying') this.setPhase('uploading')
-        this.emitSoon()
-        return
+        return stored(await this.put(url, f.file.slice(task.start, task.end), key))
       } catch (err) {
         this.inflight.delete(key)
         this.emitSoon()
