@@ -3,7 +3,7 @@
  * size, light and dark, screenshotted to test/screenshots/ and checked with axe-core (no serious or
  * critical violations).
  */
-import type { Browser, Page, Route } from 'playwright-core'
+import type { Browser, FileChooser, Page, Route } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApp, type AppProcess } from './support/app-server'
 import { launchBrowser } from './support/browser'
@@ -111,6 +111,9 @@ describe('pages at phone and laptop size, light and dark', () => {
     const context = await browser.newContext({ viewport: VIEWPORTS.laptop, serviceWorkers: 'block' })
     try {
       const page = await context.newPage()
+      // Listening before anything happens turns on file-chooser interception up front.
+      const choosers: FileChooser[] = []
+      page.on('filechooser', (c) => choosers.push(c))
       await page.goto(`${app.url}/`)
       await page.getByRole('heading', { name: 'Share files, your way' }).waitFor()
       const input = page.getByTestId('file-input')
@@ -123,7 +126,9 @@ describe('pages at phone and laptop size, light and dark', () => {
       // The visible "button" is the input's label: it carries the focus ring.
       const outline = await page.locator('label', { hasText: 'Choose files' }).evaluate((el) => getComputedStyle(el).outlineStyle)
       expect(outline).not.toBe('none')
-      const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')])
+      await page.keyboard.press('Enter')
+      await expect.poll(() => choosers.length).toBe(1)
+      const chooser = choosers[0]!
       expect(chooser.isMultiple()).toBe(true)
       await chooser.setFiles(randomFile(files.dir, 'typed.txt', 10))
       await page.getByRole('heading', { name: 'Create a link' }).waitFor()
