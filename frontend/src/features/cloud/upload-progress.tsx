@@ -46,6 +46,10 @@ export function UploadProgress({
         </p>
       </div>
       <ProgressBar value={pct} label="Total upload progress" />
+      {/* Screen readers hear the progress in steps of 10 %, not every repaint. */}
+      <p className="sr-only" aria-live="polite">
+        {snapshot.phase === 'checking' ? '' : `${Math.floor(shown / 10) * 10} % uploaded`}
+      </p>
       <dl className="grid grid-cols-2 gap-3 text-sm sm:grid-cols-3">
         <div>
           <dt className="text-slate-600 dark:text-slate-400">Uploaded</dt>
