@@ -35,6 +35,7 @@ function watchParts(page: Page) {
   const sent = new Map<number, number>()
   const stored = new Map<number, number>()
   const inFlight = new Set<Request>()
+  // A timeline of part events, printed when an assertion about them fails.
   const history: string[] = []
   page.on('request', (req) => {
     const n = partOf(req)
@@ -44,7 +45,9 @@ function watchParts(page: Page) {
     inFlight.add(req)
   })
   page.on('requestfailed', (req) => {
-    history.push(`${Date.now() % 100000} failed ${partOf(req)} ${req.failure()?.errorText}`)
+    const n = partOf(req)
+    if (n === null) return
+    history.push(`${Date.now() % 100000} failed ${n} ${req.failure()?.errorText}`)
     inFlight.delete(req)
   })
   page.on('requestfinished', async (req) => {
