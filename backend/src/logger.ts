@@ -10,7 +10,6 @@ export const REDACT = [
   'res.headers.location',
   '*.password',
   '*.ownerToken',
-  '*.url',
 ]
 
 export function createLogger(level: string): Logger {

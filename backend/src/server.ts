@@ -98,10 +98,15 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
       closing ??= (async () => {
         janitor.stop()
         await realtime.close()
+        // Keep-alive clients would otherwise go on sending requests on their open connections:
+        // answer each in-flight request with "Connection: close", and drop idle connections.
+        http.on('request', (_req, res) => res.setHeader('Connection', 'close'))
+        const idle = setInterval(() => http.closeIdleConnections(), 250)
         await new Promise<void>((resolve) => {
           http.close(() => resolve())
           http.closeIdleConnections()
         })
+        clearInterval(idle)
         await deps.store.close?.()
         await deps.db.close()
         deps.redis?.disconnect()

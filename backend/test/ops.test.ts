@@ -234,3 +234,28 @@ describe('quotas and logs', () => {
     }
   })
 })
+
+describe('shutdown with keep-alive clients', () => {
+  it('close() finishes even while clients keep sending requests back to back on open connections', async () => {
+    const server = await startTestServer({ UPLOAD_RATE_LIMIT: '100000/1h' })
+    let stop = false
+    let refused = 0
+    const body = new Uint8Array(256 * 1024)
+    // like a browser uploading parts: 4 keep-alive connections, each sending the next request at once
+    const loops = Array.from({ length: 4 }, async () => {
+      while (!stop) {
+        const res = await server.fetch('/api/upload/part.bin', { method: 'PUT', body }).catch(() => null)
+        if (!res) refused++
+        else await res.arrayBuffer()
+      }
+    })
+    await new Promise((r) => setTimeout(r, 500))
+    const started = Date.now()
+    const closed = server.close().then(() => Date.now() - started)
+    const took = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(Infinity), 8000))])
+    stop = true
+    await Promise.all(loops)
+    expect(took).toBeLessThan(8000)
+    expect(refused).toBeGreaterThan(0)
+  })
+})
