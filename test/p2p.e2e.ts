@@ -242,13 +242,14 @@ describe('P2P rooms in the browser', () => {
 
   it('either side can cancel or decline, and both sides say so', async () => {
     const [a, b] = await roomWith(['Alice laptop', 'Bob phone'])
+    const medium = randomFile(files.dir, 'medium.bin', 60 * MB)
     const receiving = (d: Device) => d.page.locator('[data-testid=transfer][data-direction=receive]').first()
     const sending = (d: Device) => d.page.locator('[data-testid=transfer][data-direction=send]').first()
     const reached = (d: Device, pct: number) =>
       d.page.waitForFunction((p) => Number.parseInt(document.querySelector('[data-testid=transfer][data-direction=receive] [data-testid=transfer-percent]')?.textContent ?? '0', 10) >= p, pct, { timeout: 60_000 })
 
     // The receiver cancels.
-    await send(a!, big.path, 'Bob phone')
+    await send(a!, medium, 'Bob phone')
     await accept(b!)
     await reached(b!, 5)
     await receiving(b!).getByRole('button', { name: 'Cancel' }).click()
@@ -257,7 +258,7 @@ describe('P2P rooms in the browser', () => {
     expect(await sending(a!).textContent()).toContain('Bob phone cancelled.')
 
     // The sender cancels.
-    await send(a!, big.path, 'Bob phone')
+    await send(a!, medium, 'Bob phone')
     await accept(b!)
     await b!.page.locator('[data-testid=transfer][data-direction=receive][data-phase=active]').first().waitFor()
     await sending(a!).getByRole('button', { name: 'Cancel' }).click()
@@ -265,7 +266,7 @@ describe('P2P rooms in the browser', () => {
     expect(await receiving(b!).textContent()).toContain('Alice laptop cancelled.')
 
     // The receiver declines.
-    await send(a!, big.path, 'Bob phone')
+    await send(a!, medium, 'Bob phone')
     await b!.page.locator('[data-testid=transfer][data-phase=offered]').first().getByRole('button', { name: 'Decline' }).click()
     await a!.page.locator('[data-testid=transfer][data-direction=send][data-phase=declined]').first().waitFor({ timeout: 20_000 })
     expect(await sending(a!).textContent()).toContain('Bob phone declined.')
