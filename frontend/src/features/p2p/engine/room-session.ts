@@ -101,7 +101,8 @@ export class RoomSession {
     private readonly opts: SessionOptions = {},
   ) {
     this.view = { phase: 'connecting', room: null, self: null, peers: [], transfers: [], error: null, serverConnected: false }
-    this.socket = io(`${opts.baseUrl ?? ''}${ROOMS_NAMESPACE}`, { transports: ['websocket', 'polling'] })
+    // WebSocket first (no polling round trips while signaling); long-polling when a proxy blocks it.
+    this.socket = io(`${opts.baseUrl ?? ''}${ROOMS_NAMESPACE}`, { transports: ['websocket', 'polling'], tryAllTransports: true })
     this.socket.on('connect', () => {
       this.view = { ...this.view, serverConnected: true }
       void this.enter()
