@@ -1,9 +1,9 @@
 /** Runs the built server (backend/dist/main.js) as a child process, as `pnpm start` would. */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from '../../backend/test/support/services'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 
@@ -16,17 +16,6 @@ export interface AppProcess {
   stop(): Promise<void>
   /** SIGKILL, as a crash or a pulled plug would: no graceful shutdown, open connections just drop. */
   kill(): Promise<void>
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 /**

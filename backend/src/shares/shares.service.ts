@@ -11,7 +11,7 @@ import {
   type UploadResponse,
 } from '@sharesync/protocol'
 import type { Db, Queryable } from '../db/db'
-import { sharesRepo, type FileRow, type NewFile, type ShareRow } from '../db/shares.repo'
+import { sharesRepo, type FileRow, type NewFile, type NewShare, type ShareRow } from '../db/shares.repo'
 import type { Deps } from '../deps'
 import { AppError, guardDependency, shareNotFound } from '../http/app-error'
 import type { Viewer } from '../http/viewer'
@@ -103,23 +103,7 @@ export class SharesService {
         const uploadId = partCount > 0 ? (await storage(() => this.store.createMultipart(storageKey, { contentType: f.type, maxPartBytes: partSize }))).uploadId : null
         files.push({ id: newId(), position, name: f.name, size: f.size, contentType: f.type, storageKey, uploadId, partSize, partCount })
       }
-      await this.db.tx((q) =>
-        sharesRepo.insertShare(
-          q,
-          {
-            id,
-            ownerUserId: viewer.user?.id ?? null,
-            ownerTokenHash: hashToken(ownerToken),
-            passwordHash: admitted.passwordHash,
-            maxDownloads: admitted.maxDownloads,
-            expiresAt: admitted.expiresAt,
-            anonymous: !viewer.user,
-            clientKey: viewer.clientKey,
-            status: 'uploading',
-          },
-          files,
-        ),
-      )
+      await this.db.tx((q) => sharesRepo.insertShare(q, newShareRow(id, ownerToken, viewer, admitted), files))
     } catch (err) {
       await Promise.all(files.filter((f) => f.uploadId).map((f) => this.store.abortMultipart(f.storageKey, f.uploadId!).catch(() => undefined)))
       await this.deps.limits.refund('upload', viewer.clientKey, 1, admitted.live.uploadRateLimit)
@@ -254,23 +238,7 @@ export class SharesService {
     const policy = admitted.policy
     const id = newId()
     const ownerToken = newId()
-    await this.db.tx((q) =>
-      sharesRepo.insertShare(
-        q,
-        {
-          id,
-          ownerUserId: viewer.user?.id ?? null,
-          ownerTokenHash: hashToken(ownerToken),
-          passwordHash: admitted.passwordHash,
-          maxDownloads: admitted.maxDownloads,
-          expiresAt: admitted.expiresAt,
-          anonymous: !viewer.user,
-          clientKey: viewer.clientKey,
-          status: 'uploading',
-        },
-        [],
-      ),
-    )
+    await this.db.tx((q) => sharesRepo.insertShare(q, newShareRow(id, ownerToken, viewer, admitted), []))
     const stored: NewFile[] = []
     try {
       for await (const f of files) {
@@ -432,6 +400,21 @@ export class SharesService {
   }
 
   static readonly exhaustedGraceSeconds = EXHAUSTED_GRACE_SECONDS
+}
+
+/** A new share owned by this viewer (and by whoever holds its owner token), still uploading. */
+function newShareRow(id: string, ownerToken: string, viewer: Viewer, admitted: { passwordHash: string | null; maxDownloads: number | null; expiresAt: Date }): NewShare {
+  return {
+    id,
+    ownerUserId: viewer.user?.id ?? null,
+    ownerTokenHash: hashToken(ownerToken),
+    passwordHash: admitted.passwordHash,
+    maxDownloads: admitted.maxDownloads,
+    expiresAt: admitted.expiresAt,
+    anonymous: !viewer.user,
+    clientKey: viewer.clientKey,
+    status: 'uploading',
+  }
 }
 
 function normalizeEtag(etag: string): string {
