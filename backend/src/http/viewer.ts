@@ -18,12 +18,9 @@ export interface Viewer {
   ip: string
 }
 
-declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace -- how Express request typings are extended
-  namespace Express {
-    interface Request {
-      viewer: Viewer
-    }
+declare module 'express-serve-static-core' {
+  interface Request {
+    viewer: Viewer
   }
 }
 
