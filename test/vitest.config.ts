@@ -11,5 +11,7 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 180_000,
     hookTimeout: 180_000,
+    // Pages settle on their own schedule on a loaded machine: polls wait up to 15 s (default 1 s).
+    expect: { poll: { timeout: 15_000, interval: 100 } },
   },
 })
