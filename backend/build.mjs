@@ -8,7 +8,10 @@ const external = Object.keys(pkg.dependencies).filter((d) => d !== '@sharesync/p
 rmSync('dist', { recursive: true, force: true })
 await build({
   entryPoints: ['src/main.ts'],
-  outfile: 'dist/main.js',
+  outdir: 'dist',
+  // Code behind a dynamic import (the S3 store and the AWS SDK) loads only when it is used.
+  splitting: true,
+  chunkNames: '[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',
