@@ -45,9 +45,10 @@ export function createRealtime(http: HttpServer, deps: Deps, opts: RealtimeOptio
 
   for (const mw of opts.engineMiddlewares ?? []) io.engine.use(mw)
 
-  const redisClients = deps.redis
-    ? [deps.redis.duplicate({ lazyConnect: false, enableOfflineQueue: true }), deps.redis.duplicate({ lazyConnect: false, enableOfflineQueue: true })]
-    : []
+  // The adapter's clients queue while Redis is away instead of timing commands out: its internal
+  // publishes and reconnect handshakes are not awaited, so a timeout would be an unhandled rejection.
+  const adapterClient = () => deps.redis!.duplicate({ lazyConnect: false, enableOfflineQueue: true, commandTimeout: undefined })
+  const redisClients = deps.redis ? [adapterClient(), adapterClient()] : []
   if (redisClients.length === 2) {
     for (const c of redisClients) c.on('error', (err: Error) => logger.warn({ err: err.message }, 'socket.io redis adapter error'))
     io.adapter(createAdapter(redisClients[0], redisClients[1], { key: 'sharesync:sio' }))
