@@ -131,8 +131,11 @@ async function hasRoom(size: number): Promise<boolean> {
   }
 }
 
-/** Batches chunks into ~4 MiB writes: each write is an IPC round trip to the storage process. */
-function writableSink(kind: SinkKind, writable: FileSystemWritableFileStream, read: () => Promise<File>, remove: () => Promise<void>): FileSink {
+/**
+ * Gathers chunks into ~4 MiB batches: each write to a writable or to the service worker is a
+ * round trip to another process, so fewer, larger writes keep the receiver fast.
+ */
+function batcher(writeBatch: (batch: Uint8Array<ArrayBuffer>) => Promise<void>) {
   const BATCH = 4 * 1024 * 1024
   let parts: Uint8Array[] = []
   let pending = 0
@@ -146,22 +149,34 @@ function writableSink(kind: SinkKind, writable: FileSystemWritableFileStream, re
     }
     parts = []
     pending = 0
-    await writable.write(batch)
+    await writeBatch(batch)
   }
   return {
-    kind,
-    async write(chunk) {
+    async push(chunk: Uint8Array) {
       parts.push(chunk)
       pending += chunk.byteLength
       if (pending >= BATCH) await flush()
     },
+    flush,
+    drop() {
+      parts = []
+      pending = 0
+    },
+  }
+}
+
+function writableSink(kind: SinkKind, writable: FileSystemWritableFileStream, read: () => Promise<File>, remove: () => Promise<void>): FileSink {
+  const batches = batcher((batch) => writable.write(batch))
+  return {
+    kind,
+    write: (chunk) => batches.push(chunk),
     async close() {
-      await flush()
+      await batches.flush()
       await writable.close()
       return read()
     },
     async abort() {
-      parts = []
+      batches.drop()
       await writable.abort().catch(() => undefined)
       await remove()
     },
@@ -248,41 +263,25 @@ async function downloadSink(file: { name: string; size: number; type: string }, 
   frame.src = `${WORKER_SCOPE()}${id}/${encodeURIComponent(safeName(file.name))}`
   document.body.appendChild(frame)
 
-  const BATCH = 4 * 1024 * 1024
-  let parts: Uint8Array[] = []
-  let pending = 0
-  const flush = async () => {
-    if (pending === 0) return
-    const batch = new Uint8Array(pending)
-    let offset = 0
-    for (const p of parts) {
-      batch.set(p, offset)
-      offset += p.byteLength
-    }
-    parts = []
-    pending = 0
+  const batches = batcher(async (batch) => {
     const ok = reply()
     port1.postMessage(batch.buffer, [batch.buffer])
     await ok
     if (cancelled) throw new Error('the download was cancelled in the browser')
-  }
+  })
   // The iframe must stay until the download manager has the whole stream.
   const removeFrame = () => setTimeout(() => frame.remove(), 60_000)
   return {
     kind: 'download',
-    async write(chunk) {
-      parts.push(chunk)
-      pending += chunk.byteLength
-      if (pending >= BATCH) await flush()
-    },
+    write: (chunk) => batches.push(chunk),
     async close() {
-      await flush()
+      await batches.flush()
       port1.postMessage('end')
       removeFrame()
       return null
     },
     async abort() {
-      parts = []
+      batches.drop()
       port1.postMessage('abort')
       removeFrame()
     },
