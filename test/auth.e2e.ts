@@ -33,7 +33,7 @@ async function meStatus(page: Page): Promise<number> {
 
 async function signInThroughUi(page: Page): Promise<void> {
   await page.goto(`${app.url}/`)
-  await page.getByRole('link', { name: 'Sign in' }).click()
+  await page.getByRole('link', { name: 'Sign in', exact: true }).click()
   // Google (here: the local OAuth2 server) sends the browser straight back; the header shows the account.
   await page.getByRole('button', { name: `Account: ${googleUser.name}` }).waitFor()
   expect(new URL(page.url()).pathname).toBe('/')
@@ -102,7 +102,7 @@ describe('accounts in the browser', () => {
 
     await page.getByRole('button', { name: `Account: ${googleUser.name}` }).click()
     await page.getByRole('menuitem', { name: 'Sign out' }).click()
-    await page.getByRole('link', { name: 'Sign in' }).waitFor()
+    await page.getByRole('link', { name: 'Sign in', exact: true }).waitFor()
     expect(await meStatus(page)).toBe(401)
   })
 
@@ -110,11 +110,11 @@ describe('accounts in the browser', () => {
     googleUser = { sub: 'e2e-mallory', email: 'mallory@example.com', name: 'Mallory', email_verified: false }
     const page = await newPage()
     await page.goto(`${app.url}/`)
-    await page.getByRole('link', { name: 'Sign in' }).click()
+    await page.getByRole('link', { name: 'Sign in', exact: true }).click()
     await page.getByRole('alert').filter({ hasText: 'verified email address' }).waitFor()
     expect(await meStatus(page)).toBe(401)
     // Trying again does not carry the old error back.
-    const retry = (await page.getByRole('link', { name: 'Sign in' }).getAttribute('href')) ?? ''
+    const retry = (await page.getByRole('link', { name: 'Sign in', exact: true }).getAttribute('href')) ?? ''
     expect(new URL(retry, app.url).searchParams.get('returnTo')).toBe('/')
     await page.getByRole('button', { name: 'Dismiss' }).click()
     await expect.poll(() => page.getByRole('alert').count()).toBe(0)
