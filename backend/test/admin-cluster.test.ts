@@ -12,18 +12,6 @@ import { browserFetch, CookieJar, signInFlow, startOAuthServer, type FakeGoogleU
 import { connectRooms } from './support/rooms-client'
 import { createDatabase, startPostgres, startRedis, type ServiceHandle } from './support/services'
 
-/** A fresh database; PostgreSQL may accept connections a moment before it accepts queries ("starting up"). */
-async function createDatabaseWhenReady(serverUrl: string, name: string): Promise<string> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await createDatabase(serverUrl, name)
-    } catch (err) {
-      if (attempt >= 30 || (err as { code?: string }).code !== '57P03') throw err
-      await new Promise((r) => setTimeout(r, 200))
-    }
-  }
-}
-
 const ROOT: FakeGoogleUser = { sub: 'c-root', email: 'root@example.com', name: 'Root', email_verified: true }
 const ALICE: FakeGoogleUser = { sub: 'c-alice', email: 'alice@example.com', name: 'Alice', email_verified: true }
 
@@ -81,7 +69,7 @@ beforeAll(async () => {
   ;[pg, redis, oauth] = await Promise.all([startPostgres(), startRedis(), startOAuthServer()])
   const env = {
     ...oauth.env,
-    DATABASE_URL: await createDatabaseWhenReady(pg.url, 'admin_cluster'),
+    DATABASE_URL: await createDatabase(pg.url, 'admin_cluster'),
     REDIS_URL: redis.url,
     ADMIN_EMAILS: ROOT.email,
     SESSION_SECRET: 'one-secret-for-every-instance-0123456789',

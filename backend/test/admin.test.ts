@@ -24,18 +24,6 @@ import { browserFetch, CookieJar, signInFlow, startOAuthServer, type FakeGoogleU
 import { connectRooms, sleep } from './support/rooms-client'
 import { createDatabase, startPostgres, type ServiceHandle } from './support/services'
 
-/** A fresh database; PostgreSQL may accept connections a moment before it accepts queries ("starting up"). */
-async function createDatabaseWhenReady(serverUrl: string, name: string): Promise<string> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await createDatabase(serverUrl, name)
-    } catch (err) {
-      if (attempt >= 30 || (err as { code?: string }).code !== '57P03') throw err
-      await new Promise((r) => setTimeout(r, 200))
-    }
-  }
-}
-
 const ROOT: FakeGoogleUser = { sub: 'g-root', email: 'root@example.com', name: 'Root', email_verified: true }
 const ALICE: FakeGoogleUser = { sub: 'g-alice', email: 'alice@example.com', name: 'Alice', email_verified: true }
 const BOB: FakeGoogleUser = { sub: 'g-bob', email: 'bob@example.com', name: 'Bob', email_verified: true }
@@ -63,7 +51,7 @@ const DATABASES = [
     name: 'PostgreSQL',
     env: async () => {
       pg ??= await startPostgres()
-      return { DATABASE_URL: await createDatabaseWhenReady(pg.url, `admin_${Date.now()}`) }
+      return { DATABASE_URL: await createDatabase(pg.url, `admin_${Date.now()}`) }
     },
   },
 ]

@@ -112,14 +112,26 @@ export async function startPostgres(): Promise<ServiceHandle> {
   return h
 }
 
-/** A fresh database in a running cluster, so test files stay isolated. */
+/**
+ * A fresh database in a running cluster, so test files stay isolated. PostgreSQL may accept
+ * connections a moment before it accepts queries ("the database system is starting up", 57P03).
+ */
 export async function createDatabase(serverUrl: string, name: string): Promise<string> {
   const pg = (await import('pg')).default
-  const client = new pg.Client({ connectionString: serverUrl })
-  await client.connect()
-  await client.query(`DROP DATABASE IF EXISTS "${name}"`)
-  await client.query(`CREATE DATABASE "${name}"`)
-  await client.end()
+  for (let attempt = 1; ; attempt++) {
+    const client = new pg.Client({ connectionString: serverUrl })
+    try {
+      await client.connect()
+      await client.query(`DROP DATABASE IF EXISTS "${name}"`)
+      await client.query(`CREATE DATABASE "${name}"`)
+      break
+    } catch (err) {
+      if (attempt >= 30 || (err as { code?: string }).code !== '57P03') throw err
+      await new Promise((r) => setTimeout(r, 200))
+    } finally {
+      await client.end().catch(() => undefined)
+    }
+  }
   const url = new URL(serverUrl)
   url.pathname = `/${name}`
   return url.toString()
