@@ -11,6 +11,7 @@ import { createLogger } from './logger'
 import { openStore } from './storage/open-store'
 import { blobRouter } from './storage/blob.routes'
 import { sharesRouter } from './shares/shares.routes'
+import { createShares } from './shares/shares'
 import { Janitor } from './jobs/janitor'
 import { createRealtime, type Realtime } from './realtime'
 import { ROOMS_NAMESPACE } from '@sharesync/protocol'
@@ -20,6 +21,7 @@ import { authRouter } from './auth/auth.routes'
 import { socketSession, socketUser } from './auth/socket-auth'
 import { mySharesRouter } from './auth/my-shares.routes'
 import { adminRouter } from './admin/admin.routes'
+import { AdminService } from './admin/admin.service'
 import { AppEventBus } from './events'
 import { Metrics } from './metrics/metrics'
 import { SettingsService } from './settings/settings.service'
@@ -53,6 +55,7 @@ export async function openDeps(config: Config, logger: Logger = createLogger(con
 export async function startServer(config: Config, opts: { logger?: Logger; janitor?: boolean } = {}): Promise<RunningServer> {
   const deps = await openDeps(config, opts.logger)
   const metrics = new Metrics(deps)
+  const shares = createShares(deps)
   // Each feature adds its middleware and router here, one line each.
   const app = createApp(deps, {
     before: [
@@ -61,11 +64,11 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
     ],
     routers: [
       metrics.router(),
-      adminRouter(deps, () => realtime.adminLive()),
+      adminRouter(deps, () => realtime.adminLive(), new AdminService(deps, () => realtime.adminLive(), shares.deletion)),
       blobRouter(deps),
       authRouter(deps),
-      mySharesRouter(deps),
-      sharesRouter(deps),
+      mySharesRouter(deps, shares.deletion),
+      sharesRouter(deps, shares),
       rtcRouter(deps),
     ],
   })
@@ -77,7 +80,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
   realtime.io.of(ROOMS_NAMESPACE).use(socketUser)
   metrics.watchSockets(() => realtime.localFigures())
 
-  const janitor = new Janitor(deps)
+  const janitor = new Janitor(deps, undefined, shares.deletion)
   if (opts.janitor !== false) janitor.start()
 
   await new Promise<void>((resolve, reject) => {

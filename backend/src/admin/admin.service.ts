@@ -21,7 +21,7 @@ import { statsRepo, type DayRange } from '../db/stats.repo'
 import type { Deps } from '../deps'
 import { AppError } from '../http/app-error'
 import type { SessionUser } from '../http/viewer'
-import { SharesService } from '../shares/shares.service'
+import { ShareDeletion } from '../shares/deletion.service'
 
 const DEFAULT_RANGE_DAYS = 30
 const TOP_SHARES = 10
@@ -55,14 +55,11 @@ export function rangeOf(query: StatsQuery, now = Date.now()): DayRange {
  * what an admin may do to whom.
  */
 export class AdminService {
-  private readonly shares: SharesService
-
   constructor(
     private readonly deps: Deps,
     private readonly live: LiveSource = noLive,
-  ) {
-    this.shares = new SharesService(deps)
-  }
+    private readonly deletion = new ShareDeletion(deps),
+  ) {}
 
   async stats(query: StatsQuery): Promise<StatsResponse> {
     const range = rangeOf(query)
@@ -87,7 +84,7 @@ export class AdminService {
 
   /** Deletes a share and its blobs at once; its link answers 404 from now on. */
   async deleteShare(actor: SessionUser, shareId: string): Promise<void> {
-    if (!(await this.shares.deleteNow(shareId, 'admin'))) throw new AppError('not_found', 'No such share, or it is already deleted.')
+    if (!(await this.deletion.deleteNow(shareId, 'admin'))) throw new AppError('not_found', 'No such share, or it is already deleted.')
     await this.audit(actor, { action: 'share.delete', targetType: 'share', targetId: shareId })
   }
 

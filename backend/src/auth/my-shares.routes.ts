@@ -3,7 +3,7 @@ import express, { type Request } from 'express'
 import type { Deps } from '../deps'
 import { shareNotFound } from '../http/app-error'
 import { baseUrl } from '../http/base-url'
-import { SharesService } from '../shares/shares.service'
+import { ShareDeletion } from '../shares/deletion.service'
 import { MySharesService } from './my-shares.service'
 import { requireUser } from './session.middleware'
 
@@ -20,9 +20,9 @@ function shareId(req: Request): string {
  *   PATCH  /api/me/shares/:id        -> { expiresAt } | { expiresIn } -> MyShare
  *   POST   /api/me/shares/claim      -> { shares: [{ id, ownerToken }] } -> { claimed: [ids] }
  */
-export function mySharesRouter(deps: Deps, shares = new SharesService(deps)): express.Router {
+export function mySharesRouter(deps: Deps, deletion = new ShareDeletion(deps)): express.Router {
   const router = express.Router()
-  const service = new MySharesService(deps, shares)
+  const service = new MySharesService(deps, deletion)
 
   router.get('/api/me/shares', async (req, res) => {
     const user = requireUser(req)

@@ -4,7 +4,7 @@ import type { Deps } from '../deps'
 import { AppError, shareNotFound } from '../http/app-error'
 import type { SessionUser } from '../http/viewer'
 import { hashToken } from '../shares/ids'
-import type { SharesService } from '../shares/shares.service'
+import type { ShareDeletion } from '../shares/deletion.service'
 
 const LIST_LIMIT = 500
 
@@ -15,7 +15,7 @@ const LIST_LIMIT = 500
 export class MySharesService {
   constructor(
     private readonly deps: Deps,
-    private readonly shares: SharesService,
+    private readonly deletion: ShareDeletion,
   ) {}
 
   async list(user: SessionUser, baseUrl: string): Promise<MyShare[]> {
@@ -23,11 +23,11 @@ export class MySharesService {
     return rows.map((r) => toMyShare(r, baseUrl))
   }
 
-  /** Deletes the share and its blobs at once (the shares service's delete path). */
+  /** Deletes the share and its blobs at once (the owners' delete path). */
   async delete(user: SessionUser, shareId: string): Promise<void> {
     const share = await mySharesRepo.findOwned(this.deps.db, shareId, user.id)
     if (!share) throw shareNotFound()
-    await this.shares.deleteNow(shareId)
+    await this.deletion.deleteNow(shareId)
   }
 
   /**

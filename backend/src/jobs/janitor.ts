@@ -1,6 +1,6 @@
 import { sharesRepo } from '../db/shares.repo'
 import type { Deps } from '../deps'
-import { SharesService } from '../shares/shares.service'
+import { EXHAUSTED_GRACE_SECONDS, ShareDeletion } from '../shares/deletion.service'
 
 export interface JanitorRun {
   /** ids of the shares this run deleted (each exactly once across all instances) */
@@ -15,14 +15,11 @@ export interface JanitorRun {
 export class Janitor {
   private timer: NodeJS.Timeout | null = null
   private running: Promise<JanitorRun> | null = null
-  private readonly shares: SharesService
-
   constructor(
     private readonly deps: Deps,
     private readonly batchSize = 50,
-  ) {
-    this.shares = new SharesService(deps)
-  }
+    private readonly deletion = new ShareDeletion(deps),
+  ) {}
 
   start(): void {
     const every = this.deps.config.janitor.intervalSeconds * 1000
@@ -57,10 +54,10 @@ export class Janitor {
       const batch = await this.deps.db.tx(async (q) => {
         const shares = await sharesRepo.lockExpired(q, {
           limit: this.batchSize,
-          exhaustedGraceSeconds: SharesService.exhaustedGraceSeconds,
+          exhaustedGraceSeconds: EXHAUSTED_GRACE_SECONDS,
           staleSeconds: this.deps.config.janitor.staleUploadAge,
         })
-        await this.shares.removeBlobs(q, shares)
+        await this.deletion.removeBlobs(q, shares)
         await sharesRepo.markDeleted(q, shares.map((s) => s.id))
         return shares.map((s) => s.id)
       })

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import busboy from 'busboy'
 import { MAX_FILES_PER_SHARE, MAX_FILE_NAME_LENGTH } from '@sharesync/protocol'
 import { AppError } from '../http/app-error'
-import type { StreamedFile } from './shares.service'
+import type { StreamedFile } from './stream-upload.service'
 
 export interface MultipartUpload {
   /** Resolves once the first file starts (or the body ends): the fields sent before it. */

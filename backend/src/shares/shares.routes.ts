@@ -15,7 +15,9 @@ import { AppError, shareNotFound } from '../http/app-error'
 import { baseUrl } from '../http/base-url'
 import { multipartFiles } from './multipart-files'
 import { limitsFor } from './policy'
-import { SharesService, type OwnerProof, type StreamedFile } from './shares.service'
+import type { OwnerProof } from './common'
+import { createShares, type Shares } from './shares'
+import type { StreamedFile } from './stream-upload.service'
 
 const EXPIRY_CHOICES = [3600, 86_400, 3 * 86_400, 7 * 86_400, 30 * 86_400]
 
@@ -39,8 +41,9 @@ function noStore(res: Response) {
 }
 
 /** Cloud links: API.md "HTTP". Routes parse, call the service, shape the answer. */
-export function sharesRouter(deps: Deps, service = new SharesService(deps)): Router {
+export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): Router {
   const { config } = deps
+  const { uploads, streamUploads, downloads, deletion } = shares
   const r = Router()
 
   r.get('/api/config', async (_req, res) => {
@@ -62,27 +65,27 @@ export function sharesRouter(deps: Deps, service = new SharesService(deps)): Rou
   r.post('/api/shares', async (req, res) => {
     const body = CreateShareRequest.parse(req.body)
     noStore(res)
-    res.status(201).json(await service.create(req.viewer, body, baseUrl(config, req)))
+    res.status(201).json(await uploads.create(req.viewer, body, baseUrl(config, req)))
   })
 
   r.post('/api/shares/:id/files/:fileId/parts', async (req, res) => {
     const { partNumbers } = SignPartsRequest.parse(req.body)
     noStore(res)
-    res.json(await service.signParts(proof(req), shareId(req), fileId(req), partNumbers, baseUrl(config, req)))
+    res.json(await uploads.signParts(proof(req), shareId(req), fileId(req), partNumbers, baseUrl(config, req)))
   })
 
   r.get('/api/shares/:id/files/:fileId/parts', async (req, res) => {
     noStore(res)
-    res.json(await service.listParts(proof(req), shareId(req), fileId(req)))
+    res.json(await uploads.listParts(proof(req), shareId(req), fileId(req)))
   })
 
   r.post('/api/shares/:id/files/:fileId/complete', async (req, res) => {
     const { parts } = CompleteFileRequest.parse(req.body ?? {})
-    res.json(await service.completeFile(proof(req), shareId(req), fileId(req), parts))
+    res.json(await uploads.completeFile(proof(req), shareId(req), fileId(req), parts))
   })
 
   r.post('/api/shares/:id/finalize', async (req, res) => {
-    res.json(await service.finalize(proof(req), shareId(req), baseUrl(config, req)))
+    res.json(await uploads.finalize(proof(req), shareId(req), baseUrl(config, req)))
   })
 
   // --- curl uploads
@@ -97,14 +100,14 @@ export function sharesRouter(deps: Deps, service = new SharesService(deps)): Rou
       yield* upload.rest
     }
     const base = baseUrl(config, req)
-    let result = await service.uploadStream(req.viewer, options, contentLength(req), files(), base)
+    let result = await streamUploads.uploadStream(req.viewer, options, contentLength(req), files(), base)
     if (Object.keys(upload.lateFields).length > 0) {
       const late = ShareOptionsFromStrings.safeParse({ ...fields, ...upload.lateFields })
       if (!late.success) {
-        await service.discard(result.id)
+        await streamUploads.discard(result.id)
         throw late.error
       }
-      result = await service.applyLateOptions(result, req.viewer, late.data, base)
+      result = await streamUploads.applyLateOptions(result, req.viewer, late.data, base)
     }
     noStore(res)
     res.status(201).json(result)
@@ -122,13 +125,13 @@ export function sharesRouter(deps: Deps, service = new SharesService(deps)): Rou
       yield file
     }
     noStore(res)
-    res.status(201).json(await service.uploadStream(req.viewer, options, declared, files(), baseUrl(config, req)))
+    res.status(201).json(await streamUploads.uploadStream(req.viewer, options, declared, files(), baseUrl(config, req)))
   })
 
   // --- recipients
   r.get('/api/shares/:id', async (req, res) => {
     noStore(res)
-    res.json(await service.metadata(shareId(req), sharePassword(req), req.viewer))
+    res.json(await downloads.metadata(shareId(req), sharePassword(req), req.viewer))
   })
 
   const download = (single: boolean) => async (req: Request, res: Response) => {
@@ -137,9 +140,9 @@ export function sharesRouter(deps: Deps, service = new SharesService(deps)): Rou
     noStore(res)
     if (req.method === 'POST') {
       const { password } = DownloadRequest.parse(req.body ?? {})
-      res.json(await service.issueDownload(id, file, password ?? sharePassword(req), req.viewer, baseUrl(config, req)))
+      res.json(await downloads.issueDownload(id, file, password ?? sharePassword(req), req.viewer, baseUrl(config, req)))
     } else {
-      const { url } = await service.issueDownload(id, file, sharePassword(req), req.viewer, baseUrl(config, req))
+      const { url } = await downloads.issueDownload(id, file, sharePassword(req), req.viewer, baseUrl(config, req))
       res.redirect(302, url)
     }
   }
@@ -149,7 +152,7 @@ export function sharesRouter(deps: Deps, service = new SharesService(deps)): Rou
   r.post('/api/shares/:id/files/:fileId/download', download(false))
 
   r.delete('/api/shares/:id', async (req, res) => {
-    await service.delete(proof(req), shareId(req))
+    await deletion.delete(proof(req), shareId(req))
     res.status(204).end()
   })
 

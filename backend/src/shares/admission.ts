@@ -1,0 +1,83 @@
+import type { ShareOptions } from '@sharesync/protocol'
+import type { NewShare } from '../db/shares.repo'
+import type { Deps } from '../deps'
+import { AppError } from '../http/app-error'
+import type { Viewer } from '../http/viewer'
+import type { Policy } from '../settings/settings.service'
+import { hashToken } from './ids'
+import { hashPassword } from './password'
+import { limitsFor, quotaRule } from './policy'
+
+/** What admission decided for a new share. */
+export interface Admitted {
+  expiresAt: Date
+  maxDownloads: number | null
+  passwordHash: string | null
+  policy: ReturnType<typeof limitsFor>
+  live: Policy
+}
+
+/**
+ * Who may upload what: the admin's live policy, the per-client upload rate and the daily byte quota.
+ * Shared by browser and curl uploads, so both obey exactly the same rules.
+ */
+export class Admission {
+  constructor(private readonly deps: Pick<Deps, 'limits' | 'settings'>) {}
+
+  /** Checks the options against the viewer's policy; consumes one upload from the rate limit (and the declared bytes from the quota). */
+  async admit(viewer: Viewer, options: ShareOptions, declaredBytes: number | null, largestFile: number): Promise<Admitted> {
+    const { limits } = this.deps
+    // The admin's live settings: a change applies from the next request on.
+    const live = await this.deps.settings.policy()
+    if (!viewer.user && !live.allowAnonymousUploads) {
+      throw new AppError('anonymous_uploads_disabled', 'Anonymous uploads are disabled here. Please sign in to share files.')
+    }
+    const policy = limitsFor(live, viewer)
+    const expiresIn = options.expiresIn ?? Math.min(live.defaultExpiry, policy.maxExpiry)
+    if (expiresIn > policy.maxExpiry) {
+      throw new AppError('invalid_input', `expiresIn: must be at most ${policy.maxExpiry} seconds.`)
+    }
+    if (largestFile > policy.maxFileSize) {
+      throw new AppError('too_large', `Files may be at most ${policy.maxFileSize} bytes.`)
+    }
+    await limits.consume('upload', viewer.clientKey, 1, live.uploadRateLimit)
+    if (declaredBytes !== null && declaredBytes > 0) {
+      await this.consumeQuota(viewer, live, declaredBytes).catch(async (err: unknown) => {
+        await this.refundUpload(viewer, live)
+        throw err
+      })
+    }
+    return {
+      expiresAt: new Date(Date.now() + expiresIn * 1000),
+      maxDownloads: options.maxDownloads ?? null,
+      passwordHash: options.password ? await hashPassword(options.password) : null,
+      policy,
+      live,
+    }
+  }
+
+  /** Charges bytes to the viewer's daily quota (429 when it is used up). */
+  consumeQuota(viewer: Viewer, live: Policy, bytes: number): Promise<unknown> {
+    return this.deps.limits.consume(viewer.user ? 'userQuota' : 'anonQuota', viewer.clientKey, bytes, quotaRule(live, viewer))
+  }
+
+  /** Gives back the upload's rate point (the upload failed on our side). */
+  refundUpload(viewer: Viewer, live: Policy): Promise<void> {
+    return this.deps.limits.refund('upload', viewer.clientKey, 1, live.uploadRateLimit)
+  }
+}
+
+/** A new share owned by this viewer (and by whoever holds its owner token), still uploading. */
+export function newShareRow(id: string, ownerToken: string, viewer: Viewer, admitted: Pick<Admitted, 'passwordHash' | 'maxDownloads' | 'expiresAt'>): NewShare {
+  return {
+    id,
+    ownerUserId: viewer.user?.id ?? null,
+    ownerTokenHash: hashToken(ownerToken),
+    passwordHash: admitted.passwordHash,
+    maxDownloads: admitted.maxDownloads,
+    expiresAt: admitted.expiresAt,
+    anonymous: !viewer.user,
+    clientKey: viewer.clientKey,
+    status: 'uploading',
+  }
+}

@@ -1,0 +1,24 @@
+import type { Deps } from '../deps'
+import { Admission } from './admission'
+import { ShareDeletion } from './deletion.service'
+import { DownloadService } from './download.service'
+import { StreamUploadService } from './stream-upload.service'
+import { UploadService } from './upload.service'
+
+/** The cloud-link use cases, each with the narrow dependencies it uses. Built once at the composition root. */
+export interface Shares {
+  uploads: UploadService
+  streamUploads: StreamUploadService
+  downloads: DownloadService
+  deletion: ShareDeletion
+}
+
+export function createShares(deps: Deps): Shares {
+  const admission = new Admission(deps)
+  return {
+    uploads: new UploadService(deps, admission),
+    streamUploads: new StreamUploadService(deps, admission),
+    downloads: new DownloadService(deps),
+    deletion: new ShareDeletion(deps),
+  }
+}
