@@ -45,7 +45,7 @@ export function createApp(deps: Deps, ext: AppExtensions = {}): express.Express 
   )
   app.use(securityHeaders())
   app.use((req, _res, next) => {
-    req.viewer = viewerOf(req, null)
+    req.viewer = viewerOf(req, null, config.rateLimits.ipv6Prefix)
     next()
   })
   for (const mw of ext.before ?? []) app.use(mw)

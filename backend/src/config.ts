@@ -109,6 +109,8 @@ const EnvSchema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     JANITOR_INTERVAL: duration.prefault('5m'),
     STALE_UPLOAD_AGE: duration.prefault('1d'),
+    SHARE_PASSWORD_ATTEMPTS: rate.prefault('50/1h'),
+    RATE_LIMIT_IPV6_PREFIX: z.coerce.number().int().min(32).max(128).default(64),
   })
 
 
@@ -198,6 +200,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       signParts: e.PART_SIGN_RATE_LIMIT,
       download: e.DOWNLOAD_RATE_LIMIT,
       password: e.PASSWORD_ATTEMPTS,
+      sharePassword: e.SHARE_PASSWORD_ATTEMPTS,
+      /** IPv6 clients count by their network of this many bits (IPv4 by address) */
+      ipv6Prefix: e.RATE_LIMIT_IPV6_PREFIX,
     },
     presignTtl: e.PRESIGN_TTL,
     partSize: e.PART_SIZE,

@@ -222,6 +222,31 @@ describe('P2P room codes', () => {
   })
 })
 
+describe('P2P room codes guessed from rotating IPv6 addresses', () => {
+  let server: TestServer
+  const open: RoomsClient[] = []
+  beforeAll(async () => {
+    server = await startTestServer({ TRUST_PROXY: 'loopback', ROOM_JOIN_RATE_LIMIT: '3/1m' })
+  })
+  afterAll(async () => {
+    for (const s of open) s.disconnect()
+    await server?.close()
+  })
+  const from = async (address: string) => {
+    const s = await connectRooms(server.url, { headers: { 'x-forwarded-for': address } })
+    open.push(s)
+    return s
+  }
+
+  it('code guesses from 2001:db8::1, ::2 and ::3 share one counter (a /64 is one client); the next /64 is not affected', async () => {
+    for (const address of ['2001:db8::1', '2001:db8::2', '2001:db8::3']) {
+      expect(await (await from(address)).emitWithAck('room:join', { code: 'ZZZZZZ' })).toMatchObject({ ok: false, error: { code: 'room_not_found' } })
+    }
+    expect(await (await from('2001:db8::4')).emitWithAck('room:join', { code: 'ZZZZZZ' })).toMatchObject({ ok: false, error: { code: 'rate_limited' } })
+    expect(await (await from('2001:db8:0:1::1')).emitWithAck('room:join', { code: 'ZZZZZZ' })).toMatchObject({ ok: false, error: { code: 'room_not_found' } })
+  })
+})
+
 describe('GET /api/rtc/ice-servers', () => {
   it('answers STUN urls and time-limited TURN REST credentials that coturn can verify', async () => {
     const server = await startTestServer({ STUN_URLS: 'stun:stun.example:3478', TURN_URLS: 'turn:turn.example:3478?transport=udp,turns:turn.example:5349', TURN_SECRET: 's3cret', TURN_TTL: '1h' })

@@ -61,7 +61,7 @@ export function authMiddlewares(deps: Deps): RequestHandler[] {
   const onApi: RequestHandler = (req, res, next) => (req.path.startsWith('/api/') ? sessions(req, res, next) : next())
   const viewer: RequestHandler = async (req, _res, next) => {
     const user = await userOfSession(deps, req.session?.userId)
-    req.viewer = viewerOf(req, user)
+    req.viewer = viewerOf(req, user, deps.config.rateLimits.ipv6Prefix)
     next()
   }
   const adminGate: RequestHandler = (req, _res, next) => {

@@ -126,6 +126,12 @@ export const sharesRepo = {
     await q.query(`UPDATE shares SET expires_at = $2, max_downloads = $3, password_hash = $4 WHERE id = $1`, [shareId, o.expiresAt, o.maxDownloads, o.passwordHash])
   },
 
+  /** Swaps a share's password hash for a stronger one, only if it is still `from` (no lost update). */
+  async replacePasswordHash(q: Queryable, shareId: string, from: string, to: string): Promise<boolean> {
+    const rows = await q.query(`UPDATE shares SET password_hash = $3 WHERE id = $1 AND password_hash = $2 RETURNING id`, [shareId, from, to])
+    return rows.length === 1
+  },
+
   /**
    * Counts one download atomically: one statement whose conditional UPDATE only succeeds while the
    * share is live and this file has downloads left. Concurrent callers serialize on the file row

@@ -1,4 +1,5 @@
 import type { Request } from 'express'
+import { addressKey } from './client-address'
 
 export type Role = 'user' | 'admin'
 
@@ -13,9 +14,11 @@ export interface SessionUser {
 /** Who is asking: a signed-in user or an anonymous client, and the key their limits count on. */
 export interface Viewer {
   user: SessionUser | null
-  /** rate-limit / quota key: the user id when signed in, else the client address */
+  /** rate-limit / quota key: the user id when signed in, else the client's address key */
   clientKey: string
   ip: string
+  /** the client's address as rate limits count it: IPv4 by address, IPv6 by network (client-address.ts) */
+  address: string
 }
 
 declare module 'express-serve-static-core' {
@@ -25,7 +28,8 @@ declare module 'express-serve-static-core' {
 }
 
 /** req.ip honours TRUST_PROXY: with it off (default) a forged X-Forwarded-For changes nothing. */
-export function viewerOf(req: Request, user: SessionUser | null): Viewer {
+export function viewerOf(req: Request, user: SessionUser | null, ipv6Prefix: number): Viewer {
   const ip = req.ip ?? req.socket.remoteAddress ?? 'unknown'
-  return { user, ip, clientKey: user ? `user:${user.id}` : `ip:${ip}` }
+  const address = addressKey(ip, ipv6Prefix)
+  return { user, ip, address, clientKey: user ? `user:${user.id}` : `ip:${address}` }
 }

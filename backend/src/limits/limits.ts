@@ -3,7 +3,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAb
 import type { Config } from '../config'
 import { AppError } from '../http/app-error'
 
-export type LimitName = 'upload' | 'signParts' | 'download' | 'password' | 'anonQuota' | 'userQuota' | 'roomJoin' | 'roomCreate'
+export type LimitName = 'upload' | 'signParts' | 'download' | 'password' | 'anonQuota' | 'userQuota' | 'roomJoin' | 'roomCreate' | 'sharePassword'
 
 export interface LimitRule {
   points: number
@@ -115,5 +115,6 @@ export function limitRules(config: Config): Record<LimitName, LimitRule> {
     userQuota: { points: config.policy.user.dailyQuota, seconds: day },
     roomJoin: config.rooms.joinRate,
     roomCreate: config.rooms.createRate,
+    sharePassword: config.rateLimits.sharePassword,
   }
 }

@@ -17,6 +17,7 @@ import type { Namespace, Socket } from 'socket.io'
 import type { z } from 'zod'
 import type { Deps } from '../deps'
 import { AppError } from '../http/app-error'
+import { addressKey } from '../http/client-address'
 import { toAppError } from '../http/error-middleware'
 import { deviceName } from './device-name'
 import { DEFAULT_EVENT_BUDGET, EventBudget, type EventBudgetRule } from './event-budget'
@@ -104,7 +105,8 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
       activeTransfers: 0,
       userId: socket.data?.userId ?? null,
     }
-    const caller = () => ({ peerId: socket.data.peerId, ip: socket.data.ip })
+    // Limits count IPv6 clients by network (client-address.ts), so rotating addresses earns no guesses.
+    const caller = () => ({ peerId: socket.data.peerId, ip: addressKey(socket.data.ip, config.rateLimits.ipv6Prefix) })
 
     /** Budget, schema, then the work; every outcome answers the ack (errors never become throws). */
     function handle<S extends z.ZodType, R extends object>(event: string, schema: S, work: (input: z.output<S>) => Promise<R>, extra?: EventBudget) {

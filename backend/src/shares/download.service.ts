@@ -1,33 +1,23 @@
 import type { DownloadResponse, ShareMetadata } from '@sharesync/protocol'
-import { sharesRepo, type ShareRow } from '../db/shares.repo'
+import { sharesRepo } from '../db/shares.repo'
 import type { Deps } from '../deps'
 import { AppError, shareNotFound } from '../http/app-error'
 import type { Viewer } from '../http/viewer'
 import { absolute, storage } from './common'
-import { verifyPassword } from './password'
+import type { PasswordGate } from './password-gate'
 
 /** Recipients: a share's metadata (after the password) and its downloads. */
 export class DownloadService {
-  constructor(private readonly deps: Pick<Deps, 'db' | 'store' | 'limits' | 'events'> & { config: Pick<Deps['config'], 'presignTtl'> }) {}
-
-  /** Checks the password (rate-limited per share + client); throws 401/429. */
-  private async unlock(share: ShareRow, password: string | undefined, viewer: Viewer): Promise<boolean> {
-    if (!share.password_hash) return true
-    if (password === undefined || password === '') return false
-    const key = `${share.id}:${viewer.ip}`
-    await this.deps.limits.consume('password', key)
-    if (!(await verifyPassword(password, share.password_hash))) {
-      throw new AppError('password_invalid', 'The password is not correct.')
-    }
-    await this.deps.limits.refund('password', key)
-    return true
-  }
+  constructor(
+    private readonly deps: Pick<Deps, 'db' | 'store' | 'limits' | 'events'> & { config: Pick<Deps['config'], 'presignTtl'> },
+    private readonly passwords: PasswordGate,
+  ) {}
 
   async metadata(shareId: string, password: string | undefined, viewer: Viewer): Promise<ShareMetadata> {
     const share = await sharesRepo.findLive(this.deps.db, shareId)
     if (!share) throw shareNotFound()
     const base = { id: share.id, expiresAt: share.expires_at.toISOString() }
-    if (!(await this.unlock(share, password, viewer))) return { ...base, passwordRequired: true }
+    if (!(await this.passwords.unlock(share, password, viewer))) return { ...base, passwordRequired: true }
     const files = await sharesRepo.files(this.deps.db, share.id)
     const left = (downloads: number) => (share.max_downloads === null ? null : Math.max(0, share.max_downloads - downloads))
     return {
@@ -50,7 +40,7 @@ export class DownloadService {
     await this.deps.limits.consume('download', viewer.clientKey)
     const share = await sharesRepo.findLive(db, shareId)
     if (!share) throw shareNotFound()
-    if (!(await this.unlock(share, password, viewer))) {
+    if (!(await this.passwords.unlock(share, password, viewer))) {
       throw new AppError('password_required', 'This share is protected by a password.')
     }
     const files = await sharesRepo.files(db, share.id)

@@ -2,6 +2,7 @@ import type { Deps } from '../deps'
 import { Admission } from './admission'
 import { ShareDeletion } from './deletion.service'
 import { DownloadService } from './download.service'
+import { PasswordGate } from './password-gate'
 import { StreamUploadService } from './stream-upload.service'
 import { UploadService } from './upload.service'
 
@@ -18,7 +19,7 @@ export function createShares(deps: Deps): Shares {
   return {
     uploads: new UploadService(deps, admission),
     streamUploads: new StreamUploadService(deps, admission),
-    downloads: new DownloadService(deps),
+    downloads: new DownloadService(deps, new PasswordGate(deps)),
     deletion: new ShareDeletion(deps),
   }
 }
