@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -283,6 +283,34 @@ describe('disk store: signed URLs and how blobs are served', () => {
     await DiskStore.open({ dir: join(subject.root, 'blobs'), secret: SECRET })
     expect(readdirSync(tmp)).toEqual(['in-progress'])
     rmSync(join(tmp, 'in-progress'))
+  })
+
+  it('while running, scratch of dead writes is swept (temp files, half-written parts, uploads without metadata); live ones stay', async () => {
+    const blobs = join(subject.root, 'blobs')
+    const hourAgo = new Date(Date.now() - 3600 * 1000)
+    const age = (path: string) => utimesSync(path, hourAgo, hourAgo)
+    writeFileSync(join(blobs, 'tmp', 'dead-put'), randomBytes(10))
+    age(join(blobs, 'tmp', 'dead-put'))
+    writeFileSync(join(blobs, 'tmp', 'live-put'), randomBytes(10))
+    const key = newKey()
+    const { uploadId } = await subject.disk.createMultipart(key, { contentType: 'text/plain' })
+    const uploadDir = join(blobs, 'multipart', uploadId)
+    writeFileSync(join(uploadDir, '.tmp-deadpart'), randomBytes(10))
+    age(join(uploadDir, '.tmp-deadpart'))
+    writeFileSync(join(uploadDir, '.tmp-livepart'), randomBytes(10))
+    const orphanDir = join(blobs, 'multipart', 'A'.repeat(22))
+    mkdirSync(orphanDir)
+    writeFileSync(join(orphanDir, '1.part'), randomBytes(10))
+    age(orphanDir)
+
+    expect(await subject.disk.inventory.sweepScratch(10 * 60_000)).toBe(3)
+    expect(readdirSync(join(blobs, 'tmp'))).toEqual(['live-put'])
+    expect(readdirSync(uploadDir).sort()).toEqual(['.tmp-livepart', 'upload.json'])
+    expect(existsSync(orphanDir)).toBe(false)
+    // the live upload is untouched and still listed
+    expect((await subject.disk.listParts(key, uploadId))).toEqual([])
+    rmSync(join(blobs, 'tmp', 'live-put'))
+    await subject.disk.abortMultipart(key, uploadId)
   })
 })
 

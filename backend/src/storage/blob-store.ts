@@ -24,10 +24,56 @@ export interface BlobStore {
   put(key: string, body: Readable, opts: { contentType: string; maxBytes?: number }): Promise<{ size: number }>
   signGet(key: string, opts: { filename: string; contentType: string; ttlSeconds: number }): Promise<string>
   head(key: string): Promise<{ size: number } | null>
+  /**
+   * Opens the object for the app to stream it itself (downloads counted as they happen), the whole
+   * object or one inclusive byte range inside it; null when there is no such object. The bytes flow
+   * only as fast as the caller reads them (no object is ever held in memory).
+   */
+  openRead(key: string, range?: ByteRange): Promise<OpenedBlob | null>
   delete(key: string): Promise<void>
+  /** Listing, for the reconciler (a capability: absent on a store that cannot list). */
+  readonly inventory?: BlobInventory
   /** Cheap reachability check for /api/health. */
   ping(): Promise<void>
   close?(): Promise<void>
+}
+
+/** An inclusive byte range, as in `Range: bytes=start-end`; always inside the object. */
+export interface ByteRange {
+  start: number
+  end: number
+}
+
+export interface OpenedBlob {
+  /** the requested bytes (the whole object without a range) */
+  body: Readable
+  /** the size of the whole object */
+  size: number
+}
+
+export interface StoredObject {
+  key: string
+  size: number
+  modifiedAt: Date
+}
+
+export interface PendingUpload {
+  key: string
+  uploadId: string
+  startedAt: Date
+}
+
+/**
+ * What a store holds, listed without knowing the database: the reconciler compares it with the rows
+ * and removes what no row references, after a grace period.
+ */
+export interface BlobInventory {
+  /** Every stored object, in no particular order. */
+  objects(): AsyncIterable<StoredObject>
+  /** Every multipart upload not yet completed or aborted. */
+  uploads(): AsyncIterable<PendingUpload>
+  /** Removes the store's own scratch files (of writes that died) untouched for `olderThanMs`; returns how many. */
+  sweepScratch(olderThanMs: number): Promise<number>
 }
 
 /** Thrown by put() when the body exceeds maxBytes (the partial object is removed). */

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises'
+import { mkdir, open, opendir, readFile, readdir, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises'
 import { dirname, join, resolve, sep } from 'node:path'
-import type { Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { BLOB_KEY_PATTERN, MAX_PART_COUNT, MIN_PART_SIZE } from '@sharesync/protocol'
 import { AppError } from '../http/app-error'
-import { BlobTooLargeError, cleanFilename, safeContentType, type BlobStore, type Part } from './blob-store'
+import { BlobTooLargeError, cleanFilename, safeContentType, type BlobInventory, type BlobStore, type ByteRange, type OpenedBlob, type Part, type PendingUpload, type StoredObject } from './blob-store'
 import { getFields, partFields, UrlSigner } from './url-signer'
 import { ByteMeter } from './byte-meter'
 
@@ -267,8 +267,96 @@ export class DiskStore implements BlobStore {
     return info?.isFile() ? { size: info.size } : null
   }
 
+  async openRead(key: string, range?: ByteRange): Promise<OpenedBlob | null> {
+    const object = await this.openObject(key)
+    if (!object) return null
+    const { handle, size } = object
+    if (range && !rangeInside(range, size)) {
+      await handle.close()
+      throw new AppError('range_not_satisfiable', 'The requested range is outside the file.')
+    }
+    // The stream owns the handle (closed at its end, on error or when destroyed); a delete meanwhile
+    // unlinks the name, never the bytes being read.
+    if (size === 0) {
+      await handle.close()
+      return { body: Readable.from([]), size }
+    }
+    return { body: handle.createReadStream(range ? { start: range.start, end: range.end } : {}), size }
+  }
+
   async delete(key: string): Promise<void> {
     await unlink(this.objectPath(key)).catch(orMissing(() => undefined))
+  }
+
+  readonly inventory: BlobInventory = {
+    objects: () => this.listObjects(),
+    uploads: () => this.listUploads(),
+    sweepScratch: (olderThanMs) => this.sweepScratch(olderThanMs),
+  }
+
+  /** Every object file under objects/ whose path is a well-formed key (walked, never listed whole). */
+  private async *listObjects(): AsyncIterable<StoredObject> {
+    const pending = ['']
+    while (pending.length > 0) {
+      const rel = pending.pop()!
+      const dir = await opendir(join(this.objectsDir, rel)).catch(orMissing(() => null))
+      if (!dir) continue
+      for await (const entry of dir) {
+        const key = rel ? `${rel}/${entry.name}` : entry.name
+        if (entry.isDirectory()) pending.push(key)
+        else if (entry.isFile() && BLOB_KEY_PATTERN.test(key)) {
+          const info = await stat(join(this.objectsDir, key)).catch(orMissing(() => null))
+          if (info) yield { key, size: info.size, modifiedAt: info.mtime }
+        }
+      }
+    }
+  }
+
+  /** Multipart uploads: one directory each, named by its upload id, holding its key in upload.json. */
+  private async *listUploads(): AsyncIterable<PendingUpload> {
+    for await (const entry of await opendir(this.multipartDir)) {
+      if (!entry.isDirectory() || !UPLOAD_ID.test(entry.name)) continue
+      const meta = await readFile(join(this.multipartDir, entry.name, META_FILE), 'utf8')
+        .then((text) => JSON.parse(text) as UploadMeta)
+        .catch(() => null)
+      // Without its metadata an upload cannot be resumed or aborted by key: sweepScratch removes it.
+      if (meta && typeof meta.key === 'string' && BLOB_KEY_PATTERN.test(meta.key)) {
+        yield { key: meta.key, uploadId: entry.name, startedAt: new Date(meta.createdAt) }
+      }
+    }
+  }
+
+  /**
+   * Scratch of writes that died while the server runs: temp files under tmp/, half-written parts
+   * (`.tmp-…`) inside upload directories, and upload directories whose metadata never got written.
+   * Only files untouched for `olderThanMs`: a live write touches its file constantly.
+   */
+  async sweepScratch(olderThanMs: number): Promise<number> {
+    let removed = await this.sweepTemp(olderThanMs)
+    const cutoff = Date.now() - olderThanMs
+    const old = async (path: string) => {
+      const info = await stat(path).catch(() => null)
+      return info !== null && info.mtimeMs < cutoff
+    }
+    for (const upload of await readdir(this.multipartDir)) {
+      const dir = join(this.multipartDir, upload)
+      const names = await readdir(dir).catch(() => null)
+      if (!names) continue
+      if (!names.includes(META_FILE)) {
+        if (await old(dir)) {
+          await rm(dir, { recursive: true, force: true })
+          removed++
+        }
+        continue
+      }
+      for (const name of names.filter((n) => n.startsWith('.tmp-'))) {
+        if (await old(join(dir, name))) {
+          await rm(join(dir, name), { force: true })
+          removed++
+        }
+      }
+    }
+    return removed
   }
 
   async ping(): Promise<void> {
@@ -303,6 +391,10 @@ function checkPartNumber(partNumber: number): void {
   if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_COUNT) {
     throw new AppError('invalid_input', `Part numbers run from 1 to ${MAX_PART_COUNT}.`)
   }
+}
+
+function rangeInside(range: ByteRange, size: number): boolean {
+  return Number.isSafeInteger(range.start) && Number.isSafeInteger(range.end) && range.start >= 0 && range.start <= range.end && range.end < size
 }
 
 function expiry(ttlSeconds: number): number {

@@ -1,7 +1,10 @@
 // Runs s3rver on loopback with one bucket whose CORS lets a browser PUT parts and read ETag.
 //
-// s3rver lacks three things real S3 and MinIO do, and the app relies on: ListParts (resume after a
-// reload), AbortMultipartUpload, and refusing a completion whose parts are missing, out of order,
+// s3rver also reads `Range: bytes=0-0` as "from 0 to the end" (its end 0 is falsy): that answer is cut
+// to the one byte S3 sends (singleFirstByte below).
+//
+// s3rver lacks four things real S3 and MinIO do, and the app relies on: ListParts (resume after a
+// reload), AbortMultipartUpload, ListMultipartUploads (the reconciler), and refusing a completion whose parts are missing, out of order,
 // too small or carry the wrong ETag (it also accepts parts for uploads that do not exist). This file
 // fills them in on top of s3rver's own upload directory, so the S3 store is tested against S3's rules.
 import { readdir, readFile, rm, stat } from 'node:fs/promises'
@@ -97,8 +100,57 @@ async function multipartRules(ctx, next) {
   return next() // PUT: upload a part to an upload that exists
 }
 
+// ListMultipartUploads (GET /bucket?uploads): every upload not yet completed or aborted, by key then
+// upload id, paged with key-marker / upload-id-marker like S3.
+async function listMultipartUploads(ctx, next) {
+  const m = /^\/([^/]+)\/?$/.exec(ctx.path)
+  if (ctx.method !== 'GET' || !m || !('uploads' in ctx.query)) return next()
+  const [, bucketName] = m
+  const root = server.store.getResourcePath(bucketName, undefined, 'uploads')
+  const uploads = []
+  for (const uploadId of await readdir(root).catch(() => [])) {
+    const keyFile = join(root, uploadId, 'key')
+    const [key, info] = await Promise.all([readFile(keyFile, 'utf8').catch(() => null), stat(keyFile).catch(() => null)])
+    if (key !== null && info) uploads.push({ key, uploadId, initiated: info.mtime })
+  }
+  uploads.sort((a, b) => (a.key === b.key ? (a.uploadId < b.uploadId ? -1 : 1) : a.key < b.key ? -1 : 1))
+  const keyMarker = ctx.query['key-marker'] ?? ''
+  const idMarker = ctx.query['upload-id-marker'] ?? ''
+  const after = uploads.filter((u) => u.key > keyMarker || (u.key === keyMarker && idMarker !== '' && u.uploadId > idMarker))
+  const maxUploads = Math.min(Number(ctx.query['max-uploads'] ?? 1000), 1000)
+  const page = after.slice(0, maxUploads)
+  const last = page[page.length - 1]
+  ctx.body = {
+    ListMultipartUploadsResult: {
+      Bucket: bucketName,
+      KeyMarker: keyMarker,
+      UploadIdMarker: idMarker,
+      NextKeyMarker: last?.key ?? '',
+      NextUploadIdMarker: last?.uploadId ?? '',
+      MaxUploads: maxUploads,
+      IsTruncated: after.length > page.length,
+      Upload: page.map((u) => ({ Key: u.key, UploadId: u.uploadId, Initiated: u.initiated.toISOString() })),
+    },
+  }
+}
+
+async function singleFirstByte(ctx, next) {
+  if (ctx.method !== 'GET' || !/^bytes=0-0$/.test(ctx.get('range'))) return next()
+  await next()
+  const source = ctx.body
+  if (ctx.status !== 206 || !source || typeof source.pipe !== 'function') return
+  const total = /\/(\d+)$/.exec(ctx.response.get('Content-Range'))?.[1]
+  const first = await new Promise((resolve, reject) => {
+    source.once('error', reject)
+    source.once('readable', () => resolve(source.read(1)))
+  })
+  source.destroy()
+  ctx.set('Content-Range', `bytes 0-0/${total}`)
+  ctx.body = first
+}
+
 // Before s3rver's router (the last middleware), after its XML encoder, so plain objects become XML.
-server.middleware.splice(server.middleware.length - 1, 0, multipartRules)
+server.middleware.splice(server.middleware.length - 1, 0, multipartRules, listMultipartUploads, singleFirstByte)
 
 await server.run()
 process.on('SIGTERM', () => server.close().then(() => process.exit(0)))
