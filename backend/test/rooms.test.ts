@@ -113,7 +113,7 @@ describe('P2P rooms (one instance)', () => {
     const { a, b, created } = await roomOfTwo()
     const left = nextEvent(a, 'peer:left')
     b.disconnect()
-    expect(await left).toEqual({ peerId: b.id ?? expect.any(String) })
+    expect(await left).toEqual({ roomId: created.room.id, peerId: b.id ?? expect.any(String) })
     expect(await a.emitWithAck('room:leave', {})).toEqual({ ok: true })
     await sleep(50)
     const late = await client()

@@ -31,6 +31,10 @@ export const ERRORS = {
   database_unavailable: 503,
   redis_unavailable: 503,
   auth_provider_unavailable: 503,
+  resume_refused: 403,
+  nearby_unavailable: 403,
+  relay_disabled: 403,
+  relay_closed: 410,
 } as const satisfies Record<string, number>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -11,8 +11,15 @@ export const ROOMS_NAMESPACE = '/rooms'
 export const ROOM_CODE_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ'
 export const ROOM_CODE_LENGTH = 6
 export const MAX_DEVICE_NAME_LENGTH = 64
-/** Socket.IO frames above this are refused by the server (signals are small: SDP + candidates). */
+/** A signal's `data`, as JSON, may not be bigger than this (signals are small: SDP + candidates). */
 export const MAX_SIGNAL_BYTES = 64 * 1024
+/** The biggest relay message (`relay:data`); the server may advertise a smaller `chunkBytes`. */
+export const MAX_RELAY_CHUNK_BYTES = 256 * 1024
+/**
+ * Socket.IO frames above this are refused and the socket closed: a relay chunk, base64-encoded when
+ * the connection fell back to long-polling, plus its envelope.
+ */
+export const MAX_SOCKET_FRAME_BYTES = 2 * MAX_RELAY_CHUNK_BYTES
 
 /** Accepts "ab3-k9q", " AB3K9Q " …: upper-cased, separators removed, then checked. */
 export const RoomCode = z
@@ -29,19 +36,52 @@ export const DeviceName = z
   .transform((v) => v.replace(/[\u0000-\u001f\u007f]/g, '').trim())
   .pipe(z.string().min(1).max(MAX_DEVICE_NAME_LENGTH))
 
-export const CreateRoom = z.object({ name: DeviceName.optional() }).strict()
+/**
+ * A reconnect token: `<roomId>.<peerId>.<secret>`. Issued to a member that asked for one
+ * (`resumable: true`), good for one `room:resume` / `nearby:join`, replaced by a new one each time.
+ * It is never the room's link secret, and it is worthless in any other room or for any other peer.
+ */
+export const ReconnectToken = z.string().max(200).regex(/^[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9_-]{22,64}$/, 'not a reconnect token')
+
+/** `resumable: true` asks for a reconnect token: the seat is then held for a grace period after a disconnect. */
+const membership = { name: DeviceName.optional(), resumable: z.boolean().optional() }
+
+export const CreateRoom = z.object(membership).strict()
 export type CreateRoom = z.input<typeof CreateRoom>
 
 export const JoinRoom = z.union([
-  z.object({ code: RoomCode, name: DeviceName.optional() }).strict(),
-  z.object({ secret: RoomSecret, name: DeviceName.optional() }).strict(),
+  z.object({ code: RoomCode, ...membership }).strict(),
+  z.object({ secret: RoomSecret, ...membership }).strict(),
 ])
 export type JoinRoom = z.input<typeof JoinRoom>
 
+/** Back into the room after a reconnect or a reload, as the same peer (its reconnect token). */
+export const ResumeRoom = z.object({ token: ReconnectToken }).strict()
+export type ResumeRoom = z.input<typeof ResumeRoom>
+
 export const LeaveRoom = z.object({}).strict()
 
+/**
+ * The devices on this device's network, without a code: the server groups sockets by the client
+ * address (the one its rate limits use, `TRUST_PROXY`-aware). `token` (from an earlier `nearby:join`)
+ * resumes the same peer, if the device is still on the same network.
+ */
+export const JoinNearby = z.object({ ...membership, token: ReconnectToken.optional() }).strict()
+export type JoinNearby = z.input<typeof JoinNearby>
+
+/** Hides this device from its network (and stops seeing the others). */
+export const LeaveNearby = z.object({}).strict()
+
 /** SDP descriptions and ICE candidates are opaque to the server; only their size is bounded. */
-export const SignalData = z.custom<NonNullable<unknown>>((v) => v !== undefined && v !== null, 'signal data is required')
+export const SignalData = z
+  .custom<NonNullable<unknown>>((v) => v !== undefined && v !== null, 'signal data is required')
+  .refine((v) => jsonBytes(v) <= MAX_SIGNAL_BYTES, `signal data is limited to ${MAX_SIGNAL_BYTES} bytes`)
+
+function jsonBytes(v: unknown): number {
+  const json = JSON.stringify(v) ?? ''
+  // Each UTF-16 unit is at most 3 UTF-8 bytes: only long strings need encoding to be measured.
+  return json.length * 3 <= MAX_SIGNAL_BYTES ? json.length : new TextEncoder().encode(json).byteLength
+}
 // Not strict: a `from` a client adds is dropped (the server stamps its own).
 export const SendSignal = z.object({ to: PeerId, data: SignalData })
 export type SendSignal = z.infer<typeof SendSignal>
@@ -63,6 +103,48 @@ export type TransferReport = z.infer<typeof TransferReport>
 /** A transfer has started (live "transfers in progress" counter for the admin dashboard). */
 export const TransferStarted = z.object({}).strict()
 
+/*
+ * Server relay: when two members cannot connect directly, their bytes go through the server on
+ * relay channels. A channel stands in for an RTCDataChannel between two members of one room (or of
+ * one nearby group): ordered, reliable, binary or text messages, both ways. Each message is
+ * acknowledged once the far end has consumed it (its handler called the ack), so the acks are the
+ * flow control: keep at most `window` messages unacknowledged. Nothing is stored on the server.
+ */
+export const RelayId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'not a relay id')
+
+/** `bytes`: the most this channel will carry (binary bytes plus UTF-8 text bytes, both ways). */
+export const OpenRelay = z.object({ to: PeerId, bytes: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) }).strict()
+export type OpenRelay = z.input<typeof OpenRelay>
+
+/** Binary arrives as a Buffer on the server and as an ArrayBuffer in browsers. */
+export const RelayPayload = z.union([
+  z.string().max(MAX_RELAY_CHUNK_BYTES),
+  z.instanceof(Uint8Array).refine((b) => b.byteLength <= MAX_RELAY_CHUNK_BYTES, 'relay message too big'),
+  z.instanceof(ArrayBuffer).refine((b) => b.byteLength <= MAX_RELAY_CHUNK_BYTES, 'relay message too big'),
+])
+export type RelayPayload = string | Uint8Array | ArrayBuffer
+
+export const RelayData = z.object({ id: RelayId, data: RelayPayload }).strict()
+export type RelayData = z.input<typeof RelayData>
+
+export const CloseRelay = z.object({ id: RelayId, reason: z.string().max(200).optional() }).strict()
+export type CloseRelay = z.input<typeof CloseRelay>
+
+/** Why a relay channel ended. */
+export const RelayCloseReason = z.enum([
+  /** the other end closed it (relay:close) */
+  'closed',
+  /** the other end disconnected or left the room */
+  'peer_gone',
+  /** a message was not acknowledged in time */
+  'stalled',
+  /** more bytes than opened for, or more messages in flight than `window` */
+  'limit',
+  /** the server is shutting down or lost track of the other end */
+  'server',
+])
+export type RelayCloseReason = z.infer<typeof RelayCloseReason>
+
 export interface RoomInfo {
   id: string
   /** short human code, valid until `codeExpiresAt` (refreshed while the room is in use) */
@@ -80,6 +162,33 @@ export interface Peer {
   name: string
   /** derived from the User-Agent, e.g. "Pixel 8 · Chrome" */
   device: string
+  /** disconnected, its seat held for the grace period (see `peer:reconnecting`) */
+  reconnecting?: boolean
+}
+
+/** Given to a member that joined with `resumable: true`. */
+export interface Reconnect {
+  /** for `room:resume` (rooms) or `nearby:join` (nearby); a new one comes with every resume */
+  token: string
+  /** how long the seat is held after a disconnect */
+  graceSeconds: number
+}
+
+/** The nearby group of this device's network. */
+export interface NearbyInfo {
+  /** opaque; never the address */
+  id: string
+  capacity: number
+}
+
+export interface RelayOpened {
+  relay: {
+    id: string
+    /** the biggest message this server relays */
+    chunkBytes: number
+    /** messages that may be unacknowledged at once, each way */
+    window: number
+  }
 }
 
 export interface AckError {
@@ -92,25 +201,73 @@ export type AckFn<T extends object = object> = (res: Ack<T>) => void
 export interface RoomCreated {
   room: RoomInfo
   self: Peer
+  /** only when asked for with `resumable: true` */
+  reconnect?: Reconnect
 }
 export interface RoomJoined extends RoomCreated {
   peers: Peer[]
+}
+export interface NearbyJoined {
+  nearby: NearbyInfo
+  self: Peer
+  peers: Peer[]
+  reconnect?: Reconnect
 }
 
 export interface ClientToServer {
   'room:create': (p: CreateRoom, ack: AckFn<RoomCreated>) => void
   'room:join': (p: JoinRoom, ack: AckFn<RoomJoined>) => void
+  'room:resume': (p: ResumeRoom, ack: AckFn<RoomJoined & { reconnect: Reconnect }>) => void
   'room:leave': (p: Record<string, never>, ack: AckFn) => void
+  'nearby:join': (p: JoinNearby, ack: AckFn<NearbyJoined>) => void
+  'nearby:leave': (p: Record<string, never>, ack: AckFn) => void
   signal: (p: SendSignal, ack: AckFn) => void
+  'relay:open': (p: OpenRelay, ack: AckFn<RelayOpened>) => void
+  'relay:data': (p: RelayData, ack: AckFn) => void
+  'relay:close': (p: CloseRelay, ack: AckFn) => void
   'transfer:started': (p: Record<string, never>, ack: AckFn) => void
   'transfer:report': (p: TransferReport, ack: AckFn) => void
 }
 
+/**
+ * The schema each client → server event is parsed with, by event name: the server's handlers use
+ * these, and a test sweeps every event with bad input.
+ */
+export const ROOMS_CLIENT_EVENTS = {
+  'room:create': CreateRoom,
+  'room:join': JoinRoom,
+  'room:resume': ResumeRoom,
+  'room:leave': LeaveRoom,
+  'nearby:join': JoinNearby,
+  'nearby:leave': LeaveNearby,
+  signal: SendSignal,
+  'relay:open': OpenRelay,
+  'relay:data': RelayData,
+  'relay:close': CloseRelay,
+  'transfer:started': TransferStarted,
+  'transfer:report': TransferReport,
+} as const satisfies { [E in keyof ClientToServer]: z.ZodType }
+
+/**
+ * `roomId` says which group an event is about: the room (`room.id`) or the nearby group
+ * (`nearby.id`); a device can be in one of each at once, with the same peer id in both.
+ */
 export interface ServerToClient {
-  'peer:joined': (p: { peer: Peer }) => void
-  'peer:left': (p: { peerId: string }) => void
+  /** a new member, or one that came back after being announced gone; a known peer id: update it */
+  'peer:joined': (p: { roomId: string; peer: Peer }) => void
+  'peer:left': (p: { roomId: string; peerId: string }) => void
+  /** lost its connection; its seat is held for the grace period (then `peer:left`, or `peer:back`) */
+  'peer:reconnecting': (p: { roomId: string; peerId: string }) => void
+  /** the same peer again, after `peer:reconnecting` */
+  'peer:back': (p: { roomId: string; peer: Peer }) => void
   signal: (p: { from: string; data: unknown }) => void
-  'room:closed': (p: Record<string, never>) => void
+  /** the room ended (or was lost): join it again by its link if it should go on */
+  'room:closed': (p: { roomId: string }) => void
+  /** `from` opened a relay channel to this device */
+  'relay:opened': (p: { id: string; from: string; bytes: number; chunkBytes: number; window: number }) => void
+  /** call `ack` once the message is consumed (written): that is the sender's credit */
+  'relay:data': (p: { id: string; data: RelayPayload }, ack: () => void) => void
+  'relay:closed': (p: { id: string; reason: RelayCloseReason }) => void
 }
 
 /** GET /api/rtc/ice-servers */

@@ -78,7 +78,7 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
     if (!roomId) return
     socket.data.roomId = null
     await socket.leave(roomId)
-    nsp.to(roomId).emit('peer:left', { peerId: socket.data.peerId })
+    nsp.to(roomId).emit('peer:left', { roomId, peerId: socket.data.peerId })
     if ((await service.leave(roomId, socket.data.peerId)).ended) deps.events.emit('roomClosed', { roomId })
   }
 
@@ -88,7 +88,7 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
     // Gone while being admitted: its 'disconnect' saw no room yet, so the seat is given back here.
     if (socket.disconnected) return leaveCurrent(socket)
     await socket.join(admitted.room.id)
-    socket.to(admitted.room.id).emit('peer:joined', { peer: peerOf(socket.data) })
+    socket.to(admitted.room.id).emit('peer:joined', { roomId: admitted.room.id, peer: peerOf(socket.data) })
   }
 
   nsp.on('connection', (socket) => {
@@ -206,7 +206,7 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
       const roomId = socket.data.roomId
       if (!roomId) return
       socket.data.roomId = null
-      nsp.to(roomId).emit('peer:left', { peerId: socket.data.peerId })
+      nsp.to(roomId).emit('peer:left', { roomId, peerId: socket.data.peerId })
       service.leave(roomId, socket.data.peerId).then(
         ({ ended }) => {
           if (ended) deps.events.emit('roomClosed', { roomId })
