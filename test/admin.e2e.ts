@@ -7,7 +7,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { browserFetch, CookieJar, signInFlow, startOAuthServer, type FakeGoogleUser, type LocalOAuth } from '../backend/test/support/oauth'
-import { connectRooms, type RoomsClient } from '../backend/test/support/rooms-client'
+import { connectRooms, reportTransfer, type RoomsClient } from '../backend/test/support/rooms-client'
 import { startApp, type AppProcess } from './support/app-server'
 import { launchBrowser } from './support/browser'
 import { describeViolations, screenshot, seriousA11yViolations, VIEWPORTS } from './support/pages'
@@ -88,8 +88,8 @@ describe('admin dashboard in Chromium', () => {
     const peer = await connectRooms(app.url)
     sockets.push(peer)
     expect((await peer.emitWithAck('room:create', {})).ok).toBe(true)
-    expect((await peer.emitWithAck('transfer:report', { bytes: 50_000_000, files: 3, ms: 4000, status: 'completed' })).ok).toBe(true)
-    expect((await peer.emitWithAck('transfer:report', { bytes: 1000, files: 1, ms: 100, status: 'cancelled' })).ok).toBe(true)
+    expect((await reportTransfer(peer, { bytes: 50_000_000, files: 3, ms: 4000, status: 'completed' })).ok).toBe(true)
+    expect((await reportTransfer(peer, { bytes: 1000, files: 1, ms: 100, status: 'cancelled' })).ok).toBe(true)
 
     const page = await pageAs(root, VIEWPORTS.laptop)
     await page.goto(`${app.url}/admin`)

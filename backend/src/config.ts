@@ -111,6 +111,7 @@ const EnvSchema = z
     STALE_UPLOAD_AGE: duration.prefault('1d'),
     SHARE_PASSWORD_ATTEMPTS: rate.prefault('50/1h'),
     RATE_LIMIT_IPV6_PREFIX: z.coerce.number().int().min(32).max(128).default(64),
+    ROOM_REPORT_RATE_LIMIT: rate.prefault('100/1h'),
   })
 
 
@@ -208,7 +209,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     partSize: e.PART_SIZE,
     trustProxy: trustProxy(e.TRUST_PROXY),
     rtc: { stunUrls: e.STUN_URLS, turnUrls: e.TURN_URLS, turnSecret: e.TURN_SECRET, turnTtl: e.TURN_TTL },
-    rooms: { codeTtl: e.ROOM_CODE_TTL, capacity: e.ROOM_CAPACITY, createRate: e.ROOM_CREATE_RATE_LIMIT, joinRate: e.ROOM_JOIN_RATE_LIMIT },
+    rooms: { codeTtl: e.ROOM_CODE_TTL, capacity: e.ROOM_CAPACITY, createRate: e.ROOM_CREATE_RATE_LIMIT, joinRate: e.ROOM_JOIN_RATE_LIMIT, reportRate: e.ROOM_REPORT_RATE_LIMIT },
     metricsToken: e.METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,
     janitor: { intervalSeconds: e.JANITOR_INTERVAL, staleUploadAge: e.STALE_UPLOAD_AGE },

@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ADMIN_ROUTES } from '../src/admin/admin.routes'
 import { startTestServer, type TestServer } from './support/harness'
 import { browserFetch, CookieJar, signInFlow, startOAuthServer, type FakeGoogleUser, type LocalOAuth } from './support/oauth'
-import { connectRooms, sleep } from './support/rooms-client'
+import { connectRooms, reportTransfer, sleep } from './support/rooms-client'
 import { createDatabase, startPostgres, type ServiceHandle } from './support/services'
 
 const ROOT: FakeGoogleUser = { sub: 'g-root', email: 'root@example.com', name: 'Root', email_verified: true }
@@ -172,7 +172,7 @@ describe.each(DATABASES)('admin dashboard on $name', (database) => {
       { bytes: 5000, files: 1, ms: 500, status: 'completed' as const },
       { bytes: 100, files: 1, ms: 50, status: 'cancelled' as const },
     ]) {
-      expect((await peer.emitWithAck('transfer:report', report)).ok).toBe(true)
+      expect((await reportTransfer(peer, report)).ok).toBe(true)
     }
 
     // One of Bob's uploads and its download happened three days ago (the rows are moved back in
@@ -490,7 +490,7 @@ describe.each(DATABASES)('admin dashboard on $name', (database) => {
     const created = await a.emitWithAck('room:create', {})
     if (!created.ok) throw new Error('room:create failed')
     expect((await b.emitWithAck('room:join', { code: created.room.code })).ok).toBe(true)
-    expect((await a.emitWithAck('transfer:started', {})).ok).toBe(true)
+    expect((await a.emitWithAck('transfer:started', { id: 'live-figures-1', bytes: 1000, files: 1 })).ok).toBe(true)
     const live = await json<LiveFigures>(root, 'GET', '/api/admin/live')
     expect(live).toMatchObject({ rooms: 1, peers: 2, transfersInProgress: 1 })
 

@@ -9,7 +9,7 @@ import { RedisRoomStore } from '../src/rooms/redis-room-store'
 import { MemoryRoomStore } from '../src/rooms/room-store'
 import { roomStoreContract } from '../src/rooms/room-store.contract'
 import { startTestServer, type TestServer } from './support/harness'
-import { collect, connectRooms, nextEvent, sleep, type RoomsClient } from './support/rooms-client'
+import { collect, connectRooms, nextEvent, reportTransfer, sleep, type RoomsClient } from './support/rooms-client'
 import { createDatabase, startPostgres, startRedis, type ServiceHandle } from './support/services'
 
 let redis: ServiceHandle
@@ -108,7 +108,7 @@ describe('two instances sharing Redis', () => {
     sockets.push(a)
     const created = await a.emitWithAck('room:create', {})
     if (!created.ok) throw new Error(created.error.message)
-    expect(await a.emitWithAck('transfer:report', { bytes: 1234, files: 1, ms: 50, status: 'cancelled' })).toEqual({ ok: true })
+    expect(await reportTransfer(a, { bytes: 1234, files: 1, ms: 50, status: 'cancelled' })).toEqual({ ok: true })
     const rows = await p2pRepo(one.deps.db).recent(10)
     expect(rows.find((r) => r.roomId === created.room.id)).toMatchObject({ bytes: 1234, files: 1, ms: 50, status: 'cancelled' })
     const totals = await p2pRepo(one.deps.db).totals(new Date(Date.now() - 60_000))

@@ -6,7 +6,7 @@ import { createHmac } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { p2pRepo } from '../src/db/p2p.repo'
 import { startTestServer, type TestServer } from './support/harness'
-import { collect, connectRooms, nextEvent, sleep, type RoomsClient } from './support/rooms-client'
+import { collect, connectRooms, nextEvent, reportTransfer, sleep, type RoomsClient } from './support/rooms-client'
 
 const CHROME_ON_PIXEL = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36'
 
@@ -170,26 +170,70 @@ describe('P2P rooms (one instance)', () => {
 
   it('transfer reports keep sizes, counts and timing for the stats, and live counters see the room', async () => {
     const { a, b, created } = await roomOfTwo()
-    expect(await a.emitWithAck('transfer:started', {})).toEqual({ ok: true })
+    const id = 'keeps-stats-1'
+    expect(await a.emitWithAck('transfer:started', { id, bytes: 200 * 2 ** 20, files: 2 })).toEqual({ ok: true })
     const live = await server.realtime.roomsStats()
     expect(live.transfersInProgress).toBeGreaterThanOrEqual(1)
     expect(live.rooms).toBeGreaterThanOrEqual(1)
     expect(live.peers).toBeGreaterThanOrEqual(2)
-    expect(await a.emitWithAck('transfer:report', { bytes: 200 * 2 ** 20, files: 2, ms: 6000, status: 'completed' })).toEqual({ ok: true })
-    expect(await b.emitWithAck('transfer:report', { bytes: -1, files: 1, ms: 1, status: 'completed' })).toMatchObject({ ok: false, error: { code: 'invalid_input' } })
+    expect(await a.emitWithAck('transfer:report', { id, bytes: 200 * 2 ** 20, files: 2, ms: 6000, status: 'completed' })).toEqual({ ok: true })
+    expect(await b.emitWithAck('transfer:report', { id, bytes: -1, files: 1, ms: 1, status: 'completed' })).toMatchObject({ ok: false, error: { code: 'invalid_input' } })
     const rows = await p2pRepo(server.deps.db).recent(10)
     expect(rows.find((r) => r.roomId === created.room.id)).toMatchObject({ bytes: 200 * 2 ** 20, files: 2, ms: 6000, status: 'completed', senderUserId: null })
     expect(rows.filter((r) => r.roomId === created.room.id)).toHaveLength(1)
   })
 
+  it('a room member cannot inflate the dashboard: 2^53 bytes, a transfer never announced, another peer\'s transfer and a second report are all refused', async () => {
+    const { a, b, created } = await roomOfTwo()
+    const id = 'inflate-try-1'
+    expect(await a.emitWithAck('transfer:started', { id, bytes: 1000, files: 1 })).toEqual({ ok: true })
+    const refused = [
+      await a.emitWithAck('transfer:report', { id, bytes: Number.MAX_SAFE_INTEGER, files: 1, ms: 10, status: 'completed' }),
+      await a.emitWithAck('transfer:report', { id, bytes: 1000, files: 2, ms: 10, status: 'completed' }),
+      await a.emitWithAck('transfer:report', { id: 'never-announced', bytes: 1, files: 1, ms: 10, status: 'completed' }),
+      await b.emitWithAck('transfer:report', { id, bytes: 1000, files: 1, ms: 10, status: 'completed' }),
+    ]
+    expect(refused.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual(['invalid_input', 'invalid_input', 'forbidden', 'forbidden'])
+    expect(await a.emitWithAck('transfer:report', { id, bytes: 1000, files: 1, ms: 10, status: 'completed' })).toEqual({ ok: true })
+    expect(await a.emitWithAck('transfer:report', { id, bytes: 1000, files: 1, ms: 10, status: 'completed' })).toMatchObject({ ok: false, error: { code: 'forbidden' } })
+    const rows = (await p2pRepo(server.deps.db).recent(100)).filter((r) => r.roomId === created.room.id)
+    expect(rows.map((r) => r.bytes)).toEqual([1000])
+  })
+
   it('transfer reports cannot be used to flood the database', async () => {
     const { a, created } = await roomOfTwo()
-    const answers = await Promise.all(Array.from({ length: 40 }, () => a.emitWithAck('transfer:report', { bytes: 1, files: 1, ms: 1, status: 'completed' })))
-    const stored = answers.filter((r) => r.ok).length
-    expect(stored).toBeLessThanOrEqual(21)
-    expect(answers.filter((r) => !r.ok && r.error.code === 'rate_limited').length).toBe(40 - stored)
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => a.emitWithAck('transfer:report', { id: `flood-${i}-xx`, bytes: 1, files: 1, ms: 1, status: 'completed' })))
+    expect(answers.filter((r) => r.ok)).toEqual([])
+    expect(answers.filter((r) => !r.ok && r.error.code === 'rate_limited').length).toBeGreaterThan(0)
     const rows = await p2pRepo(server.deps.db).recent(100)
-    expect(rows.filter((r) => r.roomId === created.room.id)).toHaveLength(stored)
+    expect(rows.filter((r) => r.roomId === created.room.id)).toHaveLength(0)
+  })
+})
+
+describe('P2P transfer reports: the per-room budget', () => {
+  let server: TestServer
+  const open: RoomsClient[] = []
+  beforeAll(async () => {
+    server = await startTestServer({ ROOM_REPORT_RATE_LIMIT: '3/1h' })
+  })
+  afterAll(async () => {
+    for (const s of open) s.disconnect()
+    await server?.close()
+  })
+
+  it('a room stores only so many reports, whichever of its members sends them', async () => {
+    const a = await connectRooms(server.url)
+    const b = await connectRooms(server.url)
+    open.push(a, b)
+    const created = await a.emitWithAck('room:create', {})
+    if (!created.ok) throw new Error(created.error.message)
+    expect((await b.emitWithAck('room:join', { secret: created.room.secret })).ok).toBe(true)
+    const stats = { bytes: 10, files: 1, ms: 5, status: 'completed' as const }
+    const answers = []
+    for (const sender of [a, b, a, b]) answers.push(await reportTransfer(sender, stats))
+    expect(answers.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual(['ok', 'ok', 'ok', 'rate_limited'])
+    const rows = (await p2pRepo(server.deps.db).recent(100)).filter((r) => r.roomId === created.room.id)
+    expect(rows).toHaveLength(3)
   })
 })
 

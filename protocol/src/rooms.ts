@@ -20,6 +20,8 @@ export const MAX_RELAY_CHUNK_BYTES = 256 * 1024
  * the connection fell back to long-polling, plus its envelope.
  */
 export const MAX_SOCKET_FRAME_BYTES = 2 * MAX_RELAY_CHUNK_BYTES
+/** Files one P2P transfer may offer. */
+export const MAX_P2P_FILES = 1000
 
 /** Accepts "ab3-k9q", " AB3K9Q " …: upper-cased, separators removed, then checked. */
 export const RoomCode = z
@@ -89,9 +91,16 @@ export type SendSignal = z.infer<typeof SendSignal>
 export const TransferStatus = z.enum(['completed', 'cancelled', 'declined', 'failed'])
 export type TransferStatus = z.infer<typeof TransferStatus>
 
-/** Stats only: sizes, counts and timing, never names or content. */
+/** The id a sender gives a transfer (the same as on the peers' control channel). */
+const AnnouncedTransferId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'not a transfer id')
+
+/**
+ * Stats only: sizes, counts and timing, never names or content. `id` names a transfer this socket
+ * announced with `transfer:started`: a report may not claim more bytes or files than it offered.
+ */
 export const TransferReport = z
   .object({
+    id: AnnouncedTransferId,
     bytes: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
     files: z.number().int().nonnegative().max(100_000),
     ms: z.number().int().nonnegative().max(7 * 24 * 3600 * 1000),
@@ -100,8 +109,15 @@ export const TransferReport = z
   .strict()
 export type TransferReport = z.infer<typeof TransferReport>
 
-/** A transfer has started (live "transfers in progress" counter for the admin dashboard). */
-export const TransferStarted = z.object({}).strict()
+/** A transfer has started: what it offers, in total (live "transfers in progress" counter, and the bound of its report). */
+export const TransferStarted = z
+  .object({
+    id: AnnouncedTransferId,
+    bytes: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    files: z.number().int().min(1).max(MAX_P2P_FILES),
+  })
+  .strict()
+export type TransferStarted = z.infer<typeof TransferStarted>
 
 /*
  * Server relay: when two members cannot connect directly, their bytes go through the server on
@@ -225,7 +241,7 @@ export interface ClientToServer {
   'relay:open': (p: OpenRelay, ack: AckFn<RelayOpened>) => void
   'relay:data': (p: RelayData, ack: AckFn) => void
   'relay:close': (p: CloseRelay, ack: AckFn) => void
-  'transfer:started': (p: Record<string, never>, ack: AckFn) => void
+  'transfer:started': (p: TransferStarted, ack: AckFn) => void
   'transfer:report': (p: TransferReport, ack: AckFn) => void
 }
 
@@ -301,7 +317,6 @@ export const PeerSignal = z.union([
 ])
 export type PeerSignal = z.infer<typeof PeerSignal>
 
-export const MAX_P2P_FILES = 1000
 const TransferId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/)
 export const OfferedFile = z.object({
   id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),

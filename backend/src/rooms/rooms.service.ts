@@ -1,11 +1,12 @@
 import { randomBytes, randomInt } from 'node:crypto'
-import { ROOM_CODE_ALPHABET, ROOM_CODE_LENGTH, type TransferReport } from '@sharesync/protocol'
+import { ROOM_CODE_ALPHABET, ROOM_CODE_LENGTH } from '@sharesync/protocol'
 import type { Config } from '../config'
 import { p2pRepo } from '../db/p2p.repo'
 import type { Deps } from '../deps'
 import { AppError } from '../http/app-error'
 import type { Limits } from '../limits/limits'
 import type { RoomRecord, RoomStore } from './room-store'
+import type { TransferStats } from './transfer-ledger'
 
 /** Who is asking: one socket of the /rooms namespace. */
 export interface RoomsCaller {
@@ -87,7 +88,7 @@ export class RoomsService {
     return this.store.isMember(roomId, to)
   }
 
-  async report(roomId: string, senderUserId: string | null, report: TransferReport): Promise<void> {
+  async report(roomId: string, senderUserId: string | null, report: TransferStats): Promise<void> {
     await this.reports.insertReport({ roomId, senderUserId, ...report })
   }
 

@@ -24,6 +24,7 @@ import { DEFAULT_EVENT_BUDGET, EventBudget, type EventBudgetRule } from './event
 
 const STATS_BUDGET: EventBudgetRule = { burst: 20, perSecond: 1, maxStrikes: 50, strikeWindowMs: 60_000 }
 import { RedisRoomStore } from './redis-room-store'
+import { TransferLedger } from './transfer-ledger'
 import { MemoryRoomStore } from './room-store'
 import { RoomsService, type Admitted } from './rooms.service'
 
@@ -95,6 +96,7 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
     const budget = new EventBudget(opts.budget ?? DEFAULT_EVENT_BUDGET)
     // Transfer stats write to the database: a much smaller budget than signals.
     const statsBudget = new EventBudget(STATS_BUDGET)
+    const transfers = new TransferLedger()
     const device = deviceName(socket.request.headers['user-agent'])
     socket.data = {
       peerId: socket.id,
@@ -183,9 +185,10 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
 
     socket.on(
       'transfer:started',
-      handle('transfer:started', TransferStarted, async () => {
+      handle('transfer:started', TransferStarted, async (announced) => {
         if (!socket.data.roomId) throw new AppError('forbidden', 'Join a room first.')
-        socket.data.activeTransfers = Math.min(socket.data.activeTransfers + 1, 100)
+        transfers.start(socket.data.roomId, announced)
+        socket.data.activeTransfers = transfers.size
         return {}
       }, statsBudget),
     )
@@ -195,9 +198,12 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
       handle('transfer:report', TransferReport, async (report) => {
         const roomId = socket.data.roomId
         if (!roomId) throw new AppError('forbidden', 'Join a room first.')
-        socket.data.activeTransfers = Math.max(0, socket.data.activeTransfers - 1)
-        await service.report(roomId, socket.data.userId, report)
-        deps.events.emit('transferFinished', report)
+        // Bounded by what was announced, and by a per-room budget (the stats are written to the database).
+        const stats = transfers.settle(roomId, report)
+        socket.data.activeTransfers = transfers.size
+        await deps.limits.consume('roomReports', `room:${roomId}`)
+        await service.report(roomId, socket.data.userId, stats)
+        deps.events.emit('transferFinished', stats)
         return {}
       }, statsBudget),
     )

@@ -1,5 +1,5 @@
 /** socket.io-client helpers for the /rooms namespace (typed by the protocol's event maps). */
-import type { ClientToServer, ServerToClient } from '@sharesync/protocol'
+import type { ClientToServer, ServerToClient, TransferReport } from '@sharesync/protocol'
 import { io, type Socket } from 'socket.io-client'
 
 export type RoomsClient = Socket<ServerToClient, ClientToServer>
@@ -37,3 +37,16 @@ export function collect<E extends keyof ServerToClient>(socket: RoomsClient, eve
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+let transferSeq = 0
+
+/**
+ * What a sending browser does: announces a transfer (`transfer:started`, offering exactly what it
+ * will report), then reports it. Answers the report's ack (or the announcement's, when refused).
+ */
+export async function reportTransfer(socket: RoomsClient, stats: Omit<TransferReport, 'id'>) {
+  const id = `test-transfer-${++transferSeq}`
+  const started = await socket.emitWithAck('transfer:started', { id, bytes: stats.bytes, files: Math.max(1, stats.files) })
+  if (!started.ok) return started
+  return socket.emitWithAck('transfer:report', { id, ...stats })
+}

@@ -148,7 +148,7 @@ export class RoomSession {
       t.phase = 'waiting'
       ids.push(t.id)
       // Every outgoing transfer is announced once and reported once (live "in progress" counter).
-      this.socket.emit('transfer:started', {}, () => undefined)
+      this.socket.emit('transfer:started', { id: t.id, bytes: t.progress.total, files: offered.length }, () => undefined)
       if (link.state === 'failed') this.finish(t, 'failed', TURN_HINT)
       else if (link.state === 'connected') link.send({ t: 'offer', id: t.id, files: offered })
       // Still connecting: the offer goes out when the link opens (see onLinkState).
@@ -440,7 +440,7 @@ export class RoomSession {
     const status: ReportStatus = t.phase === 'completed' ? 'completed' : t.phase === 'declined' ? 'declined' : t.phase === 'cancelled' ? 'cancelled' : 'failed'
     const snapshot = t.meter.snapshot()
     const files = t.phase === 'completed' ? t.files.length : 0
-    this.socket.emit('transfer:report', { bytes: Math.round(snapshot.bytes), files, ms: Math.max(0, Math.round(performance.now() - t.startedAt)), status }, () => undefined)
+    this.socket.emit('transfer:report', { id: t.id, bytes: Math.min(Math.round(snapshot.bytes), snapshot.total), files, ms: Math.max(0, Math.round(performance.now() - t.startedAt)), status }, () => undefined)
   }
 
   private closeAll(why: string) {
