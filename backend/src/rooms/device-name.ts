@@ -1,35 +1,44 @@
+import { UAParser } from 'ua-parser-js'
+
+/**
+ * The User-Agent is read up to this many characters: a handshake can carry ~16 KB of it, and nothing
+ * that tells devices apart comes that late. ua-parser-js trims to 500 itself; this keeps the bound
+ * here, whatever the library does next.
+ */
+export const MAX_USER_AGENT_LENGTH = 512
+
 /**
  * "Pixel 8 · Chrome", "iPhone · Safari", "Mac · Firefox": enough for people in a room to tell their
- * devices apart. A tiny User-Agent reading, not a full parser: unknown parts fall back to generic words.
+ * devices apart. Parsed by ua-parser-js on a bounded string; unknown parts fall back to generic words.
  */
 export function deviceName(userAgent: string | undefined): string {
-  const ua = userAgent ?? ''
-  return `${deviceOf(ua)} · ${browserOf(ua)}`
+  const ua = (userAgent ?? '').slice(0, MAX_USER_AGENT_LENGTH)
+  const { browser, os, device } = new UAParser(ua).getResult()
+  return `${deviceOf(ua, os.name, device.model)} · ${browserOf(browser.name)}`
 }
 
-function deviceOf(ua: string): string {
-  if (/iPhone/.test(ua)) return 'iPhone'
-  if (/iPad/.test(ua)) return 'iPad'
-  if (/Android/.test(ua)) {
-    // "Linux; Android 14; Pixel 8 Build/…)" or "Android 14; Pixel 8)": the model follows the version.
-    const model = /Android[^;)]*;\s*(?:[a-z]{2}[-_][A-Za-z]{2};\s*)?([^;)]+?)(?:\s+Build\/[^;)]*)?\)/.exec(ua)?.[1]?.trim()
-    return model && model !== 'K' && !/^wv$/.test(model) ? model.slice(0, 40) : 'Android'
+function deviceOf(ua: string, os: string | undefined, model: string | undefined): string {
+  if (model === 'iPhone' || model === 'iPad') return model
+  if (os === 'Android') {
+    // Chrome's reduced User-Agent says "K" instead of the model; WebViews say "wv".
+    return model && model !== 'K' && model !== 'wv' ? model.slice(0, 40) : 'Android'
   }
-  if (/CrOS/.test(ua)) return 'Chromebook'
-  if (/Macintosh|Mac OS X/.test(ua)) return 'Mac'
-  if (/Windows/.test(ua)) return 'Windows PC'
-  if (/Linux/.test(ua)) return 'Linux PC'
-  if (/node|undici|axios|curl/i.test(ua)) return 'Script'
+  if (os === 'Chromium OS' || os === 'Chrome OS') return 'Chromebook'
+  if (os === 'Mac OS' || os === 'macOS') return 'Mac'
+  if (os === 'Windows') return 'Windows PC'
+  if (ua.includes('Linux') || ua.includes('X11')) return 'Linux PC'
+  const lower = ua.toLowerCase()
+  if (['node', 'undici', 'axios', 'curl'].some((tool) => lower.includes(tool))) return 'Script'
   return 'Device'
 }
 
-function browserOf(ua: string): string {
-  if (/Edg(e|A|iOS)?\//.test(ua)) return 'Edge'
-  if (/OPR\/|Opera/.test(ua)) return 'Opera'
-  if (/SamsungBrowser\//.test(ua)) return 'Samsung Internet'
-  if (/Firefox\/|FxiOS\//.test(ua)) return 'Firefox'
-  if (/HeadlessChrome\//.test(ua)) return 'Chrome'
-  if (/Chrome\/|CriOS\/|Chromium\//.test(ua)) return 'Chrome'
-  if (/Safari\//.test(ua)) return 'Safari'
+function browserOf(name: string | undefined): string {
+  if (!name) return 'Browser'
+  if (name.startsWith('Edge')) return 'Edge'
+  if (name.startsWith('Opera')) return 'Opera'
+  if (name === 'Samsung Internet') return 'Samsung Internet'
+  if (name.includes('Firefox')) return 'Firefox'
+  if (name.includes('Chrom')) return 'Chrome'
+  if (name.includes('Safari')) return 'Safari'
   return 'Browser'
 }
