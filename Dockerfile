@@ -16,6 +16,7 @@ COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
 COPY protocol/package.json protocol/
 COPY backend/package.json backend/
 COPY frontend/package.json frontend/
+COPY crypto/package.json crypto/
 
 # --- build: every dependency, then the frontend (vite) and the backend bundle (esbuild) ---------
 FROM base AS build
