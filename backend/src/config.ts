@@ -54,6 +54,19 @@ const rate = z.string().transform((v, ctx) => {
   }
   return { points: Number(m[1]), seconds: window }
 })
+/** "250ms", "10s", "5m" -> milliseconds (timeouts and back-off, which tests shorten below a second) */
+const millis = z.string().transform((v, ctx) => {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*ms\s*$/i.exec(v)
+  const n = m ? Math.round(Number(m[1])) : (() => {
+    const s = parseDuration(v)
+    return s === null ? null : s * 1000
+  })()
+  if (n === null || n <= 0) {
+    ctx.addIssue({ code: 'custom', message: `"${v}" is not a duration (e.g. 500ms, 10s, 5m)` })
+    return z.NEVER
+  }
+  return n
+})
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))
 const list = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
 const url = z.string().url()
@@ -112,6 +125,20 @@ const EnvSchema = z
     SHARE_PASSWORD_ATTEMPTS: rate.prefault('50/1h'),
     RATE_LIMIT_IPV6_PREFIX: z.coerce.number().int().min(32).max(128).default(64),
     ROOM_REPORT_RATE_LIMIT: rate.prefault('100/1h'),
+    LIBRARY_DIR: list.optional(),
+    LIBRARY_CROSS_MOUNTS: bool.prefault('false'),
+    LIBRARY_RATE_LIMIT: rate.prefault('300/1m'),
+    LIBRARY_MAX_FOLDER_FILES: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+    STALL_TIMEOUT: millis.prefault('5m'),
+    SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
+    MAIL_FROM: z.string().min(3).default('ShareSync <sharesync@localhost>'),
+    WEBHOOK_URL: url.optional(),
+    WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    WEBHOOK_ALLOW_PRIVATE: bool.prefault('false'),
+    WEBHOOK_TIMEOUT: millis.prefault('10s'),
+    NOTIFY_RETRY_BASE: millis.prefault('30s'),
+    NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+    NOTIFY_POLL_INTERVAL: millis.prefault('5s'),
   })
 
 
@@ -127,6 +154,7 @@ function crossChecks(env: Record<string, string>): string[] {
     problems.push('GOOGLE_CLIENT_SECRET: set both GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET, or neither')
   }
   if (env.TURN_URLS && !env.TURN_SECRET) problems.push('TURN_SECRET: required when TURN_URLS is set')
+  if (env.WEBHOOK_URL && !env.WEBHOOK_SECRET) problems.push('WEBHOOK_SECRET: required when WEBHOOK_URL is set')
   const defaultExpiry = parseDuration(env.DEFAULT_EXPIRY ?? '1d')
   const maxExpiry = parseDuration(env.MAX_EXPIRY ?? '30d')
   if (defaultExpiry !== null && maxExpiry !== null && defaultExpiry > maxExpiry) problems.push('DEFAULT_EXPIRY: must not exceed MAX_EXPIRY')
@@ -204,6 +232,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       sharePassword: e.SHARE_PASSWORD_ATTEMPTS,
       /** IPv6 clients count by their network of this many bits (IPv4 by address) */
       ipv6Prefix: e.RATE_LIMIT_IPV6_PREFIX,
+      library: e.LIBRARY_RATE_LIMIT,
     },
     presignTtl: e.PRESIGN_TTL,
     partSize: e.PART_SIZE,
@@ -213,11 +242,45 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsToken: e.METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,
     janitor: { intervalSeconds: e.JANITOR_INTERVAL, staleUploadAge: e.STALE_UPLOAD_AGE },
+    library: libraryRoots(e.LIBRARY_DIR ?? [], { crossMounts: e.LIBRARY_CROSS_MOUNTS, maxFolderFiles: e.LIBRARY_MAX_FOLDER_FILES }),
+    stallTimeoutMs: e.STALL_TIMEOUT,
+    notifications: {
+      smtpUrl: e.SMTP_URL,
+      mailFrom: e.MAIL_FROM,
+      webhook: e.WEBHOOK_URL ? { url: e.WEBHOOK_URL, secret: e.WEBHOOK_SECRET! } : undefined,
+      allowPrivateTargets: e.WEBHOOK_ALLOW_PRIVATE,
+      timeoutMs: e.WEBHOOK_TIMEOUT,
+      retryBaseMs: e.NOTIFY_RETRY_BASE,
+      maxAttempts: e.NOTIFY_MAX_ATTEMPTS,
+      pollIntervalMs: e.NOTIFY_POLL_INTERVAL,
+    },
   }
   return deepFreeze(config)
 }
 
 export type Config = ReturnType<typeof loadConfig>
+
+/**
+ * LIBRARY_DIR: comma-separated directories, each optionally named (`Films=/mnt/nas/films`); the
+ * name is what paths start with (`Films/2024/x.mkv`). Unnamed roots take their folder's name.
+ * Null when no directory is given: the library is off.
+ */
+function libraryRoots(entries: string[], opts: { crossMounts: boolean; maxFolderFiles: number }) {
+  if (entries.length === 0) return null
+  const roots: { name: string; dir: string }[] = []
+  const problems: string[] = []
+  for (const entry of entries) {
+    const eq = entry.indexOf('=')
+    const dir = resolve(eq > 0 ? entry.slice(eq + 1).trim() : entry)
+    const base = eq > 0 ? entry.slice(0, eq).trim() : dir.split('/').filter(Boolean).pop() ?? 'library'
+    let name = base
+    for (let n = 2; roots.some((r) => r.name === name); n++) name = `${base}-${n}`
+    if (!/^[^/\\\u0000-\u001f.][^/\\\u0000-\u001f]{0,63}$/.test(name)) problems.push(`LIBRARY_DIR: "${name}" is not a usable name (no slashes, not hidden, at most 64 characters)`)
+    roots.push({ name, dir })
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return { roots, ...opts }
+}
 
 /** Zero setup: without SESSION_SECRET, one random secret is made once and kept in DATA_DIR. */
 function persistentSecret(dataDir: string): string {

@@ -4,6 +4,7 @@ import type { Config } from './config'
 import type { Db } from './db/db'
 import type { AppEventBus } from './events'
 import type { Limits } from './limits/limits'
+import type { DownloadMonitor } from './monitor/download-monitor'
 import type { SettingsService } from './settings/settings.service'
 import type { BlobStore } from './storage/blob-store'
 
@@ -19,4 +20,6 @@ export interface Deps {
   events: AppEventBus
   /** the admin's run-time settings (upload policy), read live */
   settings: SettingsService
+  /** watches every download the app streams itself (progress, stalls, Stop, history) */
+  monitor: DownloadMonitor
 }

@@ -25,6 +25,11 @@ import { AdminService } from './admin/admin.service'
 import { AppEventBus } from './events'
 import { Metrics } from './metrics/metrics'
 import { SettingsService } from './settings/settings.service'
+import { DownloadMonitor } from './monitor/download-monitor'
+import { Admission } from './shares/admission'
+import { LibraryFs } from './library/library-fs'
+import { libraryRouter } from './library/library.routes'
+import { LibraryService } from './library/library.service'
 
 export interface RunningServer {
   url: string
@@ -49,13 +54,15 @@ export async function openDeps(config: Config, logger: Logger = createLogger(con
   const events = new AppEventBus(logger)
   const limits = new Limits(limitRules(config), redis ?? undefined, (limit) => events.emit('rateLimited', { limit }))
   const settings = new SettingsService(db, config, logger)
-  return { config, logger, db, store, limits, redis, events, settings }
+  const monitor = new DownloadMonitor({ db, logger }, { stallTimeoutMs: config.stallTimeoutMs })
+  return { config, logger, db, store, limits, redis, events, settings, monitor }
 }
 
 export async function startServer(config: Config, opts: { logger?: Logger; janitor?: boolean } = {}): Promise<RunningServer> {
   const deps = await openDeps(config, opts.logger)
   const metrics = new Metrics(deps)
-  const shares = createShares(deps)
+  const library = new LibraryService(deps, new Admission(deps), deps.config.library ? new LibraryFs(deps.config.library) : null)
+  const shares = createShares(deps, library)
   // Each feature adds its middleware and router here, one line each.
   const app = createApp(deps, {
     before: [
@@ -69,6 +76,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
       authRouter(deps),
       mySharesRouter(deps, shares.deletion),
       sharesRouter(deps, shares),
+      libraryRouter(deps, library),
       rtcRouter(deps),
     ],
   })
@@ -100,6 +108,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
     close() {
       closing ??= (async () => {
         janitor.stop()
+        deps.monitor.close()
         await realtime.close()
         // Keep-alive clients would otherwise go on sending requests on their open connections:
         // answer each in-flight request with "Connection: close", and drop idle connections.

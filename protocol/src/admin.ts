@@ -129,6 +129,8 @@ export interface AdminShare {
   status: AdminShareStatus
   createdAt: string
   expiresAt: string
+  /** upload: bytes in storage; library: linked in place from LIBRARY_DIR (no storage used) */
+  source: 'upload' | 'library'
 }
 
 export const AdminUsersQuery = z.object({ q: search, ...page })
@@ -157,7 +159,7 @@ export interface Page<T> {
 export const AuditQuery = z.object({ ...page })
 export type AuditQuery = z.infer<typeof AuditQuery>
 
-export type AuditAction = 'share.delete' | 'user.disable' | 'user.enable' | 'user.role' | 'settings.update'
+export type AuditAction = 'share.delete' | 'user.disable' | 'user.enable' | 'user.role' | 'settings.update' | 'user.library'
 
 export interface AuditEntry {
   id: number

@@ -42,6 +42,8 @@ export interface MyShare {
   status: 'uploading' | 'ready' | 'expired' | 'exhausted'
   expiresAt: string
   createdAt: string
+  /** upload: bytes in storage; library: a file or folder of the server's library, linked in place */
+  source: 'upload' | 'library'
 }
 
 export interface MySharesResponse {

@@ -35,6 +35,14 @@ export const ERRORS = {
   nearby_unavailable: 403,
   relay_disabled: 403,
   relay_closed: 410,
+  library_disabled: 404,
+  library_not_found: 404,
+  library_path_invalid: 400,
+  library_forbidden: 403,
+  library_file_changed: 410,
+  library_unavailable: 503,
+  download_not_active: 404,
+  webhook_target_refused: 400,
 } as const satisfies Record<string, number>
 
 export type ErrorCode = keyof typeof ERRORS

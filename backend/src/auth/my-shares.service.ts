@@ -76,5 +76,6 @@ function toMyShare(r: MyShareRow, baseUrl: string): MyShare {
     status: r.status,
     expiresAt: r.expires_at.toISOString(),
     createdAt: r.created_at.toISOString(),
+    source: r.source,
   }
 }

@@ -41,7 +41,7 @@ export const adminRepo = {
       `SELECT s.id, s.file_count AS "fileCount", s.total_size AS "size", s.downloads, s.max_downloads AS "maxDownloads",
          (s.password_hash IS NOT NULL) AS "passwordProtected", s.anonymous, s.owner_user_id AS "ownerId", u.email AS "ownerEmail",
          (SELECT f.name FROM files f WHERE f.share_id = s.id ORDER BY f.position LIMIT 1) AS "name",
-         ${SHARE_STATUS_SQL} AS "status", s.created_at AS "createdAt", s.expires_at AS "expiresAt"
+         ${SHARE_STATUS_SQL} AS "status", s.created_at AS "createdAt", s.expires_at AS "expiresAt", s.source
        FROM shares s LEFT JOIN users u ON u.id = s.owner_user_id
        WHERE ${where}
        ORDER BY s.created_at DESC, s.id
@@ -70,7 +70,7 @@ export const adminRepo = {
          coalesce(st.n, 0)::int8 AS "shares", coalesce(st.bytes, 0)::int8 AS "storedBytes"
        FROM users u
        LEFT JOIN LATERAL (
-         SELECT count(*) AS n, sum(total_size) AS bytes FROM shares s WHERE s.owner_user_id = u.id AND s.status <> 'deleted'
+         SELECT count(*) AS n, sum(total_size) FILTER (WHERE s.source = 'upload') AS bytes FROM shares s WHERE s.owner_user_id = u.id AND s.status <> 'deleted'
        ) st ON TRUE
        WHERE ${where}
        ORDER BY u.created_at DESC, u.id

@@ -10,6 +10,7 @@ export interface MyShareRow {
   password_protected: boolean
   expires_at: Date
   created_at: Date
+  source: 'upload' | 'library'
 }
 
 const MY_SHARE_COLUMNS = `
@@ -23,7 +24,7 @@ const MY_SHARE_COLUMNS = `
   ARRAY(SELECT f.name FROM files f WHERE f.share_id = s.id ORDER BY f.position) AS names,
   s.total_size, s.downloads, s.max_downloads,
   s.password_hash IS NOT NULL AS password_protected,
-  s.expires_at, s.created_at`
+  s.expires_at, s.created_at, s.source`
 
 /** "My shares": every query is scoped by owner_user_id, so one user never reaches another's share. */
 export const mySharesRepo = {

@@ -46,7 +46,7 @@ export const statsRepo = {
          (SELECT count(*) FROM users WHERE disabled_at IS NOT NULL)::int8 AS "disabledUsers",
          (SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL)::int8 AS "admins",
          (SELECT count(*) FROM shares WHERE status = 'ready' AND expires_at > now())::int8 AS "activeShares",
-         (SELECT coalesce(sum(total_size), 0) FROM shares WHERE status <> 'deleted')::int8 AS "storedBytes",
+         (SELECT coalesce(sum(total_size), 0) FROM shares WHERE status <> 'deleted' AND source = 'upload')::int8 AS "storedBytes",
          u.n AS "uploads", u.bytes AS "uploadBytes",
          d.n AS "downloads", d.bytes AS "downloadBytes",
          p.n AS "p2pTransfers", p.completed AS "p2pCompleted", p.bytes AS "p2pBytes"

@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/db'
 import { sharesRepo, type ShareRow } from '../db/shares.repo'
 import type { Deps } from '../deps'
+import { isLibraryKey } from '../library/library-key'
 import { ownedShare, isOwner, storage, type OwnerProof } from './common'
 
 /** Exhausted shares are removed this long after their last download, so an issued URL still works. */
@@ -32,7 +33,8 @@ export class ShareDeletion {
   /** Used by the janitor too: deletes every blob (and pending multipart upload) of these shares. */
   async removeBlobs(q: Queryable, shares: Pick<ShareRow, 'id'>[]): Promise<void> {
     for (const share of shares) {
-      const files = await sharesRepo.files(q, share.id)
+      // Library links point at files in place: there is no blob to delete.
+      const files = (await sharesRepo.files(q, share.id)).filter((f) => !isLibraryKey(f.storage_key))
       await storage(() =>
         Promise.all(
           files.map(async (f) => {

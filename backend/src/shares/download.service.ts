@@ -4,13 +4,20 @@ import type { Deps } from '../deps'
 import { AppError, shareNotFound } from '../http/app-error'
 import type { Viewer } from '../http/viewer'
 import { absolute, storage } from './common'
+import { isLibraryKey } from '../library/library-key'
 import type { PasswordGate } from './password-gate'
+
+export interface LibrarySigner {
+  signGet(shareId: string, fileId: string, ttlSeconds: number): string
+}
 
 /** Recipients: a share's metadata (after the password) and its downloads. */
 export class DownloadService {
   constructor(
     private readonly deps: Pick<Deps, 'db' | 'store' | 'limits' | 'events'> & { config: Pick<Deps['config'], 'presignTtl'> },
     private readonly passwords: PasswordGate,
+    /** library links: their files are served by the app from LIBRARY_DIR, not from the store */
+    private readonly library?: LibrarySigner,
   ) {}
 
   async metadata(shareId: string, password: string | undefined, viewer: Viewer): Promise<ShareMetadata> {
@@ -51,7 +58,10 @@ export class DownloadService {
     }
     const ttl = Math.min(this.deps.config.presignTtl, Math.floor((share.expires_at.getTime() - Date.now()) / 1000))
     if (ttl < 1) throw shareNotFound()
-    const url = absolute(await storage(() => store.signGet(file.storage_key, { filename: file.name, contentType: file.content_type, ttlSeconds: ttl })), baseUrl)
+    const signed = this.library && isLibraryKey(file.storage_key)
+      ? this.library.signGet(share.id, file.id, ttl)
+      : await storage(() => store.signGet(file.storage_key, { filename: file.name, contentType: file.content_type, ttlSeconds: ttl }))
+    const url = absolute(signed, baseUrl)
     const counted = await sharesRepo.countDownload(db, share.id, file.id, viewer.user?.id ?? null)
     if (!counted) throw shareNotFound()
     this.deps.events.emit('shareDownloaded', { shareId: share.id, fileId: file.id, bytes: counted.size })

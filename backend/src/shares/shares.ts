@@ -1,7 +1,7 @@
 import type { Deps } from '../deps'
 import { Admission } from './admission'
 import { ShareDeletion } from './deletion.service'
-import { DownloadService } from './download.service'
+import { DownloadService, type LibrarySigner } from './download.service'
 import { PasswordGate } from './password-gate'
 import { StreamUploadService } from './stream-upload.service'
 import { UploadService } from './upload.service'
@@ -14,12 +14,12 @@ export interface Shares {
   deletion: ShareDeletion
 }
 
-export function createShares(deps: Deps): Shares {
+export function createShares(deps: Deps, library?: LibrarySigner): Shares {
   const admission = new Admission(deps)
   return {
     uploads: new UploadService(deps, admission),
     streamUploads: new StreamUploadService(deps, admission),
-    downloads: new DownloadService(deps, new PasswordGate(deps)),
+    downloads: new DownloadService(deps, new PasswordGate(deps), library),
     deletion: new ShareDeletion(deps),
   }
 }

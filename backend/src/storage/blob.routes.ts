@@ -4,6 +4,7 @@ import { Router, type Request, type Response } from 'express'
 import type { Deps } from '../deps'
 import { AppError } from '../http/app-error'
 import { contentDisposition, safeContentType } from './blob-store'
+import { transfersRepo } from '../db/transfers.repo'
 import { DiskStore } from './disk-store'
 
 /**
@@ -11,7 +12,7 @@ import { DiskStore } from './disk-store'
  * `/api/blobs/parts/...` and downloads from `/api/blobs/o/...`. The signature is the only credential.
  * With the S3 store the browser talks to S3 directly and this router is empty.
  */
-export function blobRouter(deps: Pick<Deps, 'store'>): Router {
+export function blobRouter(deps: Pick<Deps, 'store'> & Partial<Pick<Deps, 'db' | 'monitor'>>): Router {
   const router = Router()
   const { store } = deps
   if (!(store instanceof DiskStore)) return router
@@ -59,7 +60,11 @@ export function blobRouter(deps: Pick<Deps, 'store'>): Router {
         res.end()
         return
       }
-      await sendFile(res, handle.createReadStream({ start, end }))
+      // Every download the app serves is watched (progress, stalls, Stop): the file's share is looked up by its key.
+      const file = deps.db && deps.monitor ? await transfersRepo.fileByStorageKey(deps.db, key) : null
+      const body = handle.createReadStream({ start, end })
+      if (!file || !deps.monitor) return await sendFile(res, body)
+      await deps.monitor.send(req, res, body, { shareId: file.shareId, fileId: file.fileId, ownerUserId: file.ownerUserId, fileName: file.name, source: 'disk', total: size, offset: start, length: end - start + 1 })
     } catch (err) {
       await handle.close().catch(() => undefined)
       throw err
@@ -79,7 +84,7 @@ function declaredLength(req: Request): number | undefined {
 }
 
 /** One `bytes=` range, or null for the whole object (no, malformed or multiple ranges). */
-function byteRange(req: Request, size: number): { start: number; end: number } | null {
+export function byteRange(req: Request, size: number): { start: number; end: number } | null {
   if (req.get('range') === undefined) return null
   const ranges = req.range(size, { combine: true })
   if (ranges === -1) {

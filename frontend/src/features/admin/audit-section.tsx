@@ -15,6 +15,7 @@ const ACTIONS: Record<AuditEntry['action'], string> = {
   'user.enable': 'enabled a user',
   'user.role': 'changed a role',
   'settings.update': 'changed settings',
+  'user.library': 'changed library access',
 }
 
 /** Sizes and durations of a settings change, as people read them. */
