@@ -2,6 +2,7 @@ import type { Server as HttpServer, IncomingMessage } from 'node:http'
 import { createAdapter } from '@socket.io/redis-adapter'
 import { ADMIN_NAMESPACE, MAX_SIGNAL_BYTES, ROOMS_NAMESPACE, type ClientToServer, type LiveFigures, type ServerToClient } from '@sharesync/protocol'
 import { Server } from 'socket.io'
+import { userRoom } from './auth/socket-auth'
 import { registerAdminFeed, type AdminFeedOptions, type AdminNamespace } from './admin/admin.socket'
 import type { Deps } from './deps'
 import { roomsLiveStats } from './rooms/live-stats'
@@ -59,6 +60,20 @@ export function createRealtime(http: HttpServer, deps: Deps, opts: RealtimeOptio
   // The admin namespace has its own event maps; one Server instance serves both.
   const adminFeed = registerAdminFeed(io.of(ADMIN_NAMESPACE) as unknown as AdminNamespace, io.of(ROOMS_NAMESPACE), deps, opts.admin)
 
+  // A signed-in user's sockets join its user room in each namespace: when the user is disabled,
+  // promoted or demoted, every connection of theirs is closed, on every instance (Redis adapter),
+  // and what they open next is checked against the database again.
+  const userNamespaces = [io.of(ROOMS_NAMESPACE), io.of(ADMIN_NAMESPACE)]
+  for (const nsp of userNamespaces) {
+    nsp.on('connection', (socket) => {
+      const userId = (socket.data as { userId?: string | null }).userId
+      if (userId) void socket.join(userRoom(userId))
+    })
+  }
+  const offAccess = deps.events.on('userAccessChanged', ({ userId }) => {
+    for (const nsp of userNamespaces) nsp.in(userRoom(userId)).disconnectSockets(true)
+  })
+
   let closing: Promise<void> | null = null
   return {
     io,
@@ -75,6 +90,7 @@ export function createRealtime(http: HttpServer, deps: Deps, opts: RealtimeOptio
       // Not io.close(): that would also close the HTTP server, which server.ts shuts down gracefully.
       closing ??= (async () => {
         adminFeed.stop()
+        offAccess()
         io.engine.close()
         for (const nsp of io._nsps.values()) await nsp.adapter.close()
         await Promise.all(redisClients.map((c) => c.quit().catch(() => c.disconnect())))

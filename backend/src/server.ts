@@ -85,7 +85,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
   http.requestTimeout = 0 // multi-GB uploads may take long; idle sockets are still reaped
   http.headersTimeout = 60_000
   const realtime = createRealtime(http, deps, { engineMiddlewares: [socketSession(deps)] })
-  realtime.io.of(ROOMS_NAMESPACE).use(socketUser)
+  realtime.io.of(ROOMS_NAMESPACE).use(socketUser(deps))
   metrics.watchSockets(() => realtime.localFigures())
 
   const janitor = new Janitor(deps, undefined, shares.deletion)

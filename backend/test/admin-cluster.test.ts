@@ -130,4 +130,14 @@ describe('admin dashboard across two instances (PostgreSQL + Redis)', () => {
     await json(b, root, 'PATCH', `/api/admin/users/${aliceId}/role`, { role: 'user' })
     expect(await closed).toBe('io server disconnect')
   })
+
+  it('demoting on B also closes the demoted admin’s /rooms-only connection on A, so no later /admin can ride on it', async () => {
+    const aliceId = ((await (await browserFetch(alice, `${b.url}/api/me`)).json()) as { id: string }).id
+    await json(b, root, 'PATCH', `/api/admin/users/${aliceId}/role`, { role: 'admin' })
+    const rooms = await connectRooms(a.url, { headers: { cookie: alice.header() } })
+    sockets.push(rooms)
+    const closed = new Promise<string>((resolve) => rooms.once('disconnect', resolve))
+    await json(b, root, 'PATCH', `/api/admin/users/${aliceId}/role`, { role: 'user' })
+    expect(await closed).toBe('io server disconnect')
+  })
 })

@@ -450,7 +450,7 @@ describe('Socket.IO handshakes', () => {
 
 describe('admin-only sockets', () => {
   it('an admin namespace admits the admin, refuses a signed-in user and an anonymous socket', async () => {
-    server.realtime.io.of('/admin-test').use(requireAdminSocket)
+    server.realtime.io.of('/admin-test').use(requireAdminSocket(server.deps))
     const connect = (cookie?: string) =>
       new Promise<string>((resolve) => {
         const socket = connectSocket(`${server.url}/admin-test`, { transports: ['websocket'], forceNew: true, reconnection: false, extraHeaders: { origin: server.url, ...(cookie ? { cookie } : {}) } })
@@ -458,7 +458,7 @@ describe('admin-only sockets', () => {
           socket.disconnect()
           resolve('connected')
         })
-        socket.once('connect_error', (err) => resolve(err.message))
+        socket.once('connect_error', (err) => resolve((err as { data?: { code?: string } }).data?.code ?? err.message))
       })
     const admin = await signIn(ADMIN)
     const bob = await signIn(BOB)

@@ -1,6 +1,6 @@
-import type { IncomingMessage } from 'node:http'
 import { ADMINS_ROOM, type AdminClientToServer, type AdminEvent, type AdminServerToClient, type LiveFigures } from '@sharesync/protocol'
 import type { Namespace } from 'socket.io'
+import { requireAdminSocket } from '../auth/socket-auth'
 import type { Deps } from '../deps'
 import { roomsLiveStats } from '../rooms/live-stats'
 import type { RoomsNamespace } from '../rooms/rooms.socket'
@@ -15,25 +15,17 @@ export interface AdminFeedOptions {
   intervalMs?: number
 }
 
-const userRoom = (userId: string) => `user:${userId}`
-
 /**
- * The `/admin` namespace: only a signed-in admin's handshake is accepted (the session is read by
- * the engine middleware, the role fresh from the database). Admin sockets join `admins`; events are
- * broadcast to that room (every instance's dashboards, with the Redis adapter), live figures are
- * pushed by each instance to its own dashboards every few seconds.
+ * The `/admin` namespace: only a signed-in admin is accepted, with the session and the role read
+ * from the database when the namespace is opened (realtime.ts closes every connection of a user whose
+ * access changes). Admin sockets join `admins`; events are broadcast to that room (every instance's
+ * dashboards, with the Redis adapter), live figures are pushed by each instance to its own
+ * dashboards every few seconds.
  */
 export function registerAdminFeed(nsp: AdminNamespace, rooms: RoomsNamespace, deps: Deps, opts: AdminFeedOptions = {}) {
   const intervalMs = opts.intervalMs ?? 5000
 
-  nsp.use((socket, next) => {
-    const user = (socket.request as IncomingMessage).sessionUser
-    if (!user) return next(Object.assign(new Error('Sign in as an administrator.'), { data: { code: 'unauthorized' } }))
-    if (user.role !== 'admin')
-      return next(Object.assign(new Error('Only an administrator can open the dashboard feed.'), { data: { code: 'forbidden' } }))
-    socket.data.userId = user.id
-    next()
-  })
+  nsp.use(requireAdminSocket(deps))
 
   /** Cluster-wide: fetchSockets asks every instance when the Redis adapter is on. */
   async function live(): Promise<LiveFigures> {
@@ -52,7 +44,7 @@ export function registerAdminFeed(nsp: AdminNamespace, rooms: RoomsNamespace, de
   timer.unref()
 
   nsp.on('connection', (socket) => {
-    void socket.join([ADMINS_ROOM, userRoom(socket.data.userId)])
+    void socket.join(ADMINS_ROOM)
     live().then(
       (figures) => socket.emit('admin:live', figures),
       (err: unknown) => deps.logger.warn({ err }, 'admin feed: live figures failed'),
@@ -77,8 +69,6 @@ export function registerAdminFeed(nsp: AdminNamespace, rooms: RoomsNamespace, de
       if (p.deleted > 0) broadcast({ type: 'janitorRun', at: at(), ...p })
     }),
     events.on('auditLogged', ({ entry }) => broadcast({ type: 'audit', at: entry.at, entry })),
-    // Disabled or demoted: that person's open dashboards close now, on every instance.
-    events.on('userAccessChanged', ({ userId }) => nsp.in(userRoom(userId)).disconnectSockets(true)),
   ]
 
   return {

@@ -45,7 +45,7 @@ export function toSessionUser(row: UserRow): SessionUser {
 }
 
 /** The signed-in user of a session, or null (no session, unknown or disabled user). */
-export async function userOfSession(deps: Deps, userId: string | undefined): Promise<SessionUser | null> {
+export async function userOfSession(deps: Pick<Deps, 'db'>, userId: string | undefined): Promise<SessionUser | null> {
   if (!userId) return null
   const row = await usersRepo.findById(deps.db, userId)
   // A disabled user is treated as signed out; the role is read fresh so a demotion acts at once.
