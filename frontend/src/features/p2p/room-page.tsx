@@ -10,14 +10,19 @@ import { ProgressBar } from '../../components/progress-bar'
 import { QrCode } from '../../components/qr-code'
 import { safeStorage } from '../../lib/features'
 import { formatBytes, formatDuration, formatSpeed } from '../../lib/format'
-import type { JoinTarget, PeerView, SessionView, TransferView } from './engine/room-session'
+import type { PeerState } from './engine/room-machine'
+import type { JoinTarget, SessionOptions, SessionView, TransferView } from './engine/room-session'
 import { TURN_HINT, type RoomSession } from './engine/room-session'
 import { canPickLocation, type ForcedSink } from './engine/sinks'
+import { isFinal } from './engine/transfer-machine'
 import { useRoomSession } from './use-room-session'
 
 const NAME_KEY = 'sharesync.p2p.name'
 /** Diagnostics: force where received files go ('opfs' | 'download' | 'blob'). */
 const SINK_KEY = 'sharesync.p2p.sink'
+/** Diagnostics (and the tests' way to interrupt a transfer mid-way): bytes per second. */
+const SEND_RATE_KEY = 'sharesync.p2p.sendRate'
+const SINK_RATE_KEY = 'sharesync.p2p.sinkRate'
 
 /**
  * P2P rooms: `/p2p` to create or join by code, `/r/:secret` to join by link or QR. The bytes go
@@ -29,7 +34,7 @@ export function RoomPage() {
   const [target, setTarget] = useState<JoinTarget | null>(() => (secret ? { secret } : null))
   const [name, setName] = useState(() => safeStorage.get(NAME_KEY) ?? '')
   const active = secret ? { secret } : target
-  const { session, view } = useRoomSession(active, name, forcedSink())
+  const { session, view } = useRoomSession(active, sessionOptions(name))
   const navigate = useNavigate()
   usePageTitle(view.room ? `Room ${view.room.code}` : 'P2P room')
 
@@ -91,9 +96,14 @@ export function RoomPage() {
   )
 }
 
-function forcedSink(): ForcedSink | undefined {
+function sessionOptions(name: string): SessionOptions {
   const v = safeStorage.get(SINK_KEY)
-  return v === 'opfs' || v === 'download' || v === 'blob' ? v : undefined
+  const forceSink: ForcedSink | undefined = v === 'opfs' || v === 'download' || v === 'blob' ? v : undefined
+  const rate = (key: string) => {
+    const n = Number(safeStorage.get(key) ?? 0)
+    return Number.isFinite(n) && n > 0 ? n : 0
+  }
+  return { name, forceSink, sendBytesPerSecond: rate(SEND_RATE_KEY), sinkBytesPerSecond: rate(SINK_RATE_KEY) }
 }
 
 function Lobby({ name, initialCode, onName, onEnter }: { name: string; initialCode: string; onName(n: string): void; onEnter(t: JoinTarget): void }) {
@@ -249,21 +259,34 @@ function RoomView({ session, view, onLeave }: { session: RoomSession; view: Sess
   )
 }
 
-function PeerRow({ peer }: { peer: PeerView }) {
-  const badge = peer.link === 'connected' ? 'connected' : peer.link === 'failed' ? 'no direct connection' : peer.link === 'closed' ? 'gone' : 'connecting…'
+function PeerRow({ peer }: { peer: PeerState }) {
+  const badge =
+    peer.link === 'connected'
+      ? PATH_TEXT[peer.path ?? 'direct']
+      : peer.link === 'failed'
+        ? 'no direct connection'
+        : peer.link === 'reconnecting'
+          ? 'reconnecting…'
+          : peer.link === 'closed'
+            ? 'gone'
+            : 'connecting…'
   return (
     <li className="flex items-center gap-2 text-sm" data-testid="peer" data-link={peer.link}>
       <span className="font-medium">{peer.name}</span>
       {peer.device && peer.device !== peer.name && <span className="text-slate-500">{peer.device}</span>}
-      <span className={`ml-auto rounded-full px-2 py-0.5 text-xs ${peer.link === 'connected' ? 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100' : peer.link === 'failed' ? 'bg-red-100 text-red-900 dark:bg-red-900 dark:text-red-100' : 'bg-slate-100 text-slate-700 dark:bg-slate-800 dark:text-slate-200'}`}>
+      <span data-testid="peer-path" data-path={peer.link === 'connected' ? (peer.path ?? 'direct') : ''} className={`ml-auto rounded-full px-2 py-0.5 text-xs ${peer.link === 'connected' ? 'bg-emerald-100 text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100' : peer.link === 'failed' ? 'bg-red-100 text-red-900 dark:bg-red-900 dark:text-red-100' : 'bg-slate-100 text-slate-700 dark:bg-slate-800 dark:text-slate-200'}`}>
         {badge}
       </span>
     </li>
   )
 }
 
+const PATH_TEXT = { direct: 'connected directly', turn: 'connected through TURN', relay: 'through the server relay' } as const
+
 const PHASE_TEXT: Record<TransferView['phase'], string> = {
   offered: 'wants to send you',
+  picking: 'choose a folder…',
+  interrupted: 'interrupted',
   waiting: 'waiting for the other device to accept',
   active: 'transferring',
   finishing: 'checking',
@@ -278,6 +301,7 @@ function TransferCard({ t, session }: { t: TransferView; session: RoomSession })
   const pct = total > 0 ? (t.progress.bytes / total) * 100 : t.phase === 'completed' ? 100 : 0
   const title = t.direction === 'send' ? `To ${t.peerName}` : `From ${t.peerName}`
   const running = t.phase === 'active' || t.phase === 'finishing'
+  const stoppable = !isFinal(t.phase) && t.phase !== 'offered' && t.phase !== 'picking'
   const names = t.files.length === 1 ? t.files[0]!.name : `${t.files.length} files`
   return (
     <Card className="space-y-3" data-testid="transfer" data-direction={t.direction} data-phase={t.phase}>
@@ -285,9 +309,15 @@ function TransferCard({ t, session }: { t: TransferView; session: RoomSession })
         <h3 className="font-semibold">{title}</h3>
         <span className="text-sm text-slate-600 dark:text-slate-300">
           {names} · {formatBytes(total)} · <span data-testid="transfer-phase">{PHASE_TEXT[t.phase]}</span>
+          {running && t.path && (
+            <span data-testid="transfer-path" data-path={t.path}>
+              {' '}
+              · {PATH_TEXT[t.path]}
+            </span>
+          )}
         </span>
       </div>
-      {t.phase !== 'offered' && t.phase !== 'declined' && (
+      {t.phase !== 'offered' && t.phase !== 'picking' && t.phase !== 'declined' && (
         <>
           <ProgressBar value={pct} label={`${title}: progress`} />
           <p className="text-sm tabular-nums text-slate-700 dark:text-slate-200" data-testid="transfer-stats">
@@ -321,7 +351,12 @@ function TransferCard({ t, session }: { t: TransferView; session: RoomSession })
             </Button>
           </>
         )}
-        {(running || t.phase === 'waiting') && (
+        {t.phase === 'interrupted' && t.needsFiles && (
+          <FilePicker onFiles={(files) => session.resumeWith(t.id, files)} testId="resume-file-input" variant="primary">
+            Choose the files again
+          </FilePicker>
+        )}
+        {stoppable && (
           <Button variant="danger" onClick={() => session.cancel(t.id)}>
             Cancel
           </Button>

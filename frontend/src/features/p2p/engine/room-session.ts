@@ -1,34 +1,28 @@
-import {
-  ROOMS_NAMESPACE,
-  type Ack,
-  type ClientToServer,
-  type ControlMessage,
-  type IceServersResponse,
-  type OfferedFile,
-  type Peer,
-  type RoomInfo,
-  type ServerToClient,
-  type TransferStatus as ReportStatus,
-} from '@sharesync/protocol'
-import { io, type Socket } from 'socket.io-client'
-import { PeerLink, type LinkState } from './peer-link'
+import type { IceServersResponse, Peer, PeerFile, PeerMessage, RoomInfo, TransferStatus as ReportStatus } from '@sharesync/protocol'
+import { forgetTransfer, saveTransfer, savedTransferIds, savedTransfers, type SavedTransfer } from './checkpoints'
+import { PeerLink } from './peer-link'
+import { channelPipe, type Pipe } from './pipe'
+import type { JoinTarget, PeerFactory, PeerPort, SignalingPort } from './ports'
 import { ProgressMeter, type Progress } from './progress'
+import type { SinkCheckpoint } from './receive-protocol'
 import { FilesReceiver } from './receive-files'
-import { sendFiles, TransferAborted } from './send-files'
-import { canStreamToDisk, clearOldReceivedFiles, openSink, pickDirectory, type ForcedSink, type SinkKind } from './sinks'
+import { initialRoom, roomTransition, type LinkPath, type LinkState, type RoomEvent, type RoomState } from './room-machine'
+import { FilesSender } from './send-files'
+import { SocketSignaling } from './signaling'
+import { canStreamToDisk, clearOldReceivedFiles, opfsFile, pickDirectory, sinkTarget, uniqueName, type ForcedSink, type SinkKind } from './sinks'
+import { bytesBefore, isFinal, newIncoming, newOutgoing, restored, transition, type Effect, type TransferEvent, type TransferState } from './transfer-machine'
 
 /**
- * A person's presence in one room: the signaling socket, one PeerLink per other member, and every
- * transfer in and out. Free of React: the UI subscribes to snapshots; tests and benches drive it alone.
+ * A person's presence in one room. It wires the ports (signaling, peer links, sinks) to the two
+ * pure state machines (room-machine, transfer-machine) and carries out their effects; React only
+ * renders its snapshots. Tests and benches can drive it alone, with other ports.
  */
 
+export type { JoinTarget } from './ports'
+export type { LinkPath, LinkState } from './room-machine'
+export type { TransferPhase } from './transfer-machine'
+
 export const TURN_HINT = 'Could not connect directly to this device (a firewall or a different network may block it). Your admin can configure a TURN server (TURN_URLS/TURN_SECRET).'
-
-export interface PeerView extends Peer {
-  link: LinkState
-}
-
-export type TransferPhase = 'offered' | 'waiting' | 'active' | 'finishing' | 'completed' | 'declined' | 'cancelled' | 'failed'
 
 export interface ReceivedFile {
   name: string
@@ -39,41 +33,17 @@ export interface ReceivedFile {
   sink: SinkKind
 }
 
-export interface TransferView {
-  id: string
-  direction: 'send' | 'receive'
-  peerId: string
-  peerName: string
-  files: OfferedFile[]
+export interface TransferView extends TransferState {
   progress: Progress
-  phase: TransferPhase
-  message: string | null
   received: ReceivedFile[]
   /** receiver only: this browser can only keep such big files in memory (plain-http origins) */
   memoryWarning: boolean
+  path: LinkPath | null
 }
 
-export interface SessionView {
-  phase: 'connecting' | 'ready' | 'error' | 'left'
-  room: RoomInfo | null
-  self: Peer | null
-  peers: PeerView[]
+export interface SessionView extends RoomState {
   transfers: TransferView[]
-  error: string | null
-  serverConnected: boolean
 }
-
-interface Transfer extends TransferView {
-  meter: ProgressMeter
-  startedAt: number
-  outgoing?: File[]
-  abort?: AbortController
-  channel?: RTCDataChannel
-  receiver?: FilesReceiver
-  reported?: boolean
-}
-
-export type JoinTarget = { create: true } | { code: string } | { secret: string }
 
 export interface SessionOptions {
   /** origin of the app (defaults to the page's) */
@@ -81,46 +51,68 @@ export interface SessionOptions {
   name?: string
   /** where received files go, instead of the best available (diagnostics, tests) */
   forceSink?: ForcedSink
+  /** test and diagnostics switches: a slow sender or a slow disk, in bytes per second */
+  sendBytesPerSecond?: number
+  sinkBytesPerSecond?: number
+  signaling?: SignalingPort
+  peers?: PeerFactory
 }
 
-type RoomSocket = Socket<ServerToClient, ClientToServer>
+interface Live {
+  state: TransferState
+  meter: ProgressMeter
+  startedAt: number
+  received: ReceivedFile[]
+  memoryWarning: boolean
+  outgoing?: File[]
+  sender?: FilesSender
+  receiver?: FilesReceiver
+  pipe?: Pipe
+  pipes: number
+  picked?: FileSystemDirectoryHandle | null
+  checkpoint: SavedTransfer['checkpoint']
+  sinkKind?: SinkKind
+  timers: Map<string, ReturnType<typeof setTimeout>>
+}
+
+const defaultPeers: PeerFactory = (remoteId, initiator, iceServers, signal, events) => new PeerLink(remoteId, initiator, iceServers, signal, events)
 
 export class RoomSession {
-  private readonly socket: RoomSocket
-  private readonly links = new Map<string, PeerLink>()
-  private readonly peers = new Map<string, Peer>()
-  private readonly transfers = new Map<string, Transfer>()
+  private readonly signaling: SignalingPort
+  private readonly makePeer: PeerFactory
+  private readonly links = new Map<string, PeerPort>()
+  private readonly transfers = new Map<string, Live>()
   private readonly listeners = new Set<() => void>()
+  private readonly takenNames = new Set<string>()
+  private readonly urls = new Set<string>()
+  private room: RoomState = initialRoom
   private iceServers: RTCIceServer[] = []
-  private view: SessionView
+  private view: SessionView = { ...initialRoom, transfers: [] }
   private notifyTimer: ReturnType<typeof setTimeout> | null = null
-  private joined = false
+  private restoredFor: string | null = null
 
   constructor(
     private readonly target: JoinTarget,
     private readonly opts: SessionOptions = {},
   ) {
-    this.view = { phase: 'connecting', room: null, self: null, peers: [], transfers: [], error: null, serverConnected: false }
-    // WebSocket first (no polling round trips while signaling); long-polling when a proxy blocks it.
-    this.socket = io(`${opts.baseUrl ?? ''}${ROOMS_NAMESPACE}`, { transports: ['websocket', 'polling'], tryAllTransports: true })
-    this.socket.on('connect', () => {
-      this.view = { ...this.view, serverConnected: true }
-      void this.enter()
-    })
-    this.socket.on('disconnect', () => {
-      this.view = { ...this.view, serverConnected: false }
-      this.notify(true)
-    })
-    this.socket.on('connect_error', () => {
-      if (!this.joined) this.setError('Could not reach the server. Check your connection and try again.')
-    })
-    this.socket.on('peer:joined', ({ peer }) => this.addPeer(peer))
-    this.socket.on('peer:left', ({ peerId }) => this.removePeer(peerId, 'left the room'))
-    this.socket.on('signal', ({ from, data }) => this.onSignal(from, data))
-    this.socket.on('room:closed', () => {
-      this.closeAll('The room was closed.')
-      this.view = { ...this.view, phase: 'left' }
-      this.notify(true)
+    this.signaling = opts.signaling ?? new SocketSignaling(opts.baseUrl)
+    this.makePeer = opts.peers ?? defaultPeers
+    this.signaling.on({
+      up: () => {
+        this.roomEvent({ type: 'socket-up' })
+        void this.enter()
+      },
+      down: () => this.roomEvent({ type: 'socket-down' }),
+      unreachable: () => {
+        if (!this.room.room) this.roomEvent({ type: 'join-failed', message: 'Could not reach the server. Check your connection and try again.' })
+      },
+      peerJoined: (peer) => this.addPeer(peer),
+      peerLeft: (peerId) => this.removePeer(peerId, 'left'),
+      signal: (from, data) => this.onSignal(from, data),
+      roomClosed: () => {
+        this.closeAll()
+        this.roomEvent({ type: 'room-closed' })
+      },
     })
   }
 
@@ -137,352 +129,429 @@ export class RoomSession {
 
   /** Offers `files` to each recipient; each recipient gets its own transfer and channel. */
   sendFiles(files: File[], recipients: string[]): string[] {
-    const offered: OfferedFile[] = files.map((f, i) => ({ id: String(i), name: f.name || `file-${i + 1}`, size: f.size, type: f.type || 'application/octet-stream' }))
+    const offered: PeerFile[] = files.map((f, i) => ({ id: String(i), name: f.name || `file-${i + 1}`, size: f.size, type: f.type || 'application/octet-stream', lastModified: Math.max(0, Math.floor(f.lastModified || 0)) }))
     const ids: string[] = []
     for (const peerId of recipients) {
+      const peer = this.room.peers.find((p) => p.peerId === peerId)
       const link = this.links.get(peerId)
-      const peer = this.peers.get(peerId)
-      if (!link || !peer) continue
-      const t = this.newTransfer('send', peer, offered)
+      if (!peer || !link) continue
+      const t = this.track(newOutgoing(randomTransferId(), peerId, peer.name, offered))
       t.outgoing = files
-      t.phase = 'waiting'
-      ids.push(t.id)
-      // Every outgoing transfer is announced once and reported once (live "in progress" counter).
-      this.socket.emit('transfer:started', { id: t.id, bytes: t.progress.total, files: offered.length }, () => undefined)
-      if (link.state === 'failed') this.finish(t, 'failed', TURN_HINT)
-      else if (link.state === 'connected') link.send({ t: 'offer', id: t.id, files: offered })
-      // Still connecting: the offer goes out when the link opens (see onLinkState).
+      ids.push(t.state.id)
+      this.signaling.transferStarted({ id: t.state.id, bytes: t.meter.total, files: offered.length })
+      if (link.state === 'connected') link.send({ t: 'offer', id: t.state.id, files: offered })
+      // Still connecting: the offer goes out when the link is up (the machine's 'link-up').
     }
     this.notify(true)
     return ids
   }
 
+  /** After a reload, the sender picks the same files again to go on. */
+  resumeWith(id: string, files: File[]): boolean {
+    const t = this.transfers.get(id)
+    if (!t || t.state.direction !== 'send' || !t.state.needsFiles) return false
+    const same =
+      files.length === t.state.files.length &&
+      t.state.files.every((f, i) => files[i]!.name === f.name && files[i]!.size === f.size && (f.lastModified === undefined || Math.floor(files[i]!.lastModified) === f.lastModified))
+    if (!same) {
+      t.state = { ...t.state, message: 'These are not the same files (name, size or date differ). Choose the files you were sending.' }
+      this.notify(true)
+      return false
+    }
+    t.outgoing = files
+    this.dispatch(t, { type: 'files-picked-again' })
+    return true
+  }
+
   async accept(id: string, opts: { pickLocation?: boolean } = {}): Promise<void> {
     const t = this.transfers.get(id)
-    if (!t || t.direction !== 'receive' || t.phase !== 'offered') return
-    const picked = opts.pickLocation ? await pickDirectory() : null
-    if (opts.pickLocation && !picked) return // dismissed: still offered
-    const link = this.links.get(t.peerId)
-    if (!link) return this.finish(t, 'failed', `${t.peerName} is no longer in the room.`)
-    t.phase = 'active'
-    t.startedAt = performance.now()
-    t.receiver = new FilesReceiver(t.files, {
-      openSink: (file, index) => openSink(file, `${t.id}-${index}`, picked, this.opts.forceSink),
-      progress: (bytes) => {
-        t.meter.update(bytes)
-        this.notify()
-      },
-      fileDone: (index, file, verified, sink) => {
-        const meta = t.files[index]!
-        t.received = [...t.received, { name: meta.name, size: meta.size, url: file ? URL.createObjectURL(file) : '', verified, sink }]
-        link.send({ t: 'verified', id: t.id, fileId: meta.id, ok: verified })
-        if (!verified) {
-          link.send({ t: 'cancel', id: t.id, reason: 'damaged' })
-          this.finish(t, 'failed', `${meta.name} arrived damaged (its SHA-256 does not match). Please send it again.`)
-        }
-        this.notify(true)
-      },
-      allDone: () => {
-        if (t.phase !== 'active') return
-        link.send({ t: 'complete', id: t.id })
-        t.meter.update(t.meter.total)
-        this.finish(t, 'completed', null)
-      },
-      failed: (reason) => {
-        link.send({ t: 'cancel', id: t.id, reason: 'receiver error' })
-        this.finish(t, 'failed', `Receiving stopped: ${reason}.`)
-      },
-    })
-    link.send({ t: 'accept', id })
-    this.notify(true)
+    if (!t) return
+    this.dispatch(t, { type: 'accept-clicked', pick: Boolean(opts.pickLocation) })
+    if (!opts.pickLocation || t.state.phase !== 'picking') return
+    const picked = await pickDirectory()
+    t.picked = picked
+    // The machine re-checks the phase: a cancel while the picker was open stays a cancel.
+    this.dispatch(t, { type: 'picker-closed', picked: picked !== null })
   }
 
   decline(id: string): void {
     const t = this.transfers.get(id)
-    if (!t || t.phase !== 'offered') return
-    this.links.get(t.peerId)?.send({ t: 'decline', id })
-    this.finish(t, 'declined', 'You declined.')
+    if (t) this.dispatch(t, { type: 'decline-clicked' })
   }
 
   cancel(id: string): void {
     const t = this.transfers.get(id)
-    if (!t || isFinal(t.phase)) return
-    this.links.get(t.peerId)?.send({ t: 'cancel', id })
-    this.finish(t, 'cancelled', 'You cancelled.')
+    if (t) this.dispatch(t, { type: 'cancel-clicked' })
   }
 
   /** Forgets a finished transfer and frees its received files. */
   dismiss(id: string): void {
     const t = this.transfers.get(id)
-    if (!t || !isFinal(t.phase)) return
-    for (const f of t.received) if (f.url) URL.revokeObjectURL(f.url)
+    if (!t || !isFinal(t.state.phase)) return
+    for (const f of t.received) this.revoke(f.url)
     this.transfers.delete(id)
     this.notify(true)
   }
 
   leave(): void {
-    this.closeAll('You left the room.')
-    this.socket.emit('room:leave', {}, () => undefined)
-    this.socket.disconnect()
-    this.view = { ...this.view, phase: 'left' }
-    this.notify(true)
+    for (const t of this.transfers.values()) this.dispatch(t, { type: 'cancel-clicked' })
+    this.closeAll()
+    for (const url of this.urls) URL.revokeObjectURL(url)
+    this.urls.clear()
+    this.signaling.leave()
+    this.roomEvent({ type: 'left' })
   }
 
   // ---- room ----
 
   private async enter() {
-    if (!this.joined) {
+    if (!this.room.room) {
       this.iceServers = await fetchIceServers(this.opts.baseUrl ?? '')
-      await clearOldReceivedFiles()
+      await clearOldReceivedFiles(await savedTransferIds())
     }
     const name = this.opts.name?.trim() || undefined
     // After a reconnect, the room is re-entered by its link: the code may have expired meanwhile.
-    const target: JoinTarget = this.view.room ? { secret: this.view.room.secret } : this.target
-    let res: Ack<{ room: RoomInfo; self: Peer; peers?: Peer[] }>
+    const target: JoinTarget = this.room.room ? { secret: this.room.room.secret } : this.target
+    let res: Awaited<ReturnType<SignalingPort['enter']>>
     try {
-      res =
-        'create' in target
-          ? await this.socket.timeout(10_000).emitWithAck('room:create', { name })
-          : await this.socket.timeout(10_000).emitWithAck('room:join', 'code' in target ? { code: target.code, name } : { secret: target.secret, name })
+      res = await this.signaling.enter(target, name)
     } catch {
-      return this.setError('The server did not answer. Please try again.')
+      return this.roomEvent({ type: 'join-failed', message: 'The server did not answer. Please try again.' })
     }
-    if (!res.ok) return this.setError(res.error.message)
-    if (this.joined) this.closeAll('The connection to the server was lost.')
-    this.joined = true
-    this.view = { ...this.view, phase: 'ready', room: res.room, self: res.self, error: null }
+    if (!res.ok) return this.roomEvent({ type: 'join-failed', message: res.error.message })
+    const previousSelf = this.room.self?.peerId
+    this.roomEvent({ type: 'joined', room: res.room, self: res.self, peers: res.peers ?? [] })
+    // A new identity (the server did not recognise this device): links to the old one are dead.
+    if (previousSelf && previousSelf !== res.self.peerId) for (const peerId of [...this.links.keys()]) this.removePeer(peerId, 'lost')
     for (const peer of res.peers ?? []) this.addPeer(peer)
+    await this.restore(res.room)
+  }
+
+  /** Transfers of this room saved before a reload come back, interrupted, until their peer is back. */
+  private async restore(room: RoomInfo) {
+    if (this.restoredFor === room.secret) return
+    this.restoredFor = room.secret
+    for (const saved of await savedTransfers(room.secret)) {
+      if (this.transfers.has(saved.id)) continue
+      const t = this.track(restored(saved))
+      t.checkpoint = saved.checkpoint
+      if (saved.direction === 'receive') {
+        for (let i = 0; i < saved.at.file && i < saved.files.length; i++) {
+          const meta = saved.files[i]!
+          const file = await opfsFile(saved.id, i, meta)
+          this.addReceived(t, meta, file, true, 'opfs')
+        }
+        t.meter.update(bytesBefore(saved.files, saved.at))
+      }
+      if (this.links.get(saved.peerId)?.state === 'connected') this.dispatch(t, { type: 'link-up' })
+    }
     this.notify(true)
   }
 
   private addPeer(peer: Peer) {
-    const self = this.view.self
+    const self = this.room.self
     if (!self || peer.peerId === self.peerId) return
-    this.peers.set(peer.peerId, peer)
-    if (this.links.has(peer.peerId)) {
-      // The link was opened by an early signal: now the peer's real name is known.
-      this.notify(true)
-      return
-    }
-    const link = new PeerLink(
-      peer.peerId,
-      self.peerId < peer.peerId,
-      this.iceServers,
-      (data) => this.socket.emit('signal', { to: peer.peerId, data }, () => undefined),
-      {
-        state: (state) => this.onLinkState(peer.peerId, state),
-        control: (msg) => this.onControl(peer.peerId, msg),
-        channel: (dc) => this.onChannel(peer.peerId, dc),
-      },
-    )
+    this.roomEvent({ type: 'peer-joined', peer })
+    if (this.links.has(peer.peerId)) return
+    const link = this.makePeer(peer.peerId, self.peerId < peer.peerId, this.iceServers, (data) => this.signaling.signal(peer.peerId, data), {
+      state: (state, path) => this.onLinkState(peer.peerId, state, path),
+      message: (msg) => this.onMessage(peer.peerId, msg),
+      channel: (dc) => this.onChannel(peer.peerId, dc),
+    })
     this.links.set(peer.peerId, link)
-    link.start().catch(() => this.onLinkState(peer.peerId, 'failed'))
-    this.notify(true)
+    link.start().catch(() => this.onLinkState(peer.peerId, 'failed', null))
   }
 
-  private removePeer(peerId: string, why: string) {
-    const peer = this.peers.get(peerId)
+  private removePeer(peerId: string, why: 'left' | 'lost') {
     const link = this.links.get(peerId)
     this.links.delete(peerId)
-    this.peers.delete(peerId)
     link?.close()
-    for (const t of this.transfers.values()) {
-      if (t.peerId === peerId && !isFinal(t.phase)) this.finish(t, 'failed', `${peer?.name ?? 'The other device'} ${why}; the transfer stopped.`)
-    }
-    this.notify(true)
+    this.roomEvent({ type: 'peer-left', peerId })
+    for (const t of this.transfers.values()) if (t.state.peerId === peerId) this.dispatch(t, { type: 'link-down', why })
   }
 
   private onSignal(from: string, data: unknown) {
     if (!this.links.has(from)) {
       // A signal can overtake its peer:joined; the offer side is always the smaller id.
-      if (!this.view.self || from > this.view.self.peerId) return
+      const self = this.room.self
+      if (!self || from > self.peerId) return
       this.addPeer({ peerId: from, name: 'Device', device: '' })
     }
-    this.links.get(from)!.handleSignal(data).catch(() => this.onLinkState(from, 'failed'))
+    this.links
+      .get(from)!
+      .handleSignal(data)
+      .catch(() => this.onLinkState(from, 'failed', null))
   }
 
-  private onLinkState(peerId: string, state: LinkState) {
+  private onLinkState(peerId: string, state: LinkState, path: LinkPath | null) {
+    if (!this.links.has(peerId)) return
+    this.roomEvent({ type: 'link', peerId, link: state, path })
     for (const t of this.transfers.values()) {
-      if (t.peerId !== peerId) continue
-      if (state === 'connected' && t.direction === 'send' && t.phase === 'waiting') {
-        this.links.get(peerId)?.send({ t: 'offer', id: t.id, files: t.files })
-      }
-      if (state === 'failed' && !isFinal(t.phase)) {
-        this.finish(t, 'failed', t.phase === 'waiting' ? TURN_HINT : `The connection to ${t.peerName} was lost; the transfer stopped.`)
-      }
+      if (t.state.peerId !== peerId) continue
+      if (state === 'connected') this.dispatch(t, { type: 'link-up' })
+      if (state === 'failed') this.dispatch(t, { type: 'link-down', why: 'lost' })
     }
+  }
+
+  private roomEvent(e: RoomEvent) {
+    this.room = roomTransition(this.room, e)
     this.notify(true)
   }
 
   // ---- transfers ----
 
-  private onControl(peerId: string, msg: ControlMessage) {
-    const peer = this.peers.get(peerId)
-    if (!peer) return
+  private track(state: TransferState): Live {
+    const total = state.files.reduce((s, f) => s + f.size, 0)
+    const t: Live = {
+      state,
+      meter: new ProgressMeter(total),
+      startedAt: performance.now(),
+      received: [],
+      memoryWarning: state.direction === 'receive' && state.files.some((f) => !canStreamToDisk(f.size)),
+      pipes: 0,
+      checkpoint: null,
+      timers: new Map(),
+    }
+    this.transfers.set(state.id, t)
+    return t
+  }
+
+  private onMessage(peerId: string, msg: PeerMessage) {
+    const peer = this.room.peers.find((p) => p.peerId === peerId)
+    if (msg.t === 'hello') return
     if (msg.t === 'offer') {
-      if (this.transfers.has(msg.id)) return
-      const t = this.newTransfer('receive', peer, msg.files, msg.id)
-      t.phase = 'offered'
-      t.memoryWarning = msg.files.some((f) => !canStreamToDisk(f.size))
+      if (this.transfers.has(msg.id) || !peer) return
+      this.track(newIncoming(msg.id, peerId, peer.name, msg.files))
       this.notify(true)
       return
     }
     const t = this.transfers.get(msg.id)
-    if (!t || t.peerId !== peerId || isFinal(t.phase)) return
-    switch (msg.t) {
-      case 'accept':
-        if (t.direction === 'send' && t.phase === 'waiting') void this.runSend(t)
-        break
-      case 'decline':
-        if (t.direction === 'send') this.finish(t, 'declined', `${t.peerName} declined.`)
-        break
-      case 'cancel':
-        this.finish(t, msg.reason === 'damaged' || msg.reason === 'receiver error' ? 'failed' : 'cancelled', msg.reason === 'damaged' ? `${t.peerName} received a damaged file.` : `${t.peerName} cancelled.`)
-        break
-      case 'verified':
-        if (t.direction === 'send' && !msg.ok) this.finish(t, 'failed', `${t.peerName} received a damaged file.`)
-        break
-      case 'complete':
-        if (t.direction === 'send') {
-          t.meter.update(t.meter.total)
-          this.finish(t, 'completed', null)
-        }
-        break
+    if (!t) {
+      // Someone wants to go on with a transfer this browser no longer has (other browser, cleared data).
+      if (msg.t === 'resume' || msg.t === 'accept') this.links.get(peerId)?.send({ t: 'cancel', id: msg.id, reason: msg.t === 'resume' ? 'receiver-error' : 'sender-error' })
+      return
     }
-    this.notify(true)
+    if (t.state.peerId !== peerId) {
+      // The other device came back under a new identity (a reload): knowing the transfer's random id
+      // (shared only between the two devices) is what lets it pick the transfer up again.
+      const old = t.state.peerId
+      if ((msg.t !== 'resume' && msg.t !== 'accept') || (t.state.phase !== 'interrupted' && this.links.get(old)?.state === 'connected')) return
+      t.state = { ...t.state, peerId, peerName: peer?.name ?? t.state.peerName }
+      if (t.state.phase !== 'interrupted') this.dispatch(t, { type: 'link-down', why: 'lost' })
+    }
+    this.dispatch(t, { type: 'message', msg })
   }
 
   private onChannel(peerId: string, dc: RTCDataChannel) {
-    const id = dc.label.startsWith('x:') ? dc.label.slice(2) : ''
-    const t = this.transfers.get(id)
-    if (!t || t.peerId !== peerId || t.direction !== 'receive' || t.phase !== 'active' || !t.receiver) {
+    const m = /^x:([A-Za-z0-9_-]{8,64}):\d+$/.exec(dc.label)
+    const t = m ? this.transfers.get(m[1]!) : undefined
+    if (!t || t.state.peerId !== peerId || t.state.direction !== 'receive' || t.state.phase !== 'active' || !t.receiver) {
       dc.close()
       return
     }
-    t.channel = dc
-    t.receiver.attach(dc)
-    dc.addEventListener('close', () => {
-      if (!isFinal(t.phase)) this.finish(t, 'failed', `The connection to ${t.peerName} was lost; the transfer stopped.`)
-    })
+    const pipe = channelPipe(dc)
+    t.pipe?.close()
+    t.pipe = pipe
+    t.receiver.attach(pipe)
   }
 
-  private async runSend(t: Transfer) {
-    const link = this.links.get(t.peerId)
-    if (!link || !t.outgoing) return
-    t.phase = 'active'
-    t.startedAt = performance.now()
-    t.abort = new AbortController()
-    const dc = link.openChannel(`x:${t.id}`)
-    t.channel = dc
-    this.notify(true)
-    try {
-      await sendFiles(
-        dc,
-        t.outgoing.map((file, i) => ({ id: t.files[i]!.id, file })),
-        link.chunkSize(),
-        {
-          progress: (bytes) => {
-            t.meter.update(bytes)
-            this.notify()
-          },
-        },
-        t.abort.signal,
-      )
-      if (t.phase === 'active') {
-        t.phase = 'finishing'
-        t.message = `Waiting for ${t.peerName} to check the files…`
+  private dispatch(t: Live, e: TransferEvent) {
+    const { state, effects } = transition(t.state, e)
+    t.state = state
+    for (const effect of effects) this.run(t, effect)
+    this.notify(e.type !== 'written')
+  }
+
+  private run(t: Live, effect: Effect) {
+    const id = t.state.id
+    switch (effect.type) {
+      case 'send':
+        this.links.get(t.state.peerId)?.send(effect.msg)
+        return
+      case 'open-sink':
+        void this.openSink(t)
+        return
+      case 'pump':
+        this.pump(t, effect.at)
+        return
+      case 'stop':
+        this.stopIo(t, effect.discard)
+        return
+      case 'timer': {
+        const old = t.timers.get(effect.name)
+        if (old) clearTimeout(old)
+        t.timers.set(
+          effect.name,
+          setTimeout(() => this.dispatch(t, { type: effect.name === 'finishing' ? 'finishing-timeout' : 'gave-up' }), effect.ms),
+        )
+        return
       }
+      case 'clear-timer': {
+        const timer = t.timers.get(effect.name)
+        if (timer) clearTimeout(timer)
+        t.timers.delete(effect.name)
+        return
+      }
+      case 'persist':
+        void this.persist(t)
+        return
+      case 'forget':
+        void forgetTransfer(id)
+        return
+      case 'report':
+        this.report(t)
+        return
+    }
+  }
+
+  private async openSink(t: Live) {
+    const s = t.state
+    t.receiver ??= new FilesReceiver(
+      s.files,
+      {
+        target: async (file, index) => {
+          const target = await sinkTarget(file, s.id, index, t.picked ?? null, this.opts.forceSink)
+          t.sinkKind = target.kind
+          return target
+        },
+        written: (at) => {
+          t.meter.update(bytesBefore(t.state.files, at))
+          this.dispatch(t, { type: 'written', at })
+        },
+        checkpoint: (file, cp: SinkCheckpoint) => {
+          t.checkpoint = { file, ...cp }
+          void this.persist(t)
+        },
+        checked: (index, ok, saved) => {
+          const meta = t.state.files[index]!
+          if (ok) this.addReceived(t, meta, saved, true, t.sinkKind ?? 'opfs')
+          this.dispatch(t, { type: 'file-checked', file: index, ok })
+          if (ok) void this.persist(t)
+        },
+        allDone: () => {
+          t.meter.update(t.meter.total)
+          this.dispatch(t, { type: 'all-received' })
+        },
+        failed: (reason) => this.dispatch(t, { type: 'error', message: `Receiving stopped: ${reason}.` }),
+      },
+      { bytesPerSecond: this.opts.sinkBytesPerSecond },
+    )
+    const checkpoint = t.checkpoint && t.checkpoint.file === s.at.file ? t.checkpoint : null
+    try {
+      const { at } = await t.receiver.prepare(checkpoint ? { file: s.at.file, offset: checkpoint.offset } : s.at, checkpoint)
+      t.meter.update(bytesBefore(s.files, at))
+      // While this page lives, its worker keeps any sink's exact position: every sink resumes.
+      this.dispatch(t, { type: 'sink-ready', at, resumable: true })
     } catch (err) {
-      if (!isFinal(t.phase)) this.finish(t, 'failed', err instanceof TransferAborted ? `The connection to ${t.peerName} was lost; the transfer stopped.` : 'Sending failed: the file could not be read.')
+      this.dispatch(t, { type: 'error', message: `Receiving stopped: ${err instanceof Error ? err.message : 'the file could not be opened'}.` })
     }
-    this.notify(true)
   }
 
-  private newTransfer(direction: 'send' | 'receive', peer: Peer, files: OfferedFile[], id = randomTransferId()): Transfer {
-    const total = files.reduce((s, f) => s + f.size, 0)
-    const meter = new ProgressMeter(total)
-    const t: Transfer = {
-      id,
-      direction,
-      peerId: peer.peerId,
-      peerName: peer.name,
-      files,
-      progress: meter.snapshot(),
-      phase: 'waiting',
-      message: null,
-      received: [],
-      memoryWarning: false,
-      meter,
-      startedAt: performance.now(),
-    }
-    this.transfers.set(id, t)
-    return t
+  private pump(t: Live, at: { file: number; offset: number }) {
+    const link = this.links.get(t.state.peerId)
+    if (!link || !t.outgoing) return
+    if (at.file >= t.state.files.length) return this.dispatch(t, { type: 'sent-all' })
+    t.sender ??= new FilesSender(
+      t.outgoing,
+      {
+        progress: (bytes) => {
+          t.meter.update(bytes)
+          this.notify()
+        },
+        sentAll: () => this.dispatch(t, { type: 'sent-all' }),
+        failed: (message) => this.dispatch(t, { type: 'error', message: `Sending failed: ${message}.` }),
+      },
+      { chunkSize: link.chunkSize(), bytesPerSecond: this.opts.sendBytesPerSecond },
+    )
+    t.pipe?.close()
+    t.pipes += 1
+    const pipe = channelPipe(link.openChannel(`x:${t.state.id}:${t.pipes}`))
+    t.pipe = pipe
+    pipe.onClose(() => {
+      // The channel closed under a moving transfer while the link stays up: go on over a new one.
+      if (t.pipe !== pipe || t.state.phase !== 'active') return
+      this.dispatch(t, { type: 'link-down', why: 'lost' })
+      if (this.links.get(t.state.peerId)?.state === 'connected') this.dispatch(t, { type: 'link-up' })
+    })
+    void t.sender.start(pipe, at)
   }
 
-  private finish(t: Transfer, phase: TransferPhase, message: string | null) {
-    if (isFinal(t.phase)) return
-    t.phase = phase
-    t.message = message
-    t.abort?.abort()
-    if (phase !== 'completed') {
-      void t.receiver?.abort()
-      if (t.channel && t.channel.readyState !== 'closed') t.channel.close()
-    } else if (t.direction === 'send' && t.channel) {
-      t.channel.close()
+  private stopIo(t: Live, discard: boolean) {
+    const final = isFinal(t.state.phase)
+    const pipe = t.pipe
+    t.pipe = undefined
+    pipe?.close()
+    if (t.state.direction === 'send') {
+      if (final) {
+        t.sender?.stop()
+        t.sender = undefined
+      }
+      return
     }
-    if (t.direction === 'send' && !t.reported) this.report(t)
-    this.notify(true)
+    // An interruption keeps the receive worker (and its exact position) for the resume.
+    if (final && t.receiver) {
+      void t.receiver.close(discard)
+      t.receiver = undefined
+    }
+  }
+
+  private async persist(t: Live) {
+    const s = t.state
+    const room = this.room.room
+    if (!room || isFinal(s.phase)) return
+    // Only OPFS files outlive the page (a picked folder needs a new permission, a download stream ends).
+    if (s.direction === 'receive' && t.sinkKind !== 'opfs') return
+    await saveTransfer({ id: s.id, direction: s.direction, room: room.secret, peerId: s.peerId, peerName: s.peerName, files: s.files, at: s.at, checkpoint: t.checkpoint, savedAt: Date.now() })
+  }
+
+  private addReceived(t: Live, meta: PeerFile, saved: File | null, verified: boolean, sink: SinkKind) {
+    const url = saved ? URL.createObjectURL(saved) : ''
+    if (url) this.urls.add(url)
+    t.received = [...t.received, { name: uniqueName(meta.name, this.takenNames), size: meta.size, url, verified, sink }]
+  }
+
+  private revoke(url: string) {
+    if (!url) return
+    URL.revokeObjectURL(url)
+    this.urls.delete(url)
   }
 
   /** Stats for the admin dashboard: sizes, counts and timing only. */
-  private report(t: Transfer) {
-    t.reported = true
-    const status: ReportStatus = t.phase === 'completed' ? 'completed' : t.phase === 'declined' ? 'declined' : t.phase === 'cancelled' ? 'cancelled' : 'failed'
-    const snapshot = t.meter.snapshot()
-    const files = t.phase === 'completed' ? t.files.length : 0
-    this.socket.emit('transfer:report', { id: t.id, bytes: Math.min(Math.round(snapshot.bytes), snapshot.total), files, ms: Math.max(0, Math.round(performance.now() - t.startedAt)), status }, () => undefined)
+  private report(t: Live) {
+    const phase = t.state.phase
+    const status: ReportStatus = phase === 'completed' ? 'completed' : phase === 'declined' ? 'declined' : phase === 'cancelled' ? 'cancelled' : 'failed'
+    const files = phase === 'completed' ? t.state.files.length : 0
+    this.signaling.transferReport({ id: t.state.id, bytes: Math.min(Math.round(t.meter.snapshot().bytes), t.meter.total), files, ms: Math.max(0, Math.round(performance.now() - t.startedAt)), status })
   }
 
-  private closeAll(why: string) {
-    for (const t of this.transfers.values()) if (!isFinal(t.phase)) this.finish(t, 'failed', why)
-    for (const peerId of [...this.links.keys()]) this.removePeer(peerId, 'left the room')
+  private closeAll() {
+    for (const peerId of [...this.links.keys()]) this.removePeer(peerId, 'left')
+    for (const t of this.transfers.values()) {
+      for (const timer of t.timers.values()) clearTimeout(timer)
+      t.timers.clear()
+    }
   }
 
-  private setError(message: string) {
-    this.view = { ...this.view, phase: this.joined ? this.view.phase : 'error', error: message }
-    this.notify(true)
-  }
-
-  /** Snapshots for the UI: status changes at once, progress at most ~8 times a second. */
+  /** Snapshots for the UI: status changes at once, progress at most 5 times a second. */
   private notify(now = false) {
     if (!now) {
-      this.notifyTimer ??= setTimeout(() => this.notify(true), 120)
+      this.notifyTimer ??= setTimeout(() => this.notify(true), 200)
       return
     }
     if (this.notifyTimer) clearTimeout(this.notifyTimer)
     this.notifyTimer = null
     this.view = {
-      ...this.view,
-      peers: [...this.peers.values()].map((p) => ({ ...p, link: this.links.get(p.peerId)?.state ?? 'closed' })),
+      ...this.room,
       transfers: [...this.transfers.values()].map((t) => ({
-        id: t.id,
-        direction: t.direction,
-        peerId: t.peerId,
-        peerName: t.peerName,
-        files: t.files,
+        ...t.state,
         progress: t.meter.snapshot(),
-        phase: t.phase,
-        message: t.message,
         received: t.received,
         memoryWarning: t.memoryWarning,
+        path: this.room.peers.find((p) => p.peerId === t.state.peerId)?.path ?? null,
       })),
     }
     for (const fn of this.listeners) fn()
   }
-}
-
-function isFinal(phase: TransferPhase): boolean {
-  return phase === 'completed' || phase === 'declined' || phase === 'cancelled' || phase === 'failed'
 }
 
 function randomTransferId(): string {

@@ -1,4 +1,5 @@
 import downloadWorkerUrl from './download-sw.ts?worker&url'
+import type { SinkTarget } from './receive-protocol'
 
 /**
  * Where a received file goes, best first: a place the person picked (File System Access API), the
@@ -11,20 +12,11 @@ export type SinkKind = 'picked' | 'opfs' | 'download' | 'blob'
 /** A diagnostics switch (and what the end-to-end tests use to reach every path in Chromium). */
 export type ForcedSink = 'opfs' | 'download' | 'blob'
 
-export interface FileSink {
-  readonly kind: SinkKind
-  write(chunk: Uint8Array): Promise<void>
-  /** The saved file (readable again, e.g. to offer a download link); null once it went to the downloads. */
-  close(): Promise<File | null>
-  abort(): Promise<void>
-}
-
 /** Files above this should have a streaming sink (OPFS, a picked folder, a download stream). */
 export const BLOB_SINK_LIMIT = 512 * 1024 * 1024
 /** Below this, a Blob is simpler than a download stream (an instant "Save" link, no extra worker). */
 const SMALL_FILE = 32 * 1024 * 1024
-const SLAB = 16 * 1024 * 1024
-const OPFS_DIR = 'sharesync-p2p'
+export const OPFS_DIR = 'sharesync-p2p'
 
 /** Chromium-only pickers and directory iteration, not in TypeScript's DOM library yet. */
 interface SavePickerWindow {
@@ -37,13 +29,9 @@ export function canPickLocation(): boolean {
   return typeof pickers().showDirectoryPicker === 'function' && typeof window !== 'undefined' && window.isSecureContext
 }
 
+/** OPFS files are written in the receive worker with a synchronous access handle (secure contexts). */
 export function canUseOpfs(): boolean {
-  return (
-    typeof navigator !== 'undefined' &&
-    typeof navigator.storage?.getDirectory === 'function' &&
-    typeof FileSystemFileHandle !== 'undefined' &&
-    'createWritable' in FileSystemFileHandle.prototype
-  )
+  return typeof window !== 'undefined' && window.isSecureContext && typeof navigator.storage?.getDirectory === 'function' && typeof Worker === 'function'
 }
 
 /** Asks where to save (a folder, so several files need one question). Must run in a click handler. */
@@ -61,7 +49,7 @@ export async function pickDirectory(): Promise<FileSystemDirectoryHandle | null>
  * OPFS keeps received files so that they can still be saved; files older than a day are cleared when
  * a session starts (not newer ones: another tab of the app may still be offering them).
  */
-export async function clearOldReceivedFiles(maxAgeMs = 24 * 3600 * 1000): Promise<void> {
+export async function clearOldReceivedFiles(keep: Set<string>, maxAgeMs = 24 * 3600 * 1000): Promise<void> {
   if (!canUseOpfs()) return
   try {
     const root = await navigator.storage.getDirectory()
@@ -73,7 +61,9 @@ export async function clearOldReceivedFiles(maxAgeMs = 24 * 3600 * 1000): Promis
       const file = await (await dir.getFileHandle(name)).getFile()
       return Date.now() - file.lastModified > maxAgeMs
     }
-    for (const name of names) if (await old(name).catch(() => false)) await dir.removeEntry(name).catch(() => undefined)
+    // A transfer that can still resume keeps its partial files (named `${transferId}-${index}`).
+    const kept = (name: string) => keep.has(name.replace(/-\d+$/, ''))
+    for (const name of names) if (!kept(name) && (await old(name).catch(() => false))) await dir.removeEntry(name).catch(() => undefined)
   } catch {
     // Best effort: storage may be unavailable in this context.
   }
@@ -88,38 +78,82 @@ export function canStreamToDisk(size: number): boolean {
   return size <= BLOB_SINK_LIMIT || canUseOpfs() || canStreamDownloads()
 }
 
-/** A writable file: a picked folder, else OPFS (when it has room), else a download stream, else Blob slabs. */
-export async function openSink(
+/** The OPFS name of file `index` of a transfer (stable across reloads, so a transfer can resume). */
+export function opfsName(transferId: string, index: number): string {
+  return `${transferId}-${index}`
+}
+
+/**
+ * Where file `index` of a transfer goes: a picked folder (a new file under a free name), else OPFS
+ * (when it has room), else a download stream, else Blob slabs.
+ */
+export async function sinkTarget(
   file: { name: string; size: number; type: string },
-  uniqueName: string,
+  transferId: string,
+  index: number,
   picked: FileSystemDirectoryHandle | null,
   force?: ForcedSink,
-): Promise<FileSink> {
-  if (picked) {
-    const handle = await picked.getFileHandle(safeName(file.name), { create: true })
-    return writableSink('picked', await handle.createWritable(), () => handle.getFile(), async () => {
-      await picked.removeEntry(handle.name).catch(() => undefined)
-    })
-  }
-  if ((!force || force === 'opfs') && canUseOpfs() && (await hasRoom(file.size))) {
-    try {
-      const root = await navigator.storage.getDirectory()
-      const dir = await root.getDirectoryHandle(OPFS_DIR, { create: true })
-      const handle = await dir.getFileHandle(uniqueName, { create: true })
-      const writable = await handle.createWritable()
-      return writableSink('opfs', writable, async () => renamed(await handle.getFile(), file.name, file.type), () => dir.removeEntry(uniqueName).catch(() => undefined))
-    } catch {
-      // OPFS refused (private mode, quota): fall back below.
-    }
-  }
+): Promise<SinkTarget> {
+  if (picked) return { kind: 'picked', handle: await createFreeFile(picked, safeName(file.name)) }
+  if ((!force || force === 'opfs') && canUseOpfs() && (await hasRoom(file.size))) return { kind: 'opfs', dir: OPFS_DIR, name: opfsName(transferId, index) }
   if (((!force && file.size > SMALL_FILE) || force === 'download') && canStreamDownloads()) {
     try {
-      return await downloadSink(file, uniqueName)
+      return { kind: 'download', port: await downloadPort(file, `${transferId}-${index}`) }
     } catch {
       // The worker could not be registered: fall back to a Blob.
     }
   }
-  return blobSink(file.name, file.type)
+  return { kind: 'blob', name: file.name, type: file.type }
+}
+
+/** A saved OPFS file of an earlier (reloaded) page, as the sender named it. */
+export async function opfsFile(transferId: string, index: number, file: { name: string; type: string }): Promise<File | null> {
+  try {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(OPFS_DIR)
+    return renamed(await (await dir.getFileHandle(opfsName(transferId, index))).getFile(), file.name, file.type)
+  } catch {
+    return null
+  }
+}
+
+export async function removeOpfsFiles(transferId: string, count: number): Promise<void> {
+  if (!canUseOpfs()) return
+  try {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(OPFS_DIR)
+    for (let i = 0; i < count; i++) await dir.removeEntry(opfsName(transferId, i)).catch(() => undefined)
+  } catch {
+    // nothing saved here
+  }
+}
+
+/**
+ * A new file in a picked folder under a name no file there has yet ("a.txt", "a (1).txt", …): an
+ * existing file of the same name is never opened, overwritten or deleted.
+ */
+export async function createFreeFile(dir: FileSystemDirectoryHandle, name: string): Promise<FileSystemFileHandle> {
+  for (let n = 0; n < 10_000; n++) {
+    const candidate = n === 0 ? name : numbered(name, n)
+    const exists = await dir.getFileHandle(candidate).then(
+      () => true,
+      () => false,
+    )
+    if (!exists) return dir.getFileHandle(candidate, { create: true })
+  }
+  throw new Error('no free file name in the folder')
+}
+
+/** "photo.jpg" → "photo (2).jpg"; ".bashrc" → ".bashrc (2)". */
+export function numbered(name: string, n: number): string {
+  const dot = name.lastIndexOf('.')
+  return dot > 0 ? `${name.slice(0, dot)} (${n})${name.slice(dot)}` : `${name} (${n})`
+}
+
+/** A name not yet in `taken` (received files in one page get distinct names). */
+export function uniqueName(name: string, taken: Set<string>): string {
+  let candidate = name
+  for (let n = 1; taken.has(candidate); n++) candidate = numbered(name, n)
+  taken.add(candidate)
+  return candidate
 }
 
 async function hasRoom(size: number): Promise<boolean> {
@@ -128,88 +162,6 @@ async function hasRoom(size: number): Promise<boolean> {
     return quota === undefined || usage === undefined || quota - usage > size + 64 * 1024 * 1024
   } catch {
     return true
-  }
-}
-
-/**
- * Gathers chunks into ~4 MiB batches: each write to a writable or to the service worker is a
- * round trip to another process, so fewer, larger writes keep the receiver fast.
- */
-function batcher(writeBatch: (batch: Uint8Array<ArrayBuffer>) => Promise<void>) {
-  const BATCH = 4 * 1024 * 1024
-  let parts: Uint8Array[] = []
-  let pending = 0
-  const flush = async () => {
-    if (pending === 0) return
-    const batch = new Uint8Array(pending)
-    let offset = 0
-    for (const p of parts) {
-      batch.set(p, offset)
-      offset += p.byteLength
-    }
-    parts = []
-    pending = 0
-    await writeBatch(batch)
-  }
-  return {
-    async push(chunk: Uint8Array) {
-      parts.push(chunk)
-      pending += chunk.byteLength
-      if (pending >= BATCH) await flush()
-    },
-    flush,
-    drop() {
-      parts = []
-      pending = 0
-    },
-  }
-}
-
-function writableSink(kind: SinkKind, writable: FileSystemWritableFileStream, read: () => Promise<File>, remove: () => Promise<void>): FileSink {
-  const batches = batcher((batch) => writable.write(batch))
-  return {
-    kind,
-    write: (chunk) => batches.push(chunk),
-    async close() {
-      await batches.flush()
-      await writable.close()
-      return read()
-    },
-    async abort() {
-      batches.drop()
-      await writable.abort().catch(() => undefined)
-      await remove()
-    },
-  }
-}
-
-function blobSink(name: string, type: string): FileSink {
-  let slabs: Blob[] = []
-  let parts: Uint8Array[] = []
-  let pending = 0
-  const seal = () => {
-    if (pending === 0) return
-    slabs.push(new Blob(parts as BlobPart[]))
-    parts = []
-    pending = 0
-  }
-  return {
-    kind: 'blob',
-    async write(chunk) {
-      parts.push(chunk)
-      pending += chunk.byteLength
-      if (pending >= SLAB) seal()
-    },
-    async close() {
-      seal()
-      const file = new File(slabs, name, { type: type || 'application/octet-stream' })
-      slabs = []
-      return file
-    },
-    async abort() {
-      slabs = []
-      parts = []
-    },
   }
 }
 
@@ -241,49 +193,22 @@ async function activeWorker(): Promise<ServiceWorker> {
   return installing
 }
 
-/** Streams into the browser's downloads through the service worker, 4 MiB at a time, paced by it. */
-async function downloadSink(file: { name: string; size: number; type: string }, id: string): Promise<FileSink> {
+/**
+ * Registers a download stream with the service worker and opens it in a hidden iframe; the
+ * returned port goes to the receive worker, which streams the file's bytes into it.
+ */
+async function downloadPort(file: { name: string; size: number; type: string }, id: string): Promise<MessagePort> {
   const worker = await activeWorker()
   const { port1, port2 } = new MessageChannel()
-  let waiter: ((msg: string) => void) | null = null
-  let cancelled = false
-  port1.onmessage = (e: MessageEvent) => {
-    if (e.data === 'cancelled') cancelled = true
-    const w = waiter
-    waiter = null
-    w?.(String(e.data))
-  }
-  const reply = () => new Promise<string>((resolve) => (waiter = resolve))
-  const registered = reply()
+  const registered = new Promise<unknown>((resolve) => (port1.onmessage = (e: MessageEvent) => resolve(e.data)))
   worker.postMessage({ type: 'p2p-download', id, name: safeName(file.name), size: file.size, mime: file.type }, [port2])
   if ((await registered) !== 'registered') throw new Error('service worker did not answer')
+  port1.onmessage = null
   const frame = document.createElement('iframe')
   frame.hidden = true
   frame.title = 'download'
   frame.src = `${WORKER_SCOPE()}${id}/${encodeURIComponent(safeName(file.name))}`
   document.body.appendChild(frame)
-
-  const batches = batcher(async (batch) => {
-    const ok = reply()
-    port1.postMessage(batch.buffer, [batch.buffer])
-    await ok
-    if (cancelled) throw new Error('the download was cancelled in the browser')
-  })
-  // The iframe must stay until the download manager has the whole stream.
-  const removeFrame = () => setTimeout(() => frame.remove(), 60_000)
-  return {
-    kind: 'download',
-    write: (chunk) => batches.push(chunk),
-    async close() {
-      await batches.flush()
-      port1.postMessage('end')
-      removeFrame()
-      return null
-    },
-    async abort() {
-      batches.drop()
-      port1.postMessage('abort')
-      removeFrame()
-    },
-  }
+  // The iframe stays while the page is open: removing it early can cancel a stream in progress.
+  return port1
 }
