@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from 'react'
+import { useEffect, useState, type FormEvent } from 'react'
 import { useNavigate, useParams, useSearchParams } from 'react-router-dom'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
@@ -37,6 +37,12 @@ export function RoomPage() {
   const { session, view } = useRoomSession(active, sessionOptions(name))
   const navigate = useNavigate()
   usePageTitle(view.room ? `Room ${view.room.code}` : 'P2P room')
+  const roomSecret = view.room?.secret
+  useEffect(() => {
+    // The address bar shows the room's own link, so that a reload comes back into the room (and its
+    // interrupted transfers resume). Not a router navigation: that would leave and re-enter.
+    if (roomSecret && window.location.pathname !== `/r/${roomSecret}`) window.history.replaceState(window.history.state, '', `/r/${roomSecret}`)
+  }, [roomSecret])
 
   if (!active) {
     return (

@@ -12,7 +12,8 @@ import type { FromWorker, SinkCheckpoint, SinkTarget, ToWorker } from './receive
  */
 
 const ctx = self as unknown as DedicatedWorkerGlobalScope
-const CHECKPOINT_EVERY = 8 * 1024 * 1024
+/** Checkpoints every 1/8 of the file, between 1 and 8 MiB apart. */
+const checkpointEvery = (size: number) => Math.max(1024 * 1024, Math.min(8 * 1024 * 1024, Math.floor(size / 8)))
 const REPORT_EVERY = 1024 * 1024
 const REHASH_BLOCK = 4 * 1024 * 1024
 
@@ -155,7 +156,7 @@ async function write(chunk: Uint8Array) {
   total += chunk.byteLength
   sinceReport += chunk.byteLength
   lastOffset = o.offset
-  if (o.sinceCheckpoint >= CHECKPOINT_EVERY && o.writer.resumable) {
+  if (o.sinceCheckpoint >= checkpointEvery(o.size) && o.writer.resumable) {
     await o.writer.flush()
     o.sinceCheckpoint = 0
     post({ op: 'checkpoint', file: o.file, checkpoint: { offset: o.offset, hash: hasher!.save() } })

@@ -507,7 +507,9 @@ export class RoomSession {
   private addReceived(t: Live, meta: PeerFile, saved: File | null, verified: boolean, sink: SinkKind) {
     const url = saved ? URL.createObjectURL(saved) : ''
     if (url) this.urls.add(url)
-    t.received = [...t.received, { name: uniqueName(meta.name, this.takenNames), size: meta.size, url, verified, sink }]
+    // A picked folder already chose a free name on disk; other files get one among this page's files.
+    const name = sink === 'picked' && saved ? saved.name : meta.name
+    t.received = [...t.received, { name: uniqueName(name, this.takenNames), size: meta.size, url, verified, sink }]
   }
 
   private revoke(url: string) {

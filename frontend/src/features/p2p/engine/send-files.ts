@@ -15,7 +15,7 @@ import SendWorker from './send-worker.ts?worker'
 export const HIGH_WATER_MARK = 4 * 1024 * 1024
 export const LOW_WATER_MARK = 1024 * 1024
 /** Bytes in flight beyond what the receiver has written: bounds the receiver's memory. */
-export const CREDIT_WINDOW = 16 * 1024 * 1024
+export const CREDIT_WINDOW = 8 * 1024 * 1024
 /** Blocks (2 MiB each) the worker reads ahead of the channel. */
 const READ_AHEAD = 4
 
