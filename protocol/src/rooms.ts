@@ -317,27 +317,4 @@ export const PeerSignal = z.union([
 ])
 export type PeerSignal = z.infer<typeof PeerSignal>
 
-const TransferId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/)
-export const OfferedFile = z.object({
-  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
-  name: z.string().min(1).max(1024),
-  size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  type: z.string().max(255),
-})
-export type OfferedFile = z.infer<typeof OfferedFile>
-
-/** JSON messages on the peers' control channel. */
-export const ControlMessage = z.discriminatedUnion('t', [
-  z.object({ t: z.literal('offer'), id: TransferId, files: z.array(OfferedFile).min(1).max(MAX_P2P_FILES) }),
-  z.object({ t: z.literal('accept'), id: TransferId }),
-  z.object({ t: z.literal('decline'), id: TransferId }),
-  z.object({ t: z.literal('cancel'), id: TransferId, reason: z.string().max(200).optional() }),
-  /** the receiver checked one file's SHA-256 */
-  z.object({ t: z.literal('verified'), id: TransferId, fileId: z.string().max(64), ok: z.boolean() }),
-  z.object({ t: z.literal('complete'), id: TransferId }),
-])
-export type ControlMessage = z.infer<typeof ControlMessage>
-
-/** A text frame on a transfer's data channel after a file's last binary chunk. */
-export const EndOfFile = z.object({ t: z.literal('eof'), fileId: z.string().max(64), sha256: z.string().regex(/^[0-9a-f]{64}$/) })
-export type EndOfFile = z.infer<typeof EndOfFile>
+// The transfer messages between two browsers are in peer.ts (P2P v2).

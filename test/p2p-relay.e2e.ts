@@ -1,0 +1,49 @@
+/**
+ * P2P when no direct connection can be made: a device whose WebRTC may only use relay candidates
+ * (iceTransportPolicy 'relay', as behind a strict firewall) and no TURN server.
+ */
+import type { Browser } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startApp, type AppProcess } from './support/app-server'
+import { launchBrowser } from './support/browser'
+import { device, enterRoom, type Device } from './support/p2p'
+
+/** Relay-only ICE: with no TURN server, no candidate pair can ever form. */
+export const RELAY_ONLY = `{
+  const Native = window.RTCPeerConnection
+  window.RTCPeerConnection = class extends Native {
+    constructor(config) { super({ ...(config || {}), iceTransportPolicy: 'relay' }) }
+  }
+}`
+
+let app: AppProcess
+let browser: Browser
+const opened: Device[] = []
+
+beforeAll(async () => {
+  ;[app, browser] = await Promise.all([startApp(), launchBrowser()])
+})
+
+afterAll(async () => {
+  await app?.stop()
+  for (const d of opened) await d.context.close().catch(() => undefined)
+  await browser?.close()
+})
+
+describe('P2P without a direct connection', () => {
+  it('when no direct connection can be made, both sides say so and say what to do', async () => {
+    const a = await device(browser, 'Alice laptop')
+    const b = await device(browser, 'Bob phone', { init: RELAY_ONLY })
+    opened.push(a, b)
+    await enterRoom(app.url, [a, b], { linked: false })
+    for (const d of [a, b]) {
+      await d.page.locator('[data-testid=peer][data-link=failed]').waitFor({ timeout: 45_000 })
+      const alert = (await d.page.getByRole('alert').allTextContents()).join(' ')
+      expect(alert).toContain('Could not connect directly')
+      expect(alert).toContain('TURN_URLS/TURN_SECRET')
+    }
+    // Nothing can be sent to a device without a connection.
+    expect(await a.page.getByTestId('recipient').locator('option').allTextContents()).toEqual(['Everyone (0)'])
+    expect([...a.errors, ...b.errors]).toEqual([])
+  })
+})
