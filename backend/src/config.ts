@@ -139,6 +139,9 @@ const EnvSchema = z
     NOTIFY_RETRY_BASE: millis.prefault('30s'),
     NOTIFY_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
     NOTIFY_POLL_INTERVAL: millis.prefault('5s'),
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
+    DATABASE_TIMEOUT: millis.prefault('3s'),
+    DATABASE_STATEMENT_TIMEOUT: millis.prefault('30s'),
   })
 
 
@@ -192,7 +195,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     host: e.HOST,
     publicUrl: e.PUBLIC_URL,
     dataDir,
-    database: e.DATABASE_URL ? { kind: 'postgres' as const, url: e.DATABASE_URL } : { kind: 'pglite' as const, dir: join(dataDir, 'db') },
+    database: e.DATABASE_URL
+      ? { kind: 'postgres' as const, url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, connectTimeoutMs: e.DATABASE_TIMEOUT, statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT }
+      : { kind: 'pglite' as const, dir: join(dataDir, 'db') },
     storage:
       e.STORAGE === 's3'
         ? {

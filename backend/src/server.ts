@@ -49,7 +49,7 @@ export async function openDeps(config: Config, logger: Logger = createLogger(con
     redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'))
     await redis.connect()
   }
-  const db = await connectDb(config.database)
+  const db = await connectDb(config.database, logger)
   const store = await openStore(config)
   const events = new AppEventBus(logger)
   const limits = new Limits(limitRules(config), redis ?? undefined, (limit) => events.emit('rateLimited', { limit }))

@@ -5,18 +5,28 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
-import { guardDependency } from '../http/app-error'
+import type { Logger } from 'pino'
+import { AppError, isConnectionError } from '../http/app-error'
 import type { Db, Queryable } from './db'
 import { migrate } from './migrate'
 
-export type DatabaseConfig = { kind: 'pglite'; dir: string } | { kind: 'postgres'; url: string }
+export interface PostgresOptions {
+  /** connections per instance */
+  poolSize?: number
+  /** how long a request waits for a connection before it answers 503 */
+  connectTimeoutMs?: number
+  /** the server cancels longer statements, and ends transactions idle for as long */
+  statementTimeoutMs?: number
+}
+
+export type DatabaseConfig = { kind: 'pglite'; dir: string } | ({ kind: 'postgres'; url: string } & PostgresOptions)
 
 const INT8 = 20
 // Counts and sizes are bigint columns; every value this app stores fits in 2^53.
 const toNumber = (v: string) => Number(v)
 
-export async function connectDb(config: DatabaseConfig): Promise<Db> {
-  const db = config.kind === 'pglite' ? await openPglite(config.dir) : openPostgres(config.url)
+export async function connectDb(config: DatabaseConfig, logger?: Logger): Promise<Db> {
+  const db = config.kind === 'pglite' ? await openPglite(config.dir) : openPostgres(config.url, config, logger)
   await migrate(db)
   return db
 }
@@ -56,39 +66,79 @@ async function openPglite(dir: string): Promise<Db> {
   }
 }
 
-function openPostgres(url: string): Db {
+/**
+ * "The database is down or overloaded" rather than "this statement is wrong": connection failures,
+ * PostgreSQL's connection (08), resource (53) and operator-intervention (57: shutdown, statement
+ * timeout) classes, an idle-in-transaction timeout, and node-postgres' own timeouts.
+ */
+export function isDatabaseDown(err: unknown): boolean {
+  if (isConnectionError(err)) return true
+  const e = err as { code?: unknown; message?: unknown } | null
+  if (typeof e?.code === 'string' && /^(08|53|57|25P03)/.test(e.code)) return true
+  return typeof e?.message === 'string' && /timeout exceeded when trying to connect|Query read timeout|not queryable|Connection terminated/i.test(e.message)
+}
+
+/** A failure of the database itself answers 503 database_unavailable; a wrong statement stays what it is. */
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (err) {
+    if (!(err instanceof AppError) && isDatabaseDown(err)) {
+      throw new AppError('database_unavailable', 'The database is unavailable, please try again shortly.', { retryAfter: 2 })
+    }
+    throw err
+  }
+}
+
+function openPostgres(url: string, opts: PostgresOptions, logger?: Logger): Db {
+  const statementTimeout = opts.statementTimeoutMs ?? 30_000
   const pool = new pg.Pool({
     connectionString: url,
-    max: 10,
-    connectionTimeoutMillis: 3000,
+    max: opts.poolSize ?? 10,
+    // Waiting this long for a connection (pool exhausted, or the server unreachable) answers 503.
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 3000,
     idleTimeoutMillis: 30_000,
+    // The server cancels a statement that runs longer (a lock held elsewhere, an overloaded server),
+    // and ends a transaction left idle that long, so its locks cannot outlive a stuck request.
+    statement_timeout: statementTimeout,
+    idle_in_transaction_session_timeout: statementTimeout,
+    // A server that does not answer at all (frozen, network gone) is given up a little later.
+    query_timeout: statementTimeout + 2000,
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
         oid === INT8 ? toNumber : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
   })
-  // An idle client losing its connection (server restart) must not crash the process.
-  pool.on('error', () => {})
-  const guarded = <T>(work: () => Promise<T>) => guardDependency('database_unavailable', work)
+  // node-postgres emits 'error' on a client whose connection fails (a restart, 57P01 "terminating
+  // connection due to administrator command"), also while it is checked out, e.g. between the
+  // statements of a transaction; an 'error' event nobody listens to ends the process. The pool
+  // re-emits it for idle clients: that one is logged by the client's own listener already.
+  pool.on('connect', (client) => client.on('error', (err: Error & { code?: string }) => logger?.warn({ err: err.message, code: err.code }, 'database connection lost')))
+  pool.on('error', () => undefined)
   return {
     kind: 'postgres',
-    query: <T>(sql: string, params?: unknown[]) =>
-      guarded(async () => (await pool.query(sql, params)).rows as T[]),
-    tx: <T>(work: (q: Queryable) => Promise<T>) =>
-      guarded(async () => {
-        const client = await pool.connect()
-        try {
-          await client.query('BEGIN')
-          const result = await work({ query: async <R>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as R[] })
-          await client.query('COMMIT')
-          return result
-        } catch (err) {
-          await client.query('ROLLBACK').catch(() => {})
+    query: <T>(sql: string, params?: unknown[]) => guarded(async () => (await pool.query(sql, params)).rows as T[]),
+    async tx<T>(work: (q: Queryable) => Promise<T>): Promise<T> {
+      const client = await guarded(() => pool.connect())
+      let broken: unknown
+      const query = async <R>(sql: string, params?: unknown[]) =>
+        guarded(async () => (await client.query(sql, params)).rows as R[]).catch((err: unknown) => {
+          if (err instanceof AppError && err.code === 'database_unavailable') broken = err
           throw err
-        } finally {
-          client.release()
-        }
-      }),
+        })
+      try {
+        await query('BEGIN')
+        const result = await work({ query })
+        await query('COMMIT')
+        return result
+      } catch (err) {
+        if (!broken) await client.query('ROLLBACK').catch((rollbackErr: unknown) => (broken = rollbackErr))
+        throw err
+      } finally {
+        // A client whose connection failed goes away instead of back into the pool.
+        client.release(broken ? (broken instanceof Error ? broken : true) : undefined)
+      }
+    },
     async ping() {
       await guarded(() => pool.query('SELECT 1'))
     },

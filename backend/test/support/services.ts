@@ -41,6 +41,8 @@ function portOpen(port: number): Promise<boolean> {
 export interface ServiceHandle {
   url: string
   port: number
+  /** the running process' id */
+  pid(): number
   /** SIGSTOP: the process hangs (connections time out) */
   pause(): void
   resume(): void
@@ -72,6 +74,7 @@ function handle(start: () => ChildProcess, url: string, port: number, ready: () 
     url,
     port,
     started: ready(),
+    pid: () => proc.pid!,
     pause: () => void proc.kill('SIGSTOP'),
     resume: () => void proc.kill('SIGCONT'),
     async stop() {
@@ -154,7 +157,7 @@ export async function startRedis(): Promise<ServiceHandle> {
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
 
 /** s3rver in its own process (so it can be stopped and paused like a real server). */
-export async function startS3(bucket = 'sharesync'): Promise<ServiceHandle & { bucket: string; env: Record<string, string> }> {
+export async function startS3(bucket = 'sharesync'): Promise<ServiceHandle & { bucket: string; dir: string; env: Record<string, string> }> {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'sharesync-s3-'))
   const script = new URL('./s3rver-process.mjs', import.meta.url).pathname
@@ -168,6 +171,8 @@ export async function startS3(bucket = 'sharesync'): Promise<ServiceHandle & { b
   await h.started
   return Object.assign(h, {
     bucket,
+    /** s3rver's data directory (objects and multipart uploads), for consistency checks */
+    dir,
     env: {
       STORAGE: 's3',
       S3_ENDPOINT: `http://127.0.0.1:${port}`,
