@@ -96,6 +96,8 @@ const EnvSchema = z
     GOOGLE_USERINFO_URL: url.default('https://openidconnect.googleapis.com/v1/userinfo'),
     ADMIN_EMAILS: list.prefault(''),
     ALLOW_ANONYMOUS_UPLOADS: bool.prefault('true'),
+    E2E_DEFAULT: bool.prefault('false'),
+    E2E_REQUIRED: bool.prefault('false'),
     MAX_FILE_SIZE: size.prefault('10GiB'),
     ANON_MAX_FILE_SIZE: size.prefault('2GiB'),
     DEFAULT_EXPIRY: duration.prefault('1d'),
@@ -225,6 +227,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     adminEmails: e.ADMIN_EMAILS.map((s) => s.toLowerCase()),
     policy: {
       allowAnonymousUploads: e.ALLOW_ANONYMOUS_UPLOADS,
+      encryptByDefault: e.E2E_DEFAULT,
+      requireEncryption: e.E2E_REQUIRED,
       defaultExpiry: e.DEFAULT_EXPIRY,
       user: { maxFileSize: e.MAX_FILE_SIZE, maxExpiry: e.MAX_EXPIRY, dailyQuota: e.DAILY_QUOTA },
       anonymous: { maxFileSize: Math.min(e.ANON_MAX_FILE_SIZE, e.MAX_FILE_SIZE), maxExpiry: Math.min(e.ANON_MAX_EXPIRY, e.MAX_EXPIRY), dailyQuota: Math.min(e.ANON_DAILY_QUOTA, e.DAILY_QUOTA) },

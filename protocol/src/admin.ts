@@ -60,7 +60,9 @@ export interface DailyFigures {
 
 export interface TopShare {
   id: string
+  /** null when encrypted */
   name: string | null
+  encrypted: boolean
   fileCount: number
   size: number
   downloads: number
@@ -116,8 +118,10 @@ export type AdminSharesQuery = z.infer<typeof AdminSharesQuery>
 
 export interface AdminShare {
   id: string
-  /** first file's name (password-protected shares too: an admin sees names) */
+  /** first file's name (password-protected shares too: an admin sees names); null when encrypted */
   name: string | null
+  /** end-to-end encrypted: nobody on the server side knows its names */
+  encrypted: boolean
   fileCount: number
   size: number
   downloads: number
@@ -190,6 +194,10 @@ export const RoleLimits = z.object({ maxFileSize: bytes, maxExpiry: seconds, dai
 export const AdminSettings = z
   .object({
     allowAnonymousUploads: z.boolean(),
+    /** The upload page's "End-to-end encryption" option starts switched on. */
+    encryptByDefault: z.boolean(),
+    /** Only end-to-end encrypted uploads are accepted (curl uploads of plain files are refused). */
+    requireEncryption: z.boolean(),
     defaultExpiry: seconds,
     user: RoleLimits,
     anonymous: RoleLimits,

@@ -31,9 +31,10 @@ export interface MyShare {
   id: string
   /** the share page (`/s/:id`) */
   url: string
-  /** file names in upload order */
+  /** file names in upload order (empty when encrypted: the server does not know them) */
   names: string[]
   fileCount: number
+  encrypted: boolean
   size: number
   downloads: number
   maxDownloads: number | null

@@ -43,6 +43,7 @@ export const ERRORS = {
   library_unavailable: 503,
   download_not_active: 404,
   webhook_target_refused: 400,
+  encryption_required: 403,
 } as const satisfies Record<string, number>
 
 export type ErrorCode = keyof typeof ERRORS

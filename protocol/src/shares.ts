@@ -35,9 +35,42 @@ export const FileDeclaration = z.object({
   type: z.string().max(255).optional().default('application/octet-stream'),
 })
 
-export const CreateShareRequest = ShareOptions.extend({
+/**
+ * End-to-end encrypted shares (docs/encryption.md): the browser encrypts contents, names, types and
+ * the note; the server stores ciphertext, encrypted sizes and one opaque metadata envelope. Part sizes
+ * of encrypted files are multiples of ENCRYPTED_CHUNK_SIZE so that every part holds whole records.
+ */
+export const ENCRYPTED_CHUNK_SIZE = 65_536
+/** The smallest encrypted file (an empty one): a 16-byte header and one 16-byte tag. */
+export const MIN_ENCRYPTED_FILE_SIZE = 32
+/** The metadata envelope, base64url: 96 KiB of names and note after encryption and padding. */
+export const MAX_ENCRYPTED_METADATA_LENGTH = 131_072
+const MIN_ENCRYPTED_METADATA_LENGTH = 40
+
+export const EncryptedMetadata = z
+  .string()
+  .min(MIN_ENCRYPTED_METADATA_LENGTH, 'metadata: too short to be an encrypted envelope')
+  .max(MAX_ENCRYPTED_METADATA_LENGTH, `metadata: at most ${MAX_ENCRYPTED_METADATA_LENGTH} characters`)
+  .regex(/^[A-Za-z0-9_-]+$/, 'metadata: must be base64url (A-Z, a-z, 0-9, - and _, no padding)')
+
+/** An encrypted file is declared by its encrypted size only: a name or type here would leak. */
+export const EncryptedFileDeclaration = z
+  .object({ size: z.number().int().min(MIN_ENCRYPTED_FILE_SIZE).max(Number.MAX_SAFE_INTEGER) })
+  .strict()
+
+const PlainShareRequest = ShareOptions.extend({
+  encrypted: z.literal(false).optional(),
+  metadata: z.never({ error: 'metadata: only end-to-end encrypted shares (encrypted: true) carry metadata' }).optional(),
   files: z.array(FileDeclaration).min(1).max(MAX_FILES_PER_SHARE),
 })
+
+const EncryptedShareRequest = ShareOptions.extend({
+  encrypted: z.literal(true),
+  metadata: EncryptedMetadata,
+  files: z.array(EncryptedFileDeclaration).min(1).max(MAX_FILES_PER_SHARE),
+}).strict()
+
+export const CreateShareRequest = z.discriminatedUnion('encrypted', [PlainShareRequest, EncryptedShareRequest])
 export type CreateShareRequest = z.infer<typeof CreateShareRequest>
 
 export interface CreateShareResponse {
@@ -78,6 +111,9 @@ export interface ShareFile {
 export interface ShareMetadata {
   id: string
   passwordRequired: boolean
+  /** End-to-end encrypted: file names are placeholders, sizes are encrypted sizes, `metadata` is the envelope. */
+  encrypted?: boolean
+  metadata?: string
   expiresAt: string
   files?: ShareFile[]
   downloadsLeft?: number | null
@@ -110,6 +146,8 @@ export interface PublicConfig {
     user: UserLimits
   }
   defaults: { expiresIn: number; maxDownloads: number | null }
+  /** The "End-to-end encryption" option: on by default, and whether plain uploads are refused. */
+  encryption: { default: boolean; required: boolean }
   expiryChoices: number[]
   storage: 'disk' | 's3'
 }

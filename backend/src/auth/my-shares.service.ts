@@ -66,9 +66,11 @@ function toMyShare(r: MyShareRow, baseUrl: string): MyShare {
   return {
     id: r.id,
     url: `${baseUrl}/s/${r.id}`,
-    names: r.names,
+    // An encrypted share's names are placeholders: the server does not know the real ones.
+    names: r.encrypted ? [] : r.names,
     // Counted from the files themselves: curl uploads learn their file count only as they stream.
     fileCount: r.names.length,
+    encrypted: r.encrypted,
     size: r.total_size,
     downloads: r.downloads,
     maxDownloads: r.max_downloads,

@@ -33,15 +33,15 @@ export const adminRepo = {
     if (query.q) {
       params.push(query.q, likePattern(query.q))
       where += ` AND (s.id = $1
-        OR EXISTS (SELECT 1 FROM files sf WHERE sf.share_id = s.id AND sf.name ILIKE $2)
+        OR (NOT s.encrypted AND EXISTS (SELECT 1 FROM files sf WHERE sf.share_id = s.id AND sf.name ILIKE $2))
         OR EXISTS (SELECT 1 FROM users su WHERE su.id = s.owner_user_id AND su.email ILIKE $2))`
     }
     const n = params.length
     const rows = await q.query<ShareListRow>(
       `SELECT s.id, s.file_count AS "fileCount", s.total_size AS "size", s.downloads, s.max_downloads AS "maxDownloads",
          (s.password_hash IS NOT NULL) AS "passwordProtected", s.anonymous, s.owner_user_id AS "ownerId", u.email AS "ownerEmail",
-         (SELECT f.name FROM files f WHERE f.share_id = s.id ORDER BY f.position LIMIT 1) AS "name",
-         ${SHARE_STATUS_SQL} AS "status", s.created_at AS "createdAt", s.expires_at AS "expiresAt", s.source
+         CASE WHEN NOT s.encrypted THEN (SELECT f.name FROM files f WHERE f.share_id = s.id ORDER BY f.position LIMIT 1) END AS "name",
+         s.encrypted, ${SHARE_STATUS_SQL} AS "status", s.created_at AS "createdAt", s.expires_at AS "expiresAt", s.source
        FROM shares s LEFT JOIN users u ON u.id = s.owner_user_id
        WHERE ${where}
        ORDER BY s.created_at DESC, s.id

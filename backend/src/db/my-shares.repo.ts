@@ -4,6 +4,7 @@ export interface MyShareRow {
   id: string
   status: 'uploading' | 'ready' | 'expired' | 'exhausted'
   names: string[]
+  encrypted: boolean
   total_size: number
   downloads: number
   max_downloads: number | null
@@ -22,6 +23,7 @@ const MY_SHARE_COLUMNS = `
     ELSE 'ready'
   END AS status,
   ARRAY(SELECT f.name FROM files f WHERE f.share_id = s.id ORDER BY f.position) AS names,
+  s.encrypted,
   s.total_size, s.downloads, s.max_downloads,
   s.password_hash IS NOT NULL AS password_protected,
   s.expires_at, s.created_at, s.source`

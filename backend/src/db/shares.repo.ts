@@ -6,6 +6,9 @@ export interface ShareRow {
   owner_token_hash: string | null
   password_hash: string | null
   status: 'uploading' | 'ready' | 'deleted'
+  /** End-to-end encrypted: file names are placeholders; `metadata` is the opaque envelope. */
+  encrypted: boolean
+  metadata: string | null
   max_downloads: number | null
   downloads: number
   total_size: number
@@ -42,6 +45,8 @@ export interface NewShare {
   anonymous: boolean
   clientKey: string
   status: 'uploading' | 'ready'
+  /** The encrypted metadata envelope of an end-to-end encrypted share; null for a plain one. */
+  encryptedMetadata?: string | null
 }
 
 export interface NewFile {
@@ -68,9 +73,9 @@ export const sharesRepo = {
   async insertShare(q: Queryable, s: NewShare, files: NewFile[]): Promise<void> {
     const total = files.reduce((n, f) => n + f.size, 0)
     await q.query(
-      `INSERT INTO shares (id, owner_user_id, owner_token_hash, password_hash, status, max_downloads, total_size, file_count, anonymous, client_key, expires_at, finalized_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $5 = 'ready' THEN now() END)`,
-      [s.id, s.ownerUserId, s.ownerTokenHash, s.passwordHash, s.status, s.maxDownloads, total, files.length, s.anonymous, s.clientKey, s.expiresAt],
+      `INSERT INTO shares (id, owner_user_id, owner_token_hash, password_hash, status, max_downloads, total_size, file_count, anonymous, client_key, expires_at, finalized_at, encrypted, metadata)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $5 = 'ready' THEN now() END, $12::text IS NOT NULL, $12)`,
+      [s.id, s.ownerUserId, s.ownerTokenHash, s.passwordHash, s.status, s.maxDownloads, total, files.length, s.anonymous, s.clientKey, s.expiresAt, s.encryptedMetadata ?? null],
     )
     for (const f of files) await this.insertFile(q, s.id, f)
   },

@@ -96,8 +96,8 @@ export const statsRepo = {
   async topShares(q: Queryable, limit: number): Promise<TopShare[]> {
     const rows = await q.query<TopShare & { status: AdminShareStatus }>(
       `SELECT s.id, s.file_count AS "fileCount", s.total_size AS "size", s.downloads, u.email AS "ownerEmail",
-         (SELECT f.name FROM files f WHERE f.share_id = s.id ORDER BY f.position LIMIT 1) AS "name",
-         ${SHARE_STATUS_SQL} AS "status"
+         CASE WHEN NOT s.encrypted THEN (SELECT f.name FROM files f WHERE f.share_id = s.id ORDER BY f.position LIMIT 1) END AS "name",
+         s.encrypted, ${SHARE_STATUS_SQL} AS "status"
        FROM shares s LEFT JOIN users u ON u.id = s.owner_user_id
        WHERE s.downloads > 0
        ORDER BY s.downloads DESC, s.created_at DESC

@@ -78,6 +78,8 @@ export function defaultsFrom(config: Config): Policy {
   const p = config.policy
   return {
     allowAnonymousUploads: p.allowAnonymousUploads,
+    encryptByDefault: p.encryptByDefault,
+    requireEncryption: p.requireEncryption,
     defaultExpiry: p.defaultExpiry,
     user: { ...p.user },
     anonymous: { ...p.anonymous },

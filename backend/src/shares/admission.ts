@@ -25,12 +25,18 @@ export class Admission {
   constructor(private readonly deps: Pick<Deps, 'limits' | 'settings'>) {}
 
   /** Checks the options against the viewer's policy; consumes one upload from the rate limit (and the declared bytes from the quota). */
-  async admit(viewer: Viewer, options: ShareOptions, declaredBytes: number | null, largestFile: number): Promise<Admitted> {
+  async admit(viewer: Viewer, options: ShareOptions, declaredBytes: number | null, largestFile: number, kind: { encrypted: boolean } = { encrypted: false }): Promise<Admitted> {
     const { limits } = this.deps
     // The admin's live settings: a change applies from the next request on.
     const live = await this.deps.settings.policy()
     if (!viewer.user && !live.allowAnonymousUploads) {
       throw new AppError('anonymous_uploads_disabled', 'Anonymous uploads are disabled here. Please sign in to share files.')
+    }
+    if (live.requireEncryption && !kind.encrypted) {
+      throw new AppError(
+        'encryption_required',
+        'This server accepts only end-to-end encrypted uploads: use the web app with "End-to-end encryption", or the sharesync command-line client.',
+      )
     }
     const policy = limitsFor(live, viewer)
     const expiresIn = options.expiresIn ?? Math.min(live.defaultExpiry, policy.maxExpiry)
@@ -68,8 +74,15 @@ export class Admission {
 }
 
 /** A new share owned by this viewer (and by whoever holds its owner token), still uploading. */
-export function newShareRow(id: string, ownerToken: string, viewer: Viewer, admitted: Pick<Admitted, 'passwordHash' | 'maxDownloads' | 'expiresAt'>): NewShare {
+export function newShareRow(
+  id: string,
+  ownerToken: string,
+  viewer: Viewer,
+  admitted: Pick<Admitted, 'passwordHash' | 'maxDownloads' | 'expiresAt'>,
+  encryption: { metadata: string } | null = null,
+): NewShare {
   return {
+    encryptedMetadata: encryption?.metadata ?? null,
     id,
     ownerUserId: viewer.user?.id ?? null,
     ownerTokenHash: hashToken(ownerToken),

@@ -23,13 +23,16 @@ export class DownloadService {
   async metadata(shareId: string, password: string | undefined, viewer: Viewer): Promise<ShareMetadata> {
     const share = await sharesRepo.findLive(this.deps.db, shareId)
     if (!share) throw shareNotFound()
-    const base = { id: share.id, expiresAt: share.expires_at.toISOString() }
+    // Whether a share is end-to-end encrypted is no secret (the recipient's page needs it to ask for the
+    // right password); its envelope is, until the password is given.
+    const base = { id: share.id, expiresAt: share.expires_at.toISOString(), ...(share.encrypted ? { encrypted: true } : {}) }
     if (!(await this.passwords.unlock(share, password, viewer))) return { ...base, passwordRequired: true }
     const files = await sharesRepo.files(this.deps.db, share.id)
     const left = (downloads: number) => (share.max_downloads === null ? null : Math.max(0, share.max_downloads - downloads))
     return {
       ...base,
       passwordRequired: share.password_hash !== null,
+      ...(share.encrypted && share.metadata !== null ? { metadata: share.metadata } : {}),
       createdAt: share.created_at.toISOString(),
       maxDownloads: share.max_downloads,
       downloadsLeft: share.max_downloads === null ? null : Math.max(...files.map((f) => left(f.downloads) ?? 0)),

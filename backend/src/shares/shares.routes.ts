@@ -55,6 +55,7 @@ export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): R
       anonymousUploads: policy.allowAnonymousUploads,
       limits: { anonymous: policy.anonymous, user: policy.user },
       defaults: { expiresIn: Math.min(policy.defaultExpiry, policy.anonymous.maxExpiry), maxDownloads: null },
+      encryption: { default: policy.encryptByDefault || policy.requireEncryption, required: policy.requireEncryption },
       expiryChoices: EXPIRY_CHOICES.filter((s) => s <= policy.user.maxExpiry),
       storage: config.storage.kind,
     }

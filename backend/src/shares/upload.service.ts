@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream'
-import { MAX_PART_COUNT, type CreateShareRequest, type CreateShareResponse, type ListPartsResponse, type SignPartsResponse, type UploadResponse } from '@sharesync/protocol'
+import { ENCRYPTED_CHUNK_SIZE, MAX_PART_COUNT, type CreateShareRequest, type CreateShareResponse, type ListPartsResponse, type SignPartsResponse, type UploadResponse } from '@sharesync/protocol'
 import { sharesRepo, type FileRow, type NewFile, type ShareRow } from '../db/shares.repo'
 import type { Deps } from '../deps'
 import { AppError } from '../http/app-error'
@@ -10,10 +10,20 @@ import { newId, newStorageKey } from './ids'
 
 const MiB = 2 ** 20
 
-/** Part size for a file: the configured size, grown (in whole MiB) so no file needs more than 10 000 parts. */
-export function partLayout(size: number, configured: number): { partSize: number; partCount: number } {
-  const partSize = Math.max(configured, Math.ceil(size / MAX_PART_COUNT / MiB) * MiB)
+/**
+ * Part size for a file: the configured size, grown (in whole MiB) so no file needs more than 10 000
+ * parts, and rounded up to a multiple of `align` (encrypted files: whole 64 KiB records per part).
+ */
+export function partLayout(size: number, configured: number, align = 1): { partSize: number; partCount: number } {
+  const grown = Math.max(configured, Math.ceil(size / MAX_PART_COUNT / MiB) * MiB)
+  const partSize = Math.ceil(grown / align) * align
   return { partSize, partCount: size === 0 ? 0 : Math.ceil(size / partSize) }
+}
+
+/** What the server stores for a declared file: an encrypted one gets a placeholder name and type. */
+function declaredFiles(req: CreateShareRequest): { name: string; size: number; type: string }[] {
+  if (!req.encrypted) return req.files
+  return req.files.map((f, i) => ({ name: `file-${i + 1}.encrypted`, size: f.size, type: 'application/octet-stream' }))
 }
 
 /**
@@ -29,19 +39,22 @@ export class UploadService {
   /** Starts a browser upload: the share row, its files, and a multipart upload per non-empty file. */
   async create(viewer: Viewer, req: CreateShareRequest, baseUrl: string): Promise<CreateShareResponse> {
     const { db, store } = this.deps
-    const total = req.files.reduce((n, f) => n + f.size, 0)
-    const admitted = await this.admission.admit(viewer, req, total, Math.max(...req.files.map((f) => f.size)))
+    const declared = declaredFiles(req)
+    const total = declared.reduce((n, f) => n + f.size, 0)
+    const admitted = await this.admission.admit(viewer, req, total, Math.max(...declared.map((f) => f.size)), { encrypted: req.encrypted === true })
     const id = newId()
     const ownerToken = newId()
     const files: NewFile[] = []
+    const align = req.encrypted ? ENCRYPTED_CHUNK_SIZE : 1
     try {
-      for (const [position, f] of req.files.entries()) {
-        const { partSize, partCount } = partLayout(f.size, this.deps.config.partSize)
+      for (const [position, f] of declared.entries()) {
+        const { partSize, partCount } = partLayout(f.size, this.deps.config.partSize, align)
         const storageKey = newStorageKey(id)
         const uploadId = partCount > 0 ? (await storage(() => store.createMultipart(storageKey, { contentType: f.type, maxPartBytes: partSize }))).uploadId : null
         files.push({ id: newId(), position, name: f.name, size: f.size, contentType: f.type, storageKey, uploadId, partSize, partCount })
       }
-      await db.tx((q) => sharesRepo.insertShare(q, newShareRow(id, ownerToken, viewer, admitted), files))
+      const encryption = req.encrypted ? { metadata: req.metadata } : null
+      await db.tx((q) => sharesRepo.insertShare(q, newShareRow(id, ownerToken, viewer, admitted, encryption), files))
     } catch (err) {
       await Promise.all(files.filter((f) => f.uploadId).map((f) => store.abortMultipart(f.storageKey, f.uploadId!).catch(() => undefined)))
       await this.admission.refundUpload(viewer, admitted.live)

@@ -191,8 +191,8 @@ export function OverviewSection({
                 {stats.topShares.map((s) => (
                   <tr key={s.id} className="border-t border-slate-200 dark:border-slate-700">
                     <td className={`${tdClass} max-w-48 truncate`} title={s.name ?? s.id}>
-                      {s.name ?? s.id}
-                      {s.fileCount > 1 ? ` +${s.fileCount - 1}` : ''}
+                      {s.encrypted ? `Encrypted · ${s.fileCount} ${s.fileCount === 1 ? 'file' : 'files'}` : (s.name ?? s.id)}
+                      {!s.encrypted && s.fileCount > 1 ? ` +${s.fileCount - 1}` : ''}
                     </td>
                     <td className={`${tdClass} max-w-40 truncate`}>{s.ownerEmail ?? 'anonymous'}</td>
                     <td className={`${tdClass} whitespace-nowrap`}>{formatBytes(s.size)}</td>

@@ -16,6 +16,8 @@ const DAY = 86_400
 /** The form keeps the numbers as typed (strings) in the units people think in. */
 interface Form {
   allowAnonymousUploads: boolean
+  encryptByDefault: boolean
+  requireEncryption: boolean
   defaultExpiryHours: string
   userMaxFileMb: string
   userMaxExpiryDays: string
@@ -32,6 +34,8 @@ const num = (v: number, unit: number) => String(Math.round((v / unit) * 1000) / 
 function toForm(s: AdminSettings): Form {
   return {
     allowAnonymousUploads: s.allowAnonymousUploads,
+    encryptByDefault: s.encryptByDefault,
+    requireEncryption: s.requireEncryption,
     defaultExpiryHours: num(s.defaultExpiry, HOUR),
     userMaxFileMb: num(s.user.maxFileSize, MB),
     userMaxExpiryDays: num(s.user.maxExpiry, DAY),
@@ -48,6 +52,8 @@ function fromForm(f: Form): AdminSettings {
   const v = (text: string, unit: number) => Math.round(Number(text) * unit)
   return {
     allowAnonymousUploads: f.allowAnonymousUploads,
+    encryptByDefault: f.encryptByDefault,
+    requireEncryption: f.requireEncryption,
     defaultExpiry: v(f.defaultExpiryHours, HOUR),
     user: { maxFileSize: v(f.userMaxFileMb, MB), maxExpiry: v(f.userMaxExpiryDays, DAY), dailyQuota: v(f.userQuotaGb, GB) },
     anonymous: { maxFileSize: v(f.anonMaxFileMb, MB), maxExpiry: v(f.anonMaxExpiryDays, DAY), dailyQuota: v(f.anonQuotaGb, GB) },
@@ -151,6 +157,32 @@ export function SettingsSection({ onSaved }: { onSaved: () => void }) {
           />
           Allow uploads without signing in
         </label>
+        <fieldset className="space-y-1 rounded-xl border border-slate-200 p-3 dark:border-slate-700">
+          <legend className="px-1 text-sm font-semibold">End-to-end encryption</legend>
+          <label className="flex min-h-11 items-center gap-3 text-sm font-medium">
+            <input
+              type="checkbox"
+              className="h-5 w-5 accent-indigo-600"
+              checked={form.encryptByDefault || form.requireEncryption}
+              disabled={form.requireEncryption}
+              onChange={(e) => set({ encryptByDefault: e.target.checked })}
+            />
+            Encrypt new links by default
+          </label>
+          <label className="flex min-h-11 items-center gap-3 text-sm font-medium">
+            <input
+              type="checkbox"
+              className="h-5 w-5 accent-indigo-600"
+              checked={form.requireEncryption}
+              onChange={(e) => set({ requireEncryption: e.target.checked })}
+            />
+            Require end-to-end encryption
+          </label>
+          <p className="text-xs text-slate-600 dark:text-slate-400">
+            When required, uploads that are not encrypted in the browser are refused, including plain curl uploads; the server then holds
+            no file names or contents it can read.
+          </p>
+        </fieldset>
         <NumberField
           label="Default expiry"
           unit="hours"

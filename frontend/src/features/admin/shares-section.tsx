@@ -106,10 +106,16 @@ export function SharesSection({ onChanged }: { onChanged: () => void }) {
                 {page.items.map((s) => (
                   <tr key={s.id} className="border-t border-slate-200 dark:border-slate-700">
                     <td className={`${tdClass} max-w-48`}>
-                      <div className="truncate font-medium" title={s.name ?? ''}>
-                        {s.name ?? '(no file)'}
-                        {s.fileCount > 1 ? ` +${s.fileCount - 1}` : ''}
-                      </div>
+                      {s.encrypted ? (
+                        <div className="truncate font-medium" data-testid="encrypted-share">
+                          Encrypted · {s.fileCount} {s.fileCount === 1 ? 'file' : 'files'}
+                        </div>
+                      ) : (
+                        <div className="truncate font-medium" title={s.name ?? ''}>
+                          {s.name ?? '(no file)'}
+                          {s.fileCount > 1 ? ` +${s.fileCount - 1}` : ''}
+                        </div>
+                      )}
                       <div className="truncate font-mono text-xs text-slate-600 dark:text-slate-400">{s.id}</div>
                     </td>
                     <td className={`${tdClass} max-w-40 truncate`}>{s.ownerEmail ?? 'anonymous'}</td>

@@ -137,8 +137,9 @@ function ShareRow({
   const [confirming, setConfirming] = useState(false)
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<string | null>(null)
-  const title = share.names[0] ?? 'Files'
-  const more = share.names.length > 1 ? ` and ${share.names.length - 1} more` : ''
+  // An encrypted share's names are known only to the sender's and recipients' browsers.
+  const title = share.encrypted ? `Encrypted · ${share.fileCount} ${share.fileCount === 1 ? 'file' : 'files'}` : (share.names[0] ?? 'Files')
+  const more = !share.encrypted && share.names.length > 1 ? ` and ${share.names.length - 1} more` : ''
   // Expiry may be moved up to MAX_EXPIRY after creation: offer the choices that still fit.
   const latest = maxExpiry === null ? Infinity : Date.parse(share.createdAt) + maxExpiry * 1000
   const fitting = choices.filter((c) => Date.now() + c * 1000 <= latest)
