@@ -11,6 +11,8 @@
 #                   /usr/lib/postgresql/*/bin, as the `postgres` user when run as root
 #   redis-server    integration tests for shared rate limits and the socket.io adapter
 #   fonts           so that pages render text in headless Chromium
+#   firefox-esr     the P2P suite across engines (puppeteer-core drives it over WebDriver BiDi)
+#   coturn          the P2P suite's TURN server on loopback (turnserver)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -49,6 +51,8 @@ missing=()
 have_chromium || missing+=(chromium)
 have_postgres || missing+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+{ [ -x /usr/bin/firefox-esr ] || [ -x /usr/bin/firefox ]; } || missing+=(firefox-esr)
+command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
 if command -v dpkg-query >/dev/null 2>&1; then
   has_pkg fonts-liberation || missing+=(fonts-liberation)
   # Optional: emoji in file names render as glyphs rather than boxes in screenshots.
@@ -69,6 +73,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
       wanted+=("$pkg")
     elif [ "$pkg" = chromium ]; then
       wanted+=(chromium-browser)
+    elif [ "$pkg" = firefox-esr ]; then
+      wanted+=(firefox)
     elif [ "$pkg" = fonts-noto-color-emoji ]; then
       log "skipping optional $pkg (not offered here)"
     else

@@ -6,7 +6,9 @@ import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApp, type AppProcess } from './support/app-server'
 import { launchBrowser } from './support/browser'
-import { device, enterRoom, type Device } from './support/p2p'
+import { randomFile, sha256File, tempDir } from './support/files'
+import { MB, accept, device, enterRoom, savedSha, send, watch, type Device } from './support/p2p'
+import { startTurn, type TurnServer } from './support/turn'
 
 /** Relay-only ICE: with no TURN server, no candidate pair can ever form. */
 export const RELAY_ONLY = `{
@@ -18,16 +20,24 @@ export const RELAY_ONLY = `{
 
 let app: AppProcess
 let browser: Browser
+let turn: TurnServer
+let withTurn: AppProcess
+let files: ReturnType<typeof tempDir>
 const opened: Device[] = []
 
 beforeAll(async () => {
-  ;[app, browser] = await Promise.all([startApp(), launchBrowser()])
+  files = tempDir()
+  turn = await startTurn()
+  ;[app, withTurn, browser] = await Promise.all([startApp(), startApp({ TURN_URLS: turn.url, TURN_SECRET: turn.secret }), launchBrowser()])
 })
 
 afterAll(async () => {
   await app?.stop()
+  await withTurn?.stop()
+  await turn?.stop()
   for (const d of opened) await d.context.close().catch(() => undefined)
   await browser?.close()
+  files?.remove()
 })
 
 describe('P2P without a direct connection', () => {
@@ -44,6 +54,21 @@ describe('P2P without a direct connection', () => {
     }
     // Nothing can be sent to a device without a connection.
     expect(await a.page.getByTestId('recipient').locator('option').allTextContents()).toEqual(['Everyone (0)'])
+    expect([...a.errors, ...b.errors]).toEqual([])
+  })
+
+  it('with a TURN server (time-limited credentials from the app), two relay-only devices connect through it and the file arrives byte-identical', async () => {
+    const a = await device(browser, 'Alice laptop', { init: RELAY_ONLY })
+    const b = await device(browser, 'Bob phone', { init: RELAY_ONLY })
+    opened.push(a, b)
+    await enterRoom(withTurn.url, [a, b])
+    for (const d of [a, b]) expect(await d.page.getByTestId('peer-path').getAttribute('data-path')).toBe('turn')
+    const path = randomFile(files.dir, 'through-turn.bin', 2 * MB + 3)
+    await send(a, path, 'Bob phone')
+    await accept(b)
+    const [sent, received] = await Promise.all([watch(a, 'send'), watch(b, 'receive')])
+    expect([sent.phase, received.phase]).toEqual(['completed', 'completed'])
+    expect(await savedSha(b)).toBe(await sha256File(path))
     expect([...a.errors, ...b.errors]).toEqual([])
   })
 })

@@ -1,0 +1,24 @@
+/**
+ * Firefox ESR from the distribution, driven with puppeteer-core over WebDriver BiDi (nothing is
+ * downloaded). The prefs let Firefox's WebRTC use plain host candidates on loopback, so that it can
+ * connect to a Chromium on the same machine.
+ */
+import { existsSync } from 'node:fs'
+import puppeteer, { type Browser } from 'puppeteer-core'
+
+export const FIREFOX_PATH = ['/usr/bin/firefox-esr', '/usr/bin/firefox'].find((p) => existsSync(p)) ?? '/usr/bin/firefox-esr'
+
+export function launchFirefox(): Promise<Browser> {
+  return puppeteer.launch({
+    browser: 'firefox',
+    executablePath: FIREFOX_PATH,
+    headless: true,
+    extraPrefsFirefox: {
+      'media.peerconnection.ice.obfuscate_host_addresses': false,
+      'media.peerconnection.ice.loopback': true,
+      // No first-run pages, no background traffic.
+      'browser.shell.checkDefaultBrowser': false,
+      'datareporting.policy.dataSubmissionEnabled': false,
+    },
+  })
+}
