@@ -3,7 +3,7 @@
  * (playwright-core) in one room, files both ways, compared by SHA-256 of what each receiver saved.
  */
 import type { Browser as PwBrowser } from 'playwright-core'
-import type { Browser as FfBrowser, Page as FfPage } from 'puppeteer-core'
+import type { ElementHandle, Browser as FfBrowser, Page as FfPage } from 'puppeteer-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApp, type AppProcess } from './support/app-server'
 import { launchBrowser } from './support/browser'
@@ -76,8 +76,8 @@ describe('P2P between Firefox and Chromium', () => {
 
     // Firefox sends to Chromium.
     const toChrome = randomFile(files.dir, 'from-firefox.bin', 3 * MB + 11)
-    const input = await ff.$('[data-testid=p2p-file-input]')
-    await input!.uploadFile(toChrome)
+    const input = (await ff.$('[data-testid=p2p-file-input]')) as ElementHandle<HTMLInputElement>
+    await input.uploadFile(toChrome)
     await ff.locator('button ::-p-text(Send)').click()
     await accept(chrome)
     const received = await watch(chrome, 'receive')
