@@ -8,6 +8,7 @@ import { errorMiddleware, apiNotFound } from './http/error-middleware'
 import { originCheck, securityHeaders } from './http/security'
 import { viewerOf } from './http/viewer'
 import { stripQuery } from './logger'
+import type { HealthChecks } from './ops/health'
 import { healthRouter } from './ops/health.routes'
 
 const FRONTEND_DIST = fileURLToPath(new URL('../../frontend/dist/', import.meta.url))
@@ -17,6 +18,8 @@ export interface AppExtensions {
   before?: RequestHandler[]
   /** Feature routers, mounted at the app root in order. */
   routers?: express.Router[]
+  /** the readiness checks (shared with the shutdown, which marks the instance draining) */
+  health?: HealthChecks
 }
 
 /** The express app without listen(): tests and main.ts build it the same way. */
@@ -40,7 +43,7 @@ export function createApp(deps: Deps, ext: AppExtensions = {}): express.Express 
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
-      autoLogging: { ignore: (req) => req.url === '/api/health' },
+      autoLogging: { ignore: (req) => req.url === '/api/health' || req.url === '/api/health/ready' },
     }),
   )
   app.use(securityHeaders())
@@ -54,7 +57,7 @@ export function createApp(deps: Deps, ext: AppExtensions = {}): express.Express 
   const json = express.json({ limit: '256kb', type: ['application/json', 'application/*+json'] })
   app.use('/api', (req, res, next) => (/^\/(upload|blobs)\//.test(req.path) ? next() : json(req, res, next)))
 
-  app.use(healthRouter(deps))
+  app.use(healthRouter(deps, ext.health))
   for (const router of ext.routers ?? []) app.use(router)
   app.use('/api', apiNotFound)
 

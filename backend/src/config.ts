@@ -144,6 +144,7 @@ const EnvSchema = z
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
     DATABASE_TIMEOUT: millis.prefault('3s'),
     DATABASE_STATEMENT_TIMEOUT: millis.prefault('30s'),
+    SHUTDOWN_TIMEOUT: millis.prefault('30s'),
   })
 
 
@@ -200,6 +201,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     database: e.DATABASE_URL
       ? { kind: 'postgres' as const, url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, connectTimeoutMs: e.DATABASE_TIMEOUT, statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT }
       : { kind: 'pglite' as const, dir: join(dataDir, 'db') },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
     storage:
       e.STORAGE === 's3'
         ? {

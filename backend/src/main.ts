@@ -48,9 +48,9 @@ async function main() {
     stopping = true
     logger.info({ signal }, 'shutting down: finishing in-flight requests')
     const force = setTimeout(() => {
-      logger.warn('in-flight requests did not finish in 30 s, exiting')
+      logger.warn({ seconds: config.shutdownTimeoutMs / 1000 }, 'in-flight requests did not finish in time, exiting')
       process.exit(1)
-    }, 30_000)
+    }, config.shutdownTimeoutMs)
     force.unref()
     server.close().then(
       () => {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { createApp } from './app'
+import { HealthChecks } from './ops/health'
 import type { Config } from './config'
 import { connectDb } from './db/connect'
 import type { Deps } from './deps'
@@ -63,8 +64,10 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
   const metrics = new Metrics(deps)
   const library = new LibraryService(deps, new Admission(deps), deps.config.library ? new LibraryFs(deps.config.library) : null)
   const shares = createShares(deps, library)
+  const health = new HealthChecks(deps)
   // Each feature adds its middleware and router here, one line each.
   const app = createApp(deps, {
+    health,
     before: [
       metrics.httpMiddleware,
       ...authMiddlewares(deps),
@@ -107,6 +110,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
     realtime,
     close() {
       closing ??= (async () => {
+        // Balancers polling /api/health/ready see "draining" and stop sending new work.
+        health.drain()
         janitor.stop()
         deps.monitor.close()
         await realtime.close()

@@ -94,40 +94,41 @@ describe('with Redis', () => {
     expect(await (await a.fetch('/api/health')).json()).toMatchObject({ status: 'ok', redis: true })
   })
 
-  it('Redis stopped: health names it and uploads answer 503; after restart they work again', async () => {
+  it('Redis stopped: readiness names it and uploads answer 503; after restart they work again', async () => {
     redis.pause()
     try {
-      const health = await a.fetch('/api/health')
-      expect(health.status).toBe(503)
-      expect(await health.json()).toMatchObject({ failing: ['redis'] })
+      await expect.poll(async () => (await a.fetch('/api/health/ready')).status, { timeout: 10_000 }).toBe(503)
+      const health = await a.fetch('/api/health/ready')
+      expect(await health.json()).toMatchObject({ failing: ['redis'], error: { code: 'redis_unavailable' } })
+      expect((await a.fetch('/api/health')).status).toBe(200)
       const res = await upload(a, {})
       expect(res.status).toBe(503)
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('redis_unavailable')
     } finally {
       redis.resume()
     }
-    await new Promise((r) => setTimeout(r, 500))
-    expect((await a.fetch('/api/health')).status).toBe(200)
+    await expect.poll(async () => (await a.fetch('/api/health/ready')).status, { timeout: 10_000 }).toBe(200)
   })
 })
 
 describe('outages', () => {
-  it('storage stopped: /api/health 503 naming storage, uploads 503; after restart they work again', async () => {
+  it('storage stopped: readiness 503 naming storage (liveness stays 200), uploads 503; after restart they work again', async () => {
     const s3 = await startS3()
     const server = await startTestServer(s3.env)
     try {
-      expect((await server.fetch('/api/health')).status).toBe(200)
+      expect((await server.fetch('/api/health/ready')).status).toBe(200)
       await s3.halt()
-      const health = await server.fetch('/api/health')
-      expect(health.status).toBe(503)
-      expect(await health.json()).toMatchObject({ status: 'unavailable', storage: 's3', failing: ['storage'] })
+      await expect.poll(async () => (await server.fetch('/api/health/ready')).status, { timeout: 10_000 }).toBe(503)
+      const health = await server.fetch('/api/health/ready')
+      expect(await health.json()).toMatchObject({ status: 'unavailable', storage: 's3', failing: ['storage'], error: { code: 'storage_unavailable' } })
+      expect((await server.fetch('/api/health')).status).toBe(200)
       const put = await upload(server)
       expect(put.status).toBe(503)
       expect(((await put.json()) as { error: { code: string } }).error.code).toBe('storage_unavailable')
       const browser = await server.fetch('/api/shares', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ files: [{ name: 'a', size: 10 }] }) })
       expect(browser.status).toBe(503)
       await s3.restart()
-      expect((await server.fetch('/api/health')).status).toBe(200)
+      await expect.poll(async () => (await server.fetch('/api/health/ready')).status, { timeout: 10_000 }).toBe(200)
       expect((await upload(server)).status).toBe(201)
     } finally {
       await server.close()
@@ -135,20 +136,20 @@ describe('outages', () => {
     }
   })
 
-  it('PostgreSQL stopped: /api/health 503 naming the db, uploads 503; after restart they work again', async () => {
+  it('PostgreSQL stopped: readiness 503 naming the database, uploads 503; after restart they work again', async () => {
     const pg = await startPostgres()
     const server = await startTestServer({ DATABASE_URL: await createDatabase(pg.url, 'outage') })
     try {
       expect((await upload(server)).status).toBe(201)
       await pg.halt()
-      const health = await server.fetch('/api/health')
-      expect(health.status).toBe(503)
-      expect(await health.json()).toMatchObject({ db: 'postgres', failing: ['db'] })
+      await expect.poll(async () => (await server.fetch('/api/health/ready')).status, { timeout: 10_000 }).toBe(503)
+      const health = await server.fetch('/api/health/ready')
+      expect(await health.json()).toMatchObject({ db: 'postgres', failing: ['db'], error: { code: 'database_unavailable' } })
       const put = await upload(server)
       expect(put.status).toBe(503)
       expect(((await put.json()) as { error: { code: string } }).error.code).toBe('database_unavailable')
       await pg.restart()
-      expect((await server.fetch('/api/health')).status).toBe(200)
+      await expect.poll(async () => (await server.fetch('/api/health/ready')).status, { timeout: 10_000 }).toBe(200)
       expect((await upload(server)).status).toBe(201)
     } finally {
       await server.close()

@@ -44,6 +44,7 @@ export const ERRORS = {
   download_not_active: 404,
   webhook_target_refused: 400,
   encryption_required: 403,
+  shutting_down: 503,
 } as const satisfies Record<string, number>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -1,33 +1,37 @@
+import type { ErrorCode } from '@sharesync/protocol'
 import { Router } from 'express'
 import type { Deps } from '../deps'
+import { HealthChecks, type Dependency } from './health'
 
-/** GET /api/health: 200 when every dependency answers, 503 naming the ones that do not. */
-export function healthRouter({ db, store, redis }: Deps): Router {
+const UNAVAILABLE: Record<Dependency, ErrorCode> = { db: 'database_unavailable', storage: 'storage_unavailable', redis: 'redis_unavailable' }
+
+/**
+ * GET /api/health: liveness. 200 while the process serves HTTP, whatever its dependencies do (an
+ * orchestrator that restarts on a failed liveness check must not restart every instance because
+ * the database is away). No I/O.
+ *
+ * GET /api/health/ready: readiness, for balancers. 200 when the database, storage and Redis (if
+ * configured) answered their last check; 503 naming the failing ones, or while shutting down.
+ */
+export function healthRouter(deps: Pick<Deps, 'db' | 'store' | 'redis'>, health: HealthChecks = new HealthChecks(deps)): Router {
+  const { db, store, redis } = deps
+  const identity = { db: db.kind, storage: store.kind, redis: redis !== null }
   const router = Router()
-  router.get('/api/health', async (_req, res) => {
-    const checks = await Promise.all([
-      check('db', () => db.ping()),
-      check('storage', () => store.ping()),
-      redis ? check('redis', async () => void (await redis.ping())) : Promise.resolve(null),
-    ])
-    const failing = checks.filter((c): c is string => c !== null)
-    const body = { status: failing.length ? 'unavailable' : 'ok', db: db.kind, storage: store.kind, redis: redis !== null, ...(failing.length ? { failing } : {}) }
+  router.get('/api/health', (_req, res) => {
     res.setHeader('Cache-Control', 'no-store')
-    if (failing.length) {
-      res.status(503).json({ ...body, error: { code: `${failing[0]}_unavailable`, message: `Unavailable: ${failing.join(', ')}` } })
-    } else {
-      res.json(body)
+    res.json({ status: 'ok', ...identity, ...(health.draining ? { draining: true } : {}) })
+  })
+  router.get('/api/health/ready', async (_req, res) => {
+    const { ready, draining, failing } = await health.readiness()
+    res.setHeader('Cache-Control', 'no-store')
+    if (ready) {
+      res.json({ status: 'ok', ...identity })
+      return
     }
+    const error: { code: ErrorCode; message: string } = draining
+      ? { code: 'shutting_down', message: 'This instance is shutting down.' }
+      : { code: UNAVAILABLE[failing[0]!], message: `Unavailable: ${failing.join(', ')}` }
+    res.status(503).json({ status: draining ? 'draining' : 'unavailable', ...identity, failing, error })
   })
   return router
-}
-
-async function check(name: string, probe: () => Promise<void>): Promise<string | null> {
-  const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 2000).unref())
-  try {
-    const result = await Promise.race([probe().then(() => 'ok' as const), timeout])
-    return result === 'ok' ? null : name
-  } catch {
-    return name
-  }
 }

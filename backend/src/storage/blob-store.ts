@@ -33,8 +33,8 @@ export interface BlobStore {
   delete(key: string): Promise<void>
   /** Listing, for the reconciler (a capability: absent on a store that cannot list). */
   readonly inventory?: BlobInventory
-  /** Cheap reachability check for /api/health. */
-  ping(): Promise<void>
+  /** Cheap reachability check for readiness (/api/health/ready); `signal` cancels it. */
+  ping(signal?: AbortSignal): Promise<void>
   close?(): Promise<void>
 }
 

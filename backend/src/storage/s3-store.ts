@@ -230,9 +230,9 @@ export class S3Store implements BlobStore {
     }
   }
 
-  ping(): Promise<void> {
+  ping(signal?: AbortSignal): Promise<void> {
     return guarded(async () => {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), QUICK)
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { ...QUICK, abortSignal: signal })
     })
   }
 
