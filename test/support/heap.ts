@@ -19,8 +19,10 @@ interface HeapUsage {
 }
 
 export interface HeapSampler {
-  /** the highest sum seen so far, in bytes */
+  /** the highest sum seen so far, in bytes (garbage not yet collected included, unless `live`) */
   peak(): number
+  /** with `live`: the highest sum seen before each collection (what the page really held, garbage included) */
+  peakRaw(): number
   stop(): Promise<number>
 }
 
@@ -51,10 +53,13 @@ export async function sampleHeap(browser: Browser, page: Page, opts: { everyMs?:
     void cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method }) }).catch(() => undefined)
     return answer
   }
+  const size = (u: HeapUsage | null) => (u ? u.usedSize + (u.backingStorageSize ?? 0) : 0)
+  let raw = 0
   const usage = async (sessionId: string): Promise<number> => {
-    if (opts.live) await call(sessionId, 'HeapProfiler.collectGarbage')
-    const u = await call(sessionId, 'Runtime.getHeapUsage')
-    return u ? u.usedSize + (u.backingStorageSize ?? 0) : 0
+    if (!opts.live) return size(await call(sessionId, 'Runtime.getHeapUsage'))
+    raw += size(await call(sessionId, 'Runtime.getHeapUsage'))
+    await call(sessionId, 'HeapProfiler.collectGarbage')
+    return size(await call(sessionId, 'Runtime.getHeapUsage'))
   }
   const attach = async (targetId: string) => {
     if (sessions.has(targetId)) return sessions.get(targetId)!
@@ -63,13 +68,16 @@ export async function sampleHeap(browser: Browser, page: Page, opts: { everyMs?:
     return sessionId
   }
   let peak = 0
+  let peakRaw = 0
   let running = true
   const sample = async () => {
     const { targetInfos: now } = (await cdp.send('Target.getTargets')) as { targetInfos: TargetInfo[] }
     const mine = now.filter((t) => t.browserContextId === contextId && (t.type === 'worker' || t.targetId === self?.targetId))
     let sum = 0
+    raw = 0
     for (const t of mine) sum += await usage(await attach(t.targetId)).catch(() => 0)
     peak = Math.max(peak, sum)
+    peakRaw = Math.max(peakRaw, opts.live ? raw : sum)
   }
   // The first figure is there when this returns: a baseline to compare with.
   await sample()
@@ -81,6 +89,7 @@ export async function sampleHeap(browser: Browser, page: Page, opts: { everyMs?:
   })().catch(() => undefined)
   return {
     peak: () => peak,
+    peakRaw: () => peakRaw,
     async stop() {
       running = false
       await loop

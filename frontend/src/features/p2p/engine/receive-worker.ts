@@ -19,6 +19,8 @@ const REHASH_BLOCK = 4 * 1024 * 1024
 
 interface Writer {
   readonly resumable: boolean
+  /** the writer holds on to chunks after write() (batches, Blob parts): they must not be freed */
+  readonly keepsChunks: boolean
   write(chunk: Uint8Array, at: number): void | Promise<void>
   flush(): void | Promise<void>
   /** the saved file, readable again (null once it went to the browser's downloads) */
@@ -78,7 +80,9 @@ async function handle(msg: ToWorker) {
     case 'open':
       return open(msg.file, msg.size, msg.target, msg.from, msg.bytesPerSecond)
     case 'chunk':
-      return write(new Uint8Array(msg.buf))
+      await write(new Uint8Array(msg.buf))
+      if (current && !current.writer.keepsChunks) release(msg.buf)
+      return
     case 'eof':
       return finish(msg.file, msg.sha256)
     case 'drain':
@@ -129,6 +133,15 @@ async function open(file: number, size: number, target: SinkTarget, from: SinkCh
   lastFile = file
   lastOffset = offset
   post({ op: 'opened', file, offset, resumable: writer.resumable })
+}
+
+/**
+ * Frees a written chunk's memory now (ArrayBuffer.prototype.transfer detaches it) instead of when
+ * the garbage collector gets to it: V8 sweeps external memory late, so without this a fast
+ * transfer keeps tens of MiB of written chunks around.
+ */
+function release(buf: ArrayBuffer) {
+  ;(buf as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer }).transfer?.(0)
 }
 
 function rehash(access: FileSystemSyncAccessHandle, size: number, h: IHasher): number {
@@ -196,6 +209,7 @@ function opfsWriter(access: FileSystemSyncAccessHandle, handle: FileSystemFileHa
   }
   return {
     resumable: true,
+    keepsChunks: false,
     write(chunk, at) {
       const n = access.write(chunk, { at })
       if (n !== chunk.byteLength) throw new Error('the disk is full')
@@ -217,6 +231,7 @@ async function pickedWriter(handle: FileSystemFileHandle): Promise<Writer> {
   const batch = batcher((b) => writable.write(b))
   return {
     resumable: false,
+    keepsChunks: true,
     write: (chunk) => batch.push(chunk),
     flush: () => undefined,
     async close() {
@@ -251,6 +266,7 @@ function downloadWriter(port: MessagePort): Writer {
   })
   return {
     resumable: false,
+    keepsChunks: true,
     write: (chunk) => batch.push(chunk),
     flush: () => undefined,
     async close() {
@@ -279,6 +295,7 @@ function blobWriter(name: string, type: string): Writer {
   }
   return {
     resumable: false,
+    keepsChunks: true,
     write(chunk) {
       parts.push(chunk as Uint8Array<ArrayBuffer>)
       pending += chunk.byteLength

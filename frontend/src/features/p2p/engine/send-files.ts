@@ -168,6 +168,8 @@ export class FilesSender {
           this.sent += n
         }
         this.queue.shift()
+        // send() copied the bytes: free the block now rather than whenever the collector runs.
+        ;(item.data.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer }).transfer?.(0)
         this.post({ op: 'more', generation: gen, n: 1 })
       }
     } catch {
