@@ -1,9 +1,10 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http'
 import { createAdapter } from '@socket.io/redis-adapter'
-import { ADMIN_NAMESPACE, MAX_SIGNAL_BYTES, ROOMS_NAMESPACE, type ClientToServer, type LiveFigures, type ServerToClient } from '@sharesync/protocol'
+import { ACCOUNT_NAMESPACE, ADMIN_NAMESPACE, MAX_SIGNAL_BYTES, ROOMS_NAMESPACE, type ClientToServer, type LiveFigures, type ServerToClient } from '@sharesync/protocol'
 import { Server } from 'socket.io'
 import { userRoom } from './auth/socket-auth'
 import { registerAdminFeed, type AdminFeedOptions, type AdminNamespace } from './admin/admin.socket'
+import { registerMonitorFeed, type AccountNamespace, type MonitorNamespace } from './monitor/monitor.socket'
 import type { Deps } from './deps'
 import { roomsLiveStats } from './rooms/live-stats'
 import { registerRooms, type InterServer, type RoomsOptions, type SocketData } from './rooms/rooms.socket'
@@ -25,6 +26,8 @@ export interface Realtime {
   roomsStats: () => ReturnType<typeof roomsLiveStats>
   /** Live figures for the admin dashboard (all instances). */
   adminLive: () => Promise<LiveFigures>
+  /** Ends a monitored download on whichever instance serves it; false when none does. */
+  stopDownload: (id: string) => Promise<boolean>
   /** This instance's connections and rooms, for the metrics gauges. */
   localFigures: () => { sockets: number; rooms: number }
   close(): Promise<void>
@@ -59,11 +62,13 @@ export function createRealtime(http: HttpServer, deps: Deps, opts: RealtimeOptio
   registerRooms(io.of(ROOMS_NAMESPACE), deps, opts.rooms)
   // The admin namespace has its own event maps; one Server instance serves both.
   const adminFeed = registerAdminFeed(io.of(ADMIN_NAMESPACE) as unknown as AdminNamespace, io.of(ROOMS_NAMESPACE), deps, opts.admin)
+  // Download monitoring: live progress for admins (/admin) and owners (/account), Stop across instances.
+  const monitorFeed = registerMonitorFeed(io.of(ADMIN_NAMESPACE) as unknown as MonitorNamespace, io.of(ACCOUNT_NAMESPACE) as unknown as AccountNamespace, deps)
 
   // A signed-in user's sockets join its user room in each namespace: when the user is disabled,
   // promoted or demoted, every connection of theirs is closed, on every instance (Redis adapter),
   // and what they open next is checked against the database again.
-  const userNamespaces = [io.of(ROOMS_NAMESPACE), io.of(ADMIN_NAMESPACE)]
+  const userNamespaces = [io.of(ROOMS_NAMESPACE), io.of(ADMIN_NAMESPACE), io.of(ACCOUNT_NAMESPACE)]
   for (const nsp of userNamespaces) {
     nsp.on('connection', (socket) => {
       const userId = (socket.data as { userId?: string | null }).userId
@@ -79,6 +84,7 @@ export function createRealtime(http: HttpServer, deps: Deps, opts: RealtimeOptio
     io,
     roomsStats: () => roomsLiveStats(io.of(ROOMS_NAMESPACE)),
     adminLive: () => adminFeed.live(),
+    stopDownload: (id) => monitorFeed.stop(id),
     localFigures: () => {
       const rooms = io.of(ROOMS_NAMESPACE)
       // Every socket is alone in a room named by its id: only the other rooms are P2P rooms.
@@ -91,6 +97,7 @@ export function createRealtime(http: HttpServer, deps: Deps, opts: RealtimeOptio
       closing ??= (async () => {
         adminFeed.stop()
         offAccess()
+        monitorFeed.close()
         io.engine.close()
         for (const nsp of io._nsps.values()) await nsp.adapter.close()
         await Promise.all(redisClients.map((c) => c.quit().catch(() => c.disconnect())))

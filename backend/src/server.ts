@@ -30,6 +30,9 @@ import { DownloadMonitor } from './monitor/download-monitor'
 import { Admission } from './shares/admission'
 import { LibraryFs } from './library/library-fs'
 import { libraryRouter } from './library/library.routes'
+import { monitorRouter } from './monitor/monitor.routes'
+import { NotificationsService } from './notifications/notifications.service'
+import { notificationsRouter } from './notifications/notifications.routes'
 import { LibraryService } from './library/library.service'
 
 export interface RunningServer {
@@ -62,7 +65,11 @@ export async function openDeps(config: Config, logger: Logger = createLogger(con
 export async function startServer(config: Config, opts: { logger?: Logger; janitor?: boolean } = {}): Promise<RunningServer> {
   const deps = await openDeps(config, opts.logger)
   const metrics = new Metrics(deps)
-  const library = new LibraryService(deps, new Admission(deps), deps.config.library ? new LibraryFs(deps.config.library) : null)
+  let ownUrl = config.publicUrl ?? ''
+  const notifications = new NotificationsService(deps, () => config.publicUrl ?? ownUrl)
+  const library = new LibraryService(deps, new Admission(deps), deps.config.library ? new LibraryFs(deps.config.library) : null, (id, viewer, notify) =>
+    notifications.onLinkCreated(id, viewer, notify),
+  )
   const shares = createShares(deps, library)
   const health = new HealthChecks(deps)
   // Each feature adds its middleware and router here, one line each.
@@ -80,6 +87,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
       mySharesRouter(deps, shares.deletion),
       sharesRouter(deps, shares),
       libraryRouter(deps, library),
+      monitorRouter(deps, () => realtime.stopDownload),
+      notificationsRouter(deps, notifications),
       rtcRouter(deps),
     ],
   })
