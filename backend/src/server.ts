@@ -109,6 +109,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
   })
   const { port } = http.address() as AddressInfo
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
+  ownUrl = `http://${host}:${port}`
+  notifications.start()
 
   let closing: Promise<void> | null = null
   return {
@@ -123,6 +125,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
         health.drain()
         janitor.stop()
         deps.monitor.close()
+        await notifications.stop()
         await realtime.close()
         // Keep-alive clients would otherwise go on sending requests on their open connections:
         // answer each in-flight request with "Connection: close", and drop idle connections.

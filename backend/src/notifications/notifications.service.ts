@@ -242,11 +242,11 @@ export class NotificationsService {
     if (!this.mailer) return { ok: false, status: null, error: 'no SMTP server configured' }
     const name = p.share.name ?? 'your link'
     const what: Record<WebhookEventName, string> = {
-      'share.created': `Your link “${name}” was created`,
-      'share.downloaded': `“${name}” was downloaded`,
-      'share.exhausted': `“${name}” was downloaded for the last allowed time`,
-      'share.expired': `“${name}” expired without being downloaded`,
-      'share.deleted': `Your link “${name}” was deleted`,
+      'share.created': `Your link to ${name} was created`,
+      'share.downloaded': `${name} was downloaded`,
+      'share.exhausted': `${name} was downloaded for the last allowed time`,
+      'share.expired': `${name} expired without being downloaded`,
+      'share.deleted': `Your link to ${name} was deleted`,
     }
     const lines = [
       `${what[p.event]}.`,
