@@ -10,6 +10,7 @@
 #   postgresql      integration tests start throwaway clusters with initdb/postgres from
 #                   /usr/lib/postgresql/*/bin, as the `postgres` user when run as root
 #   redis-server    integration tests for shared rate limits and the socket.io adapter
+#   unzip           the library tests open folder links' zips with the real unzip
 #   fonts           so that pages render text in headless Chromium
 #   firefox-esr     the P2P suite across engines (puppeteer-core drives it over WebDriver BiDi)
 #   coturn          the P2P suite's TURN server on loopback (turnserver)
@@ -53,6 +54,8 @@ have_postgres || missing+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 { [ -x /usr/bin/firefox-esr ] || [ -x /usr/bin/firefox ]; } || missing+=(firefox-esr)
 command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
+# The library's folder links are checked with the real unzip binary.
+command -v unzip >/dev/null 2>&1 || missing+=(unzip)
 if command -v dpkg-query >/dev/null 2>&1; then
   has_pkg fonts-liberation || missing+=(fonts-liberation)
   # Optional: emoji in file names render as glyphs rather than boxes in screenshots.
@@ -104,6 +107,7 @@ fi
 have_chromium || die "chromium is still missing after the install"
 have_postgres || die "PostgreSQL server binaries are still missing after the install"
 command -v redis-server >/dev/null 2>&1 || die "redis-server is still missing after the install"
+command -v unzip >/dev/null 2>&1 || die "unzip is still missing after the install"
 
 # The test harness runs initdb/postgres as `postgres` when it is root (PostgreSQL refuses root).
 if ! id postgres >/dev/null 2>&1; then
