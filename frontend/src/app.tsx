@@ -11,6 +11,7 @@ import { SharePage } from './features/cloud/share-page'
 const RoomPage = lazy(() => import('./features/p2p/room-page').then((m) => ({ default: m.RoomPage })))
 const MySharesPage = lazy(() => import('./features/auth/my-shares-page').then((m) => ({ default: m.MySharesPage })))
 const AdminPage = lazy(() => import('./features/admin/admin-page').then((m) => ({ default: m.AdminPage })))
+const LibraryPage = lazy(() => import('./features/library/library-page').then((m) => ({ default: m.LibraryPage })))
 const AccountMenu = lazy(() => import('./features/auth/account-menu').then((m) => ({ default: m.AccountMenu })))
 
 function Loading({ children }: { children: ReactNode }) {
@@ -70,6 +71,14 @@ export function App() {
           element={
             <Loading>
               <AdminPage />
+            </Loading>
+          }
+        />
+        <Route
+          path="/library"
+          element={
+            <Loading>
+              <LibraryPage />
             </Loading>
           }
         />

@@ -151,6 +151,8 @@ export interface AdminUser {
   /** shares not deleted */
   shares: number
   storedBytes: number
+  /** may browse the library and link to it (admins always may) */
+  libraryAccess: boolean
 }
 
 export interface Page<T> {

@@ -65,7 +65,7 @@ export const adminRepo = {
     }
     const n = params.length
     const rows = await q.query<UserListRow>(
-      `SELECT u.id, u.email, u.name, u.role, (u.disabled_at IS NOT NULL) AS "disabled",
+      `SELECT u.id, u.email, u.name, u.role, (u.disabled_at IS NOT NULL) AS "disabled", u.library_access AS "libraryAccess",
          u.created_at AS "createdAt", u.last_login_at AS "lastLoginAt",
          coalesce(st.n, 0)::int8 AS "shares", coalesce(st.bytes, 0)::int8 AS "storedBytes"
        FROM users u

@@ -4,6 +4,8 @@ import type {
   AdminSharesQuery,
   AdminUser,
   AuditEntry,
+  DeliveriesQuery,
+  NotificationDelivery,
   LiveFigures,
   Me,
   Page,
@@ -33,6 +35,8 @@ export const adminApi = {
   setRole: (id: string, role: Role) => api<Me>(`/api/admin/users/${enc(id)}/role`, { method: 'PATCH', body: { role } }),
   setDisabled: (id: string, disabled: boolean) =>
     api<Me & { disabled: boolean }>(`/api/admin/users/${enc(id)}/disabled`, { method: 'PATCH', body: { disabled } }),
+  setLibraryAccess: (id: string, allowed: boolean) => api<{ id: string; allowed: boolean }>(`/api/admin/users/${enc(id)}/library`, { method: 'PATCH', body: { allowed } }),
+  deliveries: (p: { status?: DeliveriesQuery['status']; limit: number; offset: number }) => api<Page<NotificationDelivery>>(`/api/admin/notifications${query(p)}`),
   settings: () => api<SettingsResponse>('/api/admin/settings'),
   saveSettings: (settings: AdminSettings) => api<SettingsResponse>('/api/admin/settings', { method: 'PUT', body: settings }),
   audit: (p: { limit: number; offset: number }) => api<Page<AuditEntry>>(`/api/admin/audit${query(p)}`),

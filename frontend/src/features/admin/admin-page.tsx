@@ -12,12 +12,14 @@ import { useMe } from '../auth/use-me'
 import { adminApi } from './admin-api'
 import { AuditSection } from './audit-section'
 import { OverviewSection, StatsError, type RangeDays } from './overview-section'
+import { DownloadsView } from '../monitor/downloads-view'
+import { NotificationsSection } from './notifications-section'
 import { SettingsSection } from './settings-section'
 import { SharesSection } from './shares-section'
 import { useAdminFeed } from './use-admin-feed'
 import { UsersSection } from './users-section'
 
-const TABS = ['Overview', 'Shares', 'Users', 'Settings', 'Audit log'] as const
+const TABS = ['Overview', 'Shares', 'Users', 'Downloads', 'Notifications', 'Settings', 'Audit log'] as const
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10)
 
@@ -120,6 +122,14 @@ function Dashboard({ me }: { me: Me }) {
           </TabPanel>
           <TabPanel>
             <UsersSection me={me} onChanged={refreshSoon} />
+          </TabPanel>
+          <TabPanel>
+            <Card aria-label="Downloads">
+              <DownloadsView scope="admin" />
+            </Card>
+          </TabPanel>
+          <TabPanel>
+            <NotificationsSection />
           </TabPanel>
           <TabPanel>
             <SettingsSection onSaved={() => setAuditVersion((v) => v + 1)} />

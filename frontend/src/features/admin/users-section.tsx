@@ -69,7 +69,7 @@ export function UsersSection({ me, onChanged }: { me: Me; onChanged: () => void 
             <table className="w-full text-sm" data-testid="users-table">
               <thead>
                 <tr>
-                  {['User', 'Role', 'Status', 'Shares', 'Last sign-in', ''].map((h, i) => (
+                  {['User', 'Role', 'Status', 'Shares', 'Library', 'Last sign-in', ''].map((h, i) => (
                     <th key={i} scope="col" className={thClass}>
                       {h || <span className="sr-only">Actions</span>}
                     </th>
@@ -91,6 +91,24 @@ export function UsersSection({ me, onChanged }: { me: Me; onChanged: () => void 
                       </td>
                       <td className={`${tdClass} whitespace-nowrap`}>
                         {u.shares} · {formatBytes(u.storedBytes)}
+                      </td>
+                      <td className={tdClass}>
+                        {u.role === 'admin' ? (
+                          <span className="text-xs text-slate-600 dark:text-slate-400">always</span>
+                        ) : (
+                          <label className="inline-flex items-center gap-2">
+                            <input
+                              type="checkbox"
+                              checked={u.libraryAccess}
+                              aria-label={`Library access for ${u.email}`}
+                              onChange={(e) => {
+                                const allowed = e.target.checked
+                                void act(() => adminApi.setLibraryAccess(u.id, allowed), `${u.email} ${allowed ? 'may now use' : 'may no longer use'} the library.`)
+                              }}
+                            />
+                            <span className="sr-only sm:not-sr-only">{u.libraryAccess ? 'allowed' : 'no'}</span>
+                          </label>
+                        )}
                       </td>
                       <td className={`${tdClass} whitespace-nowrap`}>{u.lastLoginAt ? formatDateTime(u.lastLoginAt) : 'never'}</td>
                       <td className={`${tdClass} whitespace-nowrap text-right`}>

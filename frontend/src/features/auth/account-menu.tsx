@@ -1,9 +1,10 @@
 import { Menu, MenuButton, MenuItem, MenuItems } from '@headlessui/react'
-import { useState } from 'react'
+import { useEffect, useState } from 'react'
 import { Link, useNavigate } from 'react-router-dom'
 import { buttonClass } from '../../components/button'
 import { errorMessage } from '../../lib/api'
 import { usePublicConfig } from '../../lib/use-public-config'
+import { libraryApi } from '../library/library-api'
 import { authApi, signInUrl } from './auth-api'
 import { SignInError } from './sign-in-error'
 import { setSignedOut, useMe } from './use-me'
@@ -20,6 +21,16 @@ export function AccountMenu() {
   const { config } = usePublicConfig()
   const navigate = useNavigate()
   const [error, setError] = useState<string | null>(null)
+  // "Library" shows for admins and the users an admin allowed, when the server has one.
+  const [library, setLibrary] = useState(false)
+  const signedInId = me.status === 'ready' ? (me.me?.id ?? null) : null
+  useEffect(() => {
+    if (!signedInId) return
+    libraryApi.access().then(
+      (a) => setLibrary(a.allowed),
+      () => setLibrary(false),
+    )
+  }, [signedInId])
 
   if (me.status !== 'ready') return null
   if (!me.me) {
@@ -66,6 +77,13 @@ export function AccountMenu() {
             My shares
           </Link>
         </MenuItem>
+        {library && (
+          <MenuItem>
+            <Link to="/library" className={itemClass}>
+              Library
+            </Link>
+          </MenuItem>
+        )}
         {user.role === 'admin' && (
           <MenuItem>
             <Link to="/admin" className={itemClass}>

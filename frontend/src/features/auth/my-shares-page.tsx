@@ -10,7 +10,9 @@ import { errorMessage } from '../../lib/api'
 import { formatBytes, formatDateTime, formatExpiry, formatPeriod } from '../../lib/format'
 import { usePublicConfig } from '../../lib/use-public-config'
 import { ownedLinks } from '../cloud/upload-records'
+import { DownloadsView } from '../monitor/downloads-view'
 import { authApi, signInUrl } from './auth-api'
+import { NotificationsCard, ShareNotifySelect } from './notifications-card'
 import { useMe } from './use-me'
 
 /** Route /me: the signed-in user's shares — downloads, expiry, change expiry, delete; claim this browser's links. */
@@ -90,6 +92,10 @@ function SignedInShares({ maxExpiry, choices }: { maxExpiry: number | null; choi
           </Button>
         </Card>
       )}
+      <Card aria-label="Downloads of your shares">
+        <DownloadsView scope="account" compact />
+      </Card>
+      <NotificationsCard />
       {shares === null && !error && <p className="text-slate-600 dark:text-slate-400">Loading your shares…</p>}
       {shares !== null && shares.length === 0 && (
         <Card>
@@ -165,7 +171,10 @@ function ShareRow({
             {title}
             {more && <span className="font-normal text-slate-600 dark:text-slate-400">{more}</span>}
           </h2>
-          <span className="text-sm text-slate-600 dark:text-slate-400">{STATUS_LABEL[share.status]}</span>
+          <span className="text-sm text-slate-600 dark:text-slate-400">
+            {share.source === 'library' ? 'Library link · ' : ''}
+            {STATUS_LABEL[share.status]}
+          </span>
         </div>
         <dl className="grid grid-cols-2 gap-x-4 gap-y-1 text-sm sm:grid-cols-4">
           <div>
@@ -212,6 +221,7 @@ function ShareRow({
               </select>
             </label>
           )}
+          {live && <ShareNotifySelect shareId={share.id} limited={share.maxDownloads !== null} />}
           {confirming ? (
             <>
               <Button
