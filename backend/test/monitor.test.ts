@@ -8,7 +8,15 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from '
 import { get, type IncomingMessage } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ACCOUNT_NAMESPACE, ADMIN_NAMESPACE, type LibraryLinkResponse, type MonitoredDownload, type MonitorServerToClient, type Page, type UploadResponse } from '@sharesync/protocol'
+import {
+  ACCOUNT_NAMESPACE,
+  ADMIN_NAMESPACE,
+  type LibraryLinkResponse,
+  type MonitoredDownload,
+  type MonitorServerToClient,
+  type Page,
+  type UploadResponse,
+} from '@sharesync/protocol'
 import { io, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, type TestServer } from './support/harness'
@@ -44,7 +52,12 @@ async function signIn(server: TestServer, user: FakeGoogleUser): Promise<CookieJ
 }
 
 async function feed(server: TestServer, jar: CookieJar | null, nsp: string): Promise<FeedSocket> {
-  const socket: FeedSocket = io(`${server.url}${nsp}`, { transports: ['websocket'], forceNew: true, reconnection: false, extraHeaders: jar ? { cookie: jar.header() } : {} })
+  const socket: FeedSocket = io(`${server.url}${nsp}`, {
+    transports: ['websocket'],
+    forceNew: true,
+    reconnection: false,
+    extraHeaders: jar ? { cookie: jar.header() } : {},
+  })
   sockets.push(socket)
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve())
@@ -54,7 +67,11 @@ async function feed(server: TestServer, jar: CookieJar | null, nsp: string): Pro
 }
 
 const send = (server: TestServer, jar: CookieJar, method: string, path: string, body?: unknown) =>
-  browserFetch(jar, `${server.url}${path}`, { method, headers: { origin: server.url, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+  browserFetch(jar, `${server.url}${path}`, {
+    method,
+    headers: { origin: server.url, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
 
 /** The URL a recipient ends up downloading from (the share's download route redirects to it). */
 async function downloadUrl(server: TestServer, shareId: string): Promise<string> {
@@ -100,7 +117,11 @@ function slowClient(url: string, opts: { pauseMs: number; stopAfter?: number }) 
 }
 
 /** The first event for this share that satisfies `check`. */
-function nextEvent<E extends keyof MonitorServerToClient>(socket: FeedSocket, event: E, check: (d: MonitoredDownload) => boolean): Promise<MonitoredDownload> {
+function nextEvent<E extends keyof MonitorServerToClient>(
+  socket: FeedSocket,
+  event: E,
+  check: (d: MonitoredDownload) => boolean,
+): Promise<MonitoredDownload> {
   return new Promise((resolve) => {
     const listener = (payload: MonitoredDownload | MonitoredDownload[]) => {
       const found = (Array.isArray(payload) ? payload : [payload]).find(check)
@@ -167,7 +188,14 @@ describe('download monitor', () => {
     const client = slowClient(await downloadUrl(b, link.id), { pauseMs: 15 })
     const one = await first
     const two = await nextEvent(adminFeed, 'downloads:progress', (d) => d.id === one.id && d.bytes > one.bytes)
-    expect(two).toMatchObject({ fileName: 'movie.mkv', source: 'library', total: SIZE, length: SIZE, status: 'active', client: { ip: '127.0.0.1' } })
+    expect(two).toMatchObject({
+      fileName: 'movie.mkv',
+      source: 'library',
+      total: SIZE,
+      length: SIZE,
+      status: 'active',
+      client: { ip: '127.0.0.1' },
+    })
     expect(two.bytes).toBeLessThan(SIZE)
     expect(two.percent).toBeGreaterThan(0)
     expect(two.speed).toBeGreaterThan(0)
@@ -192,7 +220,9 @@ describe('download monitor', () => {
     expect(how.received).toBeLessThan(SIZE)
     expect(end.status).toBe('stopped')
     expect((await send(a, admin, 'POST', `/api/admin/downloads/${one.id}/stop`)).status).toBe(404)
-    const history = (await (await browserFetch(admin, `${b.url}/api/admin/downloads?status=finished&shareId=${link.id}`)).json()) as Page<MonitoredDownload>
+    const history = (await (
+      await browserFetch(admin, `${b.url}/api/admin/downloads?status=finished&shareId=${link.id}`)
+    ).json()) as Page<MonitoredDownload>
     expect(history.items[0]).toMatchObject({ id: one.id, status: 'stopped', endedAt: expect.any(String) })
     expect(strangerSaw).toEqual([])
   })
@@ -210,7 +240,9 @@ describe('download monitor', () => {
     const how = await client.ended
     expect(how.how).toBe('closed')
     expect(how.received).toBeLessThan(SIZE)
-    const history = (await (await browserFetch(bob, `${b.url}/api/me/downloads?status=finished&shareId=${link.id}`)).json()) as Page<MonitoredDownload>
+    const history = (await (
+      await browserFetch(bob, `${b.url}/api/me/downloads?status=finished&shareId=${link.id}`)
+    ).json()) as Page<MonitoredDownload>
     expect(history.items[0]).toMatchObject({ id: end.id, status: 'stalled' })
   })
 
@@ -238,7 +270,9 @@ describe('download monitor', () => {
   it('disk-store downloads (the blob routes) are monitored too', async () => {
     const adminFeed = await feed(a, admin, ADMIN_NAMESPACE)
     // Each test instance has its own disk store: the download goes to the instance that holds the file.
-    const up = (await (await fetch(`${b.url}/api/upload/report.pdf`, { method: 'PUT', body: new Uint8Array(300_000) })).json()) as UploadResponse
+    const up = (await (
+      await fetch(`${b.url}/api/upload/report.pdf`, { method: 'PUT', body: new Uint8Array(300_000) })
+    ).json()) as UploadResponse
     const done = nextEvent(adminFeed, 'downloads:ended', (d) => d.shareId === up.id)
     const res = await fetch(await downloadUrl(b, up.id))
     expect((await res.arrayBuffer()).byteLength).toBe(300_000)

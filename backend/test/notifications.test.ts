@@ -6,7 +6,15 @@
 import { createHmac } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { WEBHOOK_HEADERS, type LibraryAccess, type NotificationChannels, type NotificationDelivery, type Page, type UploadResponse, type WebhookPayload } from '@sharesync/protocol'
+import {
+  WEBHOOK_HEADERS,
+  type LibraryAccess,
+  type NotificationChannels,
+  type NotificationDelivery,
+  type Page,
+  type UploadResponse,
+  type WebhookPayload,
+} from '@sharesync/protocol'
 import { SMTPServer } from 'smtp-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, type TestServer } from './support/harness'
@@ -90,10 +98,18 @@ async function signIn(user: FakeGoogleUser): Promise<CookieJar> {
 }
 
 const send = (jar: CookieJar, method: string, path: string, body?: unknown) =>
-  browserFetch(jar, `${server.url}${path}`, { method, headers: { origin: server.url, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+  browserFetch(jar, `${server.url}${path}`, {
+    method,
+    headers: { origin: server.url, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
 
 async function upload(jar: CookieJar, name: string, query = ''): Promise<UploadResponse> {
-  const res = await browserFetch(jar, `${server.url}/api/upload/${encodeURIComponent(name)}${query}`, { method: 'PUT', headers: { origin: server.url }, body: `contents of ${name}` })
+  const res = await browserFetch(jar, `${server.url}/api/upload/${encodeURIComponent(name)}${query}`, {
+    method: 'PUT',
+    headers: { origin: server.url },
+    body: `contents of ${name}`,
+  })
   expect(res.status).toBe(201)
   return (await res.json()) as UploadResponse
 }
@@ -178,7 +194,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close()
-  await Promise.all([hooks?.close(), global?.close(), oauth?.stop(), new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()))])
+  await Promise.all([
+    hooks?.close(),
+    global?.close(),
+    oauth?.stop(),
+    new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve())),
+  ])
 })
 
 describe('notifications', () => {
@@ -198,7 +219,10 @@ describe('notifications', () => {
     expect(hook.headers[WEBHOOK_HEADERS.delivery]).toBe(hook.payload.id)
     expect(verify(hook, secret)).toBe(true)
     expect(verify(hook, 'some other secret')).toBe(false)
-    expect(hook.payload).toMatchObject({ event: 'share.downloaded', share: { id: share.id, name: 'quarterly report.pdf', source: 'upload', downloads: 1 } })
+    expect(hook.payload).toMatchObject({
+      event: 'share.downloaded',
+      share: { id: share.id, name: 'quarterly report.pdf', source: 'upload', downloads: 1 },
+    })
     // The operator's global webhook gets it too, signed with its own secret.
     const op = await global.next((r) => r.payload.share.id === share.id && r.payload.event === 'share.downloaded')
     expect(verify(op, 'the-operators-global-webhook-secret')).toBe(true)
@@ -275,11 +299,21 @@ describe('notifications', () => {
 
 describe('notification settings under attack', () => {
   it('webhook URLs: huge, not http(s), with credentials or malformed are refused with 400 and nothing is saved', async () => {
-    for (const webhookUrl of [`https://example.com/${'a'.repeat(3000)}`, 'file:///etc/passwd', 'gopher://example.com/', 'http://user:pass@example.com/hook', 'not a url', 'javascript:alert(1)']) {
+    for (const webhookUrl of [
+      `https://example.com/${'a'.repeat(3000)}`,
+      'file:///etc/passwd',
+      'gopher://example.com/',
+      'http://user:pass@example.com/hook',
+      'not a url',
+      'javascript:alert(1)',
+    ]) {
       const res = await send(other, 'PUT', '/api/me/notifications', { email: false, webhookUrl })
       expect([webhookUrl.slice(0, 30), res.status]).toEqual([webhookUrl.slice(0, 30), 400])
     }
-    expect(await (await browserFetch(other, `${server.url}/api/me/notifications`)).json()).toMatchObject({ webhookUrl: null, webhookSecret: null })
+    expect(await (await browserFetch(other, `${server.url}/api/me/notifications`)).json()).toMatchObject({
+      webhookUrl: null,
+      webhookSecret: null,
+    })
     expect((await send(other, 'PUT', '/api/me/notifications', { email: 'yes', webhookUrl: null })).status).toBe(400)
     expect((await send(other, 'PUT', '/api/me/notifications', { email: true, webhookUrl: null, extra: 1 })).status).toBe(400)
   })
@@ -291,7 +325,10 @@ describe('notification settings under attack', () => {
     expect((await send(owner, 'PUT', `/api/me/shares/${share.id}/notify`, { downloads: 'sometimes' })).status).toBe(400)
     expect((await send(owner, 'PUT', `/api/me/shares/${share.id}/notify`, { downloads: 'last' })).status).toBe(400)
     expect((await send(owner, 'PUT', `/api/me/shares/not-an-id/notify`, { downloads: 'every' })).status).toBe(404)
-    expect(await (await browserFetch(owner, `${server.url}/api/me/shares/${share.id}/notify`)).json()).toEqual({ downloads: 'off', expired: false })
+    expect(await (await browserFetch(owner, `${server.url}/api/me/shares/${share.id}/notify`)).json()).toEqual({
+      downloads: 'off',
+      expired: false,
+    })
     expect((await fetch(`${server.url}/api/me/notifications`)).status).toBe(401)
     expect((await browserFetch(other, `${server.url}/api/admin/notifications`)).status).toBe(403)
     expect((await browserFetch(admin, `${server.url}/api/admin/notifications?status=bogus`)).status).toBe(400)
@@ -312,6 +349,9 @@ describe('notification settings under attack', () => {
   it('without LIBRARY_DIR the library answers 404 library_disabled', async () => {
     const res = await browserFetch(admin, `${server.url}/api/library?path=x`)
     expect([res.status, ((await res.json()) as { error: { code: string } }).error.code]).toEqual([404, 'library_disabled'])
-    expect((await (await browserFetch(admin, `${server.url}/api/library/access`)).json()) as LibraryAccess).toEqual({ enabled: false, allowed: false })
+    expect((await (await browserFetch(admin, `${server.url}/api/library/access`)).json()) as LibraryAccess).toEqual({
+      enabled: false,
+      allowed: false,
+    })
   })
 })

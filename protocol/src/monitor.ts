@@ -44,7 +44,10 @@ export interface MonitoredDownload {
 
 export const DownloadsQuery = z.object({
   status: z.enum(['active', 'finished', 'all']).default('active'),
-  shareId: z.string().regex(/^[A-Za-z0-9_-]{22,64}$/).optional(),
+  shareId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{22,64}$/)
+    .optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
 })

@@ -29,7 +29,10 @@ export const libraryRepo = {
         const b = j * 8
         return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, $${b + 8})`
       })
-      await q.query(`INSERT INTO library_entries (file_id, position, path, rel, kind, size, mtime_ms, ino) VALUES ${values.join(', ')}`, params)
+      await q.query(
+        `INSERT INTO library_entries (file_id, position, path, rel, kind, size, mtime_ms, ino) VALUES ${values.join(', ')}`,
+        params,
+      )
     }
   },
 
@@ -38,7 +41,9 @@ export const libraryRepo = {
   },
 
   async hasAccess(q: Queryable, userId: string): Promise<boolean> {
-    const rows = await q.query<{ library_access: boolean }>(`SELECT library_access FROM users WHERE id = $1 AND disabled_at IS NULL`, [userId])
+    const rows = await q.query<{ library_access: boolean }>(`SELECT library_access FROM users WHERE id = $1 AND disabled_at IS NULL`, [
+      userId,
+    ])
     return rows[0]?.library_access === true
   },
 

@@ -80,7 +80,9 @@ export const notifyRepo = {
 
   /** Marks a one-off notice as sent; true only for the one caller that marked it (instances race). */
   async claimOnce(q: Queryable, shareId: string, column: Sent): Promise<boolean> {
-    const rows = await q.query(`UPDATE share_notify SET ${column} = now() WHERE share_id = $1 AND ${column} IS NULL RETURNING share_id`, [shareId])
+    const rows = await q.query(`UPDATE share_notify SET ${column} = now() WHERE share_id = $1 AND ${column} IS NULL RETURNING share_id`, [
+      shareId,
+    ])
     return rows.length === 1
   },
 
@@ -112,7 +114,10 @@ export const notifyRepo = {
   },
 
   async channels(q: Queryable, userId: string): Promise<ChannelsRow | null> {
-    const rows = await q.query<ChannelsRow>(`SELECT user_id, email, webhook_url, webhook_secret FROM notification_channels WHERE user_id = $1`, [userId])
+    const rows = await q.query<ChannelsRow>(
+      `SELECT user_id, email, webhook_url, webhook_secret FROM notification_channels WHERE user_id = $1`,
+      [userId],
+    )
     return rows[0] ?? null
   },
 
@@ -152,11 +157,18 @@ export const notifyRepo = {
   },
 
   async delivered(q: Queryable, id: string, status: number | null): Promise<void> {
-    await q.query(`UPDATE notification_deliveries SET status = 'delivered', delivered_at = now(), locked_until = NULL, last_status = $2, last_error = NULL WHERE id = $1`, [id, status])
+    await q.query(
+      `UPDATE notification_deliveries SET status = 'delivered', delivered_at = now(), locked_until = NULL, last_status = $2, last_error = NULL WHERE id = $1`,
+      [id, status],
+    )
   },
 
   /** A failed attempt: again after `retryMs`, or given up (`final`). */
-  async attemptFailed(q: Queryable, id: string, o: { status: number | null; error: string; retryMs: number; final: boolean }): Promise<void> {
+  async attemptFailed(
+    q: Queryable,
+    id: string,
+    o: { status: number | null; error: string; retryMs: number; final: boolean },
+  ): Promise<void> {
     await q.query(
       `UPDATE notification_deliveries SET status = $2, locked_until = NULL, last_status = $3, last_error = $4,
          next_attempt_at = now() + make_interval(secs => $5)
@@ -169,8 +181,14 @@ export const notifyRepo = {
     const where = query.status === 'all' ? 'TRUE' : query.status === 'pending' ? `status IN ('pending', 'sending')` : `status = $3`
     const params: unknown[] = [query.limit, query.offset]
     if (query.status === 'delivered' || query.status === 'failed') params.push(query.status)
-    const rows = await q.query<DeliveryRow>(`SELECT * FROM notification_deliveries WHERE ${where} ORDER BY created_at DESC, id LIMIT $1 OFFSET $2`, params)
-    const [count] = await q.query<{ n: number }>(`SELECT count(*)::int8 AS n FROM notification_deliveries WHERE ${where.replace('$3', '$1')}`, params.slice(2))
+    const rows = await q.query<DeliveryRow>(
+      `SELECT * FROM notification_deliveries WHERE ${where} ORDER BY created_at DESC, id LIMIT $1 OFFSET $2`,
+      params,
+    )
+    const [count] = await q.query<{ n: number }>(
+      `SELECT count(*)::int8 AS n FROM notification_deliveries WHERE ${where.replace('$3', '$1')}`,
+      params.slice(2),
+    )
     return {
       items: rows.map((r) => ({
         id: r.id,

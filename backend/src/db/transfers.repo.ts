@@ -80,7 +80,11 @@ export const transfersRepo = {
   },
 
   async finish(q: Queryable, id: string, bytes: number, status: DownloadStatus): Promise<void> {
-    await q.query(`UPDATE download_transfers SET bytes = $2, status = $3, updated_at = now(), ended_at = now() WHERE id = $1`, [id, bytes, status])
+    await q.query(`UPDATE download_transfers SET bytes = $2, status = $3, updated_at = now(), ended_at = now() WHERE id = $1`, [
+      id,
+      bytes,
+      status,
+    ])
   },
 
   /** Rows of instances that died mid-download become 'aborted'. */
@@ -120,7 +124,10 @@ export const transfersRepo = {
   },
 
   /** The share and owner behind a storage key (the disk store's blob URLs carry only the key). */
-  async fileByStorageKey(q: Queryable, key: string): Promise<{ shareId: string; fileId: string; name: string; ownerUserId: string | null } | null> {
+  async fileByStorageKey(
+    q: Queryable,
+    key: string,
+  ): Promise<{ shareId: string; fileId: string; name: string; ownerUserId: string | null } | null> {
     const rows = await q.query<{ share_id: string; id: string; name: string; owner_user_id: string | null }>(
       `SELECT f.share_id, f.id, f.name, s.owner_user_id FROM files f JOIN shares s ON s.id = f.share_id WHERE f.storage_key = $1`,
       [key],

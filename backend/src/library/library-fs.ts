@@ -60,7 +60,8 @@ function fsError(err: unknown): never {
   if (code === 'EACCES' || code === 'EPERM') throw forbidden('The server may not read this file or folder.')
   if (code === 'ELOOP') throw forbidden('This path is a link that cannot be shared.')
   if (code === 'ENAMETOOLONG') throw invalid('This path is too long.')
-  if (code === 'ENXIO' || code === 'ENODEV') throw forbidden('Only regular files and folders can be shared (not devices, sockets or pipes).')
+  if (code === 'ENXIO' || code === 'ENODEV')
+    throw forbidden('Only regular files and folders can be shared (not devices, sockets or pipes).')
   throw err
 }
 
@@ -93,7 +94,8 @@ export class LibraryFs {
     if (input.startsWith('/')) throw invalid('Library paths are relative: they start with the library folder name, not with "/".')
     // Control characters (NUL included), backslashes and lone surrogates are refused outright.
     if (/[\u0000-\u001f\u007f\\]/.test(input)) throw invalid('This path contains characters a library path cannot have.')
-    if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(input)) throw invalid('This path is not valid Unicode.')
+    if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(input))
+      throw invalid('This path is not valid Unicode.')
     const trimmed = input.replace(/\/+$/, '')
     const parts = trimmed.split('/')
     if (parts.some((p) => p === '')) throw invalid('This path has an empty segment ("//").')
@@ -140,15 +142,18 @@ export class LibraryFs {
     const { root, real } = await this.realInside(path)
     // Devices, sockets and FIFOs are refused before any open (opening a FIFO would wait for a writer).
     const before = await stat(real).catch(fsError)
-    if (!before.isFile() && !before.isDirectory()) throw forbidden('Only regular files and folders can be shared (not devices, sockets or pipes).')
+    if (!before.isFile() && !before.isDirectory())
+      throw forbidden('Only regular files and folders can be shared (not devices, sockets or pipes).')
     const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | (want === 'folder' ? constants.O_DIRECTORY : 0)
     const handle = await open(real, flags).catch(fsError)
     try {
       const info = await handle.stat()
       const opened = (await descriptorPath(handle)) ?? (await realpath(real).catch(fsError))
       if (opened !== real) throw forbidden('This path changed while it was being opened.')
-      if (!this.config.crossMounts && info.dev !== root.dev) throw forbidden('This path leads to another file system mounted inside the library.')
-      if (!info.isFile() && !info.isDirectory()) throw forbidden('Only regular files and folders can be shared (not devices, sockets or pipes).')
+      if (!this.config.crossMounts && info.dev !== root.dev)
+        throw forbidden('This path leads to another file system mounted inside the library.')
+      if (!info.isFile() && !info.isDirectory())
+        throw forbidden('Only regular files and folders can be shared (not devices, sockets or pipes).')
       if (want === 'file' && !info.isFile()) throw forbidden('This is a folder, not a file.')
       if (want === 'folder' && !info.isDirectory()) throw forbidden('This is a file, not a folder.')
       return { handle, stat: info, real }
@@ -218,7 +223,11 @@ export class LibraryFs {
    * links to files inside the root are included; links to folders are not descended into (no loops).
    * Stops after `limit` entries (`truncated`).
    */
-  async walk(path: LibraryPath, limit: number, match?: (name: string) => boolean): Promise<{ entries: (EntryInfo & { rel: string })[]; truncated: boolean }> {
+  async walk(
+    path: LibraryPath,
+    limit: number,
+    match?: (name: string) => boolean,
+  ): Promise<{ entries: (EntryInfo & { rel: string })[]; truncated: boolean }> {
     const top = await this.open(path, 'folder')
     await top.handle.close()
     const root = await this.resolveRoot(path.root)
@@ -248,7 +257,13 @@ export class LibraryFs {
 }
 
 function toInfo(name: string, info: Stats): EntryInfo {
-  return { name, kind: info.isDirectory() ? 'folder' : 'file', size: info.isDirectory() ? 0 : info.size, mtimeMs: info.mtimeMs, ino: info.ino }
+  return {
+    name,
+    kind: info.isDirectory() ? 'folder' : 'file',
+    size: info.isDirectory() ? 0 : info.size,
+    mtimeMs: info.mtimeMs,
+    ino: info.ino,
+  }
 }
 
 /** Joins a parsed path with more segments (entries of a folder link). */

@@ -1,4 +1,13 @@
-import { CreateLibraryLinkRequest, FileId, LibraryInfoQuery, LibraryListQuery, LibrarySearchQuery, SetLibraryAccessRequest, ShareId, UserId } from '@sharesync/protocol'
+import {
+  CreateLibraryLinkRequest,
+  FileId,
+  LibraryInfoQuery,
+  LibraryListQuery,
+  LibrarySearchQuery,
+  SetLibraryAccessRequest,
+  ShareId,
+  UserId,
+} from '@sharesync/protocol'
 import { Router, type Request } from 'express'
 import { z } from 'zod'
 import { requireAdmin } from '../auth/session.middleware'

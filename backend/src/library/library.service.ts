@@ -25,7 +25,6 @@ import { zipLength, zipRange, zipStream, type ZipEntry } from '../zip/zip-stream
 import { LibraryFs, type EntryInfo, type LibraryPath } from './library-fs'
 import { LIBRARY_KEY_PREFIX } from './library-key'
 
-
 /** What a link's bytes are, checked against what was recorded when the link was made. */
 export interface LibraryDownload {
   size: number
@@ -35,7 +34,8 @@ export interface LibraryDownload {
   close(): Promise<void>
 }
 
-const changed = () => new AppError('library_file_changed', 'The file behind this link was changed, moved or removed since the link was made.')
+const changed = () =>
+  new AppError('library_file_changed', 'The file behind this link was changed, moved or removed since the link was made.')
 
 /** Called once a link exists, e.g. to store what its owner wants to be told. */
 export type OnLinkCreated = (shareId: string, viewer: Viewer, notify: NotifyOptions | undefined) => Promise<void>
@@ -164,7 +164,14 @@ export class LibraryService {
     if (walk.truncated) throw new AppError('too_large', `A folder link holds at most ${max} files and folders; link to a smaller folder.`)
     const entries: NewLibraryEntry[] = [
       { path: path.text, rel: '', kind: 'folder', size: 0, mtime_ms: target.mtimeMs, ino: target.ino },
-      ...walk.entries.map((e) => ({ path: `${path.text}/${e.rel}`, rel: e.rel, kind: e.kind, size: e.size, mtime_ms: e.mtimeMs, ino: e.ino })),
+      ...walk.entries.map((e) => ({
+        path: `${path.text}/${e.rel}`,
+        rel: e.rel,
+        kind: e.kind,
+        size: e.size,
+        mtime_ms: e.mtimeMs,
+        ino: e.ino,
+      })),
     ]
     const name = `${target.name}.zip`
     return { name, contentType: 'application/zip', size: zipLength(zipEntries(fs, target.name, entries)), entries }
@@ -177,7 +184,8 @@ export class LibraryService {
   }
 
   verifyGet(shareId: string, fileId: string, exp: number, sig: string): void {
-    if (!this.signer.verify(libraryGetFields(shareId, fileId, exp), sig)) throw new AppError('signature_invalid', 'This download link is not valid.')
+    if (!this.signer.verify(libraryGetFields(shareId, fileId, exp), sig))
+      throw new AppError('signature_invalid', 'This download link is not valid.')
     if (exp < Date.now() / 1000) throw new AppError('signature_invalid', 'This download link has expired; open the share page again.')
   }
 
@@ -212,7 +220,8 @@ export class LibraryService {
   }
 }
 
-const libraryGetFields = (shareId: string, fileId: string, exp: number) => ['LIBRARY', ...getFields(`${shareId}/${fileId}`, exp, '', '')] as const
+const libraryGetFields = (shareId: string, fileId: string, exp: number) =>
+  ['LIBRARY', ...getFields(`${shareId}/${fileId}`, exp, '', '')] as const
 
 function toEntry(e: EntryInfo, path: string): LibraryEntry {
   return { name: e.name, path, kind: e.kind, size: e.kind === 'file' ? e.size : null, modifiedAt: new Date(e.mtimeMs).toISOString() }
@@ -259,7 +268,11 @@ async function checkRecorded(fs: LibraryFs, e: LibraryEntryRow): Promise<void> {
 }
 
 /** The zip of a folder link: the folder's name as the top folder, then its entries in recorded order. */
-function zipEntries(fs: LibraryFs, folderName: string, entries: readonly Pick<LibraryEntryRow, 'path' | 'rel' | 'kind' | 'size' | 'mtime_ms' | 'ino'>[]): ZipEntry[] {
+function zipEntries(
+  fs: LibraryFs,
+  folderName: string,
+  entries: readonly Pick<LibraryEntryRow, 'path' | 'rel' | 'kind' | 'size' | 'mtime_ms' | 'ino'>[],
+): ZipEntry[] {
   return entries.map((e) => {
     const name = e.rel ? `${folderName}/${e.rel}` : folderName
     const lastModified = new Date(e.mtime_ms)

@@ -103,7 +103,13 @@ export class DownloadMonitor {
       end: () => undefined,
     }
     await transfersRepo
-      .insert(this.deps.db, { id: live.id, ...info, clientIp: live.client.ip, userAgent: live.client.userAgent, instanceId: this.instanceId })
+      .insert(this.deps.db, {
+        id: live.id,
+        ...info,
+        clientIp: live.client.ip,
+        userAgent: live.client.userAgent,
+        instanceId: this.instanceId,
+      })
       .catch((err: unknown) => this.deps.logger.warn({ err }, 'download monitor: could not record a download'))
     this.live.set(live.id, live)
     this.ensureTimer()
@@ -204,7 +210,9 @@ export class DownloadMonitor {
     if (now - this.lastHeartbeat >= this.heartbeatMs) {
       this.lastHeartbeat = now
       for (const l of this.live.values()) {
-        transfersRepo.heartbeat(this.deps.db, l.id, l.bytes).catch((err: unknown) => this.deps.logger.debug({ err }, 'download monitor: heartbeat failed'))
+        transfersRepo
+          .heartbeat(this.deps.db, l.id, l.bytes)
+          .catch((err: unknown) => this.deps.logger.debug({ err }, 'download monitor: heartbeat failed'))
       }
     }
     if (now - this.lastReap >= 60_000) {

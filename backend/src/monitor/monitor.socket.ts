@@ -21,7 +21,11 @@ const publicView = ({ ownerUserId: _owner, ...d }: WithOwner): MonitoredDownload
  * `/admin` namespace and to each owner on `/account`, cluster-wide through the Socket.IO adapter
  * (Redis). Stop reaches the instance that serves the download the same way (serverSideEmit).
  */
-export function registerMonitorFeed(admin: MonitorNamespace, account: AccountNamespace, deps: Pick<Deps, 'redis' | 'logger'> & { monitor: DownloadMonitor }) {
+export function registerMonitorFeed(
+  admin: MonitorNamespace,
+  account: AccountNamespace,
+  deps: Pick<Deps, 'redis' | 'logger'> & { monitor: DownloadMonitor },
+) {
   const { monitor } = deps
 
   account.use((socket, next) => {

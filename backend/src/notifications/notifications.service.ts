@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto'
-import type { NotificationChannels, NotificationChannelsRequest, NotifyOptions, WebhookEventName, WebhookPayload } from '@sharesync/protocol'
+import type {
+  NotificationChannels,
+  NotificationChannelsRequest,
+  NotifyOptions,
+  WebhookEventName,
+  WebhookPayload,
+} from '@sharesync/protocol'
 import nodemailer, { type Transporter } from 'nodemailer'
 import { mySharesRepo } from '../db/my-shares.repo'
 import { notifyRepo, type DeliveryRow, type NewDelivery, type ShareForNotice } from '../db/notify.repo'
@@ -44,7 +50,8 @@ export class NotificationsService {
   /** Listens to what happens to shares and starts the delivery worker. */
   start(): void {
     const { events, logger } = this.deps
-    const guard = (work: Promise<unknown>) => void work.catch((err: unknown) => logger.warn({ err }, 'notifications: could not queue a notice'))
+    const guard = (work: Promise<unknown>) =>
+      void work.catch((err: unknown) => logger.warn({ err }, 'notifications: could not queue a notice'))
     this.unsubscribe.push(
       events.on('shareCreated', ({ shareId }) => guard(this.onCreated(shareId))),
       events.on('shareDownloaded', ({ shareId, bytes }) => guard(this.onDownloaded(shareId, bytes))),
@@ -109,7 +116,11 @@ export class NotificationsService {
     if (req.webhookUrl) checkWebhookUrl(req.webhookUrl, this.deps.config.notifications.allowPrivateTargets)
     if (req.email && !this.emailAvailable) throw new AppError('invalid_input', 'email: this server has no SMTP server configured.')
     const current = await notifyRepo.channels(this.deps.db, user.id)
-    const secret = req.webhookUrl ? (req.rotateSecret || !current?.webhook_secret ? randomBytes(32).toString('base64url') : current.webhook_secret) : null
+    const secret = req.webhookUrl
+      ? req.rotateSecret || !current?.webhook_secret
+        ? randomBytes(32).toString('base64url')
+        : current.webhook_secret
+      : null
     await notifyRepo.saveChannels(this.deps.db, { user_id: user.id, email: req.email, webhook_url: req.webhookUrl, webhook_secret: secret })
     return this.channels(user)
   }
@@ -127,7 +138,10 @@ export class NotificationsService {
     const share = await notifyRepo.shareForNotice(this.deps.db, shareId)
     if (!share) return
     const download = { bytes, client: null }
-    if (wish.downloads === 'every' || (wish.downloads === 'first' && (await notifyRepo.claimOnce(this.deps.db, shareId, 'first_sent_at')))) {
+    if (
+      wish.downloads === 'every' ||
+      (wish.downloads === 'first' && (await notifyRepo.claimOnce(this.deps.db, shareId, 'first_sent_at')))
+    ) {
       await this.enqueue('share.downloaded', shareId, download, share)
     }
     if (wish.downloads !== 'off' && share.exhausted && (await notifyRepo.claimOnce(this.deps.db, shareId, 'exhausted_sent_at'))) {
@@ -146,7 +160,12 @@ export class NotificationsService {
   }
 
   /** One delivery per channel that wants this event; the worker is woken at once. */
-  private async enqueue(event: WebhookEventName, shareId: string, download?: WebhookPayload['download'], known?: ShareForNotice): Promise<void> {
+  private async enqueue(
+    event: WebhookEventName,
+    shareId: string,
+    download?: WebhookPayload['download'],
+    known?: ShareForNotice,
+  ): Promise<void> {
     const share = known ?? (await notifyRepo.shareForNotice(this.deps.db, shareId))
     if (!share) return
     const at = new Date().toISOString()
@@ -225,7 +244,12 @@ export class NotificationsService {
     }
     // Exponential back-off with a little jitter: base, 2×base, 4×base… (attempts counts this one).
     const retryMs = n.retryBaseMs * 2 ** (d.attempts - 1) * (1 + Math.random() * 0.1)
-    await notifyRepo.attemptFailed(this.deps.db, d.id, { status: result.status, error: result.error ?? 'failed', retryMs, final: d.attempts >= n.maxAttempts })
+    await notifyRepo.attemptFailed(this.deps.db, d.id, {
+      status: result.status,
+      error: result.error ?? 'failed',
+      retryMs,
+      final: d.attempts >= n.maxAttempts,
+    })
     this.deps.logger.info({ delivery: d.id, attempts: d.attempts, error: result.error }, 'notifications: delivery attempt failed')
     // Wake up when the retry is due (the poll would find it too, later).
     setTimeout(() => this.kick(), retryMs + 5).unref()
@@ -235,7 +259,14 @@ export class NotificationsService {
     const n = this.deps.config.notifications
     const secret = d.signer === 'global' ? n.webhook?.secret : (await notifyRepo.channels(this.deps.db, d.signer ?? ''))?.webhook_secret
     if (!secret) return { ok: false, status: null, error: 'the webhook was removed' }
-    return postWebhook(d.target, { secret, body: JSON.stringify(payload), event: d.event, deliveryId: d.id, timeoutMs: n.timeoutMs, allowPrivate: n.allowPrivateTargets })
+    return postWebhook(d.target, {
+      secret,
+      body: JSON.stringify(payload),
+      event: d.event,
+      deliveryId: d.id,
+      timeoutMs: n.timeoutMs,
+      allowPrivate: n.allowPrivateTargets,
+    })
   }
 
   private async sendMail(to: string, p: WebhookPayload) {
@@ -258,7 +289,12 @@ export class NotificationsService {
       '',
       'You get this because you asked to be told about this link. Change it in My shares.',
     ]
-    const info = (await this.mailer.sendMail({ from: this.deps.config.notifications.mailFrom, to, subject: `ShareSync: ${what[p.event]}`, text: lines.join('\n') })) as { accepted?: unknown[] }
+    const info = (await this.mailer.sendMail({
+      from: this.deps.config.notifications.mailFrom,
+      to,
+      subject: `ShareSync: ${what[p.event]}`,
+      text: lines.join('\n'),
+    })) as { accepted?: unknown[] }
     return { ok: (info.accepted?.length ?? 0) > 0, status: null, error: 'the SMTP server accepted no recipient' }
   }
 }

@@ -21,21 +21,43 @@ beforeAll(async () => {
 })
 afterAll(() => new Promise<void>((resolve) => target.close(() => resolve())))
 
-const post = (url: string, allowPrivate: boolean) => postWebhook(url, { secret: 's', body: '{}', event: 'share.created', deliveryId: 'd', timeoutMs: 2000, allowPrivate })
+const post = (url: string, allowPrivate: boolean) =>
+  postWebhook(url, { secret: 's', body: '{}', event: 'share.created', deliveryId: 'd', timeoutMs: 2000, allowPrivate })
 
 describe('webhook targets (SSRF)', () => {
   it.each([
-    ['127.0.0.1', false], ['10.1.2.3', false], ['172.16.0.1', false], ['192.168.1.1', false], ['169.254.169.254', false],
-    ['100.64.0.1', false], ['0.0.0.0', false], ['224.0.0.1', false], ['255.255.255.255', false], ['::1', false], ['fe80::1', false],
-    ['fc00::1', false], ['::ffff:127.0.0.1', false], ['::ffff:10.0.0.1', false], ['::', false],
-    ['93.184.216.34', true], ['2606:4700:4700::1111', true], ['::ffff:93.184.216.34', true],
+    ['127.0.0.1', false],
+    ['10.1.2.3', false],
+    ['172.16.0.1', false],
+    ['192.168.1.1', false],
+    ['169.254.169.254', false],
+    ['100.64.0.1', false],
+    ['0.0.0.0', false],
+    ['224.0.0.1', false],
+    ['255.255.255.255', false],
+    ['::1', false],
+    ['fe80::1', false],
+    ['fc00::1', false],
+    ['::ffff:127.0.0.1', false],
+    ['::ffff:10.0.0.1', false],
+    ['::', false],
+    ['93.184.216.34', true],
+    ['2606:4700:4700::1111', true],
+    ['::ffff:93.184.216.34', true],
   ])('%s is public: %s', (address, expected) => {
     expect(isPublicAddress(address)).toBe(expected)
   })
 
   it('refuses loopback, private and local names by default, before any request is made', async () => {
     hits = []
-    for (const url of [`${targetUrl}/hook`, 'http://localhost:9/hook', 'http://[::1]:9/', 'http://169.254.169.254/latest/meta-data', 'http://metadata.internal/', 'http://intranet/']) {
+    for (const url of [
+      `${targetUrl}/hook`,
+      'http://localhost:9/hook',
+      'http://[::1]:9/',
+      'http://169.254.169.254/latest/meta-data',
+      'http://metadata.internal/',
+      'http://intranet/',
+    ]) {
       expect(() => checkWebhookUrl(url, false), url).toThrow()
       expect((await post(url, false)).ok).toBe(false)
     }

@@ -40,7 +40,13 @@ export function checkWebhookUrl(text: string, allowPrivate: boolean): URL {
   if (!allowPrivate) {
     const host = url.hostname.replace(/^\[|\]$/g, '')
     if (ipaddr.isValid(host) && !isPublicAddress(host)) throw refused('Webhooks cannot be sent to private, loopback or reserved addresses.')
-    if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local') || host.endsWith('.internal') || !host.includes('.')) {
+    if (
+      host === 'localhost' ||
+      host.endsWith('.localhost') ||
+      host.endsWith('.local') ||
+      host.endsWith('.internal') ||
+      !host.includes('.')
+    ) {
       throw refused('Webhooks cannot be sent to local host names.')
     }
   }
@@ -114,11 +120,17 @@ export function postWebhook(
         res.resume()
         const status = res.statusCode ?? 0
         const ok = status >= 200 && status < 300
-        resolve({ status, ok, error: ok ? undefined : status >= 300 && status < 400 ? `answered ${status} (redirects are not followed)` : `answered ${status}` })
+        resolve({
+          status,
+          ok,
+          error: ok ? undefined : status >= 300 && status < 400 ? `answered ${status} (redirects are not followed)` : `answered ${status}`,
+        })
       },
     )
     req.on('timeout', () => req.destroy(new Error(`no answer within ${o.timeoutMs} ms`)))
-    req.on('error', (err: Error & { code?: string }) => resolve({ status: null, ok: false, error: err.code === 'EWEBHOOKTARGET' ? err.message : err.message || 'network error' }))
+    req.on('error', (err: Error & { code?: string }) =>
+      resolve({ status: null, ok: false, error: err.code === 'EWEBHOOKTARGET' ? err.message : err.message || 'network error' }),
+    )
     req.end(o.body)
   })
 }

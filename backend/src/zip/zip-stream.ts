@@ -37,7 +37,11 @@ const isFolder = (e: ZipEntry): e is ZipFolderEntry => 'folder' in e
  */
 export function safeEntryName(name: string): string {
   const parts = name.split('/').filter((p) => p !== '')
-  if (parts.length === 0 || parts.some((p) => p === '.' || p === '..' || p.includes('\\') || /[\u0000-\u001f]/.test(p)) || /^[a-zA-Z]:/.test(parts[0]!)) {
+  if (
+    parts.length === 0 ||
+    parts.some((p) => p === '.' || p === '..' || p.includes('\\') || /[\u0000-\u001f]/.test(p)) ||
+    /^[a-zA-Z]:/.test(parts[0]!)
+  ) {
     throw new Error(`unsafe zip entry name: ${JSON.stringify(name)}`)
   }
   return parts.join('/')

@@ -11,7 +11,8 @@ const enc = encodeURIComponent
 
 export const notifyApi = {
   channels: () => api<NotificationChannels>('/api/me/notifications'),
-  saveChannels: (body: { email: boolean; webhookUrl: string | null; rotateSecret?: boolean }) => api<NotificationChannels>('/api/me/notifications', { method: 'PUT', body }),
+  saveChannels: (body: { email: boolean; webhookUrl: string | null; rotateSecret?: boolean }) =>
+    api<NotificationChannels>('/api/me/notifications', { method: 'PUT', body }),
   shareNotify: (id: string) => api<NotifyOptions>(`/api/me/shares/${enc(id)}/notify`),
   setShareNotify: (id: string, body: NotifyOptions) => api<NotifyOptions>(`/api/me/shares/${enc(id)}/notify`, { method: 'PUT', body }),
 }
@@ -68,7 +69,14 @@ export function NotificationsCard() {
         </label>
         <label className="block space-y-1 text-sm">
           <span className="font-medium">Webhook URL (JSON POST, signed)</span>
-          <input className={inputClass} type="url" maxLength={2048} placeholder="https://example.com/hooks/sharesync" value={webhookUrl} onChange={(e) => setWebhookUrl(e.target.value)} />
+          <input
+            className={inputClass}
+            type="url"
+            maxLength={2048}
+            placeholder="https://example.com/hooks/sharesync"
+            value={webhookUrl}
+            onChange={(e) => setWebhookUrl(e.target.value)}
+          />
         </label>
         {channels.webhookSecret && (
           <div className="flex flex-wrap items-center gap-2 text-sm">

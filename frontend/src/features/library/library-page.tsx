@@ -83,7 +83,11 @@ function Browser() {
       </p>
       <Card className="space-y-3">
         <nav aria-label="Folder path" className="flex flex-wrap items-center gap-1 text-sm">
-          <button type="button" className="rounded px-1 font-medium text-indigo-700 underline dark:text-indigo-300" onClick={() => void open('')}>
+          <button
+            type="button"
+            className="rounded px-1 font-medium text-indigo-700 underline dark:text-indigo-300"
+            onClick={() => void open('')}
+          >
             Library
           </button>
           {crumbs.map((name, i) => (
@@ -103,7 +107,13 @@ function Browser() {
           <form role="search" aria-label="Search the library" onSubmit={(e) => void search(e)} className="flex flex-wrap gap-2">
             <label className="min-w-0 flex-1">
               <span className="sr-only">Search in {path} by name</span>
-              <input className={inputClass} type="search" placeholder={`Search in ${path}`} value={query} onChange={(e) => setQuery(e.target.value)} />
+              <input
+                className={inputClass}
+                type="search"
+                placeholder={`Search in ${path}`}
+                value={query}
+                onChange={(e) => setQuery(e.target.value)}
+              />
             </label>
             <Button type="submit">Search</Button>
             {results && (
@@ -128,10 +138,18 @@ function Browser() {
             </thead>
             <tbody>
               {entries.map((e) => (
-                <tr key={e.path} className={`border-t border-slate-200 dark:border-slate-700 ${selected?.path === e.path ? 'bg-indigo-50 dark:bg-slate-800' : ''}`}>
+                <tr
+                  key={e.path}
+                  className={`border-t border-slate-200 dark:border-slate-700 ${selected?.path === e.path ? 'bg-indigo-50 dark:bg-slate-800' : ''}`}
+                >
                   <td className={`${tdClass} max-w-64`}>
                     {e.kind === 'folder' ? (
-                      <button type="button" className="truncate text-left font-medium text-indigo-700 underline dark:text-indigo-300" onClick={() => void open(e.path)}>
+                      <button
+                        type="button"
+                        aria-label={`Open folder ${results ? e.path : e.name}`}
+                        className="truncate text-left font-medium text-indigo-700 underline dark:text-indigo-300"
+                        onClick={() => void open(e.path)}
+                      >
                         📁 {results ? e.path : e.name}
                       </button>
                     ) : (
@@ -154,9 +172,16 @@ function Browser() {
             </tbody>
           </table>
         </TableScroll>
-        {entries.length === 0 && <p className="text-sm text-slate-600 dark:text-slate-400">{results ? 'Nothing matches.' : 'This folder is empty.'}</p>}
+        {entries.length === 0 && (
+          <p className="text-sm text-slate-600 dark:text-slate-400">{results ? 'Nothing matches.' : 'This folder is empty.'}</p>
+        )}
         {path && !results && (
-          <Button variant="ghost" onClick={() => setSelected({ name: crumbs.at(-1) ?? path, path, kind: 'folder', size: null, modifiedAt: new Date().toISOString() })}>
+          <Button
+            variant="ghost"
+            onClick={() =>
+              setSelected({ name: crumbs.at(-1) ?? path, path, kind: 'folder', size: null, modifiedAt: new Date().toISOString() })
+            }
+          >
             Share this whole folder
           </Button>
         )}
@@ -251,15 +276,34 @@ function LinkMaker({ entry, onClose }: { entry: LibraryEntry; onClose: () => voi
           </label>
           <label className="space-y-1 text-sm">
             <span className="font-medium">Downloads allowed (empty: no limit)</span>
-            <input className={inputClass} type="number" min={1} max={1_000_000} inputMode="numeric" value={maxDownloads} onChange={(e) => setMaxDownloads(e.target.value)} />
+            <input
+              className={inputClass}
+              type="number"
+              min={1}
+              max={1_000_000}
+              inputMode="numeric"
+              value={maxDownloads}
+              onChange={(e) => setMaxDownloads(e.target.value)}
+            />
           </label>
           <label className="space-y-1 text-sm">
             <span className="font-medium">Password (optional)</span>
-            <input className={inputClass} type="password" autoComplete="new-password" maxLength={256} value={password} onChange={(e) => setPassword(e.target.value)} />
+            <input
+              className={inputClass}
+              type="password"
+              autoComplete="new-password"
+              maxLength={256}
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
           </label>
           <label className="space-y-1 text-sm">
             <span className="font-medium">Tell me</span>
-            <select className={inputClass} value={notify.downloads} onChange={(e) => setNotify({ ...notify, downloads: e.target.value as NotifyOptions['downloads'] })}>
+            <select
+              className={inputClass}
+              value={notify.downloads}
+              onChange={(e) => setNotify({ ...notify, downloads: e.target.value as NotifyOptions['downloads'] })}
+            >
               <option value="off">nothing about downloads</option>
               <option value="first">on the first download</option>
               <option value="every">on every download</option>

@@ -41,7 +41,10 @@ export function DownloadsView({ scope, shareId, compact = false }: { scope: 'adm
     void loadHistory()
   }, [loadHistory])
   useEffect(() => {
-    api.list({ status: 'active', shareId, limit: 100 }).then((p) => setInitial(p.items), (err: unknown) => setError(errorMessage(err)))
+    api.list({ status: 'active', shareId, limit: 100 }).then(
+      (p) => setInitial(p.items),
+      (err: unknown) => setError(errorMessage(err)),
+    )
   }, [api, shareId])
 
   const live = useDownloadsFeed(scope, initial, () => void loadHistory()).filter((d) => !shareId || d.shareId === shareId)
@@ -76,7 +79,7 @@ export function DownloadsView({ scope, shareId, compact = false }: { scope: 'adm
                 </div>
                 <ProgressBar value={d.percent} label={`Download of ${d.fileName}`} size="sm" />
                 <div className="mt-1 flex flex-wrap items-center justify-between gap-2 text-xs text-slate-600 dark:text-slate-400">
-                  <span data-testid="download-bytes">
+                  <span data-testid="download-bytes" data-bytes={d.offset + d.bytes}>
                     {formatBytes(d.offset + d.bytes)} of {formatBytes(d.total)} ({Math.floor(d.percent)} %) · {formatSpeed(d.speed)}
                   </span>
                   <Button variant="secondary" onClick={() => void stop(d)} aria-label={`Stop the download of ${d.fileName}`}>
