@@ -97,10 +97,22 @@ function processTree(pid: number): number[] {
   return out
 }
 
-/** SIGSTOP / SIGCONT to a service and every process it started: the whole server hangs, as a frozen VM would. */
+const signal = (pid: number, sig: NodeJS.Signals) => {
+  try {
+    process.kill(pid, sig)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err // it exited meanwhile
+  }
+}
+
+/**
+ * SIGSTOP / SIGCONT to a service and every process it started: the whole server hangs, as a frozen
+ * VM would. The parent stops first, so it forks nothing new while its children are stopped.
+ */
 export function freeze(service: ServiceHandle): void {
-  for (const pid of processTree(service.pid())) process.kill(pid, 'SIGSTOP')
+  signal(service.pid(), 'SIGSTOP')
+  for (const pid of processTree(service.pid())) signal(pid, 'SIGSTOP')
 }
 export function thaw(service: ServiceHandle): void {
-  for (const pid of processTree(service.pid())) process.kill(pid, 'SIGCONT')
+  for (const pid of processTree(service.pid()).reverse()) signal(pid, 'SIGCONT')
 }
