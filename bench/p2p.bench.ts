@@ -170,7 +170,8 @@ async function relayLatency(app: AppProcess) {
     for (let i = 0; i < SOCKETS; i += 50) {
       sockets.push(...(await Promise.all(Array.from({ length: Math.min(50, SOCKETS - i) }, () => connectRooms(app.url)))))
     }
-    const rooms: [RoomsClient, RoomsClient][] = []
+    // [sender, receiver, the receiver's peer id]
+    const rooms: [RoomsClient, RoomsClient, string][] = []
     for (let i = 0; i + 1 < sockets.length; i += 2) {
       const a = sockets[i]!
       const b = sockets[i + 1]!
@@ -178,7 +179,7 @@ async function relayLatency(app: AppProcess) {
       if (!created.ok) throw new Error(created.error.message)
       const joined = await b.emitWithAck('room:join', { secret: created.room.secret })
       if (!joined.ok) throw new Error(joined.error.message)
-      rooms.push([a, b])
+      rooms.push([a, b, joined.self.peerId])
     }
     let samples: number[] = []
     let waiter: (() => void) | null = null
@@ -190,9 +191,9 @@ async function relayLatency(app: AppProcess) {
     }
     // One at a time: the relay's own latency.
     for (let i = 0; i < 500; i++) {
-      const [a, b] = rooms[i % rooms.length]!
+      const [a, , to] = rooms[i % rooms.length]!
       const arrived = new Promise<void>((resolve) => (waiter = resolve))
-      a.emit('signal', { to: b.id!, data: { t: performance.now() } }, () => undefined)
+      a.emit('signal', { to, data: { t: performance.now() } }, () => undefined)
       await arrived
     }
     waiter = null
@@ -200,7 +201,7 @@ async function relayLatency(app: AppProcess) {
     // Bursts: every room signals at once (as when many devices start connecting together).
     samples = []
     for (let round = 0; round < 10; round++) {
-      for (const [a, b] of rooms) a.emit('signal', { to: b.id!, data: { t: performance.now() } }, () => undefined)
+      for (const [a, , to] of rooms) a.emit('signal', { to, data: { t: performance.now() } }, () => undefined)
       await sleep(500)
     }
     const burst = percentiles(samples)

@@ -145,6 +145,12 @@ const EnvSchema = z
     DATABASE_TIMEOUT: millis.prefault('3s'),
     DATABASE_STATEMENT_TIMEOUT: millis.prefault('30s'),
     SHUTDOWN_TIMEOUT: millis.prefault('30s'),
+    ROOM_RECONNECT_GRACE: duration.prefault('20s'),
+    ROOM_HEARTBEAT: duration.prefault('5s'),
+    NEARBY_CAPACITY: z.coerce.number().int().min(2).max(500).default(50),
+    RELAY_ENABLED: bool.prefault('true'),
+    RELAY_MAX_BYTES: size.prefault('10GiB'),
+    RELAY_DAILY_QUOTA: size.prefault('50GiB'),
   })
 
 
@@ -249,7 +255,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     partSize: e.PART_SIZE,
     trustProxy: trustProxy(e.TRUST_PROXY),
     rtc: { stunUrls: e.STUN_URLS, turnUrls: e.TURN_URLS, turnSecret: e.TURN_SECRET, turnTtl: e.TURN_TTL },
-    rooms: { codeTtl: e.ROOM_CODE_TTL, capacity: e.ROOM_CAPACITY, createRate: e.ROOM_CREATE_RATE_LIMIT, joinRate: e.ROOM_JOIN_RATE_LIMIT, reportRate: e.ROOM_REPORT_RATE_LIMIT },
+    rooms: {
+      codeTtl: e.ROOM_CODE_TTL,
+      capacity: e.ROOM_CAPACITY,
+      createRate: e.ROOM_CREATE_RATE_LIMIT,
+      joinRate: e.ROOM_JOIN_RATE_LIMIT,
+      reportRate: e.ROOM_REPORT_RATE_LIMIT,
+      /** seconds a resumable member's seat is held after its connection drops */
+      reconnectGrace: e.ROOM_RECONNECT_GRACE,
+      /** seconds between an instance's heartbeats in Redis (dead after three missed) */
+      heartbeat: e.ROOM_HEARTBEAT,
+      nearbyCapacity: e.NEARBY_CAPACITY,
+    },
+    relay: { enabled: e.RELAY_ENABLED, maxBytes: e.RELAY_MAX_BYTES, dailyQuota: e.RELAY_DAILY_QUOTA },
     metricsToken: e.METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,
     janitor: { intervalSeconds: e.JANITOR_INTERVAL, staleUploadAge: e.STALE_UPLOAD_AGE },

@@ -45,6 +45,9 @@ export function createRealtime(http: HttpServer, deps: Deps, opts: RealtimeOptio
     serveClient: false,
     // No CORS headers: the web app is served from the same origin.
     allowRequest: (req, callback) => callback(null, originAllowed(req, config.publicUrl)),
+    // One instance: a socket back within the grace period gets its seats and missed events again.
+    // Not with Redis: the pub/sub adapter cannot restore sessions (reconnect tokens do that job).
+    ...(deps.redis ? {} : { connectionStateRecovery: { maxDisconnectionDuration: config.rooms.reconnectGrace * 1000, skipMiddlewares: true } }),
   })
 
   for (const mw of opts.engineMiddlewares ?? []) io.engine.use(mw)
@@ -55,11 +58,22 @@ export function createRealtime(http: HttpServer, deps: Deps, opts: RealtimeOptio
   const redisClients = deps.redis ? [adapterClient(), adapterClient()] : []
   if (redisClients.length === 2) {
     for (const c of redisClients) c.on('error', (err: Error) => logger.warn({ err: err.message }, 'socket.io redis adapter error'))
-    io.adapter(createAdapter(redisClients[0], redisClients[1], { key: 'sharesync:sio' }))
+    // A publish already sent when the connection drops is rejected ("Connection is closed"), and the
+    // adapter never awaits its publishes: that message is lost (as any broadcast during an outage),
+    // but it must not become an unhandled rejection.
+    const pub = redisClients[0]!
+    const publish = pub.publish.bind(pub) as (...args: unknown[]) => Promise<number>
+    pub.publish = ((...args: unknown[]) => {
+      const sent = publish(...args)
+      sent.catch((err: Error) => logger.debug({ err: err.message }, 'socket.io redis adapter: a publish was lost'))
+      return sent
+    }) as typeof pub.publish
+    // requestsTimeout: a frozen instance holds up cluster-wide requests (fetchSockets) this long at most.
+    io.adapter(createAdapter(redisClients[0], redisClients[1], { key: 'sharesync:sio', requestsTimeout: 2000 }))
   }
 
   // Namespaces, one line each (an admin live feed can be added here).
-  registerRooms(io.of(ROOMS_NAMESPACE), deps, opts.rooms)
+  const rooms = registerRooms(io.of(ROOMS_NAMESPACE), deps, opts.rooms)
   // The admin namespace has its own event maps; one Server instance serves both.
   const adminFeed = registerAdminFeed(io.of(ADMIN_NAMESPACE) as unknown as AdminNamespace, io.of(ROOMS_NAMESPACE), deps, opts.admin)
   // Download monitoring: live progress for admins (/admin) and owners (/account), Stop across instances.
@@ -82,22 +96,17 @@ export function createRealtime(http: HttpServer, deps: Deps, opts: RealtimeOptio
   let closing: Promise<void> | null = null
   return {
     io,
-    roomsStats: () => roomsLiveStats(io.of(ROOMS_NAMESPACE)),
+    roomsStats: () => roomsLiveStats(io.of(ROOMS_NAMESPACE), logger),
     adminLive: () => adminFeed.live(),
     stopDownload: (id) => monitorFeed.stop(id),
-    localFigures: () => {
-      const rooms = io.of(ROOMS_NAMESPACE)
-      // Every socket is alone in a room named by its id: only the other rooms are P2P rooms.
-      let open = 0
-      for (const room of rooms.adapter.rooms.keys()) if (!rooms.sockets.has(room)) open++
-      return { sockets: io.engine.clientsCount, rooms: open }
-    },
+    localFigures: () => ({ sockets: io.engine.clientsCount, rooms: rooms.localRooms() }),
     close() {
       // Not io.close(): that would also close the HTTP server, which server.ts shuts down gracefully.
       closing ??= (async () => {
         adminFeed.stop()
         offAccess()
         monitorFeed.close()
+        rooms.stop()
         io.engine.close()
         for (const nsp of io._nsps.values()) await nsp.adapter.close()
         await Promise.all(redisClients.map((c) => c.quit().catch(() => c.disconnect())))

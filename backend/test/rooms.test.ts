@@ -34,7 +34,7 @@ describe('P2P rooms (one instance)', () => {
     if (!created.ok) throw new Error(created.error.message)
     const joined = await b.emitWithAck('room:join', { code: created.room.code, name: 'Bob laptop' })
     if (!joined.ok) throw new Error(joined.error.message)
-    return { a, b, created, joined }
+    return { a, b, created, joined, pa: created.self.peerId, pb: joined.self.peerId }
   }
 
   it('a peer joins by code, sees who is in the room, and signals flow both ways with from stamped by the server', async () => {
@@ -46,7 +46,10 @@ describe('P2P rooms (one instance)', () => {
     expect(created.room.code).toMatch(/^[2-9A-HJ-NP-Z]{6}$/)
     expect(created.room.secret.length).toBeGreaterThanOrEqual(22) // ≥128 bits, base64url
     expect(created.room.link).toBe(`http://${new URL(server.url).host}/r/${created.room.secret}`)
-    expect(created.self).toEqual({ peerId: a.id, name: 'Alice phone', device: 'Pixel 8 · Chrome' })
+    expect(created.self).toEqual({ peerId: expect.stringMatching(/^[A-Za-z0-9_-]{16}$/), name: 'Alice phone', device: 'Pixel 8 · Chrome' })
+    // Peer ids are the server's, not the Socket.IO connection ids.
+    expect(created.self.peerId).not.toBe(a.id)
+    const pa = created.self.peerId
 
     const joinedSeen = nextEvent(a, 'peer:joined')
     // Typed loosely by people: lower case, a dash in the middle.
@@ -55,43 +58,46 @@ describe('P2P rooms (one instance)', () => {
     expect(joined.ok).toBe(true)
     if (!joined.ok) return
     expect(joined.room.id).toBe(created.room.id)
-    expect(joined.peers).toEqual([{ peerId: a.id, name: 'Alice phone', device: 'Pixel 8 · Chrome' }])
-    expect((await joinedSeen).peer).toMatchObject({ peerId: b.id, name: 'Bob laptop' })
+    expect(joined.peers).toEqual([{ peerId: pa, name: 'Alice phone', device: 'Pixel 8 · Chrome' }])
+    const pb = joined.self.peerId
+    expect(await joinedSeen).toEqual({ roomId: created.room.id, peer: { peerId: pb, name: 'Bob laptop', device: expect.any(String) } })
 
     const atA = nextEvent(a, 'signal')
-    expect(await b.emitWithAck('signal', { to: a.id!, data: { sdp: 'offer-from-b' } })).toEqual({ ok: true })
-    expect(await atA).toEqual({ from: b.id, data: { sdp: 'offer-from-b' } })
+    expect(await b.emitWithAck('signal', { to: pa, data: { sdp: 'offer-from-b' } })).toEqual({ ok: true })
+    expect(await atA).toEqual({ from: pb, data: { sdp: 'offer-from-b' } })
 
     const atB = nextEvent(b, 'signal')
-    expect(await a.emitWithAck('signal', { to: b.id!, data: { candidate: 'c1' } })).toEqual({ ok: true })
-    expect(await atB).toEqual({ from: a.id, data: { candidate: 'c1' } })
+    expect(await a.emitWithAck('signal', { to: pb, data: { candidate: 'c1' } })).toEqual({ ok: true })
+    expect(await atB).toEqual({ from: pa, data: { candidate: 'c1' } })
   })
 
   it('a socket outside the room cannot signal its members: error ack, nothing delivered', async () => {
-    const { a, b } = await roomOfTwo()
+    const { a, b, pa, pb } = await roomOfTwo()
     const c = await client()
     await c.emitWithAck('room:create', {}) // C is in a room of its own
     const atA = collect(a, 'signal')
     const atB = collect(b, 'signal')
-    const toA = await c.emitWithAck('signal', { to: a.id!, data: { sdp: 'evil' } })
-    const toB = await c.emitWithAck('signal', { to: b.id!, data: { sdp: 'evil' } })
+    const toA = await c.emitWithAck('signal', { to: pa, data: { sdp: 'evil' } })
+    const toB = await c.emitWithAck('signal', { to: pb, data: { sdp: 'evil' } })
     expect(toA).toMatchObject({ ok: false, error: { code: 'forbidden' } })
     expect(toB).toMatchObject({ ok: false, error: { code: 'forbidden' } })
     const lone = await client() // in no room at all
-    expect(await lone.emitWithAck('signal', { to: a.id!, data: 'x' })).toMatchObject({ ok: false, error: { code: 'forbidden' } })
+    expect(await lone.emitWithAck('signal', { to: pa, data: 'x' })).toMatchObject({ ok: false, error: { code: 'forbidden' } })
+    // Nor by the Socket.IO connection id (that is not a peer id).
+    expect(await c.emitWithAck('signal', { to: a.id!, data: 'x' })).toMatchObject({ ok: false, error: { code: 'forbidden' } })
     await sleep(300)
     expect(atA).toEqual([])
     expect(atB).toEqual([])
   })
 
   it('a forged from is replaced by the real sender', async () => {
-    const { a, b } = await roomOfTwo()
+    const { a, b, pa, pb } = await roomOfTwo()
     const c = await client()
     const atA = nextEvent(a, 'signal')
     // An extra field is dropped by the schema; `from` is always set by the server.
-    const forged = { to: a.id!, data: { sdp: 'x' }, from: c.id } as { to: string; data: { sdp: string } }
+    const forged = { to: pa, data: { sdp: 'x' }, from: c.id } as { to: string; data: { sdp: string } }
     expect(await b.emitWithAck('signal', forged)).toEqual({ ok: true })
-    expect((await atA).from).toBe(b.id)
+    expect((await atA).from).toBe(pb)
   })
 
   it('a wrong code fails with room_not_found, and so does a malformed one (invalid_input)', async () => {
@@ -110,10 +116,10 @@ describe('P2P rooms (one instance)', () => {
   })
 
   it('members see a peer leave, and the room ends with its last member', async () => {
-    const { a, b, created } = await roomOfTwo()
+    const { a, b, created, pb } = await roomOfTwo()
     const left = nextEvent(a, 'peer:left')
     b.disconnect()
-    expect(await left).toEqual({ roomId: created.room.id, peerId: b.id ?? expect.any(String) })
+    expect(await left).toEqual({ roomId: created.room.id, peerId: pb })
     expect(await a.emitWithAck('room:leave', {})).toEqual({ ok: true })
     await sleep(50)
     const late = await client()
@@ -121,7 +127,7 @@ describe('P2P rooms (one instance)', () => {
   })
 
   it('a flood of 1 000 events in a second is throttled and cut off, while the peers keep working', async () => {
-    const { a, b, created } = await roomOfTwo()
+    const { a, b, created, pa, pb } = await roomOfTwo()
     // The flooder is a member of the same room, so its signals would otherwise all reach A.
     const flooder = await client()
     expect((await flooder.emitWithAck('room:join', { secret: created.room.secret })).ok).toBe(true)
@@ -130,14 +136,14 @@ describe('P2P rooms (one instance)', () => {
     let accepted = 0
     let throttled = 0
     for (let i = 0; i < 1000; i++) {
-      flooder.emit('signal', { to: a.id!, data: { i } }, (res) => (res.ok ? accepted++ : throttled++))
+      flooder.emit('signal', { to: pa, data: { i } }, (res) => (res.ok ? accepted++ : throttled++))
     }
     // Meanwhile A and B signal as usual.
     const latencies: number[] = []
     for (let i = 0; i < 20; i++) {
       const t = performance.now()
       const got = nextEvent(b, 'signal')
-      expect((await a.emitWithAck('signal', { to: b.id!, data: { i } })).ok).toBe(true)
+      expect((await a.emitWithAck('signal', { to: pb, data: { i } })).ok).toBe(true)
       expect((await got).data).toEqual({ i })
       latencies.push(performance.now() - t)
     }
@@ -152,10 +158,10 @@ describe('P2P rooms (one instance)', () => {
   })
 
   it('a 2 MB payload is rejected: the sender is disconnected and nothing is delivered', async () => {
-    const { a, b } = await roomOfTwo()
+    const { a, b, pa } = await roomOfTwo()
     const atA = collect(a, 'signal')
     const gone = nextEvent(b, 'disconnect' as never, 5000)
-    b.emit('signal', { to: a.id!, data: 'x'.repeat(2 * 1024 * 1024) }, () => undefined)
+    b.emit('signal', { to: pa, data: 'x'.repeat(2 * 1024 * 1024) }, () => undefined)
     await gone
     await sleep(200)
     expect(atA).toEqual([])

@@ -29,7 +29,9 @@ export function registerAdminFeed(nsp: AdminNamespace, rooms: RoomsNamespace, de
 
   /** Cluster-wide: fetchSockets asks every instance when the Redis adapter is on. */
   async function live(): Promise<LiveFigures> {
-    const [roomStats, dashboards] = await Promise.all([roomsLiveStats(rooms), nsp.in(ADMINS_ROOM).fetchSockets()])
+    // An instance that does not answer in time leaves its dashboards out rather than stall the figures.
+    const dashboardSockets = nsp.in(ADMINS_ROOM).fetchSockets().catch(() => nsp.local.in(ADMINS_ROOM).fetchSockets())
+    const [roomStats, dashboards] = await Promise.all([roomsLiveStats(rooms, deps.logger), dashboardSockets])
     return { ...roomStats, sockets: roomStats.sockets + dashboards.length, dashboards: dashboards.length, at: new Date().toISOString() }
   }
 

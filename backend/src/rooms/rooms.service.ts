@@ -1,116 +1,219 @@
 import { randomBytes, randomInt } from 'node:crypto'
 import { ROOM_CODE_ALPHABET, ROOM_CODE_LENGTH } from '@sharesync/protocol'
 import type { Config } from '../config'
-import { p2pRepo } from '../db/p2p.repo'
-import type { Deps } from '../deps'
 import { AppError } from '../http/app-error'
 import type { Limits } from '../limits/limits'
-import type { RoomRecord, RoomStore } from './room-store'
+import { nearbyGroupId } from './network-group'
+import { issueToken, parseToken } from './reconnect-token'
+import type { MemberRecord, RoomKind, RoomRecord, RoomStore } from './room-store'
 import type { TransferStats } from './transfer-ledger'
 
-/** Who is asking: one socket of the /rooms namespace. */
+/** Who is asking: the address their limits count under. */
 export interface RoomsCaller {
-  peerId: string
   ip: string
 }
 
-export interface Admitted {
+/** The seat a socket asks for. */
+export interface SeatRequest {
+  peerId: string
+  name: string
+  device: string
+  /** the socket that will hold it */
+  conn: string
+  /** ask for a reconnect token (the seat is then held for a grace period after a disconnect) */
+  resumable: boolean
+}
+
+/** A socket in a room or nearby group. */
+export interface Entered {
   room: RoomRecord
+  /** when the room's code stops working (0 for nearby groups) */
   codeExpiresAt: number
+  self: MemberRecord
+  /** the other members */
+  peers: MemberRecord[]
+  /** a fresh reconnect token, for resumable members */
+  token?: string
+  /** resumed: the connection that held the seat before, and whether it had been announced away */
+  previous?: { conn: string; instance: string; away: boolean }
 }
 
 export type JoinBy = { code: string } | { secret: string }
 
-const roomNotFound = () => new AppError('room_not_found', 'This room code or link is wrong, or the room has ended.')
+export interface ReportSink {
+  insertReport(r: TransferStats & { roomId: string; senderUserId: string | null }): Promise<unknown>
+}
 
-/** The rules of rooms: codes and links, capacity, who may signal whom, when a room ends. */
+export interface RoomsServiceDeps {
+  store: RoomStore
+  limits: Pick<Limits, 'consume'>
+  reports: ReportSink
+  rules: Config['rooms']
+  /** this server instance (seats record where their socket lives) */
+  instance: string
+  /** keys nearby group ids (the same on every instance) */
+  nearbyKey: string
+}
+
+const roomNotFound = () => new AppError('room_not_found', 'This room code or link is wrong, or the room has ended.')
+const resumeRefused = (why: string) => new AppError('resume_refused', `${why} Join again by the room's link.`)
+
+/**
+ * The rules of rooms and nearby groups: codes and links, capacity, seats held across reconnects,
+ * who may reach whom, when a room ends. Sockets stay outside (rooms.socket.ts): this takes plain
+ * values, so its tests run in milliseconds on the memory store.
+ */
 export class RoomsService {
-  private readonly reports: ReturnType<typeof p2pRepo>
-  private readonly limits: Limits
+  readonly store: RoomStore
   private readonly rules: Config['rooms']
 
-  constructor(
-    deps: Pick<Deps, 'db' | 'limits' | 'config'>,
-    readonly store: RoomStore,
-    /** which of these peers are connected to some instance (to drop members of a crashed one) */
-    private readonly connected?: (peerIds: string[]) => Promise<string[]>,
-  ) {
-    this.reports = p2pRepo(deps.db)
-    this.limits = deps.limits
-    this.rules = deps.config.rooms
+  constructor(private readonly deps: RoomsServiceDeps) {
+    this.store = deps.store
+    this.rules = deps.rules
+  }
+
+  get instance(): string {
+    return this.deps.instance
   }
 
   private get codeTtlMs() {
     return this.rules.codeTtl * 1000
   }
 
-  async create(caller: RoomsCaller): Promise<Admitted> {
-    await this.limits.consume('roomCreate', `ip:${caller.ip}`)
+  async create(caller: RoomsCaller, seat: SeatRequest): Promise<Entered> {
+    await this.deps.limits.consume('roomCreate', `ip:${caller.ip}`)
     // 31^6 ≈ 887 M codes: a collision among live rooms is rare, and simply draws again.
     for (let attempt = 0; attempt < 8; attempt++) {
       const room: RoomRecord = {
         id: randomBytes(12).toString('base64url'),
+        kind: 'room',
         code: randomCode(),
         secret: randomBytes(18).toString('base64url'),
         capacity: this.rules.capacity,
         createdAt: Date.now(),
       }
       if (!(await this.store.create(room, this.codeTtlMs))) continue
-      return this.admit(room, caller)
+      return this.admit(room, seat)
     }
     throw new AppError('conflict', 'Could not allocate a room code, please try again.')
   }
 
-  async join(caller: RoomsCaller, by: JoinBy): Promise<Admitted> {
+  async join(caller: RoomsCaller, by: JoinBy, seat: SeatRequest): Promise<Entered> {
     let room: RoomRecord | null
     if ('code' in by) {
       // Codes are short enough to guess: attempts count per client address, hits and misses alike.
-      await this.limits.consume('roomJoin', `ip:${caller.ip}`)
+      await this.deps.limits.consume('roomJoin', `ip:${caller.ip}`)
       room = await this.store.findByCode(by.code)
     } else {
       room = await this.store.findBySecret(by.secret)
     }
-    if (!room) throw roomNotFound()
-    return this.admit(room, caller)
+    if (!room || room.kind !== 'room') throw roomNotFound()
+    return this.admit(room, seat)
   }
 
-  /** Removes the caller from the room; the room ends with its last member. */
-  async leave(roomId: string, peerId: string): Promise<{ ended: boolean }> {
-    const remaining = await this.store.removeMember(roomId, peerId)
-    if (remaining > 0) return { ended: false }
+  /** The nearby group of `network` (see network-group.ts); with `token`, as the same peer as before. */
+  async joinNearby(network: string, seat: SeatRequest, token?: string): Promise<Entered> {
+    const group: RoomRecord = { id: nearbyGroupId(network, this.deps.nearbyKey), kind: 'nearby', code: '', secret: '', capacity: this.rules.nearbyCapacity, createdAt: Date.now() }
+    if (token !== undefined) {
+      const parsed = parseToken(token)
+      // A token of another network (the device moved) or of a room never resumes here.
+      if (!parsed || parsed.roomId !== group.id) throw new AppError('resume_refused', 'This reconnect token is not valid on this network. Join without it.')
+      return this.resumeParsed(parsed, seat.conn, 'nearby')
+    }
+    await this.store.ensure(group)
+    return this.admit((await this.store.get(group.id)) ?? group, seat)
+  }
+
+  /** Back into a room as the peer a reconnect token names; the token is spent, a new one returned. */
+  async resume(token: string, conn: string): Promise<Entered> {
+    const parsed = parseToken(token)
+    if (!parsed) throw resumeRefused('This reconnect token is not valid.')
+    return this.resumeParsed(parsed, conn, 'room')
+  }
+
+  private async resumeParsed(parsed: NonNullable<ReturnType<typeof parseToken>>, conn: string, kind: RoomKind): Promise<Entered> {
+    const room = await this.store.get(parsed.roomId)
+    if (!room || room.kind !== kind) throw kind === 'room' ? roomNotFound() : new AppError('resume_refused', 'This nearby seat is gone. Join without the token.')
+    const held = await this.store.member(room.id, parsed.peerId)
+    if (!held || held.tokenHash !== parsed.hash) throw resumeRefused('This reconnect token was used already or has expired.')
+    const next = issueToken(room.id, parsed.peerId)
+    // Compare-and-set on the token: of two resumes racing with one token, one wins.
+    const updated = await this.store.updateMember(room.id, parsed.peerId, { tokenHash: parsed.hash, conn: held.conn }, { tokenHash: next.hash, conn, instance: this.deps.instance, away: false })
+    if (updated !== 'ok') throw resumeRefused('This reconnect token was used already or has expired.')
+    const self: MemberRecord = { ...held, tokenHash: next.hash, conn, instance: this.deps.instance, away: false }
+    const peers = (await this.store.members(room.id)).filter((m) => m.peerId !== self.peerId)
+    return { room, codeExpiresAt: 0, self, peers, token: next.token, previous: { conn: held.conn, instance: held.instance, away: held.away } }
+  }
+
+  /** Gives the seat up now (room:leave, nearby:leave, a deliberate disconnect). */
+  async leave(roomId: string, peerId: string, conn: string): Promise<{ removed: boolean; ended: boolean }> {
+    return this.removeSeat(roomId, peerId, { conn })
+  }
+
+  /** The seat's connection dropped: hold it. False when the seat is not this connection's any more. */
+  async markAway(roomId: string, peerId: string, conn: string): Promise<boolean> {
+    return (await this.store.updateMember(roomId, peerId, { conn, away: false }, { away: true })) === 'ok'
+  }
+
+  /** The same connection came back (Socket.IO connection state recovery). */
+  async markBack(roomId: string, peerId: string, conn: string): Promise<boolean> {
+    return (await this.store.updateMember(roomId, peerId, { conn }, { away: false, instance: this.deps.instance })) === 'ok'
+  }
+
+  /** The grace period is over: frees the seat unless it was resumed meanwhile. */
+  async expire(roomId: string, peerId: string, conn: string): Promise<{ removed: boolean; ended: boolean }> {
+    return this.removeSeat(roomId, peerId, { conn, away: true })
+  }
+
+  /** A room ends with its last member (nearby groups too: they are made again on demand). */
+  async endIfEmpty(roomId: string, remaining: number): Promise<boolean> {
+    if (remaining > 0) return false
     await this.store.delete(roomId)
-    return { ended: true }
+    return true
   }
 
-  /** A signal may only reach another member of the sender's own room. */
-  async mayRelay(roomId: string | null, from: string, to: string): Promise<boolean> {
-    if (!roomId || from === to) return false
-    return this.store.isMember(roomId, to)
+  /** Which of `roomIds` (the sender's room and nearby group) `to` is a member of, if any. */
+  async sharedRoom(roomIds: string[], from: string, to: string): Promise<string | null> {
+    if (from === to) return null
+    for (const roomId of roomIds) if (await this.store.isMember(roomId, to)) return roomId
+    return null
   }
 
   async report(roomId: string, senderUserId: string | null, report: TransferStats): Promise<void> {
-    await this.reports.insertReport({ roomId, senderUserId, ...report })
+    await this.deps.reports.insertReport({ roomId, senderUserId, ...report })
+  }
+
+  private async removeSeat(roomId: string, peerId: string, match: { conn: string; away?: boolean }) {
+    const remaining = await this.store.removeMember(roomId, peerId, match)
+    if (remaining === null) return { removed: false, ended: false }
+    return { removed: true, ended: await this.endIfEmpty(roomId, remaining) }
   }
 
   /**
-   * An instance that crashed never said goodbye for its sockets: their seats stay taken in Redis.
-   * When a room looks full, members no instance knows are removed. Answers whether any were.
+   * A room that looks full may hold seats of an instance that died before anyone reaped it: those
+   * whose instance sent no heartbeat for three periods are freed. Answers whether any were.
    */
-  private async dropStaleMembers(roomId: string): Promise<boolean> {
-    if (!this.connected) return false
+  private async dropDeadSeats(roomId: string): Promise<boolean> {
     const members = await this.store.members(roomId)
-    const live = new Set(await this.connected(members))
-    const stale = members.filter((m) => !live.has(m))
-    for (const m of stale) await this.store.removeMember(roomId, m)
-    return stale.length > 0
+    const alive = await this.store.aliveInstances([...new Set(members.map((m) => m.instance))], Date.now() - 3 * this.rules.heartbeat * 1000)
+    alive.add(this.deps.instance)
+    let dropped = false
+    for (const m of members) {
+      if (alive.has(m.instance)) continue
+      if ((await this.store.removeMember(roomId, m.peerId, { instance: m.instance })) !== null) dropped = true
+    }
+    return dropped
   }
 
-  private async admit(room: RoomRecord, caller: RoomsCaller): Promise<Admitted> {
-    let added = await this.store.addMember(room.id, caller.peerId, this.codeTtlMs)
-    if (added.status === 'full' && (await this.dropStaleMembers(room.id))) added = await this.store.addMember(room.id, caller.peerId, this.codeTtlMs)
-    if (added.status === 'full') throw new AppError('room_full', `This room is full (${room.capacity} devices).`)
+  private async admit(room: RoomRecord, seat: SeatRequest): Promise<Entered> {
+    const issued = seat.resumable ? issueToken(room.id, seat.peerId) : null
+    const self: MemberRecord = { peerId: seat.peerId, name: seat.name, device: seat.device, tokenHash: issued?.hash ?? '', instance: this.deps.instance, conn: seat.conn, away: false }
+    let added = await this.store.addMember(room.id, self, this.codeTtlMs)
+    if (added.status === 'full' && (await this.dropDeadSeats(room.id))) added = await this.store.addMember(room.id, self, this.codeTtlMs)
+    if (added.status === 'full') throw new AppError('room_full', room.kind === 'room' ? `This room is full (${room.capacity} devices).` : `Too many devices on this network (${room.capacity}).`)
     if (added.status === 'gone') throw roomNotFound()
-    return { room, codeExpiresAt: added.codeExpiresAt }
+    const peers = (await this.store.members(room.id)).filter((m) => m.peerId !== seat.peerId)
+    return { room, codeExpiresAt: added.codeExpiresAt, self, peers, ...(issued ? { token: issued.token } : {}) }
   }
 }
 

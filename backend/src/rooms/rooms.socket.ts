@@ -1,40 +1,55 @@
+import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import {
-  CreateRoom,
-  JoinRoom,
-  LeaveRoom,
-  SendSignal,
-  TransferReport,
-  TransferStarted,
+  ROOMS_CLIENT_EVENTS,
   type Ack,
   type ClientToServer,
   type Peer,
+  type Reconnect,
   type RoomInfo,
   type ServerToClient,
 } from '@sharesync/protocol'
 import proxyAddr from 'proxy-addr'
 import type { Namespace, Socket } from 'socket.io'
 import type { z } from 'zod'
+import { p2pRepo } from '../db/p2p.repo'
 import type { Deps } from '../deps'
 import { AppError } from '../http/app-error'
 import { addressKey } from '../http/client-address'
 import { toAppError } from '../http/error-middleware'
 import { deviceName } from './device-name'
 import { DEFAULT_EVENT_BUDGET, EventBudget, type EventBudgetRule } from './event-budget'
+import { forwardedButUntrusted, networkOf } from './network-group'
+import { parseToken } from './reconnect-token'
+import { RedisRoomStore } from './redis-room-store'
+import { MemoryRoomStore, type MemberRecord, type RoomKind, type RoomRecord } from './room-store'
+import { RoomsCluster, type LocalSeat } from './rooms-cluster'
+import { RoomsService, type Entered } from './rooms.service'
+import { TransferLedger } from './transfer-ledger'
 
 const STATS_BUDGET: EventBudgetRule = { burst: 20, perSecond: 1, maxStrikes: 50, strikeWindowMs: 60_000 }
-import { RedisRoomStore } from './redis-room-store'
-import { TransferLedger } from './transfer-ledger'
-import { MemoryRoomStore } from './room-store'
-import { RoomsService, type Admitted } from './rooms.service'
 
-export type InterServer = Record<string, never>
+/** Between instances (Socket.IO server-side events): "check your seats now". */
+export interface InterServer {
+  'rooms:resync': (ack: (done: boolean) => void) => void
+}
+
+/** A socket's seat in a room or in its nearby group. */
+export interface Membership {
+  roomId: string
+  kind: RoomKind
+  resumable: boolean
+}
 
 export interface SocketData {
   peerId: string
-  roomId: string | null
+  /** the room joined by code or link */
+  room: Membership | null
+  /** the nearby group of its network */
+  nearby: Membership | null
   name: string
   device: string
+  /** the client address (TRUST_PROXY-aware, as the rate limits see it) */
   ip: string
   /** transfers this socket announced and has not reported yet (live admin counter) */
   activeTransfers: number
@@ -43,20 +58,63 @@ export interface SocketData {
 }
 
 export type RoomsNamespace = Namespace<ClientToServer, ServerToClient, InterServer, SocketData>
-type RoomsSocket = Socket<ClientToServer, ServerToClient, InterServer, SocketData>
+export type RoomsSocket = Socket<ClientToServer, ServerToClient, InterServer, SocketData>
 
 export interface RoomsOptions {
   budget?: EventBudgetRule
+  /** overrides ROOM_HEARTBEAT (tests) */
+  heartbeatMs?: number
 }
+
+/** Socket.IO rooms: every member of a P2P room or nearby group, and every socket of one peer. */
+export const roomChannel = (roomId: string) => `room:${roomId}`
+export const peerChannel = (peerId: string) => `peer:${peerId}`
+const seatKey = (roomId: string, peerId: string) => `${roomId} ${peerId}`
+const newPeerId = () => randomBytes(12).toString('base64url')
+
+/** Redis lost the rooms a moment ago and the instances are still putting the seats back. */
+const restoring = () => new AppError('redis_unavailable', 'The server is restoring its rooms after an outage; try again in a moment.')
+
+export const peerOf = (m: Pick<MemberRecord, 'peerId' | 'name' | 'device' | 'away'>): Peer => ({ peerId: m.peerId, name: m.name, device: m.device, ...(m.away ? { reconnecting: true } : {}) })
 
 /** Registers the `/rooms` signaling namespace: thin handlers that parse, call the service, ack. */
 export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOptions = {}) {
   const { config, logger } = deps
   const store = deps.redis ? new RedisRoomStore(deps.redis) : new MemoryRoomStore()
-  // Every socket sits in a room named by its id, on whichever instance: connected peers answer.
-  const connected = async (peerIds: string[]) => (peerIds.length ? (await nsp.in(peerIds).fetchSockets()).map((s) => s.id) : [])
-  const service = new RoomsService(deps, store, connected)
+  const instance = randomBytes(9).toString('base64url')
+  const service = new RoomsService({ store, limits: deps.limits, reports: p2pRepo(deps.db), rules: config.rooms, instance, nearbyKey: `nearby:${config.sessionSecret}` })
   const trust = trustValue(config.trustProxy)
+  const graceMs = config.rooms.reconnectGrace * 1000
+
+  /** This instance's sockets by peer id, the seats it holds (for a restore), and held seats' timers. */
+  const locals = new Map<string, RoomsSocket>()
+  const seats = new Map<string, LocalSeat>()
+  const held = new Map<string, ReturnType<typeof setTimeout>>()
+
+  const cluster = new RoomsCluster({
+    store,
+    instance,
+    intervalMs: opts.heartbeatMs ?? config.rooms.heartbeat * 1000,
+    codeTtlMs: config.rooms.codeTtl * 1000,
+    localSeats: () => [...seats.values()],
+    restored: ({ room, member }) => nsp.to(roomChannel(room.id)).except(peerChannel(member.peerId)).emit('peer:joined', { roomId: room.id, peer: peerOf(member) }),
+    reaped: async (roomId, peerId, remaining) => {
+      nsp.to(roomChannel(roomId)).emit('peer:left', { roomId, peerId })
+      if (await service.endIfEmpty(roomId, remaining)) deps.events.emit('roomClosed', { roomId })
+    },
+    askOthers: async () => {
+      // The adapter's requestsTimeout (realtime.ts) bounds the wait for a frozen instance.
+      await nsp.serverSideEmitWithAck('rooms:resync')
+    },
+    logger,
+  })
+  nsp.on('rooms:resync', (ack) => {
+    cluster.beat().then(
+      () => ack(true),
+      () => ack(false),
+    )
+  })
+  cluster.start()
 
   const linkBase = (req: IncomingMessage) => {
     if (config.publicUrl) return config.publicUrl
@@ -64,7 +122,7 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
     if (origin && origin !== 'null') return origin
     return `http://${req.headers.host ?? 'localhost'}`
   }
-  const roomInfo = (socket: RoomsSocket, { room, codeExpiresAt }: Admitted): RoomInfo => ({
+  const roomInfo = (socket: RoomsSocket, { room, codeExpiresAt }: Entered): RoomInfo => ({
     id: room.id,
     code: room.code,
     codeExpiresAt: new Date(codeExpiresAt).toISOString(),
@@ -72,24 +130,115 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
     secret: room.secret,
     capacity: room.capacity,
   })
-  const peerOf = (data: SocketData): Peer => ({ peerId: data.peerId, name: data.name, device: data.device })
+  const reconnectOf = (entered: Entered): { reconnect?: Reconnect } => (entered.token ? { reconnect: { token: entered.token, graceSeconds: config.rooms.reconnectGrace } } : {})
+  const memberships = (data: SocketData) => [data.room, data.nearby].filter((m): m is Membership => m !== null)
 
-  async function leaveCurrent(socket: RoomsSocket) {
-    const roomId = socket.data.roomId
-    if (!roomId) return
-    socket.data.roomId = null
-    await socket.leave(roomId)
-    nsp.to(roomId).emit('peer:left', { roomId, peerId: socket.data.peerId })
-    if ((await service.leave(roomId, socket.data.peerId)).ended) deps.events.emit('roomClosed', { roomId })
+  const redisDown = (err: unknown) =>
+    deps.redis !== null && !(err instanceof AppError) && (deps.redis.status !== 'ready' || /Connection is closed|Stream isn't writeable|timed out|ECONNREFUSED|MaxRetries/i.test((err as Error)?.message ?? ''))
+
+  /** The socket now answers to `peerId` (a resume gives it back its old one). */
+  function adoptPeerId(socket: RoomsSocket, peerId: string) {
+    const old = socket.data.peerId
+    if (old === peerId) return
+    if (locals.get(old) === socket) locals.delete(old)
+    void socket.leave(peerChannel(old))
+    socket.data.peerId = peerId
+    locals.set(peerId, socket)
+    void socket.join(peerChannel(peerId))
   }
 
-  async function enter(socket: RoomsSocket, admitted: Admitted, name: string | undefined) {
-    socket.data.roomId = admitted.room.id
-    socket.data.name = name ?? socket.data.device
-    // Gone while being admitted: its 'disconnect' saw no room yet, so the seat is given back here.
-    if (socket.disconnected) return leaveCurrent(socket)
-    await socket.join(admitted.room.id)
-    socket.to(admitted.room.id).emit('peer:joined', { roomId: admitted.room.id, peer: peerOf(socket.data) })
+  function release(roomId: string, peerId: string) {
+    const key = seatKey(roomId, peerId)
+    seats.delete(key)
+    const timer = held.get(key)
+    if (timer) clearTimeout(timer)
+    held.delete(key)
+  }
+
+  /** Seats the socket in `entered.room` and tells the others (`peer:joined`, or `peer:back` for a resume). */
+  async function enter(socket: RoomsSocket, kind: RoomKind, entered: Entered, resumable: boolean) {
+    const { room, self } = entered
+    const key = seatKey(room.id, self.peerId)
+    const timer = held.get(key)
+    if (timer) clearTimeout(timer)
+    held.delete(key)
+    seats.set(key, { room, member: self })
+    socket.data[kind] = { roomId: room.id, kind, resumable: resumable || entered.previous !== undefined }
+    // Gone while being admitted: its 'disconnect' saw no seat yet, so the seat is given back here.
+    if (socket.disconnected) return leave(socket, kind)
+    await socket.join(roomChannel(room.id))
+    const event = entered.previous ? 'peer:back' : 'peer:joined'
+    socket.to(roomChannel(room.id)).emit(event, { roomId: room.id, peer: peerOf(self) })
+    // Resumed while the old socket still looked connected (the drop was not noticed yet): it goes.
+    if (entered.previous && entered.previous.conn !== socket.id && !entered.previous.away) nsp.in(entered.previous.conn).disconnectSockets(true)
+  }
+
+  /** Gives up the socket's seat of `kind` now. */
+  async function leave(socket: RoomsSocket, kind: RoomKind) {
+    const m = socket.data[kind]
+    if (!m) return
+    socket.data[kind] = null
+    await socket.leave(roomChannel(m.roomId))
+    release(m.roomId, socket.data.peerId)
+    const { removed, ended } = await service.leave(m.roomId, socket.data.peerId, socket.id)
+    if (removed) nsp.to(roomChannel(m.roomId)).emit('peer:left', { roomId: m.roomId, peerId: socket.data.peerId })
+    if (ended) deps.events.emit('roomClosed', { roomId: m.roomId })
+  }
+
+  /** After a drop: resumable seats are held for the grace period, the others freed at once. */
+  async function dropped(socket: RoomsSocket, m: Membership, deliberate: boolean) {
+    const { peerId } = socket.data
+    const conn = socket.id
+    if (deliberate || !m.resumable) {
+      release(m.roomId, peerId)
+      const { removed, ended } = await service.leave(m.roomId, peerId, conn)
+      if (removed) nsp.to(roomChannel(m.roomId)).emit('peer:left', { roomId: m.roomId, peerId })
+      if (ended) deps.events.emit('roomClosed', { roomId: m.roomId })
+      return
+    }
+    if (!(await service.markAway(m.roomId, peerId, conn))) return release(m.roomId, peerId)
+    const key = seatKey(m.roomId, peerId)
+    const seat = seats.get(key)
+    if (seat) seat.member = { ...seat.member, away: true }
+    nsp.to(roomChannel(m.roomId)).emit('peer:reconnecting', { roomId: m.roomId, peerId })
+    const expire = () => {
+      held.delete(key)
+      service.expire(m.roomId, peerId, conn).then(
+        ({ removed, ended }) => {
+          if (seats.get(key)?.member.conn === conn) seats.delete(key)
+          if (removed) nsp.to(roomChannel(m.roomId)).emit('peer:left', { roomId: m.roomId, peerId })
+          if (ended) deps.events.emit('roomClosed', { roomId: m.roomId })
+        },
+        (err: unknown) => {
+          // Redis away: try again shortly rather than keep a ghost forever.
+          logger.warn({ err: (err as Error).message }, 'rooms: could not free a held seat; retrying')
+          held.set(key, setTimeout(expire, 2000).unref())
+        },
+      )
+    }
+    held.set(key, setTimeout(expire, graceMs).unref())
+  }
+
+  /** Connection state recovery brought the same socket back: its seats are live again. */
+  async function recovered(socket: RoomsSocket) {
+    for (const m of memberships(socket.data)) {
+      const key = seatKey(m.roomId, socket.data.peerId)
+      const timer = held.get(key)
+      if (timer) clearTimeout(timer)
+      held.delete(key)
+      if (await service.markBack(m.roomId, socket.data.peerId, socket.id)) {
+        const seat = seats.get(key)
+        if (seat) seat.member = { ...seat.member, away: false }
+        const member = seat?.member ?? (await store.member(m.roomId, socket.data.peerId))
+        if (member) socket.to(roomChannel(m.roomId)).emit('peer:back', { roomId: m.roomId, peer: peerOf(member) })
+      } else {
+        // The seat was freed meanwhile: the page joins again by itself.
+        socket.data[m.kind] = null
+        release(m.roomId, socket.data.peerId)
+        await socket.leave(roomChannel(m.roomId))
+        socket.emit('room:closed', { roomId: m.roomId })
+      }
+    }
   }
 
   nsp.on('connection', (socket) => {
@@ -97,21 +246,34 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
     // Transfer stats write to the database: a much smaller budget than signals.
     const statsBudget = new EventBudget(STATS_BUDGET)
     const transfers = new TransferLedger()
-    const device = deviceName(socket.request.headers['user-agent'])
-    socket.data = {
-      peerId: socket.id,
-      roomId: null,
-      name: device,
-      device,
-      ip: proxyAddr(socket.request, trust),
-      activeTransfers: 0,
-      userId: socket.data?.userId ?? null,
+    if (socket.recovered) {
+      locals.set(socket.data.peerId, socket)
+      void recovered(socket).catch((err: unknown) => logger.warn({ err }, 'rooms: could not restore a recovered socket'))
+    } else {
+      const device = deviceName(socket.request.headers['user-agent'])
+      socket.data = {
+        peerId: newPeerId(),
+        room: null,
+        nearby: null,
+        name: device,
+        device,
+        ip: proxyAddr(socket.request, trust),
+        activeTransfers: 0,
+        userId: socket.data?.userId ?? null,
+      }
+      locals.set(socket.data.peerId, socket)
+      void socket.join(peerChannel(socket.data.peerId))
     }
     // Limits count IPv6 clients by network (client-address.ts), so rotating addresses earns no guesses.
-    const caller = () => ({ peerId: socket.data.peerId, ip: addressKey(socket.data.ip, config.rateLimits.ipv6Prefix) })
+    const caller = () => ({ ip: addressKey(socket.data.ip, config.rateLimits.ipv6Prefix) })
+    const seatFor = (input: { name?: string; resumable?: boolean }) => {
+      if (input.name) socket.data.name = input.name
+      return { peerId: socket.data.peerId, name: socket.data.name, device: socket.data.device, conn: socket.id, resumable: input.resumable === true }
+    }
 
     /** Budget, schema, then the work; every outcome answers the ack (errors never become throws). */
-    function handle<S extends z.ZodType, R extends object>(event: string, schema: S, work: (input: z.output<S>) => Promise<R>, extra?: EventBudget) {
+    function handle<E extends keyof typeof ROOMS_CLIENT_EVENTS, R extends object>(event: E, work: (input: z.output<(typeof ROOMS_CLIENT_EVENTS)[E]>) => Promise<R>, extra?: EventBudget) {
+      const schema = ROOMS_CLIENT_EVENTS[event]
       return (payload: unknown, ack?: unknown) => {
         const reply = (res: Ack<R>) => {
           if (typeof ack === 'function') (ack as (r: Ack<R>) => void)(res)
@@ -128,10 +290,10 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
         }
         void (async () => {
           try {
-            const result = await work(schema.parse(payload))
+            const result = await work(schema.parse(payload) as z.output<(typeof ROOMS_CLIENT_EVENTS)[E]>)
             reply({ ok: true, ...result })
           } catch (err) {
-            const appError = toAppError(err)
+            const appError = redisDown(err) ? new AppError('redis_unavailable', 'Rooms are unavailable for a moment, please try again shortly.') : toAppError(err)
             if (appError.status >= 500) logger.error({ err, event }, 'rooms: event failed')
             reply({ ok: false, error: { code: appError.code, message: appError.message } })
           }
@@ -139,55 +301,132 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
       }
     }
 
+    /**
+     * Runs `attempt`; when what it looked for is missing because Redis lost it, restores and tries
+     * once more; still missing while the instances put seats back: "try again" rather than "gone".
+     */
+    async function orRecover<T>(attempt: () => Promise<T>): Promise<T> {
+      try {
+        return await attempt()
+      } catch (err) {
+        if (!(err instanceof AppError && (err.code === 'room_not_found' || err.code === 'resume_refused')) || !(await cluster.recoverIfLost())) throw err
+        try {
+          return await attempt()
+        } catch (again) {
+          if (again instanceof AppError && again.code === err.code) throw restoring()
+          throw again
+        }
+      }
+    }
+
+    /** A reconnect token must name this socket's peer, unless the socket has no seat yet. */
+    function checkTokenPeer(token: string) {
+      const parsed = parseToken(token)
+      if (parsed && parsed.peerId !== socket.data.peerId && memberships(socket.data).length > 0) {
+        throw new AppError('resume_refused', 'Resume before joining anything else on this connection.')
+      }
+    }
+
     socket.on(
       'room:create',
-      handle('room:create', CreateRoom, async (input) => {
-        await leaveCurrent(socket)
-        const admitted = await service.create(caller())
-        deps.events.emit('roomOpened', { roomId: admitted.room.id })
-        await enter(socket, admitted, input.name)
-        return { room: roomInfo(socket, admitted), self: peerOf(socket.data) }
+      handle('room:create', async (input) => {
+        await leave(socket, 'room')
+        const entered = await service.create(caller(), seatFor(input))
+        deps.events.emit('roomOpened', { roomId: entered.room.id })
+        await enter(socket, 'room', entered, input.resumable === true)
+        return { room: roomInfo(socket, entered), self: peerOf(entered.self), ...reconnectOf(entered) }
       }),
     )
 
     socket.on(
       'room:join',
-      handle('room:join', JoinRoom, async (input) => {
+      handle('room:join', async (input) => {
         const by = 'code' in input ? { code: input.code } : { secret: input.secret }
-        if (socket.data.roomId) await leaveCurrent(socket)
-        const admitted = await service.join(caller(), by)
-        // Cluster-wide with the Redis adapter: members on other instances are listed too.
-        const others = (await nsp.in(admitted.room.id).fetchSockets()).filter((s) => s.id !== socket.id)
-        await enter(socket, admitted, input.name)
-        return { room: roomInfo(socket, admitted), self: peerOf(socket.data), peers: others.map((s) => peerOf(s.data)) }
+        await leave(socket, 'room')
+        const entered = await orRecover(() => service.join(caller(), by, seatFor(input)))
+        await enter(socket, 'room', entered, input.resumable === true)
+        return { room: roomInfo(socket, entered), self: peerOf(entered.self), peers: entered.peers.map(peerOf), ...reconnectOf(entered) }
+      }),
+    )
+
+    socket.on(
+      'room:resume',
+      handle('room:resume', async ({ token }) => {
+        checkTokenPeer(token)
+        await leave(socket, 'room')
+        const entered = await orRecover(() => service.resume(token, socket.id))
+        adoptPeerId(socket, entered.self.peerId)
+        await enter(socket, 'room', entered, true)
+        return { room: roomInfo(socket, entered), self: peerOf(entered.self), peers: entered.peers.map(peerOf), reconnect: { token: entered.token!, graceSeconds: config.rooms.reconnectGrace } }
       }),
     )
 
     socket.on(
       'room:leave',
-      handle('room:leave', LeaveRoom, async () => {
-        await leaveCurrent(socket)
+      handle('room:leave', async () => {
+        await leave(socket, 'room')
         return {}
       }),
     )
+
+    socket.on(
+      'nearby:join',
+      handle('nearby:join', async (input) => {
+        // Behind a proxy the server does not trust, every client shows the proxy's address.
+        const network = forwardedButUntrusted(socket.request.headers, config.trustProxy !== false) ? null : networkOf(socket.data.ip)
+        if (!network) throw new AppError('nearby_unavailable', 'Nearby devices are not available here: the server cannot tell which network this device is on (set TRUST_PROXY behind a proxy).')
+        if (input.token !== undefined) checkTokenPeer(input.token)
+        await leave(socket, 'nearby')
+        const entered = await orRecover(() => service.joinNearby(network, seatFor(input), input.token))
+        adoptPeerId(socket, entered.self.peerId)
+        await enter(socket, 'nearby', entered, input.resumable === true)
+        return { nearby: { id: entered.room.id, capacity: entered.room.capacity }, self: peerOf(entered.self), peers: entered.peers.map(peerOf), ...reconnectOf(entered) }
+      }),
+    )
+
+    socket.on(
+      'nearby:leave',
+      handle('nearby:leave', async () => {
+        await leave(socket, 'nearby')
+        return {}
+      }),
+    )
+
+    /** The room or nearby group `to` shares with this socket, or a `forbidden` error. */
+    async function sharedWith(to: string): Promise<string> {
+      const mine = memberships(socket.data).map((m) => m.roomId)
+      if (mine.length === 0) throw new AppError('forbidden', 'Join a room first.')
+      const local = locals.get(to)
+      // On this instance: decided from the sockets themselves, without a round trip to Redis.
+      const shared = local && local !== socket ? mine.find((id) => memberships(local.data).some((m) => m.roomId === id)) : undefined
+      const found = shared ?? (await service.sharedRoom(mine, socket.data.peerId, to))
+      if (found) return found
+      if (!(await cluster.recoverIfLost())) throw new AppError('forbidden', 'That peer is not in your room.')
+      const afterRestore = await service.sharedRoom(mine, socket.data.peerId, to)
+      if (!afterRestore) throw restoring()
+      return afterRestore
+    }
 
     socket.on(
       'signal',
-      handle('signal', SendSignal, async ({ to, data }) => {
-        if (!(await service.mayRelay(socket.data.roomId, socket.data.peerId, to))) {
-          throw new AppError('forbidden', 'That peer is not in your room.')
-        }
+      handle('signal', async ({ to, data }) => {
+        await sharedWith(to)
         // `from` is always the server's idea of who sent it, never the client's.
-        nsp.to(to).emit('signal', { from: socket.data.peerId, data })
+        const local = locals.get(to)
+        if (local) local.emit('signal', { from: socket.data.peerId, data })
+        else nsp.to(peerChannel(to)).emit('signal', { from: socket.data.peerId, data })
         return {}
       }),
     )
 
+    const statsRoom = () => (socket.data.room ?? socket.data.nearby)?.roomId ?? null
+
     socket.on(
       'transfer:started',
-      handle('transfer:started', TransferStarted, async (announced) => {
-        if (!socket.data.roomId) throw new AppError('forbidden', 'Join a room first.')
-        transfers.start(socket.data.roomId, announced)
+      handle('transfer:started', async (announced) => {
+        const roomId = statsRoom()
+        if (!roomId) throw new AppError('forbidden', 'Join a room first.')
+        transfers.start(roomId, announced)
         socket.data.activeTransfers = transfers.size
         return {}
       }, statsBudget),
@@ -195,8 +434,8 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
 
     socket.on(
       'transfer:report',
-      handle('transfer:report', TransferReport, async (report) => {
-        const roomId = socket.data.roomId
+      handle('transfer:report', async (report) => {
+        const roomId = statsRoom()
         if (!roomId) throw new AppError('forbidden', 'Join a room first.')
         // Bounded by what was announced, and by a per-room budget (the stats are written to the database).
         const stats = transfers.settle(roomId, report)
@@ -208,22 +447,33 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
       }, statsBudget),
     )
 
-    socket.on('disconnect', () => {
-      const roomId = socket.data.roomId
-      if (!roomId) return
-      socket.data.roomId = null
-      nsp.to(roomId).emit('peer:left', { roomId, peerId: socket.data.peerId })
-      service.leave(roomId, socket.data.peerId).then(
-        ({ ended }) => {
-          if (ended) deps.events.emit('roomClosed', { roomId })
-        },
-        (err: unknown) => logger.warn({ err }, 'rooms: could not record a departure'),
-      )
+    socket.on('disconnect', (reason) => {
+      if (locals.get(socket.data.peerId) === socket) locals.delete(socket.data.peerId)
+      // A page that left on purpose (or a socket cut off for flooding) does not come back.
+      const deliberate = reason === 'client namespace disconnect' || reason === 'server namespace disconnect'
+      // socket.data is not changed here: connection state recovery restores it as it is now.
+      for (const m of memberships(socket.data)) {
+        dropped(socket, m, deliberate).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'rooms: could not record a departure'))
+      }
     })
   })
 
-  return { service, store }
+  return {
+    service,
+    store,
+    cluster,
+    instance,
+    /** This instance's open P2P rooms and nearby groups (metrics). */
+    localRooms: () => [...nsp.adapter.rooms.keys()].filter((r) => r.startsWith('room:')).length,
+    stop() {
+      cluster.stop()
+      for (const timer of held.values()) clearTimeout(timer)
+      held.clear()
+    },
+  }
 }
+
+export type RoomsRegistration = ReturnType<typeof registerRooms>
 
 function trustValue(value: boolean | number | string[]): (addr: string, i: number) => boolean {
   if (value === true) return () => true
@@ -231,3 +481,5 @@ function trustValue(value: boolean | number | string[]): (addr: string, i: numbe
   if (typeof value === 'number') return (_addr, i) => i < value
   return proxyAddr.compile(value)
 }
+
+export type { RoomRecord }

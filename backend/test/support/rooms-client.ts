@@ -4,12 +4,22 @@ import { io, type Socket } from 'socket.io-client'
 
 export type RoomsClient = Socket<ServerToClient, ClientToServer>
 
-export async function connectRooms(baseUrl: string, opts: { headers?: Record<string, string> } = {}): Promise<RoomsClient> {
+export interface ConnectOptions {
+  headers?: Record<string, string>
+  /** connect from this local address (e.g. 127.0.0.2: another "network" on loopback) */
+  localAddress?: string
+  /** reconnect by itself after a drop (Socket.IO connection state recovery is then tried) */
+  reconnection?: boolean
+}
+
+export async function connectRooms(baseUrl: string, opts: ConnectOptions = {}): Promise<RoomsClient> {
   const socket: RoomsClient = io(`${baseUrl}/rooms`, {
     transports: ['websocket'],
     forceNew: true,
-    reconnection: false,
+    reconnection: opts.reconnection ?? false,
+    reconnectionDelay: 50,
     extraHeaders: opts.headers,
+    ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
   })
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve())
@@ -49,4 +59,18 @@ export async function reportTransfer(socket: RoomsClient, stats: Omit<TransferRe
   const started = await socket.emitWithAck('transfer:started', { id, bytes: stats.bytes, files: Math.max(1, stats.files) })
   if (!started.ok) return started
   return socket.emitWithAck('transfer:report', { id, ...stats })
+}
+
+/** Cuts the connection as a network drop or a page reload would (not a deliberate disconnect). */
+export function dropConnection(socket: RoomsClient): void {
+  socket.io.engine.close()
+}
+
+/** Waits until `check` holds, polling every 50 ms (for state the server updates asynchronously). */
+export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`)
+    await sleep(50)
+  }
 }

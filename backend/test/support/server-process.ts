@@ -1,0 +1,64 @@
+/**
+ * The real server (src/main.ts, run by tsx) as a child process, so that a test can freeze it
+ * (SIGSTOP), let it go on (SIGCONT) or kill it (SIGKILL) like an operator's instance.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort } from './services'
+
+const BACKEND = new URL('../../', import.meta.url).pathname
+
+export interface ServerProcess {
+  url: string
+  proc: ChildProcess
+  output(): string
+  pause(): void
+  resume(): void
+  kill(): Promise<void>
+  stop(): Promise<void>
+}
+
+export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+  const port = await freePort()
+  const dataDir = mkdtempSync(join(tmpdir(), 'sharesync-proc-'))
+  let log = ''
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: BACKEND,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  proc.stdout!.on('data', (d: Buffer) => (log += d.toString()))
+  proc.stderr!.on('data', (d: Buffer) => (log += d.toString()))
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`server exited (${proc.exitCode}):\n${log}`)
+    if (await fetch(`${url}/api/health`).then((r) => r.ok, () => false)) break
+    if (Date.now() > deadline) throw new Error(`server did not become healthy:\n${log}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  const exited = () => new Promise<void>((resolve) => (proc.exitCode !== null || proc.signalCode !== null ? resolve() : proc.once('exit', () => resolve())))
+  const cleanup = () => rmSync(dataDir, { recursive: true, force: true })
+  return {
+    url,
+    proc,
+    output: () => log,
+    pause: () => void proc.kill('SIGSTOP'),
+    resume: () => void proc.kill('SIGCONT'),
+    async kill() {
+      proc.kill('SIGKILL')
+      await exited()
+      cleanup()
+    },
+    async stop() {
+      proc.kill('SIGCONT')
+      proc.kill('SIGTERM')
+      const force = setTimeout(() => proc.kill('SIGKILL'), 10_000)
+      await exited()
+      clearTimeout(force)
+      cleanup()
+    },
+  }
+}
