@@ -24,6 +24,11 @@ describe('P2P devices that reconnect (one instance)', () => {
     await server?.close()
   })
 
+  const ok = <T extends { ok: boolean }>(res: T) => {
+    if (!res.ok) throw new Error(JSON.stringify(res))
+    return res as Extract<T, { ok: true }>
+  }
+
   /** A creates a resumable room, B joins (resumable too). */
   async function pair(opts: ConnectOptions = {}) {
     const a = await client(opts)
@@ -167,6 +172,25 @@ describe('P2P devices that reconnect (one instance)', () => {
     expect(own.ok).toBe(true)
     // It holds a seat as another peer: it cannot become A on top of that.
     expect(await busy.emitWithAck('room:resume', { token: created.reconnect!.token })).toMatchObject({ ok: false, error: { code: 'resume_refused' } })
+  })
+
+  it('a connection recovered after a drop whose seat was given up (no token) comes back as a new peer in no room', async () => {
+    const a = await client({ reconnection: true })
+    const b = await client()
+    const created = ok(await a.emitWithAck('room:create', {}))
+    ok(await b.emitWithAck('room:join', { secret: created.room.secret }))
+    const left = nextEvent(b, 'peer:left')
+    dropConnection(a)
+    await left
+    await until(() => a.connected, 'A reconnected')
+    expect(a.recovered).toBe(true)
+    // Not a member any more: nothing of the room reaches it, and it cannot signal into it.
+    const leaked = collect(a, 'peer:joined')
+    await client().then((c) => c.emitWithAck('room:join', { secret: created.room.secret }))
+    expect(await a.emitWithAck('signal', { to: created.self.peerId, data: 'x' })).toMatchObject({ ok: false, error: { code: 'forbidden' } })
+    const rejoined = ok(await a.emitWithAck('room:join', { secret: created.room.secret }))
+    expect(rejoined.self.peerId).not.toBe(created.self.peerId)
+    expect(leaked).toEqual([])
   })
 
   it('with connection state recovery, a short drop needs no resume: the seat, the peer id and the signals sent meanwhile come back', async () => {

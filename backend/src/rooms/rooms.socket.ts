@@ -219,8 +219,16 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
     held.set(key, setTimeout(expire, graceMs).unref())
   }
 
-  /** Connection state recovery brought the same socket back: its seats are live again. */
+  /** Connection state recovery brought the same socket back: its held seats are live again. */
   async function recovered(socket: RoomsSocket) {
+    // Seats given up at the drop (no token asked for): the page joins again as it always did, and,
+    // holding no seat any more, as a new peer (as it would on a new connection).
+    for (const m of memberships(socket.data)) {
+      if (m.resumable) continue
+      socket.data[m.kind] = null
+      void socket.leave(roomChannel(m.roomId))
+    }
+    if (memberships(socket.data).length === 0) adoptPeerId(socket, newPeerId())
     for (const m of memberships(socket.data)) {
       const key = seatKey(m.roomId, socket.data.peerId)
       const timer = held.get(key)
