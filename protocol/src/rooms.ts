@@ -314,6 +314,8 @@ export const PeerSignal = z.union([
       usernameFragment: z.string().max(256).nullish(),
     }),
   }),
+  /** "I made a new connection for you": drop any older one to me (after a reload under the same peer id) */
+  z.object({ reset: z.literal(true) }),
 ])
 export type PeerSignal = z.infer<typeof PeerSignal>
 

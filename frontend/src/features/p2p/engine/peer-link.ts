@@ -74,7 +74,7 @@ export class PeerLink implements PeerPort {
 
   async handleSignal(raw: unknown): Promise<void> {
     const signal = PeerSignal.safeParse(raw)
-    if (!signal.success || this.state === 'closed') return
+    if (!signal.success || this.state === 'closed' || 'reset' in signal.data) return
     if ('description' in signal.data) {
       const { description } = signal.data
       // Only the non-initiator accepts offers: a stray offer from the initiator side is ignored.

@@ -9,13 +9,19 @@ import type { LinkPath, LinkState } from './room-machine'
 
 export type JoinTarget = { create: true } | { code: string } | { secret: string }
 
+export type Group = 'room' | 'nearby'
+
 export interface SignalingEvents {
-  up(): void
+  /** `recovered`: the connection came back with its memberships (nothing to re-enter) */
+  up(recovered: boolean): void
   down(): void
   /** the server could not be reached at all (before any connection) */
   unreachable(): void
-  peerJoined(peer: Peer): void
-  peerLeft(peerId: string): void
+  peerJoined(peer: Peer, group: Group): void
+  /** the same peer id, back after a dropped connection or a reload */
+  peerBack(peer: Peer, group: Group): void
+  peerReconnecting(peerId: string): void
+  peerLeft(peerId: string, group: Group): void
   signal(from: string, data: unknown): void
   roomClosed(): void
 }

@@ -33,6 +33,7 @@ export type RoomEvent =
   | { type: 'join-failed'; message: string }
   | { type: 'peer-joined'; peer: Peer }
   | { type: 'peer-left'; peerId: string }
+  | { type: 'peer-reconnecting'; peerId: string }
   | { type: 'link'; peerId: string; link: LinkState; path?: LinkPath | null }
   | { type: 'relay-off' }
   | { type: 'room-closed' }
@@ -64,6 +65,8 @@ export function roomTransition(s: RoomState, e: RoomEvent): RoomState {
     }
     case 'peer-left':
       return { ...s, peers: s.peers.filter((p) => p.peerId !== e.peerId) }
+    case 'peer-reconnecting':
+      return { ...s, peers: s.peers.map((p) => (p.peerId === e.peerId ? { ...p, reconnecting: true } : p)) }
     case 'link':
       return { ...s, peers: s.peers.map((p) => (p.peerId === e.peerId ? { ...p, link: e.link, path: e.path === undefined ? p.path : e.path } : p)) }
     case 'relay-off':
@@ -75,7 +78,7 @@ export function roomTransition(s: RoomState, e: RoomEvent): RoomState {
 }
 
 function merge(known: PeerState | undefined, peer: Peer): PeerState {
-  return { ...peer, link: known?.link ?? 'connecting', path: known?.path ?? null }
+  return { ...peer, reconnecting: peer.reconnecting ?? false, link: known?.link ?? 'connecting', path: known?.path ?? null }
 }
 
 /** Peers that files can be sent to now. */

@@ -98,15 +98,20 @@ export class RoomSession {
     this.signaling = opts.signaling ?? new SocketSignaling(opts.baseUrl)
     this.makePeer = opts.peers ?? defaultPeers
     this.signaling.on({
-      up: () => {
+      up: (recovered) => {
         this.roomEvent({ type: 'socket-up' })
-        void this.enter()
+        if (!recovered || !this.room.room) void this.enter()
       },
       down: () => this.roomEvent({ type: 'socket-down' }),
       unreachable: () => {
         if (!this.room.room) this.roomEvent({ type: 'join-failed', message: 'Could not reach the server. Check your connection and try again.' })
       },
       peerJoined: (peer) => this.addPeer(peer),
+      peerBack: (peer) => {
+        this.roomEvent({ type: 'peer-joined', peer: { ...peer, reconnecting: false } })
+        this.addPeer(peer)
+      },
+      peerReconnecting: (peerId) => this.roomEvent({ type: 'peer-reconnecting', peerId }),
       peerLeft: (peerId) => this.removePeer(peerId, 'left'),
       signal: (from, data) => this.onSignal(from, data),
       roomClosed: () => {
@@ -252,14 +257,34 @@ export class RoomSession {
     const self = this.room.self
     if (!self || peer.peerId === self.peerId) return
     this.roomEvent({ type: 'peer-joined', peer })
-    if (this.links.has(peer.peerId)) return
+    const existing = this.links.get(peer.peerId)
+    // A link that gave up (a long cut) is replaced when the peer is announced again.
+    if (existing && (existing.state === 'failed' || existing.state === 'closed')) {
+      this.links.delete(peer.peerId)
+      existing.close()
+    } else if (existing) return
     const link = this.makePeer(peer.peerId, self.peerId < peer.peerId, this.iceServers, (data) => this.signaling.signal(peer.peerId, data), {
       state: (state, path) => this.onLinkState(peer.peerId, state, path),
       message: (msg) => this.onMessage(peer.peerId, msg),
       channel: (dc) => this.onChannel(peer.peerId, dc),
     })
     this.links.set(peer.peerId, link)
+    // A new connection to a peer we may have known under the same id (it reloaded, or this page
+    // did): it drops whatever old connection it still holds for us and starts afresh.
+    this.signaling.signal(peer.peerId, { reset: true })
     link.start().catch(() => this.onLinkState(peer.peerId, 'failed', null))
+  }
+
+  /** The peer made a new connection for us: an old link of ours to it is dead, make a new one too. */
+  private resetLink(peerId: string) {
+    const link = this.links.get(peerId)
+    const peer = this.room.peers.find((p) => p.peerId === peerId)
+    if (!link || !peer || link.state === 'connecting') return
+    this.links.delete(peerId)
+    link.close()
+    for (const t of this.transfers.values()) if (t.state.peerId === peerId) this.dispatch(t, { type: 'link-down', why: 'lost' })
+    this.roomEvent({ type: 'link', peerId, link: 'connecting', path: null })
+    this.addPeer(peer)
   }
 
   private removePeer(peerId: string, why: 'left' | 'lost') {
@@ -271,6 +296,7 @@ export class RoomSession {
   }
 
   private onSignal(from: string, data: unknown) {
+    if (typeof data === 'object' && data !== null && 'reset' in data) return this.resetLink(from)
     if (!this.links.has(from)) {
       // A signal can overtake its peer:joined; the offer side is always the smaller id.
       const self = this.room.self

@@ -1,13 +1,55 @@
-import { ROOMS_NAMESPACE, type Ack, type ClientToServer, type PeerSignal, type RoomCreated, type RoomJoined, type ServerToClient, type TransferReport, type TransferStarted } from '@sharesync/protocol'
+import {
+  ROOMS_NAMESPACE,
+  type Ack,
+  type ClientToServer,
+  type NearbyJoined,
+  type PeerSignal,
+  type Reconnect,
+  type RoomCreated,
+  type RoomJoined,
+  type ServerToClient,
+  type TransferReport,
+  type TransferStarted,
+} from '@sharesync/protocol'
 import { io, type Socket } from 'socket.io-client'
 import type { JoinTarget, SignalingEvents, SignalingPort } from './ports'
 
 type RoomSocket = Socket<ServerToClient, ClientToServer>
 
-/** The signaling port over Socket.IO (namespace /rooms): WebSocket first, long-polling when blocked. */
+/** Reconnect tokens live in sessionStorage: they survive a reload of the tab, not the tab itself. */
+const TOKEN_KEY = (secret: string) => `sharesync.p2p.token.${secret}`
+const NEARBY_TOKEN_KEY = 'sharesync.p2p.token.nearby'
+
+const session = {
+  get(key: string): string | null {
+    try {
+      return window.sessionStorage.getItem(key)
+    } catch {
+      return null
+    }
+  },
+  set(key: string, value: string | null) {
+    try {
+      if (value === null) window.sessionStorage.removeItem(key)
+      else window.sessionStorage.setItem(key, value)
+    } catch {
+      // private mode: no resume across reloads, the rest works
+    }
+  },
+}
+
+/**
+ * The signaling port over Socket.IO (namespace /rooms): WebSocket first, long-polling when blocked.
+ * Membership is resumable: the server's reconnect token (kept per room in sessionStorage) brings
+ * this device back under the same peer id after a dropped connection or a reload, so the other
+ * devices know it is the same one; without a valid token it joins again by the link as a new peer.
+ */
 export class SocketSignaling implements SignalingPort {
   private readonly socket: RoomSocket
   private connectedOnce = false
+  private roomId: string | null = null
+  private roomSecret: string | null = null
+  private nearbyId: string | null = null
 
   constructor(baseUrl = '') {
     this.socket = io(`${baseUrl}${ROOMS_NAMESPACE}`, { transports: ['websocket', 'polling'], tryAllTransports: true })
@@ -17,22 +59,67 @@ export class SocketSignaling implements SignalingPort {
     const s = this.socket
     s.on('connect', () => {
       this.connectedOnce = true
-      events.up()
+      // A recovered connection kept its memberships and got the events it missed: nothing to redo.
+      events.up(s.recovered)
     })
     s.on('disconnect', () => events.down())
     s.on('connect_error', () => {
       if (!this.connectedOnce) events.unreachable()
     })
-    s.on('peer:joined', ({ peer }) => events.peerJoined(peer))
-    s.on('peer:left', ({ peerId }) => events.peerLeft(peerId))
+    const mine = (roomId: string | undefined) => roomId === undefined || roomId === this.roomId || roomId === this.nearbyId
+    const group = (roomId: string | undefined): 'room' | 'nearby' => (roomId !== undefined && roomId === this.nearbyId && roomId !== this.roomId ? 'nearby' : 'room')
+    s.on('peer:joined', ({ roomId, peer }) => mine(roomId) && events.peerJoined(peer, group(roomId)))
+    s.on('peer:back', ({ roomId, peer }) => mine(roomId) && events.peerBack(peer, group(roomId)))
+    s.on('peer:reconnecting', ({ roomId, peerId }) => mine(roomId) && events.peerReconnecting(peerId))
+    s.on('peer:left', ({ roomId, peerId }) => mine(roomId) && events.peerLeft(peerId, group(roomId)))
     s.on('signal', ({ from, data }) => events.signal(from, data))
-    s.on('room:closed', () => events.roomClosed())
+    s.on('room:closed', ({ roomId }) => {
+      if (roomId !== undefined && roomId === this.nearbyId) return
+      events.roomClosed()
+    })
   }
 
   async enter(target: JoinTarget, name: string | undefined): Promise<Ack<RoomCreated & Partial<Pick<RoomJoined, 'peers'>>>> {
     const s = this.socket.timeout(10_000)
-    if ('create' in target) return s.emitWithAck('room:create', { name })
-    return s.emitWithAck('room:join', 'code' in target ? { code: target.code, name } : { secret: target.secret, name })
+    if ('secret' in target) {
+      const token = session.get(TOKEN_KEY(target.secret))
+      if (token) {
+        const resumed = await this.socket
+          .timeout(5_000)
+          .emitWithAck('room:resume', { token })
+          .catch(() => null)
+        if (resumed?.ok) return this.entered(resumed)
+        // Spent, expired or unknown: join by the link as a new peer.
+        session.set(TOKEN_KEY(target.secret), null)
+      }
+    }
+    const res =
+      'create' in target
+        ? await s.emitWithAck('room:create', { name, resumable: true })
+        : await s.emitWithAck('room:join', 'code' in target ? { code: target.code, name, resumable: true } : { secret: target.secret, name, resumable: true })
+    return this.entered(res)
+  }
+
+  /** Nearby devices (same network, no code); null when the server offers none here. */
+  async joinNearby(name: string | undefined): Promise<NearbyJoined | null> {
+    const token = session.get(NEARBY_TOKEN_KEY) ?? undefined
+    const res = await this.socket
+      .timeout(5_000)
+      .emitWithAck('nearby:join', { name, resumable: true, ...(token ? { token } : {}) })
+      .catch(() => null)
+    if (!res?.ok) {
+      if (token) session.set(NEARBY_TOKEN_KEY, null)
+      return null
+    }
+    this.nearbyId = res.nearby.id
+    session.set(NEARBY_TOKEN_KEY, res.reconnect?.token ?? null)
+    return res
+  }
+
+  leaveNearby(): void {
+    this.nearbyId = null
+    session.set(NEARBY_TOKEN_KEY, null)
+    this.socket.emit('nearby:leave', {}, () => undefined)
   }
 
   signal(to: string, data: PeerSignal): void {
@@ -48,7 +135,18 @@ export class SocketSignaling implements SignalingPort {
   }
 
   leave(): void {
+    // Leaving on purpose: the seat is not held, and a later visit joins as a new device.
+    if (this.roomSecret) session.set(TOKEN_KEY(this.roomSecret), null)
     this.socket.emit('room:leave', {}, () => undefined)
     this.socket.disconnect()
+  }
+
+  private entered<T extends { ok: true; room: RoomCreated['room']; reconnect?: Reconnect } | { ok: false }>(res: T): T {
+    if (res.ok) {
+      this.roomId = res.room.id
+      this.roomSecret = res.room.secret
+      session.set(TOKEN_KEY(res.room.secret), res.reconnect?.token ?? null)
+    }
+    return res
   }
 }
