@@ -13,7 +13,7 @@ describe('room machine', () => {
   it('joining lists the other members as connecting; a link up makes them reachable, with its path', () => {
     const s = run({ type: 'socket-up' }, { type: 'joined', room, self: me, peers: [me, alice] })
     expect(s.phase).toBe('ready')
-    expect(s.peers).toEqual([{ ...alice, link: 'connecting', path: null }])
+    expect(s.peers).toEqual([{ ...alice, reconnecting: false, link: 'connecting', path: null }])
     expect(reachable(s)).toEqual([])
     const up = roomTransition(s, { type: 'link', peerId: 'a', link: 'connected', path: 'relay' })
     expect(reachable(up).map((p) => [p.peerId, p.path])).toEqual([['a', 'relay']])
@@ -31,7 +31,7 @@ describe('room machine', () => {
     const s = run({ type: 'joined', room, self: me, peers: [alice, bob] }, { type: 'link', peerId: 'a', link: 'connected', path: 'direct' }, { type: 'socket-down' })
     expect(s.serverConnected).toBe(false)
     const again = roomTransition(s, { type: 'joined', room, self: me, peers: [alice] })
-    expect(again.peers).toEqual([{ ...alice, link: 'connected', path: 'direct' }])
+    expect(again.peers).toEqual([{ ...alice, reconnecting: false, link: 'connected', path: 'direct' }])
   })
 
   it('members come and go; a repeated join updates the name instead of listing twice', () => {
@@ -47,6 +47,12 @@ describe('room machine', () => {
     const left = run({ type: 'joined', room, self: me, peers: [alice] }, { type: 'room-closed' })
     expect(left.phase).toBe('left')
     expect(roomTransition(left, { type: 'peer-joined', peer: bob })).toBe(left)
+  })
+
+  it('a member that lost its connection is marked reconnecting until it is announced back', () => {
+    const s = run({ type: 'joined', room, self: me, peers: [alice] }, { type: 'peer-reconnecting', peerId: 'a' })
+    expect(s.peers[0]!.reconnecting).toBe(true)
+    expect(roomTransition(s, { type: 'peer-joined', peer: { ...alice, reconnecting: false } }).peers[0]!.reconnecting).toBe(false)
   })
 
   it('the relay switched off by the admin is remembered for the page to explain', () => {
