@@ -132,6 +132,26 @@ describe('cloud links in the browser', () => {
     expect(await second.getByRole('button', { name: /Download/ }).count()).toBe(0)
   })
 
+  it('a one-download link of two files: the first visitor gets both files (one download), the second nothing', async () => {
+    const a = randomFile(files.dir, 'part-a.bin', 300_000)
+    const b = randomFile(files.dir, 'part-b.bin', 5000)
+    const sender = await newPage()
+    const link = await createLink(sender, app.url, [a, b], { maxDownloads: '1' })
+
+    const first = await newPage()
+    await first.goto(link)
+    await expect.poll(() => first.getByTestId('downloads-left').textContent()).toBe('1 download left')
+    expect(await first.getByTestId('download-rule').textContent()).toContain('all 2 files')
+    expect(await downloadAndHash(first, 'part-a.bin')).toBe(await sha256File(a))
+    // the visitor's download is the whole share: the other file still comes, and the count says so
+    expect(await first.getByTestId('downloads-left').textContent()).toBe('0 downloads left after yours')
+    expect(await downloadAndHash(first, 'part-b.bin')).toBe(await sha256File(b))
+
+    const second = await newPage()
+    await second.goto(link)
+    await second.getByRole('heading', { name: 'This link has expired or does not exist' }).waitFor()
+  })
+
   it('several files at once, including an empty one, arrive intact', async () => {
     const a = randomFile(files.dir, 'photo one.jpg', 6 * MiB + 3)
     const empty = randomFile(files.dir, 'empty.txt', 0)

@@ -6,7 +6,7 @@ import type { Logger } from 'pino'
 export interface AppEvents {
   /** a share became downloadable (browser upload finalized, or a curl upload stored) */
   shareCreated: { shareId: string; bytes: number; files: number; anonymous: boolean; userId: string | null }
-  /** a download URL was issued (and counted) */
+  /** a download was counted: a presigned URL issued (unlimited share), or a lease's first file sent whole (limited) */
   shareDownloaded: { shareId: string; fileId: string; bytes: number }
   shareDeleted: { shareId: string; by: 'owner' | 'admin' | 'janitor' }
   roomOpened: { roomId: string }

@@ -46,7 +46,7 @@ describe('janitor', () => {
           [{ id: newId(), position: 0, name: `f${i}`, size: 6, contentType: 'text/plain', storageKey: key, uploadId: null, partSize: 0, partCount: 0 }],
         ),
       )
-      if (opts.downloads) await deps.db.query(`UPDATE files SET downloads = $2 WHERE share_id = $1`, [id, opts.downloads])
+      if (opts.downloads) await deps.db.query(`UPDATE shares SET downloads = $2 WHERE id = $1`, [id, opts.downloads])
       ids.push(id)
     }
     return ids

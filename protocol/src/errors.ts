@@ -45,6 +45,14 @@ export const ERRORS = {
   webhook_target_refused: 400,
   encryption_required: 403,
   shutting_down: 503,
+  /** a limited share's remaining downloads are all being downloaded right now (free again if they stop) */
+  download_in_progress: 409,
+  /** a download link of a limited share whose lease token is wrong, or another share's */
+  lease_invalid: 403,
+  /** a download link of a limited share whose lease lapsed or was given back */
+  download_link_expired: 410,
+  /** a download link of a limited share whose file was already sent completely */
+  download_link_used: 410,
 } as const satisfies Record<string, number>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -130,10 +130,27 @@ export interface UploadResponse {
   maxDownloads: number | null
 }
 
-export const DownloadRequest = z.object({ password: password.optional() })
+/** Lease tokens of limited shares: `<lease id>.<secret>`, both 128-bit base64url. */
+export const LeaseToken = z.string().regex(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$/, 'not a download lease')
+
+/**
+ * `lease`: on a share with a download limit, the lease a previous answer gave, so every file of the
+ * share is fetched under one download (also accepted as the `X-Download-Lease` header).
+ */
+/** The query of a limited share's file URL (`/api/shares/:id/files/:fileId/content?lease=…`). */
+export const LeaseQuery = z.object({ lease: z.string().max(100) })
+
+export const DownloadRequest = z.object({ password: password.optional(), lease: z.string().max(100).optional() })
 export interface DownloadResponse {
   url: string
+  /** until when `url` may be started: the presigned URL's expiry, or the lease's */
   expiresAt: string
+  /**
+   * Only on shares with a download limit: the lease that holds one of the remaining downloads for
+   * this recipient. Send it back (`lease`) to fetch the share's other files under the same download.
+   * Extended while bytes flow; if it lapses before a file was completely sent, the download is free again.
+   */
+  lease?: { token: string; expiresAt: string }
 }
 
 /** Public settings the web app needs (`GET /api/config`). */

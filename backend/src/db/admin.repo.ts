@@ -38,7 +38,8 @@ export const adminRepo = {
     }
     const n = params.length
     const rows = await q.query<ShareListRow>(
-      `SELECT s.id, s.file_count AS "fileCount", s.total_size AS "size", s.downloads, s.max_downloads AS "maxDownloads",
+      `SELECT s.id, s.file_count AS "fileCount", s.total_size AS "size",
+         (SELECT count(*) FROM download_events e WHERE e.share_id = s.id)::int8 AS "downloads", s.max_downloads AS "maxDownloads",
          (s.password_hash IS NOT NULL) AS "passwordProtected", s.anonymous, s.owner_user_id AS "ownerId", u.email AS "ownerEmail",
          CASE WHEN NOT s.encrypted THEN (SELECT f.name FROM files f WHERE f.share_id = s.id ORDER BY f.position LIMIT 1) END AS "name",
          s.encrypted, ${SHARE_STATUS_SQL} AS "status", s.created_at AS "createdAt", s.expires_at AS "expiresAt", s.source

@@ -19,12 +19,12 @@ const MY_SHARE_COLUMNS = `
   CASE
     WHEN s.expires_at <= now() THEN 'expired'
     WHEN s.status = 'uploading' THEN 'uploading'
-    WHEN s.max_downloads IS NOT NULL AND NOT EXISTS (SELECT 1 FROM files lf WHERE lf.share_id = s.id AND lf.downloads < s.max_downloads) THEN 'exhausted'
+    WHEN s.max_downloads IS NOT NULL AND s.downloads >= s.max_downloads THEN 'exhausted'
     ELSE 'ready'
   END AS status,
   ARRAY(SELECT f.name FROM files f WHERE f.share_id = s.id ORDER BY f.position) AS names,
   s.encrypted,
-  s.total_size, s.downloads, s.max_downloads,
+  s.total_size, (SELECT count(*) FROM download_events e WHERE e.share_id = s.id)::int8 AS downloads, s.max_downloads,
   s.password_hash IS NOT NULL AS password_protected,
   s.expires_at, s.created_at, s.source`
 

@@ -62,12 +62,14 @@ export interface NewFile {
 }
 
 /**
- * A share is live (downloadable) when ready, not expired, its owner is not disabled, and some file
- * has downloads left. A disabled owner's links answer the same 404 as any dead link.
+ * A share is live (downloadable) when ready, not expired and its owner is not disabled (a disabled
+ * owner's links answer the same 404 as any dead link); a recipient may start a download while it
+ * has downloads left. A download of a share is the whole share: `downloads` counts downloads of the
+ * share (for limited shares: leases whose first file was sent completely), never of single files.
  */
-const LIVE = `s.status = 'ready' AND s.expires_at > now()
+export const LIVE = `s.status = 'ready' AND s.expires_at > now()
   AND NOT EXISTS (SELECT 1 FROM users du WHERE du.id = s.owner_user_id AND du.disabled_at IS NOT NULL)`
-const HAS_DOWNLOADS_LEFT = `(s.max_downloads IS NULL OR EXISTS (SELECT 1 FROM files lf WHERE lf.share_id = s.id AND lf.downloads < s.max_downloads))`
+export const HAS_DOWNLOADS_LEFT = `(s.max_downloads IS NULL OR s.downloads < s.max_downloads)`
 
 export const sharesRepo = {
   async insertShare(q: Queryable, s: NewShare, files: NewFile[]): Promise<void> {
@@ -137,31 +139,6 @@ export const sharesRepo = {
     return rows.length === 1
   },
 
-  /**
-   * Counts one download atomically: one statement whose conditional UPDATE only succeeds while the
-   * share is live and this file has downloads left. Concurrent callers serialize on the file row
-   * (held for this one statement only), so a max_downloads = 1 share yields exactly one success.
-   */
-  async countDownload(q: Queryable, shareId: string, fileId: string, userId: string | null): Promise<{ size: number; expiresAt: Date } | null> {
-    const rows = await q.query<{ size: number; expires_at: Date }>(
-      `WITH counted AS (
-         UPDATE files f SET downloads = f.downloads + 1
-         FROM shares s
-         WHERE f.id = $2 AND f.share_id = $1 AND s.id = f.share_id AND ${LIVE}
-           AND (s.max_downloads IS NULL OR f.downloads < s.max_downloads)
-         RETURNING f.share_id, f.id, f.size, s.expires_at
-       ), share AS (
-         UPDATE shares SET downloads = downloads + 1, last_download_at = now() FROM counted WHERE shares.id = counted.share_id
-       ), event AS (
-         INSERT INTO download_events (share_id, file_id, bytes, user_id) SELECT share_id, id, size, $3::text FROM counted
-       )
-       SELECT size, expires_at FROM counted`,
-      [shareId, fileId, userId],
-    )
-    const row = rows[0]
-    return row ? { size: row.size, expiresAt: row.expires_at } : null
-  },
-
   /** Hard delete (files cascade): for uploads that failed before they were ever a share. */
   async deleteRows(q: Queryable, shareId: string): Promise<void> {
     await q.query(`DELETE FROM shares WHERE id = $1`, [shareId])
@@ -181,7 +158,8 @@ export const sharesRepo = {
 
   /**
    * Shares the janitor should remove, locked with SKIP LOCKED so several instances never take
-   * the same one: expired; exhausted (after a grace period, so a URL just issued still works);
+   * the same one: expired; exhausted (after a grace period, so a URL just issued still works, and
+   * never while a lease holder is still fetching its files);
    * uploads abandoned for longer than `staleSeconds`.
    */
   async lockExpired(q: Queryable, o: { limit: number; exhaustedGraceSeconds: number; staleSeconds: number }): Promise<ShareRow[]> {
@@ -192,7 +170,8 @@ export const sharesRepo = {
          OR (s.status = 'uploading' AND s.created_at < now() - make_interval(secs => $3))
          OR (s.status = 'ready' AND s.max_downloads IS NOT NULL
              AND coalesce(s.last_download_at, s.created_at) < now() - make_interval(secs => $2)
-             AND NOT ${HAS_DOWNLOADS_LEFT})
+             AND NOT ${HAS_DOWNLOADS_LEFT}
+             AND NOT EXISTS (SELECT 1 FROM download_leases l WHERE l.share_id = s.id AND l.released_at IS NULL AND l.expires_at > now()))
        )
        ORDER BY s.expires_at
        LIMIT $1

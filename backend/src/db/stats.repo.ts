@@ -92,16 +92,19 @@ export const statsRepo = {
     )
   },
 
-  /** The most downloaded shares (all time), from the first rows of shares_downloads_idx. */
+  /**
+   * The most downloaded shares (all time), counted from the download events (unlimited shares append
+   * an event per download and never update their row).
+   */
   async topShares(q: Queryable, limit: number): Promise<TopShare[]> {
     const rows = await q.query<TopShare & { status: AdminShareStatus }>(
-      `SELECT s.id, s.file_count AS "fileCount", s.total_size AS "size", s.downloads, u.email AS "ownerEmail",
+      `SELECT s.id, s.file_count AS "fileCount", s.total_size AS "size", d.n AS "downloads", u.email AS "ownerEmail",
          CASE WHEN NOT s.encrypted THEN (SELECT f.name FROM files f WHERE f.share_id = s.id ORDER BY f.position LIMIT 1) END AS "name",
          s.encrypted, ${SHARE_STATUS_SQL} AS "status"
-       FROM shares s LEFT JOIN users u ON u.id = s.owner_user_id
-       WHERE s.downloads > 0
-       ORDER BY s.downloads DESC, s.created_at DESC
-       LIMIT $1`,
+       FROM (SELECT share_id, count(*)::int8 AS n FROM download_events GROUP BY share_id ORDER BY n DESC, share_id LIMIT $1) d
+       JOIN shares s ON s.id = d.share_id
+       LEFT JOIN users u ON u.id = s.owner_user_id
+       ORDER BY d.n DESC, s.created_at DESC`,
       [limit],
     )
     return rows

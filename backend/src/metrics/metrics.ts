@@ -32,7 +32,7 @@ export class Metrics {
     })
     const uploads = new Counter({ name: 'sharesync_uploads_total', help: 'Shares created (finalized uploads)', registers })
     const uploadBytes = new Counter({ name: 'sharesync_upload_bytes_total', help: 'Bytes of finalized uploads', registers })
-    const downloads = new Counter({ name: 'sharesync_downloads_total', help: 'Download URLs issued (counted downloads)', registers })
+    const downloads = new Counter({ name: 'sharesync_downloads_total', help: 'Counted downloads (presigned URLs issued for unlimited shares, leases used up for limited ones)', registers })
     const downloadBytes = new Counter({ name: 'sharesync_download_bytes_total', help: 'Bytes of counted downloads', registers })
     const rateLimited = new Counter({
       name: 'sharesync_rate_limited_total',

@@ -1,20 +1,61 @@
+import { pipeline, Readable } from 'node:stream'
 import type { DownloadResponse, ShareMetadata } from '@sharesync/protocol'
-import { sharesRepo } from '../db/shares.repo'
+import { downloadsRepo, type DownloadFile, type LeaseRow } from '../db/downloads.repo'
+import { sharesRepo, type ShareRow } from '../db/shares.repo'
 import type { Deps } from '../deps'
 import { AppError, shareNotFound } from '../http/app-error'
 import type { Viewer } from '../http/viewer'
-import { absolute, storage } from './common'
 import { isLibraryKey } from '../library/library-key'
+import { contentDisposition, safeContentType, type ByteRange, type OpenedBlob } from '../storage/blob-store'
+import { absolute, storage } from './common'
+import { hashToken, newId, tokenMatches } from './ids'
+import { LeaseMeter } from './lease-meter'
 import type { PasswordGate } from './password-gate'
 
+/**
+ * Library links: their files are not in the store but in LIBRARY_DIR, served by the app itself
+ * (a signed URL of the library's route, or under a lease when the link has a download limit).
+ */
 export interface LibrarySigner {
   signGet(shareId: string, fileId: string, ttlSeconds: number): string
+  openDownload(file: { id: string; size: number }): Promise<{ size: number; open(start: number, end: number): Readable; close(): Promise<void> }>
 }
 
-/** Recipients: a share's metadata (after the password) and its downloads. */
+/** How the route reads a Range header once the size is known: one range, none (whole file), or 416. */
+export type RangeOf = (size: number) => ByteRange | null | 'unsatisfiable'
+
+/** A response for the app to send: status, headers and, except for HEAD, the bytes. */
+export interface FileResponse {
+  status: 200 | 206
+  headers: Record<string, string>
+  body: Readable | null
+}
+
+/** Lease tokens: `<lease id>.<secret>`; only the secret's hash is stored. */
+const LEASE_TOKEN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})$/
+
+const inProgress = (retryAfter: number) =>
+  new AppError('download_in_progress', `Someone is downloading this link right now. If they stop, it becomes available again within ${retryAfter} s.`, {
+    retryAfter,
+  })
+const leaseInvalid = () => new AppError('lease_invalid', 'This download link is not valid.')
+const linkExpired = () => new AppError('download_link_expired', 'This download link has expired. Open the share link again to download.')
+const linkUsed = () => new AppError('download_link_used', 'This file was already downloaded with this link.')
+
+type Deps_ = Pick<Deps, 'db' | 'store' | 'limits' | 'events' | 'logger'> & { config: Pick<Deps['config'], 'presignTtl' | 'downloadLeaseTtl'> }
+
+/**
+ * Recipients: a share's metadata (after the password) and its downloads.
+ *
+ * Unlimited shares: a presigned URL straight to storage, counted by appending an event (one statement,
+ * no row lock). Shares with a download limit: the app streams the files itself under a lease on one
+ * of the remaining downloads (state in the database, so any instance serves any request), and the
+ * download counts when the lease's first file has been sent completely. A download of a share is the
+ * whole share: within its lease the holder may fetch every file, each resumable with Range.
+ */
 export class DownloadService {
   constructor(
-    private readonly deps: Pick<Deps, 'db' | 'store' | 'limits' | 'events'> & { config: Pick<Deps['config'], 'presignTtl'> },
+    private readonly deps: Deps_,
     private readonly passwords: PasswordGate,
     /** library links: their files are served by the app from LIBRARY_DIR, not from the store */
     private readonly library?: LibrarySigner,
@@ -28,46 +69,204 @@ export class DownloadService {
     const base = { id: share.id, expiresAt: share.expires_at.toISOString(), ...(share.encrypted ? { encrypted: true } : {}) }
     if (!(await this.passwords.unlock(share, password, viewer))) return { ...base, passwordRequired: true }
     const files = await sharesRepo.files(this.deps.db, share.id)
-    const left = (downloads: number) => (share.max_downloads === null ? null : Math.max(0, share.max_downloads - downloads))
+    const left = share.max_downloads === null ? null : Math.max(0, share.max_downloads - share.downloads)
     return {
       ...base,
       passwordRequired: share.password_hash !== null,
       ...(share.encrypted && share.metadata !== null ? { metadata: share.metadata } : {}),
       createdAt: share.created_at.toISOString(),
       maxDownloads: share.max_downloads,
-      downloadsLeft: share.max_downloads === null ? null : Math.max(...files.map((f) => left(f.downloads) ?? 0)),
-      files: files.map((f) => ({ id: f.id, name: f.name, size: f.size, type: f.content_type, downloadsLeft: left(f.downloads) })),
+      downloadsLeft: left,
+      // A download is the whole share: each file shows the share's count.
+      files: files.map((f) => ({ id: f.id, name: f.name, size: f.size, type: f.content_type, downloadsLeft: left })),
     }
   }
 
   /**
-   * Issues a presigned download URL and counts the download, atomically. The URL is signed first
-   * (no I/O), so a one-time link is never burnt by a signing failure; it lives at most PRESIGN_TTL
-   * and never beyond the share's expiry.
+   * A URL to download one file. Unlimited: a presigned URL (PRESIGN_TTL, never beyond the share's
+   * expiry). Limited: the app's own URL under a lease — the given one if it is this share's and
+   * still live, else a newly claimed one (409 download_in_progress while every remaining download is
+   * leased by someone else).
    */
-  async issueDownload(shareId: string, fileId: string | null, password: string | undefined, viewer: Viewer, baseUrl: string): Promise<DownloadResponse> {
-    const { db, store } = this.deps
+  async issueDownload(
+    shareId: string,
+    fileId: string | null,
+    o: { password: string | undefined; lease: string | undefined },
+    viewer: Viewer,
+    baseUrl: string,
+  ): Promise<DownloadResponse> {
+    const { db } = this.deps
     await this.deps.limits.consume('download', viewer.clientKey)
-    const share = await sharesRepo.findLive(db, shareId)
+    const userId = viewer.user?.id ?? null
+    // The common case in one statement: an unlimited share without a password.
+    if (o.lease === undefined) {
+      const open = await downloadsRepo.appendUnlimited(db, { shareId, fileId, userId, openOnly: true })
+      if (open) return this.presigned(open, baseUrl)
+    }
+    const share = await downloadsRepo.liveShare(db, shareId)
+    if (!share) throw shareNotFound()
+    if (!(await this.passwords.unlock(share, o.password, viewer))) {
+      throw new AppError('password_required', 'This share is protected by a password.')
+    }
+    const file = await this.fileOf(share, fileId)
+    if (share.max_downloads === null) {
+      const counted = await downloadsRepo.appendUnlimited(db, { shareId, fileId: file.id, userId, openOnly: false })
+      if (!counted) throw shareNotFound()
+      return this.presigned(counted, baseUrl)
+    }
+
+    // The holder's next file: the same lease, extended (the lease lives while its holder is active).
+    const held = o.lease === undefined ? null : await this.heldLease(o.lease, share.id)
+    if (held?.live) {
+      if (held.completed_files.includes(file.id)) throw linkUsed()
+      const until = await downloadsRepo.extendLease(db, held.id, this.leaseTtl)
+      if (until) return this.leasedUrl(share.id, file.id, o.lease!, until, baseUrl)
+    }
+    if (share.downloads >= share.max_downloads) throw shareNotFound()
+    const leaseId = newId()
+    const secret = newId()
+    const claim = await downloadsRepo.claimLease(db, { shareId: share.id, leaseId, tokenHash: hashToken(secret), userId, ttlSeconds: this.leaseTtl })
+    if (claim.kind === 'busy') throw inProgress(claim.retryAfter)
+    if (claim.kind === 'gone') throw shareNotFound()
+    return this.leasedUrl(share.id, file.id, `${leaseId}.${secret}`, claim.expiresAt, baseUrl)
+  }
+
+  /**
+   * `HEAD` of a share's download URL: what a link checker wants to know (size, type, name), without
+   * counting, signing or leasing anything.
+   */
+  async describe(shareId: string, fileId: string | null, password: string | undefined, viewer: Viewer): Promise<FileResponse> {
+    await this.deps.limits.consume('download', viewer.clientKey)
+    const share = await sharesRepo.findLive(this.deps.db, shareId)
     if (!share) throw shareNotFound()
     if (!(await this.passwords.unlock(share, password, viewer))) {
       throw new AppError('password_required', 'This share is protected by a password.')
     }
-    const files = await sharesRepo.files(db, share.id)
-    const file = fileId === null ? (files.length === 1 ? files[0] : undefined) : files.find((f) => f.id === fileId)
-    if (!file) {
-      if (fileId === null) throw new AppError('invalid_input', 'This share has several files: download them one by one (/api/shares/:id/files/:fileId/download).')
+    const file = await this.fileOf(share, fileId)
+    return { status: 200, headers: { ...fileHeaders(file), 'Content-Length': String(file.size) }, body: null }
+  }
+
+  /**
+   * The bytes of one file of a limited share, for the holder of a live lease: the whole file or one
+   * range. The lease is extended while bytes flow; the file's download link is used once it has been
+   * sent completely (the lease's first such file counts the share's download). HEAD answers the
+   * headers only. A storage failure before the first byte of a lease gives the lease back, so an
+   * outage never costs a download.
+   */
+  async streamLeased(o: { shareId: string; fileId: string; lease: string; head: boolean; range: RangeOf; ifRange: string | undefined; viewer: Viewer }): Promise<FileResponse> {
+    const { db } = this.deps
+    await this.deps.limits.consume('download', o.viewer.clientKey)
+    const lease = await this.heldLease(o.lease, o.shareId)
+    if (!lease) throw leaseInvalid()
+    if (!lease.share_live) throw shareNotFound()
+    const file = await downloadsRepo.file(db, o.shareId, o.fileId)
+    if (!file) throw shareNotFound()
+    if (lease.completed_files.includes(file.id)) throw linkUsed()
+    if (!lease.live) throw linkExpired()
+
+    const headers = fileHeaders(file)
+    headers['Accept-Ranges'] = 'bytes'
+    headers.ETag = etagOf(file)
+    const wanted = o.ifRange === undefined || o.ifRange === headers.ETag ? o.range(file.size) : null
+    if (wanted === 'unsatisfiable') {
+      throw new AppError('range_not_satisfiable', 'The requested range is outside the file.', { headers: { 'Content-Range': `bytes */${file.size}` } })
+    }
+    const range = wanted ?? (file.size > 0 ? { start: 0, end: file.size - 1 } : null)
+    headers['Content-Length'] = String(range ? range.end - range.start + 1 : 0)
+    if (wanted) headers['Content-Range'] = `bytes ${wanted.start}-${wanted.end}/${file.size}`
+    const status = wanted ? 206 : 200
+    if (o.head) return { status, headers, body: null }
+
+    const opened = await this.openBytes(file, wanted ?? undefined).catch(async (err: unknown) => {
+      if (!wanted) await downloadsRepo.releaseUnused(db, lease.id).catch(() => false)
+      throw err
+    })
+    if (!opened) {
+      this.deps.logger.error({ shareId: file.share_id, fileId: file.id }, 'a ready share has no blob')
+      await downloadsRepo.releaseUnused(db, lease.id)
       throw shareNotFound()
     }
-    const ttl = Math.min(this.deps.config.presignTtl, Math.floor((share.expires_at.getTime() - Date.now()) / 1000))
-    if (ttl < 1) throw shareNotFound()
-    const signed = this.library && isLibraryKey(file.storage_key)
-      ? this.library.signGet(share.id, file.id, ttl)
-      : await storage(() => store.signGet(file.storage_key, { filename: file.name, contentType: file.content_type, ttlSeconds: ttl }))
+    const ttl = this.leaseTtl
+    const meter = new LeaseMeter({
+      bytes: range ? range.end - range.start + 1 : 0,
+      endsTheFile: range === null || range.end === file.size - 1,
+      keepAliveEveryMs: Math.max(500, (ttl * 1000) / 3),
+      keepAlive: async () => {
+        if (!(await downloadsRepo.extendLease(db, lease.id, ttl))) throw linkExpired()
+      },
+      beforeLastBytes: async () => {
+        const done = await downloadsRepo.completeFile(db, { leaseId: lease.id, shareId: file.share_id, fileId: file.id, bytes: file.size })
+        if (done === 'lapsed') throw linkExpired()
+        if (done === 'counted') this.deps.events.emit('shareDownloaded', { shareId: file.share_id, fileId: file.id, bytes: file.size })
+      },
+    })
+    // Errors either side end both: a failing store cuts the response, a client that leaves stops the read.
+    pipeline(opened.body, meter, () => undefined)
+    return { status, headers, body: meter }
+  }
+
+  /** The bytes of a file (all of it, or one range), from the store or, for a library link, from LIBRARY_DIR. */
+  private async openBytes(file: DownloadFile, range: ByteRange | undefined): Promise<OpenedBlob | null> {
+    if (!(this.library && isLibraryKey(file.storage_key))) return storage(() => this.deps.store.openRead(file.storage_key, range))
+    const download = await this.library.openDownload(file)
+    if (download.size === 0) {
+      await download.close()
+      return { body: Readable.from([]), size: 0 }
+    }
+    const body = download.open(range?.start ?? 0, range?.end ?? download.size - 1)
+    body.once('close', () => void download.close().catch(() => undefined))
+    return { body, size: download.size }
+  }
+
+  private get leaseTtl(): number {
+    return this.deps.config.downloadLeaseTtl
+  }
+
+  /** The lease a token names, if it is genuine and this share's; null otherwise (forged, unknown, another share's). */
+  private async heldLease(token: string, shareId: string): Promise<LeaseRow | null> {
+    const m = LEASE_TOKEN.exec(token)
+    if (!m) throw leaseInvalid()
+    const lease = await downloadsRepo.lease(this.deps.db, m[1]!)
+    if (!lease || !tokenMatches(m[2], lease.token_hash) || lease.share_id !== shareId) throw leaseInvalid()
+    return lease
+  }
+
+  private async fileOf(share: ShareRow, fileId: string | null): Promise<DownloadFile> {
+    const file = await downloadsRepo.file(this.deps.db, share.id, fileId)
+    if (file) return file
+    if (fileId === null && share.file_count > 1) {
+      throw new AppError('invalid_input', 'This share has several files: download them one by one (/api/shares/:id/files/:fileId/download).')
+    }
+    throw shareNotFound()
+  }
+
+  private async presigned(file: DownloadFile, baseUrl: string): Promise<DownloadResponse> {
+    const ttl = Math.max(1, Math.min(this.deps.config.presignTtl, Math.floor((file.expires_at.getTime() - Date.now()) / 1000)))
+    const signed =
+      this.library && isLibraryKey(file.storage_key)
+        ? this.library.signGet(file.share_id, file.id, ttl)
+        : await storage(() => this.deps.store.signGet(file.storage_key, { filename: file.name, contentType: file.content_type, ttlSeconds: ttl }))
     const url = absolute(signed, baseUrl)
-    const counted = await sharesRepo.countDownload(db, share.id, file.id, viewer.user?.id ?? null)
-    if (!counted) throw shareNotFound()
-    this.deps.events.emit('shareDownloaded', { shareId: share.id, fileId: file.id, bytes: counted.size })
+    this.deps.events.emit('shareDownloaded', { shareId: file.share_id, fileId: file.id, bytes: file.size })
     return { url, expiresAt: new Date(Date.now() + ttl * 1000).toISOString() }
   }
+
+  private leasedUrl(shareId: string, fileId: string, token: string, expiresAt: Date, baseUrl: string): DownloadResponse {
+    const url = `${baseUrl}/api/shares/${shareId}/files/${fileId}/content?${new URLSearchParams({ lease: token })}`
+    return { url, expiresAt: expiresAt.toISOString(), lease: { token, expiresAt: expiresAt.toISOString() } }
+  }
 }
+
+/** Files are always attachments that cannot render or run on the app's origin. */
+function fileHeaders(file: Pick<DownloadFile, 'name' | 'content_type'>): Record<string, string> {
+  return {
+    'Content-Type': safeContentType(file.content_type),
+    'Content-Disposition': contentDisposition(file.name),
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Security-Policy': 'sandbox',
+    'Cache-Control': 'private, no-store',
+  }
+}
+
+/** A file's bytes never change under its id: id and size make a strong validator (If-Range resumes). */
+const etagOf = (file: Pick<DownloadFile, 'id' | 'size'>) => `"${file.id}-${file.size}"`

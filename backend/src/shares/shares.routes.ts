@@ -1,9 +1,11 @@
+import { pipeline } from 'node:stream/promises'
 import { Router, type Request, type Response } from 'express'
 import {
   CompleteFileRequest,
   CreateShareRequest,
   DownloadRequest,
   FileId,
+  LeaseQuery,
   MAX_FILE_NAME_LENGTH,
   ShareId,
   ShareOptionsFromStrings,
@@ -13,11 +15,13 @@ import {
 import type { Deps } from '../deps'
 import { AppError, shareNotFound } from '../http/app-error'
 import { baseUrl } from '../http/base-url'
+import { requestedRange } from '../http/byte-range'
 import { multipartFiles } from './multipart-files'
 import { limitsFor } from './policy'
 import type { OwnerProof } from './common'
 import { createShares, type Shares } from './shares'
 import type { StreamedFile } from './stream-upload.service'
+import type { FileResponse } from './download.service'
 
 const EXPIRY_CHOICES = [3600, 86_400, 3 * 86_400, 7 * 86_400, 30 * 86_400]
 
@@ -34,6 +38,7 @@ function fileId(req: Request): string {
 }
 const proof = (req: Request): OwnerProof => ({ viewer: req.viewer, ownerToken: req.get('x-owner-token') })
 const sharePassword = (req: Request) => req.get('x-share-password')
+const leaseHeader = (req: Request) => req.get('x-download-lease')
 
 function noStore(res: Response) {
   res.setHeader('Cache-Control', 'no-store')
@@ -135,22 +140,43 @@ export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): R
     res.json(await downloads.metadata(shareId(req), sharePassword(req), req.viewer))
   })
 
+  // GET: 302 to the file (presigned, or under a lease for a limited share); POST: the same as JSON for
+  // the web app; HEAD: what a link checker needs, counting and leasing nothing.
   const download = (single: boolean) => async (req: Request, res: Response) => {
     const id = shareId(req)
     const file = single ? null : fileId(req)
     noStore(res)
-    if (req.method === 'POST') {
-      const { password } = DownloadRequest.parse(req.body ?? {})
-      res.json(await downloads.issueDownload(id, file, password ?? sharePassword(req), req.viewer, baseUrl(config, req)))
+    if (req.method === 'HEAD') {
+      await send(res, await downloads.describe(id, file, sharePassword(req), req.viewer))
+    } else if (req.method === 'POST') {
+      const { password, lease } = DownloadRequest.parse(req.body ?? {})
+      res.json(await downloads.issueDownload(id, file, { password: password ?? sharePassword(req), lease: lease ?? leaseHeader(req) }, req.viewer, baseUrl(config, req)))
     } else {
-      const { url } = await downloads.issueDownload(id, file, sharePassword(req), req.viewer, baseUrl(config, req))
+      const { url } = await downloads.issueDownload(id, file, { password: sharePassword(req), lease: leaseHeader(req) }, req.viewer, baseUrl(config, req))
       res.redirect(302, url)
     }
   }
-  r.get('/api/shares/:id/download', download(true))
-  r.post('/api/shares/:id/download', download(true))
-  r.get('/api/shares/:id/files/:fileId/download', download(false))
-  r.post('/api/shares/:id/files/:fileId/download', download(false))
+  for (const [path, single] of [['/api/shares/:id/download', true], ['/api/shares/:id/files/:fileId/download', false]] as const) {
+    r.head(path, download(single))
+    r.get(path, download(single))
+    r.post(path, download(single))
+  }
+
+  // The bytes of a limited share's file, streamed by the app under the lease in the URL (GET and HEAD).
+  r.get('/api/shares/:id/files/:fileId/content', async (req, res) => {
+    const { lease } = LeaseQuery.parse(req.query)
+    noStore(res)
+    const answer = await downloads.streamLeased({
+      shareId: shareId(req),
+      fileId: fileId(req),
+      lease,
+      head: req.method === 'HEAD',
+      range: (size) => requestedRange(req, size),
+      ifRange: req.get('if-range'),
+      viewer: req.viewer,
+    })
+    await send(res, answer)
+  })
 
   r.delete('/api/shares/:id', async (req, res) => {
     await deletion.delete(proof(req), shareId(req))
@@ -158,6 +184,22 @@ export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): R
   })
 
   return r
+}
+
+/** Status, headers and body of a file answer. A client that goes away mid-download is not an error. */
+async function send(res: Response, answer: FileResponse): Promise<void> {
+  res.status(answer.status)
+  for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value)
+  if (!answer.body) {
+    res.end()
+    return
+  }
+  try {
+    await pipeline(answer.body, res)
+  } catch (err) {
+    if (!res.headersSent) throw err
+    res.destroy()
+  }
 }
 
 function contentLength(req: Request): number | null {

@@ -39,10 +39,11 @@ export const cloudApi = {
   getShare: (shareId: string, password?: string) =>
     api<ShareMetadata>(`/api/shares/${enc(shareId)}`, { headers: password ? { 'X-Share-Password': password } : {} }),
 
-  requestDownload: (shareId: string, fileId: string, password?: string) =>
+  /** `lease`: on a share with a download limit, the lease an earlier answer gave (every file under one download). */
+  requestDownload: (shareId: string, fileId: string, password?: string, lease?: string) =>
     api<DownloadResponse>(`/api/shares/${enc(shareId)}/files/${enc(fileId)}/download`, {
       method: 'POST',
-      body: password ? { password } : {},
+      body: { ...(password ? { password } : {}), ...(lease ? { lease } : {}) },
     }),
 
   deleteShare: (shareId: string, ownerToken: string) =>

@@ -29,6 +29,27 @@ function startDownload(url: string) {
   a.remove()
 }
 
+/**
+ * On a share with a download limit, the lease that holds this visitor's download (a download is the
+ * whole share: every file under one lease). Kept for the tab's life, so a reload does not lock the
+ * visitor out of their own download.
+ */
+const leaseKey = (shareId: string) => `sharesync.lease.${shareId}`
+function savedLease(shareId: string): string | null {
+  try {
+    return sessionStorage.getItem(leaseKey(shareId))
+  } catch {
+    return null
+  }
+}
+function saveLease(shareId: string, token: string): void {
+  try {
+    sessionStorage.setItem(leaseKey(shareId), token)
+  } catch {
+    // storage refused (private mode): the lease then lives in this page only
+  }
+}
+
 /** `/s/:id`: what a recipient sees — files, sizes, expiry, downloads left, a password prompt when needed. */
 export function SharePage() {
   const { id = '' } = useParams()
@@ -39,6 +60,7 @@ export function SharePage() {
   const [downloading, setDownloading] = useState<string | null>(null)
   const [downloadError, setDownloadError] = useState<string | null>(null)
   const [started, setStarted] = useState<string[]>([])
+  const [lease, setLease] = useState<string | null>(() => savedLease(id))
   usePageTitle(state.kind === 'open' ? 'Download' : state.kind === 'locked' ? 'Password required' : '')
 
   useEffect(() => {
@@ -85,18 +107,28 @@ export function SharePage() {
     setDownloading(file.id)
     setDownloadError(null)
     try {
-      const { url } = await cloudApi.requestDownload(id, file.id, state.password)
-      startDownload(url)
+      const issued = await cloudApi.requestDownload(id, file.id, state.password, lease ?? undefined)
+      startDownload(issued.url)
       setStarted((s) => [...s, file.id])
-      // One download was counted: show it without asking the server (a used-up link would answer 404).
-      const dec = (n: number | null | undefined) => (typeof n === 'number' ? Math.max(0, n - 1) : n)
-      setState({
-        ...state,
-        meta: { ...state.meta, downloadsLeft: dec(state.meta.downloadsLeft) },
-        files: state.files.map((f) => (f.id === file.id ? { ...f, downloadsLeft: dec(f.downloadsLeft) ?? null } : f)),
-      })
+      // A limited share: this visitor now holds one of its downloads (the whole share, every file).
+      // Show it without asking the server (a used-up link would answer 404).
+      if (issued.lease && issued.lease.token !== lease) {
+        setLease(issued.lease.token)
+        saveLease(id, issued.lease.token)
+        const dec = (n: number | null | undefined) => (typeof n === 'number' ? Math.max(0, n - 1) : n)
+        setState({
+          ...state,
+          meta: { ...state.meta, downloadsLeft: dec(state.meta.downloadsLeft) },
+          files: state.files.map((f) => ({ ...f, downloadsLeft: dec(f.downloadsLeft) ?? null })),
+        })
+      }
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) setState({ kind: 'gone' })
+      else if (err instanceof ApiError && err.code === 'download_in_progress')
+        setDownloadError(
+          `Someone else is downloading this link right now. If they stop, it becomes available again${err.retryAfter ? ` in about ${Math.ceil(err.retryAfter)} s` : ' shortly'}.`,
+        )
+      else if (err instanceof ApiError && err.code === 'download_link_used') setDownloadError('You already downloaded this file.')
       else setDownloadError(errorMessage(err))
     } finally {
       setDownloading(null)
@@ -168,10 +200,11 @@ export function SharePage() {
           <span data-testid="downloads-left">
             {meta.downloadsLeft === null || meta.downloadsLeft === undefined
               ? 'unlimited downloads'
-              : meta.downloadsLeft === 1
-                ? '1 download left'
-                : `${meta.downloadsLeft} downloads left`}
+              : `${meta.downloadsLeft === 1 ? '1 download' : `${meta.downloadsLeft} downloads`} left${lease !== null ? ' after yours' : ''}`}
           </span>
+          {typeof meta.maxDownloads === 'number' && files.length > 1 && (
+            <span data-testid="download-rule"> · one download is all {files.length} files: get them in one visit</span>
+          )}
         </p>
       </div>
       <ul
@@ -191,7 +224,7 @@ export function SharePage() {
             </div>
             <Button
               onClick={() => void download(f)}
-              disabled={downloading !== null || f.downloadsLeft === 0}
+              disabled={downloading !== null || (meta.downloadsLeft === 0 && lease === null)}
               aria-label={`Download ${f.name}`}
               className="w-full sm:w-auto"
             >
