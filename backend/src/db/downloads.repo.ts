@@ -27,6 +27,7 @@ export interface LeaseRow {
   live: boolean
   /** the share is still downloadable (ready, not expired, owner not disabled) */
   share_live: boolean
+  owner_user_id: string | null
 }
 
 export type Claim =
@@ -120,7 +121,8 @@ export const downloadsRepo = {
   async lease(q: Queryable, leaseId: string): Promise<LeaseRow | null> {
     const rows = await q.query<LeaseRow>(
       `SELECT l.*, (l.released_at IS NULL AND l.expires_at > now()) AS live,
-         EXISTS (SELECT 1 FROM shares s WHERE s.id = l.share_id AND ${LIVE}) AS share_live
+         EXISTS (SELECT 1 FROM shares s WHERE s.id = l.share_id AND ${LIVE}) AS share_live,
+         (SELECT s.owner_user_id FROM shares s WHERE s.id = l.share_id) AS owner_user_id
        FROM download_leases l WHERE l.id = $1`,
       [leaseId],
     )

@@ -5,6 +5,7 @@ import { sharesRepo, type ShareRow } from '../db/shares.repo'
 import type { Deps } from '../deps'
 import { AppError, shareNotFound } from '../http/app-error'
 import type { Viewer } from '../http/viewer'
+import type { TransferInfo } from '../monitor/download-monitor'
 import { isLibraryKey } from '../library/library-key'
 import { contentDisposition, safeContentType, type ByteRange, type OpenedBlob } from '../storage/blob-store'
 import { absolute, storage } from './common'
@@ -24,11 +25,12 @@ export interface LibrarySigner {
 /** How the route reads a Range header once the size is known: one range, none (whole file), or 416. */
 export type RangeOf = (size: number) => ByteRange | null | 'unsatisfiable'
 
-/** A response for the app to send: status, headers and, except for HEAD, the bytes. */
+/** A response for the app to send: status, headers and, except for HEAD, the bytes (and what the download monitor reports). */
 export interface FileResponse {
   status: 200 | 206
   headers: Record<string, string>
   body: Readable | null
+  transfer?: TransferInfo
 }
 
 /** Lease tokens: `<lease id>.<secret>`; only the secret's hash is stored. */
@@ -202,7 +204,18 @@ export class DownloadService {
     })
     // Errors either side end both: a failing store cuts the response, a client that leaves stops the read.
     pipeline(opened.body, meter, () => undefined)
-    return { status, headers, body: meter }
+    const library = this.library !== undefined && isLibraryKey(file.storage_key)
+    const transfer: TransferInfo = {
+      shareId: file.share_id,
+      fileId: file.id,
+      fileName: file.name,
+      source: library ? 'library' : this.deps.store.kind,
+      ownerUserId: lease.owner_user_id,
+      total: file.size,
+      offset: range?.start ?? 0,
+      length: range ? range.end - range.start + 1 : 0,
+    }
+    return { status, headers, body: meter, transfer }
   }
 
   /** The bytes of a file (all of it, or one range), from the store or, for a library link, from LIBRARY_DIR. */

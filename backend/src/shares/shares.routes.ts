@@ -175,7 +175,14 @@ export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): R
       ifRange: req.get('if-range'),
       viewer: req.viewer,
     })
-    await send(res, answer)
+    if (answer.body && answer.transfer) {
+      res.status(answer.status)
+      for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value)
+      // Watched like every download the app streams itself (progress, stalls, stop).
+      await deps.monitor.send(req, res, answer.body, answer.transfer)
+    } else {
+      await send(res, answer)
+    }
   })
 
   r.delete('/api/shares/:id', async (req, res) => {
