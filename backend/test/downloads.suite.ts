@@ -337,14 +337,22 @@ export function downloadsSuite(name: string, env: () => Promise<Record<string, s
       expect((await get('bytes=0-9')).status).toBe(410)
     })
 
-    it('attackers: a flood of 50 parallel claims on a one-time link creates one lease; the rest get 409 with Retry-After', async () => {
+    it('attackers: a flood of 50 parallel claims on a one-time link never holds two leases at once; the rest get 409 with Retry-After', async () => {
       const { id } = await share([randomFile(100, 'flood.bin')], { maxDownloads: '1' })
       const results = await Promise.all(Array.from({ length: 50 }, () => issue(id, null)))
-      expect(results.filter((r) => r.status === 200)).toHaveLength(1)
+      const granted = results.filter((r) => r.status === 200)
       const refused = results.filter((r) => r.status === 409)
-      expect(refused).toHaveLength(49)
+      expect(granted.length).toBeGreaterThanOrEqual(1)
+      expect(granted.length + refused.length).toBe(50)
       for (const r of refused) expect(Number(r.res.headers.get('retry-after'))).toBeGreaterThan(0)
-      expect(await leases(id)).toBe(1)
+      // On a loaded machine the flood may outlast one lease (nobody downloads): a new one is only ever
+      // granted after the previous one lapsed.
+      const rows = await server.deps.db.query<{ created_at: Date; expires_at: Date }>(
+        `SELECT created_at, expires_at FROM download_leases WHERE share_id = $1 ORDER BY created_at`,
+        [id],
+      )
+      expect(rows).toHaveLength(granted.length)
+      for (let i = 1; i < rows.length; i++) expect(rows[i]!.created_at.getTime()).toBeGreaterThanOrEqual(rows[i - 1]!.expires_at.getTime())
       expect(await counted(id)).toMatchObject({ downloads: 0, events: 0 })
     })
   })
