@@ -92,7 +92,8 @@ export const notifyRepo = {
       `UPDATE share_notify n SET expired_sent_at = now()
        WHERE n.share_id IN (
          SELECT n2.share_id FROM share_notify n2 JOIN shares s2 ON s2.id = n2.share_id
-         WHERE n2.expired AND n2.expired_sent_at IS NULL AND s2.expires_at <= now() AND s2.downloads = 0
+         WHERE n2.expired AND n2.expired_sent_at IS NULL AND s2.expires_at <= now()
+           AND NOT EXISTS (SELECT 1 FROM download_events e WHERE e.share_id = s2.id)
            AND (s2.deleted_at IS NULL OR s2.deleted_at >= s2.expires_at)
          LIMIT $1 FOR UPDATE OF n2 SKIP LOCKED)
        RETURNING n.share_id`,
@@ -103,9 +104,10 @@ export const notifyRepo = {
 
   async shareForNotice(q: Queryable, shareId: string): Promise<ShareForNotice | null> {
     const rows = await q.query<ShareForNotice>(
-      `SELECT s.id, s.owner_user_id, u.email AS owner_email, s.source, s.downloads, s.max_downloads, s.expires_at,
+      `SELECT s.id, s.owner_user_id, u.email AS owner_email, s.source,
+         (SELECT count(*) FROM download_events e WHERE e.share_id = s.id)::int8 AS downloads, s.max_downloads, s.expires_at,
          (SELECT f.name FROM files f WHERE f.share_id = s.id ORDER BY f.position LIMIT 1) AS name,
-         (s.max_downloads IS NOT NULL AND NOT EXISTS (SELECT 1 FROM files lf WHERE lf.share_id = s.id AND lf.downloads < s.max_downloads)) AS exhausted
+         (s.max_downloads IS NOT NULL AND s.downloads >= s.max_downloads) AS exhausted
        FROM shares s LEFT JOIN users u ON u.id = s.owner_user_id AND u.disabled_at IS NULL
        WHERE s.id = $1`,
       [shareId],
