@@ -13,7 +13,7 @@ import { CookieJar, signInFlow, startOAuthServer, type FakeGoogleUser, type Loca
 import { startApp, type AppProcess } from './support/app-server'
 import { launchBrowser } from './support/browser'
 import { sha256File, tempDir } from './support/files'
-import { describeViolations, seriousA11yViolations } from './support/pages'
+import { describeViolations, screenshot, seriousA11yViolations } from './support/pages'
 
 const ADMIN: FakeGoogleUser = { sub: 'e2e-librarian', email: 'librarian@example.com', name: 'Librarian', email_verified: true }
 const MiB = 2 ** 20
@@ -85,6 +85,7 @@ describe('library in Chromium', () => {
     await page.getByLabel(/Downloads allowed/).fill('1')
     await page.getByRole('button', { name: 'Create link' }).click()
     const url = await page.getByRole('textbox', { name: 'Link' }).inputValue()
+    await screenshot(page, 'library-link-laptop')
     expect(url).toMatch(/\/s\/[A-Za-z0-9_-]{22}$/)
 
     const recipient = await pageAs(null)
@@ -137,6 +138,7 @@ describe('library in Chromium', () => {
     })()
     await expect.poll(bytes).toBeGreaterThan(first)
 
+    await screenshot(page, 'admin-downloads-laptop')
     await row.getByRole('button', { name: 'Stop the download of big-video.mkv' }).click()
     expect(await ended).toEqual({ complete: false })
     await expect.poll(() => page.getByTestId('finished-downloads').innerText()).toContain('stopped')

@@ -154,6 +154,7 @@ beforeAll(async () => {
     LIBRARY_DIR: `NAS=${lib}`,
     UPLOAD_RATE_LIMIT: '40/1h',
     LIBRARY_MAX_FOLDER_FILES: '50',
+    LIBRARY_RATE_LIMIT: '150/1m',
   })
   admin = await signIn(ADMIN)
   alice = await signIn(ALICE)
@@ -313,6 +314,28 @@ describe('hostile library paths', () => {
     }
   })
 
+  it('search and info refuse hostile paths and queries the same way (400/403/404, never 500)', async () => {
+    const get = (route: string, query: string) => browserFetch(admin, `${server.url}/api/library/${route}?${query}`)
+    for (const [route, query, status] of [
+      ['search', 'path=NAS%2F..%2F..&q=passwd', 400],
+      ['search', 'path=%2Fetc&q=passwd', 400],
+      ['search', 'path=NAS%2F.git&q=config', 403],
+      ['search', 'path=NAS%2Fescape&q=secret', 403],
+      ['search', `path=NAS&q=${'x'.repeat(201)}`, 400],
+      ['search', 'path=NAS&q=', 400],
+      ['search', 'path=NAS%2Fdocs%2Freadme.txt&q=a', 403],
+      ['info', 'path=NAS%2F..%2Foutside', 400],
+      ['info', 'path=NAS%2Fpipe', 403],
+      ['info', 'path=NAS%2Fescape-file.txt', 403],
+      ['info', 'path=', 400],
+      ['info', 'path=NOPE', 404],
+    ] as const) {
+      const res = await get(route, query)
+      expect([route, query.slice(0, 40), res.status]).toEqual([route, query.slice(0, 40), status])
+      expect(await res.json()).toHaveProperty('error.code')
+    }
+  })
+
   it('listing and search show files, folders and inside links; never hidden files, FIFOs, sockets or links out', async () => {
     const top = (await (await list(admin, '')).json()) as LibraryListing
     expect(top.entries.map((e) => e.name)).toEqual(['NAS'])
@@ -415,6 +438,16 @@ describe('who may use the library', () => {
     for (let i = 0; i < 51; i++) writeFileSync(join(lib, 'many', `f${i}`), '')
     const res = await link(admin, { path: 'NAS/many' })
     expect([res.status, await errorCode(res)]).toEqual([413, 'too_large'])
+  })
+
+  it('a flood of browse requests is rate-limited per user (429 with Retry-After)', async () => {
+    let refused: Response | null = null
+    for (let i = 0; i < 200 && !refused; i++) {
+      const res = await list(admin, 'NAS/docs')
+      if (res.status !== 200) refused = res
+    }
+    expect(refused?.status).toBe(429)
+    expect(refused?.headers.get('retry-after')).toBeTruthy()
   })
 
   it('a flood of link creation is rate-limited (429 with Retry-After) and stores nothing past the limit', async () => {

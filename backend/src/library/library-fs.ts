@@ -144,6 +144,8 @@ export class LibraryFs {
     const before = await stat(real).catch(fsError)
     if (!before.isFile() && !before.isDirectory())
       throw forbidden('Only regular files and folders can be shared (not devices, sockets or pipes).')
+    if (want === 'file' && !before.isFile()) throw forbidden('This is a folder, not a file.')
+    if (want === 'folder' && !before.isDirectory()) throw forbidden('This is a file, not a folder.')
     const flags = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | (want === 'folder' ? constants.O_DIRECTORY : 0)
     const handle = await open(real, flags).catch(fsError)
     try {

@@ -69,8 +69,9 @@ export function DownloadsView({ scope, shareId, compact = false }: { scope: 'adm
             {live.map((d) => (
               <li key={d.id} className="rounded-xl border border-slate-200 p-3 dark:border-slate-700" data-testid="active-download">
                 <div className="flex flex-wrap items-baseline justify-between gap-2 text-sm">
-                  <span className="min-w-0 truncate font-medium" title={d.fileName}>
-                    {d.fileName}
+                  <span className="min-w-0 truncate font-medium" title={`${d.fileName} (share ${d.shareId})`}>
+                    {d.fileName}{' '}
+                    <span className="font-mono text-xs font-normal text-slate-600 dark:text-slate-400">share {d.shareId.slice(0, 8)}…</span>
                   </span>
                   <span className="text-slate-600 dark:text-slate-400">
                     {d.client.ip}
