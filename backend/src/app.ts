@@ -6,6 +6,7 @@ import { pinoHttp } from 'pino-http'
 import type { Deps } from './deps'
 import { errorMiddleware, apiNotFound } from './http/error-middleware'
 import { originCheck, securityHeaders } from './http/security'
+import { requestTimeouts } from './http/timeouts'
 import { viewerOf } from './http/viewer'
 import { stripQuery } from './logger'
 import type { HealthChecks } from './ops/health'
@@ -46,6 +47,7 @@ export function createApp(deps: Deps, ext: AppExtensions = {}): express.Express 
       autoLogging: { ignore: (req) => req.url === '/api/health' || req.url === '/api/health/ready' },
     }),
   )
+  app.use(requestTimeouts(config.http))
   app.use(securityHeaders())
   app.use((req, _res, next) => {
     req.viewer = viewerOf(req, null, config.rateLimits.ipv6Prefix)

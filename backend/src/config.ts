@@ -152,6 +152,11 @@ const EnvSchema = z
     RELAY_ENABLED: bool.prefault('true'),
     RELAY_MAX_BYTES: size.prefault('10GiB'),
     RELAY_DAILY_QUOTA: size.prefault('50GiB'),
+    HTTP_HEADERS_TIMEOUT: millis.prefault('20s'),
+    HTTP_REQUEST_TIMEOUT: millis.prefault('60s'),
+    HTTP_IDLE_TIMEOUT: millis.prefault('60s'),
+    HTTP_KEEP_ALIVE_TIMEOUT: millis.prefault('65s'),
+    MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).max(100_000).default(256),
   })
 
 
@@ -275,6 +280,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     janitor: { intervalSeconds: e.JANITOR_INTERVAL, staleUploadAge: e.STALE_UPLOAD_AGE },
     library: libraryRoots(e.LIBRARY_DIR ?? [], { crossMounts: e.LIBRARY_CROSS_MOUNTS, maxFolderFiles: e.LIBRARY_MAX_FOLDER_FILES }),
     stallTimeoutMs: e.STALL_TIMEOUT,
+    http: {
+      /** the request line and headers must arrive within this */
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT,
+      /** a JSON body (buffered by the app) must arrive within this; streamed uploads only must not stall */
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT,
+      /** a request body that sends nothing for this long, while the app is ready for more, is cut */
+      idleTimeoutMs: e.HTTP_IDLE_TIMEOUT,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT,
+      /** concurrent connections per client address (IPv6 by network), 0 = no cap; not counted for TRUST_PROXY addresses */
+      maxConnectionsPerAddress: e.MAX_CONNECTIONS_PER_ADDRESS,
+    },
     notifications: {
       smtpUrl: e.SMTP_URL,
       mailFrom: e.MAIL_FROM,

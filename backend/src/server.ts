@@ -1,9 +1,10 @@
-import { createServer, type Server as HttpServer } from 'node:http'
+import type { Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { createApp } from './app'
 import { HealthChecks } from './ops/health'
+import { createLimitedServer } from './http/server-limits'
 import type { Config } from './config'
 import { connectDb } from './db/connect'
 import type { Deps } from './deps'
@@ -92,10 +93,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
       rtcRouter(deps),
     ],
   })
-  const http = createServer(app)
-  http.keepAliveTimeout = 65_000
-  http.requestTimeout = 0 // multi-GB uploads may take long; idle sockets are still reaped
-  http.headersTimeout = 60_000
+  const http = createLimitedServer(app, config)
   const realtime = createRealtime(http, deps, { engineMiddlewares: [socketSession(deps)] })
   realtime.io.of(ROOMS_NAMESPACE).use(socketUser(deps))
   metrics.watchSockets(() => realtime.localFigures())

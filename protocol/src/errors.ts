@@ -53,6 +53,8 @@ export const ERRORS = {
   download_link_expired: 410,
   /** a download link of a limited share whose file was already sent completely */
   download_link_used: 410,
+  request_timeout: 408,
+  too_many_connections: 429,
 } as const satisfies Record<string, number>
 
 export type ErrorCode = keyof typeof ERRORS

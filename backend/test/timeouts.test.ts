@@ -1,0 +1,182 @@
+/**
+ * Connections an attacker would hold forever: bodies that stall, headers that trickle, keep-alive
+ * connections left open, and many connections from one address. Raw TCP clients against the real
+ * server, with short limits configured for the test; every wait is on a socket event.
+ */
+import { connect, type Socket } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestServer, type TestServer } from './support/harness'
+
+/** A raw client connection, optionally from another loopback address (Linux answers all of 127/8). */
+function rawConnection(server: TestServer, from = '127.0.0.1'): Promise<RawClient> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: server.port, localAddress: from })
+    socket.once('connect', () => resolve(new RawClient(socket)))
+    socket.once('error', reject)
+  })
+}
+
+class RawClient {
+  received = ''
+  readonly closed: Promise<{ at: number }>
+  constructor(readonly socket: Socket) {
+    socket.setEncoding('latin1')
+    socket.on('data', (d: string) => (this.received += d))
+    socket.on('error', () => undefined)
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve({ at: Date.now() })))
+  }
+  write(text: string | Buffer) {
+    this.socket.write(text)
+  }
+  /** Resolves once the received text contains `what`. */
+  until(what: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.received.includes(what)) {
+          this.socket.off('data', check)
+          resolve(this.received)
+        }
+      }
+      this.socket.on('data', check)
+      this.socket.once('close', () => (this.received.includes(what) ? resolve(this.received) : reject(new Error(`closed without "${what}": ${this.received.slice(0, 200)}`))))
+      check()
+    })
+  }
+  status(): number {
+    return Number(/^HTTP\/1\.1 (\d{3})/.exec(this.received)?.[1] ?? 0)
+  }
+  destroy() {
+    this.socket.destroy()
+  }
+}
+
+const head = (method: string, path: string, headers: Record<string, string | number>) =>
+  `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}\r\n`
+
+/** Rejects if `promise` takes longer than `ms`: a bound for waits that would otherwise hang the test. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms).unref())])
+}
+
+describe('bodies that stall and bodies that are slow', () => {
+  let server: TestServer
+  beforeAll(async () => {
+    server = await startTestServer({ HTTP_IDLE_TIMEOUT: '600ms', HTTP_REQUEST_TIMEOUT: '1500ms', HTTP_HEADERS_TIMEOUT: '1s', HTTP_KEEP_ALIVE_TIMEOUT: '500ms' })
+  })
+  afterAll(() => server?.close())
+
+  it.each([
+    ['PUT /api/upload/stalled.bin', head('PUT', '/api/upload/stalled.bin', { 'content-type': 'application/octet-stream', 'content-length': 1_000_000 })],
+    ['POST /api/shares', head('POST', '/api/shares', { 'content-type': 'application/json', 'content-length': 5000 })],
+    ['POST /api/upload (multipart)', head('POST', '/api/upload', { 'content-type': 'multipart/form-data; boundary=xx', 'content-length': 100_000 })],
+  ])('a body that stalls after 10 bytes (%s) is answered 408 and its connection closed after the idle timeout; nothing is stored', async (_what, request) => {
+    const client = await rawConnection(server)
+    const sent = Date.now()
+    client.write(request + '0123456789')
+    const { at } = await within(client.closed, 15_000, 'stalled body')
+    expect(client.status()).toBe(408)
+    expect(client.received).toContain('"code":"request_timeout"')
+    process.stdout.write(`stalled body closed after ${at - sent} ms (idle timeout 600 ms)\n`)
+    const [ready] = await server.deps.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM shares WHERE status = 'ready'`)
+    expect(ready!.n).toBe(0)
+  })
+
+  it('a slow but steady upload outlives both timeouts: only silence is cut, never the total time', async () => {
+    const client = await rawConnection(server)
+    const size = 40
+    client.write(head('PUT', '/api/upload/slow.txt', { 'content-type': 'text/plain', 'content-length': size }))
+    // 40 bytes at one per 100 ms: 4 s in all, more than twice the request timeout and 6x the idle timeout.
+    for (let i = 0; i < size; i++) {
+      client.write('x')
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    await within(client.until('"downloadUrl"'), 15_000, 'slow upload answer')
+    expect(client.status()).toBe(201)
+    client.destroy()
+  })
+
+  it('a JSON body trickled byte by byte (never idle) is cut at the request timeout with 408', async () => {
+    const client = await rawConnection(server)
+    const body = JSON.stringify({ files: [{ name: 'a'.repeat(200), size: 1 }] })
+    client.write(head('POST', '/api/shares', { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }))
+    let i = 0
+    const drip = setInterval(() => (i < body.length ? client.write(body[i++]!) : clearInterval(drip)), 150)
+    await within(client.closed, 15_000, 'trickled JSON body')
+    clearInterval(drip)
+    expect(client.status()).toBe(408)
+    expect(i).toBeLessThan(body.length)
+  })
+
+  it('headers that trickle in are cut after the headers timeout (408)', async () => {
+    const client = await rawConnection(server)
+    client.write('GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n')
+    const drip = setInterval(() => client.write('X-Slow: 1\r\n'), 150)
+    await within(client.closed, 15_000, 'trickled headers')
+    clearInterval(drip)
+    expect(client.status()).toBe(408)
+  })
+
+  it('a connection that sends nothing at all is closed too', async () => {
+    const client = await rawConnection(server)
+    await within(client.closed, 15_000, 'silent connection')
+  })
+
+  it('an idle keep-alive connection is closed by the server after the keep-alive timeout', async () => {
+    const client = await rawConnection(server)
+    client.write(head('GET', '/api/health', {}))
+    await within(client.until('"status":"ok"'), 15_000, 'health answer')
+    expect(client.status()).toBe(200)
+    await within(client.closed, 15_000, 'keep-alive close')
+  })
+})
+
+describe('concurrent connections per address', () => {
+  let server: TestServer
+  const clients: RawClient[] = []
+  beforeAll(async () => {
+    server = await startTestServer({ MAX_CONNECTIONS_PER_ADDRESS: '3' })
+  })
+  afterAll(async () => {
+    for (const c of clients) c.destroy()
+    await server?.close()
+  })
+  const open = async (from: string) => {
+    const c = await rawConnection(server, from)
+    clients.push(c)
+    return c
+  }
+  const health = async (c: RawClient) => {
+    c.write(head('GET', '/api/health', {}))
+    await within(c.until('\r\n\r\n'), 15_000, 'an answer')
+    return c.status()
+  }
+
+  it('the 4th concurrent connection from 127.0.0.2 is refused with 429 while 127.0.0.3 still gets through; closing one makes room again', async () => {
+    const held = [await open('127.0.0.2'), await open('127.0.0.2'), await open('127.0.0.2')]
+    for (const c of held) expect(await health(c)).toBe(200)
+
+    const fourth = await open('127.0.0.2')
+    await within(fourth.closed, 15_000, 'refused connection')
+    expect(fourth.status()).toBe(429)
+    expect(fourth.received).toContain('"code":"too_many_connections"')
+
+    const other = await open('127.0.0.3')
+    expect(await health(other)).toBe(200)
+
+    held[0]!.destroy()
+    await held[0]!.closed
+    // The server sees the close a moment after the client: the next connection waits for that event.
+    await new Promise<void>((resolve) => {
+      const retry = async () => {
+        const again = await open('127.0.0.2')
+        again.write(head('GET', '/api/health', {}))
+        await again.until('\r\n\r\n').catch(() => undefined)
+        if (again.status() === 200) return resolve()
+        setImmediate(() => void retry())
+      }
+      void retry()
+    })
+  })
+})
