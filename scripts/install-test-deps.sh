@@ -13,7 +13,8 @@
 #   unzip           the library tests open folder links' zips with the real unzip
 #   fonts           so that pages render text in headless Chromium
 #   firefox-esr     the P2P suite across engines (puppeteer-core drives it over WebDriver BiDi)
-#   coturn          the P2P suite's TURN server on loopback (turnserver)
+#   coturn          the P2P suite's TURN server on loopback, and the shipped TURN configuration
+#                   started for real and probed (turnserver)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -108,6 +109,7 @@ have_chromium || die "chromium is still missing after the install"
 have_postgres || die "PostgreSQL server binaries are still missing after the install"
 command -v redis-server >/dev/null 2>&1 || die "redis-server is still missing after the install"
 command -v unzip >/dev/null 2>&1 || die "unzip is still missing after the install"
+[ -x /usr/bin/turnserver ] || die "coturn (turnserver) is still missing after the install"
 
 # The test harness runs initdb/postgres as `postgres` when it is root (PostgreSQL refuses root).
 if ! id postgres >/dev/null 2>&1; then

@@ -115,7 +115,7 @@ const EnvSchema = z
     STUN_URLS: list.prefault(''),
     TURN_URLS: list.prefault(''),
     TURN_SECRET: z.string().min(1).optional(),
-    TURN_TTL: duration.prefault('1h'),
+    TURN_TTL: duration.prefault('10m'),
     ROOM_CODE_TTL: duration.prefault('10m'),
     ROOM_CAPACITY: z.coerce.number().int().min(2).max(100).default(10),
     ROOM_CREATE_RATE_LIMIT: rate.prefault('30/1h'),
@@ -157,6 +157,7 @@ const EnvSchema = z
     HTTP_IDLE_TIMEOUT: millis.prefault('60s'),
     HTTP_KEEP_ALIVE_TIMEOUT: millis.prefault('65s'),
     MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).max(100_000).default(256),
+    TURN_CREDENTIAL_RATE_LIMIT: rate.prefault('60/10m'),
   })
 
 
@@ -261,7 +262,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     downloadLeaseTtl: e.DOWNLOAD_LEASE_TTL,
     partSize: e.PART_SIZE,
     trustProxy: trustProxy(e.TRUST_PROXY),
-    rtc: { stunUrls: e.STUN_URLS, turnUrls: e.TURN_URLS, turnSecret: e.TURN_SECRET, turnTtl: e.TURN_TTL },
+    rtc: { stunUrls: e.STUN_URLS, turnUrls: e.TURN_URLS, turnSecret: e.TURN_SECRET, turnTtl: e.TURN_TTL, credentialRate: e.TURN_CREDENTIAL_RATE_LIMIT },
     rooms: {
       codeTtl: e.ROOM_CODE_TTL,
       capacity: e.ROOM_CAPACITY,

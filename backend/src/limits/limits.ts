@@ -3,7 +3,7 @@ import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAb
 import type { Config } from '../config'
 import { AppError } from '../http/app-error'
 
-export type LimitName = 'upload' | 'signParts' | 'download' | 'password' | 'anonQuota' | 'userQuota' | 'roomJoin' | 'roomCreate' | 'sharePassword' | 'roomReports' | 'library'
+export type LimitName = 'upload' | 'signParts' | 'download' | 'password' | 'anonQuota' | 'userQuota' | 'roomJoin' | 'roomCreate' | 'sharePassword' | 'roomReports' | 'turnCredentials' | 'library'
 
 export interface LimitRule {
   points: number
@@ -117,6 +117,7 @@ export function limitRules(config: Config): Record<LimitName, LimitRule> {
     roomCreate: config.rooms.createRate,
     sharePassword: config.rateLimits.sharePassword,
     roomReports: config.rooms.reportRate,
+    turnCredentials: config.rtc.credentialRate,
     library: config.rateLimits.library,
   }
 }

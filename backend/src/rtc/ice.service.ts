@@ -7,7 +7,7 @@ import type { Config } from '../config'
  * `use-auth-secret`): username `${expiry}:${random}`, credential base64(HMAC-SHA1(secret, username)).
  * They expire on their own, so the shared secret never reaches a browser.
  */
-export function iceServers(rtc: Config['rtc'], now = Date.now()): IceServersResponse {
+export function iceServers(rtc: Pick<Config['rtc'], 'stunUrls' | 'turnUrls' | 'turnSecret' | 'turnTtl'>, now = Date.now()): IceServersResponse {
   const servers: IceServersResponse['iceServers'] = []
   if (rtc.stunUrls.length > 0) servers.push({ urls: [...rtc.stunUrls] })
   if (rtc.turnUrls.length > 0 && rtc.turnSecret) {

@@ -87,6 +87,8 @@ export class RoomSession {
   private readonly urls = new Set<string>()
   private room: RoomState = initialRoom
   private iceServers: RTCIceServer[] = []
+  private iceRefresh: ReturnType<typeof setTimeout> | null = null
+  private hasLeft = false
   private view: SessionView = { ...initialRoom, transfers: [] }
   private notifyTimer: ReturnType<typeof setTimeout> | null = null
   private restoredFor: string | null = null
@@ -199,6 +201,8 @@ export class RoomSession {
   }
 
   leave(): void {
+    this.hasLeft = true
+    if (this.iceRefresh) clearTimeout(this.iceRefresh)
     for (const t of this.transfers.values()) this.dispatch(t, { type: 'cancel-clicked' })
     this.closeAll()
     for (const url of this.urls) URL.revokeObjectURL(url)
@@ -209,9 +213,17 @@ export class RoomSession {
 
   // ---- room ----
 
+  /** TURN credentials live minutes: new ones are fetched before they expire, for links made later. */
+  private async loadIceServers() {
+    const { servers, ttl } = await fetchIceServers(this.opts.baseUrl ?? '')
+    this.iceServers = servers
+    if (this.iceRefresh) clearTimeout(this.iceRefresh)
+    if (ttl > 0 && !this.hasLeft) this.iceRefresh = setTimeout(() => void this.loadIceServers(), Math.max(10, ttl * 0.8) * 1000)
+  }
+
   private async enter() {
     if (!this.room.room) {
-      this.iceServers = await fetchIceServers(this.opts.baseUrl ?? '')
+      await this.loadIceServers()
       await clearOldReceivedFiles(await savedTransferIds())
     }
     const name = this.opts.name?.trim() || undefined
@@ -588,14 +600,14 @@ function randomTransferId(): string {
   return Array.from(buf, (b) => b.toString(16).padStart(2, '0')).join('')
 }
 
-async function fetchIceServers(baseUrl: string): Promise<RTCIceServer[]> {
+async function fetchIceServers(baseUrl: string): Promise<{ servers: RTCIceServer[]; ttl: number }> {
   try {
     const res = await fetch(`${baseUrl}/api/rtc/ice-servers`)
-    if (!res.ok) return []
+    if (!res.ok) return { servers: [], ttl: 0 }
     const body = (await res.json()) as IceServersResponse
-    return body.iceServers.map((s) => ({ urls: s.urls, username: s.username, credential: s.credential }))
+    return { servers: body.iceServers.map((s) => ({ urls: s.urls, username: s.username, credential: s.credential })), ttl: body.ttl }
   } catch {
     // Without ICE servers, host candidates still connect devices on the same network.
-    return []
+    return { servers: [], ttl: 0 }
   }
 }
