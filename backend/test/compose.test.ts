@@ -71,7 +71,7 @@ describe('docker compose: Redis', () => {
     stop.push(() => server.close())
     const health = (await (await server.fetch('/api/health')).json()) as { status: string; redis: boolean }
     expect(health).toMatchObject({ status: 'ok', redis: true })
-  })
+  }, 120_000)
 })
 
 describe('docker compose: coturn', () => {
