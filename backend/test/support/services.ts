@@ -100,7 +100,7 @@ function pgBin(name: string): string {
 }
 
 /** A throwaway PostgreSQL cluster (as the `postgres` user when running as root). */
-export async function startPostgres(): Promise<ServiceHandle> {
+export async function startPostgres(): Promise<ServiceHandle & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'sharesync-pg-'))
   chmodSync(dir, 0o777)
   const data = join(dir, 'data')
@@ -112,7 +112,20 @@ export async function startPostgres(): Promise<ServiceHandle> {
   // SIGINT is PostgreSQL's "fast" shutdown: it does not wait for idle clients to leave.
   const h = handle(() => spawn(pgBin('postgres'), args, { stdio: 'ignore', cwd: dir, ...owner }), `postgres://postgres@127.0.0.1:${port}/postgres`, port, () => waitFor(() => portOpen(port), 'postgres'), () => rmSync(dir, { recursive: true, force: true }), 'SIGINT')
   await h.started
-  return h
+  /** the cluster's data directory, to read what it stored as it is */
+  return Object.assign(h, { dir: data })
+}
+
+/** Runs one SQL statement on a database (e.g. CHECKPOINT before reading the data directory). */
+export async function runSql<T = Record<string, unknown>>(url: string, sql: string): Promise<T[]> {
+  const pg = (await import('pg')).default
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return (await client.query(sql)).rows as T[]
+  } finally {
+    await client.end().catch(() => undefined)
+  }
 }
 
 /**

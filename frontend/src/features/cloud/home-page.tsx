@@ -9,6 +9,7 @@ import { usePageFileInput } from '../../lib/file-input'
 import { takeSharedFiles } from '../../lib/share-target'
 import { usePublicConfig } from '../../lib/use-public-config'
 import { cloudApi } from './cloud-api'
+import { keyStore } from './encryption/key-store'
 import { MyLinks } from './my-links'
 import { ResumeCard } from './resume-card'
 import { UploadOptions } from './upload-options'
@@ -63,6 +64,7 @@ export function HomePage() {
     if (!pending) return
     pendingUploads.clear()
     setPending(null)
+    void keyStore.remove(pending.shareId)
     await cloudApi.deleteShare(pending.shareId, pending.ownerToken).catch(() => undefined)
   }
 

@@ -1,7 +1,7 @@
 import { Dialog, DialogPanel, DialogTitle, Description } from '@headlessui/react'
 import type { ShareMetadata } from '@sharesync/protocol'
 import { useEffect, useState } from 'react'
-import { Link, useNavigate, useParams } from 'react-router-dom'
+import { Link, useLocation, useNavigate, useParams } from 'react-router-dom'
 import { Alert } from '../../components/alert'
 import { Button, ButtonLink } from '../../components/button'
 import { Card } from '../../components/card'
@@ -12,6 +12,8 @@ import { ApiError, errorMessage } from '../../lib/api'
 import { canShareNatively } from '../../lib/features'
 import { formatBytes, formatDateTime, formatExpiry } from '../../lib/format'
 import { cloudApi } from './cloud-api'
+import { keyStore } from './encryption/key-store'
+import { linkWithKey } from './encryption/seal-upload'
 import { LinkGone } from './link-gone'
 import { ownedLinks } from './upload-records'
 
@@ -20,6 +22,9 @@ export function ResultPage() {
   const { id = '' } = useParams()
   const navigate = useNavigate()
   const [link] = useState(() => ownedLinks.get(id))
+  const location = useLocation()
+  // An encrypted link's key: handed over by the upload in memory, else from this browser's IndexedDB.
+  const [token, setToken] = useState<string | null | undefined>(() => (location.state as { token?: string } | null)?.token)
   const [meta, setMeta] = useState<ShareMetadata | null>(null)
   const [gone, setGone] = useState(false)
   const [confirming, setConfirming] = useState(false)
@@ -45,6 +50,18 @@ export function ResultPage() {
     }
   }, [id, link])
 
+  useEffect(() => {
+    if (!link?.encrypted || token) return
+    let live = true
+    keyStore.get(id).then(
+      (k) => live && setToken(k?.token ?? null),
+      () => live && setToken(null),
+    )
+    return () => {
+      live = false
+    }
+  }, [id, link, token])
+
   if (!link) {
     return (
       <Card className="mx-auto max-w-lg space-y-4 text-center">
@@ -62,10 +79,14 @@ export function ResultPage() {
   // how many downloads are left: show the limit instead.
   const knowsLeft = meta?.downloadsLeft !== undefined
   const downloadsLeft = knowsLeft ? meta.downloadsLeft : link.maxDownloads
+  // The whole link, key included: what the QR code, the copy button and the share sheet hand out.
+  const url = link.encrypted ? (token ? linkWithKey(link.url, token) : token === null ? link.url : '') : link.url
+  const keyMissing = link.encrypted === true && token === null
   const shareData = {
     title: 'ShareSync',
-    text: link.files.length === 1 ? link.files[0]!.name : `${link.files.length} files`,
-    url: link.url,
+    // An encrypted link's names stay out of the message too.
+    text: link.encrypted ? 'End-to-end encrypted files' : link.files.length === 1 ? link.files[0]!.name : `${link.files.length} files`,
+    url,
   }
 
   const remove = async () => {
@@ -74,6 +95,7 @@ export function ResultPage() {
     try {
       await cloudApi.deleteShare(link.id, link.ownerToken)
       ownedLinks.remove(link.id)
+      void keyStore.remove(link.id)
       await navigate('/', { replace: true })
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) {
@@ -97,11 +119,18 @@ export function ResultPage() {
           <p className="text-slate-700 dark:text-slate-300">
             Anyone with this link{link.passwordProtected ? ' and the password' : ''} can download{' '}
             {link.files.length === 1 ? 'the file' : 'the files'}.
+            {link.encrypted ? ' End-to-end encrypted: the key is the part after “#”, and the server never sees it.' : ''}
           </p>
         </div>
+        {keyMissing && (
+          <Alert tone="warning">
+            This browser no longer keeps the key of this encrypted link. The link below opens the share page, but nobody can decrypt the files
+            without the whole link you copied when it was made.
+          </Alert>
+        )}
         <div className="flex flex-col items-center gap-6 sm:flex-row sm:items-start">
           <div className="rounded-xl border border-slate-200 bg-white p-2 dark:border-slate-700">
-            <QrCode text={link.url} size={200} label={`QR code of the link ${link.url}`} />
+            {url && <QrCode text={url} size={200} label={`QR code of the link ${url}`} />}
           </div>
           <div className="w-full min-w-0 flex-1 space-y-4">
             <div>
@@ -111,20 +140,20 @@ export function ResultPage() {
               <input
                 id="share-link"
                 readOnly
-                value={link.url}
+                value={url}
                 onFocus={(e) => e.currentTarget.select()}
                 data-testid="share-url"
                 className="mt-1 block min-h-11 w-full rounded-xl border border-slate-300 bg-slate-50 px-3 font-mono text-sm text-slate-900 dark:border-slate-600 dark:bg-slate-800 dark:text-slate-100"
               />
             </div>
             <div className="flex flex-wrap gap-3">
-              <CopyButton text={link.url} />
+              <CopyButton text={url} />
               {canShareNatively(shareData) && (
                 <Button variant="secondary" onClick={() => void navigator.share(shareData).catch(() => undefined)}>
                   Share…
                 </Button>
               )}
-              <ButtonLink to={`/s/${encodeURIComponent(link.id)}`} variant="secondary">
+              <ButtonLink to={`/s/${encodeURIComponent(link.id)}${link.encrypted && token ? `#${token}` : ''}`} variant="secondary">
                 Open share page
               </ButtonLink>
             </div>

@@ -1,7 +1,7 @@
 import { Field, Input, Label } from '@headlessui/react'
 import type { ShareFile, ShareMetadata } from '@sharesync/protocol'
 import { useEffect, useState, type FormEvent } from 'react'
-import { useParams } from 'react-router-dom'
+import { useLocation, useParams } from 'react-router-dom'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
 import { Card } from '../../components/card'
@@ -9,6 +9,7 @@ import { usePageTitle } from '../../components/page-title'
 import { ApiError, errorMessage } from '../../lib/api'
 import { formatBytes, formatDateTime, formatExpiry } from '../../lib/format'
 import { cloudApi } from './cloud-api'
+import { EncryptedShare } from './encrypted-share'
 import { LinkGone } from './link-gone'
 
 type State =
@@ -16,6 +17,8 @@ type State =
   | { kind: 'gone' }
   | { kind: 'error'; message: string }
   | { kind: 'locked'; meta: ShareMetadata }
+  /** end-to-end encrypted: decrypted in the browser with the key from the link's fragment */
+  | { kind: 'encrypted'; meta: ShareMetadata }
   | { kind: 'open'; meta: ShareMetadata; files: ShareFile[]; password?: string }
 
 /** Starts a download: the presigned URL answers with Content-Disposition: attachment, so the page stays. */
@@ -53,6 +56,8 @@ function saveLease(shareId: string, token: string): void {
 /** `/s/:id`: what a recipient sees — files, sizes, expiry, downloads left, a password prompt when needed. */
 export function SharePage() {
   const { id = '' } = useParams()
+  // An encrypted link's key is the fragment: a new fragment (edited by hand) is a new attempt.
+  const { hash } = useLocation()
   const [state, setState] = useState<State>({ kind: 'loading' })
   const [password, setPassword] = useState('')
   const [passwordError, setPasswordError] = useState<string | null>(null)
@@ -68,7 +73,8 @@ export function SharePage() {
     cloudApi.getShare(id).then(
       (meta) => {
         if (!live) return
-        if (meta.files) setState({ kind: 'open', meta, files: meta.files })
+        if (meta.encrypted) setState({ kind: 'encrypted', meta })
+        else if (meta.files) setState({ kind: 'open', meta, files: meta.files })
         else setState({ kind: 'locked', meta })
       },
       (err: unknown) => {
@@ -145,6 +151,7 @@ export function SharePage() {
     )
   }
   if (state.kind === 'gone') return <LinkGone />
+  if (state.kind === 'encrypted') return <EncryptedShare key={hash} id={id} initial={state.meta} />
   if (state.kind === 'error') {
     return (
       <Card className="mx-auto max-w-2xl space-y-4">

@@ -1,5 +1,6 @@
 import { ApiError } from '../../lib/api'
 import { cloudApi } from './cloud-api'
+import type { PartEncoder } from './encryption/seal-upload'
 
 /**
  * Uploads the files of a created share straight to storage: each file in parts, PUT to short-lived
@@ -12,7 +13,12 @@ export interface EngineFile {
   fileId: string
   partSize: number
   partCount: number
+  /** Transforms each part before its PUT (end-to-end encryption); absent: the file's bytes as they are. */
+  encoder?: PartEncoder
 }
+
+/** Bytes stored for a file: what the server announced, the encoded size for an encoded file. */
+const storedSize = (f: EngineFile) => f.encoder?.size ?? f.file.size
 
 export type UploadPhase = 'checking' | 'uploading' | 'retrying' | 'finishing' | 'done' | 'failed' | 'cancelled'
 
@@ -122,7 +128,7 @@ export class UploadEngine {
   }
 
   get totalBytes(): number {
-    return this.opts.files.reduce((n, f) => n + f.file.size, 0)
+    return this.opts.files.reduce((n, f) => n + storedSize(f), 0)
   }
 
   /** Runs to the end: every file completed and the share finalized. Rejects on failure or cancel. */
@@ -179,7 +185,7 @@ export class UploadEngine {
 
   private partRange(f: EngineFile, partNumber: number): { start: number; end: number } {
     const start = (partNumber - 1) * f.partSize
-    return { start, end: Math.min(f.file.size, start + f.partSize) }
+    return { start, end: Math.min(storedSize(f), start + f.partSize) }
   }
 
   /** Parts the server already holds (full size only) count as done: they are never sent again. */
@@ -282,8 +288,9 @@ export class UploadEngine {
         // (connection cut, server restarted): then it is not sent again.
         const already = attempt > 1 ? await this.storedPart(task) : null
         if (already !== null) return stored(already)
+        const body = f.encoder ? await f.encoder.part(task.partNumber, f.partSize) : f.file.slice(task.start, task.end)
         const url = await this.urlFor(task)
-        return stored(await this.put(url, f.file.slice(task.start, task.end), key))
+        return stored(await this.put(url, body, key))
       } catch (err) {
         this.inflight.delete(key)
         this.emitSoon()
@@ -322,7 +329,7 @@ export class UploadEngine {
   }
 
   /** PUT with XMLHttpRequest: fetch cannot report upload progress. Resolves with the part's ETag. */
-  private put(url: string, body: Blob, key: string): Promise<string> {
+  private put(url: string, body: Blob | Uint8Array<ArrayBuffer>, key: string): Promise<string> {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest()
       this.xhrs.add(xhr)
@@ -427,8 +434,8 @@ export class UploadEngine {
       for (const [k, v] of this.inflight) if (k.startsWith(`${i}:`)) uploaded += v
       return {
         name: f.file.name,
-        size: f.file.size,
-        uploaded: f.partCount === 0 || this.phase === 'done' ? f.file.size : Math.min(uploaded, f.file.size),
+        size: storedSize(f),
+        uploaded: f.partCount === 0 || this.phase === 'done' ? storedSize(f) : Math.min(uploaded, storedSize(f)),
       }
     })
     this.opts.onProgress({

@@ -59,6 +59,10 @@ export function UploadOptions({
     config?.defaults.maxDownloads ? String(config.defaults.maxDownloads) : 'unlimited',
   )
   const [password, setPassword] = useState('')
+  const encryptionRequired = config?.encryption.required === true
+  const [encryptedChoice, setEncrypted] = useState<boolean | null>(null)
+  // Until the person chooses, the admin's default applies (it may arrive after the first render).
+  const encrypted = encryptionRequired || (encryptedChoice ?? config?.encryption.default === true)
   const [showPassword, setShowPassword] = useState(false)
 
   const total = files.reduce((n, f) => n + f.size, 0)
@@ -69,7 +73,7 @@ export function UploadOptions({
   const submit = (e: FormEvent) => {
     e.preventDefault()
     if (tooBig.length || tooMany || busy) return
-    onSubmit({ expiresIn: chosenExpiry, maxDownloads: downloads === 'unlimited' ? null : Number(downloads), password })
+    onSubmit({ expiresIn: chosenExpiry, maxDownloads: downloads === 'unlimited' ? null : Number(downloads), password, encrypted })
   }
 
   return (
@@ -141,10 +145,31 @@ export function UploadOptions({
               ))}
             </Select>
           </Field>
+          <div className="sm:col-span-2">
+            <label className="flex min-h-11 items-center gap-3 text-sm font-semibold">
+              <input
+                type="checkbox"
+                name="encrypted"
+                className="h-5 w-5 accent-indigo-600"
+                checked={encrypted}
+                disabled={encryptionRequired}
+                onChange={(e) => setEncrypted(e.target.checked)}
+                aria-describedby="encryption-help"
+              />
+              End-to-end encryption
+            </label>
+            <p id="encryption-help" className="text-sm text-slate-600 dark:text-slate-400">
+              {encryptionRequired ? 'Required on this server. ' : ''}
+              Files, names and types are encrypted in this browser before upload; the key travels only inside the link, so the server cannot
+              read them.
+            </p>
+          </div>
           <Field className="sm:col-span-2">
             <Label className="text-sm font-semibold">Password (optional)</Label>
             <Description className="text-sm text-slate-600 dark:text-slate-400">
-              Recipients must enter it; file names stay hidden until they do.
+              {encrypted
+                ? 'Recipients need the link and this password: it becomes part of the key.'
+                : 'Recipients must enter it; file names stay hidden until they do.'}
             </Description>
             <div className="mt-1 flex items-stretch gap-2">
               <Input

@@ -24,6 +24,8 @@ export interface PendingUpload {
   expiresAt: string
   maxDownloads: number | null
   passwordProtected: boolean
+  /** End-to-end encrypted: the key waits in IndexedDB (encryption/key-store.ts) to resume. */
+  encrypted?: boolean
   createdAt: string
   files: PendingFile[]
 }
@@ -35,6 +37,8 @@ export interface OwnedLink {
   expiresAt: string
   maxDownloads: number | null
   passwordProtected: boolean
+  /** End-to-end encrypted: `url` has no key; the whole link is rebuilt from the key in IndexedDB. */
+  encrypted?: boolean
   createdAt: string
   files: { name: string; size: number }[]
 }

@@ -1,8 +1,11 @@
+import { ShareKey } from '@sharesync/crypto'
 import { CreateShareRequest, MAX_FILES_PER_SHARE, MAX_PASSWORD_LENGTH } from '@sharesync/protocol'
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { useNavigate } from 'react-router-dom'
 import { ApiError, errorMessage } from '../../lib/api'
 import { cloudApi } from './cloud-api'
+import { keyStore } from './encryption/key-store'
+import { partEncoder, sealShare } from './encryption/seal-upload'
 import { ownedLinks, pendingUploads, type PendingUpload } from './upload-records'
 import { isCancelled, UploadEngine, type UploadSnapshot } from './upload-engine'
 
@@ -10,6 +13,24 @@ export interface UploadChoice {
   expiresIn?: number
   maxDownloads: number | null
   password: string
+  /** End-to-end encryption: contents, names and types are encrypted in this browser. */
+  encrypted: boolean
+}
+
+/** The key of an encrypted pending upload: in memory for a fresh start, from IndexedDB after a reload. */
+async function uploadKey(pending: PendingUpload, fresh?: ShareKey): Promise<ShareKey | null> {
+  if (!pending.encrypted) return null
+  if (fresh) return fresh
+  const stored = await keyStore.get(pending.shareId)
+  if (!stored) throw new MissingKeyError()
+  return ShareKey.fromIkm(stored.ikm, stored.accessToken)
+}
+
+class MissingKeyError extends Error {
+  constructor() {
+    super('The key of this encrypted upload is no longer kept in this browser, so it cannot be resumed. Please start again.')
+    this.name = 'MissingKeyError'
+  }
 }
 
 /**
@@ -19,7 +40,7 @@ export interface UploadChoice {
 export function useUpload() {
   const navigate = useNavigate()
   const engine = useRef<UploadEngine | null>(null)
-  const current = useRef<{ pending: PendingUpload; files: File[] } | null>(null)
+  const current = useRef<{ pending: PendingUpload; files: File[]; key?: ShareKey; token?: string } | null>(null)
   const [snapshot, setSnapshot] = useState<UploadSnapshot | null>(null)
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
@@ -27,14 +48,30 @@ export function useUpload() {
   useEffect(() => () => engine.current?.cancel(), [])
 
   const run = useCallback(
-    async (pending: PendingUpload, files: File[]) => {
-      current.current = { pending, files }
+    async (pending: PendingUpload, files: File[], fresh?: { key: ShareKey; token: string }) => {
+      current.current = { pending, files, ...fresh }
       setError(null)
       setBusy(true)
+      let key: ShareKey | null
+      try {
+        key = await uploadKey(pending, fresh?.key)
+      } catch (err) {
+        pendingUploads.clear()
+        current.current = null
+        setBusy(false)
+        setError(errorMessage(err))
+        return
+      }
       const e = new UploadEngine({
         shareId: pending.shareId,
         ownerToken: pending.ownerToken,
-        files: pending.files.map((p, i) => ({ file: files[i]!, fileId: p.fileId, partSize: p.partSize, partCount: p.partCount })),
+        files: pending.files.map((p, i) => ({
+          file: files[i]!,
+          fileId: p.fileId,
+          partSize: p.partSize,
+          partCount: p.partCount,
+          ...(key ? { encoder: partEncoder(key, i, files[i]!) } : {}),
+        })),
         // A cancelled engine still reports its last state: the page has moved on, ignore it.
         onProgress: (snap) => {
           if (engine.current === e) setSnapshot(snap)
@@ -50,16 +87,19 @@ export function useUpload() {
           expiresAt: pending.expiresAt,
           maxDownloads: pending.maxDownloads,
           passwordProtected: pending.passwordProtected,
+          ...(pending.encrypted ? { encrypted: true } : {}),
           createdAt: pending.createdAt,
           files: pending.files.map((f) => ({ name: f.name, size: f.size })),
         })
         pendingUploads.clear()
-        await navigate(`/links/${encodeURIComponent(pending.shareId)}`)
+        // The key also rides along in memory, for a browser whose IndexedDB refused to keep it.
+        await navigate(`/links/${encodeURIComponent(pending.shareId)}`, { state: fresh ? { token: fresh.token } : null })
       } catch (err) {
         if (isCancelled(err)) return
         // The share is gone (expired, deleted, cleaned up): there is nothing left to resume.
         if (err instanceof ApiError && err.status === 404) {
           pendingUploads.clear()
+          void keyStore.remove(pending.shareId)
           current.current = null
           setError('This upload can no longer be resumed: its link has expired or was deleted. Please start again.')
           return
@@ -87,20 +127,32 @@ export function useUpload() {
         files: files.map((f) => ({ name: f.name, size: f.size, uploaded: 0 })),
       })
       // The server's own schema (from protocol/): a mistake is explained here, before any upload.
-      const parsed = CreateShareRequest.safeParse({
+      const plain = CreateShareRequest.safeParse({
         files: files.map((f) => ({ name: f.name, size: f.size, type: (f.type || 'application/octet-stream').slice(0, 255) })),
         expiresIn: choice.expiresIn,
         maxDownloads: choice.maxDownloads,
         password: choice.password || undefined,
       })
-      if (!parsed.success) {
+      if (!plain.success) {
         setSnapshot(null)
         setBusy(false)
-        setError(describeInvalid(parsed.error.issues[0]))
+        setError(describeInvalid(plain.error.issues[0]))
         return
       }
       try {
-        const created = await cloudApi.createShare(parsed.data)
+        // End-to-end encryption: names, types and (with a password) the key are sealed here, before
+        // anything is sent; the server gets encrypted sizes and an opaque envelope.
+        const sealed = choice.encrypted
+          ? await sealShare(files, { expiresIn: choice.expiresIn, maxDownloads: choice.maxDownloads, password: choice.password || null })
+          : null
+        const body = sealed ? CreateShareRequest.safeParse(sealed.request) : plain
+        if (!body.success) {
+          setSnapshot(null)
+          setBusy(false)
+          setError(describeInvalid(body.error.issues[0]))
+          return
+        }
+        const created = await cloudApi.createShare(body.data)
         if (!created.ownerToken) throw new Error('The server did not return an owner token.')
         const pending: PendingUpload = {
           shareId: created.id,
@@ -109,6 +161,7 @@ export function useUpload() {
           expiresAt: created.expiresAt,
           maxDownloads: created.maxDownloads,
           passwordProtected: Boolean(choice.password),
+          ...(sealed ? { encrypted: true } : {}),
           createdAt: new Date().toISOString(),
           files: created.files.map((cf, i) => ({
             fileId: cf.id,
@@ -120,8 +173,14 @@ export function useUpload() {
             partCount: cf.partCount,
           })),
         }
+        if (sealed) {
+          // Kept before the first part is sent: a reload resumes with the same key.
+          await keyStore
+            .save({ shareId: created.id, token: sealed.token, ikm: sealed.key.ikm, accessToken: sealed.key.accessToken, expiresAt: created.expiresAt })
+            .catch(() => undefined)
+        }
         pendingUploads.save(pending)
-        await run(pending, files)
+        await run(pending, files, sealed ? { key: sealed.key, token: sealed.token } : undefined)
       } catch (err) {
         setSnapshot(null)
         setBusy(false)
@@ -141,12 +200,15 @@ export function useUpload() {
     setSnapshot(null)
     setBusy(false)
     pendingUploads.clear()
-    if (c) await cloudApi.deleteShare(c.pending.shareId, c.pending.ownerToken).catch(() => undefined)
+    if (c) {
+      void keyStore.remove(c.pending.shareId)
+      await cloudApi.deleteShare(c.pending.shareId, c.pending.ownerToken).catch(() => undefined)
+    }
   }, [])
 
   const retry = useCallback(async () => {
     const c = current.current
-    if (c) await run(c.pending, c.files)
+    if (c) await run(c.pending, c.files, c.key && c.token ? { key: c.key, token: c.token } : undefined)
   }, [run])
 
   const reset = useCallback(() => {
@@ -167,5 +229,6 @@ function describeInvalid(issue: { path: PropertyKey[]; message: string } | undef
       : `This file cannot be shared as it is: ${issue?.message ?? 'invalid'} (its name may be too long).`
   }
   if (where === 'password') return `The password may be at most ${MAX_PASSWORD_LENGTH} characters.`
+  if (where === 'metadata') return 'The file names are too long to be encrypted together: remove some files or shorten their names.'
   return `Please check the options: ${issue?.message ?? 'invalid input'}.`
 }

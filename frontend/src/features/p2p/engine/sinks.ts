@@ -197,7 +197,7 @@ async function activeWorker(): Promise<ServiceWorker> {
  * Registers a download stream with the service worker and opens it in a hidden iframe; the
  * returned port goes to the receive worker, which streams the file's bytes into it.
  */
-async function downloadPort(file: { name: string; size: number; type: string }, id: string): Promise<MessagePort> {
+export async function downloadPort(file: { name: string; size: number; type: string }, id: string): Promise<MessagePort> {
   const worker = await activeWorker()
   const { port1, port2 } = new MessageChannel()
   const registered = new Promise<unknown>((resolve) => (port1.onmessage = (e: MessageEvent) => resolve(e.data)))

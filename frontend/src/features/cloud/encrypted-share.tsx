@@ -1,0 +1,284 @@
+import { Field, Input, Label } from '@headlessui/react'
+import { MetadataError, ShareKey, openMetadata, parseKeyToken, plainSizeOf, type ShareManifest } from '@sharesync/crypto'
+import type { ShareMetadata } from '@sharesync/protocol'
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react'
+import { useLocation } from 'react-router-dom'
+import { Alert } from '../../components/alert'
+import { Button } from '../../components/button'
+import { Card } from '../../components/card'
+import { usePageTitle } from '../../components/page-title'
+import { ApiError, errorMessage } from '../../lib/api'
+import { safeStorage } from '../../lib/features'
+import { formatBytes, formatDateTime, formatExpiry } from '../../lib/format'
+import { cloudApi } from './cloud-api'
+import { downloadDecrypted, DownloadFailed } from './encryption/decrypt-download'
+import { clearOldSaved, FORCED_SAVE_KEY, MEMORY_LIMIT, openSave, saveCapabilities, saveKind, type ForcedSave, type SaveSink } from './encryption/save-file'
+import { LinkGone } from './link-gone'
+
+type State =
+  | { kind: 'no-key' }
+  | { kind: 'password'; error: string | null; busy: boolean }
+  | { kind: 'opening' }
+  | { kind: 'wrong-key'; message: string }
+  | { kind: 'gone' }
+  | { kind: 'open'; meta: ShareMetadata; key: ShareKey; manifest: ShareManifest }
+
+type FileState =
+  | { status: 'idle' }
+  | { status: 'working'; done: number }
+  | { status: 'saved' }
+  | { status: 'failed'; message: string }
+
+const forcedSave = (): ForcedSave | undefined => {
+  const v = safeStorage.get(FORCED_SAVE_KEY)
+  return v === 'download' || v === 'opfs' || v === 'memory' ? v : undefined
+}
+
+/**
+ * The share page of an end-to-end encrypted link: the key comes from the link's fragment (never sent
+ * to the server), and the password when the link needs one; names, types and contents are decrypted
+ * in this browser. A wrong key or password, or a changed byte, says so and offers no file.
+ */
+export function EncryptedShare({ id, initial }: { id: string; initial: ShareMetadata }) {
+  const { hash } = useLocation()
+  const token = useMemo(() => parseKeyToken(hash), [hash])
+  const needsPassword = token !== null && (token.password || initial.passwordRequired)
+  const [state, setState] = useState<State>(() => (!token ? { kind: 'no-key' } : needsPassword ? { kind: 'password', error: null, busy: false } : { kind: 'opening' }))
+  const [password, setPassword] = useState('')
+  const [files, setFiles] = useState<FileState[]>([])
+  const busyFile = useRef(false)
+  usePageTitle(state.kind === 'open' ? 'Download' : state.kind === 'password' ? 'Password required' : '')
+
+  /** Opens the envelope with `key`: the names, or a clear "wrong key". */
+  const open = async (key: ShareKey, meta: ShareMetadata, wrongKey: string) => {
+    if (!meta.files || !meta.metadata) return setState({ kind: 'wrong-key', message: wrongKey })
+    try {
+      const manifest = await openMetadata(key, meta.metadata)
+      if (manifest.files.length !== meta.files.length) {
+        return setState({ kind: 'wrong-key', message: 'The server lists other files than the ones that were encrypted: this share cannot be trusted.' })
+      }
+      setFiles(meta.files.map(() => ({ status: 'idle' })))
+      setState({ kind: 'open', meta, key, manifest })
+    } catch (err) {
+      setState({ kind: 'wrong-key', message: err instanceof MetadataError && err.kind === 'wrong_key' ? wrongKey : errorMessage(err) })
+    }
+  }
+
+  useEffect(() => {
+    void clearOldSaved()
+  }, [])
+
+  useEffect(() => {
+    if (!token || needsPassword) return
+    let live = true
+    void ShareKey.derive(token.secret, null).then((key) => {
+      if (live) return open(key, initial, 'The key in this link does not open these files. Check that you copied the whole link, including the part after “#”.')
+    })
+    return () => {
+      live = false
+    }
+    // The link and the first answer decide; later renders change neither.
+  }, [])
+
+  const unlock = async (e: FormEvent) => {
+    e.preventDefault()
+    if (!token || !password) return
+    setState({ kind: 'password', error: null, busy: true })
+    try {
+      // Argon2id: deliberately slow (about a second), so that guessing is too.
+      const key = await ShareKey.derive(token.secret, password)
+      const meta = await cloudApi.getShare(id, key.accessToken ?? undefined)
+      if (!meta.files) return setState({ kind: 'password', error: 'Wrong password. Please try again.', busy: false })
+      await open(key, meta, 'Wrong password, or the link is incomplete.')
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return setState({ kind: 'gone' })
+      const message =
+        err instanceof ApiError && err.code === 'password_invalid'
+          ? 'Wrong password (or the link is incomplete). Please try again.'
+          : err instanceof ApiError && err.status === 429
+            ? `Too many attempts. Try again${err.retryAfter ? ` in ${Math.ceil(err.retryAfter / 60)} min` : ' later'}.`
+            : errorMessage(err)
+      setState({ kind: 'password', error: message, busy: false })
+    }
+  }
+
+  const setFile = (i: number, s: FileState) => setFiles((all) => all.map((f, j) => (j === i ? s : f)))
+
+  const download = async (i: number) => {
+    if (state.kind !== 'open' || busyFile.current) return
+    const { meta, key, manifest } = state
+    const file = meta.files![i]!
+    const info = manifest.files[i]!
+    const plainSize = plainSizeOf(file.size)
+    if (plainSize === null) return setFile(i, { status: 'failed', message: 'The server announces a size no encrypted file can have: this file cannot be trusted.' })
+    const where = saveKind(saveCapabilities(), plainSize, forcedSave())
+    if (where === 'too_large') {
+      return setFile(i, {
+        status: 'failed',
+        message: `This page can decrypt files up to ${formatBytes(MEMORY_LIMIT)} here: on a plain-http address the browser has no way to stream them to disk. Open the link on https:// or on localhost, or use the sharesync command-line client.`,
+      })
+    }
+    busyFile.current = true
+    setFile(i, { status: 'working', done: 0 })
+    let sink: SaveSink | null = null
+    const target = { name: info.name, size: plainSize, type: info.type }
+    const scratch = `${id}-${i}-${Date.now().toString(36)}`
+    try {
+      // The save picker needs the click's user activation: ask before anything else.
+      if (where === 'picked') sink = await openSave(target, scratch, where)
+      const { url } = await cloudApi.requestDownload(id, file.id, key.accessToken ?? undefined)
+      sink ??= await openSave(target, scratch, where)
+      // One download was counted: show it without asking the server (a used-up link would answer 404).
+      const dec = (n: number | null | undefined) => (typeof n === 'number' ? Math.max(0, n - 1) : n)
+      setState((s) =>
+        s.kind !== 'open'
+          ? s
+          : {
+              ...s,
+              meta: {
+                ...s.meta,
+                downloadsLeft: dec(s.meta.downloadsLeft),
+                files: s.meta.files!.map((x, j) => (j === i ? { ...x, downloadsLeft: dec(x.downloadsLeft) ?? null } : x)),
+              },
+            },
+      )
+      await downloadDecrypted({ url, key: await key.fileKey(i), encryptedSize: file.size, sink, onProgress: (done) => setFile(i, { status: 'working', done }) })
+      setFile(i, { status: 'saved' })
+    } catch (err) {
+      if (err instanceof DOMException && err.name === 'AbortError' && !sink) return setFile(i, { status: 'idle' })
+      await sink?.abort().catch(() => undefined)
+      if (err instanceof ApiError && err.status === 404) return setState({ kind: 'gone' })
+      setFile(i, { status: 'failed', message: err instanceof DownloadFailed ? err.message : errorMessage(err) })
+    } finally {
+      busyFile.current = false
+    }
+  }
+
+  if (state.kind === 'gone') return <LinkGone />
+  if (state.kind === 'no-key') {
+    return (
+      <Card className="mx-auto max-w-lg space-y-3">
+        <h1 className="text-2xl font-bold">This link is incomplete</h1>
+        <Alert tone="error">
+          These files are end-to-end encrypted, and the key — the part of the link after “#” — is missing or damaged. Ask the sender for the
+          whole link.
+        </Alert>
+      </Card>
+    )
+  }
+  if (state.kind === 'wrong-key') {
+    return (
+      <Card className="mx-auto max-w-lg space-y-3">
+        <h1 className="text-2xl font-bold">These files cannot be opened</h1>
+        <Alert tone="error">{state.message}</Alert>
+      </Card>
+    )
+  }
+  if (state.kind === 'opening') {
+    return (
+      <Card className="mx-auto max-w-2xl" aria-busy="true">
+        <p role="status">Decrypting…</p>
+      </Card>
+    )
+  }
+  if (state.kind === 'password') {
+    return (
+      <Card aria-labelledby="locked-heading" className="mx-auto max-w-md space-y-4">
+        <h1 id="locked-heading" className="text-2xl font-bold">
+          Password required
+        </h1>
+        <p className="text-slate-700 dark:text-slate-300">
+          These files are end-to-end encrypted with a password. Link expires {formatExpiry(initial.expiresAt)}.
+        </p>
+        <form onSubmit={(e) => void unlock(e)} className="space-y-4">
+          <Field>
+            <Label className="text-sm font-semibold">Password</Label>
+            <Input
+              type="password"
+              name="password"
+              autoComplete="current-password"
+              autoFocus
+              value={password}
+              invalid={state.error !== null}
+              onChange={(e) => setPassword(e.target.value)}
+              className="mt-1 block min-h-11 w-full rounded-xl border border-slate-300 bg-white px-3 text-base text-slate-900 focus:outline-none data-[focus]:outline-2 data-[focus]:outline-indigo-500 data-[invalid]:border-red-600 dark:border-slate-600 dark:bg-slate-800 dark:text-slate-100"
+            />
+          </Field>
+          {state.error && <Alert tone="error">{state.error}</Alert>}
+          <Button type="submit" disabled={state.busy || !password} className="w-full">
+            {state.busy ? 'Checking…' : 'Unlock'}
+          </Button>
+        </form>
+      </Card>
+    )
+  }
+
+  const { meta, manifest } = state
+  const sizes = meta.files!.map((f) => plainSizeOf(f.size) ?? f.size)
+  const total = sizes.reduce((n, s) => n + s, 0)
+  return (
+    <Card aria-labelledby="share-heading" className="mx-auto max-w-2xl space-y-5">
+      <div className="space-y-1">
+        <h1 id="share-heading" className="text-2xl font-bold">
+          {sizes.length === 1 ? 'A file was shared with you' : `${sizes.length} files were shared with you`}
+        </h1>
+        <p className="text-sm text-slate-700 dark:text-slate-300">
+          <span data-testid="encrypted-badge" className="font-semibold text-emerald-700 dark:text-emerald-300">
+            End-to-end encrypted
+          </span>
+          {' · '}
+          {formatBytes(total)} · expires <span title={formatDateTime(meta.expiresAt)}>{formatExpiry(meta.expiresAt)}</span>
+          {' · '}
+          <span data-testid="downloads-left">
+            {meta.downloadsLeft === null || meta.downloadsLeft === undefined
+              ? 'unlimited downloads'
+              : meta.downloadsLeft === 1
+                ? '1 download left'
+                : `${meta.downloadsLeft} downloads left`}
+          </span>
+        </p>
+      </div>
+      {manifest.note && <p className="whitespace-pre-wrap rounded-xl bg-slate-100 p-3 text-sm dark:bg-slate-800">{manifest.note}</p>}
+      <ul
+        className="divide-y divide-slate-200 rounded-xl border border-slate-200 dark:divide-slate-700 dark:border-slate-700"
+        aria-label="Shared files"
+      >
+        {manifest.files.map((info, i) => {
+          const f = files[i] ?? { status: 'idle' }
+          const exhausted = meta.files![i]!.downloadsLeft === 0
+          return (
+            <li key={meta.files![i]!.id} className="flex flex-col gap-3 p-3 sm:flex-row sm:items-center">
+              <div className="min-w-0 flex-1">
+                <p className="break-words font-medium" data-testid="file-name">
+                  {info.name}
+                </p>
+                <p className="text-sm text-slate-600 dark:text-slate-400" data-testid="file-status">
+                  {formatBytes(sizes[i]!)}
+                  {f.status === 'working' ? ` · decrypting ${Math.floor((f.done / Math.max(1, sizes[i]!)) * 100)} %` : ''}
+                  {f.status === 'saved' ? ' · decrypted and verified' : ''}
+                </p>
+              </div>
+              <Button
+                onClick={() => void download(i)}
+                disabled={f.status === 'working' || exhausted || files.some((x) => x.status === 'working')}
+                aria-label={`Download ${info.name}`}
+                className="w-full sm:w-auto"
+              >
+                {f.status === 'working' ? 'Decrypting…' : 'Download'}
+              </Button>
+              {f.status === 'failed' && (
+                <Alert tone="error" className="w-full sm:basis-full">
+                  {f.message}
+                </Alert>
+              )}
+            </li>
+          )
+        })}
+      </ul>
+      <p className="text-xs text-slate-600 dark:text-slate-400">
+        Decrypted in this browser: the server only ever had the encrypted bytes. Only download files from people you trust; ShareSync does not scan
+        files.
+      </p>
+    </Card>
+  )
+}

@@ -1,0 +1,56 @@
+import { DecryptError, decryptStream, type FileKey } from '@sharesync/crypto'
+import type { SaveSink } from './save-file'
+
+/**
+ * The recipient's side of one encrypted file: fetch the (signed) download URL, decrypt record by
+ * record as the bytes arrive, write the plaintext to the save target. The target is closed — the file
+ * offered as complete — only after the last record verified; any failure aborts it.
+ */
+
+export class DownloadFailed extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'tampered' | 'network' | 'server' | 'cancelled',
+  ) {
+    super(message)
+    this.name = 'DownloadFailed'
+  }
+}
+
+export async function downloadDecrypted(opts: {
+  url: string
+  key: FileKey
+  /** the encrypted size the server announced */
+  encryptedSize: number
+  sink: SaveSink
+  signal?: AbortSignal
+  onProgress?: (plainBytes: number) => void
+}): Promise<void> {
+  const { sink } = opts
+  let written = 0
+  try {
+    const res = await fetch(opts.url, { signal: opts.signal, credentials: 'omit', cache: 'no-store' }).catch((err: unknown) => {
+      throw new DownloadFailed(`The download could not start (${err instanceof Error ? err.message : 'network error'}).`, 'network')
+    })
+    if (!res.ok || !res.body) throw new DownloadFailed(`The server answered ${res.status}; nothing was saved.`, 'server')
+    const reader = res.body.pipeThrough(decryptStream(opts.key, { expectedSize: opts.encryptedSize })).getReader()
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      await sink.write(value)
+      written += value.byteLength
+      opts.onProgress?.(written)
+    }
+    await sink.close()
+  } catch (err) {
+    await sink.abort().catch(() => undefined)
+    throw describe(err, opts.signal)
+  }
+}
+
+function describe(err: unknown, signal: AbortSignal | undefined): DownloadFailed {
+  if (err instanceof DownloadFailed) return err
+  if (signal?.aborted) return new DownloadFailed('Download cancelled; nothing was saved.', 'cancelled')
+  if (err instanceof DecryptError) return new DownloadFailed(`${err.message} Nothing was saved.`, 'tampered')
+  return new DownloadFailed(`The download was interrupted (${err instanceof Error ? err.message : 'network error'}); nothing was saved.`, 'network')
+}

@@ -1,0 +1,204 @@
+import { canStreamDownloads, downloadPort, safeName } from '../../p2p/engine/sinks'
+import type { SaveCapabilities, SaveKind } from './save-kind'
+
+export { FORCED_SAVE_KEY, MEMORY_LIMIT, saveKind, type ForcedSave, type SaveKind } from './save-kind'
+
+/**
+ * Where a decrypted file goes as it streams, best first: the browser's downloads through the service
+ * worker (secure origins), a file the person picks, the origin-private file system (then offered as a
+ * download), or — on plain-http origins, which have none of these — memory, up to MEMORY_LIMIT. A
+ * file is only offered as complete after its last record verified; `abort()` fails the download (the
+ * service-worker stream errors, so the browser marks it failed) and throws away what was written.
+ */
+
+interface SavePickerWindow {
+  showSaveFilePicker?: (opts: { suggestedName?: string }) => Promise<FileSystemFileHandle>
+}
+
+export function saveCapabilities(): SaveCapabilities {
+  const secure = typeof window !== 'undefined' && window.isSecureContext
+  return {
+    serviceWorker: canStreamDownloads(),
+    savePicker: secure && typeof (window as Window & SavePickerWindow).showSaveFilePicker === 'function',
+    opfs:
+      secure &&
+      typeof navigator.storage?.getDirectory === 'function' &&
+      typeof FileSystemFileHandle !== 'undefined' &&
+      'createWritable' in FileSystemFileHandle.prototype,
+  }
+}
+
+export interface SaveSink {
+  readonly kind: SaveKind
+  write(chunk: Uint8Array): Promise<void>
+  /** Everything verified: finish the download, or offer the saved file. */
+  close(): Promise<void>
+  /** Something failed: no file is offered, what was written goes. */
+  abort(): Promise<void>
+}
+
+const OPFS_DIR = 'sharesync-cloud'
+const BATCH = 4 * 1024 * 1024
+
+/**
+ * Opens the target for one file. Call it first thing in the click handler: the save picker needs the
+ * click's user activation. `id` names the download stream and the OPFS scratch file.
+ */
+export async function openSave(file: { name: string; size: number; type: string }, id: string, kind: SaveKind): Promise<SaveSink> {
+  const type = file.type || 'application/octet-stream'
+  if (kind === 'download') return downloadSink(await downloadPort({ ...file, type }, id))
+  if (kind === 'picked') {
+    const pick = (window as Window & SavePickerWindow).showSaveFilePicker!
+    const handle = await pick({ suggestedName: safeName(file.name) })
+    const writable = await handle.createWritable()
+    return writableSink('picked', writable, async () => undefined)
+  }
+  if (kind === 'opfs') {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(OPFS_DIR, { create: true })
+    const handle = await dir.getFileHandle(id, { create: true })
+    const writable = await handle.createWritable()
+    return writableSink(
+      'opfs',
+      writable,
+      async () => offer(new File([await handle.getFile()], file.name, { type })),
+      () => dir.removeEntry(id).catch(() => undefined),
+    )
+  }
+  return memorySink(file.name, type)
+}
+
+/** Removes OPFS copies of files offered more than an hour ago (their downloads are long done). */
+export async function clearOldSaved(maxAgeMs = 3600_000): Promise<void> {
+  if (!saveCapabilities().opfs) return
+  try {
+    const dir = (await (await navigator.storage.getDirectory()).getDirectoryHandle(OPFS_DIR, { create: true })) as FileSystemDirectoryHandle & {
+      keys?: () => AsyncIterable<string>
+    }
+    if (!dir.keys) return
+    const names: string[] = []
+    for await (const name of dir.keys()) names.push(name)
+    for (const name of names) {
+      const age = await dir.getFileHandle(name).then(
+        async (h) => Date.now() - (await h.getFile()).lastModified,
+        () => 0,
+      )
+      if (age > maxAgeMs) await dir.removeEntry(name).catch(() => undefined)
+    }
+  } catch {
+    // Best effort: storage may be unavailable here.
+  }
+}
+
+/** Offers a saved file as a download under the sender's name. */
+function offer(file: File) {
+  const url = URL.createObjectURL(file)
+  const a = document.createElement('a')
+  a.href = url
+  a.download = safeName(file.name)
+  a.rel = 'noopener'
+  a.style.display = 'none'
+  document.body.appendChild(a)
+  a.click()
+  a.remove()
+  // The download manager has the file well before this; the OPFS copy goes with the next visit.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000)
+}
+
+/** Collects chunks into ~4 MiB batches: each write is a round trip to another process. */
+function batches(flushBatch: (batch: Uint8Array<ArrayBuffer>) => Promise<void>) {
+  let parts: Uint8Array[] = []
+  let pending = 0
+  const flush = async () => {
+    if (pending === 0) return
+    const batch = new Uint8Array(pending)
+    let at = 0
+    for (const p of parts) {
+      batch.set(p, at)
+      at += p.byteLength
+    }
+    parts = []
+    pending = 0
+    await flushBatch(batch)
+  }
+  return {
+    async push(chunk: Uint8Array) {
+      parts.push(chunk)
+      pending += chunk.byteLength
+      if (pending >= BATCH) await flush()
+    },
+    flush,
+    drop() {
+      parts = []
+      pending = 0
+    },
+  }
+}
+
+/** Streams into the service worker's download stream: each batch is answered 'ok' when it wants more. */
+function downloadSink(port: MessagePort): SaveSink {
+  let waiter: ((msg: string) => void) | null = null
+  let cancelled = false
+  port.onmessage = (e: MessageEvent) => {
+    if (e.data === 'cancelled') cancelled = true
+    const w = waiter
+    waiter = null
+    w?.(String(e.data))
+  }
+  const out = batches(async (batch) => {
+    const answered = new Promise<string>((resolve) => (waiter = resolve))
+    port.postMessage(batch.buffer, [batch.buffer])
+    await answered
+    if (cancelled) throw new Error('The download was cancelled in the browser.')
+  })
+  return {
+    kind: 'download',
+    write: (chunk) => out.push(chunk),
+    async close() {
+      await out.flush()
+      port.postMessage('end')
+    },
+    async abort() {
+      out.drop()
+      port.postMessage('abort')
+    },
+  }
+}
+
+function writableSink(kind: SaveKind, writable: FileSystemWritableFileStream, done: () => Promise<void>, remove?: () => Promise<void>): SaveSink {
+  const out = batches((batch) => writable.write(batch))
+  return {
+    kind,
+    write: (chunk) => out.push(chunk),
+    async close() {
+      await out.flush()
+      await writable.close()
+      await done()
+    },
+    async abort() {
+      out.drop()
+      await writable.abort().catch(() => undefined)
+      await remove?.()
+    },
+  }
+}
+
+/** Blob slabs: Chromium keeps large Blobs on disk, other browsers in memory (hence MEMORY_LIMIT). */
+function memorySink(name: string, type: string): SaveSink {
+  let slabs: Blob[] = []
+  const out = batches(async (batch) => {
+    slabs.push(new Blob([batch]))
+  })
+  return {
+    kind: 'memory',
+    write: (chunk) => out.push(chunk),
+    async close() {
+      await out.flush()
+      offer(new File(slabs, name, { type }))
+      slabs = []
+    },
+    async abort() {
+      out.drop()
+      slabs = []
+    },
+  }
+}

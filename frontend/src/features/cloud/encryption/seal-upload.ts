@@ -1,0 +1,59 @@
+import { ShareKey, encryptedSize, formatKeyToken, newSecret, sealMetadata, sealPart } from '@sharesync/crypto'
+import type { CreateShareRequest } from '@sharesync/protocol'
+
+/**
+ * The sender's side of an end-to-end encrypted link: what the upload page calls before
+ * `POST /api/shares` (names and types sealed into the metadata envelope, sizes replaced by encrypted
+ * sizes, the password replaced by the access token), and the per-part transform the upload engine
+ * calls before each PUT. docs/encryption.md describes the format.
+ */
+
+/** What the upload engine needs to send a file it does not send as it is. */
+export interface PartEncoder {
+  /** bytes stored for the whole file (what the server announced and enforces) */
+  size: number
+  /** the body of part `partNumber` (1-based), given the server's part size */
+  part(partNumber: number, partSize: number): Promise<Uint8Array<ArrayBuffer>>
+}
+
+export interface SealedShare {
+  request: CreateShareRequest
+  key: ShareKey
+  /** the link's fragment (without '#'): the secret, with ".p" when the password is needed too */
+  token: string
+}
+
+/** Encrypts the names and types and builds the create request; with a password, derives the key from it too. */
+export async function sealShare(
+  files: File[],
+  options: { expiresIn?: number; maxDownloads: number | null; password: string | null },
+): Promise<SealedShare> {
+  const secret = newSecret()
+  const key = await ShareKey.derive(secret, options.password)
+  const metadata = await sealMetadata(key, { files: files.map((f) => ({ name: f.name, type: f.type || 'application/octet-stream' })) })
+  const request: CreateShareRequest = {
+    encrypted: true,
+    metadata,
+    files: files.map((f) => ({ size: encryptedSize(f.size) })),
+    expiresIn: options.expiresIn,
+    maxDownloads: options.maxDownloads,
+    ...(key.accessToken ? { password: key.accessToken } : {}),
+  }
+  return { request, key, token: formatKeyToken(secret, options.password !== null) }
+}
+
+/** Encrypts file number `index` of the share part by part, reading only that part of the file. */
+export function partEncoder(key: ShareKey, index: number, file: File): PartEncoder {
+  return {
+    size: encryptedSize(file.size),
+    async part(partNumber, partSize) {
+      const fileKey = await key.fileKey(index)
+      return sealPart(fileKey, file.size, partSize, partNumber, async (start, end) => new Uint8Array(await file.slice(start, end).arrayBuffer()))
+    },
+  }
+}
+
+/** The link to hand out: the share page with the key in the fragment (never sent to a server). */
+export function linkWithKey(url: string, token: string): string {
+  return `${url.split('#')[0]}#${token}`
+}

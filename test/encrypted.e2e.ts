@@ -1,0 +1,365 @@
+/**
+ * End-to-end encrypted links in real headless Chromium, on disk + PGlite and on S3 (s3rver) +
+ * PostgreSQL: what the server stores (read straight from its directories), what the recipient gets,
+ * a reload in the middle of an encrypted upload, tampered blobs, a wrong key, and password-wrapped
+ * keys. The sender and each recipient are separate browser contexts, as separate people would be.
+ */
+import { randomBytes } from 'node:crypto'
+import { closeSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Browser, BrowserContext, Page, Request } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createDatabase, runSql, startPostgres, startS3 } from '../backend/test/support/services'
+import { startApp, type AppProcess } from './support/app-server'
+import { launchBrowser } from './support/browser'
+import { chooseFiles, createLink, submitUpload } from './support/cloud-ui'
+import { sha256File, tempDir } from './support/files'
+import { decodeQr } from './support/pages'
+
+const MiB = 1024 * 1024
+const CHUNK = 65_536
+const RUN = randomBytes(4).toString('hex')
+/** Plaintext that is easy to look for in stored bytes. */
+const MARKER = `E2E-PLAINTEXT-MARKER-${RUN}`
+const LAN_HOST = 'sharesync.lan'
+const ENV = { PART_SIZE: '5MiB', UPLOAD_RATE_LIMIT: '1000/1h', SHARE_CREATE_RATE_LIMIT: '1000/1h' }
+/** Encrypted size of a plaintext of `n` bytes (docs/encryption.md): 16-byte header, 16-byte tag per 64 KiB chunk. */
+const encryptedSize = (n: number) => 16 + n + 16 * (n <= CHUNK - 32 ? 1 : 1 + Math.ceil((n - (CHUNK - 32)) / (CHUNK - 16)))
+
+let browser: Browser
+let files: ReturnType<typeof tempDir>
+let pg: Awaited<ReturnType<typeof startPostgres>>
+let s3: Awaited<ReturnType<typeof startS3>>
+const contexts: BrowserContext[] = []
+
+beforeAll(async () => {
+  files = tempDir()
+  // The resolver rule reaches the app under a name that is not localhost: a plain-http origin.
+  ;[browser, pg, s3] = await Promise.all([launchBrowser([`--host-resolver-rules=MAP ${LAN_HOST} 127.0.0.1`]), startPostgres(), startS3()])
+})
+
+afterAll(async () => {
+  await Promise.all(contexts.map((c) => c.close().catch(() => undefined)))
+  await browser?.close()
+  await Promise.all([pg?.stop(), s3?.stop()])
+  files?.remove()
+})
+
+async function newPage(opts: { serviceWorkers?: 'allow' | 'block' } = {}): Promise<Page> {
+  const context = await browser.newContext({ acceptDownloads: true, serviceWorkers: opts.serviceWorkers ?? 'allow' })
+  contexts.push(context)
+  return context.newPage()
+}
+
+/** Random bytes with the marker every 64 KiB, so that every record's plaintext holds it. */
+function markedFile(name: string, size: number): string {
+  const path = join(files.dir, name)
+  const fd = openSync(path, 'w')
+  try {
+    for (let at = 0; at < size; ) {
+      const block = randomBytes(Math.min(MiB, size - at))
+      for (let m = 0; m + MARKER.length <= block.length; m += CHUNK) block.write(MARKER, m)
+      writeSync(fd, block)
+      at += block.length
+    }
+  } finally {
+    closeSync(fd)
+  }
+  return path
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name)
+    const st = statSync(p, { throwIfNoEntry: false })
+    if (!st) return []
+    return st.isDirectory() ? filesUnder(p) : [p]
+  })
+}
+
+/** Which of `needles` occur in any file under `dir` (read as bytes, as they are on disk). */
+function foundIn(dir: string, needles: string[]): Set<string> {
+  const found = new Set<string>()
+  for (const path of filesUnder(dir)) {
+    const bytes = readFileSync(path)
+    for (const n of needles) if (!found.has(n) && bytes.includes(n)) found.add(n)
+  }
+  return found
+}
+
+/** Home → files → "End-to-end encryption" on → upload; returns the whole link shown (key included). */
+async function createEncryptedLink(page: Page, baseUrl: string, paths: string[], opts: { password?: string } = {}): Promise<string> {
+  await chooseFiles(page, baseUrl, paths, opts)
+  await page.getByLabel('End-to-end encryption').check()
+  await submitUpload(page)
+  return encryptedResult(page)
+}
+
+async function encryptedResult(page: Page): Promise<string> {
+  await page.waitForURL(/\/links\//, { timeout: 180_000 })
+  await page.getByRole('heading', { name: 'Your link is ready' }).waitFor()
+  const url = await page.getByTestId('share-url').inputValue()
+  expect(url).toMatch(/\/s\/[A-Za-z0-9_-]{22,}#[A-Za-z0-9_-]{22}(\.p)?$/)
+  return url
+}
+
+/** Downloads `name` from an open share page and returns the saved file's SHA-256 and suggested name. */
+async function download(page: Page, name: string): Promise<{ sha256: string; suggested: string }> {
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), page.getByRole('button', { name: `Download ${name}` }).click()])
+  const saved = join(files.dir, `saved-${Date.now()}-${Math.random().toString(36).slice(2)}`)
+  await dl.saveAs(saved)
+  return { sha256: await sha256File(saved), suggested: dl.suggestedFilename() }
+}
+
+/**
+ * Clicks Download and expects it to fail: a clear message on the page, and no complete file (the
+ * browser's download, if one started, fails).
+ */
+async function expectRefused(page: Page, name: string, message: RegExp): Promise<void> {
+  const started: Promise<string | null>[] = []
+  const onDownload = (d: { failure(): Promise<string | null> }) => started.push(d.failure())
+  page.on('download', onDownload)
+  await page.getByRole('button', { name: `Download ${name}` }).click()
+  await expect.poll(() => page.getByRole('alert').textContent()).toMatch(message)
+  page.off('download', onDownload)
+  for (const failure of await Promise.all(started)) expect(failure).not.toBeNull()
+}
+
+interface Stack {
+  name: string
+  start(): Promise<{ app: AppProcess; blobs: string; dbDir: string; flushDb(): Promise<void> }>
+}
+
+const STACKS: Stack[] = [
+  {
+    name: 'disk store + PGlite',
+    async start() {
+      const app = await startApp(ENV)
+      return { app, blobs: join(app.dataDir, 'blobs'), dbDir: join(app.dataDir, 'db'), flushDb: async () => undefined }
+    },
+  },
+  {
+    name: 'S3 (s3rver) + PostgreSQL',
+    async start() {
+      const url = await createDatabase(pg.url, `e2e_${RUN}`)
+      const app = await startApp({ ...ENV, ...s3.env, DATABASE_URL: url })
+      return { app, blobs: s3.dir, dbDir: pg.dir, flushDb: async () => void (await runSql(url, 'CHECKPOINT')) }
+    },
+  },
+]
+
+describe.each(STACKS)('end-to-end encrypted links on $name', (stack) => {
+  let app: AppProcess
+  let blobs: string
+  let dbDir: string
+  let flushDb: () => Promise<void>
+
+  beforeAll(async () => {
+    ;({ app, blobs, dbDir, flushDb } = await stack.start())
+  })
+  afterAll(() => app?.stop())
+
+  it('three files (one 100 MB): storage and database hold no plaintext and no name; the recipient gets identical bytes with the original names', async () => {
+    const names = [`Quarterly plan ${RUN}.pdf`, `holiday-${RUN}-é.jpg`, `big-${RUN}.bin`]
+    const paths = [markedFile(names[0]!, 700_000), markedFile(names[1]!, 3 * MiB + 17), markedFile(names[2]!, 100 * MiB)]
+    const hashes = await Promise.all(paths.map((p) => sha256File(p)))
+    // A plain link on the same server: the scans below must find its name and bytes (they can see).
+    const control = `control-${RUN}.txt`
+    const controlPath = join(files.dir, control)
+    writeFileSync(controlPath, `CONTROL-CONTENT-${RUN}`)
+    await createLink(await newPage(), app.url, [controlPath])
+
+    const sender = await newPage()
+    const link = await createEncryptedLink(sender, app.url, paths)
+    // The QR code and the copy button carry the whole link, key included.
+    await sender.getByTestId('qr-code').waitFor()
+    expect(await decodeQr(sender.getByTestId('qr-code'))).toBe(link)
+
+    const recipient = await newPage()
+    await recipient.goto(link)
+    await expect.poll(() => recipient.getByTestId('file-name').allTextContents()).toEqual(names)
+    await expect.poll(() => recipient.getByTestId('encrypted-badge').textContent()).toBe('End-to-end encrypted')
+    for (const [i, name] of names.entries()) {
+      const got = await download(recipient, name)
+      expect(got.suggested).toBe(name)
+      expect(got.sha256).toBe(hashes[i])
+    }
+
+    await flushDb()
+    const stored = foundIn(blobs, [MARKER, `CONTROL-CONTENT-${RUN}`])
+    expect(stored.has(`CONTROL-CONTENT-${RUN}`)).toBe(true)
+    expect(stored.has(MARKER)).toBe(false)
+    const inDb = foundIn(dbDir, [control, ...names.map((n) => n.slice(0, 16)), RUN + '.bin', 'image/jpeg'])
+    expect(inDb.has(control)).toBe(true)
+    expect([...inDb].filter((n) => n !== control)).toEqual([])
+    for (const n of names) expect(app.output()).not.toContain(n)
+  })
+
+  it('the upload page reloaded at about 50 % resumes the encrypted upload from the stored parts, and the result decrypts', async () => {
+    const size = 40 * MiB + 4321
+    const name = `resume-${RUN}.bin`
+    const path = markedFile(name, size)
+    const expected = await sha256File(path)
+    const partCount = Math.ceil(encryptedSize(size) / (5 * MiB))
+
+    const page = await newPage({ serviceWorkers: 'block' })
+    // The "network" to storage lets half of the parts through, then is cut until the page is
+    // reloaded (the old page's retries never get through); the person reloads and picks the file.
+    let allowed = Math.floor(partCount / 2)
+    let connected = false
+    let stored = 0
+    page.on('requestfinished', async (req: Request) => {
+      if (req.method() === 'PUT' && ((await req.response())?.status() ?? 0) < 300) stored++
+    })
+    await page.route(
+      (url) => !url.pathname.startsWith('/api/shares') && !url.pathname.startsWith('/assets'),
+      async (route) => {
+        if (route.request().method() !== 'PUT' || connected) return route.continue()
+        if (allowed > 0) {
+          allowed--
+          return route.continue()
+        }
+        await route.abort('internetdisconnected')
+      },
+    )
+    await chooseFiles(page, app.url, [path])
+    await page.getByLabel('End-to-end encryption').check()
+    await submitUpload(page)
+    await expect.poll(() => stored, { timeout: 60_000 }).toBe(Math.floor(partCount / 2))
+    await page.reload()
+    await page.getByRole('heading', { name: 'Resume upload' }).waitFor()
+    connected = true
+    await page.getByTestId('resume-input').setInputFiles([path])
+    const link = await encryptedResult(page)
+    // Parts stored before the reload were not sent again.
+    expect(stored).toBeLessThanOrEqual(partCount + 1)
+
+    const recipient = await newPage()
+    await recipient.goto(link)
+    expect((await download(recipient, name)).sha256).toBe(expected)
+  })
+
+  it('a flipped byte, a truncated blob, two swapped records and a wrong key are each refused with a clear message and no complete file', async () => {
+    const size = 3 * MiB + 12_345
+    const name = `tamper-${RUN}.bin`
+    const path = markedFile(name, size)
+    const link = await createEncryptedLink(await newPage(), app.url, [path])
+    const blob = filesUnder(blobs).find((p) => statSync(p).size === encryptedSize(size) && !p.endsWith('.json'))
+    expect(blob, 'the stored blob').toBeDefined()
+    const original = readFileSync(blob!)
+    const recipient = await newPage()
+    const attempt = async (bytes: Buffer, message: RegExp) => {
+      writeFileSync(blob!, bytes)
+      await recipient.goto(link)
+      await recipient.getByRole('button', { name: `Download ${name}` }).waitFor()
+      await expectRefused(recipient, name, message)
+    }
+    try {
+      const flipped = Buffer.from(original)
+      flipped[5 * CHUNK + 100]! ^= 0x40
+      await attempt(flipped, /changed after it was encrypted/)
+      await attempt(original.subarray(0, original.length - CHUNK - 1000), /incomplete|interrupted/)
+      const swapped = Buffer.from(original)
+      original.copy(swapped, 2 * CHUNK, 3 * CHUNK, 4 * CHUNK)
+      original.copy(swapped, 3 * CHUNK, 2 * CHUNK, 3 * CHUNK)
+      await attempt(swapped, /changed after it was encrypted/)
+    } finally {
+      writeFileSync(blob!, original)
+    }
+    // A wrong key: one character of the fragment changed. Nothing opens, nothing is offered.
+    const [base, key] = link.split('#') as [string, string]
+    const wrong = `${base}#${key[0] === 'A' ? 'B' : 'A'}${key.slice(1)}`
+    await recipient.goto('about:blank')
+    await recipient.goto(wrong)
+    await expect.poll(() => recipient.getByRole('alert').textContent()).toMatch(/does not open these files/)
+    expect(await recipient.getByRole('button', { name: /^Download/ }).count()).toBe(0)
+    // No key at all.
+    await recipient.goto('about:blank')
+    await recipient.goto(base)
+    await expect.poll(() => recipient.getByRole('alert').textContent()).toMatch(/key .* is missing/)
+    // The untouched blob still decrypts.
+    await recipient.goto('about:blank')
+    await recipient.goto(link)
+    expect((await download(recipient, name)).sha256).toBe(await sha256File(path))
+  })
+
+  it('a password-wrapped key: the link alone downloads nothing usable; with the password, identical bytes', async () => {
+    const name = `pw-${RUN}.txt`
+    const path = markedFile(name, 200_000)
+    const password = 'correct horse battery staple'
+    const link = await createEncryptedLink(await newPage(), app.url, [path], { password })
+    expect(link).toMatch(/\.p$/)
+    const id = /\/s\/([^#]+)#/.exec(link)![1]!
+
+    // Without the password: the server gives no download URL and no names (curl as well as the page).
+    const direct = await fetch(`${app.url}/api/shares/${id}/download`, { redirect: 'manual' })
+    expect(direct.status).toBe(401)
+    const meta = (await (await fetch(`${app.url}/api/shares/${id}`)).json()) as Record<string, unknown>
+    expect(meta).toEqual({ id, encrypted: true, passwordRequired: true, expiresAt: expect.any(String) })
+
+    const recipient = await newPage()
+    await recipient.goto(link)
+    await recipient.getByRole('heading', { name: 'Password required' }).waitFor()
+    expect(await recipient.getByTestId('file-name').count()).toBe(0)
+    await recipient.getByLabel('Password', { exact: true }).fill('wrong password')
+    await recipient.getByRole('button', { name: 'Unlock' }).click()
+    await expect.poll(() => recipient.getByRole('alert').textContent()).toMatch(/Wrong password/)
+    expect(await recipient.getByTestId('file-name').count()).toBe(0)
+
+    await recipient.getByLabel('Password', { exact: true }).fill(password)
+    await recipient.getByRole('button', { name: 'Unlock' }).click()
+    await expect.poll(() => recipient.getByTestId('file-name').allTextContents()).toEqual([name])
+    expect((await download(recipient, name)).sha256).toBe(await sha256File(path))
+  })
+})
+
+describe('end-to-end encrypted links without a service worker (disk store + PGlite)', () => {
+  let app: AppProcess
+  beforeAll(async () => {
+    app = await startApp(ENV)
+  })
+  afterAll(() => app?.stop())
+
+  it('on a plain-http LAN address (no WebCrypto, service worker or OPFS) links are encrypted and decrypted by the pure-JS cipher, in memory', async () => {
+    const lan = `http://${LAN_HOST}:${app.port}`
+    const name = `lan-${RUN}.bin`
+    const path = markedFile(name, 2 * MiB + 99)
+    const sender = await newPage()
+    await sender.goto(`${lan}/`)
+    expect(await sender.evaluate(() => ({ secure: window.isSecureContext, subtle: typeof crypto.subtle }))).toEqual({ secure: false, subtle: 'undefined' })
+    const link = await createEncryptedLink(sender, lan, [path], { password: 'on the lan' })
+    expect(link.startsWith(`${lan}/s/`)).toBe(true)
+
+    const recipient = await newPage()
+    await recipient.goto(link)
+    await recipient.getByLabel('Password', { exact: true }).fill('on the lan')
+    await recipient.getByRole('button', { name: 'Unlock' }).click()
+    const got = await download(recipient, name)
+    expect(got.suggested).toBe(name)
+    expect(got.sha256).toBe(await sha256File(path))
+  })
+
+  it('saved through OPFS: the verified file is offered; with a flipped byte nothing is offered at all', async () => {
+    const name = `opfs-${RUN}.bin`
+    const size = MiB + 5
+    const path = markedFile(name, size)
+    const link = await createEncryptedLink(await newPage(), app.url, [path])
+    const recipient = await newPage({ serviceWorkers: 'block' })
+    await recipient.goto(app.url)
+    await recipient.evaluate(() => localStorage.setItem('sharesync.cloud.sink', 'opfs'))
+    await recipient.goto(link)
+    expect((await download(recipient, name)).sha256).toBe(await sha256File(path))
+
+    const blob = filesUnder(join(app.dataDir, 'blobs')).find((p) => statSync(p).size === encryptedSize(size))!
+    const bytes = readFileSync(blob)
+    bytes[2 * CHUNK + 7]! ^= 0x01
+    writeFileSync(blob, bytes)
+    await recipient.goto('about:blank')
+    await recipient.goto(link)
+    let offered = 0
+    recipient.on('download', () => offered++)
+    await recipient.getByRole('button', { name: `Download ${name}` }).click()
+    await expect.poll(() => recipient.getByRole('alert').textContent()).toMatch(/changed after it was encrypted/)
+    expect(offered).toBe(0)
+  })
+})
