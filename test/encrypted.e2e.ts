@@ -339,6 +339,22 @@ describe('end-to-end encrypted links without a service worker (disk store + PGli
     expect(got.sha256).toBe(await sha256File(path))
   })
 
+  it('a one-time encrypted link downloads once, byte-identical; the next visitor finds it gone', async () => {
+    const name = `once-${RUN}.bin`
+    const path = markedFile(name, 600_000)
+    const sender = await newPage()
+    await chooseFiles(sender, app.url, [path], { maxDownloads: '1' })
+    await sender.getByLabel('End-to-end encryption').check()
+    await submitUpload(sender)
+    const link = await encryptedResult(sender)
+    const first = await newPage()
+    await first.goto(link)
+    expect((await download(first, name)).sha256).toBe(await sha256File(path))
+    const second = await newPage()
+    await second.goto(link)
+    await second.getByRole('heading', { name: 'This link has expired or does not exist' }).waitFor()
+  })
+
   it('saved through OPFS: the verified file is offered; with a flipped byte nothing is offered at all', async () => {
     const name = `opfs-${RUN}.bin`
     const size = MiB + 5
