@@ -196,6 +196,29 @@ describe('library links', () => {
     // 1 GiB through loopback and two SHA-256s: a budget for a loaded machine, not a timing assertion.
   }, 240_000)
 
+  it('a one-time library link downloads exactly once; a download cut at 50 % resumes with Range in its lease and counts once', async () => {
+    const created = await makeLink(admin, 'NAS/docs/sub/data.bin', { maxDownloads: 1 })
+    const claim = await fetch(`${server.url}/api/shares/${created.id}/download`, { redirect: 'manual' })
+    expect(claim.status).toBe(302)
+    const url = new URL(claim.headers.get('location')!, server.url)
+    // Link checkers and previews never count.
+    expect((await fetch(url, { method: 'HEAD' })).status).toBe(200)
+    const half = await fetch(url, { headers: { range: 'bytes=0-49999' } })
+    expect(half.status).toBe(206)
+    const first = Buffer.from(await half.arrayBuffer())
+    // While the lease lives, nobody else gets this one download.
+    expect((await fetch(`${server.url}/api/shares/${created.id}/download`, { redirect: 'manual' })).status).toBe(409)
+    const rest = await fetch(url, { headers: { range: 'bytes=50000-' } })
+    expect(rest.status).toBe(206)
+    const whole = Buffer.concat([first, Buffer.from(await rest.arrayBuffer())])
+    expect(whole.equals(readFileSync(join(lib, 'docs', 'sub', 'data.bin')))).toBe(true)
+    // Used up: the link is gone for everyone, and its file URL cannot be replayed.
+    expect((await fetch(`${server.url}/api/shares/${created.id}/download`, { redirect: 'manual' })).status).toBe(404)
+    expect((await fetch(url)).status).toBe(410)
+    const mine = (await myShares(admin)).find((s) => s.id === created.id)
+    expect(mine).toMatchObject({ downloads: 1, maxDownloads: 1 })
+  })
+
   it('a folder link downloads a zip whose entries match the folder (checked with unzip), hidden files and links out left out', async () => {
     const created = await makeLink(admin, 'NAS/docs')
     expect(created).toMatchObject({ kind: 'folder', name: 'docs.zip', files: 3 })

@@ -150,6 +150,7 @@ beforeAll(async () => {
     SESSION_SECRET: 'one-secret-for-every-instance-0123456789',
     LIBRARY_DIR: `Media=${join(work, 'lib')}`,
     STALL_TIMEOUT: '1500ms',
+    DOWNLOAD_LEASE_TTL: '2s',
   }
   a = await startTestServer(env)
   b = await startTestServer(env)
@@ -244,6 +245,37 @@ describe('download monitor', () => {
       await browserFetch(bob, `${b.url}/api/me/downloads?status=finished&shareId=${link.id}`)
     ).json()) as Page<MonitoredDownload>
     expect(history.items[0]).toMatchObject({ id: end.id, status: 'stalled' })
+  })
+
+  it('on a one-time library link, a client that stops reading is stalled and closed; once its lease lapses the one download is free again', async () => {
+    const adminFeed = await feed(a, admin, ADMIN_NAMESPACE)
+    const res = await send(b, bob, 'POST', '/api/library/links', { path: 'Media/movie.mkv', maxDownloads: 1 })
+    expect(res.status).toBe(201)
+    const link = (await res.json()) as LibraryLinkResponse
+    const ended = nextEvent(adminFeed, 'downloads:ended', (d) => d.shareId === link.id)
+    const staller = slowClient(await downloadUrl(a, link.id), { pauseMs: 0, stopAfter: 1 })
+    expect((await ended).status).toBe('stalled')
+    staller.resume()
+    expect((await staller.ended).how).toBe('closed')
+
+    // The stalled holder's lease lapses (DOWNLOAD_LEASE_TTL): the next claimant gets the download, whole.
+    let location: string | null = null
+    await expect
+      .poll(
+        async () => {
+          const claim = await fetch(`${b.url}/api/shares/${link.id}/download`, { redirect: 'manual' })
+          if (claim.status === 302) location = claim.headers.get('location')
+          return claim.status
+        },
+        { timeout: 30_000, interval: 250 },
+      )
+      .toBe(302)
+    const done = nextEvent(adminFeed, 'downloads:ended', (d) => d.shareId === link.id && d.status === 'completed')
+    const full = await fetch(new URL(location!, b.url))
+    expect((await full.arrayBuffer()).byteLength).toBe(SIZE)
+    expect((await done).bytes).toBe(SIZE)
+    // It counted once: the link is used up now.
+    expect((await fetch(`${a.url}/api/shares/${link.id}/download`, { redirect: 'manual' })).status).toBe(404)
   })
 
   it('a download read to the end is completed, with every byte counted; a client that hangs up is aborted', async () => {
