@@ -16,7 +16,8 @@ const expiry = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER)
 const signature = z.string().max(128)
 
 export const BlobPartParams = z.object({ uploadId: BlobUploadId, partNumber: BlobPartNumber })
-export const BlobPartQuery = z.object({ key: BlobKey, exp: expiry, sig: signature })
+/** `max`: the most bytes this part may hold (signed). */
+export const BlobPartQuery = z.object({ key: BlobKey, exp: expiry, max: z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), sig: signature })
 
 export const BlobGetQuery = z.object({
   exp: expiry,

@@ -21,12 +21,22 @@ export const ERRORS = {
   room_full: 409,
   upload_incomplete: 409,
   share_not_ready: 409,
+  /** The share was finalized: its files can no longer be changed (nothing left to upload). */
+  share_finalized: 409,
+  /** This file is already complete: no more parts are accepted for it. */
+  file_completed: 409,
+  /** A part in storage is not the one named (ETag differs) or has the wrong size. */
+  part_mismatch: 409,
   too_large: 413,
   quota_exceeded: 413,
   range_not_satisfiable: 416,
   unsupported_media_type: 415,
   rate_limited: 429,
+  /** This instance is streaming as many uploads as it may at once: retry after Retry-After. */
+  server_busy: 429,
   internal: 500,
+  /** The server's storage is full: nothing was kept of this upload. */
+  insufficient_storage: 507,
   storage_unavailable: 503,
   database_unavailable: 503,
   redis_unavailable: 503,

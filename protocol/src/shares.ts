@@ -94,6 +94,48 @@ export interface ListPartsResponse {
   parts: { partNumber: number; etag: string; size: number }[]
 }
 
+/** A part storage holds for a file that is still uploading. */
+export const StoredPart = z.object({
+  partNumber: z.number().int().min(1).max(MAX_PART_COUNT),
+  etag: z.string().min(1).max(200),
+  size: z.number().int().nonnegative(),
+})
+export type StoredPart = z.infer<typeof StoredPart>
+
+/**
+ * One file of an upload, as the server knows it (`GET /api/shares/:id/upload`). `completed` files
+ * need nothing more; for the others, `parts` lists what storage already holds (a part whose size is
+ * not the expected one is listed too, and must be sent again). Part `n` covers the bytes
+ * `[(n - 1) * partSize, min(n * partSize, size))` of the file.
+ */
+export const UploadFileState = z.object({
+  id: FileId,
+  size: z.number().int().nonnegative(),
+  partSize: z.number().int().nonnegative(),
+  partCount: z.number().int().nonnegative().max(MAX_PART_COUNT),
+  completed: z.boolean(),
+  parts: z.array(StoredPart),
+})
+export type UploadFileState = z.infer<typeof UploadFileState>
+
+/**
+ * The state of a browser upload, owner only. `uploading`: files may still be sent, completed and the
+ * share finalized. `finalized`: the link works; nothing is left to do (every file is `completed`).
+ * The web app resumes from this answer only.
+ */
+export const UploadState = z.object({
+  id: ShareId,
+  status: z.enum(['uploading', 'finalized']),
+  files: z.array(UploadFileState),
+})
+export type UploadState = z.infer<typeof UploadState>
+
+/** The exact number of bytes part `partNumber` of a file holds (the last part may be shorter). */
+export function expectedPartSize(file: { size: number; partSize: number }, partNumber: number): number {
+  const start = (partNumber - 1) * file.partSize
+  return Math.max(0, Math.min(file.partSize, file.size - start))
+}
+
 export const CompleteFileRequest = z.object({
   parts: z
     .array(z.object({ partNumber: z.number().int().min(1).max(MAX_PART_COUNT), etag: z.string().min(1).max(200) }))
