@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
-import type { Server } from 'node:http'
+import { request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,8 +17,41 @@ import { DiskStore } from '../src/storage/disk-store'
 import { openStore } from '../src/storage/open-store'
 import { S3Store } from '../src/storage/s3-store'
 import { startS3 } from './support/services'
+import { mountTmpfs } from './support/tmpfs'
 
 const SECRET = 'a-test-secret-that-is-long-enough-0123456789'
+const MiB = 2 ** 20
+
+/**
+ * PUTs `chunks` to a URL with node's http client: chunked unless `length` is given. `between` runs
+ * after the first chunk was written. Answers the status (0 when the connection was cut).
+ */
+function putSlowly(url: URL, chunks: Buffer[], opts: { length?: number; between?: () => Promise<void> } = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = opts.length !== undefined ? { 'content-length': String(opts.length) } : {}
+    const req = request(url, { method: 'PUT', headers }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => (body += c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+      res.on('error', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.on('error', () => resolve({ status: 0, body: '' }))
+    const [first, ...rest] = chunks
+    req.write(first ?? Buffer.alloc(0), (err) => {
+      if (err) return reject(err)
+      ;(opts.between ?? (async () => undefined))().then(() => {
+        for (const c of rest) req.write(c)
+        req.end()
+      }, reject)
+    })
+  })
+}
+
+const waitUntil = async (what: string, check: () => boolean) => {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 20))
+  if (!check()) throw new Error(`timed out waiting until ${what}`)
+}
 
 /**
  * The disk store behind the same middleware stack the app puts in front of it (security headers,
@@ -126,7 +159,7 @@ describe('disk store: signed URLs and how blobs are served', () => {
     const partKey = newKey()
     const { uploadId } = await subject.disk.createMultipart(partKey, { contentType: 'text/plain' })
     const other = await subject.disk.createMultipart(partKey, { contentType: 'text/plain' })
-    const signed = new URL(await subject.disk.signPart(partKey, uploadId, 1, 60), 'http://x')
+    const signed = new URL(await subject.disk.signPart(partKey, uploadId, 1, 60, { size: 1 << 20 }), 'http://x')
     const tampered = [
       signed.pathname.replace(uploadId, other.uploadId) + signed.search,
       signed.pathname.replace(/\/1$/, '/2') + signed.search,
@@ -210,7 +243,7 @@ describe('disk store: signed URLs and how blobs are served', () => {
   it('a part over the upload\'s part size limit is refused with 413 and not kept', async () => {
     const partKey = newKey()
     const { uploadId } = await subject.disk.createMultipart(partKey, { contentType: 'text/plain', maxPartBytes: 1024 })
-    const url = at(await subject.disk.signPart(partKey, uploadId, 1, 60))
+    const url = at(await subject.disk.signPart(partKey, uploadId, 1, 60, { size: 1 << 20 }))
     const declared = await fetch(url, { method: 'PUT', body: randomBytes(4096) })
     expect(declared.status).toBe(413)
     expect(await declared.json()).toMatchObject({ error: { code: 'too_large' } })
@@ -228,7 +261,7 @@ describe('disk store: signed URLs and how blobs are served', () => {
   it('a part sent with a JSON content type is refused with 415 instead of being stored mangled', async () => {
     const partKey = newKey()
     const { uploadId } = await subject.disk.createMultipart(partKey, { contentType: 'application/json' })
-    const res = await fetch(at(await subject.disk.signPart(partKey, uploadId, 1, 60)), {
+    const res = await fetch(at(await subject.disk.signPart(partKey, uploadId, 1, 60, { size: 1 << 20 })), {
       method: 'PUT',
       body: JSON.stringify({ a: 1 }),
       headers: { 'Content-Type': 'application/json' },
@@ -240,7 +273,7 @@ describe('disk store: signed URLs and how blobs are served', () => {
   it('re-sending a part replaces it: the stored part is the last one sent', async () => {
     const partKey = newKey()
     const { uploadId } = await subject.disk.createMultipart(partKey, { contentType: 'text/plain' })
-    const url = at(await subject.disk.signPart(partKey, uploadId, 1, 60))
+    const url = at(await subject.disk.signPart(partKey, uploadId, 1, 60, { size: 1 << 20 }))
     await fetch(url, { method: 'PUT', body: Buffer.from('first attempt') })
     const second = await fetch(url, { method: 'PUT', body: Buffer.from('second') })
     const parts = await subject.disk.listParts(partKey, uploadId)
@@ -251,7 +284,7 @@ describe('disk store: signed URLs and how blobs are served', () => {
   it('an upload started before a restart (or on another instance sharing the dir) can be resumed and completed', async () => {
     const partKey = newKey()
     const { uploadId } = await subject.disk.createMultipart(partKey, { contentType: 'text/plain' })
-    const res = await fetch(at(await subject.disk.signPart(partKey, uploadId, 1, 60)), { method: 'PUT', body: Buffer.from('survives restarts') })
+    const res = await fetch(at(await subject.disk.signPart(partKey, uploadId, 1, 60, { size: 1 << 20 })), { method: 'PUT', body: Buffer.from('survives restarts') })
     const etag = res.headers.get('etag')!
 
     const restarted = await DiskStore.open({ dir: join(subject.root, 'blobs'), secret: SECRET })
@@ -265,13 +298,131 @@ describe('disk store: signed URLs and how blobs are served', () => {
   it('an upload cannot be completed, listed or aborted through another key', async () => {
     const partKey = newKey()
     const { uploadId } = await subject.disk.createMultipart(partKey, { contentType: 'text/plain' })
-    const res = await fetch(at(await subject.disk.signPart(partKey, uploadId, 1, 60)), { method: 'PUT', body: Buffer.from('mine') })
+    const res = await fetch(at(await subject.disk.signPart(partKey, uploadId, 1, 60, { size: 1 << 20 })), { method: 'PUT', body: Buffer.from('mine') })
     const etag = res.headers.get('etag')!
     const intruder = newKey()
     await expect(subject.disk.listParts(intruder, uploadId)).rejects.toMatchObject({ code: 'not_found' })
     await expect(subject.disk.completeMultipart(intruder, uploadId, [{ partNumber: 1, etag }])).rejects.toMatchObject({ code: 'not_found' })
     await subject.disk.abortMultipart(intruder, uploadId)
     expect(await subject.disk.listParts(partKey, uploadId)).toHaveLength(1)
+  })
+
+  it('a part URL accepts at most the bytes it was signed for: a 1-byte part refuses 16 MiB with 413 and keeps nothing', async () => {
+    const partKey = newKey()
+    const { uploadId } = await subject.disk.createMultipart(partKey, { contentType: 'text/plain', maxPartBytes: 16 * MiB })
+    const signed = at(await subject.disk.signPart(partKey, uploadId, 1, 60, { size: 1 }))
+    const declared = await fetch(signed, { method: 'PUT', body: randomBytes(16 * MiB) })
+    expect(declared.status).toBe(413)
+    expect(await declared.json()).toMatchObject({ error: { code: 'too_large' } })
+    // Chunked (no Content-Length): refused while the bytes arrive.
+    const chunked = await putSlowly(signed, Array.from({ length: 64 }, () => randomBytes(256 * 1024)))
+    expect(chunked.status).toBe(413)
+    expect(await subject.disk.listParts(partKey, uploadId)).toEqual([])
+    // The limit is signed: raising it in the URL breaks the signature.
+    const raised = new URL(signed)
+    raised.searchParams.set('max', String(16 * MiB))
+    expect((await fetch(raised, { method: 'PUT', body: randomBytes(2) })).status).toBe(403)
+    expect(await subject.disk.listParts(partKey, uploadId)).toEqual([])
+    expect(readdirSync(join(subject.root, 'blobs', 'tmp'))).toEqual([])
+    // The one byte the part holds is accepted.
+    expect((await fetch(signed, { method: 'PUT', body: Buffer.from('x') })).status).toBe(200)
+    expect(await subject.disk.listParts(partKey, uploadId)).toMatchObject([{ partNumber: 1, size: 1 }])
+  })
+
+  it('a part still arriving when its upload is aborted answers 404 and leaves no file anywhere in the store', async () => {
+    const own = await openDisk()
+    try {
+      const partKey = newKey()
+      const { uploadId } = await own.disk.createMultipart(partKey, { contentType: 'application/octet-stream' })
+      const signed = new URL(await own.disk.signPart(partKey, uploadId, 1, 60, { size: 2 * MiB }), own.baseUrl)
+      const answer = await putSlowly(signed, [randomBytes(MiB), randomBytes(MiB)], {
+        length: 2 * MiB,
+        between: async () => {
+          await waitUntil('the part is being written', () => readdirSync(join(own.root, 'blobs', 'tmp')).length === 1)
+          await own.disk.abortMultipart(partKey, uploadId)
+        },
+      })
+      expect(answer.status).toBe(404)
+      expect(readdirSync(join(own.root, 'blobs', 'tmp'))).toEqual([])
+      expect(readdirSync(join(own.root, 'blobs', 'multipart'))).toEqual([])
+      expect(readdirSync(join(own.root, 'blobs', 'objects'))).toEqual([])
+    } finally {
+      await own.close()
+    }
+  })
+
+  it('temp files of dead writes are swept while the store runs; a slow live write keeps its temp file', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'sharesync-sweep-'))
+    const store = await DiskStore.open({ dir: join(root, 'blobs'), secret: SECRET, tempMaxIdleMs: 60_000, sweepEveryMs: 50 })
+    try {
+      const tmp = join(root, 'blobs', 'tmp')
+      // A write that died (its process was killed): idle for longer than the limit.
+      writeFileSync(join(tmp, 'dead-request'), randomBytes(1000))
+      const old = new Date(Date.now() - 120_000)
+      utimesSync(join(tmp, 'dead-request'), old, old)
+      await waitUntil('the dead temp file is swept', () => !existsSync(join(tmp, 'dead-request')))
+
+      // A live write whose client went quiet for a while: this process knows it is alive.
+      let release!: () => void
+      const paused = new Promise<void>((r) => (release = r))
+      const body = Readable.from(
+        (async function* () {
+          yield randomBytes(1000)
+          await paused
+          yield randomBytes(1000)
+        })(),
+      )
+      const partKey = newKey()
+      const { uploadId } = await store.createMultipart(partKey, { contentType: 'text/plain' })
+      const writing = store.writePart(partKey, uploadId, 1, body)
+      await waitUntil('the part is being written', () => readdirSync(tmp).length === 1)
+      const [live] = readdirSync(tmp)
+      utimesSync(join(tmp, live!), old, old)
+      await store.sweepTemp(0)
+      expect(readdirSync(tmp)).toEqual([live])
+      release()
+      expect(await writing).toMatchObject({ partNumber: 1, size: 2000 })
+      expect(readdirSync(tmp)).toEqual([])
+    } finally {
+      await store.close()
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+
+  it('a full disk answers 507 insufficient_storage with a clear message, and leaves nothing behind', async (ctx) => {
+    const root = mkdtempSync(join(tmpdir(), 'sharesync-full-'))
+    const mounted = mountTmpfs(join(root, 'blobs'), 2 * MiB)
+    if ('error' in mounted) {
+      rmSync(root, { recursive: true, force: true })
+      ctx.skip(mounted.error)
+      return
+    }
+    const own = await openDisk({ dir: root })
+    try {
+      const blobs = join(root, 'blobs')
+      const partKey = newKey()
+      const { uploadId } = await own.disk.createMultipart(partKey, { contentType: 'application/octet-stream' })
+      const signed = new URL(await own.disk.signPart(partKey, uploadId, 1, 60, { size: 3 * MiB }), own.baseUrl)
+      const part = await fetch(signed, { method: 'PUT', body: randomBytes(3 * MiB) })
+      expect(part.status).toBe(507)
+      const { error } = (await part.json()) as { error: { code: string; message: string } }
+      expect(error.code).toBe('insufficient_storage')
+      expect(error.message).toMatch(/out of storage space/)
+      expect(readdirSync(join(blobs, 'tmp'))).toEqual([])
+      expect(await own.disk.listParts(partKey, uploadId)).toEqual([])
+
+      const key = newKey()
+      await expect(own.disk.put(key, Readable.from([randomBytes(3 * MiB)]), { contentType: 'text/plain' })).rejects.toMatchObject({ code: 'insufficient_storage', status: 507 })
+      expect(readdirSync(join(blobs, 'tmp'))).toEqual([])
+      expect(await own.disk.head(key)).toBeNull()
+
+      // Once it fits again, it works: nothing of the failed writes holds space.
+      expect((await fetch(new URL(await own.disk.signPart(partKey, uploadId, 1, 60, { size: MiB }), own.baseUrl), { method: 'PUT', body: randomBytes(MiB) })).status).toBe(200)
+    } finally {
+      await own.close()
+      mounted.unmount()
+      rmSync(root, { recursive: true, force: true })
+    }
   })
 
   it('temp files left by a crashed write are swept on start, fresh ones (another instance\'s) are kept', async () => {
@@ -323,9 +474,37 @@ describe('S3 store: public endpoint', () => {
     const get = new URL(await store.signGet(key, { filename: 'a.txt', contentType: 'text/plain', ttlSeconds: 60 }))
     const upload = newKey()
     const { uploadId } = await store.createMultipart(upload, { contentType: 'text/plain' })
-    const part = new URL(await store.signPart(upload, uploadId, 1, 60))
+    const part = new URL(await store.signPart(upload, uploadId, 1, 60, { size: 10 }))
     expect([get.host, part.host]).toEqual([new URL(publicEndpoint).host, new URL(publicEndpoint).host])
     expect(await (await fetch(get)).text()).toBe('via the public name')
+    await store.close?.()
+  })
+})
+
+describe('S3 store: part URLs carry their size', () => {
+  it('a part URL signs its exact Content-Length, so an S3 that checks signatures refuses any other length', async () => {
+    // s3rver does not verify signatures: what is proven here is what a verifying S3 (AWS, MinIO, R2)
+    // is given to verify. The service also refuses oversize parts at completion (shares suite).
+    const store = await openStore(s3Config())
+    const key = newKey()
+    const { uploadId } = await store.createMultipart(key, { contentType: 'text/plain' })
+    for (let attempt = 0; ; attempt++) {
+      const one = new URL(await store.signPart(key, uploadId, 1, 60, { size: 1 }))
+      const big = new URL(await store.signPart(key, uploadId, 1, 60, { size: 16 * MiB }))
+      const again = new URL(await store.signPart(key, uploadId, 1, 60, { size: 1 }))
+      const date = (u: URL) => u.searchParams.get('X-Amz-Date')
+      if (date(one) !== date(big) || date(big) !== date(again)) {
+        if (attempt < 3) continue // signed across a second boundary: sign again
+        throw new Error('could not sign three URLs within one second')
+      }
+      expect(one.searchParams.get('X-Amz-SignedHeaders')?.split(';')).toContain('content-length')
+      const sig = (u: URL) => u.searchParams.get('X-Amz-Signature')
+      // Same request, same time: the same signature. Only the length differs: another signature.
+      expect(sig(one)).toBe(sig(again))
+      expect(sig(big)).not.toBe(sig(one))
+      break
+    }
+    await store.abortMultipart(key, uploadId)
     await store.close?.()
   })
 })

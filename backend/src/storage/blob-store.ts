@@ -15,13 +15,22 @@ export interface BlobStore {
   readonly kind: 'disk' | 's3'
   /** `maxPartBytes`: the disk store refuses bigger parts with 413 (S3 enforces its own 5 GiB cap). */
   createMultipart(key: string, opts: { contentType: string; maxPartBytes?: number }): Promise<{ uploadId: string }>
-  signPart(key: string, uploadId: string, partNumber: number, ttlSeconds: number): Promise<string>
+  /**
+   * A URL to PUT one part to. `size` is the exact number of bytes the part holds: the disk store
+   * refuses more while the bytes arrive (413); the S3 store signs it as the part's Content-Length,
+   * so S3 refuses any other length.
+   */
+  signPart(key: string, uploadId: string, partNumber: number, ttlSeconds: number, opts: { size: number }): Promise<string>
   /** Parts already stored, ascending by part number (resume after a reload). */
   listParts(key: string, uploadId: string): Promise<Part[]>
   completeMultipart(key: string, uploadId: string, parts: Omit<Part, 'size'>[]): Promise<{ size: number }>
   abortMultipart(key: string, uploadId: string): Promise<void>
-  /** Streams body into the store; `maxBytes` aborts (and leaves nothing) when exceeded. */
-  put(key: string, body: Readable, opts: { contentType: string; maxBytes?: number }): Promise<{ size: number }>
+  /**
+   * Streams body into the store; `maxBytes` aborts (and leaves nothing) when exceeded. A store that
+   * streams through a multipart upload of its own (S3) calls `onMultipart` with its id before the
+   * first part is sent, so the caller can record it (and abort it after a crash).
+   */
+  put(key: string, body: Readable, opts: { contentType: string; maxBytes?: number; onMultipart?: (uploadId: string) => Promise<void> }): Promise<{ size: number }>
   signGet(key: string, opts: { filename: string; contentType: string; ttlSeconds: number }): Promise<string>
   head(key: string): Promise<{ size: number } | null>
   /**

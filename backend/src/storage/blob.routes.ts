@@ -20,13 +20,13 @@ export function blobRouter(deps: Pick<Deps, 'store'> & Partial<Pick<Deps, 'db' |
   // PUT a part: streamed to a part file, answered with its ETag (exposed to browsers like S3 does).
   router.put('/api/blobs/parts/:uploadId/:partNumber', async (req, res) => {
     const { uploadId, partNumber } = BlobPartParams.parse(req.params)
-    const { key, exp, sig } = BlobPartQuery.parse(req.query)
-    store.verifyPartUrl(key, uploadId, partNumber, exp, sig)
+    const { key, exp, max, sig } = BlobPartQuery.parse(req.query)
+    store.verifyPartUrl(key, uploadId, partNumber, exp, max, sig)
     if (req.body !== undefined) {
       // A body parser already consumed the stream (a JSON content type): the bytes are gone.
       throw new AppError('unsupported_media_type', 'Send parts as application/octet-stream.')
     }
-    const part = await store.writePart(key, uploadId, partNumber, req, declaredLength(req))
+    const part = await store.writePart(key, uploadId, partNumber, req, { declaredBytes: declaredLength(req), maxBytes: max })
     res.setHeader('ETag', part.etag)
     res.setHeader('Access-Control-Expose-Headers', 'ETag')
     res.setHeader('Cache-Control', 'no-store')

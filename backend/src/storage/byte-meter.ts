@@ -34,3 +34,13 @@ export class ByteMeter extends Transform {
     return this.hash?.digest('hex') ?? ''
   }
 }
+
+/**
+ * `from` failing fails `to` too, while `to` still has bytes to deliver: a stream that already ended
+ * has nobody left to tell (and an 'error' nobody listens to would bring the process down).
+ */
+export function failWith(from: NodeJS.ReadableStream, to: { destroy(err?: Error): void; readonly destroyed: boolean; readonly readableEnded: boolean }): void {
+  from.once('error', (err: Error) => {
+    if (!to.destroyed && !to.readableEnded) to.destroy(err)
+  })
+}

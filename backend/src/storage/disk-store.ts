@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdir, open, opendir, readFile, readdir, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises'
+import { createWriteStream } from 'node:fs'
+import { appendFile, mkdir, open, opendir, readFile, readdir, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises'
 import { dirname, join, resolve, sep } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -13,11 +13,18 @@ import { ByteMeter } from './byte-meter'
 /** S3's own cap on one part; the disk store applies the same so both stores behave alike. */
 export const MAX_PART_BYTES = 5 * 2 ** 30
 const UPLOAD_ID = /^[A-Za-z0-9_-]{22,64}$/
-/** Part files are named `<partNumber>.<md5 hex>`: listParts needs no hashing, only a readdir. */
-const PART_FILE = /^(\d{1,5})\.([0-9a-f]{32})$/
+/**
+ * A stored part is one file, `<partNumber>.part`: its bytes followed by their MD5 (32 hex chars,
+ * the ETag). One name per part number, replaced by an atomic rename: of two concurrent writers of
+ * one part exactly one complete part remains, and its ETag always describes its own bytes.
+ */
+const PART_FILE = /^(\d{1,5})\.part$/
+const ETAG_LENGTH = 32
 const META_FILE = 'upload.json'
+/** Upload directories being removed: renamed first, so no writer can add a part to them. */
+const TRASH_PREFIX = '.trash-'
 /** A temp file untouched this long belongs to a write that died (a live write touches it constantly). */
-const TEMP_MAX_AGE_MS = 24 * 3600 * 1000
+const DEFAULT_TEMP_MAX_IDLE_MS = 3600 * 1000
 
 interface UploadMeta {
   key: string
@@ -33,6 +40,10 @@ export interface DiskStoreOptions {
   secret: string
   /** When set, signed URLs are absolute; otherwise root-relative (`/api/blobs/...`). */
   publicUrl?: string
+  /** Temp files idle this long are removed (at open and then periodically). Default 1 h. */
+  tempMaxIdleMs?: number
+  /** How often the sweep runs while the store is open. Default: a quarter of tempMaxIdleMs, at most 10 min. */
+  sweepEveryMs?: number
 }
 
 /**
@@ -49,6 +60,11 @@ export class DiskStore implements BlobStore {
   private readonly tmpDir: string
   private readonly signer: UrlSigner
   private readonly base: string
+  private readonly tempMaxIdleMs: number
+  private readonly sweepEveryMs: number
+  /** Temp files this process is writing right now: never swept, however slow their writer. */
+  private readonly liveTemps = new Set<string>()
+  private sweeper: NodeJS.Timeout | null = null
 
   constructor(opts: DiskStoreOptions) {
     this.dir = resolve(opts.dir)
@@ -57,29 +73,49 @@ export class DiskStore implements BlobStore {
     this.tmpDir = join(this.dir, 'tmp')
     this.signer = new UrlSigner(opts.secret)
     this.base = opts.publicUrl?.replace(/\/+$/, '') ?? ''
+    this.tempMaxIdleMs = opts.tempMaxIdleMs ?? DEFAULT_TEMP_MAX_IDLE_MS
+    this.sweepEveryMs = opts.sweepEveryMs ?? Math.min(this.tempMaxIdleMs / 4, 10 * 60_000)
   }
 
-  /** Creates the directories, then the store. */
+  /** Creates the directories, sweeps what dead writes left, then keeps sweeping while open. */
   static async open(opts: DiskStoreOptions): Promise<DiskStore> {
     const store = new DiskStore(opts)
     await Promise.all([store.objectsDir, store.multipartDir, store.tmpDir].map((d) => mkdir(d, { recursive: true })))
-    await store.sweepTemp(TEMP_MAX_AGE_MS)
+    await store.sweepTemp(store.tempMaxIdleMs)
+    store.sweeper = setInterval(() => {
+      store.sweepTemp(store.tempMaxIdleMs).catch(() => undefined)
+    }, Math.max(20, store.sweepEveryMs))
+    store.sweeper.unref()
     return store
   }
 
+  async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper)
+    this.sweeper = null
+  }
+
   /**
-   * Removes temp files a crashed process left behind. Only old ones: another instance sharing the
-   * directory may be writing a fresh one right now.
+   * Removes temp files of writes that died (a killed process, a lost request): those idle for
+   * `maxIdleMs`. A temp file another instance sharing the directory is writing is touched with every
+   * chunk, so it is never that old; this process's own live temp files are never removed.
+   * Upload directories left half-removed (a crash during an abort) go too.
    */
-  async sweepTemp(maxAgeMs: number): Promise<number> {
-    const cutoff = Date.now() - maxAgeMs
+  async sweepTemp(maxIdleMs: number): Promise<number> {
+    const cutoff = Date.now() - maxIdleMs
     let removed = 0
     for (const name of await readdir(this.tmpDir)) {
-      const info = await stat(join(this.tmpDir, name)).catch(() => null)
+      const path = join(this.tmpDir, name)
+      if (this.liveTemps.has(path)) continue
+      const info = await stat(path).catch(() => null)
       if (info && info.mtimeMs < cutoff) {
-        await rm(join(this.tmpDir, name), { force: true, recursive: true })
+        await rm(path, { force: true, recursive: true })
         removed++
       }
+    }
+    for (const name of await readdir(this.multipartDir)) {
+      if (!name.startsWith(TRASH_PREFIX)) continue
+      await rm(join(this.multipartDir, name), { force: true, recursive: true })
+      removed++
     }
     return removed
   }
@@ -94,121 +130,147 @@ export class DiskStore implements BlobStore {
       createdAt: new Date().toISOString(),
     }
     const dir = this.uploadDir(uploadId)
-    await mkdir(dir, { recursive: true })
-    await writeFile(join(dir, META_FILE), JSON.stringify(meta), { flag: 'wx' })
+    try {
+      await mkdir(dir, { recursive: true })
+      await writeFile(join(dir, META_FILE), JSON.stringify(meta), { flag: 'wx' })
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true })
+      throw storageError(err)
+    }
     return { uploadId }
   }
 
-  async signPart(key: string, uploadId: string, partNumber: number, ttlSeconds: number): Promise<string> {
+  async signPart(key: string, uploadId: string, partNumber: number, ttlSeconds: number, opts: { size: number }): Promise<string> {
     this.objectPath(key)
     this.uploadDir(uploadId)
     checkPartNumber(partNumber)
+    const max = Math.max(0, Math.floor(opts.size))
     const exp = expiry(ttlSeconds)
-    const sig = this.signer.sign(partFields(key, uploadId, partNumber, exp))
-    return `${this.base}/api/blobs/parts/${uploadId}/${partNumber}?${new URLSearchParams({ key, exp: String(exp), sig })}`
+    const sig = this.signer.sign(partFields(key, uploadId, partNumber, exp, max))
+    return `${this.base}/api/blobs/parts/${uploadId}/${partNumber}?${new URLSearchParams({ key, exp: String(exp), max: String(max), sig })}`
   }
 
-  /** Throws signature_invalid unless this part URL was signed by us and has not expired. */
-  verifyPartUrl(key: string, uploadId: string, partNumber: number, exp: number, sig: string): void {
-    verifySigned(this.signer.verify(partFields(key, uploadId, partNumber, exp), sig), exp)
+  /** Throws signature_invalid unless this part URL was signed by us (with this `max`) and has not expired. */
+  verifyPartUrl(key: string, uploadId: string, partNumber: number, exp: number, max: number, sig: string): void {
+    verifySigned(this.signer.verify(partFields(key, uploadId, partNumber, exp, max), sig), exp)
   }
 
   /**
-   * Stores one part (the body of a signed PUT). Written to a temp file and renamed, so a part that
-   * was cut off mid-way never shows up in listParts. Re-sending a part number replaces it.
+   * Stores one part (the body of a signed PUT), refusing with 413 as soon as more than `maxBytes`
+   * (the signed limit) or the upload's part size arrived. Written to a temp file and renamed into
+   * place, so a part cut off mid-way never shows up in listParts; re-sending a part replaces it.
    */
-  async writePart(key: string, uploadId: string, partNumber: number, body: Readable, declaredBytes?: number): Promise<Part> {
+  async writePart(key: string, uploadId: string, partNumber: number, body: Readable, opts: { declaredBytes?: number; maxBytes?: number } = {}): Promise<Part> {
     checkPartNumber(partNumber)
     const meta = await this.meta(key, uploadId)
-    const limit = meta.maxPartBytes
-    const tooLarge = () => new AppError('too_large', `A part may hold at most ${limit} bytes.`, { headers: { Connection: 'close' } })
-    if (declaredBytes !== undefined && declaredBytes > limit) throw tooLarge()
+    const limit = Math.min(meta.maxPartBytes, opts.maxBytes ?? Number.POSITIVE_INFINITY)
+    const tooLarge = () => new AppError('too_large', `This part may hold at most ${limit} bytes.`, { headers: { Connection: 'close' } })
+    if (opts.declaredBytes !== undefined && opts.declaredBytes > limit) throw tooLarge()
 
     const dir = this.uploadDir(uploadId)
-    const tmp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`)
     const meter = new ByteMeter(limit, 'md5')
-    try {
-      await pipeline(body, meter, createWriteStream(tmp, { flags: 'wx' }))
-    } catch (err) {
-      await rm(tmp, { force: true })
-      if (err instanceof BlobTooLargeError) throw tooLarge()
-      if (isMissing(err)) throw uploadNotFound()
-      throw err
-    }
-    const etag = meter.digest()
-    const name = `${partNumber}.${etag}`
-    try {
-      await rename(tmp, join(dir, name))
-    } catch (err) {
-      await rm(tmp, { force: true })
-      throw isMissing(err) ? uploadNotFound() : err
-    }
-    // An earlier upload of the same part number with other bytes is now stale.
-    const stale = (await readdir(dir)).filter((f) => f !== name && PART_FILE.exec(f)?.[1] === String(partNumber))
-    await Promise.all(stale.map((f) => rm(join(dir, f), { force: true })))
+    const etag = await this.withTemp(async (tmp) => {
+      try {
+        await pipeline(body, meter, createWriteStream(tmp, { flags: 'wx' }))
+      } catch (err) {
+        if (err instanceof BlobTooLargeError) throw tooLarge()
+        throw storageError(err)
+      }
+      const digest = meter.digest()
+      await appendFile(tmp, digest).catch((err: unknown) => {
+        throw storageError(err)
+      })
+      // The upload was aborted (or completed) meanwhile: its directory is gone, the part with it.
+      await rename(tmp, join(dir, `${partNumber}.part`)).catch((err: unknown) => {
+        throw isMissing(err) ? uploadNotFound() : err
+      })
+      return digest
+    })
     return { partNumber, etag: `"${etag}"`, size: meter.bytes }
   }
 
   async listParts(key: string, uploadId: string): Promise<Part[]> {
     await this.meta(key, uploadId)
     const dir = this.uploadDir(uploadId)
-    const byNumber = new Map<number, Part & { mtime: number }>()
-    for (const file of await readdir(dir).catch(missingAs(uploadNotFound))) {
-      const m = PART_FILE.exec(file)
-      if (!m) continue
-      const info = await stat(join(dir, file)).catch(() => null)
-      if (!info) continue // replaced while we listed
-      const part = { partNumber: Number(m[1]), etag: `"${m[2]}"`, size: info.size, mtime: info.mtimeMs }
-      const seen = byNumber.get(part.partNumber)
-      if (!seen || seen.mtime < part.mtime) byNumber.set(part.partNumber, part)
+    const names = (await readdir(dir).catch(missingAs(uploadNotFound))).filter((f) => PART_FILE.test(f))
+    const parts: Part[] = []
+    // Each part's ETag is its last 32 bytes: a few files open at a time.
+    for (let i = 0; i < names.length; i += 32) {
+      const batch = await Promise.all(
+        names.slice(i, i + 32).map(async (name) => {
+          const part = await openPart(join(dir, name)).catch(orMissing(() => null))
+          if (!part) return null // replaced or removed while we listed
+          await part.handle.close()
+          return { partNumber: Number(PART_FILE.exec(name)![1]), etag: `"${part.etag}"`, size: part.size }
+        }),
+      )
+      for (const p of batch) if (p) parts.push(p)
     }
-    return [...byNumber.values()].sort((a, b) => a.partNumber - b.partNumber).map(({ partNumber, etag, size }) => ({ partNumber, etag, size }))
+    return parts.sort((a, b) => a.partNumber - b.partNumber)
   }
 
   /**
    * Concatenates the given parts, in order, into the object (streamed into a temp file, then renamed:
    * readers never see half an object). Same rules as S3: ascending part numbers, matching ETags,
-   * every part but the last at least 5 MiB.
+   * every part but the last at least 5 MiB. Completing an upload that was already completed answers
+   * the object's size (a retry after a lost answer, or two completions at once).
    */
   async completeMultipart(key: string, uploadId: string, parts: Omit<Part, 'size'>[]): Promise<{ size: number }> {
     const target = this.objectPath(key)
-    const stored = new Map((await this.listParts(key, uploadId)).map((p) => [p.partNumber, p]))
     if (parts.length === 0) throw new AppError('upload_incomplete', 'An upload needs at least one part.')
+    const known = await this.meta(key, uploadId).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof AppError && err.code === 'not_found') return false
+        throw err
+      },
+    )
+    if (!known) return this.completedObject(key)
     const dir = this.uploadDir(uploadId)
-    const files: string[] = []
-    parts.forEach((given, i) => {
-      const previous = parts[i - 1]
-      if (previous && previous.partNumber >= given.partNumber) {
-        throw new AppError('upload_incomplete', 'Parts must be listed in ascending order, each once.')
-      }
-      const part = stored.get(given.partNumber)
-      if (!part || normalizeEtag(part.etag) !== normalizeEtag(given.etag)) {
-        throw new AppError('upload_incomplete', `Part ${given.partNumber} is missing or its ETag does not match.`)
-      }
-      if (i < parts.length - 1 && part.size < MIN_PART_SIZE) {
-        throw new AppError('upload_incomplete', `Part ${given.partNumber} is smaller than ${MIN_PART_SIZE} bytes and is not the last part.`)
-      }
-      files.push(join(dir, `${part.partNumber}.${normalizeEtag(part.etag)}`))
-    })
-
-    const size = parts.reduce((sum, p) => sum + (stored.get(p.partNumber)?.size ?? 0), 0)
-    const tmp = join(this.tmpDir, randomBytes(12).toString('hex'))
-    const out = createWriteStream(tmp, { flags: 'wx' })
+    // Every part is opened (and checked) first: what is streamed below is exactly what was checked,
+    // even if a part is replaced or the upload removed meanwhile.
+    const opened: OpenPart[] = []
     try {
-      for (const file of files) await pipeline(createReadStream(file), out, { end: false })
-      await new Promise<void>((done, fail) => {
-        out.once('error', fail)
-        out.end(done)
+      for (const [i, given] of parts.entries()) {
+        const previous = parts[i - 1]
+        if (previous && previous.partNumber >= given.partNumber) {
+          throw new AppError('upload_incomplete', 'Parts must be listed in ascending order, each once.')
+        }
+        checkPartNumber(given.partNumber)
+        const part = await openPart(join(dir, `${given.partNumber}.part`)).catch(orMissing(() => null))
+        if (!part) {
+          if (!(await this.meta(key, uploadId).then(() => true, () => false))) return await this.completedObject(key)
+          throw new AppError('upload_incomplete', `Part ${given.partNumber} is missing.`)
+        }
+        opened.push(part)
+        if (part.etag !== normalizeEtag(given.etag)) throw new AppError('upload_incomplete', `Part ${given.partNumber}'s ETag does not match.`)
+        if (i < parts.length - 1 && part.size < MIN_PART_SIZE) {
+          throw new AppError('upload_incomplete', `Part ${given.partNumber} is smaller than ${MIN_PART_SIZE} bytes and is not the last part.`)
+        }
+      }
+      const size = opened.reduce((sum, p) => sum + p.size, 0)
+      await this.withTemp(async (tmp) => {
+        const out = createWriteStream(tmp, { flags: 'wx' })
+        try {
+          for (const part of opened) {
+            if (part.size > 0) await pipeline(part.handle.createReadStream({ start: 0, end: part.size - 1, autoClose: false }), out, { end: false })
+          }
+          await new Promise<void>((done, fail) => {
+            out.once('error', fail)
+            out.end(done)
+          })
+        } catch (err) {
+          out.destroy()
+          throw storageError(err)
+        }
+        await mkdir(dirname(target), { recursive: true })
+        await rename(tmp, target)
       })
-      await mkdir(dirname(target), { recursive: true })
-      await rename(tmp, target)
-    } catch (err) {
-      out.destroy()
-      await rm(tmp, { force: true })
-      throw isMissing(err) ? new AppError('upload_incomplete', 'A part disappeared while the upload was completed.') : err
+      await this.removeUploadDir(uploadId)
+      return { size }
+    } finally {
+      await Promise.all(opened.map((p) => p.handle.close().catch(() => undefined)))
     }
-    await rm(dir, { recursive: true, force: true })
-    return { size }
   }
 
   async abortMultipart(key: string, uploadId: string): Promise<void> {
@@ -218,22 +280,54 @@ export class DiskStore implements BlobStore {
     })
     // Already gone (idempotent), or another key's upload (never destroyed through a wrong key).
     if (!meta) return
-    await rm(this.uploadDir(uploadId), { recursive: true, force: true })
+    await this.removeUploadDir(uploadId)
   }
 
   async put(key: string, body: Readable, opts: { contentType: string; maxBytes?: number }): Promise<{ size: number }> {
     const target = this.objectPath(key)
-    const tmp = join(this.tmpDir, randomBytes(12).toString('hex'))
     const meter = new ByteMeter(opts.maxBytes ?? Number.POSITIVE_INFINITY)
+    await this.withTemp(async (tmp) => {
+      try {
+        await pipeline(body, meter, createWriteStream(tmp, { flags: 'wx' }))
+        await mkdir(dirname(target), { recursive: true })
+        await rename(tmp, target)
+      } catch (err) {
+        throw storageError(err)
+      }
+    })
+    return { size: meter.bytes }
+  }
+
+  /** A fresh temp path for `work`, protected from the sweep while it runs and removed if it is left over. */
+  private async withTemp<T>(work: (tmp: string) => Promise<T>): Promise<T> {
+    const tmp = join(this.tmpDir, randomBytes(12).toString('hex'))
+    this.liveTemps.add(tmp)
     try {
-      await pipeline(body, meter, createWriteStream(tmp, { flags: 'wx' }))
-      await mkdir(dirname(target), { recursive: true })
-      await rename(tmp, target)
+      return await work(tmp)
+    } finally {
+      // After a successful rename there is nothing here to remove.
+      await rm(tmp, { force: true }).catch(() => undefined)
+      this.liveTemps.delete(tmp)
+    }
+  }
+
+  /** Renamed away first (atomic: no writer can add a part afterwards), then removed. */
+  private async removeUploadDir(uploadId: string): Promise<void> {
+    const trash = join(this.multipartDir, `${TRASH_PREFIX}${randomBytes(8).toString('hex')}`)
+    try {
+      await rename(this.uploadDir(uploadId), trash)
     } catch (err) {
-      await rm(tmp, { force: true })
+      if (isMissing(err)) return
       throw err
     }
-    return { size: meter.bytes }
+    await rm(trash, { recursive: true, force: true })
+  }
+
+  /** The upload is gone: completed earlier if its object exists (the size is the object's), else unknown. */
+  private async completedObject(key: string): Promise<{ size: number }> {
+    const head = await this.head(key)
+    if (!head) throw uploadNotFound()
+    return head
   }
 
   async signGet(key: string, opts: { filename: string; contentType: string; ttlSeconds: number }): Promise<string> {
@@ -385,6 +479,39 @@ export class DiskStore implements BlobStore {
     if (meta.key !== key) throw uploadNotFound()
     return meta
   }
+}
+
+interface OpenPart {
+  handle: FileHandle
+  /** bytes of the part (without its ETag trailer) */
+  size: number
+  etag: string
+}
+
+/** Opens a part file and reads its ETag trailer; the handle stays open for the caller. */
+async function openPart(path: string): Promise<OpenPart> {
+  const handle = await open(path, 'r')
+  try {
+    const { size: fileSize } = await handle.stat()
+    if (fileSize < ETAG_LENGTH) throw Object.assign(new Error('part file without its ETag'), { code: 'ENOENT' })
+    const trailer = Buffer.alloc(ETAG_LENGTH)
+    await handle.read(trailer, 0, ETAG_LENGTH, fileSize - ETAG_LENGTH)
+    return { handle, size: fileSize - ETAG_LENGTH, etag: trailer.toString('latin1') }
+  } catch (err) {
+    await handle.close()
+    throw err
+  }
+}
+
+/** A full disk (or a used-up disk quota) is the operator's problem, said clearly: 507, nothing kept. */
+function storageError(err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new AppError('insufficient_storage', 'The server has run out of storage space, so this upload was not kept. Please try again later or tell the operator.', {
+      headers: { Connection: 'close' },
+    })
+  }
+  return err
 }
 
 function checkPartNumber(partNumber: number): void {

@@ -10,10 +10,10 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
+  PutObjectCommand,
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3'
-import { Upload } from '@aws-sdk/lib-storage'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import type { Config } from '../config'
 import { AppError, guardDependency } from '../http/app-error'
@@ -30,15 +30,19 @@ import {
   type PendingUpload,
   type StoredObject,
 } from './blob-store'
-import { ByteMeter } from './byte-meter'
+import { ByteMeter, failWith } from './byte-meter'
 
 type S3Config = Extract<Config['storage'], { kind: 's3' }>
 
 /** Small control calls (head, list, create, delete): a hung S3 must not hang a request for long. */
 const QUICK = { requestTimeout: 5000 }
 
-/** Part size for put() of a stream of unknown length (S3 minimum is 5 MiB). */
-const PUT_PART_SIZE = 8 * 2 ** 20
+/**
+ * Part size for put() of a stream of unknown length: S3's minimum (5 MiB), grown only when the
+ * size limit needs it (S3 allows 10 000 parts). An upload holds at most two parts in memory.
+ */
+const PUT_PART_SIZE = 5 * 2 ** 20
+const MAX_PARTS = 10_000
 
 /**
  * Any S3-compatible bucket (AWS S3, MinIO, R2). The browser PUTs parts and downloads through
@@ -75,10 +79,10 @@ export class S3Store implements BlobStore {
     })
   }
 
-  signPart(key: string, uploadId: string, partNumber: number, ttlSeconds: number): Promise<string> {
-    return getSignedUrl(this.presigner, new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber }), {
-      expiresIn: ttlSeconds,
-    })
+  /** The part's exact size is signed as its Content-Length: S3 refuses a PUT of any other length. */
+  signPart(key: string, uploadId: string, partNumber: number, ttlSeconds: number, opts: { size: number }): Promise<string> {
+    const command = new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, ContentLength: opts.size })
+    return getSignedUrl(this.presigner, command, { expiresIn: ttlSeconds, signableHeaders: new Set(['content-length']) })
   }
 
   listParts(key: string, uploadId: string): Promise<Part[]> {
@@ -96,17 +100,26 @@ export class S3Store implements BlobStore {
     })
   }
 
+  /** Completing an upload that was already completed answers the object's size (a retried completion). */
   completeMultipart(key: string, uploadId: string, parts: Omit<Part, 'size'>[]): Promise<{ size: number }> {
     return guarded(async () => {
       if (parts.length === 0) throw new AppError('upload_incomplete', 'An upload needs at least one part.')
-      await this.client.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: this.bucket,
-          Key: key,
-          UploadId: uploadId,
-          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
-        }),
-      )
+      try {
+        await this.client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+          }),
+        )
+      } catch (err) {
+        if (s3Code(err) !== 'NoSuchUpload') throw err
+        // Keys are never reused: an object under this key is this upload, completed before.
+        const done = await this.head(key)
+        if (done) return done
+        throw err
+      }
       const head = await this.head(key)
       if (!head) throw new AppError('upload_incomplete', 'The completed upload is not in storage.')
       return head
@@ -122,29 +135,79 @@ export class S3Store implements BlobStore {
     })
   }
 
-  put(key: string, body: Readable, opts: { contentType: string; maxBytes?: number }): Promise<{ size: number }> {
+  /**
+   * Streams a body of unknown length: one PutObject when it fits in one part, else a multipart upload
+   * whose id is handed to `onMultipart` (to be recorded) before its first part is sent, so a crash
+   * leaves nothing storage holds that nobody knows about. Memory: the part being filled and at most
+   * one part in flight. Over `maxBytes`: BlobTooLargeError, and nothing is left in storage.
+   */
+  put(key: string, body: Readable, opts: { contentType: string; maxBytes?: number; onMultipart?: (uploadId: string) => Promise<void> }): Promise<{ size: number }> {
     return guarded(async () => {
-      const meter = new ByteMeter(opts.maxBytes ?? Number.POSITIVE_INFINITY)
-      body.once('error', (err) => meter.destroy(err))
-      const upload = new Upload({
-        client: this.client,
-        params: { Bucket: this.bucket, Key: key, Body: body.pipe(meter), ContentType: opts.contentType },
-        partSize: PUT_PART_SIZE,
-        queueSize: 2,
-        leavePartsOnError: false,
-      })
+      const maxBytes = opts.maxBytes ?? Number.POSITIVE_INFINITY
+      const meter = new ByteMeter(maxBytes)
+      failWith(body, meter)
+      body.pipe(meter)
+      const partSize = Number.isFinite(maxBytes) ? Math.max(PUT_PART_SIZE, Math.ceil(maxBytes / MAX_PARTS / 2 ** 20) * 2 ** 20) : PUT_PART_SIZE
+      // Mutated by sendPart (a closure): kept in one object so the compiler does not narrow it away.
+      const state: { uploadId: string | null; inFlight: Promise<void> | null } = { uploadId: null, inFlight: null }
+      const parts: { PartNumber: number; ETag: string }[] = []
+      let buffer = Buffer.allocUnsafe(partSize)
+      let filled = 0
+      const sendPart = async (bytes: Buffer) => {
+        if (state.uploadId === null) {
+          const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: opts.contentType }), QUICK)
+          if (!created.UploadId) throw new Error('S3 returned no UploadId')
+          state.uploadId = created.UploadId
+          await opts.onMultipart?.(state.uploadId)
+        }
+        const UploadId = state.uploadId
+        await state.inFlight
+        const PartNumber = parts.length + 1
+        parts.push({ PartNumber, ETag: '' })
+        const sending = (async () => {
+          const out = await this.client.send(new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId, PartNumber, Body: bytes, ContentLength: bytes.length }))
+          parts[PartNumber - 1]!.ETag = out.ETag ?? ''
+        })()
+        // A failed part is seen at the next await of inFlight; keep it from being "unhandled" meanwhile.
+        sending.catch(() => undefined)
+        state.inFlight = sending
+      }
       try {
-        await upload.done()
+        for await (const chunk of meter as AsyncIterable<Buffer>) {
+          let offset = 0
+          while (offset < chunk.length) {
+            const n = Math.min(chunk.length - offset, partSize - filled)
+            chunk.copy(buffer, filled, offset, offset + n)
+            filled += n
+            offset += n
+            if (filled === partSize) {
+              await sendPart(buffer)
+              buffer = Buffer.allocUnsafe(partSize)
+              filled = 0
+            }
+          }
+        }
+        if (state.uploadId === null) {
+          await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: buffer.subarray(0, filled), ContentLength: filled, ContentType: opts.contentType }))
+          return { size: meter.bytes }
+        }
+        if (filled > 0) await sendPart(buffer.subarray(0, filled))
+        await state.inFlight
+        await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: state.uploadId, MultipartUpload: { Parts: parts } }))
+        return { size: meter.bytes }
       } catch (err) {
+        body.unpipe(meter)
+        meter.destroy()
+        await state.inFlight?.catch(() => undefined)
+        if (state.uploadId !== null) {
+          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: state.uploadId }), QUICK).catch(() => undefined)
+        }
         if (meter.exceeded) {
-          // lib-storage aborted its multipart upload; a single small PutObject may still have landed.
-          await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), QUICK).catch(() => undefined)
           body.destroy()
           throw new BlobTooLargeError(meter.limit)
         }
         throw err
       }
-      return { size: meter.bytes }
     })
   }
 
@@ -255,6 +318,9 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
         case 'InvalidPartOrder':
         case 'EntityTooSmall':
           throw new AppError('upload_incomplete', 'A part is missing, out of order, too small, or its ETag does not match.')
+        case 'XMinioStorageFull':
+        case 'InsufficientStorage':
+          throw new AppError('insufficient_storage', 'The storage server has run out of space, so this upload was not kept. Please try again later or tell the operator.')
         default:
           throw err
       }

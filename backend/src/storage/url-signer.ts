@@ -25,5 +25,6 @@ export class UrlSigner {
   }
 }
 
-export const partFields = (key: string, uploadId: string, partNumber: number, exp: number) => ['PUT', key, uploadId, partNumber, exp] as const
+/** `max`: the most bytes the part may hold (its exact size in the file), signed so it cannot be raised. */
+export const partFields = (key: string, uploadId: string, partNumber: number, exp: number, max: number) => ['PUT', key, uploadId, partNumber, exp, max] as const
 export const getFields = (key: string, exp: number, filename: string, contentType: string) => ['GET', key, exp, filename, contentType] as const
