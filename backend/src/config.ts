@@ -158,6 +158,9 @@ const EnvSchema = z
     HTTP_KEEP_ALIVE_TIMEOUT: millis.prefault('65s'),
     MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(0).max(100_000).default(256),
     TURN_CREDENTIAL_RATE_LIMIT: rate.prefault('60/10m'),
+    TEMP_FILE_MAX_IDLE: duration.prefault('1h'),
+    STREAM_UPLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(16),
+    STREAM_UPLOAD_QUEUE_WAIT: duration.prefault('30s'),
   })
 
 
@@ -302,6 +305,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxAttempts: e.NOTIFY_MAX_ATTEMPTS,
       pollIntervalMs: e.NOTIFY_POLL_INTERVAL,
     },
+    uploads: { tempMaxIdleSeconds: e.TEMP_FILE_MAX_IDLE, streamConcurrency: e.STREAM_UPLOAD_CONCURRENCY, streamQueueWaitSeconds: e.STREAM_UPLOAD_QUEUE_WAIT },
   }
   return deepFreeze(config)
 }

@@ -115,22 +115,28 @@ export const sharesRepo = {
     await q.query(`UPDATE files SET completed_at = now(), upload_id = NULL, size = $2 WHERE id = $1`, [fileId, size])
   },
 
-  /** uploading -> ready, only when every file is complete. Returns false when some file is not. */
-  async finalize(q: Queryable, shareId: string): Promise<boolean> {
+  /** A multipart upload the store started for this file (curl streaming to S3): recorded before its first part. */
+  async recordUpload(q: Queryable, fileId: string, uploadId: string): Promise<void> {
+    await q.query(`UPDATE files SET upload_id = $2 WHERE id = $1 AND completed_at IS NULL`, [fileId, uploadId])
+  },
+
+  /**
+   * uploading -> ready, only when every file is complete. Returns false when some file is not.
+   * With `options`, the share's options are set by the same statement: it is never downloadable
+   * with other options than these.
+   */
+  async finalize(q: Queryable, shareId: string, options?: { expiresAt: Date; maxDownloads: number | null; passwordHash: string | null }): Promise<boolean> {
+    const set = options ? `, expires_at = $2, max_downloads = $3, password_hash = $4` : ''
     const rows = await q.query(
       `UPDATE shares s SET status = 'ready', finalized_at = now(),
          total_size = (SELECT coalesce(sum(size), 0) FROM files WHERE share_id = s.id),
-         file_count = (SELECT count(*) FROM files WHERE share_id = s.id)
+         file_count = (SELECT count(*) FROM files WHERE share_id = s.id)${set}
        WHERE s.id = $1 AND s.status = 'uploading'
          AND NOT EXISTS (SELECT 1 FROM files f WHERE f.share_id = s.id AND f.completed_at IS NULL)
        RETURNING s.id`,
-      [shareId],
+      options ? [shareId, options.expiresAt, options.maxDownloads, options.passwordHash] : [shareId],
     )
     return rows.length === 1
-  },
-
-  async updateOptions(q: Queryable, shareId: string, o: { expiresAt: Date; maxDownloads: number | null; passwordHash: string | null }): Promise<void> {
-    await q.query(`UPDATE shares SET expires_at = $2, max_downloads = $3, password_hash = $4 WHERE id = $1`, [shareId, o.expiresAt, o.maxDownloads, o.passwordHash])
   },
 
   /** Swaps a share's password hash for a stronger one, only if it is still `from` (no lost update). */

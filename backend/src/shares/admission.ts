@@ -71,6 +71,17 @@ export class Admission {
   refundUpload(viewer: Viewer, live: Policy): Promise<void> {
     return this.deps.limits.refund('upload', viewer.clientKey, 1, live.uploadRateLimit)
   }
+
+  /** Gives back quota bytes (nothing of them is stored). */
+  refundQuota(viewer: Viewer, live: Policy, bytes: number): Promise<void> {
+    if (bytes <= 0) return Promise.resolve()
+    return this.deps.limits.refund(viewer.user ? 'userQuota' : 'anonQuota', viewer.clientKey, bytes, quotaRule(live, viewer))
+  }
+
+  /** An upload that stored nothing after all: its rate point and its quota bytes go back. */
+  async refund(viewer: Viewer, live: Policy, quotaBytes: number): Promise<void> {
+    await Promise.all([this.refundUpload(viewer, live), this.refundQuota(viewer, live, quotaBytes)])
+  }
 }
 
 /** A new share owned by this viewer (and by whoever holds its owner token), still uploading. */

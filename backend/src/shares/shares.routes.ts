@@ -48,7 +48,7 @@ function noStore(res: Response) {
 /** Cloud links: API.md "HTTP". Routes parse, call the service, shape the answer. */
 export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): Router {
   const { config } = deps
-  const { uploads, streamUploads, downloads, deletion } = shares
+  const { uploads, streamUploads, streamSlots, downloads, deletion } = shares
   const r = Router()
 
   r.get('/api/config', async (_req, res) => {
@@ -67,7 +67,7 @@ export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): R
     res.json(body)
   })
 
-  // --- browser uploads: create, sign parts, list parts (resume), complete, finalize
+  // --- browser uploads: create, state (resume), sign parts, list parts, complete, finalize
   r.post('/api/shares', async (req, res) => {
     const body = CreateShareRequest.parse(req.body)
     noStore(res)
@@ -78,6 +78,11 @@ export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): R
     const { partNumbers } = SignPartsRequest.parse(req.body)
     noStore(res)
     res.json(await uploads.signParts(proof(req), shareId(req), fileId(req), partNumbers, baseUrl(config, req)))
+  })
+
+  r.get('/api/shares/:id/upload', async (req, res) => {
+    noStore(res)
+    res.json(await uploads.state(proof(req), shareId(req)))
   })
 
   r.get('/api/shares/:id/files/:fileId/parts', async (req, res) => {
@@ -94,33 +99,27 @@ export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): R
     res.json(await uploads.finalize(proof(req), shareId(req), baseUrl(config, req)))
   })
 
-  // --- curl uploads
-  r.post('/api/upload', async (req, res) => {
+  // --- curl uploads: at most config.uploads.streamConcurrency stream at once on this instance
+  r.post('/api/upload', streamSlots.gate, async (req, res) => {
     if (!req.is('multipart/form-data')) throw new AppError('unsupported_media_type', 'Send multipart/form-data with a field named "file" (curl -F file=@name).')
     const upload = multipartFiles(req)
     const { fields, first } = await upload.early
     if (!first) throw new AppError('invalid_input', 'file: no file was sent (curl -F file=@name).')
+    // Fields before the first file are checked before a byte is stored; those after it, before
+    // the share becomes downloadable.
     const options = ShareOptionsFromStrings.parse(fields)
     async function* files(): AsyncIterable<StreamedFile> {
       yield first!
       yield* upload.rest
     }
-    const base = baseUrl(config, req)
-    let result = await streamUploads.uploadStream(req.viewer, options, contentLength(req), files(), base)
-    if (Object.keys(upload.lateFields).length > 0) {
-      const late = ShareOptionsFromStrings.safeParse({ ...fields, ...upload.lateFields })
-      if (!late.success) {
-        await streamUploads.discard(result.id)
-        throw late.error
-      }
-      result = await streamUploads.applyLateOptions(result, req.viewer, late.data, base)
-    }
+    const finalOptions = () => (Object.keys(upload.lateFields).length > 0 ? ShareOptionsFromStrings.parse({ ...fields, ...upload.lateFields }) : options)
+    const result = await streamUploads.uploadStream(req.viewer, { options, files: files(), finalOptions, clientGone: clientGone(req) }, baseUrl(config, req))
     noStore(res)
     res.status(201).json(result)
   })
 
-  r.put('/api/upload/:filename', async (req, res) => {
-    const name = req.params.filename ?? ''
+  r.put('/api/upload/:filename', streamSlots.gate, async (req, res) => {
+    const name = typeof req.params.filename === 'string' ? req.params.filename : ''
     if (name.length === 0 || name.length > MAX_FILE_NAME_LENGTH) throw new AppError('invalid_input', 'filename: must be 1 to 10000 characters.')
     const options = ShareOptionsFromStrings.parse(req.query)
     const declared = contentLength(req)
@@ -131,7 +130,7 @@ export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): R
       yield file
     }
     noStore(res)
-    res.status(201).json(await streamUploads.uploadStream(req.viewer, options, declared, files(), baseUrl(config, req)))
+    res.status(201).json(await streamUploads.uploadStream(req.viewer, { options, files: files(), clientGone: clientGone(req) }, baseUrl(config, req)))
   })
 
   // --- recipients
@@ -207,6 +206,15 @@ async function send(res: Response, answer: FileResponse): Promise<void> {
     if (!res.headersSent) throw err
     res.destroy()
   }
+}
+
+/** Whether the client went away before its body was complete (then a failure is not ours). */
+function clientGone(req: Request): () => boolean {
+  let gone = false
+  req.once('close', () => {
+    if (!req.complete) gone = true
+  })
+  return () => gone
 }
 
 function contentLength(req: Request): number | null {

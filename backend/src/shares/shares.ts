@@ -3,6 +3,7 @@ import { Admission } from './admission'
 import { ShareDeletion } from './deletion.service'
 import { DownloadService, type LibrarySigner } from './download.service'
 import { PasswordGate } from './password-gate'
+import { StreamSlots } from './stream-slots'
 import { StreamUploadService } from './stream-upload.service'
 import { UploadService } from './upload.service'
 
@@ -10,6 +11,8 @@ import { UploadService } from './upload.service'
 export interface Shares {
   uploads: UploadService
   streamUploads: StreamUploadService
+  /** This instance's cap on concurrent curl uploads (one per instance, shared by both curl routes). */
+  streamSlots: StreamSlots
   downloads: DownloadService
   deletion: ShareDeletion
 }
@@ -19,6 +22,7 @@ export function createShares(deps: Deps, library?: LibrarySigner): Shares {
   return {
     uploads: new UploadService(deps, admission),
     streamUploads: new StreamUploadService(deps, admission),
+    streamSlots: new StreamSlots(deps.config.uploads.streamConcurrency, deps.config.uploads.streamQueueWaitSeconds * 1000),
     downloads: new DownloadService(deps, new PasswordGate(deps), library),
     deletion: new ShareDeletion(deps),
   }

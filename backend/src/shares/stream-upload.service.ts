@@ -1,15 +1,16 @@
-import { PassThrough, type Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import type { ShareOptions, UploadResponse } from '@sharesync/protocol'
 import { sharesRepo, type NewFile } from '../db/shares.repo'
 import type { Deps } from '../deps'
 import { AppError } from '../http/app-error'
 import type { Viewer } from '../http/viewer'
 import { BlobTooLargeError } from '../storage/blob-store'
-import { newShareRow, type Admission } from './admission'
+import { failWith } from '../storage/byte-meter'
+import { newShareRow, type Admission, type Admitted } from './admission'
 import { shareSummary, storage } from './common'
 import { newId, newStorageKey } from './ids'
 import { hashPassword } from './password'
-import { limitsFor } from './policy'
+import { QuotaMeter } from './quota-meter'
 
 /** One file streamed by a curl upload. */
 export interface StreamedFile {
@@ -18,83 +19,139 @@ export interface StreamedFile {
   body: Readable
 }
 
-/** curl uploads (multipart form or raw body): the server streams each file straight into storage. */
+export interface StreamUpload {
+  /** Options known before the first byte (query string, or form fields before the first file). */
+  options: ShareOptions
+  files: AsyncIterable<StreamedFile>
+  /**
+   * The options as they stand once every file has arrived (form fields may follow the files). They
+   * are checked like the first ones and applied in the same statement that makes the share
+   * downloadable. Throwing (bad input) discards the whole upload. Returning `options` itself means
+   * nothing changed.
+   */
+  finalOptions?: () => ShareOptions
+  /** True once the client went away: then a failure is not the server's, and the upload counts. */
+  clientGone?: () => boolean
+}
+
+/** The options were refused after the files arrived: nothing is kept, nothing is counted. */
+class RefusedOptions extends Error {
+  constructor(readonly reason: unknown) {
+    super('refused options')
+    this.name = 'RefusedOptions'
+  }
+}
+
+/**
+ * curl uploads (multipart form or raw body): the server streams each file straight into storage,
+ * charging the daily quota as the bytes arrive. The share becomes downloadable only at the very end,
+ * with all its options applied; any failure removes what was stored.
+ */
 export class StreamUploadService {
   constructor(
     private readonly deps: Pick<Deps, 'db' | 'store' | 'events' | 'settings'>,
     private readonly admission: Admission,
   ) {}
 
-  /**
-   * Streams each file into storage. The share row exists from the start (status 'uploading'), so an
-   * interrupted upload is cleaned up by the janitor; any failure removes what was stored.
-   */
-  async uploadStream(viewer: Viewer, options: ShareOptions, declaredBytes: number | null, files: AsyncIterable<StreamedFile>, baseUrl: string): Promise<UploadResponse> {
+  async uploadStream(viewer: Viewer, upload: StreamUpload, baseUrl: string): Promise<UploadResponse> {
     const { db, store } = this.deps
-    const admitted = await this.admission.admit(viewer, options, declaredBytes, 0)
-    const policy = admitted.policy
+    const admitted = await this.admission.admit(viewer, upload.options, null, 0)
+    const { policy, live } = admitted
     const id = newId()
     const ownerToken = newId()
-    await db.tx((q) => sharesRepo.insertShare(q, newShareRow(id, ownerToken, viewer, admitted), []))
+    let charged = 0
+    try {
+      await db.tx((q) => sharesRepo.insertShare(q, newShareRow(id, ownerToken, viewer, admitted), []))
+    } catch (err) {
+      await this.admission.refund(viewer, live, 0)
+      throw err
+    }
     const stored: NewFile[] = []
     try {
-      for await (const f of files) {
+      for await (const f of upload.files) {
         const storageKey = newStorageKey(id)
-        // The row first (size 0 until stored), so a failure can find and remove the blob.
+        // The row first (size 0 until stored), so whatever storage holds of it can be found and removed.
         const file: NewFile = { id: newId(), position: stored.length, name: f.name, size: 0, contentType: f.contentType, storageKey, uploadId: null, partSize: 0, partCount: 0 }
         stored.push(file)
         await sharesRepo.insertFile(db, id, file)
-        // The store gets its own stream: it may destroy it on failure without killing the
-        // client's connection, so the client still reads our error answer.
-        const input = f.body.pipe(new PassThrough())
-        f.body.once('error', (err) => input.destroy(err))
-        const { size } = await storage(() => store.put(storageKey, input, { contentType: f.contentType, maxBytes: policy.maxFileSize })).catch((err: unknown) => {
-          f.body.unpipe(input)
+        // The quota is charged before a byte reaches storage. The store gets this stream, not the
+        // client's: it may destroy it on failure and the client still reads our error answer.
+        const meter = new QuotaMeter((bytes) => this.admission.consumeQuota(viewer, live, bytes))
+        failWith(f.body, meter)
+        f.body.pipe(meter)
+        // Failed before we got to it (the form was refused meanwhile): nothing will flow.
+        if (f.body.destroyed) meter.destroy(f.body.errored ?? new Error('the upload ended before this file was read'))
+        try {
+          const { size } = await storage(() =>
+            store.put(storageKey, meter, {
+              contentType: f.contentType,
+              maxBytes: policy.maxFileSize,
+              onMultipart: (uploadId) => sharesRepo.recordUpload(db, file.id, uploadId),
+            }),
+          )
+          file.size = size
+        } catch (err) {
+          f.body.unpipe(meter)
           if (err instanceof BlobTooLargeError) throw new AppError('too_large', `Files may be at most ${policy.maxFileSize} bytes.`)
           throw err
-        })
-        file.size = size
-        await sharesRepo.markFileComplete(db, file.id, size)
+        } finally {
+          charged += meter.reserved
+        }
+        await sharesRepo.markFileComplete(db, file.id, file.size)
       }
       if (stored.length === 0) throw new AppError('invalid_input', 'file: no file was sent.')
+      const final = await this.finalOptions(viewer, upload, admitted)
+      if (!(await sharesRepo.finalize(db, id, final))) throw new Error('a streamed share could not be finalized')
       const total = stored.reduce((n, f) => n + f.size, 0)
-      if (declaredBytes === null && total > 0) await this.admission.consumeQuota(viewer, admitted.live, total)
-      await sharesRepo.finalize(db, id)
+      // Blocks of quota taken ahead of the bytes and not used go back.
+      await this.admission.refundQuota(viewer, live, charged - total)
       this.deps.events.emit('shareCreated', { shareId: id, bytes: total, files: stored.length, anonymous: !viewer.user, userId: viewer.user?.id ?? null })
+      return shareSummary({ id, expires_at: final.expiresAt, max_downloads: final.maxDownloads }, baseUrl, ownerToken)
     } catch (err) {
       await this.discard(id)
-      throw err
+      // Nothing is kept, so no quota is used. The upload itself counts against the rate limit
+      // unless it failed on our side or its options were refused (then nothing happened at all).
+      const ours = err instanceof RefusedOptions || ((!(err instanceof AppError) || err.status >= 500) && !upload.clientGone?.())
+      if (ours) await this.admission.refund(viewer, live, charged)
+      else await this.admission.refundQuota(viewer, live, charged)
+      throw err instanceof RefusedOptions ? err.reason : err
     }
-    return shareSummary({ id, expires_at: admitted.expiresAt, max_downloads: admitted.maxDownloads }, baseUrl, ownerToken)
+  }
+
+  /** The options to finalize with: the late ones (checked against the viewer's policy), else the first. */
+  private async finalOptions(viewer: Viewer, upload: StreamUpload, admitted: Admitted): Promise<{ expiresAt: Date; maxDownloads: number | null; passwordHash: string | null }> {
+    if (!upload.finalOptions) return admitted
+    let options: ShareOptions
+    try {
+      options = upload.finalOptions()
+    } catch (err) {
+      throw new RefusedOptions(err)
+    }
+    if (options === upload.options) return admitted
+    const { live, policy } = admitted
+    const expiresIn = options.expiresIn ?? Math.min(live.defaultExpiry, policy.maxExpiry)
+    if (expiresIn > policy.maxExpiry) throw new RefusedOptions(new AppError('invalid_input', `expiresIn: must be at most ${policy.maxExpiry} seconds.`))
+    return {
+      expiresAt: new Date(Date.now() + expiresIn * 1000),
+      maxDownloads: options.maxDownloads ?? null,
+      passwordHash: options.password ? await hashPassword(options.password) : null,
+    }
   }
 
   /**
-   * Applies options that arrived after the file in a multipart body, checked like the rest.
-   * If they are refused, the whole upload is discarded: a bad request leaves nothing stored.
+   * Removes a share that failed while uploading: its blobs (and any multipart upload storage still
+   * holds) and its rows, as if it never existed. If storage cannot be reached, the rows stay (the
+   * share is never visible: it is still 'uploading') so the janitor can remove the blobs later.
    */
-  async applyLateOptions(uploaded: UploadResponse, viewer: Viewer, options: ShareOptions, baseUrl: string): Promise<UploadResponse> {
-    try {
-      const live = await this.deps.settings.policy()
-      const policy = limitsFor(live, viewer)
-      const expiresIn = options.expiresIn ?? Math.min(live.defaultExpiry, policy.maxExpiry)
-      if (expiresIn > policy.maxExpiry) throw new AppError('invalid_input', `expiresIn: must be at most ${policy.maxExpiry} seconds.`)
-      const update = {
-        expiresAt: new Date(Date.now() + expiresIn * 1000),
-        maxDownloads: options.maxDownloads ?? null,
-        passwordHash: options.password ? await hashPassword(options.password) : null,
-      }
-      await sharesRepo.updateOptions(this.deps.db, uploaded.id, update)
-      return shareSummary({ id: uploaded.id, expires_at: update.expiresAt, max_downloads: update.maxDownloads }, baseUrl, uploaded.ownerToken)
-    } catch (err) {
-      await this.discard(uploaded.id)
-      throw err
-    }
-  }
-
-  /** Removes a share that failed while uploading: its blobs and its rows, as if it never existed. */
   async discard(shareId: string): Promise<void> {
-    const files = await sharesRepo.files(this.deps.db, shareId).catch(() => [])
-    await Promise.all(files.map((f) => this.deps.store.delete(f.storage_key).catch(() => undefined)))
-    await sharesRepo.deleteRows(this.deps.db, shareId).catch(() => undefined)
+    const files = await sharesRepo.files(this.deps.db, shareId).catch(() => null)
+    if (!files) return
+    const results = await Promise.allSettled(
+      files.map(async (f) => {
+        if (f.upload_id) await this.deps.store.abortMultipart(f.storage_key, f.upload_id)
+        await this.deps.store.delete(f.storage_key)
+      }),
+    )
+    if (results.every((r) => r.status === 'fulfilled')) await sharesRepo.deleteRows(this.deps.db, shareId).catch(() => undefined)
   }
 }

@@ -1,9 +1,21 @@
 import { Readable } from 'node:stream'
-import { ENCRYPTED_CHUNK_SIZE, MAX_PART_COUNT, type CreateShareRequest, type CreateShareResponse, type ListPartsResponse, type SignPartsResponse, type UploadResponse } from '@sharesync/protocol'
+import {
+  ENCRYPTED_CHUNK_SIZE,
+  expectedPartSize,
+  MAX_PART_COUNT,
+  type CreateShareRequest,
+  type CreateShareResponse,
+  type ListPartsResponse,
+  type SignPartsResponse,
+  type UploadFileState,
+  type UploadResponse,
+  type UploadState,
+} from '@sharesync/protocol'
 import { sharesRepo, type FileRow, type NewFile, type ShareRow } from '../db/shares.repo'
 import type { Deps } from '../deps'
 import { AppError } from '../http/app-error'
 import type { Viewer } from '../http/viewer'
+import type { Part } from '../storage/blob-store'
 import { newShareRow, type Admission } from './admission'
 import { absolute, ownedShare, shareSummary, storage, type OwnerProof } from './common'
 import { newId, newStorageKey } from './ids'
@@ -26,9 +38,15 @@ function declaredFiles(req: CreateShareRequest): { name: string; size: number; t
   return req.files.map((f, i) => ({ name: `file-${i + 1}.encrypted`, size: f.size, type: 'application/octet-stream' }))
 }
 
+const shareFinalized = () => new AppError('share_finalized', 'This share is already finalized: its link works and nothing is left to upload.')
+const fileCompleted = () => new AppError('file_completed', 'This file is already complete: no more parts are accepted for it.')
+const uploadLost = () => new AppError('not_found', 'This file\'s upload no longer exists in storage (it was aborted or cleaned up). Please start a new upload.')
+const layoutOf = (file: FileRow) => ({ size: file.size, partSize: file.part_size })
+
 /**
  * Browser uploads: the share and its multipart uploads are created up front, the browser PUTs parts
- * straight to storage, completes each file and finalizes the share.
+ * straight to storage, completes each file and finalizes the share. Every step can be repeated
+ * (after a lost answer, a reload, or on another instance) and gives the same result.
  */
 export class UploadService {
   constructor(
@@ -57,7 +75,8 @@ export class UploadService {
       await db.tx((q) => sharesRepo.insertShare(q, newShareRow(id, ownerToken, viewer, admitted, encryption), files))
     } catch (err) {
       await Promise.all(files.filter((f) => f.uploadId).map((f) => store.abortMultipart(f.storageKey, f.uploadId!).catch(() => undefined)))
-      await this.admission.refundUpload(viewer, admitted.live)
+      // Nothing was created: the upload's rate point and its bytes go back to the client.
+      await this.admission.refund(viewer, admitted.live, total)
       throw err
     }
     return {
@@ -70,9 +89,28 @@ export class UploadService {
     }
   }
 
-  private async ownedUpload(proof: OwnerProof, shareId: string, fileId: string): Promise<{ share: ShareRow; file: FileRow }> {
+  /** The upload's state, from the database and storage: what the web app resumes from. */
+  async state(proof: OwnerProof, shareId: string): Promise<UploadState> {
+    await this.deps.limits.consume('signParts', proof.viewer.clientKey)
     const share = await ownedShare(this.deps.db, proof, shareId)
-    if (share.status !== 'uploading') throw new AppError('conflict', 'This share is already finalized.')
+    const files = await sharesRepo.files(this.deps.db, share.id)
+    const finalized = share.status !== 'uploading'
+    const states = await Promise.all(files.map((f): Promise<UploadFileState> => (finalized ? Promise.resolve(fileState(f, true, [])) : this.fileState(f))))
+    return { id: share.id, status: finalized ? 'finalized' : 'uploading', files: states }
+  }
+
+  private async fileState(file: FileRow): Promise<UploadFileState> {
+    if (file.completed_at) return fileState(file, true, [])
+    if (!file.upload_id) return fileState(file, false, [])
+    const parts = await this.storedParts(file)
+    if (parts) return fileState(file, false, parts)
+    if (await this.recogniseCompleted(file)) return fileState(file, true, [])
+    throw uploadLost()
+  }
+
+  /** An uploader route on one file of a share that is still uploading. */
+  private async uploadingFile(proof: OwnerProof, shareId: string, fileId: string): Promise<{ share: ShareRow; file: FileRow }> {
+    const share = await ownedShare(this.deps.db, proof, shareId)
     const file = await sharesRepo.file(this.deps.db, shareId, fileId)
     if (!file) throw new AppError('not_found', 'No such file in this share.')
     return { share, file }
@@ -80,8 +118,9 @@ export class UploadService {
 
   async signParts(proof: OwnerProof, shareId: string, fileId: string, partNumbers: number[], baseUrl: string): Promise<SignPartsResponse> {
     await this.deps.limits.consume('signParts', proof.viewer.clientKey)
-    const { file } = await this.ownedUpload(proof, shareId, fileId)
-    if (!file.upload_id) throw new AppError('conflict', 'This file is already complete.')
+    const { share, file } = await this.uploadingFile(proof, shareId, fileId)
+    if (share.status !== 'uploading') throw shareFinalized()
+    if (file.completed_at || !file.upload_id) throw fileCompleted()
     const outOfRange = partNumbers.find((n) => n > file.part_count)
     if (outOfRange !== undefined) throw new AppError('invalid_input', `partNumbers: this file has ${file.part_count} parts, not ${outOfRange}.`)
     const ttl = this.deps.config.presignTtl
@@ -89,7 +128,8 @@ export class UploadService {
       Promise.all(
         [...new Set(partNumbers)].map(async (partNumber) => ({
           partNumber,
-          url: absolute(await this.deps.store.signPart(file.storage_key, file.upload_id!, partNumber, ttl), baseUrl),
+          // Each URL accepts at most the bytes this part holds: the declared size is the limit, not the part size.
+          url: absolute(await this.deps.store.signPart(file.storage_key, file.upload_id!, partNumber, ttl, { size: expectedPartSize(layoutOf(file), partNumber) }), baseUrl),
         })),
       ),
     )
@@ -97,43 +137,64 @@ export class UploadService {
   }
 
   async listParts(proof: OwnerProof, shareId: string, fileId: string): Promise<ListPartsResponse> {
-    const { file } = await this.ownedUpload(proof, shareId, fileId)
+    const { share, file } = await this.uploadingFile(proof, shareId, fileId)
+    if (share.status !== 'uploading') throw shareFinalized()
+    if (file.completed_at) throw fileCompleted()
     if (!file.upload_id) return { parts: [] }
-    const parts = await storage(() => this.deps.store.listParts(file.storage_key, file.upload_id!))
-    return { parts: parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, size: p.size })) }
+    const parts = await this.storedParts(file)
+    if (parts) return { parts: parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag, size: p.size })) }
+    if (await this.recogniseCompleted(file)) throw fileCompleted()
+    throw uploadLost()
   }
 
   /**
-   * Completes one file. The stored parts must add up to exactly the declared size; after completion
-   * the object is checked again, and deleted if it is bigger than declared.
+   * Completes one file. Every part must be stored with exactly the size its place in the file
+   * implies; after completion the object is checked again, and deleted if it does not match.
+   * Idempotent: a completed file answers its size, also when only storage knows it is complete
+   * (a crash between storage's completion and the database update).
    */
   async completeFile(proof: OwnerProof, shareId: string, fileId: string, given: { partNumber: number; etag: string }[]): Promise<{ size: number }> {
     const { db, store } = this.deps
-    const { file } = await this.ownedUpload(proof, shareId, fileId)
+    const { share, file } = await this.uploadingFile(proof, shareId, fileId)
     if (file.completed_at) return { size: file.size }
+    if (share.status !== 'uploading') throw shareFinalized()
     if (!file.upload_id) {
       // A 0-byte file has no multipart upload: store the empty object directly.
       await storage(() => store.put(file.storage_key, Readable.from([]), { contentType: file.content_type, maxBytes: 0 }))
       await sharesRepo.markFileComplete(db, file.id, 0)
       return { size: 0 }
     }
-    const stored = await storage(() => store.listParts(file.storage_key, file.upload_id!))
+    const stored = await this.storedParts(file)
+    if (!stored) {
+      if (await this.recogniseCompleted(file)) return { size: file.size }
+      throw uploadLost()
+    }
     const byNumber = new Map(stored.map((p) => [p.partNumber, p]))
     const expected = Array.from({ length: file.part_count }, (_, i) => i + 1)
     const missing = expected.filter((n) => !byNumber.has(n))
     if (missing.length) throw new AppError('upload_incomplete', `Parts missing: ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? '…' : ''}.`)
-    const storedBytes = expected.reduce((n, p) => n + byNumber.get(p)!.size, 0)
-    if (storedBytes > file.size) {
+    const oversize = expected.find((n) => byNumber.get(n)!.size > expectedPartSize(layoutOf(file), n))
+    if (oversize !== undefined) {
+      // Only a store that ignores the signed Content-Length lets this happen: drop the whole upload.
       await storage(() => store.abortMultipart(file.storage_key, file.upload_id!))
-      throw new AppError('too_large', 'The uploaded parts are bigger than the declared file size; the upload was discarded.')
+      throw new AppError('too_large', `Part ${oversize} holds more bytes than the declared file size allows; the upload was discarded.`)
     }
-    if (storedBytes !== file.size) throw new AppError('upload_incomplete', `Stored ${storedBytes} of ${file.size} bytes.`)
+    const short = expected.find((n) => byNumber.get(n)!.size !== expectedPartSize(layoutOf(file), n))
+    if (short !== undefined) {
+      throw new AppError('part_mismatch', `Part ${short} holds ${byNumber.get(short)!.size} of its ${expectedPartSize(layoutOf(file), short)} bytes: send it again.`)
+    }
     const givenByNumber = new Map(given.map((p) => [p.partNumber, normalizeEtag(p.etag)]))
     const mismatch = expected.find((n) => givenByNumber.has(n) && givenByNumber.get(n) !== normalizeEtag(byNumber.get(n)!.etag))
-    if (mismatch !== undefined) throw new AppError('conflict', `Part ${mismatch} does not match the stored part (ETag differs).`)
+    if (mismatch !== undefined) throw new AppError('part_mismatch', `Part ${mismatch} does not match the stored part (ETag differs): send it again.`)
 
     const parts = expected.map((n) => ({ partNumber: n, etag: byNumber.get(n)!.etag }))
-    await storage(() => store.completeMultipart(file.storage_key, file.upload_id!, parts))
+    try {
+      await storage(() => store.completeMultipart(file.storage_key, file.upload_id!, parts))
+    } catch (err) {
+      // Completed meanwhile by another request (a retry, another instance): the object is there.
+      if (err instanceof AppError && err.code === 'not_found' && (await this.recogniseCompleted(file))) return { size: file.size }
+      throw err
+    }
     const head = await storage(() => store.head(file.storage_key))
     if (!head || head.size !== file.size) {
       await storage(() => store.delete(file.storage_key))
@@ -150,6 +211,38 @@ export class UploadService {
       this.deps.events.emit('shareCreated', { shareId, bytes: share.total_size, files: share.file_count, anonymous: share.anonymous, userId: share.owner_user_id })
     }
     return shareSummary(share, baseUrl)
+  }
+
+  /** The parts storage holds for this file's upload, or null when storage no longer knows the upload. */
+  private async storedParts(file: FileRow): Promise<Part[] | null> {
+    try {
+      return await storage(() => this.deps.store.listParts(file.storage_key, file.upload_id!))
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'not_found') return null
+      throw err
+    }
+  }
+
+  /**
+   * The multipart upload is gone from storage: if the object is there with the declared size, an
+   * earlier completion succeeded and only its database update was lost. Records it and says true.
+   */
+  private async recogniseCompleted(file: FileRow): Promise<boolean> {
+    const head = await storage(() => this.deps.store.head(file.storage_key))
+    if (!head || head.size !== file.size) return false
+    await sharesRepo.markFileComplete(this.deps.db, file.id, head.size)
+    return true
+  }
+}
+
+function fileState(file: FileRow, completed: boolean, parts: Part[]): UploadFileState {
+  return {
+    id: file.id,
+    size: file.size,
+    partSize: file.part_size,
+    partCount: file.part_count,
+    completed,
+    parts: parts.filter((p) => p.partNumber >= 1 && p.partNumber <= MAX_PART_COUNT).map((p) => ({ partNumber: p.partNumber, etag: p.etag, size: p.size })),
   }
 }
 
