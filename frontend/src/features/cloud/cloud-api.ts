@@ -5,6 +5,7 @@ import type {
   ListPartsResponse,
   ShareMetadata,
   SignPartsResponse,
+  UploadState,
 } from '@sharesync/protocol'
 import { api } from '../../lib/api'
 
@@ -22,6 +23,9 @@ export const cloudApi = {
       body: { partNumbers },
       headers: owner(ownerToken),
     }),
+
+  /** What the server holds of an upload: the one source a resume starts from. */
+  uploadState: (shareId: string, ownerToken: string) => api<UploadState>(`/api/shares/${enc(shareId)}/upload`, { headers: owner(ownerToken) }),
 
   listParts: (shareId: string, fileId: string, ownerToken: string) =>
     api<ListPartsResponse>(`/api/shares/${enc(shareId)}/files/${enc(fileId)}/parts`, { headers: owner(ownerToken) }),

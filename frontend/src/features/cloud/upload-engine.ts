@@ -106,6 +106,8 @@ export class UploadEngine {
   private readonly xhrs = new Set<XMLHttpRequest>()
   private readonly etags: Map<number, string>[]
   private readonly done: Set<number>[]
+  /** Files the server reports complete: no parts, no completion call. */
+  private readonly completed = new Set<number>()
   private readonly inflight = new Map<string, number>()
   private readonly urls: Map<number, SignedUrl>[]
   private readonly signing: Map<number, Promise<void>>[]
@@ -135,7 +137,10 @@ export class UploadEngine {
   async run(): Promise<void> {
     try {
       this.setPhase('checking')
-      await this.loadStoredParts()
+      if ((await this.loadStoredParts()) === 'finalized') {
+        this.setPhase('done')
+        return
+      }
       const tasks = this.pendingTasks()
       this.setPhase('uploading')
       this.sample()
@@ -148,13 +153,13 @@ export class UploadEngine {
       }
       await Promise.all(Array.from({ length: Math.min(this.concurrency, Math.max(1, tasks.length)) }, worker))
       this.setPhase('finishing')
-      for (const [i, f] of this.opts.files.entries()) await this.completeFile(i, f)
+      for (const [i, f] of this.opts.files.entries()) if (!this.completed.has(i)) await this.completeFile(i, f)
       await this.withRetry(() => cloudApi.finalize(this.opts.shareId, this.opts.ownerToken))
       this.setPhase('done')
     } catch (err) {
       this.stopAll()
       // Finalized already: an earlier run got that far and only its answer was lost.
-      if (err instanceof ApiError && err.status === 409 && err.code === 'conflict' && !this.abort.signal.aborted) {
+      if (err instanceof ApiError && err.code === 'share_finalized' && !this.abort.signal.aborted) {
         this.setPhase('done')
         return
       }
@@ -188,12 +193,24 @@ export class UploadEngine {
     return { start, end: Math.min(storedSize(f), start + f.partSize) }
   }
 
-  /** Parts the server already holds (full size only) count as done: they are never sent again. */
-  private async loadStoredParts() {
+  /**
+   * The server's upload state: a finalized share needs nothing more; completed files are done; parts
+   * the server already holds (full size only) count as done and are never sent again.
+   */
+  private async loadStoredParts(): Promise<'finalized' | 'uploading'> {
+    const state = await this.withRetry(() => cloudApi.uploadState(this.opts.shareId, this.opts.ownerToken))
+    if (state.status === 'finalized') return 'finalized'
     for (const [i, f] of this.opts.files.entries()) {
-      if (f.partCount === 0) continue
-      const { parts } = await this.withRetry(() => cloudApi.listParts(this.opts.shareId, f.fileId, this.opts.ownerToken))
-      for (const p of parts) {
+      const known = state.files.find((s) => s.id === f.fileId)
+      if (!known) throw new Error('The server does not know this file any more: please start a new upload.')
+      if (known.completed) {
+        this.completed.add(i)
+        for (let n = 1; n <= f.partCount; n++) this.done[i]!.add(n)
+        this.completedBytes += f.file.size
+        this.resumedBytes += f.file.size
+        continue
+      }
+      for (const p of known.parts) {
         if (p.partNumber < 1 || p.partNumber > f.partCount) continue
         const { start, end } = this.partRange(f, p.partNumber)
         if (p.size !== end - start) continue
@@ -203,6 +220,7 @@ export class UploadEngine {
         this.resumedBytes += p.size
       }
     }
+    return 'uploading'
   }
 
   private pendingTasks(): PartTask[] {
