@@ -52,12 +52,14 @@ export async function openDeps(config: Config, logger: Logger = createLogger(con
     : null
   if (redis) {
     redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'))
-    await redis.connect()
+    // Redis accelerates, it is not required: without it rate limits count per instance until it
+    // answers (ioredis keeps reconnecting), so an instance starts while Redis is away.
+    await redis.connect().catch((err: Error) => logger.warn({ err: err.message }, 'redis unreachable at startup, continuing without it'))
   }
   const db = await connectDb(config.database, logger)
   const store = await openStore(config)
   const events = new AppEventBus(logger)
-  const limits = new Limits(limitRules(config), redis ?? undefined, (limit) => events.emit('rateLimited', { limit }))
+  const limits = new Limits(limitRules(config), { db, redis: redis ?? undefined }, (limit) => events.emit('rateLimited', { limit }))
   const settings = new SettingsService(db, config, logger)
   const monitor = new DownloadMonitor({ db, logger }, { stallTimeoutMs: config.stallTimeoutMs })
   return { config, logger, db, store, limits, redis, events, settings, monitor }

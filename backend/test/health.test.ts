@@ -71,9 +71,9 @@ describe('readiness while shutting down', () => {
     const server = await startTestServer()
     try {
       const health = new HealthChecks(server.deps)
-      expect(await health.readiness()).toEqual({ ready: true, draining: false, failing: [] })
+      expect(await health.readiness()).toEqual({ ready: true, draining: false, failing: [], degraded: [] })
       health.drain()
-      expect(await health.readiness()).toEqual({ ready: false, draining: true, failing: [] })
+      expect(await health.readiness()).toEqual({ ready: false, draining: true, failing: [], degraded: [] })
     } finally {
       await server.close()
     }

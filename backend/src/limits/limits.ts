@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis'
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
 import type { Config } from '../config'
+import type { Queryable } from '../db/db'
 import { AppError } from '../http/app-error'
+import { DatabaseCounter, RateCounter, type Counter } from './counters'
 
 export type LimitName = 'upload' | 'signParts' | 'download' | 'password' | 'anonQuota' | 'userQuota' | 'roomJoin' | 'roomCreate' | 'sharePassword' | 'roomReports' | 'turnCredentials' | 'library'
 
@@ -16,25 +17,30 @@ export interface LimitResult {
   resetSeconds: number
 }
 
+const QUOTAS: ReadonlySet<LimitName> = new Set(['anonQuota', 'userQuota'])
+
 /**
- * Named rate limiters and quotas (rate-limiter-flexible): in memory by default, in Redis when
- * REDIS_URL is set so that every instance shares one count.
+ * Named rate limits and quotas. Rate limits count in Redis when REDIS_URL is set, so every
+ * instance shares one count, and fall back to a per-instance count while Redis is away (Redis is
+ * an accelerator, not a single point of failure); without Redis they count in memory. Quotas (the
+ * daily byte quotas) count in the database, so a Redis restart does not reset them.
  *
  * A rule can be given per call (the upload rate and the daily quotas come from the admin's live
  * settings): the stores only count, with one counter per limit and window length, and the
- * comparison with the rule's points happens here, so a changed limit applies to the counts so far.
+ * comparison with the rule's points happens in the counter, so a changed limit applies to the
+ * counts so far.
  */
 export class Limits {
-  private readonly limiters = new Map<string, RateLimiterAbstract>()
+  private readonly counters = new Map<string, Counter>()
   readonly kind: 'memory' | 'redis'
 
   constructor(
     private readonly rules: Record<LimitName, LimitRule>,
-    private readonly redis?: Redis,
+    private readonly stores: { db: Queryable; redis?: Redis },
     /** told about every refusal (metrics, admin feed) */
     private readonly onRejected?: (name: LimitName) => void,
   ) {
-    this.kind = redis ? 'redis' : 'memory'
+    this.kind = stores.redis ? 'redis' : 'memory'
   }
 
   rule(name: LimitName): LimitRule {
@@ -42,35 +48,28 @@ export class Limits {
   }
 
   /** The counter of `name` for windows of `seconds` (the configured window keeps the original key prefix). */
-  private limiter(name: LimitName, seconds: number): RateLimiterAbstract {
+  private counter(name: LimitName, seconds: number): Counter {
     const id = `${name}:${seconds}`
-    let limiter = this.limiters.get(id)
-    if (!limiter) {
+    let counter = this.counters.get(id)
+    if (!counter) {
       const keyPrefix = seconds === this.rules[name].seconds ? `rl:${name}` : `rl:${name}:${seconds}s`
-      // Never refuses by itself (the points are checked in consume): it only counts.
-      const opts = { keyPrefix, points: Number.MAX_SAFE_INTEGER, duration: seconds }
-      limiter = this.redis ? new RateLimiterRedis({ ...opts, storeClient: this.redis, rejectIfRedisNotReady: true }) : new RateLimiterMemory(opts)
-      this.limiters.set(id, limiter)
+      counter = QUOTAS.has(name) ? new DatabaseCounter(this.stores.db, keyPrefix, seconds) : new RateCounter(keyPrefix, seconds, this.stores.redis)
+      this.counters.set(id, counter)
     }
-    return limiter
+    return counter
   }
 
-  /** Takes `points` from `key`'s budget, or throws 429 (rate_limited / quota_exceeded) with Retry-After. */
+  /** Takes `points` from `key`'s budget, or throws 429 (rate_limited) / 413 (quota_exceeded) with Retry-After. */
   async consume(name: LimitName, key: string, points = 1, rule: LimitRule = this.rules[name]): Promise<LimitResult> {
-    const limiter = this.limiter(name, rule.seconds)
-    let res: RateLimiterRes
-    try {
-      res = await limiter.consume(key, points)
-    } catch (err) {
-      if (err instanceof RateLimiterRes) res = err
-      else throw new AppError('redis_unavailable', 'The rate limiter is unavailable, please try again shortly.')
+    const count = await this.counter(name, rule.seconds).take(key, points, rule.points)
+    const r = {
+      limit: rule.points,
+      remaining: Math.max(0, rule.points - count.used),
+      resetSeconds: Math.max(1, Math.ceil(count.msBeforeReset / 1000)),
     }
-    const r = this.result(rule, res)
-    if (res.consumedPoints <= rule.points) return r
-    const isQuota = name === 'anonQuota' || name === 'userQuota'
-    // A refused upload stores nothing, so it must not use up the quota it was refused by.
-    if (isQuota) await limiter.reward(key, points).catch(() => undefined)
+    if (count.allowed) return r
     this.onRejected?.(name)
+    const isQuota = QUOTAS.has(name)
     throw new AppError(isQuota ? 'quota_exceeded' : 'rate_limited', isQuota ? 'Your daily upload quota is used up.' : 'Too many requests, please slow down.', {
       retryAfter: r.resetSeconds,
       headers: headersFor(r),
@@ -79,19 +78,11 @@ export class Limits {
 
   /** Gives points back (a request that failed for the server's reasons should not count). */
   async refund(name: LimitName, key: string, points = 1, rule: LimitRule = this.rules[name]): Promise<void> {
-    await this.limiter(name, rule.seconds).reward(key, points).catch(() => undefined)
+    await this.counter(name, rule.seconds).give(key, points).catch(() => undefined)
   }
 
   async reset(name: LimitName, key: string): Promise<void> {
-    for (const [id, limiter] of this.limiters) if (id.startsWith(`${name}:`)) await limiter.delete(key).catch(() => undefined)
-  }
-
-  private result(rule: LimitRule, res: RateLimiterRes): LimitResult {
-    return {
-      limit: rule.points,
-      remaining: Math.max(0, rule.points - res.consumedPoints),
-      resetSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
-    }
+    for (const [id, counter] of this.counters) if (id.startsWith(`${name}:`)) await counter.clear(key).catch(() => undefined)
   }
 }
 

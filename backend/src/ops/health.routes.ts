@@ -10,8 +10,9 @@ const UNAVAILABLE: Record<Dependency, ErrorCode> = { db: 'database_unavailable',
  * orchestrator that restarts on a failed liveness check must not restart every instance because
  * the database is away). No I/O.
  *
- * GET /api/health/ready: readiness, for balancers. 200 when the database, storage and Redis (if
- * configured) answered their last check; 503 naming the failing ones, or while shutting down.
+ * GET /api/health/ready: readiness, for balancers. 200 when the database and storage answered
+ * their last check (`degraded` names Redis while it is away: the instance serves without it);
+ * 503 naming the failing ones, or while shutting down.
  */
 export function healthRouter(deps: Pick<Deps, 'db' | 'store' | 'redis'>, health: HealthChecks = new HealthChecks(deps)): Router {
   const { db, store, redis } = deps
@@ -22,16 +23,16 @@ export function healthRouter(deps: Pick<Deps, 'db' | 'store' | 'redis'>, health:
     res.json({ status: 'ok', ...identity, ...(health.draining ? { draining: true } : {}) })
   })
   router.get('/api/health/ready', async (_req, res) => {
-    const { ready, draining, failing } = await health.readiness()
+    const { ready, draining, failing, degraded } = await health.readiness()
     res.setHeader('Cache-Control', 'no-store')
     if (ready) {
-      res.json({ status: 'ok', ...identity })
+      res.json(degraded.length ? { status: 'degraded', ...identity, degraded } : { status: 'ok', ...identity })
       return
     }
     const error: { code: ErrorCode; message: string } = draining
       ? { code: 'shutting_down', message: 'This instance is shutting down.' }
       : { code: UNAVAILABLE[failing[0]!], message: `Unavailable: ${failing.join(', ')}` }
-    res.status(503).json({ status: draining ? 'draining' : 'unavailable', ...identity, failing, error })
+    res.status(503).json({ status: draining ? 'draining' : 'unavailable', ...identity, failing, ...(degraded.length ? { degraded } : {}), error })
   })
   return router
 }

@@ -5,8 +5,10 @@ export type Dependency = 'db' | 'storage' | 'redis'
 export interface Readiness {
   ready: boolean
   draining: boolean
-  /** dependencies whose last check failed or timed out */
+  /** dependencies the instance cannot serve without, whose last check failed or timed out */
   failing: Dependency[]
+  /** dependencies it serves without, in a lesser way (Redis: rate limits count per instance) */
+  degraded: Dependency[]
 }
 
 export interface HealthOptions {
@@ -18,6 +20,8 @@ export interface HealthOptions {
 
 interface Probe {
   name: Dependency
+  /** without it the instance cannot serve: readiness fails */
+  critical: boolean
   run(signal: AbortSignal): Promise<void>
 }
 
@@ -40,9 +44,11 @@ export class HealthChecks {
     this.timeoutMs = opts.timeoutMs ?? 2000
     const { db, store, redis } = deps
     this.probes = [
-      { name: 'db', run: () => db.ping() },
-      { name: 'storage', run: (signal) => store.ping(signal) },
-      ...(redis ? [{ name: 'redis' as const, run: async () => void (await redis.ping()) }] : []),
+      { name: 'db', critical: true, run: () => db.ping() },
+      { name: 'storage', critical: true, run: (signal) => store.ping(signal) },
+      // Redis accelerates (shared rate limits, rooms across instances); without it an instance
+      // still serves, so a Redis outage must not make every instance unready at once.
+      ...(redis ? [{ name: 'redis' as const, critical: false, run: async () => void (await redis.ping()) }] : []),
     ]
   }
 
@@ -56,11 +62,14 @@ export class HealthChecks {
   }
 
   async readiness(): Promise<Readiness> {
-    const failing = await this.failing()
-    return { ready: failing.length === 0 && !this.draining, draining: this.draining, failing }
+    const down = await this.down()
+    const critical = new Set(this.probes.filter((p) => p.critical).map((p) => p.name))
+    const failing = down.filter((d) => critical.has(d))
+    const degraded = down.filter((d) => !critical.has(d))
+    return { ready: failing.length === 0 && !this.draining, draining: this.draining, failing, degraded }
   }
 
-  private failing(): Promise<Dependency[]> {
+  private down(): Promise<Dependency[]> {
     if (this.last && Date.now() - this.last.at < this.cacheMs) return Promise.resolve(this.last.failing)
     this.inFlight ??= this.checkAll().then((failing) => {
       this.last = { at: Date.now(), failing }
