@@ -36,7 +36,8 @@ export class Limits {
 
   constructor(
     private readonly rules: Record<LimitName, LimitRule>,
-    private readonly stores: { db: Queryable; redis?: Redis },
+    /** without `db` (unit tests) the quotas count in memory too */
+    private readonly stores: { db?: Queryable; redis?: Redis } = {},
     /** told about every refusal (metrics, admin feed) */
     private readonly onRejected?: (name: LimitName) => void,
   ) {
@@ -53,7 +54,8 @@ export class Limits {
     let counter = this.counters.get(id)
     if (!counter) {
       const keyPrefix = seconds === this.rules[name].seconds ? `rl:${name}` : `rl:${name}:${seconds}s`
-      counter = QUOTAS.has(name) ? new DatabaseCounter(this.stores.db, keyPrefix, seconds) : new RateCounter(keyPrefix, seconds, this.stores.redis)
+      const { db, redis } = this.stores
+      counter = QUOTAS.has(name) && db ? new DatabaseCounter(db, keyPrefix, seconds) : new RateCounter(keyPrefix, seconds, QUOTAS.has(name) ? undefined : redis)
       this.counters.set(id, counter)
     }
     return counter
@@ -61,7 +63,8 @@ export class Limits {
 
   /** Takes `points` from `key`'s budget, or throws 429 (rate_limited) / 413 (quota_exceeded) with Retry-After. */
   async consume(name: LimitName, key: string, points = 1, rule: LimitRule = this.rules[name]): Promise<LimitResult> {
-    const count = await this.counter(name, rule.seconds).take(key, points, rule.points)
+    const counter = this.counter(name, rule.seconds)
+    const count = await counter.take(key, points, rule.points)
     const r = {
       limit: rule.points,
       remaining: Math.max(0, rule.points - count.used),
@@ -70,6 +73,9 @@ export class Limits {
     if (count.allowed) return r
     this.onRejected?.(name)
     const isQuota = QUOTAS.has(name)
+    // A refused upload stores nothing, so it must not use up the quota it was refused by (the
+    // database counter takes nothing when it refuses; a rate counter counts every attempt).
+    if (isQuota && counter.kind !== 'database') await counter.give(key, points)
     throw new AppError(isQuota ? 'quota_exceeded' : 'rate_limited', isQuota ? 'Your daily upload quota is used up.' : 'Too many requests, please slow down.', {
       retryAfter: r.resetSeconds,
       headers: headersFor(r),
