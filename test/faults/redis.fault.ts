@@ -80,19 +80,27 @@ describe('rooms and Redis', () => {
   const sockets: RoomsClient[] = []
   afterAll(() => sockets.forEach((s) => s.disconnect()))
 
-  // Waits for the rooms' recovery after Redis loses its data (not on main yet): today every room
-  // answers `forbidden` afterwards and no `room:closed` is sent.
-  it.skip('after Redis restarts empty, a room with a device on each instance keeps signaling, or is closed with room:closed', async () => {
+  it('after Redis restarts empty, a room with a device on each instance signals again by itself (or is closed with room:closed)', async () => {
     const [a, b] = [await connectRooms(urls()[0]!), await connectRooms(urls()[1]!)]
     sockets.push(a, b)
     const created = await a.emitWithAck('room:create', { name: 'A' })
     if (!created.ok) throw new Error(created.error.message)
     const joined = await b.emitWithAck('room:join', { secret: created.room.secret, name: 'B' })
     if (!joined.ok) throw new Error(joined.error.message)
-    const closed = nextEvent(a, 'room:closed', 20_000).then(() => 'closed' as const)
+    const closed = nextEvent(a, 'room:closed', 30_000).then(() => 'closed' as const)
     await cluster.redis!.restart()
-    const delivered = nextEvent(b, 'signal', 20_000).then(() => 'signaled' as const)
-    const sent = await a.timeout(10_000).emitWithAck('signal', { to: joined.self.peerId, data: { sdp: 'after the restart' } }).catch(() => null)
-    expect(await Promise.race([closed, sent?.ok ? delivered : closed])).toMatch(/closed|signaled/)
+    // What a page does while it negotiates: it sends its signals again until the other side answers.
+    let stop = false
+    const delivered = nextEvent(b, 'signal', 30_000).then(() => 'signaled' as const)
+    const resend = (async () => {
+      while (!stop) {
+        await a.timeout(2000).emitWithAck('signal', { to: joined.self.peerId, data: { sdp: 'after the restart' } }).catch(() => null)
+        await new Promise((r) => setTimeout(r, 300))
+      }
+    })()
+    const outcome = await Promise.race([closed, delivered])
+    stop = true
+    await resend
+    expect(['closed', 'signaled']).toContain(outcome)
   })
 })

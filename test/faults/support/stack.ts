@@ -20,6 +20,7 @@ export const FAULT_ENV: Record<string, string> = {
   ROOM_JOIN_RATE_LIMIT: '10000/1m',
   ROOM_CREATE_RATE_LIMIT: '10000/1h',
   PART_SIZE: '5MiB',
+  ROOM_HEARTBEAT: '1s',
 }
 
 export interface Cluster {
