@@ -7,8 +7,9 @@ import type { Deps } from './deps'
 import { errorMiddleware, apiNotFound } from './http/error-middleware'
 import { originCheck, securityHeaders } from './http/security'
 import { requestTimeouts } from './http/timeouts'
+import { quietClientError } from './http/error-middleware'
+import { routePattern } from './http/route-pattern'
 import { viewerOf } from './http/viewer'
-import { stripQuery } from './logger'
 import type { HealthChecks } from './ops/health'
 import { healthRouter } from './ops/health.routes'
 
@@ -39,11 +40,16 @@ export function createApp(deps: Deps, ext: AppExtensions = {}): express.Express 
         res.setHeader('X-Request-Id', id)
         return id
       },
+      // Neither the URL nor its path: ids and tokens in paths are access keys. The request log names
+      // the route pattern the request matched, added when it is written (after routing).
       serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: stripQuery(req.url) }),
+        req: (req: { id: string; method: string }) => ({ id: req.id, method: req.method }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+      customSuccessObject: (req, _res, val: object) => ({ ...val, route: routePattern(req) }),
+      customErrorObject: (req, _res, _err, val: object) => ({ ...val, route: routePattern(req) }),
+      customLogLevel: (_req, res, err) =>
+        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 && !quietClientError(res) ? 'info' : 'debug',
       autoLogging: { ignore: (req) => req.url === '/api/health' || req.url === '/api/health/ready' },
     }),
   )

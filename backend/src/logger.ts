@@ -15,9 +15,3 @@ export const REDACT = [
 export function createLogger(level: string): Logger {
   return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'sharesync' } })
 }
-
-/** Query strings carry signatures and tokens: logs keep the path only. */
-export function stripQuery(url: string): string {
-  const i = url.indexOf('?')
-  return i === -1 ? url : `${url.slice(0, i)}?[redacted]`
-}

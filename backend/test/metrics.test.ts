@@ -154,7 +154,7 @@ describe('GET /metrics', () => {
 })
 
 describe('GET /metrics without METRICS_TOKEN', () => {
-  it('is open (for a scraper on a private network)', async () => {
+  it('answers a scraper on this host (loopback); other clients are refused, see small-holes.test.ts', async () => {
     const open = await startTestServer()
     try {
       const res = await open.fetch('/metrics')

@@ -65,6 +65,8 @@ export const ERRORS = {
   download_link_used: 410,
   request_timeout: 408,
   too_many_connections: 429,
+  /** a Google account whose e-mail belongs to another account here (accounts are linked by Google's `sub` only) */
+  identity_conflict: 409,
 } as const satisfies Record<string, number>
 
 export type ErrorCode = keyof typeof ERRORS

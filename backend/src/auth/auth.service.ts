@@ -14,8 +14,9 @@ const BOOTSTRAP_TTL_MS = 24 * 3_600_000
 const UNIQUE_VIOLATION = '23505'
 
 /**
- * Signs a Google account in: creates the user on first sign-in, refreshes name and avatar, and makes
- * it an admin when its (verified) email is in ADMIN_EMAILS.
+ * Signs a Google account in: the account is found by Google's `sub` (never by e-mail), created on
+ * first sign-in, refreshed, and made an admin when its (verified) email is in ADMIN_EMAILS. An e-mail
+ * already used by another account refuses the sign-in (identity_conflict).
  */
 export async function signInWithGoogle(deps: Deps, profile: GoogleProfile): Promise<SessionUser> {
   if (!profile.googleSub || !profile.email) {
@@ -32,9 +33,14 @@ export async function signInWithGoogle(deps: Deps, profile: GoogleProfile): Prom
   try {
     row = await usersRepo.upsertGoogleUser(deps.db, newId(), identity, promote)
   } catch (err) {
-    // Two first sign-ins of one account at the same moment: the second finds the first's row.
     if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err
-    row = await usersRepo.upsertGoogleUser(deps.db, newId(), identity, promote)
+    // Two first sign-ins of one account at the same moment: the second finds the first's row.
+    // Still a conflict: the e-mail belongs to another account, which an e-mail alone never claims.
+    row = await usersRepo.upsertGoogleUser(deps.db, newId(), identity, promote).catch((again: unknown) => {
+      if ((again as { code?: unknown }).code !== UNIQUE_VIOLATION) throw again
+      deps.logger.warn('Google sign-in refused: its e-mail belongs to an account linked to another Google account')
+      throw new AppError('identity_conflict', 'An account with this e-mail address already exists, signed in with a different Google account.')
+    })
   }
   if (row.disabled_at) throw new AppError('account_disabled', 'This account has been disabled by an administrator.')
   deps.logger.info({ userId: row.id, role: row.role }, 'signed in with Google')

@@ -26,19 +26,18 @@ export const usersRepo = {
   },
 
   /**
-   * Finds the user of a Google account (by its stable `sub`, else by its verified email: an account
-   * created another way, or a re-created Google account), creating it on first sign-in. Refreshes name, avatar and the
-   * last sign-in time. `promote` turns the user into an admin (ADMIN_EMAILS); it never demotes, so
-   * a role given by another admin survives the next sign-in.
+   * Finds the user of a Google account by its stable `sub` only, creating it on first sign-in, and
+   * refreshes e-mail, name, avatar and the last sign-in time. An e-mail that another account already
+   * has is never a reason to link: the insert (or the e-mail update) then fails on the unique
+   * e-mail and the caller refuses the sign-in. `promote` turns the user into an admin
+   * (ADMIN_EMAILS); it never demotes, so a role given by another admin survives the next sign-in.
    */
   async upsertGoogleUser(q: Queryable, newId: string, g: GoogleIdentity, promote: boolean): Promise<UserRow> {
     const rows = await q.query<UserRow>(
       `WITH existing AS (
-         SELECT id FROM users WHERE google_sub = $2 OR lower(email) = lower($3)
-         ORDER BY (google_sub = $2) DESC NULLS LAST
-         LIMIT 1
+         SELECT id FROM users WHERE google_sub = $2
        ), updated AS (
-         UPDATE users u SET google_sub = $2, email = $3, name = $4, avatar_url = $5, last_login_at = now(),
+         UPDATE users u SET email = $3, name = $4, avatar_url = $5, last_login_at = now(),
            role = CASE WHEN $6 THEN 'admin' ELSE u.role END
          FROM existing e WHERE u.id = e.id
          RETURNING u.*

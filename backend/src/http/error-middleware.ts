@@ -8,8 +8,14 @@ export const apiNotFound: RequestHandler = (_req, _res, next) => {
   next(new AppError('not_found', 'No such route.'))
 }
 
+/** Requests whose 4xx is noise, not news (a malformed URL): their request log line is written at debug. */
+const quiet = new WeakSet<object>()
+export const quietClientError = (res: object): boolean => quiet.has(res)
+
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err
+  // A path the router cannot percent-decode (`/api/shares/%E0%A4%A`): the client's mistake.
+  if (err instanceof URIError) return new AppError('invalid_input', 'The URL is not valid percent-encoding.')
   if (err instanceof ZodError) {
     const first = err.issues[0]
     const where = first && first.path.length ? `${first.path.join('.')}: ` : ''
@@ -42,6 +48,7 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const appError = toAppError(err)
     if (appError.status >= 500) (req.log ?? logger).error({ err }, 'request failed')
+    else if (err instanceof URIError) quiet.add(res)
     if (res.headersSent) {
       res.destroy()
       return

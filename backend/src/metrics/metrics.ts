@@ -1,9 +1,11 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { RequestHandler } from 'express'
 import { Router } from 'express'
+import ipaddr from 'ipaddr.js'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { Deps } from '../deps'
 import { AppError } from '../http/app-error'
+import { routePattern } from '../http/route-pattern'
 
 /** Local figures of this instance's Socket.IO server (Prometheus sums instances itself). */
 export interface SocketFigures {
@@ -99,18 +101,23 @@ export class Metrics {
   readonly httpMiddleware: RequestHandler = (req, res, next) => {
     const end = this.httpDuration.startTimer()
     res.once('finish', () => {
-      const path: unknown = req.route?.path
-      const route = typeof path === 'string' ? `${req.baseUrl}${path}` : path instanceof RegExp ? 'web-app' : 'unmatched'
-      end({ method: req.method, route, status: String(res.statusCode) })
+      end({ method: req.method, route: routePattern(req), status: String(res.statusCode) })
     })
     next()
   }
 
-  /** `GET /metrics` in Prometheus text format; with METRICS_TOKEN set, only with `Authorization: Bearer <token>`. */
+  /**
+   * `GET /metrics` in Prometheus text format: with METRICS_TOKEN set, only with
+   * `Authorization: Bearer <token>`; without it, only from a loopback address.
+   */
   router(): Router {
     const r = Router()
     const token = this.deps.config.metricsToken
     r.get('/metrics', async (req, res) => {
+      // Without a token, only this host may scrape (req.ip: behind a trusted proxy, the real client).
+      if (!token && !isLoopback(req.ip ?? '')) {
+        throw new AppError('forbidden', 'Set METRICS_TOKEN to scrape /metrics from another host.')
+      }
       if (token && !bearerMatches(req.get('authorization'), token)) {
         throw new AppError('unauthorized', 'A valid metrics token is required.', {
           headers: { 'WWW-Authenticate': 'Bearer realm="metrics"' },
@@ -129,4 +136,13 @@ function bearerMatches(header: string | undefined, token: string): boolean {
   const given = Buffer.from(m[1]!.trim())
   const expected = Buffer.from(token)
   return given.length === expected.length && timingSafeEqual(given, expected)
+}
+
+/** 127.0.0.0/8, ::1 and their IPv4-mapped form. */
+function isLoopback(ip: string): boolean {
+  try {
+    return ipaddr.process(ip).range() === 'loopback'
+  } catch {
+    return false
+  }
 }

@@ -7,6 +7,8 @@ const MESSAGES: Record<string, string> = {
   account_disabled: 'This account has been disabled by an administrator.',
   auth_provider_unavailable: 'Google sign-in is unavailable right now. Please try again in a moment.',
   forbidden: 'Google did not confirm the sign-in (the account needs a verified email address). Please try again.',
+  identity_conflict:
+    'An account with this e-mail address already exists here, signed in with a different Google account. Use that account, or ask an administrator.',
 }
 
 export function SignInError() {
