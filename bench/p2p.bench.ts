@@ -5,7 +5,7 @@
  *   BENCH_P2P_SIZE=256MiB BENCH_SKIP=slow,signaling pnpm bench:p2p   # a quick run
  *
  * Switches: BENCH_P2P_SIZE (1GiB), BENCH_P2P_ROUNDS (3: engine and bare runs, alternating; medians),
- * BENCH_P2P_SLOW_SIZE (the slowed-sink run, 1GiB), BENCH_P2P_FIREFOX_SIZE (256MiB), BENCH_SOCKETS
+ * BENCH_P2P_SLOW_SIZE (the slowed-sink run, 1GiB), BENCH_P2P_FIREFOX_SIZE and BENCH_P2P_VARIANT_SIZE (256MiB), BENCH_SOCKETS
  * (1000, in rooms of two), BENCH_SKIP (engine, bare, variants, slow, firefox, signaling).
  *
  * (a) the room page itself between two Chromium contexts on loopback: files picked and accepted
@@ -36,6 +36,7 @@ const env = process.env
 const SIZE = parseSize(env.BENCH_P2P_SIZE ?? '1GiB') ?? 2 ** 30
 const SLOW_SIZE = parseSize(env.BENCH_P2P_SLOW_SIZE ?? '1GiB') ?? 2 ** 30
 const FIREFOX_SIZE = parseSize(env.BENCH_P2P_FIREFOX_SIZE ?? '256MiB') ?? 2 ** 28
+const VARIANT_SIZE = parseSize(env.BENCH_P2P_VARIANT_SIZE ?? '256MiB') ?? 2 ** 28
 const SOCKETS = Number(env.BENCH_SOCKETS ?? 1000)
 const ROUNDS = Math.max(1, Number(env.BENCH_P2P_ROUNDS ?? 3))
 const SKIP = new Set((env.BENCH_SKIP ?? '').split(',').filter(Boolean))
@@ -102,7 +103,7 @@ async function engineRun(browser: Browser, app: AppProcess, path: string, size: 
 }
 
 /** (b) + (c): the same bytes over bare RTCDataChannels between two contexts of the same browser. */
-async function bareRun(browser: Browser, pcs = 1, channels = 1) {
+async function bareRun(browser: Browser, pcs = 1, channels = 1, size = SIZE) {
   const pages: Page[] = []
   const contexts: BrowserContext[] = []
   for (let i = 0; i < 2; i++) {
@@ -117,11 +118,11 @@ async function bareRun(browser: Browser, pcs = 1, channels = 1) {
   const offers: unknown = await a.evaluate(`window.bareLoop.offer(${pcs}, ${channels})`)
   const answers: unknown = await b.evaluate(`window.bareLoop.answer(${JSON.stringify(offers)}, ${channels})`)
   await a.evaluate(`window.bareLoop.accept(${JSON.stringify(answers)})`)
-  const received = b.evaluate(`window.bareLoop.receive(${SIZE})`) as Promise<number>
-  await a.evaluate(`window.bareLoop.send(${SIZE}, ${CHUNK})`)
+  const received = b.evaluate(`window.bareLoop.receive(${size})`) as Promise<number>
+  await a.evaluate(`window.bareLoop.send(${size}, ${CHUNK})`)
   const ms = Math.max(await received, 1)
   await Promise.all(contexts.map((c) => c.close()))
-  return { mibPerSec: mibPerSec(SIZE, ms), seconds: Math.round(ms / 100) / 10 }
+  return { mibPerSec: mibPerSec(size, ms), seconds: Math.round(ms / 100) / 10 }
 }
 
 /** (e): Firefox ESR and Chromium in one room; `from` sends `path` to the other. */
@@ -249,11 +250,11 @@ async function main() {
     if (bares.length) result.bare = { mibPerSec: median(bares.map((b) => b.mibPerSec)), rounds: bares }
     if (engines.length && bares.length) result.ratioRoomPageToBare = Math.round((median(engines.map((e) => e.mibPerSec)) / median(bares.map((b) => b.mibPerSec))) * 100) / 100
     if (!SKIP.has('variants')) {
-      const variants: Record<string, unknown> = {}
+      const variants: Record<string, unknown> = { sizeMiB: mib(VARIANT_SIZE) }
       for (const [name, pcs, channels] of [['1pc-1ch', 1, 1], ['1pc-2ch', 1, 2], ['1pc-4ch', 1, 4], ['2pc-1ch', 2, 1]] as const) {
         progress(`bare variant ${name}`)
         const runs = []
-        for (let i = 0; i < ROUNDS; i++) runs.push((await bareRun(browser!, pcs, channels)).mibPerSec)
+        for (let i = 0; i < ROUNDS; i++) runs.push((await bareRun(browser!, pcs, channels, VARIANT_SIZE)).mibPerSec)
         variants[name] = { mibPerSec: median(runs), runs }
       }
       result.bareVariants = variants

@@ -1,6 +1,8 @@
 /**
  * P2P when no direct connection can be made: a device whose WebRTC may only use relay candidates
- * (iceTransportPolicy 'relay', as behind a strict firewall) and no TURN server.
+ * (iceTransportPolicy 'relay', as behind a strict firewall). Without TURN the bytes go through the
+ * app's server relay (and with the relay switched off the page says what to do); with a TURN server
+ * (a real coturn on loopback) they go through TURN.
  */
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -19,6 +21,7 @@ export const RELAY_ONLY = `{
 }`
 
 let app: AppProcess
+let relayOff: AppProcess
 let browser: Browser
 let turn: TurnServer
 let withTurn: AppProcess
@@ -28,11 +31,17 @@ const opened: Device[] = []
 beforeAll(async () => {
   files = tempDir()
   turn = await startTurn()
-  ;[app, withTurn, browser] = await Promise.all([startApp(), startApp({ TURN_URLS: turn.url, TURN_SECRET: turn.secret }), launchBrowser()])
+  ;[app, relayOff, withTurn, browser] = await Promise.all([
+    startApp(),
+    startApp({ RELAY_ENABLED: 'false' }),
+    startApp({ TURN_URLS: turn.url, TURN_SECRET: turn.secret }),
+    launchBrowser(),
+  ])
 })
 
 afterAll(async () => {
   await app?.stop()
+  await relayOff?.stop()
   await withTurn?.stop()
   await turn?.stop()
   for (const d of opened) await d.context.close().catch(() => undefined)
@@ -41,16 +50,34 @@ afterAll(async () => {
 })
 
 describe('P2P without a direct connection', () => {
-  it('when no direct connection can be made, both sides say so and say what to do', async () => {
+  it('a relay-only pair with no TURN server goes through the server relay: the page says so and the file arrives byte-identical', async () => {
     const a = await device(browser, 'Alice laptop')
     const b = await device(browser, 'Bob phone', { init: RELAY_ONLY })
     opened.push(a, b)
     await enterRoom(app.url, [a, b], { linked: false })
+    for (const d of [a, b]) await d.page.locator('[data-testid=peer][data-link=connected] [data-path=relay]').waitFor({ timeout: 45_000 })
+    expect(await a.page.getByTestId('peer-path').textContent()).toContain('through the server relay')
+    const path = randomFile(files.dir, 'through-relay.bin', 3 * MB + 9)
+    await send(a, path, 'Bob phone')
+    await accept(b)
+    await expect.poll(() => b.page.getByTestId('transfer-path').getAttribute('data-path')).toBe('relay')
+    const [sent, received] = await Promise.all([watch(a, 'send'), watch(b, 'receive')])
+    expect([sent.phase, received.phase]).toEqual(['completed', 'completed'])
+    expect(await savedSha(b)).toBe(await sha256File(path))
+    expect([...a.errors, ...b.errors]).toEqual([])
+  })
+
+  it('with the relay switched off by the admin, both sides say there is no connection and what to do', async () => {
+    const a = await device(browser, 'Alice laptop')
+    const b = await device(browser, 'Bob phone', { init: RELAY_ONLY })
+    opened.push(a, b)
+    await enterRoom(relayOff.url, [a, b], { linked: false })
     for (const d of [a, b]) {
       await d.page.locator('[data-testid=peer][data-link=failed]').waitFor({ timeout: 45_000 })
+      await expect.poll(async () => (await d.page.getByRole('alert').allTextContents()).join(' ')).toContain('relay is switched off')
       const alert = (await d.page.getByRole('alert').allTextContents()).join(' ')
-      expect(alert).toContain('Could not connect directly')
-      expect(alert).toContain('TURN_URLS/TURN_SECRET')
+      expect(alert).toContain('same network')
+      expect(alert).toContain('TURN')
     }
     // Nothing can be sent to a device without a connection.
     expect(await a.page.getByTestId('recipient').locator('option').allTextContents()).toEqual(['Everyone (0)'])

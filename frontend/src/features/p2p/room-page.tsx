@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react'
+import { useEffect, useState, type FormEvent, type ReactNode } from 'react'
 import { useNavigate, useParams, useSearchParams } from 'react-router-dom'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
@@ -12,7 +12,7 @@ import { safeStorage } from '../../lib/features'
 import { formatBytes, formatDuration, formatSpeed } from '../../lib/format'
 import type { PeerState } from './engine/room-machine'
 import type { JoinTarget, SessionOptions, SessionView, TransferView } from './engine/room-session'
-import { TURN_HINT, type RoomSession } from './engine/room-session'
+import { RELAY_OFF_HINT, TURN_HINT, type RoomSession } from './engine/room-session'
 import { canPickLocation, type ForcedSink } from './engine/sinks'
 import { isFinal } from './engine/transfer-machine'
 import { useRoomSession } from './use-room-session'
@@ -23,6 +23,9 @@ const SINK_KEY = 'sharesync.p2p.sink'
 /** Diagnostics (and the tests' way to interrupt a transfer mid-way): bytes per second. */
 const SEND_RATE_KEY = 'sharesync.p2p.sendRate'
 const SINK_RATE_KEY = 'sharesync.p2p.sinkRate'
+/** '1': this device does not show itself to nearby devices */
+const HIDDEN_KEY = 'sharesync.p2p.hidden'
+const NEARBY: JoinTarget = { nearby: true }
 
 /**
  * P2P rooms: `/p2p` to create or join by code, `/r/:secret` to join by link or QR. The bytes go
@@ -35,6 +38,9 @@ export function RoomPage() {
   const [name, setName] = useState(() => safeStorage.get(NAME_KEY) ?? '')
   const active = secret ? { secret } : target
   const { session, view } = useRoomSession(active, sessionOptions(name))
+  // In the lobby, this page is also in its network's nearby group: devices appear without a code.
+  const [hidden, setHidden] = useState(() => safeStorage.get(HIDDEN_KEY) === '1')
+  const nearby = useRoomSession(active ? null : NEARBY, { ...sessionOptions(name), hidden })
   const navigate = useNavigate()
   usePageTitle(view.room ? `Room ${view.room.code}` : 'P2P room')
   const roomSecret = view.room?.secret
@@ -54,7 +60,20 @@ export function RoomPage() {
           safeStorage.set(NAME_KEY, n)
         }}
         onEnter={setTarget}
-      />
+      >
+        {nearby.session && (
+          <NearbyPanel
+            session={nearby.session}
+            view={nearby.view}
+            hidden={hidden}
+            onHidden={(h) => {
+              setHidden(h)
+              safeStorage.set(HIDDEN_KEY, h ? '1' : '0')
+              nearby.session?.setHidden(h)
+            }}
+          />
+        )}
+      </Lobby>
     )
   }
   if (view.phase === 'error') {
@@ -112,7 +131,7 @@ function sessionOptions(name: string): SessionOptions {
   return { name, forceSink, sendBytesPerSecond: rate(SEND_RATE_KEY), sinkBytesPerSecond: rate(SINK_RATE_KEY) }
 }
 
-function Lobby({ name, initialCode, onName, onEnter }: { name: string; initialCode: string; onName(n: string): void; onEnter(t: JoinTarget): void }) {
+function Lobby({ name, initialCode, onName, onEnter, children }: { name: string; initialCode: string; onName(n: string): void; onEnter(t: JoinTarget): void; children?: ReactNode }) {
   const [code, setCode] = useState(initialCode)
   const join = (e: FormEvent) => {
     e.preventDefault()
@@ -137,6 +156,7 @@ function Lobby({ name, initialCode, onName, onEnter }: { name: string; initialCo
           className="min-h-11 w-full rounded-xl border border-slate-300 bg-white px-3 dark:border-slate-600 dark:bg-slate-800"
         />
       </Card>
+      {children}
       <div className="grid gap-4 sm:grid-cols-2">
         <Card className="space-y-3">
           <h2 className="text-lg font-semibold">Start a room</h2>
@@ -216,7 +236,7 @@ function RoomView({ session, view, onLeave }: { session: RoomSession; view: Sess
           ))}
         </ul>
         {view.peers.length === 0 && <p className="text-sm text-slate-600 dark:text-slate-300">Waiting for another device: scan the QR code, open the link or type the code.</p>}
-        {view.peers.some((p) => p.link === 'failed') && <Alert tone="error">{TURN_HINT}</Alert>}
+        {view.peers.some((p) => p.link === 'failed') && <Alert tone="error">{view.relayOff ? RELAY_OFF_HINT : TURN_HINT}</Alert>}
       </Card>
 
       <Card className="space-y-3">
@@ -262,6 +282,65 @@ function RoomView({ session, view, onLeave }: { session: RoomSession; view: Sess
         </section>
       )}
     </div>
+  )
+}
+
+/**
+ * Devices on the same network with this page open, as tiles (no code needed): tap one, pick files,
+ * and they are offered to it. A device can hide itself.
+ */
+function NearbyPanel({ session, view, hidden, onHidden }: { session: RoomSession; view: SessionView; hidden: boolean; onHidden(h: boolean): void }) {
+  return (
+    <Card className="space-y-3">
+      <h2 className="text-lg font-semibold">Devices nearby</h2>
+      <p className="text-sm text-slate-600 dark:text-slate-300">
+        {hidden
+          ? 'This device is hidden: nearby devices do not see it.'
+          : view.nearbyState === 'off'
+            ? 'No nearby devices can be found from here: use a room code or link instead.'
+            : view.peers.length === 0
+              ? 'Open this page on another device on the same network: it appears here, no code needed.'
+              : 'Tap a device to send it files.'}
+      </p>
+      {!hidden && view.peers.length > 0 && (
+        <ul className="grid grid-cols-2 gap-3 sm:grid-cols-4" aria-label="Nearby devices">
+          {view.peers.map((p) => (
+            <li key={p.peerId} data-testid="nearby-device" data-link={p.link}>
+              <FilePicker onFiles={(files) => session.sendFiles(files, [p.peerId])} testId="nearby-file-input" variant="secondary" className="flex h-full w-full flex-col items-center gap-1 py-4">
+                <span aria-hidden="true" className="flex h-12 w-12 items-center justify-center rounded-full bg-indigo-100 text-lg font-semibold text-indigo-900 dark:bg-indigo-900 dark:text-indigo-100">
+                  {initials(p.name)}
+                </span>
+                <span className="font-medium">{p.name}</span>
+                {p.device && p.device !== p.name && <span className="text-xs text-slate-600 dark:text-slate-300">{p.device}</span>}
+                <span className="text-xs text-slate-600 dark:text-slate-300">{p.link === 'connected' ? 'tap to send files' : p.link === 'failed' ? 'cannot connect' : 'connecting…'}</span>
+              </FilePicker>
+            </li>
+          ))}
+        </ul>
+      )}
+      <label className="flex items-center gap-2 text-sm">
+        <input type="checkbox" checked={hidden} onChange={(e) => onHidden(e.currentTarget.checked)} className="h-4 w-4" />
+        Hide this device from nearby devices
+      </label>
+      {view.transfers.length > 0 && (
+        <section className="space-y-3" aria-label="Nearby transfers">
+          {[...view.transfers].reverse().map((t) => (
+            <TransferCard key={t.id} t={t} session={session} />
+          ))}
+        </section>
+      )}
+    </Card>
+  )
+}
+
+function initials(name: string): string {
+  return (
+    name
+      .split(/\s+/)
+      .filter(Boolean)
+      .slice(0, 2)
+      .map((w) => w[0]!.toUpperCase())
+      .join('') || '?'
   )
 }
 

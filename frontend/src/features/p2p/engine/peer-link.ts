@@ -1,5 +1,6 @@
 import { MAX_CHUNK_BYTES, PEER_PROTOCOL_VERSION, PeerMessage, PeerSignal, parseFrame } from '@sharesync/protocol'
 import type { LinkPath, LinkState } from './room-machine'
+import { channelPipe, type Pipe } from './pipe'
 import type { PeerPort, PeerPortEvents } from './ports'
 
 /**
@@ -55,7 +56,7 @@ export class PeerLink implements PeerPort {
       if (msg.t === 'hello') this.remoteMaxMessage = msg.maxMessageSize
       else this.events.message(msg)
     }
-    this.pc.ondatachannel = (e) => this.events.channel(e.channel)
+    this.pc.ondatachannel = (e) => this.events.channel(channelPipe(e.channel))
     this.pc.onicecandidate = (e) => {
       if (!e.candidate) return
       const c = e.candidate.toJSON()
@@ -103,8 +104,8 @@ export class PeerLink implements PeerPort {
   }
 
   /** A reliable, ordered channel for one transfer's bytes. */
-  openChannel(label: string): RTCDataChannel {
-    return this.pc.createDataChannel(label, { ordered: true })
+  async openPipe(label: string): Promise<Pipe> {
+    return channelPipe(this.pc.createDataChannel(label, { ordered: true }))
   }
 
   /** Chunks as large as both sides accept (each says what it can send in its hello), at most 256 KiB. */

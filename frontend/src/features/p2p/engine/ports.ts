@@ -1,4 +1,6 @@
-import type { Ack, Peer, PeerMessage, PeerSignal, RoomCreated, RoomJoined, TransferReport, TransferStarted } from '@sharesync/protocol'
+import type { Ack, NearbyJoined, Peer, PeerMessage, PeerSignal, RoomCreated, RoomJoined, TransferReport, TransferStarted } from '@sharesync/protocol'
+import type { Pipe } from './pipe'
+import type { RelayPort } from './relay'
 import type { LinkPath, LinkState } from './room-machine'
 
 /**
@@ -7,7 +9,9 @@ import type { LinkPath, LinkState } from './room-machine'
  * RTCPeerConnection links and the worker-backed sinks.
  */
 
-export type JoinTarget = { create: true } | { code: string } | { secret: string }
+/** A room (created, or joined by code or link), or only the nearby group of this device's network. */
+export type JoinTarget = { create: true } | { code: string } | { secret: string } | { nearby: true }
+export type RoomTarget = Exclude<JoinTarget, { nearby: true }>
 
 export type Group = 'room' | 'nearby'
 
@@ -24,11 +28,17 @@ export interface SignalingEvents {
   peerLeft(peerId: string, group: Group): void
   signal(from: string, data: unknown): void
   roomClosed(): void
+  relayOpened(opened: { id: string; from: string; chunkBytes: number; window: number }): void
+  relayData(id: string, data: ArrayBuffer | string, ack: () => void): void
+  relayClosed(id: string): void
 }
 
-export interface SignalingPort {
+export interface SignalingPort extends RelayPort {
   on(events: SignalingEvents): void
-  enter(target: JoinTarget, name: string | undefined): Promise<Ack<RoomCreated & Partial<Pick<RoomJoined, 'peers'>>>>
+  enter(target: RoomTarget, name: string | undefined): Promise<Ack<RoomCreated & Partial<Pick<RoomJoined, 'peers'>>>>
+  /** null when the server offers no nearby group here */
+  joinNearby(name: string | undefined): Promise<NearbyJoined | null>
+  leaveNearby(): void
   signal(to: string, data: PeerSignal): void
   transferStarted(started: TransferStarted): void
   transferReport(report: TransferReport): void
@@ -38,7 +48,8 @@ export interface SignalingPort {
 export interface PeerPortEvents {
   state(state: LinkState, path: LinkPath | null): void
   message(msg: PeerMessage): void
-  channel(dc: RTCDataChannel): void
+  /** the other side opened a transfer channel */
+  channel(pipe: Pipe): void
 }
 
 export interface PeerPort {
@@ -48,7 +59,8 @@ export interface PeerPort {
   start(): Promise<void>
   handleSignal(data: unknown): Promise<void>
   send(msg: PeerMessage): boolean
-  openChannel(label: string): RTCDataChannel
+  /** a reliable, ordered channel for one transfer's bytes (`bytes`: the most it will carry) */
+  openPipe(label: string, bytes: number): Promise<Pipe>
   chunkSize(): number
   close(): void
 }

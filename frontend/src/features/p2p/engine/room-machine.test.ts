@@ -55,6 +55,17 @@ describe('room machine', () => {
     expect(roomTransition(s, { type: 'peer-joined', peer: { ...alice, reconnecting: false } }).peers[0]!.reconnecting).toBe(false)
   })
 
+  it('the nearby group lists the devices of this network; without one the lobby still works, with no devices', () => {
+    const s = run({ type: 'nearby-joined', nearby: { id: 'n1', capacity: 20 }, self: me, peers: [me, alice] })
+    expect(s.phase).toBe('ready')
+    expect(s.nearbyState).toBe('on')
+    expect(s.peers.map((p) => p.peerId)).toEqual(['a'])
+    const off = roomTransition(s, { type: 'nearby-off' })
+    expect(off.nearbyState).toBe('off')
+    expect(off.peers).toEqual([])
+    expect(run({ type: 'nearby-off' }).phase).toBe('ready')
+  })
+
   it('the relay switched off by the admin is remembered for the page to explain', () => {
     expect(run({ type: 'relay-off' }).relayOff).toBe(true)
   })

@@ -1,4 +1,4 @@
-import type { Peer, RoomInfo } from '@sharesync/protocol'
+import type { NearbyInfo, Peer, RoomInfo } from '@sharesync/protocol'
 
 /**
  * A device's presence in a room, as a pure reducer: the signaling connection, the room, the other
@@ -19,6 +19,10 @@ export interface RoomState {
   phase: 'connecting' | 'ready' | 'error' | 'left'
   serverConnected: boolean
   room: RoomInfo | null
+  /** the nearby group (devices on this network, no code), when this page is in one */
+  nearby: NearbyInfo | null
+  /** 'off' when the server offers none here, or this device is hidden */
+  nearbyState: 'joining' | 'on' | 'off'
   self: Peer | null
   peers: PeerState[]
   error: string | null
@@ -30,6 +34,8 @@ export type RoomEvent =
   | { type: 'socket-up' }
   | { type: 'socket-down' }
   | { type: 'joined'; room: RoomInfo; self: Peer; peers: Peer[] }
+  | { type: 'nearby-joined'; nearby: NearbyInfo; self: Peer; peers: Peer[] }
+  | { type: 'nearby-off' }
   | { type: 'join-failed'; message: string }
   | { type: 'peer-joined'; peer: Peer }
   | { type: 'peer-left'; peerId: string }
@@ -39,7 +45,7 @@ export type RoomEvent =
   | { type: 'room-closed' }
   | { type: 'left' }
 
-export const initialRoom: RoomState = { phase: 'connecting', serverConnected: false, room: null, self: null, peers: [], error: null, relayOff: false }
+export const initialRoom: RoomState = { phase: 'connecting', serverConnected: false, room: null, nearby: null, nearbyState: 'joining', self: null, peers: [], error: null, relayOff: false }
 
 export function roomTransition(s: RoomState, e: RoomEvent): RoomState {
   if (s.phase === 'left') return s
@@ -54,6 +60,13 @@ export function roomTransition(s: RoomState, e: RoomEvent): RoomState {
       const peers = e.peers.filter((p) => p.peerId !== e.self.peerId).map((p) => merge(known.get(p.peerId), p))
       return { ...s, phase: 'ready', room: e.room, self: e.self, peers, error: null }
     }
+    case 'nearby-joined': {
+      const known = new Map(s.peers.map((p) => [p.peerId, p]))
+      const peers = e.peers.filter((p) => p.peerId !== e.self.peerId).map((p) => merge(known.get(p.peerId), p))
+      return { ...s, phase: 'ready', nearby: e.nearby, nearbyState: 'on', self: e.self, peers, error: null }
+    }
+    case 'nearby-off':
+      return { ...s, phase: s.phase === 'connecting' ? 'ready' : s.phase, nearby: null, nearbyState: 'off', peers: s.room ? s.peers : [] }
     case 'join-failed':
       // Before the first join this ends the page; afterwards it is a passing problem.
       return { ...s, phase: s.room ? s.phase : 'error', error: e.message }

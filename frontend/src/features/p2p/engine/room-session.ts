@@ -1,8 +1,9 @@
 import type { IceServersResponse, Peer, PeerFile, PeerMessage, RoomInfo, TransferStatus as ReportStatus } from '@sharesync/protocol'
 import { forgetTransfer, saveTransfer, savedTransferIds, savedTransfers, type SavedTransfer } from './checkpoints'
 import { PeerLink } from './peer-link'
-import { channelPipe, type Pipe } from './pipe'
-import type { JoinTarget, PeerFactory, PeerPort, SignalingPort } from './ports'
+import type { Pipe } from './pipe'
+import type { JoinTarget, PeerFactory, PeerPort, PeerPortEvents, SignalingPort } from './ports'
+import { RelayLink, RelayPipe, acceptRelayPipe, openRelayPipe } from './relay'
 import { ProgressMeter, type Progress } from './progress'
 import type { SinkCheckpoint } from './receive-protocol'
 import { FilesReceiver } from './receive-files'
@@ -22,6 +23,8 @@ export type { JoinTarget } from './ports'
 export type { LinkPath, LinkState } from './room-machine'
 export type { TransferPhase } from './transfer-machine'
 
+export const RELAY_OFF_HINT =
+  'Could not connect directly to this device, and the server relay is switched off here. Put both devices on the same network (Wi-Fi), or ask your admin to switch the P2P relay on or to configure a TURN server (TURN_URLS/TURN_SECRET).'
 export const TURN_HINT = 'Could not connect directly to this device (a firewall or a different network may block it). Your admin can configure a TURN server (TURN_URLS/TURN_SECRET).'
 
 export interface ReceivedFile {
@@ -56,6 +59,8 @@ export interface SessionOptions {
   sinkBytesPerSecond?: number
   signaling?: SignalingPort
   peers?: PeerFactory
+  /** nearby only: this device does not show itself to the others on its network */
+  hidden?: boolean
 }
 
 interface Live {
@@ -85,6 +90,7 @@ export class RoomSession {
   private readonly listeners = new Set<() => void>()
   private readonly takenNames = new Set<string>()
   private readonly urls = new Set<string>()
+  private readonly relays = new Map<string, RelayPipe>()
   private room: RoomState = initialRoom
   private iceServers: RTCIceServer[] = []
   private iceRefresh: ReturnType<typeof setTimeout> | null = null
@@ -95,7 +101,7 @@ export class RoomSession {
 
   constructor(
     private readonly target: JoinTarget,
-    private readonly opts: SessionOptions = {},
+    private opts: SessionOptions = {},
   ) {
     this.signaling = opts.signaling ?? new SocketSignaling(opts.baseUrl)
     this.makePeer = opts.peers ?? defaultPeers
@@ -116,6 +122,13 @@ export class RoomSession {
       peerReconnecting: (peerId) => this.roomEvent({ type: 'peer-reconnecting', peerId }),
       peerLeft: (peerId) => this.removePeer(peerId, 'left'),
       signal: (from, data) => this.onSignal(from, data),
+      relayOpened: (opened) => this.onRelayOpened(opened),
+      relayData: (id, data, ack) => {
+        this.relays.get(id)?.deliver(data)
+        // Consumed: the receiver's own credit ('ack' frames) bounds what piles up behind it.
+        ack()
+      },
+      relayClosed: (id) => this.relays.get(id)?.ended(),
       roomClosed: () => {
         this.closeAll()
         this.roomEvent({ type: 'room-closed' })
@@ -222,13 +235,14 @@ export class RoomSession {
   }
 
   private async enter() {
+    if ('nearby' in this.target) return this.enterNearby()
     if (!this.room.room) {
       await this.loadIceServers()
       await clearOldReceivedFiles(await savedTransferIds())
     }
     const name = this.opts.name?.trim() || undefined
     // After a reconnect, the room is re-entered by its link: the code may have expired meanwhile.
-    const target: JoinTarget = this.room.room ? { secret: this.room.room.secret } : this.target
+    const target = this.room.room ? { secret: this.room.room.secret } : (this.target as Exclude<JoinTarget, { nearby: true }>)
     let res: Awaited<ReturnType<SignalingPort['enter']>>
     try {
       res = await this.signaling.enter(target, name)
@@ -242,6 +256,29 @@ export class RoomSession {
     if (previousSelf && previousSelf !== res.self.peerId) for (const peerId of [...this.links.keys()]) this.removePeer(peerId, 'lost')
     for (const peer of res.peers ?? []) this.addPeer(peer)
     await this.restore(res.room)
+  }
+
+  /** The devices on this network, without a code (unless this device is hidden). */
+  private async enterNearby() {
+    if (this.opts.hidden) return this.roomEvent({ type: 'nearby-off' })
+    if (!this.iceServers.length) this.iceServers = await fetchIceServers(this.opts.baseUrl ?? '')
+    const res = await this.signaling.joinNearby(this.opts.name?.trim() || undefined)
+    if (!res) return this.roomEvent({ type: 'nearby-off' })
+    const previousSelf = this.room.self?.peerId
+    this.roomEvent({ type: 'nearby-joined', nearby: res.nearby, self: res.self, peers: res.peers })
+    if (previousSelf && previousSelf !== res.self.peerId) for (const peerId of [...this.links.keys()]) this.removePeer(peerId, 'lost')
+    for (const peer of res.peers) this.addPeer(peer)
+  }
+
+  /** Hides this device from (or shows it again to) the nearby group. */
+  setHidden(hidden: boolean): void {
+    if (!('nearby' in this.target)) return
+    this.opts = { ...this.opts, hidden }
+    if (hidden) {
+      this.signaling.leaveNearby()
+      for (const peerId of [...this.links.keys()]) this.removePeer(peerId, 'left')
+      this.roomEvent({ type: 'nearby-off' })
+    } else void this.enterNearby()
   }
 
   /** Transfers of this room saved before a reload come back, interrupted, until their peer is back. */
@@ -275,16 +312,71 @@ export class RoomSession {
       this.links.delete(peer.peerId)
       existing.close()
     } else if (existing) return
-    const link = this.makePeer(peer.peerId, self.peerId < peer.peerId, this.iceServers, (data) => this.signaling.signal(peer.peerId, data), {
-      state: (state, path) => this.onLinkState(peer.peerId, state, path),
-      message: (msg) => this.onMessage(peer.peerId, msg),
-      channel: (dc) => this.onChannel(peer.peerId, dc),
-    })
+    const link: PeerPort = this.makePeer(peer.peerId, self.peerId < peer.peerId, this.iceServers, (data) => this.signaling.signal(peer.peerId, data), this.linkEvents(peer.peerId, () => link))
     this.links.set(peer.peerId, link)
     // A new connection to a peer we may have known under the same id (it reloaded, or this page
     // did): it drops whatever old connection it still holds for us and starts afresh.
     this.signaling.signal(peer.peerId, { reset: true })
     link.start().catch(() => this.onLinkState(peer.peerId, 'failed', null))
+  }
+
+  /** A link's events, ignored once the link was replaced (by a new one or by the relay). */
+  private linkEvents(peerId: string, self: () => PeerPort): PeerPortEvents {
+    const current = () => this.links.get(peerId) === self()
+    return {
+      state: (state, path) => {
+        if (!current()) return
+        // No direct connection (or it broke for good): the server relay can stand in.
+        if (state === 'failed' && !(self() instanceof RelayLink)) void this.tryRelay(peerId, self())
+        this.onLinkState(peerId, state, path)
+      },
+      message: (msg) => current() && this.onMessage(peerId, msg),
+      channel: (pipe) => (current() ? this.onChannel(peerId, pipe) : pipe.close()),
+    }
+  }
+
+  /** The device with the smaller id opens the relay's control channel; the other accepts it. */
+  private async tryRelay(peerId: string, failed: PeerPort) {
+    const self = this.room.self
+    if (!self || this.room.relayOff) return
+    if (self.peerId > peerId) {
+      // The other device opens the relay; this one only asks whether there is one, to say so.
+      const probe = await this.signaling.openRelay(peerId, 0)
+      if (probe.ok) this.signaling.closeRelay(probe.relay.id)
+      else if (probe.code === 'relay_disabled') this.roomEvent({ type: 'relay-off' })
+      return
+    }
+    const control = await openRelayPipe(this.signaling, peerId, 'control', 4 * 1024 * 1024)
+    if (!(control instanceof RelayPipe)) {
+      if (control.code === 'relay_disabled') this.roomEvent({ type: 'relay-off' })
+      return
+    }
+    if (this.links.get(peerId) !== failed) return control.close()
+    this.useRelay(peerId, control)
+  }
+
+  private useRelay(peerId: string, control: RelayPipe) {
+    this.register(control)
+    const old = this.links.get(peerId)
+    const link: PeerPort = new RelayLink(peerId, this.signaling, control, this.linkEvents(peerId, () => link), (pipe) => this.register(pipe))
+    this.links.set(peerId, link)
+    old?.close()
+    this.onLinkState(peerId, 'connected', 'relay')
+  }
+
+  private register(pipe: RelayPipe) {
+    this.relays.set(pipe.id, pipe)
+    pipe.onClose(() => this.relays.delete(pipe.id))
+  }
+
+  private onRelayOpened(opened: { id: string; from: string; chunkBytes: number; window: number }) {
+    const pipe = acceptRelayPipe(this.signaling, opened, (named) => {
+      if (named.label === 'control') return this.room.peers.some((p) => p.peerId === opened.from) ? this.useRelay(opened.from, named) : named.close()
+      const link = this.links.get(opened.from)
+      if (link instanceof RelayLink) this.onChannel(opened.from, named)
+      else named.close()
+    })
+    this.register(pipe)
   }
 
   /** The peer made a new connection for us: an old link of ours to it is dead, make a new one too. */
@@ -380,14 +472,13 @@ export class RoomSession {
     this.dispatch(t, { type: 'message', msg })
   }
 
-  private onChannel(peerId: string, dc: RTCDataChannel) {
-    const m = /^x:([A-Za-z0-9_-]{8,64}):\d+$/.exec(dc.label)
+  private onChannel(peerId: string, pipe: Pipe) {
+    const m = /^x:([A-Za-z0-9_-]{8,64}):\d+$/.exec(pipe.label)
     const t = m ? this.transfers.get(m[1]!) : undefined
     if (!t || t.state.peerId !== peerId || t.state.direction !== 'receive' || t.state.phase !== 'active' || !t.receiver) {
-      dc.close()
+      pipe.close()
       return
     }
-    const pipe = channelPipe(dc)
     t.pipe?.close()
     t.pipe = pipe
     t.receiver.attach(pipe)
@@ -410,7 +501,7 @@ export class RoomSession {
         void this.openSink(t)
         return
       case 'pump':
-        this.pump(t, effect.at)
+        void this.pump(t, effect.at)
         return
       case 'stop':
         this.stopIo(t, effect.discard)
@@ -485,7 +576,7 @@ export class RoomSession {
     }
   }
 
-  private pump(t: Live, at: { file: number; offset: number }) {
+  private async pump(t: Live, at: { file: number; offset: number }) {
     const link = this.links.get(t.state.peerId)
     if (!link || !t.outgoing) return
     if (at.file >= t.state.files.length) return this.dispatch(t, { type: 'sent-all' })
@@ -503,7 +594,15 @@ export class RoomSession {
     )
     t.pipe?.close()
     t.pipes += 1
-    const pipe = channelPipe(link.openChannel(`x:${t.state.id}:${t.pipes}`))
+    const n = t.pipes
+    let pipe: Pipe
+    try {
+      pipe = await link.openPipe(`x:${t.state.id}:${n}`, t.meter.total - bytesBefore(t.state.files, at))
+    } catch (err) {
+      return this.dispatch(t, { type: 'error', message: `Sending failed: ${err instanceof Error ? err.message : 'no channel to the other device'}.` })
+    }
+    // Superseded while the channel was being opened (another resume, a cancel).
+    if (t.pipes !== n || t.state.phase !== 'active') return pipe.close()
     t.pipe = pipe
     pipe.onClose(() => {
       // The channel closed under a moving transfer while the link stays up: go on over a new one.
@@ -511,7 +610,7 @@ export class RoomSession {
       this.dispatch(t, { type: 'link-down', why: 'lost' })
       if (this.links.get(t.state.peerId)?.state === 'connected') this.dispatch(t, { type: 'link-up' })
     })
-    void t.sender.start(pipe, at)
+    void t.sender.start(pipe, at, link.chunkSize())
   }
 
   private stopIo(t: Live, discard: boolean) {
@@ -536,6 +635,7 @@ export class RoomSession {
   private async persist(t: Live) {
     const s = t.state
     const room = this.room.room
+    // Only room transfers resume after a reload (the room's link brings the page back to them).
     if (!room || isFinal(s.phase)) return
     // Only OPFS files outlive the page (a picked folder needs a new permission, a download stream ends).
     if (s.direction === 'receive' && t.sinkKind !== 'opfs') return

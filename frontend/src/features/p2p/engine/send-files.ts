@@ -49,12 +49,14 @@ export class FilesSender {
   private pacedSince = 0
   private pacedBytes = 0
   private stopped = false
+  private chunk: number
 
   constructor(
     private readonly files: File[],
     private readonly hooks: SendHooks,
     private readonly opts: SendOptions,
   ) {
+    this.chunk = opts.chunkSize
     this.worker = new SendWorker()
     this.worker.onmessage = (e: MessageEvent<FromSendWorker>) => this.fromWorker(e.data)
     this.worker.onerror = () => this.fail('the file could not be read')
@@ -62,8 +64,9 @@ export class FilesSender {
   }
 
   /** (Re)starts on `pipe` from `at`; an earlier pipe is dropped (its unsent blocks are read again). */
-  async start(pipe: Pipe, at: Position): Promise<void> {
+  async start(pipe: Pipe, at: Position, chunkSize = this.opts.chunkSize): Promise<void> {
     this.halt()
+    this.chunk = chunkSize
     const gen = ++this.generation
     this.pipe = pipe
     this.queue = []
@@ -131,7 +134,7 @@ export class FilesSender {
     const pipe = this.pipe
     if (!pipe || this.stopped) return
     const gen = this.generation
-    const chunk = this.opts.chunkSize
+    const chunk = this.chunk
     const window = this.opts.window ?? CREDIT_WINDOW
     const rate = this.opts.bytesPerSecond ?? 0
     this.clearTimers()

@@ -12,7 +12,8 @@ import {
   type TransferStarted,
 } from '@sharesync/protocol'
 import { io, type Socket } from 'socket.io-client'
-import type { JoinTarget, SignalingEvents, SignalingPort } from './ports'
+import type { RoomTarget, SignalingEvents, SignalingPort } from './ports'
+import type { RelayOpenResult } from './relay'
 
 type RoomSocket = Socket<ServerToClient, ClientToServer>
 
@@ -73,13 +74,16 @@ export class SocketSignaling implements SignalingPort {
     s.on('peer:reconnecting', ({ roomId, peerId }) => mine(roomId) && events.peerReconnecting(peerId))
     s.on('peer:left', ({ roomId, peerId }) => mine(roomId) && events.peerLeft(peerId, group(roomId)))
     s.on('signal', ({ from, data }) => events.signal(from, data))
+    s.on('relay:opened', ({ id, from, chunkBytes, window }) => events.relayOpened({ id, from, chunkBytes, window }))
+    s.on('relay:data', ({ id, data }, ack) => events.relayData(id, typeof data === 'string' ? data : toArrayBuffer(data), () => ack?.()))
+    s.on('relay:closed', ({ id }) => events.relayClosed(id))
     s.on('room:closed', ({ roomId }) => {
       if (roomId !== undefined && roomId === this.nearbyId) return
       events.roomClosed()
     })
   }
 
-  async enter(target: JoinTarget, name: string | undefined): Promise<Ack<RoomCreated & Partial<Pick<RoomJoined, 'peers'>>>> {
+  async enter(target: RoomTarget, name: string | undefined): Promise<Ack<RoomCreated & Partial<Pick<RoomJoined, 'peers'>>>> {
     const s = this.socket.timeout(10_000)
     if ('secret' in target) {
       const token = session.get(TOKEN_KEY(target.secret))
@@ -122,6 +126,23 @@ export class SocketSignaling implements SignalingPort {
     this.socket.emit('nearby:leave', {}, () => undefined)
   }
 
+  async openRelay(to: string, bytes: number): Promise<RelayOpenResult> {
+    const res = await this.socket
+      .timeout(10_000)
+      .emitWithAck('relay:open', { to, bytes })
+      .catch(() => null)
+    if (!res) return { ok: false, code: 'unavailable', message: 'The server did not answer.' }
+    return res.ok ? { ok: true, relay: res.relay } : { ok: false, code: res.error.code, message: res.error.message }
+  }
+
+  relayData(id: string, data: Uint8Array<ArrayBuffer> | string, done: (ok: boolean) => void): void {
+    this.socket.timeout(60_000).emit('relay:data', { id, data }, (err: Error | null, res?: { ok: boolean }) => done(!err && res?.ok === true))
+  }
+
+  closeRelay(id: string): void {
+    this.socket.emit('relay:close', { id }, () => undefined)
+  }
+
   signal(to: string, data: PeerSignal): void {
     this.socket.emit('signal', { to, data }, () => undefined)
   }
@@ -149,4 +170,9 @@ export class SocketSignaling implements SignalingPort {
     }
     return res
   }
+}
+
+function toArrayBuffer(data: ArrayBuffer | Uint8Array): ArrayBuffer {
+  if (data instanceof ArrayBuffer) return data
+  return data.slice().buffer as ArrayBuffer
 }
