@@ -21,7 +21,7 @@ const opened: Device[] = []
 
 beforeAll(async () => {
   files = tempDir()
-  ;[app, browser] = await Promise.all([startApp(), launchBrowser()])
+  ;[app, browser] = await Promise.all([startApp({ ROOM_RECONNECT_GRACE: '8s' }), launchBrowser()])
 })
 
 afterAll(async () => {
