@@ -164,6 +164,11 @@ describe('sender', () => {
     expect(sent(picked.effects)).toEqual([{ t: 'resume', id: ID }])
   })
 
+  it('the same accept twice (a resume crossed an accept) pumps once', () => {
+    const active = run(outgoing(), msg({ t: 'accept', id: ID, at: { file: 0, offset: 100 } })).state
+    expect(run(active, msg({ t: 'accept', id: ID, at: { file: 0, offset: 100 } })).effects).toEqual([])
+  })
+
   it('an offer still waiting for a connecting link goes out when the link is up', () => {
     expect(sent(run(outgoing(), { type: 'link-up' }).effects)).toEqual([{ t: 'offer', id: ID, files }])
   })

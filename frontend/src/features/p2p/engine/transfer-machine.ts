@@ -235,6 +235,8 @@ function onMessage(
     case 'accept': {
       if (!send || s.needsFiles) return stay()
       if (s.phase !== 'waiting' && s.phase !== 'active' && s.phase !== 'interrupted' && s.phase !== 'finishing') return stay()
+      // The same position again while it is being sent (a resume crossed an accept): nothing new.
+      if (s.phase === 'active' && msg.at.file === s.at.file && msg.at.offset === s.at.offset) return stay()
       if (!validPosition(s.files, msg.at)) return to('failed', `${s.peerName} asked for a part of the files that does not exist.`, [{ type: 'send', msg: { t: 'cancel', id: s.id, reason: 'sender-error' } }, { type: 'stop', discard: true }])
       const resumed = s.phase !== 'waiting'
       return to('active', null, [{ type: 'clear-timer', name: 'give-up' }, { type: 'clear-timer', name: 'finishing' }, { type: 'pump', at: msg.at }, { type: 'persist' }], {
@@ -246,7 +248,8 @@ function onMessage(
       // The sender is back: the receiver answers with its position (by reopening its sink).
       if (send) return stay()
       if (s.phase === 'interrupted') return to('active', null, [{ type: 'clear-timer', name: 'give-up' }, { type: 'open-sink', pick: false }], { resumes: s.resumes + 1 })
-      if (s.phase === 'active') return stay([{ type: 'send', msg: { t: 'accept', id: s.id, at: s.at } }])
+      // Already taking bytes: the sink settles and answers its exact position (not a stale one).
+      if (s.phase === 'active') return stay([{ type: 'open-sink', pick: false }])
       return stay()
     case 'decline':
       if (!send) return stay()
