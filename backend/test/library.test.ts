@@ -40,6 +40,20 @@ import { browserFetch, CookieJar, signInFlow, startOAuthServer, type FakeGoogleU
 const ADMIN: FakeGoogleUser = { sub: 'l-admin', email: 'librarian@example.com', name: 'Librarian', email_verified: true }
 const ALICE: FakeGoogleUser = { sub: 'l-alice', email: 'alice@example.com', name: 'Alice', email_verified: true }
 const BOB: FakeGoogleUser = { sub: 'l-bob', email: 'bob@example.com', name: 'Bob', email_verified: true }
+/** Mounting needs root (CI runs as root); elsewhere the mount test is skipped, saying why. */
+function mountsAllowed(): boolean {
+  const probe = mkdtempSync(join(tmpdir(), 'sharesync-mount-probe-'))
+  try {
+    execFileSync('mount', ['--bind', probe, probe], { stdio: 'ignore' })
+    execFileSync('umount', [probe], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  } finally {
+    rmSync(probe, { recursive: true, force: true })
+  }
+}
+const canMount = mountsAllowed()
 const GiB = 2 ** 30
 const MiB = 2 ** 20
 
@@ -128,6 +142,14 @@ beforeAll(async () => {
   symlinkSync(join(lib, 'docs', 'readme.txt'), join(lib, 'inside-link.txt'))
   symlinkSync(outside, join(lib, 'docs', 'sub', 'out'))
   execFileSync('mkfifo', [join(lib, 'pipe')])
+  if (canMount) {
+    // A bind mount of a folder outside (same device) and another file system, inside the library.
+    mkdirSync(join(lib, 'mounted'))
+    execFileSync('mount', ['--bind', outside, join(lib, 'mounted')])
+    mkdirSync(join(lib, 'other-fs'))
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'none', join(lib, 'other-fs')])
+    writeFileSync(join(lib, 'other-fs', 'file.txt'), 'on tmpfs')
+  }
   unixSocket = createServer()
   await new Promise<void>((resolve) => unixSocket.listen(join(lib, 'sock'), resolve))
   // 1 GiB, sparse: only three 1 MiB chunks take disk space, so the test stays fast.
@@ -165,6 +187,8 @@ afterAll(async () => {
   await server?.close()
   await oauth?.stop()
   unixSocket?.close()
+  // Unmount first: removing the tree would otherwise reach into the mounted folders.
+  if (canMount) for (const m of ['mounted', 'other-fs']) execFileSync('umount', ['-l', join(lib, m)], { stdio: 'ignore' })
   rmSync(work, { recursive: true, force: true })
 })
 
@@ -290,6 +314,20 @@ describe('library links', () => {
       const res = await link(admin, { path })
       expect([path, res.status, await errorCode(res)]).toEqual([path, 403, 'library_forbidden'])
     }
+  })
+})
+
+describe('mounts inside the library', () => {
+  it.skipIf(!canMount)('a bind mount or another file system mounted inside the library is neither listed nor linked', async () => {
+    for (const path of ['NAS/mounted', 'NAS/mounted/secret.txt', 'NAS/other-fs', 'NAS/other-fs/file.txt']) {
+      const res = await link(admin, { path })
+      expect([path, res.status, await errorCode(res)]).toEqual([path, 403, 'library_forbidden'])
+    }
+    const root = (await (await list(admin, 'NAS')).json()) as LibraryListing
+    expect(root.entries.map((e) => e.name)).not.toContain('mounted')
+    expect(root.entries.map((e) => e.name)).not.toContain('other-fs')
+    const found = (await (await browserFetch(admin, `${server.url}/api/library/search?path=NAS&q=secret`)).json()) as LibrarySearchResponse
+    expect(found.results).toEqual([])
   })
 })
 

@@ -1,5 +1,5 @@
 import { constants, type Dirent, type Stats } from 'node:fs'
-import { open, readdir, readlink, realpath, stat, type FileHandle } from 'node:fs/promises'
+import { open, readdir, readFile, readlink, realpath, stat, type FileHandle } from 'node:fs/promises'
 import { join, relative, sep } from 'node:path'
 import { MAX_LIBRARY_PATH_LENGTH } from '@sharesync/protocol'
 import type { Config } from '../config'
@@ -35,6 +35,10 @@ interface ResolvedRoot {
   name: string
   real: string
   dev: number
+  /** the mount the root's folder is on (Linux: /proc/self/fdinfo), null where unknown */
+  mnt: number | null
+  /** mount points below the root (bind mounts included): never listed, walked or opened */
+  mountsBelow: Set<string>
 }
 
 const invalid = (message: string) => new AppError('library_path_invalid', message)
@@ -48,6 +52,32 @@ async function descriptorPath(handle: FileHandle): Promise<string | null> {
   } catch {
     return null
   }
+}
+
+/** The mount id of an open descriptor (Linux); null where /proc is not mounted. */
+async function mountId(handle: FileHandle): Promise<number | null> {
+  try {
+    const m = /^mnt_id:\s*(\d+)$/m.exec(await readFile(`/proc/self/fdinfo/${handle.fd}`, 'utf8'))
+    return m ? Number(m[1]) : null
+  } catch {
+    return null
+  }
+}
+
+/** Mount points strictly below `dir`, from /proc/self/mountinfo (its paths escape spaces and such as octal). */
+async function mountPointsBelow(dir: string): Promise<Set<string>> {
+  const below = new Set<string>()
+  try {
+    for (const line of (await readFile('/proc/self/mountinfo', 'utf8')).split('\n')) {
+      const field = line.split(' ')[4]
+      if (!field) continue
+      const point = field.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)))
+      if (point.startsWith(dir.endsWith(sep) ? dir : dir + sep)) below.add(point)
+    }
+  } catch {
+    // No /proc: the device check still applies.
+  }
+  return below
 }
 
 /** A hidden name: dot-files and dot-folders never leave the library (`.ssh`, `.git`, `.env`…). */
@@ -113,9 +143,20 @@ export class LibraryFs {
     if (!root) throw notFound()
     try {
       const real = await realpath(root.dir)
-      const info = await stat(real)
-      if (!info.isDirectory()) throw new Error('not a directory')
-      return { name, real, dev: info.dev }
+      const handle = await open(real, constants.O_RDONLY | constants.O_DIRECTORY)
+      try {
+        const info = await handle.stat()
+        const crossMounts = this.config.crossMounts
+        return {
+          name,
+          real,
+          dev: info.dev,
+          mnt: crossMounts ? null : await mountId(handle),
+          mountsBelow: crossMounts ? new Set() : await mountPointsBelow(real),
+        }
+      } finally {
+        await handle.close()
+      }
     } catch {
       throw new AppError('library_unavailable', `The library folder "${name}" is not available right now.`)
     }
@@ -135,6 +176,10 @@ export class LibraryFs {
       throw forbidden('This path leads outside the library (through a symbolic link).')
     }
     if (relative(root.real, real).split(sep).some(isHidden)) throw forbidden('This path leads to a hidden file or folder.')
+    for (const point of root.mountsBelow) {
+      if (real === point || real.startsWith(point + sep))
+        throw forbidden('This path leads to another file system mounted inside the library.')
+    }
   }
 
   /** Opens a file or folder of the library and checks the open descriptor (step 3). The caller closes it. */
@@ -154,6 +199,11 @@ export class LibraryFs {
       if (opened !== real) throw forbidden('This path changed while it was being opened.')
       if (!this.config.crossMounts && info.dev !== root.dev)
         throw forbidden('This path leads to another file system mounted inside the library.')
+      // A bind mount may come from the same device: the descriptor's mount tells.
+      if (root.mnt !== null) {
+        const mnt = await mountId(handle)
+        if (mnt !== null && mnt !== root.mnt) throw forbidden('This path leads to another file system mounted inside the library.')
+      }
       if (!info.isFile() && !info.isDirectory())
         throw forbidden('Only regular files and folders can be shared (not devices, sockets or pipes).')
       if (want === 'file' && !info.isFile()) throw forbidden('This is a folder, not a file.')
@@ -203,6 +253,7 @@ export class LibraryFs {
     const full = join(dir, d.name)
     try {
       if (d.isFile() || d.isDirectory()) {
+        this.assertInside(root, full)
         const info = await stat(full)
         if (!this.config.crossMounts && info.dev !== root.dev) return null
         return info.isFile() || info.isDirectory() ? toInfo(d.name, info) : null
