@@ -261,7 +261,7 @@ export class RoomSession {
   /** The devices on this network, without a code (unless this device is hidden). */
   private async enterNearby() {
     if (this.opts.hidden) return this.roomEvent({ type: 'nearby-off' })
-    if (!this.iceServers.length) this.iceServers = await fetchIceServers(this.opts.baseUrl ?? '')
+    if (!this.iceServers.length) this.iceServers = (await fetchIceServers(this.opts.baseUrl ?? '')).servers
     const res = await this.signaling.joinNearby(this.opts.name?.trim() || undefined)
     if (!res) return this.roomEvent({ type: 'nearby-off' })
     const previousSelf = this.room.self?.peerId
