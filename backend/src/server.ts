@@ -1,4 +1,5 @@
 import type { Server as HttpServer } from 'node:http'
+import type { Express } from 'express'
 import type { AddressInfo } from 'node:net'
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
@@ -41,6 +42,8 @@ export interface RunningServer {
   port: number
   deps: Deps
   http: HttpServer
+  /** the Express app (its router stack lists every route: the bad-input sweep walks it) */
+  app: Express
   realtime: Realtime
   /** Graceful: stop accepting, let in-flight requests finish, close dependencies. */
   close(): Promise<void>
@@ -118,6 +121,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
     port,
     deps,
     http,
+    app,
     realtime,
     close() {
       closing ??= (async () => {
