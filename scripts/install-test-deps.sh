@@ -10,6 +10,7 @@
 #   postgresql      integration tests start throwaway clusters with initdb/postgres from
 #                   /usr/lib/postgresql/*/bin, as the `postgres` user when run as root
 #   redis-server    integration tests for shared rate limits and the socket.io adapter
+#   nginx           the fault suite runs deploy/nginx.conf in front of two app instances
 #   unzip           the library tests open folder links' zips with the real unzip
 #   fonts           so that pages render text in headless Chromium
 #   firefox-esr     the P2P suite across engines (puppeteer-core drives it over WebDriver BiDi)
@@ -53,6 +54,8 @@ missing=()
 have_chromium || missing+=(chromium)
 have_postgres || missing+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+have_nginx() { [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1; }
+have_nginx || missing+=(nginx)
 { [ -x /usr/bin/firefox-esr ] || [ -x /usr/bin/firefox ]; } || missing+=(firefox-esr)
 command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
 # The library's folder links are checked with the real unzip binary.
@@ -108,6 +111,7 @@ fi
 have_chromium || die "chromium is still missing after the install"
 have_postgres || die "PostgreSQL server binaries are still missing after the install"
 command -v redis-server >/dev/null 2>&1 || die "redis-server is still missing after the install"
+have_nginx || die "nginx is still missing after the install"
 command -v unzip >/dev/null 2>&1 || die "unzip is still missing after the install"
 [ -x /usr/bin/turnserver ] || die "coturn (turnserver) is still missing after the install"
 

@@ -146,6 +146,11 @@ const EnvSchema = z
     DATABASE_TIMEOUT: millis.prefault('3s'),
     DATABASE_STATEMENT_TIMEOUT: millis.prefault('30s'),
     SHUTDOWN_TIMEOUT: millis.prefault('30s'),
+    SOCKET_TRANSPORTS: z
+      .string()
+      .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+      .pipe(z.array(z.enum(['websocket', 'polling'])).min(1))
+      .optional(),
     ROOM_RECONNECT_GRACE: duration.prefault('20s'),
     ROOM_HEARTBEAT: duration.prefault('5s'),
     NEARBY_CAPACITY: z.coerce.number().int().min(2).max(500).default(50),
@@ -218,6 +223,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ? { kind: 'postgres' as const, url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, connectTimeoutMs: e.DATABASE_TIMEOUT, statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT }
       : { kind: 'pglite' as const, dir: join(dataDir, 'db') },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT,
+    // Several instances (REDIS_URL) behind a round-robin balancer: WebSocket only, since a
+    // long-polling session is many requests that must all reach the instance that holds it.
+    socketTransports: e.SOCKET_TRANSPORTS ?? (e.REDIS_URL ? ['websocket' as const] : ['websocket' as const, 'polling' as const]),
     storage:
       e.STORAGE === 's3'
         ? {

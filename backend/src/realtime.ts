@@ -43,6 +43,8 @@ export function createRealtime(http: HttpServer, deps: Deps, opts: RealtimeOptio
     // Signals are SDP and ICE candidates (a few KiB): anything bigger is refused and the socket closed.
     maxHttpBufferSize: MAX_SIGNAL_BYTES,
     serveClient: false,
+    // WebSocket only with several instances (SOCKET_TRANSPORTS): no sticky sessions needed.
+    transports: [...config.socketTransports],
     // No CORS headers: the web app is served from the same origin.
     allowRequest: (req, callback) => callback(null, originAllowed(req, config.publicUrl)),
     // One instance: a socket back within the grace period gets its seats and missed events again.

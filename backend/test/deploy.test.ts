@@ -25,3 +25,16 @@ describe('docker compose', () => {
     expect(seconds(compose.services.app!.stop_grace_period ?? '10s')).toBeGreaterThan(drain)
   })
 })
+
+describe('Socket.IO transports', () => {
+  const base = { DATA_DIR: '/tmp', SESSION_SECRET: 's'.repeat(32) }
+  it('several instances (REDIS_URL) speak WebSocket only, so a round-robin balancer needs no sticky sessions', () => {
+    expect(loadConfig({ ...base, REDIS_URL: 'redis://127.0.0.1:6379' }).socketTransports).toEqual(['websocket'])
+    expect(loadConfig(base).socketTransports).toEqual(['websocket', 'polling'])
+    expect(loadConfig({ ...base, REDIS_URL: 'redis://127.0.0.1:6379', SOCKET_TRANSPORTS: 'websocket, polling' }).socketTransports).toEqual(['websocket', 'polling'])
+  })
+
+  it('an unknown transport stops startup with the variable named', () => {
+    expect(() => loadConfig({ ...base, SOCKET_TRANSPORTS: 'websocket,carrier-pigeon' })).toThrow(/SOCKET_TRANSPORTS/)
+  })
+})

@@ -12,6 +12,7 @@ import { FilesSender } from './send-files'
 import { SocketSignaling } from './signaling'
 import { canStreamToDisk, clearOldReceivedFiles, opfsFile, pickDirectory, sinkTarget, uniqueName, type ForcedSink, type SinkKind } from './sinks'
 import { bytesBefore, isFinal, newIncoming, newOutgoing, restored, transition, type Effect, type TransferEvent, type TransferState } from './transfer-machine'
+import { unreachableMessage } from './connection-hint'
 
 /**
  * A person's presence in one room. It wires the ports (signaling, peer links, sinks) to the two
@@ -112,7 +113,10 @@ export class RoomSession {
       },
       down: () => this.roomEvent({ type: 'socket-down' }),
       unreachable: () => {
-        if (!this.room.room) this.roomEvent({ type: 'join-failed', message: 'Could not reach the server. Check your connection and try again.' })
+        if (this.room.room) return
+        void unreachableMessage(this.opts.baseUrl).then((message) => {
+          if (!this.room.room) this.roomEvent({ type: 'join-failed', message })
+        })
       },
       peerJoined: (peer) => this.addPeer(peer),
       peerBack: (peer) => {
