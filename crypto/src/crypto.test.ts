@@ -19,6 +19,7 @@ import {
   recordNonce,
   sealMetadata,
   sealPart,
+  sealPartPieces,
   webCrypto,
   type FileKey,
   type Primitives,
@@ -239,6 +240,11 @@ for (const [name, primitives] of [
       const inOrder = Buffer.concat(reversed.sort((a, b) => a[0] - b[0]).map(([, b]) => b))
       expect(Buffer.compare(inOrder, await encryptWhole(fk, plain, partSize))).toBe(0)
       expect(hex(await sealPart(fk, plain.length, partSize, 2, read))).toBe(hex(reversed.find(([p]) => p === 2)![1]))
+      // The pieces (what the web app wraps in a Blob) are the same bytes.
+      for (let p = 1; p <= n; p++) {
+        const pieces = await sealPartPieces(fk, plain.length, partSize, p, read)
+        expect(hex(Buffer.concat(pieces))).toBe(hex(reversed.find(([q]) => q === p)![1]))
+      }
     })
   })
 }

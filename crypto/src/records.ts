@@ -45,8 +45,10 @@ export class DecryptError extends Error {
 
 /** Records encrypted or decrypted at once: WebCrypto runs them concurrently off the main thread. */
 const PARALLEL = 32
-/** Middle records gathered before they are opened (1 MiB): fewer, larger rounds. */
-const BATCH = 16
+/** Middle records gathered before they are opened (2 MiB): fewer, larger rounds. */
+const BATCH = 32
+/** Batches decrypting at the same time. */
+const MAX_BATCHES = 3
 
 /** Runs `work` for 0..count-1 with at most `limit` at a time, results in order. */
 async function inOrder<T>(count: number, limit: number, work: (i: number) => Promise<T>): Promise<T[]> {
@@ -74,37 +76,61 @@ export async function sealPart(
   partNumber: number,
   read: (start: number, end: number) => Promise<Uint8Array>,
 ): Promise<Bytes> {
+  return join(await sealPartPieces(key, plainSize, partSize, partNumber, read))
+}
+
+/**
+ * The same bytes as `sealPart`, as the pieces they are made of (the header, then one array per
+ * record), in order: a browser can wrap them in a Blob without copying them into one array first.
+ */
+export async function sealPartPieces(
+  key: FileKey,
+  plainSize: number,
+  partSize: number,
+  partNumber: number,
+  read: (start: number, end: number) => Promise<Uint8Array>,
+): Promise<Bytes[]> {
   const layout = partLayout(plainSize, partSize, partNumber)
   const plain = await read(layout.plainStart, layout.plainEnd)
   if (plain.byteLength !== layout.plainEnd - layout.plainStart) throw new Error('the file changed while it was read')
-  return sealRecords(key, plainSize, layout.firstRecord, plain, layout.size)
+  const pieces = await sealRecordPieces(key, plainSize, layout.firstRecord, plain)
+  if (pieces.reduce((n, p) => n + p.byteLength, 0) !== layout.size) throw new RangeError('the part does not match its layout')
+  return pieces
 }
 
 /** Encrypts the records from `firstRecord` on that `plain` holds; the file is `plainSize` bytes. */
-export async function sealRecords(key: FileKey, plainSize: number, firstRecord: number, plain: Uint8Array, expectedSize?: number): Promise<Bytes> {
+export async function sealRecords(key: FileKey, plainSize: number, firstRecord: number, plain: Uint8Array): Promise<Bytes> {
+  return join(await sealRecordPieces(key, plainSize, firstRecord, plain))
+}
+
+async function sealRecordPieces(key: FileKey, plainSize: number, firstRecord: number, plain: Uint8Array): Promise<Bytes[]> {
   const header = fileHeader(key.index)
   const last = lastRecord(plainSize)
-  const ranges: { record: number; from: number; to: number; at: number }[] = []
+  const ranges: { record: number; from: number; to: number }[] = []
   let from = 0
-  let at = firstRecord === 0 ? HEADER_SIZE : 0
   for (let record = firstRecord; ; record++) {
     const room = record === 0 ? CHUNK_SIZE - HEADER_SIZE - TAG_SIZE : CHUNK_SIZE - TAG_SIZE
     const to = Math.min(plain.byteLength, from + room)
     if (record !== last && to - from !== room) throw new RangeError('records other than the last must be full')
-    ranges.push({ record, from, to, at })
-    at += to - from + TAG_SIZE
+    ranges.push({ record, from, to })
     from = to
     if (from >= plain.byteLength || record === last) break
   }
   if (from !== plain.byteLength) throw new RangeError('more plaintext than the file has')
-  const out = new Uint8Array(at)
-  if (expectedSize !== undefined && out.byteLength !== expectedSize) throw new RangeError('the part does not match its layout')
-  if (firstRecord === 0) out.set(header, 0)
-  await inOrder(ranges.length, PARALLEL, async (i) => {
+  const sealed = await inOrder(ranges.length, PARALLEL, (i) => {
     const r = ranges[i]!
-    const sealed = await key.aead.seal(recordNonce(key.index, r.record, r.record === last), header, plain.subarray(r.from, r.to))
-    out.set(sealed, r.at)
+    return key.aead.seal(recordNonce(key.index, r.record, r.record === last), header, plain.subarray(r.from, r.to))
   })
+  return firstRecord === 0 ? [header, ...sealed] : sealed
+}
+
+function join(pieces: Bytes[]): Bytes {
+  const out = new Uint8Array(pieces.reduce((n, p) => n + p.byteLength, 0))
+  let at = 0
+  for (const p of pieces) {
+    out.set(p, at)
+    at += p.byteLength
+  }
   return out
 }
 
@@ -204,37 +230,59 @@ export function decryptStream(key: FileKey, opts: { expectedSize?: number } = {}
     }
   }
 
-  const openMiddle = async (controller: TransformStreamDefaultController<Bytes>) => {
+  // Batches being decrypted, oldest first. Each starts at once (the records of several batches are
+  // in flight together) but hands its plaintext on only after every batch before it did, and only
+  // once all of its own records verified.
+  let delivered: Promise<void> = Promise.resolve()
+  let inFlight = 0
+  const openMiddle = (controller: TransformStreamDefaultController<Bytes>) => {
     const ready = Math.floor((queue.length - 1) / CHUNK_SIZE)
     if (ready <= 0) return
     const first = record
     const chunks = Array.from({ length: ready }, () => queue.take(CHUNK_SIZE))
     record += ready
-    const plain = await inOrder(ready, PARALLEL, (i) => open(first + i, chunks[i]!, false))
-    for (const p of plain) controller.enqueue(p)
+    const job = inOrder(ready, PARALLEL, (i) => open(first + i, chunks[i]!, false))
+    inFlight++
+    delivered = delivered.then(async () => {
+      const plain = await job.finally(() => inFlight--)
+      for (const p of plain) controller.enqueue(p)
+    })
+    // Awaited later (by the next batch or the end); this only keeps an early failure from being
+    // reported as unhandled in the meantime.
+    delivered.catch(() => undefined)
   }
 
-  return new TransformStream<Uint8Array, Bytes>({
-    async transform(chunk, controller) {
-      received += chunk.byteLength
-      if (opts.expectedSize !== undefined && received > opts.expectedSize) throw new DecryptError('too_long', record)
-      queue.push(chunk)
-      if (!headerChecked && queue.length >= HEADER_SIZE) {
-        // Read the header before any record: a precise reason beats "tampered".
-        const parsed = parseHeader(queue.peek(HEADER_SIZE))
-        if (!parsed.ok) throw new DecryptError(parsed.reason, 0)
-        if (parsed.fileIndex !== key.index) throw new DecryptError('wrong_file', 0)
-        headerChecked = true
-      }
-      // Every full chunk with more bytes after it is a middle record; they are opened a batch at a
-      // time, concurrently (one at a time, WebCrypto's per-call cost would dominate).
-      if (headerChecked && Math.floor((queue.length - 1) / CHUNK_SIZE) >= BATCH) await openMiddle(controller)
+  return new TransformStream<Uint8Array, Bytes>(
+    {
+      async transform(chunk, controller) {
+        received += chunk.byteLength
+        if (opts.expectedSize !== undefined && received > opts.expectedSize) throw new DecryptError('too_long', record)
+        queue.push(chunk)
+        if (!headerChecked && queue.length >= HEADER_SIZE) {
+          // Read the header before any record: a precise reason beats "tampered".
+          const parsed = parseHeader(queue.peek(HEADER_SIZE))
+          if (!parsed.ok) throw new DecryptError(parsed.reason, 0)
+          if (parsed.fileIndex !== key.index) throw new DecryptError('wrong_file', 0)
+          headerChecked = true
+        }
+        // Every full chunk with more bytes after it is a middle record; they are opened a batch at a
+        // time, concurrently (one at a time, WebCrypto's per-call cost would dominate).
+        if (headerChecked && Math.floor((queue.length - 1) / CHUNK_SIZE) >= BATCH) openMiddle(controller)
+        // Backpressure: at most a few batches in flight; a failed one fails the stream here.
+        if (inFlight >= MAX_BATCHES) await delivered
+      },
+      async flush(controller) {
+        // An earlier batch's failure is the first thing to report.
+        await delivered
+        if (!headerChecked || queue.length === 0) throw new DecryptError('truncated', record)
+        if (opts.expectedSize !== undefined && received < opts.expectedSize) throw new DecryptError('truncated', record)
+        openMiddle(controller)
+        await delivered
+        controller.enqueue(await open(record, queue.take(queue.length), true))
+      },
     },
-    async flush(controller) {
-      if (!headerChecked || queue.length === 0) throw new DecryptError('truncated', record)
-      if (opts.expectedSize !== undefined && received < opts.expectedSize) throw new DecryptError('truncated', record)
-      await openMiddle(controller)
-      controller.enqueue(await open(record, queue.take(queue.length), true))
-    },
-  })
+    // Room for a few batches on either side, so that reading, decrypting and writing overlap.
+    new ByteLengthQueuingStrategy({ highWaterMark: 4 * BATCH * CHUNK_SIZE }),
+    new ByteLengthQueuingStrategy({ highWaterMark: 4 * BATCH * CHUNK_SIZE }),
+  )
 }

@@ -347,7 +347,7 @@ export class UploadEngine {
   }
 
   /** PUT with XMLHttpRequest: fetch cannot report upload progress. Resolves with the part's ETag. */
-  private put(url: string, body: Blob | Uint8Array<ArrayBuffer>, key: string): Promise<string> {
+  private put(url: string, body: Blob, key: string): Promise<string> {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest()
       this.xhrs.add(xhr)

@@ -7,6 +7,8 @@ import type { SaveSink } from './save-file'
  * offered as complete — only after the last record verified; any failure aborts it.
  */
 
+const PROGRESS_MS = 200
+
 export class DownloadFailed extends Error {
   constructor(
     message: string,
@@ -28,19 +30,31 @@ export async function downloadDecrypted(opts: {
 }): Promise<void> {
   const { sink } = opts
   let written = 0
+  let reported = 0
   try {
     const res = await fetch(opts.url, { signal: opts.signal, credentials: 'omit', cache: 'no-store' }).catch((err: unknown) => {
       throw new DownloadFailed(`The download could not start (${err instanceof Error ? err.message : 'network error'}).`, 'network')
     })
     if (!res.ok || !res.body) throw new DownloadFailed(`The server answered ${res.status}; nothing was saved.`, 'server')
-    const reader = res.body.pipeThrough(decryptStream(opts.key, { expectedSize: opts.encryptedSize })).getReader()
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      await sink.write(value)
-      written += value.byteLength
-      opts.onProgress?.(written)
-    }
+    // A pipe, so that fetching, decrypting and saving run at the same time (each stage has a queue).
+    await res.body.pipeThrough(decryptStream(opts.key, { expectedSize: opts.encryptedSize })).pipeTo(
+      new WritableStream<Uint8Array>(
+        {
+          async write(chunk) {
+            await sink.write(chunk)
+            written += chunk.byteLength
+            // A few updates a second: a page re-render per 64 KiB record would slow the download.
+            const now = performance.now()
+            if (now - reported >= PROGRESS_MS) {
+              reported = now
+              opts.onProgress?.(written)
+            }
+          },
+        },
+        new ByteLengthQueuingStrategy({ highWaterMark: 8 * 1024 * 1024 }),
+      ),
+      { signal: opts.signal },
+    )
     await sink.close()
   } catch (err) {
     await sink.abort().catch(() => undefined)
@@ -52,5 +66,8 @@ function describe(err: unknown, signal: AbortSignal | undefined): DownloadFailed
   if (err instanceof DownloadFailed) return err
   if (signal?.aborted) return new DownloadFailed('Download cancelled; nothing was saved.', 'cancelled')
   if (err instanceof DecryptError) return new DownloadFailed(`${err.message} Nothing was saved.`, 'tampered')
-  return new DownloadFailed(`The download was interrupted (${err instanceof Error ? err.message : 'network error'}); nothing was saved.`, 'network')
+  return new DownloadFailed(
+    `The download was interrupted (${err instanceof Error ? err.message : 'network error'}); nothing was saved.`,
+    'network',
+  )
 }

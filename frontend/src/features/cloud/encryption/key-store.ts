@@ -65,6 +65,7 @@ export const keyStore = {
   /** Forgets the keys of expired links. */
   async prune(): Promise<void> {
     const all = await run('readonly', (s) => s.getAll()).catch(() => undefined)
-    for (const k of all ?? []) if (!isStoredKey(k) || Date.parse(k.expiresAt) <= Date.now()) await keyStore.remove((k as { shareId: string }).shareId)
+    for (const k of all ?? [])
+      if (!isStoredKey(k) || Date.parse(k.expiresAt) <= Date.now()) await keyStore.remove((k as { shareId: string }).shareId)
   },
 }

@@ -71,7 +71,9 @@ export async function openSave(file: { name: string; size: number; type: string 
 export async function clearOldSaved(maxAgeMs = 3600_000): Promise<void> {
   if (!saveCapabilities().opfs) return
   try {
-    const dir = (await (await navigator.storage.getDirectory()).getDirectoryHandle(OPFS_DIR, { create: true })) as FileSystemDirectoryHandle & {
+    const dir = (await (
+      await navigator.storage.getDirectory()
+    ).getDirectoryHandle(OPFS_DIR, { create: true })) as FileSystemDirectoryHandle & {
       keys?: () => AsyncIterable<string>
     }
     if (!dir.keys) return
@@ -134,7 +136,10 @@ function batches(flushBatch: (batch: Uint8Array<ArrayBuffer>) => Promise<void>) 
   }
 }
 
-/** Streams into the service worker's download stream: each batch is answered 'ok' when it wants more. */
+/**
+ * Streams into the service worker's download stream, ~4 MiB of records per message: their buffers are
+ * transferred as they are (no joining copy); each message is answered 'ok' when the stream wants more.
+ */
 function downloadSink(port: MessagePort): SaveSink {
   let waiter: ((msg: string) => void) | null = null
   let cancelled = false
@@ -144,27 +149,44 @@ function downloadSink(port: MessagePort): SaveSink {
     waiter = null
     w?.(String(e.data))
   }
-  const out = batches(async (batch) => {
+  let pending: ArrayBuffer[] = []
+  let bytes = 0
+  const flush = async () => {
+    if (pending.length === 0) return
+    const buffers = pending
+    pending = []
+    bytes = 0
     const answered = new Promise<string>((resolve) => (waiter = resolve))
-    port.postMessage(batch.buffer, [batch.buffer])
+    port.postMessage(buffers, buffers)
     await answered
     if (cancelled) throw new Error('The download was cancelled in the browser.')
-  })
+  }
   return {
     kind: 'download',
-    write: (chunk) => out.push(chunk),
+    async write(chunk) {
+      // A view on part of a buffer cannot be transferred alone: copy just that one.
+      const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer
+      pending.push(whole ? (chunk.buffer as ArrayBuffer) : new Uint8Array(chunk).buffer)
+      bytes += chunk.byteLength
+      if (bytes >= BATCH) await flush()
+    },
     async close() {
-      await out.flush()
+      await flush()
       port.postMessage('end')
     },
     async abort() {
-      out.drop()
+      pending = []
       port.postMessage('abort')
     },
   }
 }
 
-function writableSink(kind: SaveKind, writable: FileSystemWritableFileStream, done: () => Promise<void>, remove?: () => Promise<void>): SaveSink {
+function writableSink(
+  kind: SaveKind,
+  writable: FileSystemWritableFileStream,
+  done: () => Promise<void>,
+  remove?: () => Promise<void>,
+): SaveSink {
   const out = batches((batch) => writable.write(batch))
   return {
     kind,

@@ -24,4 +24,3 @@ export function saveKind(caps: SaveCapabilities, size: number, forced?: ForcedSa
   if (caps.opfs) return 'opfs'
   return size <= MEMORY_LIMIT ? 'memory' : 'too_large'
 }
-

@@ -1,4 +1,4 @@
-import { ShareKey, encryptedSize, formatKeyToken, newSecret, sealMetadata, sealPart } from '@sharesync/crypto'
+import { ShareKey, encryptedSize, formatKeyToken, newSecret, sealMetadata, sealPartPieces } from '@sharesync/crypto'
 import type { CreateShareRequest } from '@sharesync/protocol'
 
 /**
@@ -13,7 +13,7 @@ export interface PartEncoder {
   /** bytes stored for the whole file (what the server announced and enforces) */
   size: number
   /** the body of part `partNumber` (1-based), given the server's part size */
-  part(partNumber: number, partSize: number): Promise<Uint8Array<ArrayBuffer>>
+  part(partNumber: number, partSize: number): Promise<Blob>
 }
 
 export interface SealedShare {
@@ -48,7 +48,16 @@ export function partEncoder(key: ShareKey, index: number, file: File): PartEncod
     size: encryptedSize(file.size),
     async part(partNumber, partSize) {
       const fileKey = await key.fileKey(index)
-      return sealPart(fileKey, file.size, partSize, partNumber, async (start, end) => new Uint8Array(await file.slice(start, end).arrayBuffer()))
+      const pieces = await sealPartPieces(
+        fileKey,
+        file.size,
+        partSize,
+        partNumber,
+        async (start, end) => new Uint8Array(await file.slice(start, end).arrayBuffer()),
+      )
+      // A Blob of the records, not one array: the browser streams the body from its blob store like
+      // a file slice, instead of copying an array into the request (several times slower in Chromium).
+      return new Blob(pieces)
     },
   }
 }

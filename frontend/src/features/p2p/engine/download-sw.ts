@@ -5,8 +5,8 @@
  *
  * Protocol with the page, per file: the page posts `{ type: 'p2p-download', id, name, size, mime }`
  * with a MessagePort; the worker answers 'registered'; the page opens `p2p-dl/<id>/<name>` in a hidden
- * iframe; then it posts ArrayBuffers and waits for 'ok' (sent while the stream wants more: that is the
- * backpressure), and finally 'end' (or 'abort', which fails the download).
+ * iframe; then it posts ArrayBuffers (or arrays of them) and waits for 'ok' (sent while the stream
+ * wants more: that is the backpressure), and finally 'end' (or 'abort', which fails the download).
  */
 const sw = self as unknown as ServiceWorkerGlobalScope
 
@@ -57,8 +57,10 @@ sw.addEventListener('fetch', (event) => {
           const data: unknown = msg.data
           if (data === 'end') return controller.close()
           if (data === 'abort') return controller.error(new Error('the transfer stopped'))
-          if (!(data instanceof ArrayBuffer)) return
-          controller.enqueue(new Uint8Array(data))
+          // One buffer, or several in order (transferred as they are, without joining them first).
+          const buffers = Array.isArray(data) ? data.filter((b): b is ArrayBuffer => b instanceof ArrayBuffer) : data instanceof ArrayBuffer ? [data] : []
+          if (buffers.length === 0) return
+          for (const b of buffers) controller.enqueue(new Uint8Array(b))
           if ((controller.desiredSize ?? 0) > 0) port.postMessage('ok')
           else resume = () => port.postMessage('ok')
         }
