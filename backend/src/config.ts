@@ -166,6 +166,7 @@ const EnvSchema = z
     TEMP_FILE_MAX_IDLE: duration.prefault('1h'),
     STREAM_UPLOAD_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(16),
     STREAM_UPLOAD_QUEUE_WAIT: duration.prefault('30s'),
+    RELAY_STALL_TIMEOUT: millis.prefault('30s'),
   })
 
 
@@ -286,7 +287,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       heartbeat: e.ROOM_HEARTBEAT,
       nearbyCapacity: e.NEARBY_CAPACITY,
     },
-    relay: { enabled: e.RELAY_ENABLED, maxBytes: e.RELAY_MAX_BYTES, dailyQuota: e.RELAY_DAILY_QUOTA },
+    relay: { enabled: e.RELAY_ENABLED, maxBytes: e.RELAY_MAX_BYTES, dailyQuota: e.RELAY_DAILY_QUOTA, stallMs: e.RELAY_STALL_TIMEOUT },
     metricsToken: e.METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,
     janitor: { intervalSeconds: e.JANITOR_INTERVAL, staleUploadAge: e.STALE_UPLOAD_AGE },

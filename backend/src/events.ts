@@ -12,6 +12,8 @@ export interface AppEvents {
   roomOpened: { roomId: string }
   roomClosed: { roomId: string }
   transferFinished: { bytes: number; files: number; ms: number; status: TransferStatus }
+  /** one end of a server relay channel closed: the bytes it sent */
+  relayFinished: { bytes: number; ms: number; opener: boolean; reason: string }
   /** a rate limit or quota refused a request */
   rateLimited: { limit: string }
   janitorRun: { deleted: number }

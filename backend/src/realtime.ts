@@ -1,6 +1,6 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http'
 import { createAdapter } from '@socket.io/redis-adapter'
-import { ACCOUNT_NAMESPACE, ADMIN_NAMESPACE, MAX_SIGNAL_BYTES, ROOMS_NAMESPACE, type ClientToServer, type LiveFigures, type ServerToClient } from '@sharesync/protocol'
+import { ACCOUNT_NAMESPACE, ADMIN_NAMESPACE, MAX_SOCKET_FRAME_BYTES, ROOMS_NAMESPACE, type ClientToServer, type LiveFigures, type ServerToClient } from '@sharesync/protocol'
 import { Server } from 'socket.io'
 import { userRoom } from './auth/socket-auth'
 import { registerAdminFeed, type AdminFeedOptions, type AdminNamespace } from './admin/admin.socket'
@@ -40,8 +40,9 @@ export interface Realtime {
 export function createRealtime(http: HttpServer, deps: Deps, opts: RealtimeOptions = {}): Realtime {
   const { config, logger } = deps
   const io: RealtimeServer = new Server(http, {
-    // Signals are SDP and ICE candidates (a few KiB): anything bigger is refused and the socket closed.
-    maxHttpBufferSize: MAX_SIGNAL_BYTES,
+    // Relay chunks (256 KiB, base64 on long-polling) are the biggest frames; signals are bounded by their schema.
+    // Anything bigger is refused and the socket closed.
+    maxHttpBufferSize: MAX_SOCKET_FRAME_BYTES,
     serveClient: false,
     // WebSocket only with several instances (SOCKET_TRANSPORTS): no sticky sessions needed.
     transports: [...config.socketTransports],

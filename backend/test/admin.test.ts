@@ -194,6 +194,8 @@ describe.each(DATABASES)('admin dashboard on $name', (database) => {
       p2pTransfers: 3,
       p2pCompleted: 2,
       p2pBytes: 15_100,
+      p2pRelays: 0,
+      p2pRelayBytes: 0,
     })
     expect(stats.range).toEqual({ from: daysAgo(6), to: today() })
     expect(stats.series.map((d) => d.day)).toEqual([6, 5, 4, 3, 2, 1, 0].map(daysAgo))

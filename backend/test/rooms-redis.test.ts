@@ -10,7 +10,7 @@ import { RedisRoomStore } from '../src/rooms/redis-room-store'
 import { MemoryRoomStore } from '../src/rooms/room-store'
 import { roomStoreContract } from '../src/rooms/room-store.contract'
 import { startTestServer, type TestServer } from './support/harness'
-import { collect, connectRooms, dropConnection, nextEvent, reportTransfer, sleep, until, type RoomsClient } from './support/rooms-client'
+import { collect, connectRooms, dropConnection, nextEvent, relayBytes, reportTransfer, sleep, until, type RoomsClient } from './support/rooms-client'
 import { startServerProcess, type ServerProcess } from './support/server-process'
 import { createDatabase, startPostgres, startRedis, type ServiceHandle } from './support/services'
 
@@ -149,6 +149,32 @@ describe('two instances sharing Redis', () => {
     await sleep(5500)
     expect(left).toEqual([])
     expect(await b.emitWithAck('signal', { to: created.self.peerId, data: 'still here' })).toEqual({ ok: true })
+  })
+
+  it('a relay between devices on two instances arrives byte-identical, through Redis to the receiver\'s instance only, never broadcast', async () => {
+    const a = await on(one)
+    const b = await on(two)
+    const created = ok(await a.emitWithAck('room:create', {}))
+    const joined = ok(await b.emitWithAck('room:join', { secret: created.room.secret }))
+    const watch = raw()
+    const bytesBy = new Map<string, number>()
+    watch.on('pmessageBuffer', (_pattern: Buffer, channel: Buffer, message: Buffer) => {
+      const name = channel.toString().replace(/[A-Za-z0-9_-]{12}$/, '<instance>').replace(/#.*/, '#…')
+      bytesBy.set(name, (bytesBy.get(name) ?? 0) + message.length)
+    })
+    await watch.psubscribe('sharesync:*')
+    const size = 6 * 2 ** 20 + 7
+    const there = await relayBytes(a, b, joined.self.peerId, size)
+    expect(there.received).toBe(there.sent)
+    const back = await relayBytes(b, a, created.self.peerId, 2 ** 20)
+    expect(back.received).toBe(back.sent)
+    await watch.punsubscribe()
+    const relayed = [...bytesBy].filter(([name]) => name.startsWith('sharesync:relay:')).reduce((n, [, b]) => n + b, 0)
+    const adapter = [...bytesBy].filter(([name]) => name.startsWith('sharesync:sio')).reduce((n, [, b]) => n + b, 0)
+    expect(relayed).toBeGreaterThan(size + 2 ** 20)
+    expect(relayed).toBeLessThan((size + 2 ** 20) * 1.05)
+    // The Socket.IO adapter (which every instance hears) carries the signaling only.
+    expect(adapter).toBeLessThan(64 * 1024)
   })
 
   it('devices on one network meet in one nearby group, whichever instance they reach', async () => {

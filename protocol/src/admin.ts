@@ -45,6 +45,9 @@ export interface StatsTotals {
   p2pTransfers: number
   p2pCompleted: number
   p2pBytes: number
+  /** server relay channels opened, and bytes relayed (both directions) */
+  p2pRelays: number
+  p2pRelayBytes: number
 }
 
 export interface DailyFigures {
@@ -84,6 +87,8 @@ export interface LiveFigures {
   /** sockets inside a room */
   peers: number
   transfersInProgress: number
+  /** server relay channels open */
+  relays: number
   /** open admin dashboards */
   dashboards: number
   at: string
@@ -200,6 +205,8 @@ export const AdminSettings = z
     encryptByDefault: z.boolean(),
     /** Only end-to-end encrypted uploads are accepted (curl uploads of plain files are refused). */
     requireEncryption: z.boolean(),
+    /** P2P devices that cannot connect directly may send through the server relay. */
+    p2pRelay: z.boolean(),
     defaultExpiry: seconds,
     user: RoleLimits,
     anonymous: RoleLimits,

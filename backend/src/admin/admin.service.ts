@@ -34,6 +34,7 @@ export const noLive: LiveSource = async () => ({
   rooms: 0,
   peers: 0,
   transfersInProgress: 0,
+  relays: 0,
   dashboards: 0,
   at: new Date().toISOString(),
 })

@@ -42,6 +42,18 @@ export function p2pRepo(db: Queryable) {
       return rows.map((r) => ({ id: r.id, roomId: r.room_id, bytes: r.bytes, files: r.files, ms: r.ms, status: r.status, senderUserId: r.sender_user_id, createdAt: new Date(r.created_at) }))
     },
 
+    /** One end of a server relay channel closed: what it sent. */
+    async insertRelayEnd(r: { relayId: string; roomId: string; opener: boolean; bytes: number; ms: number; reason: string }): Promise<void> {
+      await db.query('INSERT INTO p2p_relays (relay_id, room_id, opener, bytes, ms, reason) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING', [
+        r.relayId,
+        r.roomId,
+        r.opener,
+        r.bytes,
+        r.ms,
+        r.reason,
+      ])
+    },
+
     /** Totals since `since` (for the admin dashboard). */
     async totals(since: Date): Promise<P2pTotals> {
       const [row] = await db.query<{ transfers: number; completed: number; bytes: number | null; files: number | null; done_bytes: number | null; done_ms: number | null }>(

@@ -49,12 +49,14 @@ export const statsRepo = {
          (SELECT coalesce(sum(total_size), 0) FROM shares WHERE status <> 'deleted' AND source = 'upload')::int8 AS "storedBytes",
          u.n AS "uploads", u.bytes AS "uploadBytes",
          d.n AS "downloads", d.bytes AS "downloadBytes",
-         p.n AS "p2pTransfers", p.completed AS "p2pCompleted", p.bytes AS "p2pBytes"
+         p.n AS "p2pTransfers", p.completed AS "p2pCompleted", p.bytes AS "p2pBytes",
+         r.n AS "p2pRelays", r.bytes AS "p2pRelayBytes"
        FROM
          (SELECT count(*)::int8 AS n, coalesce(sum(total_size), 0)::int8 AS bytes FROM shares WHERE finalized_at IS NOT NULL) u,
          (SELECT count(*)::int8 AS n, coalesce(sum(bytes), 0)::int8 AS bytes FROM download_events) d,
          (SELECT count(*)::int8 AS n, count(*) FILTER (WHERE status = 'completed')::int8 AS completed,
-                 coalesce(sum(bytes), 0)::int8 AS bytes FROM p2p_transfers) p`,
+                 coalesce(sum(bytes), 0)::int8 AS bytes FROM p2p_transfers) p,
+         (SELECT count(*) FILTER (WHERE opener)::int8 AS n, coalesce(sum(bytes), 0)::int8 AS bytes FROM p2p_relays) r`,
       ),
     )
     return row!

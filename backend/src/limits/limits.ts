@@ -4,7 +4,7 @@ import type { Queryable } from '../db/db'
 import { AppError } from '../http/app-error'
 import { DatabaseCounter, RateCounter, type Counter } from './counters'
 
-export type LimitName = 'upload' | 'signParts' | 'download' | 'password' | 'anonQuota' | 'userQuota' | 'roomJoin' | 'roomCreate' | 'sharePassword' | 'roomReports' | 'turnCredentials' | 'library'
+export type LimitName = 'upload' | 'signParts' | 'download' | 'password' | 'anonQuota' | 'userQuota' | 'roomJoin' | 'roomCreate' | 'sharePassword' | 'roomReports' | 'turnCredentials' | 'library' | 'relayQuota'
 
 export interface LimitRule {
   points: number
@@ -17,7 +17,7 @@ export interface LimitResult {
   resetSeconds: number
 }
 
-const QUOTAS: ReadonlySet<LimitName> = new Set(['anonQuota', 'userQuota'])
+const QUOTAS: ReadonlySet<LimitName> = new Set(['anonQuota', 'userQuota', 'relayQuota'])
 
 /**
  * Named rate limits and quotas. Rate limits count in Redis when REDIS_URL is set, so every
@@ -76,7 +76,7 @@ export class Limits {
     // A refused upload stores nothing, so it must not use up the quota it was refused by (the
     // database counter takes nothing when it refuses; a rate counter counts every attempt).
     if (isQuota && counter.kind !== 'database') await counter.give(key, points)
-    throw new AppError(isQuota ? 'quota_exceeded' : 'rate_limited', isQuota ? 'Your daily upload quota is used up.' : 'Too many requests, please slow down.', {
+    throw new AppError(isQuota ? 'quota_exceeded' : 'rate_limited', isQuota ? (name === 'relayQuota' ? 'This address has relayed as much as it may today.' : 'Your daily upload quota is used up.') : 'Too many requests, please slow down.', {
       retryAfter: r.resetSeconds,
       headers: headersFor(r),
     })
@@ -116,5 +116,6 @@ export function limitRules(config: Config): Record<LimitName, LimitRule> {
     roomReports: config.rooms.reportRate,
     turnCredentials: config.rtc.credentialRate,
     library: config.rateLimits.library,
+    relayQuota: { points: config.relay.dailyQuota, seconds: day },
   }
 }

@@ -87,6 +87,12 @@ export class Metrics {
       p2pTransfers.inc({ status })
       p2pBytes.inc(bytes)
     })
+    const relays = new Counter({ name: 'sharesync_relay_channels_total', help: 'Server relay channels closed, by reason', labelNames: ['reason'], registers })
+    const relayBytes = new Counter({ name: 'sharesync_relay_bytes_total', help: 'Bytes carried through the server relay', registers })
+    events.on('relayFinished', ({ bytes, opener, reason }) => {
+      if (opener) relays.inc({ reason })
+      relayBytes.inc(bytes)
+    })
   }
 
   /** Where the socket gauges read from (the realtime server exists after the app is built). */

@@ -10,6 +10,8 @@ export interface RoomsLiveStats {
   peers: number
   /** transfers announced (`transfer:started`) and not reported yet */
   transfersInProgress: number
+  /** server relay channels open */
+  relays: number
 }
 
 /**
@@ -28,11 +30,13 @@ export async function roomsLiveStats(nsp: RoomsNamespace, logger?: Logger): Prom
   const rooms = new Set<string>()
   let peers = 0
   let transfersInProgress = 0
+  let relays = 0
   for (const s of sockets) {
     const seats = [s.data.room, s.data.nearby].filter((m) => m !== null && m !== undefined)
     for (const m of seats) rooms.add(m.roomId)
     if (seats.length > 0) peers += 1
     transfersInProgress += s.data.activeTransfers ?? 0
+    relays += s.data.relays ?? 0
   }
-  return { sockets: sockets.length, rooms: rooms.size, peers, transfersInProgress }
+  return { sockets: sockets.length, rooms: rooms.size, peers, transfersInProgress, relays }
 }

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import {
+  MAX_RELAY_CHUNK_BYTES,
   ROOMS_CLIENT_EVENTS,
+  RelayData,
   type Ack,
   type ClientToServer,
   type Peer,
@@ -21,6 +23,8 @@ import { deviceName } from './device-name'
 import { DEFAULT_EVENT_BUDGET, EventBudget, type EventBudgetRule } from './event-budget'
 import { forwardedButUntrusted, networkOf } from './network-group'
 import { parseToken } from './reconnect-token'
+import { RedisRelayBus } from './relay/relay-bus'
+import { RelayHub, type RelayEndpoint, type RelayRules } from './relay/relay-hub'
 import { RedisRoomStore } from './redis-room-store'
 import { MemoryRoomStore, type MemberRecord, type RoomKind, type RoomRecord } from './room-store'
 import { RoomsCluster, type LocalSeat } from './rooms-cluster'
@@ -53,6 +57,8 @@ export interface SocketData {
   ip: string
   /** transfers this socket announced and has not reported yet (live admin counter) */
   activeTransfers: number
+  /** relay channels this socket opened and that are open (live admin counter) */
+  relays: number
   /** set by the auth handshake middleware when the person is signed in */
   userId: string | null
 }
@@ -64,7 +70,16 @@ export interface RoomsOptions {
   budget?: EventBudgetRule
   /** overrides ROOM_HEARTBEAT (tests) */
   heartbeatMs?: number
+  /** overrides the relay's tuning (tests, benchmarks) */
+  relay?: Partial<RelayRules>
 }
+
+/**
+ * Relay channels: 256 KiB messages, 8 unacknowledged per direction (2 MiB in flight per channel and
+ * direction at most), RELAY_STALL_TIMEOUT to acknowledge one; 8 channels per socket, 128 channel ends
+ * per instance (so at most ~512 MiB in flight on one instance in the worst case).
+ */
+export const RELAY_RULES: RelayRules = { chunkBytes: MAX_RELAY_CHUNK_BYTES, window: 8, stallMs: 30_000, maxPerSocket: 8, maxEnds: 128 }
 
 /** Socket.IO rooms: every member of a P2P room or nearby group, and every socket of one peer. */
 export const roomChannel = (roomId: string) => `room:${roomId}`
@@ -115,6 +130,50 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
     )
   })
   cluster.start()
+
+  const relayRules: RelayRules = { ...RELAY_RULES, stallMs: config.relay.stallMs, ...opts.relay }
+  const endpoints = new Map<string, RelayEndpoint>()
+  /** The hub's view of a socket (one per connection). */
+  const endpointOf = (socket: RoomsSocket): RelayEndpoint => {
+    let e = endpoints.get(socket.id)
+    if (!e) {
+      e = {
+        conn: socket.id,
+        get peerId() {
+          return socket.data.peerId
+        },
+        opened: (p) => socket.emit('relay:opened', p),
+        deliver: (p, done) => socket.timeout(relayRules.stallMs).emit('relay:data', p, (err: Error | null) => done(err ?? null)),
+        closed: (p) => socket.emit('relay:closed', p),
+      }
+      endpoints.set(socket.id, e)
+    }
+    return e
+  }
+  /** Quota reserved at open, per channel: what was not sent is given back when it closes. */
+  const reserved = new Map<string, { key: string; bytes: number }>()
+  const relayStats = p2pRepo(deps.db)
+  const bus = deps.redis ? new RedisRelayBus(deps.redis, instance, logger) : null
+  const relay = new RelayHub({
+    instance,
+    rules: relayRules,
+    bus,
+    local: (peerId, roomId) => {
+      const s = locals.get(peerId)
+      return s && memberships(s.data).some((m) => m.roomId === roomId) ? endpointOf(s) : undefined
+    },
+    finished: (f) => {
+      const socket = nsp.sockets.get(f.conn)
+      if (socket && f.opener) socket.data.relays = relay.openedBy(f.conn)
+      const quota = f.opener ? reserved.get(f.id) : undefined
+      if (quota) {
+        reserved.delete(f.id)
+        if (quota.bytes > f.sent) void deps.limits.refund('relayQuota', quota.key, quota.bytes - f.sent)
+      }
+      deps.events.emit('relayFinished', { bytes: f.sent, ms: f.ms, opener: f.opener, reason: f.reason })
+      relayStats.insertRelayEnd({ relayId: f.id, roomId: f.roomId, opener: f.opener, bytes: f.sent, ms: f.ms, reason: f.reason }).catch((err: unknown) => logger.warn({ err }, 'rooms: could not record a relay channel'))
+    },
+  })
 
   const linkBase = (req: IncomingMessage) => {
     if (config.publicUrl) return config.publicUrl
@@ -178,6 +237,7 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
     const m = socket.data[kind]
     if (!m) return
     socket.data[kind] = null
+    relay.drop(socket.id, m.roomId)
     await socket.leave(roomChannel(m.roomId))
     release(m.roomId, socket.data.peerId)
     const { removed, ended } = await service.leave(m.roomId, socket.data.peerId, socket.id)
@@ -267,6 +327,7 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
         device,
         ip: proxyAddr(socket.request, trust),
         activeTransfers: 0,
+        relays: 0,
         userId: socket.data?.userId ?? null,
       }
       locals.set(socket.data.peerId, socket)
@@ -427,6 +488,54 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
       }),
     )
 
+    socket.on(
+      'relay:open',
+      handle('relay:open', async ({ to, bytes }) => {
+        if (!(await deps.settings.policy()).p2pRelay) throw new AppError('relay_disabled', 'The server relay is switched off here: the devices need a direct connection (or a TURN server, which the admin can set up).')
+        const roomId = await sharedWith(to)
+        if (bytes > config.relay.maxBytes) throw new AppError('too_large', `The server relays at most ${config.relay.maxBytes} bytes per channel.`)
+        const target = await store.member(roomId, to)
+        if (!target || target.away) throw new AppError('conflict', 'That device is reconnecting; try again when it is back.')
+        const key = `ip:${caller().ip}`
+        if (bytes > 0) await deps.limits.consume('relayQuota', key, bytes)
+        let opened: { id: string }
+        try {
+          opened = relay.open(endpointOf(socket), { peerId: to, roomId, instance: target.instance }, bytes)
+        } catch (err) {
+          if (bytes > 0) await deps.limits.refund('relayQuota', key, bytes)
+          throw err
+        }
+        if (bytes > 0) reserved.set(opened.id, { key, bytes })
+        socket.data.relays = relay.openedBy(socket.id)
+        return { relay: { id: opened.id, chunkBytes: relayRules.chunkBytes, window: relayRules.window } }
+      }),
+    )
+
+    // The hot path: no event budget (the window bounds it), parsed and forwarded synchronously so
+    // that messages keep their order. Refused messages count against the budget like any event.
+    socket.on('relay:data', (payload: unknown, ack?: unknown) => {
+      const reply = (res: Ack) => {
+        if (typeof ack === 'function') (ack as (r: Ack) => void)(res)
+      }
+      const refuse = (code: 'invalid_input' | 'relay_closed', message: string) => {
+        reply({ ok: false, error: { code, message } })
+        if (budget.take() === 'disconnect') socket.disconnect(true)
+      }
+      const parsed = RelayData.safeParse(payload)
+      if (!parsed.success) return refuse('invalid_input', parsed.error.issues[0]?.message ?? 'invalid relay message')
+      const { id, data } = parsed.data
+      const message = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data : data instanceof ArrayBuffer ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+      relay.data(endpointOf(socket), id, message, (err) => (err ? refuse('relay_closed', err.message) : reply({ ok: true })))
+    })
+
+    socket.on(
+      'relay:close',
+      handle('relay:close', async ({ id }) => {
+        if (!relay.close(endpointOf(socket), id)) throw new AppError('relay_closed', 'This relay channel is closed.')
+        return {}
+      }),
+    )
+
     const statsRoom = () => (socket.data.room ?? socket.data.nearby)?.roomId ?? null
 
     socket.on(
@@ -457,6 +566,9 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
 
     socket.on('disconnect', (reason) => {
       if (locals.get(socket.data.peerId) === socket) locals.delete(socket.data.peerId)
+      // Relay channels end with their socket, resumed or not: a resumed transfer opens new ones.
+      relay.drop(socket.id)
+      endpoints.delete(socket.id)
       // A page that left on purpose (or a socket cut off for flooding) does not come back.
       const deliberate = reason === 'client namespace disconnect' || reason === 'server namespace disconnect'
       // socket.data is not changed here: connection state recovery restores it as it is now.
@@ -473,7 +585,10 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
     instance,
     /** This instance's open P2P rooms and nearby groups (metrics). */
     localRooms: () => [...nsp.adapter.rooms.keys()].filter((r) => r.startsWith('room:')).length,
+    relay,
     stop() {
+      relay.stop()
+      void bus?.close()
       cluster.stop()
       for (const timer of held.values()) clearTimeout(timer)
       held.clear()

@@ -80,6 +80,7 @@ export function defaultsFrom(config: Config): Policy {
     allowAnonymousUploads: p.allowAnonymousUploads,
     encryptByDefault: p.encryptByDefault,
     requireEncryption: p.requireEncryption,
+    p2pRelay: config.relay.enabled,
     defaultExpiry: p.defaultExpiry,
     user: { ...p.user },
     anonymous: { ...p.anonymous },

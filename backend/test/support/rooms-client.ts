@@ -46,7 +46,7 @@ export function collect<E extends keyof ServerToClient>(socket: RoomsClient, eve
   return seen
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 let transferSeq = 0
 
@@ -73,4 +73,80 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
     if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`)
     await sleep(50)
   }
+}
+
+export interface RelayRun {
+  id: string
+  /** SHA-256 of what the sender sent and of what the receiver got */
+  sent: string
+  received: string
+  bytes: number
+}
+
+/**
+ * Sends `size` pseudo-random bytes from `sender` to peer `to` through a server relay channel, as a
+ * browser would: at most `window` messages unacknowledged, each `chunk` bytes; the receiver (a
+ * socket of peer `to`) hashes each message, then acknowledges it (after `consume`, e.g. a slow disk).
+ */
+export async function relayBytes(
+  sender: RoomsClient,
+  receiver: RoomsClient,
+  to: string,
+  size: number,
+  opts: { chunk?: number; consume?: (bytes: number) => Promise<void> } = {},
+): Promise<RelayRun> {
+  const { createHash, randomBytes } = await import('node:crypto')
+  const opened = await sender.emitWithAck('relay:open', { to, bytes: size })
+  if (!opened.ok) throw new Error(`relay:open: ${opened.error.code} ${opened.error.message}`)
+  const { id, chunkBytes, window } = opened.relay
+  const chunk = Math.min(opts.chunk ?? chunkBytes, chunkBytes)
+  const got = createHash('sha256')
+  let receivedBytes = 0
+  let onData: ServerToClient['relay:data'] = () => undefined
+  let onClosed: ServerToClient['relay:closed'] = () => undefined
+  const done = new Promise<void>((resolve, reject) => {
+    onData = (p, ack) => {
+      if (p.id !== id) return
+      const bytes = Buffer.isBuffer(p.data) ? p.data : Buffer.from(p.data as ArrayBuffer)
+      got.update(bytes)
+      receivedBytes += bytes.byteLength
+      const finish = () => {
+        ack()
+        if (receivedBytes === size) resolve()
+      }
+      if (opts.consume) void opts.consume(bytes.byteLength).then(finish)
+      else finish()
+    }
+    onClosed = (p) => {
+      if (p.id === id) reject(new Error(`relay closed: ${p.reason}`))
+    }
+    receiver.on('relay:data', onData)
+    receiver.on('relay:closed', onClosed)
+  }).finally(() => {
+    receiver.off('relay:data', onData)
+    receiver.off('relay:closed', onClosed)
+  })
+  const sent = createHash('sha256')
+  let inFlight = 0
+  let wake: (() => void) | null = null
+  let failure: Error | null = null
+  for (let offset = 0; offset < size; offset += chunk) {
+    while (inFlight >= window) await new Promise<void>((r) => (wake = r))
+    if (failure) throw failure
+    const part = randomBytes(Math.min(chunk, size - offset))
+    sent.update(part)
+    inFlight++
+    sender.emit('relay:data', { id, data: part }, (res) => {
+      inFlight--
+      if (!res.ok) failure = new Error(`relay:data: ${res.error.code} ${res.error.message}`)
+      const w = wake
+      wake = null
+      w?.()
+    })
+  }
+  if (size === 0) return { id, sent: sent.digest('hex'), received: got.digest('hex'), bytes: 0 }
+  await done
+  while (inFlight > 0) await new Promise<void>((r) => (wake = r))
+  if (failure) throw failure
+  return { id, sent: sent.digest('hex'), received: got.digest('hex'), bytes: receivedBytes }
 }

@@ -62,3 +62,25 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     },
   }
 }
+
+/** Resident memory of a process, from /proc: now, and the peak since `resetPeak` (Linux). */
+export const rss = {
+  async now(pid: number): Promise<number> {
+    return field(pid, 'VmRSS')
+  },
+  async peak(pid: number): Promise<number> {
+    return field(pid, 'VmHWM')
+  },
+  /** Starts a new peak measurement (writing 5 to clear_refs resets VmHWM to the current RSS). */
+  async resetPeak(pid: number): Promise<void> {
+    const { writeFile } = await import('node:fs/promises')
+    await writeFile(`/proc/${pid}/clear_refs`, '5')
+  },
+}
+
+async function field(pid: number, name: string): Promise<number> {
+  const { readFile } = await import('node:fs/promises')
+  const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(await readFile(`/proc/${pid}/status`, 'utf8'))
+  if (!m) throw new Error(`${name} not found for process ${pid}`)
+  return Number(m[1]) * 1024
+}

@@ -47,6 +47,7 @@ export function OverviewSection({
           <StatCard label="Downloads" value={n(t.downloads)} hint={formatBytes(t.downloadBytes)} testId="total-downloads" />
           <StatCard label="P2P transfers" value={n(t.p2pTransfers)} hint={`${n(t.p2pCompleted)} completed`} testId="total-p2p" />
           <StatCard label="P2P bytes" value={formatBytes(t.p2pBytes)} testId="total-p2p-bytes" />
+          <StatCard label="Relayed by the server" value={formatBytes(t.p2pRelayBytes)} hint={`${n(t.p2pRelays)} relay channels`} testId="total-relay-bytes" />
         </dl>
       </section>
 
@@ -67,6 +68,7 @@ export function OverviewSection({
           <StatCard label="Open rooms" value={n(now.rooms)} testId="live-rooms" />
           <StatCard label="Peers" value={n(now.peers)} testId="live-peers" />
           <StatCard label="Transfers now" value={n(now.transfersInProgress)} testId="live-transfers" />
+          <StatCard label="Relays now" value={n(now.relays)} testId="live-relays" />
           <StatCard label="Dashboards" value={n(now.dashboards)} testId="live-dashboards" />
         </dl>
       </section>

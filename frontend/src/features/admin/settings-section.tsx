@@ -18,6 +18,7 @@ interface Form {
   allowAnonymousUploads: boolean
   encryptByDefault: boolean
   requireEncryption: boolean
+  p2pRelay: boolean
   defaultExpiryHours: string
   userMaxFileMb: string
   userMaxExpiryDays: string
@@ -36,6 +37,7 @@ function toForm(s: AdminSettings): Form {
     allowAnonymousUploads: s.allowAnonymousUploads,
     encryptByDefault: s.encryptByDefault,
     requireEncryption: s.requireEncryption,
+    p2pRelay: s.p2pRelay,
     defaultExpiryHours: num(s.defaultExpiry, HOUR),
     userMaxFileMb: num(s.user.maxFileSize, MB),
     userMaxExpiryDays: num(s.user.maxExpiry, DAY),
@@ -54,6 +56,7 @@ function fromForm(f: Form): AdminSettings {
     allowAnonymousUploads: f.allowAnonymousUploads,
     encryptByDefault: f.encryptByDefault,
     requireEncryption: f.requireEncryption,
+    p2pRelay: f.p2pRelay,
     defaultExpiry: v(f.defaultExpiryHours, HOUR),
     user: { maxFileSize: v(f.userMaxFileMb, MB), maxExpiry: v(f.userMaxExpiryDays, DAY), dailyQuota: v(f.userQuotaGb, GB) },
     anonymous: { maxFileSize: v(f.anonMaxFileMb, MB), maxExpiry: v(f.anonMaxExpiryDays, DAY), dailyQuota: v(f.anonQuotaGb, GB) },
@@ -183,6 +186,15 @@ export function SettingsSection({ onSaved }: { onSaved: () => void }) {
             no file names or contents it can read.
           </p>
         </fieldset>
+        <label className="flex min-h-11 items-center gap-3 text-sm font-medium">
+          <input
+            type="checkbox"
+            className="h-5 w-5 accent-indigo-600"
+            checked={form.p2pRelay}
+            onChange={(e) => set({ p2pRelay: e.target.checked })}
+          />
+          Relay P2P transfers through this server when devices cannot connect directly
+        </label>
         <NumberField
           label="Default expiry"
           unit="hours"
