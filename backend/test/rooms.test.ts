@@ -157,6 +157,21 @@ describe('P2P rooms (one instance)', () => {
     expect(Math.max(...latencies)).toBeLessThan(1000)
   })
 
+  it('big signals are budgeted by size: a stream of 60 KB signals is throttled after ~256 KB, small ones keep flowing', async () => {
+    const { a, b, pa, pb } = await roomOfTwo()
+    const atA = collect(a, 'signal')
+    const answers = []
+    for (let i = 0; i < 10; i++) answers.push(await b.emitWithAck('signal', { to: pa, data: 'x'.repeat(60 * 1024) }))
+    const accepted = answers.filter((r) => r.ok).length
+    expect(accepted).toBeGreaterThanOrEqual(4)
+    expect(accepted).toBeLessThanOrEqual(5)
+    expect(answers.filter((r) => !r.ok && r.error.code === 'rate_limited')).toHaveLength(10 - accepted)
+    await sleep(100)
+    expect(atA).toHaveLength(accepted)
+    // A's own budget is untouched.
+    expect(await a.emitWithAck('signal', { to: pb, data: { candidate: 'c' } })).toEqual({ ok: true })
+  })
+
   it('a 2 MB payload is rejected: the sender is disconnected and nothing is delivered', async () => {
     const { a, b, pa } = await roomOfTwo()
     const atA = collect(a, 'signal')

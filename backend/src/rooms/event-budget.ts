@@ -31,12 +31,13 @@ export class EventBudget {
     this.last = now()
   }
 
-  take(): BudgetVerdict {
+  /** Takes `cost` tokens (1 per event, or a size for a byte budget). */
+  take(cost = 1): BudgetVerdict {
     const t = this.now()
     this.tokens = Math.min(this.rule.burst, this.tokens + ((t - this.last) / 1000) * this.rule.perSecond)
     this.last = t
-    if (this.tokens >= 1) {
-      this.tokens -= 1
+    if (this.tokens >= cost) {
+      this.tokens -= cost
       return 'ok'
     }
     if (t - this.strikeWindowStart > this.rule.strikeWindowMs) {

@@ -32,6 +32,12 @@ import { RoomsService, type Entered } from './rooms.service'
 import { TransferLedger } from './transfer-ledger'
 
 const STATS_BUDGET: EventBudgetRule = { burst: 20, perSecond: 1, maxStrikes: 50, strikeWindowMs: 60_000 }
+/**
+ * Signal bytes per socket: a WebRTC negotiation is a few KiB, ICE restarts included. Also the bound
+ * of what connection state recovery keeps for replay (every event sent in the last grace period
+ * plus up to a minute): at most ~3 MB per socket.
+ */
+const SIGNAL_BYTES_BUDGET: EventBudgetRule = { burst: 256 * 1024, perSecond: 32 * 1024, maxStrikes: 100, strikeWindowMs: 10_000 }
 
 /** Between instances (Socket.IO server-side events): "check your seats now". */
 export interface InterServer {
@@ -313,6 +319,7 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
     const budget = new EventBudget(opts.budget ?? DEFAULT_EVENT_BUDGET)
     // Transfer stats write to the database: a much smaller budget than signals.
     const statsBudget = new EventBudget(STATS_BUDGET)
+    const signalBytes = new EventBudget(SIGNAL_BYTES_BUDGET)
     const transfers = new TransferLedger()
     if (socket.recovered) {
       locals.set(socket.data.peerId, socket)
@@ -479,6 +486,9 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
     socket.on(
       'signal',
       handle('signal', async ({ to, data }) => {
+        const verdict = signalBytes.take(JSON.stringify(data).length)
+        if (verdict === 'disconnect') socket.disconnect(true)
+        if (verdict !== 'ok') throw new AppError('rate_limited', 'Too much signaling data, please slow down.')
         await sharedWith(to)
         // `from` is always the server's idea of who sent it, never the client's.
         const local = locals.get(to)
