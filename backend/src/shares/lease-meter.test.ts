@@ -1,6 +1,6 @@
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { LeaseMeter, type LeaseMeterOptions } from './lease-meter'
 
 /** Runs chunks through a meter into a sink; reports what came out and what the meter asked for, in order. */
@@ -10,7 +10,7 @@ async function run(chunks: Buffer[], o: Partial<LeaseMeterOptions>) {
   const meter = new LeaseMeter({
     bytes: chunks.reduce((n, c) => n + c.length, 0),
     endsTheFile: true,
-    keepAliveEveryMs: 1000,
+    keepAliveEveryMs: 60_000,
     keepAlive: async () => void log.push('keepAlive'),
     beforeLastBytes: async () => void log.push('record'),
     ...o,
@@ -62,37 +62,58 @@ describe('lease meter', () => {
     expect(log).toEqual(['record'])
   })
 
-  it('extends the lease while bytes flow, at most once per interval; a refused extension cuts the stream', async () => {
-    let clock = 0
-    const ticking = { now: () => clock }
-    const slow = new Readable({ read() {} })
-    const log: string[] = []
-    const meter = new LeaseMeter({
-      bytes: 10,
-      endsTheFile: true,
-      keepAliveEveryMs: 1000,
-      keepAlive: async () => {
-        log.push(`keepAlive@${clock}`)
-        if (clock >= 5000) throw new Error('lease lapsed')
-      },
-      beforeLastBytes: async () => void log.push('record'),
-      ...ticking,
-    })
-    const done = pipeline(slow, meter, new Writable({ write: (_c, _e, cb) => cb() })).then(
-      () => null,
-      (err: unknown) => err as Error,
-    )
-    const push = async (at: number) => {
-      clock = at
-      slow.push(Buffer.from('x'))
-      await new Promise((r) => setImmediate(r))
+  it('extends the lease every interval while the response is open, and stops once it is over', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
+    try {
+      const source = new Readable({ read() {} })
+      let extended = 0
+      const meter = new LeaseMeter({
+        bytes: 10,
+        endsTheFile: true,
+        keepAliveEveryMs: 1000,
+        keepAlive: async () => void extended++,
+        beforeLastBytes: async () => undefined,
+      })
+      const done = pipeline(source, meter, new Writable({ write: (_c, _e, cb) => cb() }))
+      source.push(Buffer.from('12345'))
+      // a client reading nothing for a while (its buffers full) keeps its lease as long as it is connected
+      await vi.advanceTimersByTimeAsync(3500)
+      expect(extended).toBe(3)
+      source.push(Buffer.from('67890'))
+      source.push(null)
+      await done
+      await vi.advanceTimersByTimeAsync(5000)
+      expect(extended).toBe(3)
+    } finally {
+      vi.useRealTimers()
     }
-    await push(100) // too soon
-    await push(1200) // due: extended
-    await push(1500) // too soon again
-    await push(5000) // a stall longer than the lease: the extension is refused, the stream ends in an error
-    expect(await done).toMatchObject({ message: 'lease lapsed' })
-    expect(log).toEqual(['keepAlive@1200', 'keepAlive@5000'])
+  })
+
+  it('a refused extension (lease lapsed, share deleted) cuts the response', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] })
+    try {
+      const source = new Readable({ read() {} })
+      const out: string[] = []
+      const meter = new LeaseMeter({
+        bytes: 10,
+        endsTheFile: true,
+        keepAliveEveryMs: 1000,
+        keepAlive: async () => {
+          throw new Error('lease lapsed')
+        },
+        beforeLastBytes: async () => void out.push('record'),
+      })
+      const done = pipeline(source, meter, new Writable({ write: (c: Buffer, _e, cb) => (out.push(c.toString()), cb()) })).then(
+        () => null,
+        (err: unknown) => err as Error,
+      )
+      source.push(Buffer.from('12345'))
+      await vi.advanceTimersByTimeAsync(1000)
+      expect(await done).toMatchObject({ message: 'lease lapsed' })
+      expect(out).toEqual(['12345'])
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('storage sending fewer bytes than the file holds is an error, not a counted download', async () => {

@@ -5,47 +5,47 @@ export interface LeaseMeterOptions {
   bytes: number
   /** the response ends with the file's last byte (a whole file, or a range up to its end) */
   endsTheFile: boolean
-  /** how often, while bytes flow, the lease is extended */
+  /** how often, while the response is open, the lease is extended */
   keepAliveEveryMs: number
-  /** extends the lease; throws when it lapsed (the response is then cut) */
+  /** extends the lease; throws when it lapsed or the share went (the response is then cut) */
   keepAlive(): Promise<void>
   /** records the file as sent; throws when that is refused (the last bytes are then never sent) */
   beforeLastBytes(): Promise<void>
-  now?: () => number
 }
 
 /**
- * The bytes of a leased download on their way out. While they flow it extends the lease (a slow link
- * is never cut off; a stalled one lets it lapse, and is cut when it moves again). The chunk holding
- * the file's last byte is held back until the download has been recorded, so a file is never sent
- * whole without being counted, even when the database fails at that moment.
+ * The bytes of a leased download on their way out.
+ *
+ * While the response is open the lease is extended every `keepAliveEveryMs`, so a slow link is never
+ * cut off. (How fast the client really reads is only visible to the server with the lag of the
+ * sockets' buffers, often megabytes, so the lease follows the connection; a client that stops
+ * reading altogether is closed by the download monitor's stall timeout.) Once the connection is gone
+ * the lease lapses after its TTL. An extension that is refused — the lease lapsed, the share was
+ * deleted — cuts the response.
+ *
+ * The chunk holding the file's last byte is held back until the download has been recorded, so a
+ * file is never sent whole without being counted, even when the database fails at that moment.
  */
 export class LeaseMeter extends Transform {
   private left: number
-  private lastKeepAlive: number
   private recorded = false
-  private readonly now: () => number
+  private timer: NodeJS.Timeout | null
+  private extending = false
 
   constructor(private readonly o: LeaseMeterOptions) {
     super()
     this.left = o.bytes
-    this.now = o.now ?? Date.now
-    this.lastKeepAlive = this.now()
+    this.timer = setInterval(() => void this.extend(), o.keepAliveEveryMs)
+    this.timer.unref()
+    this.once('close', () => this.stop())
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.left -= chunk.length
-    const keepAlive = this.now() - this.lastKeepAlive >= this.o.keepAliveEveryMs
-    const last = this.left <= 0 && this.o.endsTheFile && !this.recorded
-    if (!keepAlive && !last) return callback(null, chunk)
-    if (keepAlive) this.lastKeepAlive = this.now()
-    const work = async () => {
-      if (keepAlive) await this.o.keepAlive()
-      if (last) await this.record()
-    }
-    work().then(
+    if (this.left > 0 || !this.o.endsTheFile || this.recorded) return callback(null, chunk)
+    this.record().then(
       () => callback(null, chunk),
-      (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+      (err: unknown) => callback(asError(err)),
     )
   }
 
@@ -55,11 +55,29 @@ export class LeaseMeter extends Transform {
     if (this.o.endsTheFile && !this.recorded) {
       this.record().then(
         () => callback(),
-        (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+        (err: unknown) => callback(asError(err)),
       )
       return
     }
     callback()
+  }
+
+  private async extend(): Promise<void> {
+    if (this.extending || this.destroyed) return
+    this.extending = true
+    try {
+      await this.o.keepAlive()
+    } catch (err) {
+      this.stop()
+      this.destroy(asError(err))
+    } finally {
+      this.extending = false
+    }
+  }
+
+  private stop(): void {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = null
   }
 
   private async record(): Promise<void> {
@@ -67,3 +85,5 @@ export class LeaseMeter extends Transform {
     await this.o.beforeLastBytes()
   }
 }
+
+const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)))
