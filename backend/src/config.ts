@@ -125,6 +125,8 @@ const EnvSchema = z
     JANITOR_INTERVAL: duration.prefault('5m'),
     STALE_UPLOAD_AGE: duration.prefault('1d'),
     DOWNLOAD_LEASE_TTL: duration.prefault('1m'),
+    RECONCILE_INTERVAL: duration.prefault('1h'),
+    ORPHAN_GRACE: duration.prefault('1d'),
     SHARE_PASSWORD_ATTEMPTS: rate.prefault('50/1h'),
     RATE_LIMIT_IPV6_PREFIX: z.coerce.number().int().min(32).max(128).default(64),
     ROOM_REPORT_RATE_LIMIT: rate.prefault('100/1h'),
@@ -290,7 +292,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     relay: { enabled: e.RELAY_ENABLED, maxBytes: e.RELAY_MAX_BYTES, dailyQuota: e.RELAY_DAILY_QUOTA, stallMs: e.RELAY_STALL_TIMEOUT },
     metricsToken: e.METRICS_TOKEN,
     logLevel: e.LOG_LEVEL,
-    janitor: { intervalSeconds: e.JANITOR_INTERVAL, staleUploadAge: e.STALE_UPLOAD_AGE },
+    janitor: { intervalSeconds: e.JANITOR_INTERVAL, staleUploadAge: e.STALE_UPLOAD_AGE, reconcileIntervalSeconds: e.RECONCILE_INTERVAL, orphanGraceSeconds: e.ORPHAN_GRACE },
     library: libraryRoots(e.LIBRARY_DIR ?? [], { crossMounts: e.LIBRARY_CROSS_MOUNTS, maxFolderFiles: e.LIBRARY_MAX_FOLDER_FILES }),
     stallTimeoutMs: e.STALL_TIMEOUT,
     http: {

@@ -3,10 +3,12 @@
  * real PostgreSQL and the real server. What an operator would notice: one-time links that survive an
  * outage, and deletes that leave nothing half-done.
  */
+import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { curl, randomFile, sha256File, tempPath } from './support/files'
 import { startTestServer, type TestServer } from './support/harness'
+import { Janitor } from '../src/jobs/janitor'
 import { createDatabase, startPostgres, startS3, type ServiceHandle } from './support/services'
 
 describe('cloud links while S3 is down', () => {
@@ -29,7 +31,7 @@ describe('cloud links while S3 is down', () => {
   })
 
   const upload = async (options: string[] = []) => {
-    const file = randomFile(100_000, 'outage.bin')
+    const file = randomFile(100_000, `outage-${randomBytes(6).toString('hex')}.bin`)
     const up = await curl([...options, '-F', `file=@${file.path}`, `${server.url}/api/upload`])
     expect(up.status).toBe(201)
     return { ...(JSON.parse(up.body) as { id: string; downloadUrl: string; ownerToken: string }), file }
@@ -62,5 +64,41 @@ describe('cloud links while S3 is down', () => {
     expect((await curl(['-L', '-o', out, downloadUrl])).status).toBe(200)
     expect(await sha256File(out)).toBe(file.sha256)
     expect(await counted(id)).toEqual({ downloads: 1, events: 1 })
+  })
+
+  it('S3 frozen during 12 owner deletes: each share answers 404 at once, database-only reads keep working, no share stays ready with its file gone', async () => {
+    const doomed = await Promise.all(Array.from({ length: 12 }, () => upload()))
+    const bystander = await upload()
+    const keys = async (id: string) => (await server.deps.db.query<{ storage_key: string }>(`SELECT storage_key FROM files WHERE share_id = $1`, [id])).map((r) => r.storage_key)
+    s3.pause()
+    let answers: number[]
+    try {
+      const deletes = doomed.map((d) => server.fetch(`/api/shares/${d.id}`, { method: 'DELETE', headers: { 'x-owner-token': d.ownerToken } }).then((r) => r.status))
+      // Claimed before storage is touched: gone for recipients while the blob deletes hang.
+      await expect
+        .poll(async () => (await Promise.all(doomed.map((d) => server.fetch(`/api/shares/${d.id}`).then((r) => r.status)))).every((st) => st === 404), { timeout: 5000, interval: 100 })
+        .toBe(true)
+      // No database connection waits on S3: reads that need only the database keep answering.
+      for (let i = 0; i < 15; i++) expect((await server.fetch(`/api/shares/${bystander.id}`)).status).toBe(200)
+      const statuses = await server.deps.db.query<{ status: string }>(`SELECT status FROM shares WHERE id = ANY($1::text[])`, [doomed.map((d) => d.id)])
+      expect(new Set(statuses.map((r) => r.status))).toEqual(new Set(['deleting']))
+      await new Promise((r) => setTimeout(r, 1000))
+      s3.resume()
+      answers = await Promise.all(deletes)
+    } finally {
+      s3.resume()
+    }
+    expect(answers).toEqual(Array(12).fill(204))
+    // What storage could not do during the outage, the janitor finishes (after the back-off).
+    await server.deps.db.query(`UPDATE shares SET delete_after = now() WHERE status = 'deleting'`)
+    await new Janitor(server.deps).runOnce()
+    for (const d of doomed) {
+      const [row] = await server.deps.db.query<{ status: string }>(`SELECT status FROM shares WHERE id = $1`, [d.id])
+      expect(row!.status).toBe('deleted')
+      for (const key of await keys(d.id)) expect(await server.deps.store.head(key)).toBeNull()
+    }
+    // and the bystander is whole
+    for (const key of await keys(bystander.id)) expect(await server.deps.store.head(key)).toEqual({ size: 100_000 })
+    expect((await curl(['-L', '-o', tempPath(`bystander-${bystander.id}`), bystander.downloadUrl])).status).toBe(200)
   })
 })

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -91,5 +91,59 @@ describe('janitor', () => {
     expect(deleted.sort()).toEqual([...exhaustedOld, ...staleUpload].sort())
     expect(deleted).not.toContain(exhaustedRecent[0])
     expect(deleted).not.toContain(freshUpload[0])
+  })
+
+  it('a blob whose delete always fails does not stop the janitor from deleting the other 499 expired shares', async () => {
+    const [a, b] = instances as [Deps, Deps]
+    const expired = await seed(a, 500, new Date(Date.now() - 1000), { maxDownloads: 3 })
+    const stuck = expired[137]!
+    const [file] = await sharesRepo.files(a.db, stuck)
+    // Its object becomes a directory with something in it: unlinking it fails (EISDIR), every time.
+    const objectPath = join(dataDir, 'blobs', 'objects', file!.storage_key)
+    rmSync(objectPath)
+    mkdirSync(objectPath)
+    writeFileSync(join(objectPath, 'pinned'), 'x')
+
+    const run = await new Janitor(a, 25).runOnce()
+    expect(run.deleted).toHaveLength(499)
+    expect(new Set(run.deleted)).toEqual(new Set(expired.filter((id) => id !== stuck)))
+    expect(run.failed).toEqual([stuck])
+    const state = async () =>
+      (await a.db.query<{ status: string; delete_attempts: number; backed_off: boolean; delete_error: string }>(
+        `SELECT status, delete_attempts, delete_after > now() AS backed_off, delete_error FROM shares WHERE id = $1`,
+        [stuck],
+      ))[0]!
+    expect(await state()).toMatchObject({ status: 'deleting', delete_attempts: 1, backed_off: true, delete_error: expect.stringMatching(/EISDIR/) })
+    // gone for recipients and owners all the same
+    expect(await sharesRepo.findLive(a.db, stuck)).toBeNull()
+    expect(await sharesRepo.findActive(a.db, stuck)).toBeNull()
+
+    // Backed off: another run (on another instance) right away leaves it alone.
+    expect(await new Janitor(b, 25).runOnce()).toEqual({ deleted: [], failed: [] })
+    expect((await state()).delete_attempts).toBe(1)
+    // Once the back-off is over it is tried again; once its blob can go, it goes.
+    await a.db.query(`UPDATE shares SET delete_after = now() - interval '1 second' WHERE id = $1`, [stuck])
+    expect(await new Janitor(b, 25).runOnce()).toEqual({ deleted: [], failed: [stuck] })
+    expect((await state()).delete_attempts).toBe(2)
+    rmSync(objectPath, { recursive: true })
+    await a.db.query(`UPDATE shares SET delete_after = now() - interval '1 second' WHERE id = $1`, [stuck])
+    expect(await new Janitor(a, 25).runOnce()).toEqual({ deleted: [stuck], failed: [] })
+    expect((await state()).status).toBe('deleted')
+  })
+
+  it('a share claimed by an instance that died mid-delete is finished by another after the work reservation', async () => {
+    const [a, b] = instances as [Deps, Deps]
+    const [id] = await seed(a, 1, new Date(Date.now() + 3_600_000))
+    const [file] = await sharesRepo.files(a.db, id!)
+    // claimed (404 from here on), then the instance "dies" before removing anything
+    expect(await sharesRepo.claimForDelete(a.db, id!, { by: 'owner', workSeconds: 600 })).toBe(true)
+    expect(await sharesRepo.claimForDelete(b.db, id!, { by: 'admin', workSeconds: 600 })).toBe(false)
+    expect(await new Janitor(b).runOnce()).toEqual({ deleted: [], failed: [] })
+    expect(await b.store.head(file!.storage_key)).toEqual({ size: 6 })
+    await a.db.query(`UPDATE shares SET delete_after = now() - interval '1 second' WHERE id = $1`, [id])
+    expect((await new Janitor(b).runOnce()).deleted).toEqual([id])
+    expect(await b.store.head(file!.storage_key)).toBeNull()
+    const [row] = await a.db.query<{ deleted_by: string }>(`SELECT deleted_by FROM shares WHERE id = $1`, [id])
+    expect(row!.deleted_by).toBe('owner')
   })
 })

@@ -11,7 +11,7 @@ const SHARE_FILTERS: Record<AdminSharesQuery['status'], string> = {
   uploading: `s.status = 'uploading'`,
   active: `s.status = 'ready' AND s.expires_at > now()`,
   expired: `s.status = 'ready' AND s.expires_at <= now()`,
-  deleted: `s.status = 'deleted'`,
+  deleted: `s.status IN ('deleting', 'deleted')`,
 }
 
 interface ShareListRow extends Omit<AdminShare, 'createdAt' | 'expiresAt'> {

@@ -5,7 +5,8 @@ export interface ShareRow {
   owner_user_id: string | null
   owner_token_hash: string | null
   password_hash: string | null
-  status: 'uploading' | 'ready' | 'deleted'
+  /** 'deleting': claimed for deletion (404 for everyone), its blobs still being removed */
+  status: 'uploading' | 'ready' | 'deleting' | 'deleted'
   /** End-to-end encrypted: file names are placeholders; `metadata` is the opaque envelope. */
   encrypted: boolean
   metadata: string | null
@@ -90,9 +91,9 @@ export const sharesRepo = {
     )
   },
 
-  /** Any share not yet deleted (uploader routes: uploading or ready). */
+  /** Any share not being or already deleted (uploader routes: uploading or ready). */
   async findActive(q: Queryable, id: string): Promise<ShareRow | null> {
-    const rows = await q.query<ShareRow>(`SELECT * FROM shares WHERE id = $1 AND status <> 'deleted'`, [id])
+    const rows = await q.query<ShareRow>(`SELECT * FROM shares WHERE id = $1 AND status IN ('uploading', 'ready')`, [id])
     return rows[0] ?? null
   },
 
@@ -150,39 +151,65 @@ export const sharesRepo = {
     await q.query(`DELETE FROM shares WHERE id = $1`, [shareId])
   },
 
-  async markDeleted(q: Queryable, shareIds: string[]): Promise<void> {
-    if (shareIds.length === 0) return
-    await q.query(`UPDATE shares SET status = 'deleted', deleted_at = now() WHERE id = ANY($1::text[])`, [shareIds])
-    await q.query(`UPDATE files SET blob_deleted_at = now(), upload_id = NULL WHERE share_id = ANY($1::text[])`, [shareIds])
-  },
-
-  /** Locks the share row for deletion; null when already deleted or locked by someone else. */
-  async lockForDelete(q: Queryable, shareId: string): Promise<ShareRow | null> {
-    const rows = await q.query<ShareRow>(`SELECT * FROM shares WHERE id = $1 AND status <> 'deleted' FOR UPDATE`, [shareId])
-    return rows[0] ?? null
+  /**
+   * Claims a share for deletion in one statement: from now on it answers 404 everywhere. The claim
+   * reserves the work for `workSeconds` (another instance takes it over only after that).
+   */
+  async claimForDelete(q: Queryable, shareId: string, o: { by: DeletedBy; workSeconds: number }): Promise<boolean> {
+    const rows = await q.query(
+      `UPDATE shares SET status = 'deleting', deleted_by = $2, delete_after = now() + make_interval(secs => $3)
+       WHERE id = $1 AND status IN ('uploading', 'ready') RETURNING id`,
+      [shareId, o.by, o.workSeconds],
+    )
+    return rows.length === 1
   },
 
   /**
-   * Shares the janitor should remove, locked with SKIP LOCKED so several instances never take
-   * the same one: expired; exhausted (after a grace period, so a URL just issued still works, and
-   * never while a lease holder is still fetching its files);
-   * uploads abandoned for longer than `staleSeconds`.
+   * The janitor's batch, claimed in one statement (SKIP LOCKED: instances never take the same share):
+   * expired shares; exhausted ones (after a grace period, and never while a lease holder is still
+   * fetching its files); uploads abandoned for longer than `staleSeconds`; and shares left 'deleting'
+   * whose back-off is over (a failed blob delete, or an instance that died mid-way). `fresh`: newly
+   * claimed (not a retry).
    */
-  async lockExpired(q: Queryable, o: { limit: number; exhaustedGraceSeconds: number; staleSeconds: number }): Promise<ShareRow[]> {
-    return q.query<ShareRow>(
-      `SELECT s.* FROM shares s
-       WHERE s.status <> 'deleted' AND (
-         s.expires_at <= now()
-         OR (s.status = 'uploading' AND s.created_at < now() - make_interval(secs => $3))
-         OR (s.status = 'ready' AND s.max_downloads IS NOT NULL
-             AND coalesce(s.last_download_at, s.created_at) < now() - make_interval(secs => $2)
-             AND NOT ${HAS_DOWNLOADS_LEFT}
-             AND NOT EXISTS (SELECT 1 FROM download_leases l WHERE l.share_id = s.id AND l.released_at IS NULL AND l.expires_at > now()))
+  async claimForJanitor(q: Queryable, o: { limit: number; exhaustedGraceSeconds: number; staleSeconds: number; workSeconds: number }): Promise<{ id: string; fresh: boolean; by: DeletedBy }[]> {
+    return q.query<{ id: string; fresh: boolean; by: DeletedBy }>(
+      `WITH picked AS (
+         SELECT s.id, s.status <> 'deleting' AS fresh FROM shares s
+         WHERE (s.status IN ('uploading', 'ready') AND (
+             s.expires_at <= now()
+             OR (s.status = 'uploading' AND s.created_at < now() - make_interval(secs => $3))
+             OR (s.status = 'ready' AND s.max_downloads IS NOT NULL
+                 AND coalesce(s.last_download_at, s.created_at) < now() - make_interval(secs => $2)
+                 AND NOT ${HAS_DOWNLOADS_LEFT}
+                 AND NOT EXISTS (SELECT 1 FROM download_leases l WHERE l.share_id = s.id AND l.released_at IS NULL AND l.expires_at > now()))))
+           OR (s.status = 'deleting' AND s.delete_after <= now())
+         ORDER BY s.expires_at
+         LIMIT $1
+         FOR UPDATE SKIP LOCKED
        )
-       ORDER BY s.expires_at
-       LIMIT $1
-       FOR UPDATE SKIP LOCKED`,
-      [o.limit, o.exhaustedGraceSeconds, o.staleSeconds],
+       UPDATE shares s SET status = 'deleting', deleted_by = coalesce(s.deleted_by, 'janitor'), delete_after = now() + make_interval(secs => $4)
+       FROM picked WHERE s.id = picked.id
+       RETURNING s.id, picked.fresh, s.deleted_by AS "by"`,
+      [o.limit, o.exhaustedGraceSeconds, o.staleSeconds, o.workSeconds],
+    )
+  },
+
+  /** The work is done: the blobs are gone. Only shares still claimed ('deleting'). */
+  async markDeleted(q: Queryable, shareIds: string[]): Promise<void> {
+    if (shareIds.length === 0) return
+    await q.query(`UPDATE shares SET status = 'deleted', deleted_at = now(), delete_after = NULL, delete_error = NULL WHERE id = ANY($1::text[]) AND status = 'deleting'`, [shareIds])
+    await q.query(`UPDATE files SET blob_deleted_at = now(), upload_id = NULL WHERE share_id = ANY($1::text[])`, [shareIds])
+  },
+
+  /** A blob delete failed: count it and back off (30 s, doubling, at most an hour). The share stays 'deleting'. */
+  async deleteFailed(q: Queryable, shareId: string, error: string): Promise<void> {
+    await q.query(
+      `UPDATE shares SET delete_attempts = delete_attempts + 1, delete_error = left($2, 500),
+         delete_after = now() + make_interval(secs => least(3600, 30 * power(2, least(delete_attempts, 12))))
+       WHERE id = $1 AND status = 'deleting'`,
+      [shareId, error],
     )
   },
 }
+
+export type DeletedBy = 'owner' | 'admin' | 'janitor'

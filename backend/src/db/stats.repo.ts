@@ -7,7 +7,7 @@ import type { Db, Queryable } from './db'
  */
 
 /** SQL for a share's dashboard status (s = shares). */
-export const SHARE_STATUS_SQL = `CASE WHEN s.status = 'deleted' THEN 'deleted'
+export const SHARE_STATUS_SQL = `CASE WHEN s.status IN ('deleting', 'deleted') THEN 'deleted'
   WHEN s.status = 'uploading' THEN 'uploading'
   WHEN s.expires_at <= now() THEN 'expired'
   ELSE 'active' END`

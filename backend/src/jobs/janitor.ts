@@ -1,16 +1,24 @@
+import { downloadsRepo } from '../db/downloads.repo'
 import { sharesRepo } from '../db/shares.repo'
 import type { Deps } from '../deps'
-import { EXHAUSTED_GRACE_SECONDS, ShareDeletion } from '../shares/deletion.service'
+import { Reconciler } from './reconciler'
+import { DELETE_WORK_SECONDS, EXHAUSTED_GRACE_SECONDS, ShareDeletion } from '../shares/deletion.service'
 
 export interface JanitorRun {
   /** ids of the shares this run deleted (each exactly once across all instances) */
   deleted: string[]
+  /** ids of the shares whose blobs could not be removed this time (retried after a back-off) */
+  failed: string[]
 }
+
+/** Download leases are kept a day after they ended (for support questions), then dropped. */
+const ENDED_LEASE_SECONDS = 86_400
 
 /**
  * Deletes expired and exhausted shares with their blobs, and abandoned uploads (aborting their
- * multipart uploads). Safe on many instances at once: each batch is taken with
- * FOR UPDATE SKIP LOCKED, so two janitors never take the same share.
+ * multipart uploads); finishes deletes whose blobs could not be removed before. Safe on many
+ * instances at once: each batch is claimed with FOR UPDATE SKIP LOCKED, so two janitors never take
+ * the same share, and blobs are removed outside any transaction.
  */
 export class Janitor {
   private timer: NodeJS.Timeout | null = null
@@ -19,6 +27,7 @@ export class Janitor {
     private readonly deps: Deps,
     private readonly batchSize = 50,
     private readonly deletion = new ShareDeletion(deps),
+    private readonly reconciler = new Reconciler(deps),
   ) {}
 
   start(): void {
@@ -28,6 +37,9 @@ export class Janitor {
       this.timer = setTimeout(() => {
         this.runOnce()
           .catch((err: unknown) => this.deps.logger.warn({ err }, 'janitor run failed'))
+          // Storage nothing references (after ORPHAN_GRACE): one instance per RECONCILE_INTERVAL.
+          .then(() => this.reconciler.runIfDue())
+          .catch((err: unknown) => this.deps.logger.warn({ err }, 'reconciler run failed'))
           .finally(() => {
             if (this.timer) schedule(every * (0.9 + Math.random() * 0.2))
           })
@@ -50,23 +62,25 @@ export class Janitor {
 
   private async pass(): Promise<JanitorRun> {
     const deleted: string[] = []
+    const failed: string[] = []
     for (;;) {
-      const batch = await this.deps.db.tx(async (q) => {
-        const shares = await sharesRepo.lockExpired(q, {
-          limit: this.batchSize,
-          exhaustedGraceSeconds: EXHAUSTED_GRACE_SECONDS,
-          staleSeconds: this.deps.config.janitor.staleUploadAge,
-        })
-        await this.deletion.removeBlobs(q, shares)
-        await sharesRepo.markDeleted(q, shares.map((s) => s.id))
-        return shares.map((s) => s.id)
+      // Claim (one statement), then work with no transaction open. A share that failed is backed off,
+      // so it is not claimed again in this pass: the loop ends.
+      const batch = await sharesRepo.claimForJanitor(this.deps.db, {
+        limit: this.batchSize,
+        exhaustedGraceSeconds: EXHAUSTED_GRACE_SECONDS,
+        staleSeconds: this.deps.config.janitor.staleUploadAge,
+        workSeconds: DELETE_WORK_SECONDS,
       })
-      deleted.push(...batch)
+      for (const share of batch) if (share.fresh) this.deps.events.emit('shareDeleted', { shareId: share.id, by: 'janitor' })
+      const work = await this.deletion.finish(batch.map((s) => s.id))
+      deleted.push(...work.deleted)
+      failed.push(...work.failed)
       if (batch.length < this.batchSize) break
     }
-    if (deleted.length) this.deps.logger.info({ deleted: deleted.length }, 'janitor deleted shares')
-    for (const shareId of deleted) this.deps.events.emit('shareDeleted', { shareId, by: 'janitor' })
+    await downloadsRepo.deleteEndedLeases(this.deps.db, ENDED_LEASE_SECONDS)
+    if (deleted.length || failed.length) this.deps.logger.info({ deleted: deleted.length, failed: failed.length }, 'janitor deleted shares')
     this.deps.events.emit('janitorRun', { deleted: deleted.length })
-    return { deleted }
+    return { deleted, failed }
   }
 }
