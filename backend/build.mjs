@@ -1,4 +1,5 @@
-// Bundles the backend (with @sharesync/protocol) into dist/main.js; npm dependencies stay external.
+// Bundles the backend (with @sharesync/protocol) into dist/main.js and the operator command
+// dist/cli/admin.js; npm dependencies stay external.
 import { cpSync, readFileSync, rmSync } from 'node:fs'
 import { build } from 'esbuild'
 
@@ -7,7 +8,7 @@ const external = Object.keys(pkg.dependencies).filter((d) => d !== '@sharesync/p
 
 rmSync('dist', { recursive: true, force: true })
 await build({
-  entryPoints: ['src/main.ts'],
+  entryPoints: ['src/main.ts', 'src/cli/admin.ts'],
   outdir: 'dist',
   // Code behind a dynamic import (the S3 store and the AWS SDK) loads only when it is used.
   splitting: true,

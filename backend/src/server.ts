@@ -36,6 +36,7 @@ import { monitorRouter } from './monitor/monitor.routes'
 import { NotificationsService } from './notifications/notifications.service'
 import { notificationsRouter } from './notifications/notifications.routes'
 import { LibraryService } from './library/library.service'
+import { listenAdminSocket } from './ops/admin-socket'
 
 export interface RunningServer {
   url: string
@@ -114,6 +115,14 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
   ownUrl = `http://${host}:${port}`
   notifications.start()
+  // The recovery command reaches the embedded database through this server (ops/admin-socket.ts).
+  const adminSocket =
+    config.database.kind === 'pglite' && config.database.dir !== 'memory://'
+      ? await listenAdminSocket(deps, config.dataDir).catch((err: Error) => {
+          deps.logger.warn({ err: err.message }, 'no admin socket: `pnpm admin:link` works only while the server is stopped')
+          return null
+        })
+      : null
 
   let closing: Promise<void> | null = null
   return {
@@ -127,6 +136,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
       closing ??= (async () => {
         // Balancers polling /api/health/ready see "draining" and stop sending new work.
         health.drain()
+        adminSocket?.close()
         janitor.stop()
         deps.monitor.close()
         await notifications.stop()

@@ -1,6 +1,7 @@
 import { lazy, Suspense, type ReactNode } from 'react'
 import { Route, Routes } from 'react-router-dom'
 import { Layout } from './components/layout'
+import { AdminLinkUsed } from './features/auth/admin-link-used'
 import { HomePage } from './features/cloud/home-page'
 import { LinkGone } from './features/cloud/link-gone'
 import { ResultPage } from './features/cloud/result-page'
@@ -74,6 +75,7 @@ export function App() {
             </Loading>
           }
         />
+        <Route path="/admin/link-used" element={<AdminLinkUsed />} />
         <Route
           path="/library"
           element={

@@ -67,6 +67,8 @@ export const ERRORS = {
   too_many_connections: 429,
   /** a Google account whose e-mail belongs to another account here (accounts are linked by Google's `sub` only) */
   identity_conflict: 409,
+  /** a one-time admin sign-in link that was already used, replaced or has expired */
+  admin_link_used: 403,
 } as const satisfies Record<string, number>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -1,5 +1,6 @@
 import { BootstrapQuery, SignInQuery } from '@sharesync/protocol'
 import express, { type Request, type Response } from 'express'
+import { ZodError } from 'zod'
 import type { Deps } from '../deps'
 import { AppError, isConnectionError } from '../http/app-error'
 import { signInWithGoogle, useBootstrapToken } from './auth.service'
@@ -13,7 +14,8 @@ const PENDING_SIGN_IN_MS = 15 * 60_000
  * Sign-in, sign-out and the signed-in user:
  *   GET  /api/auth/google            -> Google (state + PKCE kept in the session)
  *   GET  /api/auth/google/callback   -> back from Google: a fresh session, then returnTo
- *   GET  /api/auth/bootstrap?token=  -> the one-time admin link printed at startup
+ *   GET  /api/auth/bootstrap?token=  -> the one-time admin link (printed at startup or by `pnpm admin:link`);
+ *                                       a used one sends a browser to the page that says what to do
  *   POST /api/auth/logout            -> the session is destroyed
  *   GET  /api/me                     -> { id, email, name, avatarUrl, role } or 401
  * (Promoting and demoting admins is an admin route: backend/src/admin/admin.routes.ts.)
@@ -67,8 +69,17 @@ export function authRouter(deps: Deps): express.Router {
   router.get('/api/auth/bootstrap', async (req, res) => {
     res.setHeader('Cache-Control', 'no-store')
     res.setHeader('Referrer-Policy', 'no-referrer')
-    const { token } = BootstrapQuery.parse(req.query)
-    const user = await useBootstrapToken(deps, token)
+    let user
+    try {
+      const { token } = BootstrapQuery.parse(req.query)
+      user = await useBootstrapToken(deps, token)
+    } catch (err) {
+      // A person who opened a used or mangled link gets a page that says how to get a new one.
+      if (req.get('accept')?.includes('text/html') && (err instanceof ZodError || (err instanceof AppError && err.code === 'admin_link_used'))) {
+        return res.redirect(302, '/admin/link-used')
+      }
+      throw err
+    }
     await startSession(req, user.id)
     res.redirect(302, '/admin')
   })

@@ -51,29 +51,44 @@ export async function signInWithGoogle(deps: Deps, profile: GoogleProfile): Prom
  * Admin without Google: when no admin exists and Google sign-in cannot make one (not configured, or
  * ADMIN_EMAILS empty), creates a one-time sign-in link for the operator, valid 24 hours. Only its
  * hash is stored; a new link revokes the previous unused ones. Returns the path to print, or null.
+ * Once an admin exists it prints nothing (a lost admin uses the recovery command: `adminLink`).
  */
-export async function ensureAdminBootstrap(deps: Deps): Promise<string | null> {
+export async function ensureAdminBootstrap(deps: Pick<Deps, 'config' | 'db'>): Promise<string | null> {
   const { config, db } = deps
   if (config.google && config.adminEmails.length > 0) return null
-  if ((await usersRepo.countActiveAdmins(db)) > 0) {
-    await usersRepo.revokeBootstrapTokens(db)
-    return null
-  }
-  const token = randomBytes(32).toString('base64url')
-  await db.tx(async (q) => {
-    await usersRepo.revokeBootstrapTokens(q)
-    await usersRepo.insertBootstrapToken(q, hashToken(token), new Date(Date.now() + BOOTSTRAP_TTL_MS))
-  })
-  return `/api/auth/bootstrap?token=${token}`
+  if ((await usersRepo.countActiveAdmins(db)) > 0) return null
+  return (await adminLink(deps, BOOTSTRAP_TTL_MS)).path
 }
 
-/** Spends a bootstrap link (once, before it expires) and returns the local admin it signs in. */
+/** How long a link made by the recovery command (`pnpm admin:link`) works: the operator is at the terminal. */
+export const RECOVERY_TTL_MS = 3_600_000
+
+/**
+ * A one-time admin sign-in link, whether or not an admin exists: the operator's way back in after
+ * losing the admin's session (another browser, cleared cookies) without Google. Whoever can run it
+ * can read the server's database anyway. It revokes the previous unused links.
+ */
+export async function adminLink(deps: Pick<Deps, 'db'>, ttlMs = RECOVERY_TTL_MS): Promise<{ path: string; expiresAt: Date }> {
+  const token = randomBytes(32).toString('base64url')
+  const expiresAt = new Date(Date.now() + ttlMs)
+  await deps.db.tx(async (q) => {
+    await usersRepo.revokeBootstrapTokens(q)
+    await usersRepo.insertBootstrapToken(q, hashToken(token), expiresAt)
+  })
+  return { path: `/api/auth/bootstrap?token=${token}`, expiresAt }
+}
+
+/**
+ * Spends a sign-in link (once, before it expires) and returns the local admin it signs in. The
+ * other unused links die with it: only the link just used ever worked.
+ */
 export async function useBootstrapToken(deps: Deps, token: string): Promise<SessionUser> {
   const row = await deps.db.tx(async (q) => {
     if (!(await usersRepo.spendBootstrapToken(q, hashToken(token)))) return null
+    await usersRepo.revokeBootstrapTokens(q)
     return usersRepo.upsertLocalAdmin(q, newId(), LOCAL_ADMIN_EMAIL)
   })
-  if (!row) throw new AppError('forbidden', 'This sign-in link has expired or was already used. Restart the server for a new one.')
+  if (!row) throw new AppError('admin_link_used', 'This admin sign-in link has expired or was already used. For a new one, run "pnpm admin:link" on the server.')
   deps.logger.warn({ userId: row.id }, 'signed in with the one-time admin link')
   return toSessionUser(row)
 }

@@ -89,7 +89,7 @@ export const usersRepo = {
     return rows.length === 1
   },
 
-  /** Unused links die when a new one is printed or an admin exists: only the latest link works. */
+  /** Unused links die when a new one is made or one is spent: only the latest link works. */
   async revokeBootstrapTokens(q: Queryable): Promise<void> {
     await q.query(`DELETE FROM admin_bootstrap_tokens WHERE used_at IS NULL OR expires_at < now()`)
   },
