@@ -16,6 +16,7 @@
 #   firefox-esr     the P2P suite across engines (puppeteer-core drives it over WebDriver BiDi)
 #   coturn          the P2P suite's TURN server on loopback, and the shipped TURN configuration
 #                   started for real and probed (turnserver)
+#   iproute2        the fault suite counts the connections nginx holds to an instance (ss)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -58,6 +59,7 @@ have_nginx() { [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1; }
 have_nginx || missing+=(nginx)
 { [ -x /usr/bin/firefox-esr ] || [ -x /usr/bin/firefox ]; } || missing+=(firefox-esr)
 command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
+command -v ss >/dev/null 2>&1 || missing+=(iproute2)
 # The library's folder links are checked with the real unzip binary.
 command -v unzip >/dev/null 2>&1 || missing+=(unzip)
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -135,8 +135,11 @@ describe('bodies that stall and bodies that are slow', () => {
 describe('concurrent connections per address', () => {
   let server: TestServer
   const clients: RawClient[] = []
+  let held: RawClient[] = []
   beforeAll(async () => {
     server = await startTestServer({ MAX_CONNECTIONS_PER_ADDRESS: '3' })
+    held = [await open('127.0.0.2'), await open('127.0.0.2'), await open('127.0.0.2')]
+    for (const c of held) expect(await ask(c, '/api/health')).toBe(200)
   })
   afterAll(async () => {
     for (const c of clients) c.destroy()
@@ -147,36 +150,83 @@ describe('concurrent connections per address', () => {
     clients.push(c)
     return c
   }
-  const health = async (c: RawClient) => {
-    c.write(head('GET', '/api/health', {}))
+  const ask = async (c: RawClient, path: string, headers: Record<string, string> = {}) => {
+    c.write(head('GET', path, headers))
     await within(c.until('\r\n\r\n'), 15_000, 'an answer')
     return c.status()
   }
 
-  it('the 4th concurrent connection from 127.0.0.2 is refused with 429 while 127.0.0.3 still gets through; closing one makes room again', async () => {
-    const held = [await open('127.0.0.2'), await open('127.0.0.2'), await open('127.0.0.2')]
-    for (const c of held) expect(await health(c)).toBe(200)
-
+  it('the 4th concurrent connection from 127.0.0.2 gets 429 too_many_connections for an API request and is closed, while 127.0.0.3 still gets through', async () => {
     const fourth = await open('127.0.0.2')
-    await within(fourth.closed, 15_000, 'refused connection')
-    expect(fourth.status()).toBe(429)
+    expect(await ask(fourth, '/api/shares/abcdefgh')).toBe(429)
+    await within(fourth.closed, 15_000, 'refused connection closed')
     expect(fourth.received).toContain('"code":"too_many_connections"')
+    expect(fourth.received).toMatch(/retry-after: 5/i)
 
     const other = await open('127.0.0.3')
-    expect(await health(other)).toBe(200)
+    expect(await ask(other, '/api/shares/abcdefgh')).toBe(404)
+  })
 
+  it('a balancer probing readiness or liveness from an address at its cap is answered 200, then its connection closes', async () => {
+    for (const path of ['/api/health/ready', '/api/health']) {
+      const probe = await open('127.0.0.2')
+      expect(await ask(probe, path)).toBe(200)
+      await within(probe.closed, 15_000, 'probe connection closed')
+    }
+  })
+
+  it('a connection over the cap that sends nothing is closed within seconds, not held for the headers timeout', async () => {
+    const silent = await open('127.0.0.2')
+    await within(silent.closed, 10_000, 'silent over-cap connection')
+    expect(silent.received).toBe('')
+  })
+
+  it('a WebSocket upgrade over the cap is refused with 429 and the server keeps serving the held connections', async () => {
+    const ws = await open('127.0.0.2')
+    ws.write(head('GET', '/socket.io/?EIO=4&transport=websocket', { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': 13, 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' }))
+    await within(ws.closed, 15_000, 'refused upgrade')
+    expect(ws.status()).toBe(429)
+    expect(ws.received).toContain('"code":"too_many_connections"')
+    expect(await ask(held[1]!, '/api/health')).toBe(200)
+  })
+
+  it('closing one of the held connections makes room again for API requests', async () => {
     held[0]!.destroy()
     await held[0]!.closed
     // The server sees the close a moment after the client: the next connection waits for that event.
     await new Promise<void>((resolve) => {
       const retry = async () => {
         const again = await open('127.0.0.2')
-        again.write(head('GET', '/api/health', {}))
+        again.write(head('GET', '/api/shares/abcdefgh', {}))
         await again.until('\r\n\r\n').catch(() => undefined)
-        if (again.status() === 200) return resolve()
+        if (again.status() === 404) return resolve()
         setImmediate(() => void retry())
       }
       void retry()
     })
+  })
+})
+
+describe('concurrent connections behind a trusted proxy (TRUST_PROXY)', () => {
+  let server: TestServer
+  const clients: RawClient[] = []
+  beforeAll(async () => {
+    server = await startTestServer({ MAX_CONNECTIONS_PER_ADDRESS: '3', TRUST_PROXY: 'loopback' })
+  })
+  afterAll(async () => {
+    for (const c of clients) c.destroy()
+    await server?.close()
+  })
+
+  it("every connection comes from the proxy's address: 10 at once from it are all served, the cap does not cap the proxy", async () => {
+    for (let i = 0; i < 10; i++) clients.push(await rawConnection(server, '127.0.0.2'))
+    const statuses = await Promise.all(
+      clients.map(async (c, i) => {
+        c.write(head('GET', '/api/shares/abcdefgh', { 'X-Forwarded-For': `203.0.113.${i + 1}` }))
+        await within(c.until('\r\n\r\n'), 15_000, 'an answer')
+        return c.status()
+      }),
+    )
+    expect(statuses).toEqual(Array(10).fill(404))
   })
 })

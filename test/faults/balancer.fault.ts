@@ -4,7 +4,9 @@
  * on each instance signals across them, an instance restarting behind nginx costs no request, and
  * behind a proxy that strips Upgrade the room page says why P2P cannot start.
  */
+import { execFileSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
+import { request, type ClientRequest } from 'node:http'
 import type { Browser } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { curl, randomFile } from '../../backend/test/support/files'
@@ -16,6 +18,8 @@ import { startNginx, type Nginx } from './support/nginx'
 import { uploadText, type Uploaded } from './support/shares'
 import { alive, startCluster, type Cluster } from './support/stack'
 
+/** The per-address connection cap on each instance: far below what nginx opens to it under load. */
+const CAP = 4
 let cluster: Cluster
 let layout: StoreLayout
 let nginx: Nginx
@@ -24,10 +28,12 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 const ports = () => cluster.apps.map((a) => a.port)
 /** Which instances the access log says served the requests for `uri` (distinct upstream addresses). */
 const upstreamsOf = (uri: RegExp) => new Set(nginx.accessLog().filter((l) => uri.test(l.split(' ')[1] ?? '')).map((l) => l.split(' ')[3]))
+/** Established connections to `port` (from nginx, all from 127.0.0.1), as the kernel counts them. */
+const connectionsTo = (port: number) => execFileSync('ss', ['-Htn', 'state', 'established', `( dport = :${port} )`], { encoding: 'utf8' }).split('\n').filter(Boolean).length
 const socketsOn = async (base: string) => Number(/^sharesync_sockets_connected (\d+)/m.exec(await (await fetch(`${base}/metrics`)).text())?.[1] ?? -1)
 
 beforeAll(async () => {
-  cluster = await startCluster({ instances: 2, env: { TRUST_PROXY: 'loopback' } })
+  cluster = await startCluster({ instances: 2, env: { TRUST_PROXY: 'loopback', MAX_CONNECTIONS_PER_ADDRESS: String(CAP) } })
   layout = { kind: 's3', dir: cluster.s3.dir, bucket: cluster.s3.bucket }
   nginx = await startNginx(ports())
 })
@@ -106,6 +112,27 @@ describe('two instances behind nginx, round-robin', () => {
     const res = await fetch(`${nginx.url}/socket.io/?EIO=4&transport=polling`)
     expect(res.status).toBe(400)
     expect(await res.text()).toContain('Transport unknown')
+  })
+
+  it("every connection comes from nginx's address: uploads holding more connections than MAX_CONNECTIONS_PER_ADDRESS on each instance do not get the proxy refused (TRUST_PROXY)", async () => {
+    const share = await uploadText(nginx.url, 'capped.txt', 'behind the cap')
+    // Uploads that stay open (bodies streamed through nginx, a few bytes each), CAP + 2 per instance.
+    const held: ClientRequest[] = []
+    for (let i = 0; i < 2 * (CAP + 2); i++) {
+      const req = request(`${nginx.url}/api/upload/held-${i}.bin`, { method: 'PUT', headers: { 'Transfer-Encoding': 'chunked' } })
+      req.on('error', () => undefined)
+      req.write('held')
+      held.push(req)
+    }
+    try {
+      await expect.poll(() => ports().map(connectionsTo).every((n) => n > CAP)).toBe(true)
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) => (await fetch(`${nginx.url}${i % 2 ? '/api/health/ready' : `/api/shares/${share.id}`}`)).status),
+      )
+      expect(answers).toEqual(Array(20).fill(200))
+    } finally {
+      for (const req of held) req.destroy()
+    }
   })
 
   it('an instance restarting behind nginx (SIGTERM, then up again): every request through nginx still gets its answer', async () => {

@@ -14,6 +14,7 @@ import { addressKey } from './client-address'
  */
 export function createLimitedServer(app: RequestListener, config: Pick<Config, 'http' | 'trustProxy' | 'rateLimits'>): Server {
   const { http } = config
+  const overCap = http.maxConnectionsPerAddress > 0 ? new WeakMap() as OverCap : null
   const server = createServer(
     {
       headersTimeout: http.headersTimeoutMs,
@@ -22,20 +23,48 @@ export function createLimitedServer(app: RequestListener, config: Pick<Config, '
       // How often Node looks for connections past the headers timeout.
       connectionsCheckingInterval: Math.max(100, Math.min(30_000, Math.floor(http.headersTimeoutMs / 4))),
     },
-    app,
+    overCap ? healthOnlyWhenOverCap(app, overCap) : app,
   )
-  if (http.maxConnectionsPerAddress > 0) capConnectionsPerAddress(server, http.maxConnectionsPerAddress, config)
+  if (overCap) capConnectionsPerAddress(server, overCap, http.maxConnectionsPerAddress, Math.min(OVER_CAP_GRACE_MS, http.headersTimeoutMs), config)
   return server
 }
 
+/** Probes a balancer or an orchestrator sends: answered even on a connection over the cap. */
+const HEALTH_PATHS = new Set(['/api/health', '/api/health/ready'])
+/** How long a connection over the cap has to send its request line and headers. */
+const OVER_CAP_GRACE_MS = 2000
+
+/** Connections over the cap, each with the timer that closes it if its request does not come. */
+type OverCap = WeakMap<Socket, NodeJS.Timeout>
+
 const TOO_MANY = JSON.stringify({ error: { code: 'too_many_connections', message: 'Too many connections from your address.' } })
+const TOO_MANY_HEADERS = { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(TOO_MANY)), 'Retry-After': '5', Connection: 'close' }
 
 /**
- * Counts open connections per client address (IPv6 by network, as rate limits count) and answers
- * the one over the cap with 429 before reading anything from it. A trusted proxy's address is not
- * counted: every client behind it arrives from there, and the proxy is where to cap them.
+ * A connection over the cap carries one request and closes: a health probe is answered (a
+ * balancer that probes readiness while the address is busy must not take the instance out), any
+ * other request gets 429 too_many_connections without reaching the app.
  */
-function capConnectionsPerAddress(server: Server, max: number, config: Pick<Config, 'trustProxy' | 'rateLimits'>) {
+function healthOnlyWhenOverCap(app: RequestListener, overCap: OverCap): RequestListener {
+  return (req, res) => {
+    const silent = overCap.get(req.socket)
+    if (silent === undefined) return app(req, res)
+    clearTimeout(silent)
+    res.shouldKeepAlive = false
+    if (req.method === 'GET' && HEALTH_PATHS.has((req.url ?? '').split('?')[0]!)) return app(req, res)
+    req.resume()
+    res.writeHead(ERRORS.too_many_connections, TOO_MANY_HEADERS).end(TOO_MANY)
+  }
+}
+
+/**
+ * Counts open connections per client address (IPv6 by network, as rate limits count). A
+ * connection over the cap is not counted and may send one request within `graceMs` (see
+ * healthOnlyWhenOverCap); a WebSocket upgrade on it is refused. A trusted proxy's address is not
+ * counted: every client behind it arrives from there, so capping it would cap the proxy itself
+ * (the proxy is where to cap its clients' connections).
+ */
+function capConnectionsPerAddress(server: Server, overCap: OverCap, max: number, graceMs: number, config: Pick<Config, 'trustProxy' | 'rateLimits'>) {
   const open = new Map<string, number>()
   const trusted = trustedPeer(config.trustProxy)
   server.on('connection', (socket: Socket) => {
@@ -44,9 +73,9 @@ function capConnectionsPerAddress(server: Server, max: number, config: Pick<Conf
     const key = addressKey(ip, config.rateLimits.ipv6Prefix)
     const count = (open.get(key) ?? 0) + 1
     if (count > max) {
-      const status = ERRORS.too_many_connections
-      socket.end(`HTTP/1.1 ${status} Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(TOO_MANY)}\r\nRetry-After: 5\r\nConnection: close\r\n\r\n${TOO_MANY}`)
-      socket.destroySoon()
+      const silent = setTimeout(() => socket.destroy(), graceMs)
+      overCap.set(socket, silent)
+      socket.once('close', () => clearTimeout(silent))
       return
     }
     open.set(key, count)
@@ -55,6 +84,12 @@ function capConnectionsPerAddress(server: Server, max: number, config: Pick<Conf
       if (left > 0) open.set(key, left)
       else open.delete(key)
     })
+  })
+  // Before Socket.IO's own listener: the socket is gone by the time it looks (it then lets go).
+  server.prependListener('upgrade', (_req, socket: Socket) => {
+    if (!overCap.has(socket)) return
+    socket.end(`HTTP/1.1 ${ERRORS.too_many_connections} Too Many Requests\r\n${Object.entries(TOO_MANY_HEADERS).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${TOO_MANY}`)
+    socket.destroySoon()
   })
 }
 
