@@ -11,7 +11,6 @@ import { launchBrowser } from './support/browser'
 import { randomFile, sha256File, tempDir } from './support/files'
 import { MB, accept, device, enterRoom, savedSha, send, watch, type Device } from './support/p2p'
 import { startTurn, type TurnServer } from './support/turn'
-import { connectRooms } from '../backend/test/support/rooms-client'
 
 /** Relay-only ICE: with no TURN server, no candidate pair can ever form. */
 export const RELAY_ONLY = `{
@@ -28,21 +27,6 @@ let turn: TurnServer
 let withTurn: AppProcess
 let files: ReturnType<typeof tempDir>
 const opened: Device[] = []
-/** Whether this server answers relay:open at all (its relay may not be built yet). */
-let serverRelays = false
-
-async function answersRelayOpen(url: string): Promise<boolean> {
-  const socket = await connectRooms(url)
-  try {
-    await socket.timeout(5000).emitWithAck('relay:open', { to: 'nobody-here', bytes: 0 })
-    return true
-  } catch {
-    return false
-  } finally {
-    socket.disconnect()
-  }
-}
-
 beforeAll(async () => {
   files = tempDir()
   turn = await startTurn()
@@ -51,7 +35,6 @@ beforeAll(async () => {
   app = await startApp()
   relayOff = await startApp({ RELAY_ENABLED: 'false' })
   withTurn = await startApp({ TURN_URLS: turn.url, TURN_SECRET: turn.secret })
-  serverRelays = await answersRelayOpen(app.url)
 })
 
 afterAll(async () => {
@@ -65,9 +48,7 @@ afterAll(async () => {
 })
 
 describe('P2P without a direct connection', () => {
-  it('a relay-only pair with no TURN server goes through the server relay: the page says so and the file arrives byte-identical', async (ctx) => {
-    // Skipped, visibly, on a server without the relay (the browser side is ready for it).
-    if (!serverRelays) ctx.skip()
+  it('a relay-only pair with no TURN server goes through the server relay: the page says so and the file arrives byte-identical', async () => {
     const a = await device(browser, 'Alice laptop')
     const b = await device(browser, 'Bob phone', { init: RELAY_ONLY })
     opened.push(a, b)
@@ -84,8 +65,7 @@ describe('P2P without a direct connection', () => {
     expect([...a.errors, ...b.errors]).toEqual([])
   })
 
-  it('with the relay switched off by the admin, both sides say there is no connection and what to do', async (ctx) => {
-    if (!serverRelays) ctx.skip()
+  it('with the relay switched off by the admin, both sides say there is no connection and what to do', async () => {
     const a = await device(browser, 'Alice laptop')
     const b = await device(browser, 'Bob phone', { init: RELAY_ONLY })
     opened.push(a, b)

@@ -395,24 +395,4 @@ describe('P2P rooms in the browser', () => {
     expect([...a!.errors, ...c!.errors]).toEqual([])
     await close(a!, b!, c!)
   })
-
-  // Skipped for now: it passes against the rooms server with its relay work (not yet on main); on
-  // main's server the two tiles appear but their WebRTC link does not form.
-  it.skip('two devices opening the P2P page from the same address see each other without a code; a file sent through a tile arrives byte-identical; a hidden device disappears', async () => {
-    const [a, b] = await devices(['Alice laptop', 'Bob phone'])
-    await Promise.all([a!.page.goto(`${app.url}/p2p`), b!.page.goto(`${app.url}/p2p`)])
-    const tile = (d: Device, name: string) => d.page.locator('[data-testid=nearby-device][data-link=connected]', { hasText: name })
-    await tile(a!, 'Bob phone').waitFor({ timeout: 30_000 })
-    await tile(b!, 'Alice laptop').waitFor({ timeout: 30_000 })
-    const path = randomFile(files.dir, 'nearby.bin', 2 * MB + 1)
-    await tile(a!, 'Bob phone').getByTestId('nearby-file-input').setInputFiles(path)
-    await accept(b!)
-    const [sent, received] = await Promise.all([watch(a!, 'send'), watch(b!, 'receive')])
-    expect([sent.phase, received.phase]).toEqual(['completed', 'completed'])
-    expect(await savedSha(b!)).toBe(await sha256File(path))
-    await b!.page.getByLabel('Hide this device from nearby devices').check()
-    await a!.page.locator('[data-testid=nearby-device]').waitFor({ state: 'detached', timeout: 20_000 })
-    expect([...a!.errors, ...b!.errors]).toEqual([])
-    await close(a!, b!)
-  })
 })

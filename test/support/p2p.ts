@@ -21,10 +21,12 @@ export interface DeviceOptions {
   /** a script run in every page of the device before the app's own */
   init?: string
   bypassCSP?: boolean
+  /** headers on every request of the device, WebSocket handshakes included (e.g. X-Forwarded-For) */
+  headers?: Record<string, string>
 }
 
 export async function device(browser: Browser, name: string, opts: DeviceOptions = {}): Promise<Device> {
-  const context = await browser.newContext({ acceptDownloads: true, bypassCSP: opts.bypassCSP })
+  const context = await browser.newContext({ acceptDownloads: true, bypassCSP: opts.bypassCSP, extraHTTPHeaders: opts.headers })
   // The machine may be busy (2 cores, several browsers): be patient with page loads and clicks.
   context.setDefaultTimeout(60_000)
   const storage = { 'sharesync.p2p.name': name, ...opts.storage }

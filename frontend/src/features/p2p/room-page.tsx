@@ -291,7 +291,7 @@ function RoomView({ session, view, onLeave }: { session: RoomSession; view: Sess
  */
 function NearbyPanel({ session, view, hidden, onHidden }: { session: RoomSession; view: SessionView; hidden: boolean; onHidden(h: boolean): void }) {
   return (
-    <Card className="space-y-3">
+    <Card className="space-y-3" data-testid="nearby-panel" data-state={hidden ? 'hidden' : view.nearbyState}>
       <h2 className="text-lg font-semibold">Devices nearby</h2>
       <p className="text-sm text-slate-600 dark:text-slate-300">
         {hidden
