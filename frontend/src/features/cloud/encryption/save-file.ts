@@ -39,6 +39,8 @@ export interface SaveSink {
 
 const OPFS_DIR = 'sharesync-cloud'
 const BATCH = 4 * 1024 * 1024
+/** Messages to the download stream's worker not yet answered. */
+const IN_FLIGHT = 2
 
 /**
  * Opens the target for one file. Call it first thing in the click handler: the save picker needs the
@@ -138,28 +140,34 @@ function batches(flushBatch: (batch: Uint8Array<ArrayBuffer>) => Promise<void>) 
 
 /**
  * Streams into the service worker's download stream, ~4 MiB of records per message: their buffers are
- * transferred as they are (no joining copy); each message is answered 'ok' when the stream wants more.
+ * transferred as they are (no joining copy). The worker answers each message with 'ok' once its
+ * stream wants more; two messages may be on their way, so that the worker always has the next one.
  */
 function downloadSink(port: MessagePort): SaveSink {
-  let waiter: ((msg: string) => void) | null = null
+  const waiting: (() => void)[] = []
+  let unanswered = 0
   let cancelled = false
   port.onmessage = (e: MessageEvent) => {
     if (e.data === 'cancelled') cancelled = true
-    const w = waiter
-    waiter = null
-    w?.(String(e.data))
+    unanswered = Math.max(0, unanswered - 1)
+    waiting.shift()?.()
+    // A cancelled download answers no more: release every waiter.
+    if (cancelled) for (const w of waiting.splice(0)) w()
+  }
+  const room = async (limit: number) => {
+    while (unanswered >= limit && !cancelled) await new Promise<void>((resolve) => waiting.push(resolve))
+    if (cancelled) throw new Error('The download was cancelled in the browser.')
   }
   let pending: ArrayBuffer[] = []
   let bytes = 0
   const flush = async () => {
     if (pending.length === 0) return
+    await room(IN_FLIGHT)
     const buffers = pending
     pending = []
     bytes = 0
-    const answered = new Promise<string>((resolve) => (waiter = resolve))
+    unanswered++
     port.postMessage(buffers, buffers)
-    await answered
-    if (cancelled) throw new Error('The download was cancelled in the browser.')
   }
   return {
     kind: 'download',
@@ -172,6 +180,7 @@ function downloadSink(port: MessagePort): SaveSink {
     },
     async close() {
       await flush()
+      // Messages arrive in order: the stream ends after the last bytes.
       port.postMessage('end')
     },
     async abort() {

@@ -4,9 +4,11 @@
  * narrow scope (`…/p2p-dl/`), so it only ever answers its own download URLs.
  *
  * Protocol with the page, per file: the page posts `{ type: 'p2p-download', id, name, size, mime }`
- * with a MessagePort; the worker answers 'registered'; the page opens `p2p-dl/<id>/<name>` in a hidden
- * iframe; then it posts ArrayBuffers (or arrays of them) and waits for 'ok' (sent while the stream
- * wants more: that is the backpressure), and finally 'end' (or 'abort', which fails the download).
+ * with a MessagePort; the worker answers 'registered'; the page opens `p2p-dl/<id>/download` in a
+ * hidden iframe (the name travels in Content-Disposition, never in a URL); then it posts ArrayBuffers
+ * (or arrays of them). The worker answers each message with 'ok' once its stream wants more (that is
+ * the backpressure; a sender may have several messages on their way), and finally the page posts
+ * 'end' (or 'abort', which fails the download).
  */
 const sw = self as unknown as ServiceWorkerGlobalScope
 
@@ -49,7 +51,8 @@ sw.addEventListener('fetch', (event) => {
   }
   pending.delete(match[1]!)
   const { port } = entry
-  let resume: (() => void) | null = null
+  // Messages answered only once the stream wants more (a sender may have several on their way).
+  let owed = 0
   const stream = new ReadableStream<Uint8Array>(
     {
       start(controller) {
@@ -62,13 +65,11 @@ sw.addEventListener('fetch', (event) => {
           if (buffers.length === 0) return
           for (const b of buffers) controller.enqueue(new Uint8Array(b))
           if ((controller.desiredSize ?? 0) > 0) port.postMessage('ok')
-          else resume = () => port.postMessage('ok')
+          else owed++
         }
       },
       pull() {
-        const r = resume
-        resume = null
-        r?.()
+        for (; owed > 0; owed--) port.postMessage('ok')
       },
       cancel() {
         // The person cancelled the download in the browser.

@@ -207,7 +207,9 @@ export async function downloadPort(file: { name: string; size: number; type: str
   const frame = document.createElement('iframe')
   frame.hidden = true
   frame.title = 'download'
-  frame.src = `${WORKER_SCOPE()}${id}/${encodeURIComponent(safeName(file.name))}`
+  // The worker names the file (Content-Disposition); the URL carries no name, so that even a request
+  // the worker somehow missed would tell the server nothing (end-to-end encrypted names go this way).
+  frame.src = `${WORKER_SCOPE()}${id}/download`
   document.body.appendChild(frame)
   // The iframe stays while the page is open: removing it early can cancel a stream in progress.
   return port1
