@@ -37,6 +37,7 @@ import { NotificationsService } from './notifications/notifications.service'
 import { notificationsRouter } from './notifications/notifications.routes'
 import { LibraryService } from './library/library.service'
 import { listenAdminSocket } from './ops/admin-socket'
+import { openApiRouter } from './openapi/openapi.routes'
 
 export interface RunningServer {
   url: string
@@ -97,6 +98,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
       monitorRouter(deps, () => realtime.stopDownload),
       notificationsRouter(deps, notifications),
       rtcRouter(deps),
+      openApiRouter(deps),
     ],
   })
   const http = createLimitedServer(app, config)

@@ -13,6 +13,7 @@ const RoomPage = lazy(() => import('./features/p2p/room-page').then((m) => ({ de
 const MySharesPage = lazy(() => import('./features/auth/my-shares-page').then((m) => ({ default: m.MySharesPage })))
 const AdminPage = lazy(() => import('./features/admin/admin-page').then((m) => ({ default: m.AdminPage })))
 const LibraryPage = lazy(() => import('./features/library/library-page').then((m) => ({ default: m.LibraryPage })))
+const ApiReferencePage = lazy(() => import('./features/api-docs/api-reference-page').then((m) => ({ default: m.ApiReferencePage })))
 const AccountMenu = lazy(() => import('./features/auth/account-menu').then((m) => ({ default: m.AccountMenu })))
 
 function Loading({ children }: { children: ReactNode }) {
@@ -81,6 +82,14 @@ export function App() {
           element={
             <Loading>
               <LibraryPage />
+            </Loading>
+          }
+        />
+        <Route
+          path="/docs/api"
+          element={
+            <Loading>
+              <ApiReferencePage />
             </Loading>
           }
         />

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import type { Role } from './auth'
+import { Role } from './auth'
 
 /**
  * The admin dashboard: `/api/admin/*` bodies and queries, the settings an admin can change at run
@@ -28,80 +28,94 @@ export const StatsQuery = z
   })
 export type StatsQuery = z.infer<typeof StatsQuery>
 
-export interface StatsTotals {
-  users: number
-  disabledUsers: number
-  admins: number
+const int = z.number().int()
+const isoTime = z.string().meta({ format: 'date-time' })
+
+export const StatsTotals = z.object({
+  users: int,
+  disabledUsers: int,
+  admins: int,
   /** ready, not expired */
-  activeShares: number
+  activeShares: int,
   /** bytes held in storage by shares not deleted */
-  storedBytes: number
+  storedBytes: int,
   /** finalized shares ever */
-  uploads: number
-  uploadBytes: number
+  uploads: int,
+  uploadBytes: int,
   /** download URLs issued ever */
-  downloads: number
-  downloadBytes: number
-  p2pTransfers: number
-  p2pCompleted: number
-  p2pBytes: number
+  downloads: int,
+  downloadBytes: int,
+  p2pTransfers: int,
+  p2pCompleted: int,
+  p2pBytes: int,
   /** server relay channels opened, and bytes relayed (both directions) */
-  p2pRelays: number
-  p2pRelayBytes: number
-}
+  p2pRelays: int,
+  p2pRelayBytes: int,
+})
+export type StatsTotals = z.infer<typeof StatsTotals>
 
-export interface DailyFigures {
+export const DailyFigures = z.object({
   /** YYYY-MM-DD (UTC) */
-  day: string
-  uploads: number
-  downloads: number
-  bytesUp: number
-  bytesDown: number
-  p2pTransfers: number
-  p2pBytes: number
-}
+  day: z.string(),
+  uploads: int,
+  downloads: int,
+  bytesUp: int,
+  bytesDown: int,
+  p2pTransfers: int,
+  p2pBytes: int,
+})
+export type DailyFigures = z.infer<typeof DailyFigures>
 
-export interface TopShare {
-  id: string
+export const AdminShareStatus = z.enum(['uploading', 'active', 'expired', 'deleted'])
+export type AdminShareStatus = z.infer<typeof AdminShareStatus>
+
+export const TopShare = z.object({
+  id: z.string(),
   /** null when encrypted */
-  name: string | null
-  encrypted: boolean
-  fileCount: number
-  size: number
-  downloads: number
-  ownerEmail: string | null
-  status: AdminShareStatus
-}
+  name: z.string().nullable(),
+  encrypted: z.boolean(),
+  fileCount: int,
+  size: int,
+  downloads: int,
+  ownerEmail: z.string().nullable(),
+  status: AdminShareStatus,
+})
+export type TopShare = z.infer<typeof TopShare>
 
-export interface UploadsBySource {
-  anonymous: { uploads: number; bytes: number }
-  signedIn: { uploads: number; bytes: number }
-}
+const uploadsAndBytes = z.object({ uploads: int, bytes: int })
+export const UploadsBySource = z.object({ anonymous: uploadsAndBytes, signedIn: uploadsAndBytes })
+export type UploadsBySource = z.infer<typeof UploadsBySource>
 
 /** Live figures of the whole cluster. */
-export interface LiveFigures {
-  /** Socket.IO connections to /rooms and /admin */
-  sockets: number
-  /** P2P rooms with at least one member */
-  rooms: number
-  /** sockets inside a room */
-  peers: number
-  transfersInProgress: number
-  /** server relay channels open */
-  relays: number
-  /** open admin dashboards */
-  dashboards: number
-  at: string
-}
+export const LiveFigures = z
+  .object({
+    /** Socket.IO connections to /rooms and /admin */
+    sockets: int,
+    /** P2P rooms with at least one member */
+    rooms: int,
+    /** sockets inside a room */
+    peers: int,
+    transfersInProgress: int,
+    /** server relay channels open */
+    relays: int,
+    /** open admin dashboards */
+    dashboards: int,
+    at: isoTime,
+  })
+  .meta({ id: 'LiveFigures' })
+export type LiveFigures = z.infer<typeof LiveFigures>
 
-export interface StatsResponse {
-  range: { from: string; to: string }
-  totals: StatsTotals
-  series: DailyFigures[]
-  topShares: TopShare[]
-  uploadsBySource: UploadsBySource
-  live: LiveFigures
-}
+export const StatsResponse = z
+  .object({
+    range: z.object({ from: z.string(), to: z.string() }),
+    totals: StatsTotals,
+    series: z.array(DailyFigures),
+    topShares: z.array(TopShare),
+    uploadsBySource: UploadsBySource,
+    live: LiveFigures,
+  })
+  .meta({ id: 'StatsResponse' })
+export type StatsResponse = z.infer<typeof StatsResponse>
 
 // ---------------------------------------------------------------- management
 
@@ -111,9 +125,6 @@ const page = {
 }
 const search = z.string().trim().max(200).optional()
 
-export const AdminShareStatus = z.enum(['uploading', 'active', 'expired', 'deleted'])
-export type AdminShareStatus = z.infer<typeof AdminShareStatus>
-
 export const AdminSharesQuery = z.object({
   q: search,
   status: z.enum(['all', 'uploading', 'active', 'expired', 'deleted']).default('all'),
@@ -121,44 +132,50 @@ export const AdminSharesQuery = z.object({
 })
 export type AdminSharesQuery = z.infer<typeof AdminSharesQuery>
 
-export interface AdminShare {
-  id: string
-  /** first file's name (password-protected shares too: an admin sees names); null when encrypted */
-  name: string | null
-  /** end-to-end encrypted: nobody on the server side knows its names */
-  encrypted: boolean
-  fileCount: number
-  size: number
-  downloads: number
-  maxDownloads: number | null
-  passwordProtected: boolean
-  anonymous: boolean
-  ownerId: string | null
-  ownerEmail: string | null
-  status: AdminShareStatus
-  createdAt: string
-  expiresAt: string
-  /** upload: bytes in storage; library: linked in place from LIBRARY_DIR (no storage used) */
-  source: 'upload' | 'library'
-}
+export const AdminShare = z
+  .object({
+    id: z.string(),
+    /** first file's name (password-protected shares too: an admin sees names); null when encrypted */
+    name: z.string().nullable(),
+    /** end-to-end encrypted: nobody on the server side knows its names */
+    encrypted: z.boolean(),
+    fileCount: int,
+    size: int,
+    downloads: int,
+    maxDownloads: int.nullable(),
+    passwordProtected: z.boolean(),
+    anonymous: z.boolean(),
+    ownerId: z.string().nullable(),
+    ownerEmail: z.string().nullable(),
+    status: AdminShareStatus,
+    createdAt: isoTime,
+    expiresAt: isoTime,
+    /** upload: bytes in storage; library: linked in place from LIBRARY_DIR (no storage used) */
+    source: z.enum(['upload', 'library']),
+  })
+  .meta({ id: 'AdminShare' })
+export type AdminShare = z.infer<typeof AdminShare>
 
 export const AdminUsersQuery = z.object({ q: search, ...page })
 export type AdminUsersQuery = z.infer<typeof AdminUsersQuery>
 
-export interface AdminUser {
-  id: string
-  email: string
-  name: string
-  role: Role
-  disabled: boolean
-  createdAt: string
-  lastLoginAt: string | null
-  /** shares not deleted */
-  shares: number
-  storedBytes: number
-  /** may browse the library and link to it (admins always may) */
-  libraryAccess: boolean
-}
+export const AdminUser = z
+  .object({
+    id: z.string(),
+    email: z.string(),
+    name: z.string(),
+    role: Role,
+    disabled: z.boolean(),
+    createdAt: isoTime,
+    lastLoginAt: isoTime.nullable(),
+    /** shares not deleted */
+    shares: int,
+    storedBytes: int,
+    /** may browse the library and link to it (admins always may) */
+    libraryAccess: z.boolean(),
+  })
+  .meta({ id: 'AdminUser' })
+export type AdminUser = z.infer<typeof AdminUser>
 
 export interface Page<T> {
   items: T[]
@@ -167,21 +184,30 @@ export interface Page<T> {
   offset: number
 }
 
+/** The schema of one page of `item`s (every paged list answers this shape). */
+export function pageOf<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), total: int, limit: int, offset: int })
+}
+
 export const AuditQuery = z.object({ ...page })
 export type AuditQuery = z.infer<typeof AuditQuery>
 
-export type AuditAction = 'share.delete' | 'user.disable' | 'user.enable' | 'user.role' | 'settings.update' | 'user.library'
+export const AuditAction = z.enum(['share.delete', 'user.disable', 'user.enable', 'user.role', 'settings.update', 'user.library'])
+export type AuditAction = z.infer<typeof AuditAction>
 
-export interface AuditEntry {
-  id: number
-  at: string
-  actorId: string | null
-  actorEmail: string
-  action: AuditAction
-  targetType: 'share' | 'user' | 'settings'
-  targetId: string | null
-  details: Record<string, unknown>
-}
+export const AuditEntry = z
+  .object({
+    id: int,
+    at: isoTime,
+    actorId: z.string().nullable(),
+    actorEmail: z.string(),
+    action: AuditAction,
+    targetType: z.enum(['share', 'user', 'settings']),
+    targetId: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'AuditEntry' })
+export type AuditEntry = z.infer<typeof AuditEntry>
 
 // ---------------------------------------------------------------- settings
 
@@ -224,16 +250,20 @@ export const AdminSettings = z
   })
   .strict()
   .refine((s) => s.defaultExpiry <= s.user.maxExpiry, { message: 'must not exceed the signed-in maximum expiry', path: ['defaultExpiry'] })
+  .meta({ id: 'AdminSettings' })
 export type AdminSettings = z.infer<typeof AdminSettings>
 
-export interface SettingsResponse {
-  /** what applies now */
-  settings: AdminSettings
-  /** the environment's values (what "reset" returns to) */
-  defaults: AdminSettings
-  updatedAt: string | null
-  updatedBy: string | null
-}
+export const SettingsResponse = z
+  .object({
+    /** what applies now */
+    settings: AdminSettings,
+    /** the environment's values (what "reset" returns to) */
+    defaults: AdminSettings,
+    updatedAt: isoTime.nullable(),
+    updatedBy: z.string().nullable(),
+  })
+  .meta({ id: 'SettingsResponse' })
+export type SettingsResponse = z.infer<typeof SettingsResponse>
 
 // ---------------------------------------------------------------- role / disable
 

@@ -3,18 +3,22 @@ import { ShareId } from './shares'
 
 /** Accounts, sessions and "My shares": the schemas both the backend and the web app use. */
 
-export type Role = 'user' | 'admin'
-
-/** `GET /api/me` */
-export interface Me {
-  id: string
-  email: string
-  name: string
-  avatarUrl: string | null
-  role: Role
-}
+export const Role = z.enum(['user', 'admin'])
+export type Role = z.infer<typeof Role>
 
 export const UserId = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'not a user id')
+
+/** `GET /api/me` */
+export const Me = z
+  .object({
+    id: UserId,
+    email: z.string(),
+    name: z.string(),
+    avatarUrl: z.string().nullable(),
+    role: Role,
+  })
+  .meta({ id: 'Me' })
+export type Me = z.infer<typeof Me>
 
 /** `GET /api/auth/google?returnTo=/path` — returnTo is sanitised on the server (same-origin paths only). */
 export const SignInQuery = z.object({
@@ -26,30 +30,34 @@ export const BootstrapQuery = z.object({
   token: z.string().regex(/^[A-Za-z0-9_-]{32,128}$/, 'not a sign-in token'),
 })
 
-/** One row of "My shares" (`GET /api/me/shares`). */
-export interface MyShare {
-  id: string
-  /** the share page (`/s/:id`) */
-  url: string
-  /** file names in upload order (empty when encrypted: the server does not know them) */
-  names: string[]
-  fileCount: number
-  encrypted: boolean
-  size: number
-  downloads: number
-  maxDownloads: number | null
-  passwordProtected: boolean
-  /** exhausted: every file reached maxDownloads; expired/exhausted shares are removed by the janitor */
-  status: 'uploading' | 'ready' | 'expired' | 'exhausted'
-  expiresAt: string
-  createdAt: string
-  /** upload: bytes in storage; library: a file or folder of the server's library, linked in place */
-  source: 'upload' | 'library'
-}
+const isoTime = z.string().meta({ format: 'date-time' })
 
-export interface MySharesResponse {
-  shares: MyShare[]
-}
+/** One row of "My shares" (`GET /api/me/shares`). */
+export const MyShare = z
+  .object({
+    id: ShareId,
+    /** the share page (`/s/:id`) */
+    url: z.string(),
+    /** file names in upload order (empty when encrypted: the server does not know them) */
+    names: z.array(z.string()),
+    fileCount: z.number().int(),
+    encrypted: z.boolean(),
+    size: z.number().int(),
+    downloads: z.number().int(),
+    maxDownloads: z.number().int().nullable(),
+    passwordProtected: z.boolean(),
+    /** exhausted: every file reached maxDownloads; expired/exhausted shares are removed by the janitor */
+    status: z.enum(['uploading', 'ready', 'expired', 'exhausted']),
+    expiresAt: isoTime,
+    createdAt: isoTime,
+    /** upload: bytes in storage; library: a file or folder of the server's library, linked in place */
+    source: z.enum(['upload', 'library']),
+  })
+  .meta({ id: 'MyShare' })
+export type MyShare = z.infer<typeof MyShare>
+
+export const MySharesResponse = z.object({ shares: z.array(MyShare) }).meta({ id: 'MySharesResponse' })
+export type MySharesResponse = z.infer<typeof MySharesResponse>
 
 const seconds = z.number().int().positive().max(10 * 365 * 24 * 3600)
 
@@ -73,11 +81,14 @@ export const ClaimSharesRequest = z.object({
 })
 export type ClaimSharesRequest = z.infer<typeof ClaimSharesRequest>
 
-export interface ClaimSharesResponse {
-  /** ids now owned by the signed-in user; the others were unknown, gone, owned or had a wrong token */
-  claimed: string[]
-}
+export const ClaimSharesResponse = z
+  .object({
+    /** ids now owned by the signed-in user; the others were unknown, gone, owned or had a wrong token */
+    claimed: z.array(ShareId),
+  })
+  .meta({ id: 'ClaimSharesResponse' })
+export type ClaimSharesResponse = z.infer<typeof ClaimSharesResponse>
 
 /** `PATCH /api/admin/users/:id/role` */
-export const SetRoleRequest = z.object({ role: z.enum(['user', 'admin']) })
+export const SetRoleRequest = z.object({ role: Role })
 export type SetRoleRequest = z.infer<typeof SetRoleRequest>

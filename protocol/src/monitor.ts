@@ -16,31 +16,37 @@ export const DOWNLOAD_STATUSES = ['active', 'completed', 'aborted', 'stalled', '
  */
 export type DownloadStatus = (typeof DOWNLOAD_STATUSES)[number]
 
-export interface MonitoredDownload {
-  id: string
-  shareId: string
-  fileId: string | null
-  fileName: string
-  /** where the bytes come from */
-  source: 'library' | 'disk' | 's3'
-  client: { ip: string; userAgent: string | null }
-  /** bytes of this response handed to the network so far */
-  bytes: number
-  /** first byte of this response within the file (Range) */
-  offset: number
-  /** bytes this response sends in all */
-  length: number
-  /** size of the whole file */
-  total: number
-  /** of the whole file, counting what a Range skipped: (offset + bytes) / total */
-  percent: number
-  /** bytes per second over the last few seconds */
-  speed: number
-  status: DownloadStatus
-  startedAt: string
-  updatedAt: string
-  endedAt: string | null
-}
+const int = z.number().int()
+const isoTime = z.string().meta({ format: 'date-time' })
+
+export const MonitoredDownload = z
+  .object({
+    id: z.string(),
+    shareId: z.string(),
+    fileId: z.string().nullable(),
+    fileName: z.string(),
+    /** where the bytes come from */
+    source: z.enum(['library', 'disk', 's3']),
+    client: z.object({ ip: z.string(), userAgent: z.string().nullable() }),
+    /** bytes of this response handed to the network so far */
+    bytes: int,
+    /** first byte of this response within the file (Range) */
+    offset: int,
+    /** bytes this response sends in all */
+    length: int,
+    /** size of the whole file */
+    total: int,
+    /** of the whole file, counting what a Range skipped: (offset + bytes) / total */
+    percent: z.number(),
+    /** bytes per second over the last few seconds */
+    speed: z.number(),
+    status: z.enum(DOWNLOAD_STATUSES),
+    startedAt: isoTime,
+    updatedAt: isoTime,
+    endedAt: isoTime.nullable(),
+  })
+  .meta({ id: 'MonitoredDownload' })
+export type MonitoredDownload = z.infer<typeof MonitoredDownload>
 
 export const DownloadsQuery = z.object({
   status: z.enum(['active', 'finished', 'all']).default('active'),

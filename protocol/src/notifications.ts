@@ -43,16 +43,19 @@ export const NotificationChannelsRequest = z
   .strict()
 export type NotificationChannelsRequest = z.infer<typeof NotificationChannelsRequest>
 
-export interface NotificationChannels {
-  email: boolean
-  /** the account's address e-mails go to */
-  emailAddress: string
-  /** false when the server has no SMTP configured */
-  emailAvailable: boolean
-  webhookUrl: string | null
-  /** the HMAC-SHA256 key the webhook's signatures are made with (shown to the owner only) */
-  webhookSecret: string | null
-}
+export const NotificationChannels = z
+  .object({
+    email: z.boolean(),
+    /** the account's address e-mails go to */
+    emailAddress: z.string(),
+    /** false when the server has no SMTP configured */
+    emailAvailable: z.boolean(),
+    webhookUrl: z.string().nullable(),
+    /** the HMAC-SHA256 key the webhook's signatures are made with (shown to the owner only) */
+    webhookSecret: z.string().nullable(),
+  })
+  .meta({ id: 'NotificationChannels' })
+export type NotificationChannels = z.infer<typeof NotificationChannels>
 
 /** The JSON body of every webhook POST (and of the e-mails' data). */
 export interface WebhookPayload {
@@ -74,22 +77,27 @@ export interface WebhookPayload {
   download?: { bytes: number; client: string | null }
 }
 
+const isoTime = z.string().meta({ format: 'date-time' })
+
 /** One row of the admin's delivery log. */
-export interface NotificationDelivery {
-  id: string
-  channel: 'email' | 'webhook'
-  /** the webhook's host or the e-mail's domain (never a full address or URL with its query) */
-  target: string
-  event: WebhookEventName
-  shareId: string
-  status: 'pending' | 'sending' | 'delivered' | 'failed'
-  attempts: number
-  lastStatus: number | null
-  lastError: string | null
-  createdAt: string
-  nextAttemptAt: string | null
-  deliveredAt: string | null
-}
+export const NotificationDelivery = z
+  .object({
+    id: z.string(),
+    channel: z.enum(['email', 'webhook']),
+    /** the webhook's host or the e-mail's domain (never a full address or URL with its query) */
+    target: z.string(),
+    event: z.enum(WEBHOOK_EVENTS),
+    shareId: z.string(),
+    status: z.enum(['pending', 'sending', 'delivered', 'failed']),
+    attempts: z.number().int(),
+    lastStatus: z.number().int().nullable(),
+    lastError: z.string().nullable(),
+    createdAt: isoTime,
+    nextAttemptAt: isoTime.nullable(),
+    deliveredAt: isoTime.nullable(),
+  })
+  .meta({ id: 'NotificationDelivery' })
+export type NotificationDelivery = z.infer<typeof NotificationDelivery>
 
 export const DeliveriesQuery = z.object({
   status: z.enum(['all', 'pending', 'delivered', 'failed']).default('all'),

@@ -287,16 +287,20 @@ export interface ServerToClient {
 }
 
 /** GET /api/rtc/ice-servers */
-export interface IceServer {
-  urls: string | string[]
-  username?: string
-  credential?: string
-}
-export interface IceServersResponse {
-  iceServers: IceServer[]
-  /** seconds the TURN credentials stay valid (0 without TURN) */
-  ttl: number
-}
+export const IceServer = z.object({
+  urls: z.union([z.string(), z.array(z.string())]),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+})
+export type IceServer = z.infer<typeof IceServer>
+export const IceServersResponse = z
+  .object({
+    iceServers: z.array(IceServer),
+    /** seconds the TURN credentials stay valid (0 without TURN) */
+    ttl: z.number().int(),
+  })
+  .meta({ id: 'IceServersResponse' })
+export type IceServersResponse = z.infer<typeof IceServersResponse>
 
 /*
  * Peer-to-peer messages. They travel browser to browser (the server never sees them), but a peer is

@@ -73,26 +73,29 @@ const EncryptedShareRequest = ShareOptions.extend({
 export const CreateShareRequest = z.discriminatedUnion('encrypted', [PlainShareRequest, EncryptedShareRequest])
 export type CreateShareRequest = z.infer<typeof CreateShareRequest>
 
-export interface CreateShareResponse {
-  id: string
-  url: string
-  ownerToken?: string
-  expiresAt: string
-  maxDownloads: number | null
-  files: { id: string; name: string; partSize: number; partCount: number }[]
-}
+const isoTime = z.string().meta({ format: 'date-time' })
+
+export const CreateShareResponse = z
+  .object({
+    id: ShareId,
+    /** the share page (`/s/:id`) */
+    url: z.string(),
+    /** proves ownership to the later steps (`X-Owner-Token`); absent when the owner is signed in */
+    ownerToken: z.string().optional(),
+    expiresAt: isoTime,
+    maxDownloads: z.number().int().nullable(),
+    files: z.array(z.object({ id: FileId, name: z.string(), partSize: z.number().int(), partCount: z.number().int() })),
+  })
+  .meta({ id: 'CreateShareResponse' })
+export type CreateShareResponse = z.infer<typeof CreateShareResponse>
 
 export const SignPartsRequest = z.object({
   partNumbers: z.array(z.number().int().min(1).max(MAX_PART_COUNT)).min(1).max(1000),
 })
-export interface SignPartsResponse {
-  parts: { partNumber: number; url: string }[]
-  expiresAt: string
-}
-
-export interface ListPartsResponse {
-  parts: { partNumber: number; etag: string; size: number }[]
-}
+export const SignPartsResponse = z
+  .object({ parts: z.array(z.object({ partNumber: z.number().int(), url: z.string() })), expiresAt: isoTime })
+  .meta({ id: 'SignPartsResponse' })
+export type SignPartsResponse = z.infer<typeof SignPartsResponse>
 
 /** A part storage holds for a file that is still uploading. */
 export const StoredPart = z.object({
@@ -101,6 +104,9 @@ export const StoredPart = z.object({
   size: z.number().int().nonnegative(),
 })
 export type StoredPart = z.infer<typeof StoredPart>
+
+export const ListPartsResponse = z.object({ parts: z.array(StoredPart) }).meta({ id: 'ListPartsResponse' })
+export type ListPartsResponse = z.infer<typeof ListPartsResponse>
 
 /**
  * One file of an upload, as the server knows it (`GET /api/shares/:id/upload`). `completed` files
@@ -123,11 +129,13 @@ export type UploadFileState = z.infer<typeof UploadFileState>
  * share finalized. `finalized`: the link works; nothing is left to do (every file is `completed`).
  * The web app resumes from this answer only.
  */
-export const UploadState = z.object({
-  id: ShareId,
-  status: z.enum(['uploading', 'finalized']),
-  files: z.array(UploadFileState),
-})
+export const UploadState = z
+  .object({
+    id: ShareId,
+    status: z.enum(['uploading', 'finalized']),
+    files: z.array(UploadFileState),
+  })
+  .meta({ id: 'UploadState' })
 export type UploadState = z.infer<typeof UploadState>
 
 /** The exact number of bytes part `partNumber` of a file holds (the last part may be shorter). */
@@ -142,35 +150,50 @@ export const CompleteFileRequest = z.object({
     .max(MAX_PART_COUNT),
 })
 
-export interface ShareFile {
-  id: string
-  name: string
-  size: number
-  type: string
-  downloadsLeft: number | null
-}
+/** `POST .../complete` */
+export const CompleteFileResponse = z.object({ size: z.number().int().nonnegative() }).meta({ id: 'CompleteFileResponse' })
+export type CompleteFileResponse = z.infer<typeof CompleteFileResponse>
 
-export interface ShareMetadata {
-  id: string
-  passwordRequired: boolean
-  /** End-to-end encrypted: file names are placeholders, sizes are encrypted sizes, `metadata` is the envelope. */
-  encrypted?: boolean
-  metadata?: string
-  expiresAt: string
-  files?: ShareFile[]
-  downloadsLeft?: number | null
-  maxDownloads?: number | null
-  createdAt?: string
-}
+export const ShareFile = z
+  .object({
+    id: FileId,
+    name: z.string(),
+    size: z.number().int().nonnegative(),
+    type: z.string(),
+    downloadsLeft: z.number().int().nullable(),
+  })
+  .meta({ id: 'ShareFile' })
+export type ShareFile = z.infer<typeof ShareFile>
 
-export interface UploadResponse {
-  id: string
-  url: string
-  downloadUrl: string
-  ownerToken?: string
-  expiresAt: string
-  maxDownloads: number | null
-}
+export const ShareMetadata = z
+  .object({
+    id: ShareId,
+    passwordRequired: z.boolean(),
+    /** End-to-end encrypted: file names are placeholders, sizes are encrypted sizes, `metadata` is the envelope. */
+    encrypted: z.boolean().optional(),
+    metadata: z.string().optional(),
+    expiresAt: isoTime,
+    files: z.array(ShareFile).optional(),
+    downloadsLeft: z.number().int().nullable().optional(),
+    maxDownloads: z.number().int().nullable().optional(),
+    createdAt: isoTime.optional(),
+  })
+  .meta({ id: 'ShareMetadata' })
+export type ShareMetadata = z.infer<typeof ShareMetadata>
+
+export const UploadResponse = z
+  .object({
+    id: ShareId,
+    /** the share page (`/s/:id`) */
+    url: z.string(),
+    /** the file itself (single-file shares), for curl */
+    downloadUrl: z.string(),
+    ownerToken: z.string().optional(),
+    expiresAt: isoTime,
+    maxDownloads: z.number().int().nullable(),
+  })
+  .meta({ id: 'UploadResponse' })
+export type UploadResponse = z.infer<typeof UploadResponse>
 
 /** Lease tokens of limited shares: `<lease id>.<secret>`, both 128-bit base64url. */
 export const LeaseToken = z.string().regex(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$/, 'not a download lease')
@@ -183,36 +206,40 @@ export const LeaseToken = z.string().regex(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22
 export const LeaseQuery = z.object({ lease: z.string().max(100) })
 
 export const DownloadRequest = z.object({ password: password.optional(), lease: z.string().max(100).optional() })
-export interface DownloadResponse {
-  url: string
-  /** until when `url` may be started: the presigned URL's expiry, or the lease's */
-  expiresAt: string
-  /**
-   * Only on shares with a download limit: the lease that holds one of the remaining downloads for
-   * this recipient. Send it back (`lease`) to fetch the share's other files under the same download.
-   * Extended while bytes flow; if it lapses before a file was completely sent, the download is free again.
-   */
-  lease?: { token: string; expiresAt: string }
-}
+export const DownloadResponse = z
+  .object({
+    url: z.string(),
+    /** until when `url` may be started: the presigned URL's expiry, or the lease's */
+    expiresAt: isoTime,
+    /**
+     * Only on shares with a download limit: the lease that holds one of the remaining downloads for
+     * this recipient. Send it back (`lease`) to fetch the share's other files under the same download.
+     * Extended while bytes flow; if it lapses before a file was completely sent, the download is free again.
+     */
+    lease: z.object({ token: z.string(), expiresAt: isoTime }).optional(),
+  })
+  .meta({ id: 'DownloadResponse' })
+export type DownloadResponse = z.infer<typeof DownloadResponse>
+
+export const UserLimits = z.object({
+  maxFileSize: z.number().int(),
+  maxExpiry: z.number().int(),
+  dailyQuota: z.number().int(),
+})
+export type UserLimits = z.infer<typeof UserLimits>
 
 /** Public settings the web app needs (`GET /api/config`). */
-export interface PublicConfig {
-  version: string
-  auth: { google: boolean }
-  anonymousUploads: boolean
-  limits: {
-    anonymous: UserLimits
-    user: UserLimits
-  }
-  defaults: { expiresIn: number; maxDownloads: number | null }
-  /** The "End-to-end encryption" option: on by default, and whether plain uploads are refused. */
-  encryption: { default: boolean; required: boolean }
-  expiryChoices: number[]
-  storage: 'disk' | 's3'
-}
-
-export interface UserLimits {
-  maxFileSize: number
-  maxExpiry: number
-  dailyQuota: number
-}
+export const PublicConfig = z
+  .object({
+    version: z.string(),
+    auth: z.object({ google: z.boolean() }),
+    anonymousUploads: z.boolean(),
+    limits: z.object({ anonymous: UserLimits, user: UserLimits }),
+    defaults: z.object({ expiresIn: z.number().int(), maxDownloads: z.number().int().nullable() }),
+    /** The "End-to-end encryption" option: on by default, and whether plain uploads are refused. */
+    encryption: z.object({ default: z.boolean(), required: z.boolean() }),
+    expiryChoices: z.array(z.number().int()),
+    storage: z.enum(['disk', 's3']),
+  })
+  .meta({ id: 'PublicConfig' })
+export type PublicConfig = z.infer<typeof PublicConfig>

@@ -42,7 +42,10 @@ export function Layout({ children, headerSlot }: { children: ReactNode; headerSl
         {children}
       </main>
       <footer className="mx-auto w-full max-w-4xl px-4 py-6 text-center text-xs text-slate-600 dark:text-slate-400">
-        Self-hosted file sharing: links expire, passwords and download limits are enforced by your server.
+        Self-hosted file sharing: links expire, passwords and download limits are enforced by your server.{' '}
+        <Link to="/docs/api" className="underline">
+          API reference
+        </Link>
       </footer>
     </div>
   )
