@@ -107,7 +107,53 @@ for (const [name, env] of [
       expect(await store().head(kept.ready.key)).toEqual({ size: 5 })
 
       // a second pass finds nothing more
-      expect(await new Reconciler(server.deps).runOnce()).toEqual({ objects: 0, uploads: 0, scratch: 0, failures: 0 })
+      expect(await new Reconciler(server.deps).runOnce()).toMatchObject({ objects: 0, uploads: 0, scratch: 0, failures: 0, lost: [] })
+    })
+
+    it('reports the ready shares whose file is gone from storage or has the wrong size, and deletes nothing of them', async () => {
+      const whole = await share({ status: 'ready', file: 'object' })
+      const gone = await share({ status: 'ready', file: 'object' })
+      const truncated = await share({ status: 'ready', file: 'object' })
+      await store().delete(gone.key)
+      await store().put(truncated.key, Readable.from([Buffer.from('byt')]), { contentType: 'text/plain' })
+      // completed long enough ago (a file completed just now may still be on its way into storage)
+      await server.deps.db.query(`UPDATE files SET completed_at = now() - interval '1 hour' WHERE share_id = ANY($1::text[])`, [[whole.id, gone.id, truncated.id]])
+      const young = await share({ status: 'ready', file: 'object' })
+      await store().delete(young.key)
+
+      const run = await new Reconciler(server.deps).runOnce()
+      const lostShares = run.lost.map((l) => l.shareId)
+      expect(new Set(lostShares)).toEqual(new Set([gone.id, truncated.id]))
+      expect(run.lost.find((l) => l.shareId === gone.id)).toMatchObject({ key: gone.key })
+      expect(run).toMatchObject({ failures: 0, cursor: '' })
+      // reported, not acted on: the shares stay as they are, the short object is not removed
+      const [row] = await server.deps.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM shares WHERE id = ANY($1::text[]) AND status = 'ready'`, [[whole.id, gone.id, truncated.id]])
+      expect(row!.n).toBe(3)
+      expect(await store().head(truncated.key)).toEqual({ size: 3 })
+      expect(await store().head(whole.key)).toEqual({ size: 5 })
+    })
+
+    it('checks a bounded number of files per run, each run resuming where the previous one stopped', async () => {
+      const reconciler = new Reconciler(server.deps, { checksPerRun: 2 })
+      const all = new Reconciler(server.deps)
+      const total = (await all.runOnce()).checked
+      expect(total).toBeGreaterThanOrEqual(4)
+      let cursor = ''
+      let checked = 0
+      const lost = new Set<string>()
+      const cursors: string[] = []
+      do {
+        const run = await reconciler.runOnce(cursor)
+        expect(run.checked).toBeLessThanOrEqual(2)
+        checked += run.checked
+        for (const l of run.lost) lost.add(l.shareId)
+        cursor = run.cursor
+        if (cursor) cursors.push(cursor)
+      } while (cursor && cursors.length < 50)
+      // every file once, in order, and the same findings as one unbounded run
+      expect(checked).toBe(total)
+      expect([...cursors].sort()).toEqual(cursors)
+      expect(lost).toEqual(new Set((await all.runOnce()).lost.map((l) => l.shareId)))
     })
 
     it('runs on one instance at a time: a second instance within RECONCILE_INTERVAL skips it', async () => {
@@ -117,6 +163,19 @@ for (const [name, env] of [
       expect(await second.runIfDue()).toBeNull()
       const [row] = await server.deps.db.query<{ due_later: boolean }>(`SELECT locked_until > now() + interval '50 minutes' AS due_later FROM job_runs WHERE name = 'reconcile'`)
       expect(row!.due_later).toBe(true)
+    })
+
+    it('a run that was cut short by its bound is resumed by the next due run, on whichever instance', async () => {
+      const due = () => server.deps.db.query(`UPDATE job_runs SET locked_until = now() - interval '1 second' WHERE name = 'reconcile'`)
+      const recorded = async () => (await server.deps.db.query<{ cursor: string }>(`SELECT last_result->>'cursor' AS cursor FROM job_runs WHERE name = 'reconcile'`))[0]!.cursor
+      await due()
+      const first = (await new Reconciler(server.deps, { checksPerRun: 1 }).runIfDue())!
+      expect(first.cursor).not.toBe('')
+      expect(await recorded()).toBe(first.cursor)
+      await due()
+      const next = (await new Reconciler(server.deps, { checksPerRun: 1 }).runIfDue())!
+      expect(next.cursor > first.cursor).toBe(true)
+      expect(await recorded()).toBe(next.cursor)
     })
   })
 }

@@ -31,17 +31,38 @@ export const jobsRepo = {
   },
 
   /**
-   * Claims the next run of a job for `holdSeconds`; false when another instance holds it or it is not
-   * due yet. Needs no open connection while the job runs.
+   * Completed files of ready shares (uploads, not library links) completed more than `graceSeconds`
+   * ago, in id order after `afterId`: the ones whose object the reconciler checks is still there.
    */
-  async claimRun(q: Queryable, name: string, holdSeconds: number): Promise<boolean> {
-    const rows = await q.query(
+  async completedFiles(q: Queryable, o: { afterId: string; limit: number; graceSeconds: number }): Promise<{ id: string; share_id: string; storage_key: string; size: number }[]> {
+    return q.query(
+      `SELECT f.id, f.share_id, f.storage_key, f.size::float8 AS size FROM files f JOIN shares s ON s.id = f.share_id
+       WHERE f.id > $1 AND s.status = 'ready' AND s.source = 'upload'
+         AND f.completed_at < now() - make_interval(secs => $3)
+       ORDER BY f.id LIMIT $2`,
+      [o.afterId, o.limit, o.graceSeconds],
+    )
+  },
+
+  /** Of these shares, those still ready. */
+  async readyShares(q: Queryable, shareIds: string[]): Promise<Set<string>> {
+    if (shareIds.length === 0) return new Set()
+    const rows = await q.query<{ id: string }>(`SELECT id FROM shares WHERE id = ANY($1::text[]) AND status = 'ready'`, [shareIds])
+    return new Set(rows.map((r) => r.id))
+  },
+
+  /**
+   * Claims the next run of a job for `holdSeconds`; null when another instance holds it or it is not
+   * due yet, else what the previous run recorded. Needs no open connection while the job runs.
+   */
+  async claimRun(q: Queryable, name: string, holdSeconds: number): Promise<{ lastResult: unknown } | null> {
+    const rows = await q.query<{ last_result: unknown }>(
       `INSERT INTO job_runs (name, locked_until) VALUES ($1, now() + make_interval(secs => $2))
        ON CONFLICT (name) DO UPDATE SET locked_until = EXCLUDED.locked_until WHERE job_runs.locked_until <= now()
-       RETURNING name`,
+       RETURNING last_result`,
       [name, holdSeconds],
     )
-    return rows.length === 1
+    return rows[0] ? { lastResult: rows[0].last_result } : null
   },
 
   /** Records a finished run; no instance starts the next one for `nextInSeconds`. */
