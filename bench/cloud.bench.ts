@@ -12,7 +12,10 @@
  *     and down (GET /api/shares/:id/download, following the 302);
  * (b) upload throughput through the server vs. the same bytes PUT straight to storage through
  *     signed part URLs (the browser's path: S3 presigned URLs, or the disk store's signed URLs);
- * (c) download URL issuance (POST /api/shares/:id/download) under load vs. a bare express route.
+ * (c) download URL issuance (POST /api/shares/:id/download) under load vs. a bare express route;
+ * (d) a download of a limited share (maxDownloads: the app streams it under a lease and counts it
+ *     when the last byte is sent) vs. the presigned download of (a), same size, same run: throughput
+ *     and server RSS.
  */
 import { availableParallelism, cpus } from 'node:os'
 import type { CreateShareResponse, DownloadResponse, SignPartsResponse, UploadResponse } from '../protocol/src/index'
@@ -86,6 +89,15 @@ async function main() {
     const down = await sampleRss(pid, () => download(`${base}/api/shares/${uploaded.id}/download`))
     if (down.result.bytes !== SIZE) throw new Error(`downloaded ${down.result.bytes} bytes, expected ${SIZE}`)
 
+    // (d) the same size on a limited share: issued, then streamed by the app under a lease.
+    progress('limited share: upload, then the app-streamed download under a lease')
+    const limitedUp = await sendStream('PUT', `${base}/api/upload/limited.bin?maxDownloads=1000`, SIZE)
+    if (limitedUp.status !== 201) throw new Error(`limited upload -> ${limitedUp.status}: ${limitedUp.body.slice(0, 500)}`)
+    const limited = JSON.parse(limitedUp.body) as UploadResponse
+    const issued = await json<DownloadResponse>(`${base}/api/shares/${limited.id}/download`, { method: 'POST', body: {} })
+    const streamed = await sampleRss(pid, () => download(new URL(issued.url, base).toString()))
+    if (streamed.result.bytes !== SIZE || streamed.result.redirects !== 0) throw new Error(`app-streamed download: ${streamed.result.bytes} bytes, ${streamed.result.redirects} redirects`)
+
     // (b) the same byte count straight to storage through signed part URLs.
     progress('direct upload through signed part URLs')
     const direct = await directUpload(base, SIZE)
@@ -131,6 +143,12 @@ async function main() {
         serverToDirectRatio: round(uploadServer.mibPerSec / direct.mibPerSec),
       },
       download: { seconds: round(down.result.ms / 1000), mibPerSec: perSec(SIZE, down.result.ms), redirects: down.result.redirects },
+      limitedDownload: {
+        appStreamed: { seconds: round(streamed.result.ms / 1000), mibPerSec: perSec(SIZE, streamed.result.ms) },
+        // >= 1: streaming under a lease costs nothing next to the presigned download above
+        appStreamedToPresignedRatio: round(perSec(SIZE, streamed.result.ms) / perSec(SIZE, down.result.ms)),
+        serverRss: { ...streamed.rss, growthMiB: round(streamed.rss.peakMiB - streamed.rss.baselineMiB, 1) },
+      },
       presignedDownload: {
         connections: CONNECTIONS,
         seconds: DURATION,
