@@ -28,7 +28,7 @@ describe('P2P server relay (one instance)', () => {
     const b = await client(opts)
     const created = ok(await a.emitWithAck('room:create', { name: 'A' }))
     const joined = ok(await b.emitWithAck('room:join', { secret: created.room.secret, name: 'B' }))
-    return { a, b, roomId: created.room.id, pa: created.self.peerId, pb: joined.self.peerId }
+    return { a, b, roomId: created.room.id, secret: created.room.secret, pa: created.self.peerId, pb: joined.self.peerId }
   }
 
   beforeAll(async () => {
@@ -136,6 +136,48 @@ describe('P2P server relay (one instance)', () => {
     ok(await elsewhere.a.emitWithAck('relay:open', { to: elsewhere.pb, bytes: 64 * MiB }))
     ok(await a.emitWithAck('relay:close', { id: channels[0]! }))
     ok(await other.a.emitWithAck('relay:open', { to: other.pb, bytes: 64 * MiB }))
+  })
+
+  it('the far end\'s bytes count against the opener\'s quota too: a channel that only carried bytes back to its opener gives nothing back', async () => {
+    const { a, b, pb } = await pair({ localAddress: '127.0.0.33' })
+    const { relay } = ok(await a.emitWithAck('relay:open', { to: pb, bytes: 64 * MiB }))
+    a.on('relay:data', (_p, ack) => ack())
+    const chunk = Buffer.alloc(256 * 1024)
+    for (let i = 0; i < (16 * MiB) / chunk.byteLength; i++) ok(await b.emitWithAck('relay:data', { id: relay.id, data: chunk }))
+    ok(await a.emitWithAck('relay:close', { id: relay.id }))
+    // 16 MiB used of 200 MiB: two more channels of 64 MiB fit, a third does not (it would if the
+    // bytes that went from B to A were free).
+    await until(async () => (await a.emitWithAck('relay:open', { to: pb, bytes: 64 * MiB })).ok, 'the first channel opened after the close')
+    ok(await a.emitWithAck('relay:open', { to: pb, bytes: 64 * MiB }))
+    expect(await a.emitWithAck('relay:open', { to: pb, bytes: 64 * MiB })).toMatchObject({ ok: false, error: { code: 'quota_exceeded' } })
+  })
+
+  it('a socket holds at most 8 relay channels at once: the ninth is refused until one closes', async () => {
+    const { a, pb } = await pair()
+    const ids = []
+    for (let i = 0; i < 8; i++) ids.push(ok(await a.emitWithAck('relay:open', { to: pb, bytes: 10 })).relay.id)
+    expect(await a.emitWithAck('relay:open', { to: pb, bytes: 10 })).toMatchObject({ ok: false, error: { code: 'rate_limited' } })
+    ok(await a.emitWithAck('relay:close', { id: ids[0]! }))
+    ok(await a.emitWithAck('relay:open', { to: pb, bytes: 10 }))
+  })
+
+  it('a third member of the room cannot write into or close a channel between two others; a member that leaves the room ends its channels and can no longer be reached', async () => {
+    const { a, b, pb, secret } = await pair()
+    const c = await client()
+    ok(await c.emitWithAck('room:join', { secret, name: 'C' }))
+    const { relay } = ok(await a.emitWithAck('relay:open', { to: pb, bytes: 1000 }))
+    const atB = collect(b, 'relay:data')
+    expect(await c.emitWithAck('relay:data', { id: relay.id, data: 'injected' })).toMatchObject({ ok: false, error: { code: 'relay_closed' } })
+    expect(await c.emitWithAck('relay:close', { id: relay.id })).toMatchObject({ ok: false, error: { code: 'relay_closed' } })
+    expect(atB).toEqual([])
+
+    const closedA = nextEvent(a, 'relay:closed')
+    const closedB = nextEvent(b, 'relay:closed')
+    ok(await b.emitWithAck('room:leave', {}))
+    expect(await closedA).toEqual({ id: relay.id, reason: 'peer_gone' })
+    expect(await closedB).toEqual({ id: relay.id, reason: 'peer_gone' })
+    expect(await b.emitWithAck('relay:data', { id: relay.id, data: 'after leaving' })).toMatchObject({ ok: false, error: { code: 'relay_closed' } })
+    expect(await a.emitWithAck('relay:open', { to: pb, bytes: 10 })).toMatchObject({ ok: false, error: { code: 'forbidden' } })
   })
 
   it('bad relay payloads answer invalid_input; a flood of them cuts the socket off; a 2 MB frame closes it at once', async () => {

@@ -71,9 +71,10 @@ describe('relay hub, both ends on one instance', () => {
     expect(b.closedWith).toEqual([{ id, reason: 'closed' }])
     expect(a.closedWith).toEqual([])
     expect(await send(h, a, id, 'late')).toBe('relay_closed')
-    expect(finished.map((f) => [f.opener, f.sent, f.reason]).sort()).toEqual([
-      [false, 8, 'closed'],
-      [true, 6, 'closed'],
+    // Each end knows what went both ways (the opener's address pays for both).
+    expect(finished.map((f) => [f.opener, f.sent, f.received, f.reason]).sort()).toEqual([
+      [false, 8, 6, 'closed'],
+      [true, 6, 8, 'closed'],
     ])
   })
 
@@ -141,7 +142,8 @@ describe('relay hub, ends on two instances (over a bus)', () => {
     const net = new MemoryRelayNetwork()
     const a = new FakeClient('ca', 'pa')
     const b = new FakeClient('cb', 'pb', false)
-    const h1 = hub('i1', [a], net.bus('i1'))
+    const finished: RelayFinished[] = []
+    const h1 = hub('i1', [a], net.bus('i1'), finished)
     hub('i2', [b], net.bus('i2'))
     const { id } = h1.open(a, { peerId: 'pb', roomId: 'r', instance: 'i2' }, 10_000)
     await tick()
@@ -160,6 +162,8 @@ describe('relay hub, ends on two instances (over a bus)', () => {
     h1.close(a, id)
     await tick()
     expect(b.closedWith).toEqual([{ id, reason: 'closed' }])
+    // The opener's instance counted the bytes that came back from the other instance too.
+    expect(finished.map((f) => [f.opener, f.sent, f.received])).toEqual([[true, 5, 4]])
   })
 
   it('a target that is not on the instance the store named answers peer_gone', async () => {

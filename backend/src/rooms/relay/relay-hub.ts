@@ -52,9 +52,10 @@ export interface RelayFinished {
   roomId: string
   conn: string
   opener: boolean
-  /** bytes the channel was opened for, and bytes this end sent */
+  /** bytes the channel was opened for (each way), bytes this end sent, and bytes delivered to it */
   declared: number
   sent: number
+  received: number
   ms: number
   reason: RelayCloseReason
 }
@@ -84,6 +85,7 @@ interface End {
   other: { kind: 'local'; end: End } | { kind: 'remote'; instance: string }
   declared: number
   sent: number
+  received: number
   nextSeq: number
   inFlight: Map<number, Pending>
   openedAt: number
@@ -164,6 +166,7 @@ export class RelayHub {
     end.inFlight.set(seq, { reply, at: this.now() })
     const other = end.other
     if (other.kind === 'local') {
+      other.end.received += size
       other.end.local.deliver({ id, data }, (err) => {
         if (err) this.closeEnd(end, 'stalled', { tellLocal: true, tellOther: 'stalled' })
         else this.settle(end, seq)
@@ -195,7 +198,7 @@ export class RelayHub {
   }
 
   private addEnd(e: Pick<End, 'id' | 'roomId' | 'opener' | 'local' | 'declared'>): End {
-    const end: End = { ...e, other: { kind: 'remote', instance: '' }, sent: 0, nextSeq: 0, inFlight: new Map(), openedAt: this.now() }
+    const end: End = { ...e, other: { kind: 'remote', instance: '' }, sent: 0, received: 0, nextSeq: 0, inFlight: new Map(), openedAt: this.now() }
     const list = this.channels.get(e.id) ?? []
     list.push(end)
     this.channels.set(e.id, list)
@@ -237,7 +240,7 @@ export class RelayHub {
       if (end.other.kind === 'local') this.closeEnd(end.other.end, how.tellOther, { tellLocal: true, tellOther: null })
       else if (end.other.instance) this.send(end.other.instance, { type: 'close', id: end.id, reason: how.tellOther })
     }
-    this.deps.finished({ id: end.id, roomId: end.roomId, conn: end.local.conn, opener: end.opener, declared: end.declared, sent: end.sent, ms: this.now() - end.openedAt, reason })
+    this.deps.finished({ id: end.id, roomId: end.roomId, conn: end.local.conn, opener: end.opener, declared: end.declared, sent: end.sent, received: end.received, ms: this.now() - end.openedAt, reason })
   }
 
   private onFrame(frame: RelayFrame) {
@@ -256,6 +259,7 @@ export class RelayHub {
         if (!end || end.other.kind !== 'remote') return
         // Bounded by the sending instance's window.
         const { instance } = end.other
+        end.received += typeof frame.data === 'string' ? Buffer.byteLength(frame.data) : frame.data.byteLength
         end.local.deliver({ id: frame.id, data: frame.data }, (err) => {
           if (err) this.closeEnd(end, 'stalled', { tellLocal: true, tellOther: 'stalled' })
           else this.send(instance, { type: 'ack', id: frame.id, seq: frame.seq })

@@ -64,6 +64,16 @@ export function createRelaySockets({ nsp, deps, store, instance, locals, rules: 
     return e
   }
 
+  /**
+   * The opener's address pays for what the channel carried both ways: the unused part of its
+   * reservation is given back; bytes the far end sent beyond it are taken now, as far as the quota
+   * still has room (so a channel carries at most twice its reservation uncharged in the worst case).
+   */
+  const settleQuota = (quota: { key: string; bytes: number }, carried: number) => {
+    if (carried < quota.bytes) void deps.limits.refund('relayQuota', quota.key, quota.bytes - carried)
+    else if (carried > quota.bytes) deps.limits.consume('relayQuota', quota.key, carried - quota.bytes).catch(() => undefined)
+  }
+
   const hub = new RelayHub({
     instance,
     rules,
@@ -78,7 +88,7 @@ export function createRelaySockets({ nsp, deps, store, instance, locals, rules: 
       const quota = f.opener ? reserved.get(f.id) : undefined
       if (quota) {
         reserved.delete(f.id)
-        if (quota.bytes > f.sent) void deps.limits.refund('relayQuota', quota.key, quota.bytes - f.sent)
+        settleQuota(quota, f.sent + f.received)
       }
       deps.events.emit('relayFinished', { bytes: f.sent, ms: f.ms, opener: f.opener, reason: f.reason })
       stats.insertRelayEnd({ relayId: f.id, roomId: f.roomId, opener: f.opener, bytes: f.sent, ms: f.ms, reason: f.reason }).catch((err: unknown) => logger.warn({ err }, 'rooms: could not record a relay channel'))
