@@ -161,6 +161,25 @@ describe('P2P server relay (one instance)', () => {
     ok(await a.emitWithAck('relay:open', { to: pb, bytes: 10 }))
   })
 
+  it('one address holds at most 16 relay channels at once, whatever its number of sockets; other addresses are not affected', async () => {
+    const { a, b, pb, secret } = await pair({ localAddress: '127.0.0.34' })
+    const c = await client({ localAddress: '127.0.0.34' })
+    const d = await client({ localAddress: '127.0.0.34' })
+    const e = await client({ localAddress: '127.0.0.35' })
+    for (const s of [c, d, e]) ok(await s.emitWithAck('room:join', { secret }))
+    const first = []
+    for (const s of [a, c]) for (let i = 0; i < 8; i++) first.push(ok(await s.emitWithAck('relay:open', { to: pb, bytes: 0 })).relay.id)
+    expect(await d.emitWithAck('relay:open', { to: pb, bytes: 0 })).toMatchObject({ ok: false, error: { code: 'rate_limited', message: expect.stringContaining('one address') } })
+    ok(await e.emitWithAck('relay:open', { to: pb, bytes: 0 }))
+    // A channel that closes (or a socket that goes) makes room again.
+    ok(await a.emitWithAck('relay:close', { id: first[0]! }))
+    ok(await d.emitWithAck('relay:open', { to: pb, bytes: 0 }))
+    expect(await d.emitWithAck('relay:open', { to: pb, bytes: 0 })).toMatchObject({ ok: false, error: { code: 'rate_limited' } })
+    c.disconnect()
+    await until(async () => (await d.emitWithAck('relay:open', { to: pb, bytes: 0 })).ok, 'room again once a socket went')
+    expect(b.connected).toBe(true)
+  })
+
   it('a third member of the room cannot write into or close a channel between two others; a member that leaves the room ends its channels and can no longer be reached', async () => {
     const { a, b, pb, secret } = await pair()
     const c = await client()

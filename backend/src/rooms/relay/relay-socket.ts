@@ -14,6 +14,13 @@ import { RelayHub, type RelayEndpoint, type RelayRules } from './relay-hub'
  */
 export const RELAY_RULES: Omit<RelayRules, 'stallMs'> = { chunkBytes: MAX_RELAY_CHUNK_BYTES, window: 8, maxPerSocket: 8, maxEnds: 128 }
 
+/**
+ * Channels one address (IPv6: its network) may have open on an instance, whatever its number of
+ * sockets: 16 channels are at most 32 of the instance's 128 ends, so one address cannot take the
+ * relay away from everybody else (an idle channel never stalls, it lasts as long as its socket).
+ */
+export const RELAY_CHANNELS_PER_ADDRESS = 16
+
 export interface RelaySocketDeps {
   nsp: RoomsNamespace
   deps: Pick<Deps, 'config' | 'db' | 'events' | 'limits' | 'logger' | 'redis' | 'settings'>
@@ -43,6 +50,14 @@ export function createRelaySockets({ nsp, deps, store, instance, locals, rules: 
   const rules: RelayRules = { ...RELAY_RULES, stallMs: config.relay.stallMs, ...overrides }
   const endpoints = new Map<string, RelayEndpoint>()
   const reserved = new Map<string, { key: string; bytes: number }>()
+  /** open channels by the opener's address key, and each opened channel's key */
+  const byAddress = new Map<string, number>()
+  const openerKey = new Map<string, string>()
+  const countAddress = (key: string, delta: number) => {
+    const n = (byAddress.get(key) ?? 0) + delta
+    if (n > 0) byAddress.set(key, n)
+    else byAddress.delete(key)
+  }
   const stats = p2pRepo(deps.db)
   const bus = deps.redis ? new RedisRelayBus(deps.redis, instance, logger) : null
 
@@ -85,6 +100,11 @@ export function createRelaySockets({ nsp, deps, store, instance, locals, rules: 
     finished: (f) => {
       const socket = nsp.sockets.get(f.conn)
       if (socket && f.opener) socket.data.relays = hub.openedBy(f.conn)
+      const key = f.opener ? openerKey.get(f.id) : undefined
+      if (key !== undefined) {
+        openerKey.delete(f.id)
+        countAddress(key, -1)
+      }
       const quota = f.opener ? reserved.get(f.id) : undefined
       if (quota) {
         reserved.delete(f.id)
@@ -102,14 +122,25 @@ export function createRelaySockets({ nsp, deps, store, instance, locals, rules: 
     const target = await store.member(roomId, to)
     if (!target || target.away) throw new AppError('conflict', 'That device is reconnecting; try again when it is back.')
     const key = caller.addressKey()
-    if (bytes > 0) await deps.limits.consume('relayQuota', key, bytes)
+    if ((byAddress.get(key) ?? 0) >= RELAY_CHANNELS_PER_ADDRESS) throw new AppError('rate_limited', `At most ${RELAY_CHANNELS_PER_ADDRESS} relay channels at once from one address.`)
+    // Counted before the quota's round trip, so that concurrent opens cannot all pass the check.
+    countAddress(key, 1)
     let opened: { id: string }
     try {
-      opened = hub.open(endpointOf(socket), { peerId: to, roomId, instance: target.instance }, bytes)
+      if (bytes > 0) await deps.limits.consume('relayQuota', key, bytes)
+      try {
+        // Gone during the round trips: its 'disconnect' already dropped its channels, so none may open now.
+        if (socket.disconnected) throw new AppError('relay_closed', 'This connection closed.')
+        opened = hub.open(endpointOf(socket), { peerId: to, roomId, instance: target.instance }, bytes)
+      } catch (err) {
+        if (bytes > 0) await deps.limits.refund('relayQuota', key, bytes)
+        throw err
+      }
     } catch (err) {
-      if (bytes > 0) await deps.limits.refund('relayQuota', key, bytes)
+      countAddress(key, -1)
       throw err
     }
+    openerKey.set(opened.id, key)
     if (bytes > 0) reserved.set(opened.id, { key, bytes })
     socket.data.relays = hub.openedBy(socket.id)
     return { relay: { id: opened.id, chunkBytes: rules.chunkBytes, window: rules.window } }
