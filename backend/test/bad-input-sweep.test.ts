@@ -23,7 +23,7 @@ const RUNS_PER_ROUTE = 12
 const RUNS_PER_EVENT = 8
 
 /** Routes whose body is not JSON: the bytes are a file (or a signed part), so only the query and path are hostile. */
-const STREAMED = new Set(['PUT /api/upload/:filename', 'POST /api/upload', 'PUT /api/blobs/parts/:uploadId/:partNumber'])
+const STREAMED = new Set(['PUT /api/upload/:filename', 'PUT /api/upload', 'POST /api/upload', 'PUT /api/blobs/parts/:uploadId/:partNumber'])
 /**
  * Routes that act on the path alone and ignore any body (sign-out, finalize, delete, stop): swept as
  * an anonymous client only, since for their owner any body does what the route is for.

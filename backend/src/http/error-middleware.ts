@@ -57,6 +57,8 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
     for (const [k, v] of Object.entries(appError.extra.headers ?? {})) res.setHeader(k, v)
     if (appError.extra.retryAfter !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(appError.extra.retryAfter))))
     const details = appError.status < 500 ? appError.extra.details : undefined
-    res.status(appError.status).json({ error: { code: appError.code, message: appError.message, ...(details ? { details } : {}) } })
+    // Ends with a newline: curl prints it (--fail-with-body) and the shell prompt stays on its own line.
+    const body = { error: { code: appError.code, message: appError.message, ...(details ? { details } : {}) } }
+    res.status(appError.status).type('application/json').send(`${JSON.stringify(body)}\n`)
   }
 }

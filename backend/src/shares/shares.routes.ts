@@ -1,5 +1,6 @@
 import { pipeline } from 'node:stream/promises'
 import { Router, type Request, type Response } from 'express'
+import { extension } from 'mime-types'
 import {
   CompleteFileRequest,
   CreateShareRequest,
@@ -115,23 +116,29 @@ export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): R
     const finalOptions = () => (Object.keys(upload.lateFields).length > 0 ? ShareOptionsFromStrings.parse({ ...fields, ...upload.lateFields }) : options)
     const result = await streamUploads.uploadStream(req.viewer, { options, files: files(), finalOptions, clientGone: clientGone(req) }, baseUrl(config, req))
     noStore(res)
-    res.status(201).json(result)
+    uploaded(req, res, result)
   })
 
-  r.put('/api/upload/:filename', streamSlots.gate, async (req, res) => {
-    const name = typeof req.params.filename === 'string' ? req.params.filename : ''
-    if (name.length === 0 || name.length > MAX_FILE_NAME_LENGTH) throw new AppError('invalid_input', 'filename: must be 1 to 10000 characters.')
+  // `curl -T file URL/` appends the file's name; `-T -` (a pipe) and `-T /dev/null` give none or
+  // "null", which gets a dated default name instead.
+  const rawUpload = async (req: Request, res: Response) => {
+    const contentType = req.get('content-type')?.split(';')[0]?.trim() || 'application/octet-stream'
+    const given = typeof req.params.filename === 'string' ? req.params.filename : ''
+    const name = given === '' || given === '-' || given === 'null' ? defaultName(contentType) : given
+    if (name.length > MAX_FILE_NAME_LENGTH) throw new AppError('invalid_input', `The file name is too long (at most ${MAX_FILE_NAME_LENGTH} characters).`)
     const options = ShareOptionsFromStrings.parse(req.query)
     const declared = contentLength(req)
     const policyMax = limitsFor(await deps.settings.policy(), req.viewer).maxFileSize
     if (declared !== null && declared > policyMax) throw new AppError('too_large', `Files may be at most ${policyMax} bytes.`)
-    const file: StreamedFile = { name, contentType: req.get('content-type')?.split(';')[0]?.trim() || 'application/octet-stream', body: req }
+    const file: StreamedFile = { name, contentType, body: req }
     async function* files(): AsyncIterable<StreamedFile> {
       yield file
     }
     noStore(res)
-    res.status(201).json(await streamUploads.uploadStream(req.viewer, { options, files: files(), clientGone: clientGone(req) }, baseUrl(config, req)))
-  })
+    uploaded(req, res, await streamUploads.uploadStream(req.viewer, { options, files: files(), clientGone: clientGone(req) }, baseUrl(config, req)))
+  }
+  r.put('/api/upload/:filename', streamSlots.gate, rawUpload)
+  r.put('/api/upload', streamSlots.gate, rawUpload)
 
   // --- recipients
   r.get('/api/shares/:id', async (req, res) => {
@@ -215,6 +222,26 @@ function clientGone(req: Request): () => boolean {
     if (!req.complete) gone = true
   })
   return () => gone
+}
+
+/**
+ * A curl upload's answer, for shells: JSON ending with a newline, or only the link's page URL and a
+ * newline with `?format=url` or `Accept: text/plain` (`url=$(curl -fsT f "…?format=url")`).
+ */
+function uploaded(req: Request, res: Response, result: { url: string }): void {
+  res.status(201)
+  if (req.query.format === 'url' || req.accepts(['application/json', 'text/plain']) === 'text/plain') {
+    res.type('text/plain').send(`${result.url}\n`)
+  } else {
+    res.type('application/json').send(`${JSON.stringify(result)}\n`)
+  }
+}
+
+/** "upload-2026-11-21-0802.bin": a name for a body sent without one. */
+function defaultName(contentType: string): string {
+  const stamp = new Date().toISOString().slice(0, 16).replace('T', '-').replace(':', '')
+  const ext = contentType === 'application/octet-stream' ? 'bin' : extension(contentType) || 'bin'
+  return `upload-${stamp}.${ext}`
 }
 
 function contentLength(req: Request): number | null {
