@@ -24,8 +24,9 @@ export const accountRoutes = routes([
   },
   {
     method: 'get', path: '/api/auth/bootstrap', tag: 'Sign-in', auth: 'session',
-    summary: 'The one-time admin sign-in link printed at startup', query: BootstrapQuery,
-    responses: { 302: toApp }, errors: ['invalid_input', 'forbidden'],
+    summary: 'The one-time admin sign-in link printed at startup or by `pnpm admin:link`', query: BootstrapQuery,
+    description: 'A used, replaced, expired or mangled link sends a browser (`Accept: text/html`) to `/admin/link-used`, a page naming the recovery command; other clients get the error.',
+    responses: { 302: toApp }, errors: ['invalid_input', 'admin_link_used'],
   },
   {
     method: 'post', path: '/api/auth/logout', tag: 'Sign-in', auth: 'session',

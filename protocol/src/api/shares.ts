@@ -18,7 +18,12 @@ import {
   UploadResponse,
   UploadState,
 } from '../shares'
-import { routes } from './route'
+import { routes, type RouteDoc } from './route'
+
+/** `format=url` (or `Accept: text/plain`): the answer is only the page URL and a newline, for shells. */
+const uploadQuery = ShareOptionsFromStrings.extend({
+  format: z.enum(['json', 'url']).optional().meta({ description: '`url`: answer only the page URL and a newline (text/plain), as does `Accept: text/plain`' }),
+})
 
 const share = z.object({ id: ShareId })
 const shareFile = z.object({ id: ShareId, fileId: FileId })
@@ -78,20 +83,24 @@ export const sharesRoutes = routes([
   },
   {
     method: 'post', path: '/api/upload', tag: 'Uploads', auth: 'public', scope: 'upload',
-    summary: 'curl upload: a multipart form, streamed to storage',
-    description: '`curl -F file=@report.pdf -F expiresIn=3600 https://…/api/upload`. Fields: `file` (one or more), `expiresIn`, `maxDownloads`, `password`.',
+    summary: 'curl upload: a multipart form, streamed to storage', query: z.object({ format: uploadQuery.shape.format }),
+    description: '`curl -F file=@report.pdf -F expiresIn=3600 https://…/api/upload`. Fields: `file` (one or more), `expiresIn`, `maxDownloads`, `password`. The JSON answer ends with a newline; `?format=url` or `Accept: text/plain` answers only the page URL.',
     rawBody: { contentType: 'multipart/form-data', description: 'fields `file` (repeatable), `expiresIn`, `maxDownloads`, `password`', schema: ShareOptionsFromStrings.extend({ file: z.string().meta({ format: 'binary' }) }) },
     responses: { 201: UploadResponse },
     errors: ['invalid_input', 'unsupported_media_type', 'anonymous_uploads_disabled', 'too_large', 'quota_exceeded', 'rate_limited', 'server_busy', 'insufficient_storage', 'encryption_required'],
   },
-  {
-    method: 'put', path: '/api/upload/:filename', tag: 'Uploads', auth: 'public', scope: 'upload',
-    summary: 'curl upload: the raw body is the file (`curl -T file URL`)',
-    params: z.object({ filename: z.string().min(1).max(10_000) }), query: ShareOptionsFromStrings,
-    rawBody: { contentType: 'application/octet-stream', description: "the file's bytes (any length; chunked is fine)" },
-    responses: { 201: UploadResponse },
-    errors: ['invalid_input', 'anonymous_uploads_disabled', 'too_large', 'quota_exceeded', 'rate_limited', 'server_busy', 'insufficient_storage', 'encryption_required'],
-  },
+  ...(['/api/upload/:filename', '/api/upload'] as const).map(
+    (path): RouteDoc => ({
+      method: 'put', path, tag: 'Uploads', auth: 'public', scope: 'upload',
+      summary: path.endsWith(':filename') ? 'curl upload: the raw body is the file (`curl -T file URL`)' : 'curl upload without a name (a pipe, `/dev/null`): stored as `upload-<date>-<time>.<ext>`',
+      description: 'A `filename` of `-` or `null` (what curl appends for `-T -` and `-T /dev/null`) also gets the default name.',
+      ...(path.endsWith(':filename') ? { params: z.object({ filename: z.string().min(1).max(10_000) }) } : {}),
+      query: uploadQuery,
+      rawBody: { contentType: 'application/octet-stream', description: "the file's bytes (any length; chunked is fine)" },
+      responses: { 201: UploadResponse },
+      errors: ['invalid_input', 'anonymous_uploads_disabled', 'too_large', 'quota_exceeded', 'rate_limited', 'server_busy', 'insufficient_storage', 'encryption_required'],
+    }),
+  ),
   {
     method: 'get', path: '/api/shares/:id', tag: 'Cloud links', auth: 'public',
     summary: "A share's metadata (only `passwordRequired` before its password is given)", params: share, headers: recipient,
