@@ -8,7 +8,8 @@ const external = Object.keys(pkg.dependencies).filter((d) => d !== '@sharesync/p
 
 rmSync('dist', { recursive: true, force: true })
 await build({
-  entryPoints: ['src/main.ts', 'src/cli/admin.ts'],
+  // The embedded database's worker thread is its own entry: dist/pglite-worker.js, next to main.js.
+  entryPoints: { main: 'src/main.ts', 'cli/admin': 'src/cli/admin.ts', 'pglite-worker': 'src/db/pglite-worker.ts' },
   outdir: 'dist',
   // Code behind a dynamic import (the S3 store and the AWS SDK) loads only when it is used.
   splitting: true,

@@ -60,9 +60,9 @@ export interface BareServer {
   stop(): Promise<void>
 }
 
-/** The one-route express baseline (support/bare-server.mjs) in its own node process. */
-export function startBareServer(): Promise<BareServer> {
-  const script = fileURLToPath(new URL('./bare-server.mjs', import.meta.url))
+/** A baseline server (support/bare-server.mjs: one express route, by default) in its own node process. */
+export function startBareServer(file = './bare-server.mjs'): Promise<BareServer> {
+  const script = fileURLToPath(new URL(file, import.meta.url))
   const proc = spawn(process.execPath, [script, '0'], { stdio: ['ignore', 'pipe', 'inherit'] })
   return new Promise((resolve, reject) => {
     proc.once('error', reject)

@@ -3,12 +3,12 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { PGlite } from '@electric-sql/pglite'
 import pg from 'pg'
 import type { Logger } from 'pino'
 import { AppError, isConnectionError } from '../http/app-error'
 import type { Db, Queryable } from './db'
 import { migrate } from './migrate'
+import { PgliteWorkerDb } from './pglite-client'
 
 export interface PostgresOptions {
   /** connections per instance */
@@ -26,7 +26,7 @@ const INT8 = 20
 const toNumber = (v: string) => Number(v)
 
 export async function connectDb(config: DatabaseConfig, logger?: Logger): Promise<Db> {
-  const db = config.kind === 'pglite' ? await openPglite(config.dir) : openPostgres(config.url, config, logger)
+  const db = config.kind === 'pglite' ? await openPglite(config.dir, logger) : openPostgres(config.url, config, logger)
   await migrate(db)
   return db
 }
@@ -41,29 +41,16 @@ function initPgliteCluster(dir: string): void {
   execFileSync(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 })
 }
 
-async function openPglite(dir: string): Promise<Db> {
+async function openPglite(dir: string, logger?: Logger): Promise<Db> {
   if (dir !== 'memory://') {
     mkdirSync(dir, { recursive: true })
     if (!existsSync(join(dir, 'PG_VERSION'))) initPgliteCluster(dir)
   }
   // Postgres' default 128 MB of shared buffers would all become resident WASM memory; the
-  // embedded database serves one small instance, so 16 MB keeps the server's footprint small.
-  const startParams = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB', '-c', 'work_mem=2MB']
-  const lite = await PGlite.create(dir, { parsers: { [INT8]: toNumber }, startParams })
-  const q = (runner: Pick<PGlite, 'query'>): Queryable => ({
-    async query<T>(sql: string, params?: unknown[]) {
-      return (await runner.query<T>(sql, params)).rows
-    },
-  })
-  return {
-    kind: 'pglite',
-    ...q(lite),
-    tx: (work) => lite.transaction((t) => work(q(t))),
-    async ping() {
-      await lite.query('SELECT 1')
-    },
-    close: () => lite.close(),
-  }
+  // embedded database serves one small instance, so a few MB keep the server's footprint small.
+  const db = new PgliteWorkerDb({ dir, settings: ['-c', 'shared_buffers=16MB', '-c', 'work_mem=2MB'] }, logger)
+  await db.open()
+  return db
 }
 
 /**
