@@ -22,12 +22,16 @@ const TAG = 16
 export interface SealedFileInfo {
   name: string
   type: string
+  /** The folder the file sat in, relative to what was shared (`holiday/day 1`); absent at the top. */
+  path?: string
 }
 
 export interface ShareManifest {
   files: SealedFileInfo[]
   /** The sender's message to recipients (optional). */
   note?: string
+  /** A text-only share's text (its `files` are then empty). */
+  text?: string
 }
 
 export type MetadataFailure = 'wrong_key' | 'malformed' | 'unsupported_version'
@@ -48,11 +52,12 @@ export class MetadataError extends Error {
 /** Encrypts the manifest. `nonce` is for test vectors only: normally it is random. */
 export async function sealMetadata(key: ShareKey, manifest: ShareManifest, nonce: Uint8Array = randomBytes(NONCE)): Promise<string> {
   if (nonce.length !== NONCE) throw new RangeError('a nonce is 12 bytes')
-  const doc: { v: number; files: SealedFileInfo[]; note?: string } = {
+  const doc: { v: number; files: SealedFileInfo[]; note?: string; text?: string } = {
     v: METADATA_VERSION,
-    files: manifest.files.map((f) => ({ name: f.name, type: f.type })),
+    files: manifest.files.map((f) => (f.path ? { name: f.name, type: f.type, path: f.path } : { name: f.name, type: f.type })),
   }
   if (manifest.note !== undefined) doc.note = manifest.note
+  if (manifest.text !== undefined) doc.text = manifest.text
   const json = utf8(JSON.stringify(doc))
   const padded = new Uint8Array(Math.ceil(json.byteLength / METADATA_PADDING) * METADATA_PADDING).fill(0x20)
   padded.set(json, 0)
@@ -84,14 +89,19 @@ export async function openMetadata(key: ShareKey, envelope: string): Promise<Sha
 
 function checkManifest(doc: unknown): ShareManifest {
   if (typeof doc !== 'object' || doc === null) throw new MetadataError('malformed')
-  const d = doc as { v?: unknown; files?: unknown; note?: unknown }
+  const d = doc as { v?: unknown; files?: unknown; note?: unknown; text?: unknown }
   if (d.v !== METADATA_VERSION) throw new MetadataError(typeof d.v === 'number' && d.v > METADATA_VERSION ? 'unsupported_version' : 'malformed')
   if (!Array.isArray(d.files)) throw new MetadataError('malformed')
-  const files = d.files.map((f: unknown) => {
-    const file = f as { name?: unknown; type?: unknown } | null
+  const files = d.files.map((f: unknown): SealedFileInfo => {
+    const file = f as { name?: unknown; type?: unknown; path?: unknown } | null
     if (typeof file?.name !== 'string' || file.name.length === 0 || typeof file.type !== 'string') throw new MetadataError('malformed')
-    return { name: file.name, type: file.type }
+    if (file.path !== undefined && typeof file.path !== 'string') throw new MetadataError('malformed')
+    return file.path ? { name: file.name, type: file.type, path: file.path } : { name: file.name, type: file.type }
   })
   if (d.note !== undefined && typeof d.note !== 'string') throw new MetadataError('malformed')
-  return d.note === undefined ? { files } : { files, note: d.note }
+  if (d.text !== undefined && typeof d.text !== 'string') throw new MetadataError('malformed')
+  const manifest: ShareManifest = { files }
+  if (d.note !== undefined) manifest.note = d.note
+  if (d.text !== undefined) manifest.text = d.text
+  return manifest
 }

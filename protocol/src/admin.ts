@@ -233,6 +233,8 @@ export const AdminSettings = z
     requireEncryption: z.boolean(),
     /** P2P devices that cannot connect directly may send through the server relay. */
     p2pRelay: z.boolean(),
+    /** Recipients may preview files on share pages (owners can still turn previews off per share). */
+    previews: z.boolean().default(true),
     defaultExpiry: seconds,
     user: RoleLimits,
     anonymous: RoleLimits,

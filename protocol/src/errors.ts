@@ -69,6 +69,12 @@ export const ERRORS = {
   identity_conflict: 409,
   /** a one-time admin sign-in link that was already used, replaced or has expired */
   admin_link_used: 403,
+  /** "Download all" of an end-to-end encrypted share: the web app builds that zip in the browser */
+  zip_not_available: 409,
+  /** the share's owner or the admin turned previews off */
+  previews_disabled: 403,
+  /** this file is never previewed (its type, its size, or the share's download limit) */
+  preview_unsupported: 415,
 } as const satisfies Record<string, number>
 
 export type ErrorCode = keyof typeof ERRORS

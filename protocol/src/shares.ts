@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { FolderPath } from './paths'
 
 /** Limits of the protocol itself (not of a deployment: those come from /api/config). */
 export const MAX_FILES_PER_SHARE = 100
@@ -6,6 +7,8 @@ export const MAX_FILE_NAME_LENGTH = 10_000
 export const MIN_PART_SIZE = 5 * 1024 * 1024
 export const MAX_PART_COUNT = 10_000
 export const MAX_PASSWORD_LENGTH = 256
+/** The sender's note to recipients: plain text with a little Markdown (rendered without HTML). */
+export const MAX_NOTE_LENGTH = 5000
 
 /** Share ids and file ids: 128 random bits, base64url (22 chars). */
 export const ShareId = z.string().regex(/^[A-Za-z0-9_-]{22,64}$/, 'not a share id')
@@ -19,6 +22,8 @@ export const ShareOptions = z.object({
   expiresIn: seconds.optional(),
   maxDownloads: downloads.nullish(),
   password: password.nullish(),
+  /** Recipients may preview images, video, audio, PDF and text on the share page (default true). */
+  previews: z.boolean().optional(),
 })
 export type ShareOptions = z.infer<typeof ShareOptions>
 
@@ -27,12 +32,19 @@ export const ShareOptionsFromStrings = z.object({
   expiresIn: z.coerce.number().pipe(seconds).optional(),
   maxDownloads: z.coerce.number().pipe(downloads).optional(),
   password: password.optional(),
+  previews: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  note: z.string().max(MAX_NOTE_LENGTH).optional(),
 })
+
+/** A note as a sender gives it: at most MAX_NOTE_LENGTH characters. */
+export const Note = z.string().max(MAX_NOTE_LENGTH, `note: at most ${MAX_NOTE_LENGTH} characters`)
 
 export const FileDeclaration = z.object({
   name: z.string().min(1).max(MAX_FILE_NAME_LENGTH),
   size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   type: z.string().max(255).optional().default('application/octet-stream'),
+  /** the folder the file sat in, relative to what was picked or dropped (paths.ts) */
+  path: FolderPath.optional(),
 })
 
 /**
@@ -60,6 +72,7 @@ export const EncryptedFileDeclaration = z
 
 const PlainShareRequest = ShareOptions.extend({
   encrypted: z.literal(false).optional(),
+  note: Note.optional(),
   metadata: z.never({ error: 'metadata: only end-to-end encrypted shares (encrypted: true) carry metadata' }).optional(),
   files: z.array(FileDeclaration).min(1).max(MAX_FILES_PER_SHARE),
 })
@@ -158,6 +171,8 @@ export const ShareFile = z
   .object({
     id: FileId,
     name: z.string(),
+    /** the folder the file is in, inside the share ('' or absent: at the top) */
+    path: z.string().optional(),
     size: z.number().int().nonnegative(),
     type: z.string(),
     downloadsLeft: z.number().int().nullable(),
@@ -172,6 +187,12 @@ export const ShareMetadata = z
     /** End-to-end encrypted: file names are placeholders, sizes are encrypted sizes, `metadata` is the envelope. */
     encrypted: z.boolean().optional(),
     metadata: z.string().optional(),
+    /** `files` (the default) or `text`: a text-only share, revealed with `POST /api/shares/:id/text` */
+    kind: z.enum(['files', 'text']).optional(),
+    /** the sender's note (plain shares; an encrypted share's note is inside `metadata`) */
+    note: z.string().optional(),
+    /** whether recipients may preview files here (the owner's choice and the admin's switch) */
+    previews: z.boolean().optional(),
     expiresAt: isoTime,
     files: z.array(ShareFile).optional(),
     downloadsLeft: z.number().int().nullable().optional(),
@@ -240,6 +261,8 @@ export const PublicConfig = z
     encryption: z.object({ default: z.boolean(), required: z.boolean() }),
     expiryChoices: z.array(z.number().int()),
     storage: z.enum(['disk', 's3']),
+    /** Recipients may preview files on share pages (the admin's switch; owners choose per share). */
+    previews: z.boolean(),
   })
   .meta({ id: 'PublicConfig' })
 export type PublicConfig = z.infer<typeof PublicConfig>

@@ -6,6 +6,8 @@ export interface DownloadFile {
   id: string
   share_id: string
   name: string
+  /** the file's folder inside the share ('' at the top) */
+  path: string
   size: number
   content_type: string
   storage_key: string
@@ -47,7 +49,7 @@ export type Completion =
   /** the lease lapsed or was given back: the last bytes must not be sent */
   | 'lapsed'
 
-const FILE_COLUMNS = `f.id, f.share_id, f.name, f.size, f.content_type, f.storage_key, f.completed_at, s.expires_at`
+const FILE_COLUMNS = `f.id, f.share_id, f.name, f.path, f.size, f.content_type, f.storage_key, f.completed_at, s.expires_at`
 
 /** A single-file share's only file (`fileId` null), or the given file of the share. */
 const FILE_OF_SHARE = `(CASE WHEN $2::text IS NULL THEN s.file_count = 1 ELSE f.id = $2::text END)`
@@ -77,6 +79,24 @@ export const downloadsRepo = {
       [o.shareId, o.fileId, o.userId],
     )
     return rows.length === 1 ? rows[0]! : null
+  },
+
+  /**
+   * "Download all" of an unlimited share: one download event per file (a zip is a download of every
+   * file in it), if the share is live for at least one more second. Returns the files counted.
+   */
+  async appendUnlimitedAll(q: Queryable, o: { shareId: string; userId: string | null }): Promise<{ files: number; bytes: number }> {
+    const [row] = await q.query<{ files: number; bytes: string | number }>(
+      `WITH target AS (
+         SELECT s.id FROM shares s WHERE s.id = $1 AND ${LIVE} AND s.expires_at > now() + interval '1 second' AND s.max_downloads IS NULL
+       ), event AS (
+         INSERT INTO download_events (share_id, file_id, bytes, user_id) SELECT f.share_id, f.id, f.size, $2::text FROM files f JOIN target t ON t.id = f.share_id
+         RETURNING bytes
+       )
+       SELECT count(*)::int AS files, coalesce(sum(bytes), 0)::int8 AS bytes FROM event`,
+      [o.shareId, o.userId],
+    )
+    return { files: row?.files ?? 0, bytes: Number(row?.bytes ?? 0) }
   },
 
   /** A live share, whether or not it has downloads left (a lease holder finishes the files of a used-up share). */

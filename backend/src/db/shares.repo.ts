@@ -10,6 +10,12 @@ export interface ShareRow {
   /** End-to-end encrypted: file names are placeholders; `metadata` is the opaque envelope. */
   encrypted: boolean
   metadata: string | null
+  /** 'text': a text-only share (its text in `text`, or in the envelope when encrypted) */
+  kind: 'files' | 'text'
+  text: string | null
+  note: string | null
+  /** the owner lets recipients preview files */
+  previews: boolean
   max_downloads: number | null
   downloads: number
   total_size: number
@@ -26,6 +32,8 @@ export interface FileRow {
   share_id: string
   position: number
   name: string
+  /** the folder the file is in, inside the share ('' at the top) */
+  path: string
   size: number
   content_type: string
   storage_key: string
@@ -48,12 +56,18 @@ export interface NewShare {
   status: 'uploading' | 'ready'
   /** The encrypted metadata envelope of an end-to-end encrypted share; null for a plain one. */
   encryptedMetadata?: string | null
+  kind?: 'files' | 'text'
+  text?: string | null
+  note?: string | null
+  previews?: boolean
 }
 
 export interface NewFile {
   id: string
   position: number
   name: string
+  /** '' at the top of the share */
+  path?: string
   size: number
   contentType: string
   storageKey: string
@@ -76,18 +90,35 @@ export const sharesRepo = {
   async insertShare(q: Queryable, s: NewShare, files: NewFile[]): Promise<void> {
     const total = files.reduce((n, f) => n + f.size, 0)
     await q.query(
-      `INSERT INTO shares (id, owner_user_id, owner_token_hash, password_hash, status, max_downloads, total_size, file_count, anonymous, client_key, expires_at, finalized_at, encrypted, metadata)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $5 = 'ready' THEN now() END, $12::text IS NOT NULL, $12)`,
-      [s.id, s.ownerUserId, s.ownerTokenHash, s.passwordHash, s.status, s.maxDownloads, total, files.length, s.anonymous, s.clientKey, s.expiresAt, s.encryptedMetadata ?? null],
+      `INSERT INTO shares (id, owner_user_id, owner_token_hash, password_hash, status, max_downloads, total_size, file_count, anonymous, client_key, expires_at, finalized_at, encrypted, metadata, kind, text, note, previews)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $5 = 'ready' THEN now() END, $12::text IS NOT NULL, $12, $13, $14, $15, $16)`,
+      [
+        s.id,
+        s.ownerUserId,
+        s.ownerTokenHash,
+        s.passwordHash,
+        s.status,
+        s.maxDownloads,
+        total,
+        files.length,
+        s.anonymous,
+        s.clientKey,
+        s.expiresAt,
+        s.encryptedMetadata ?? null,
+        s.kind ?? 'files',
+        s.text ?? null,
+        s.note ?? null,
+        s.previews ?? true,
+      ],
     )
     for (const f of files) await this.insertFile(q, s.id, f)
   },
 
   async insertFile(q: Queryable, shareId: string, f: NewFile): Promise<void> {
     await q.query(
-      `INSERT INTO files (id, share_id, position, name, size, content_type, storage_key, upload_id, part_size, part_count)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [f.id, shareId, f.position, f.name, f.size, f.contentType, f.storageKey, f.uploadId, f.partSize, f.partCount],
+      `INSERT INTO files (id, share_id, position, name, size, content_type, storage_key, upload_id, part_size, part_count, path)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [f.id, shareId, f.position, f.name, f.size, f.contentType, f.storageKey, f.uploadId, f.partSize, f.partCount, f.path ?? ''],
     )
   },
 
@@ -126,8 +157,12 @@ export const sharesRepo = {
    * With `options`, the share's options are set by the same statement: it is never downloadable
    * with other options than these.
    */
-  async finalize(q: Queryable, shareId: string, options?: { expiresAt: Date; maxDownloads: number | null; passwordHash: string | null }): Promise<boolean> {
-    const set = options ? `, expires_at = $2, max_downloads = $3, password_hash = $4` : ''
+  async finalize(
+    q: Queryable,
+    shareId: string,
+    options?: { expiresAt: Date; maxDownloads: number | null; passwordHash: string | null; note?: string | null; previews?: boolean },
+  ): Promise<boolean> {
+    const set = options ? `, expires_at = $2, max_downloads = $3, password_hash = $4, note = coalesce($5, note), previews = coalesce($6, previews)` : ''
     const rows = await q.query(
       `UPDATE shares s SET status = 'ready', finalized_at = now(),
          total_size = (SELECT coalesce(sum(size), 0) FROM files WHERE share_id = s.id),
@@ -135,7 +170,7 @@ export const sharesRepo = {
        WHERE s.id = $1 AND s.status = 'uploading'
          AND NOT EXISTS (SELECT 1 FROM files f WHERE f.share_id = s.id AND f.completed_at IS NULL)
        RETURNING s.id`,
-      options ? [shareId, options.expiresAt, options.maxDownloads, options.passwordHash] : [shareId],
+      options ? [shareId, options.expiresAt, options.maxDownloads, options.passwordHash, options.note ?? null, options.previews ?? null] : [shareId],
     )
     return rows.length === 1
   },
@@ -194,10 +229,13 @@ export const sharesRepo = {
     )
   },
 
-  /** The work is done: the blobs are gone. Only shares still claimed ('deleting'). */
+  /**
+   * The work is done: the blobs are gone. Only shares still claimed ('deleting'). What the sender
+   * wrote goes with the files: a deleted share keeps no text, note or envelope.
+   */
   async markDeleted(q: Queryable, shareIds: string[]): Promise<void> {
     if (shareIds.length === 0) return
-    await q.query(`UPDATE shares SET status = 'deleted', deleted_at = now(), delete_after = NULL, delete_error = NULL WHERE id = ANY($1::text[]) AND status = 'deleting'`, [shareIds])
+    await q.query(`UPDATE shares SET status = 'deleted', deleted_at = now(), delete_after = NULL, delete_error = NULL, text = NULL, note = NULL, metadata = NULL WHERE id = ANY($1::text[]) AND status = 'deleting'`, [shareIds])
     await q.query(`UPDATE files SET blob_deleted_at = now(), upload_id = NULL WHERE share_id = ANY($1::text[])`, [shareIds])
   },
 

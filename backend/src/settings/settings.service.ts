@@ -81,6 +81,7 @@ export function defaultsFrom(config: Config): Policy {
     encryptByDefault: p.encryptByDefault,
     requireEncryption: p.requireEncryption,
     p2pRelay: config.relay.enabled,
+    previews: p.previews,
     defaultExpiry: p.defaultExpiry,
     user: { ...p.user },
     anonymous: { ...p.anonymous },

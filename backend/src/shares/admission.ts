@@ -91,8 +91,10 @@ export function newShareRow(
   viewer: Viewer,
   admitted: Pick<Admitted, 'passwordHash' | 'maxDownloads' | 'expiresAt'>,
   encryption: { metadata: string } | null = null,
+  extra: Pick<NewShare, 'kind' | 'text' | 'note' | 'previews'> = {},
 ): NewShare {
   return {
+    ...extra,
     encryptedMetadata: encryption?.metadata ?? null,
     id,
     ownerUserId: viewer.user?.id ?? null,

@@ -44,7 +44,7 @@ const leaseInvalid = () => new AppError('lease_invalid', 'This download link is 
 const linkExpired = () => new AppError('download_link_expired', 'This download link has expired. Open the share link again to download.')
 const linkUsed = () => new AppError('download_link_used', 'This file was already downloaded with this link.')
 
-type Deps_ = Pick<Deps, 'db' | 'store' | 'limits' | 'events' | 'logger'> & { config: Pick<Deps['config'], 'presignTtl' | 'downloadLeaseTtl'> }
+type Deps_ = Pick<Deps, 'db' | 'store' | 'limits' | 'events' | 'logger' | 'settings'> & { config: Pick<Deps['config'], 'presignTtl' | 'downloadLeaseTtl'> }
 
 /**
  * Recipients: a share's metadata (after the password) and its downloads.
@@ -68,19 +68,33 @@ export class DownloadService {
     if (!share) throw shareNotFound()
     // Whether a share is end-to-end encrypted is no secret (the recipient's page needs it to ask for the
     // right password); its envelope is, until the password is given.
-    const base = { id: share.id, expiresAt: share.expires_at.toISOString(), ...(share.encrypted ? { encrypted: true } : {}) }
+    const base = {
+      id: share.id,
+      expiresAt: share.expires_at.toISOString(),
+      ...(share.encrypted ? { encrypted: true } : {}),
+      ...(share.kind === 'text' ? { kind: 'text' as const } : {}),
+    }
     if (!(await this.passwords.unlock(share, password, viewer))) return { ...base, passwordRequired: true }
-    const files = await sharesRepo.files(this.deps.db, share.id)
     const left = share.max_downloads === null ? null : Math.max(0, share.max_downloads - share.downloads)
+    const common = { ...base, passwordRequired: share.password_hash !== null, createdAt: share.created_at.toISOString(), maxDownloads: share.max_downloads, downloadsLeft: left }
+    // A text share's text is revealed by its own route, which counts the view: the metadata never
+    // shows it (an encrypted one's envelope holds the note only, and lets the page check its key).
+    if (share.kind === 'text') {
+      return {
+        ...common,
+        ...(share.encrypted && share.metadata !== null ? { metadata: share.metadata } : {}),
+        ...(share.note ? { note: share.note } : {}),
+        files: [],
+      }
+    }
+    const files = await sharesRepo.files(this.deps.db, share.id)
     return {
-      ...base,
-      passwordRequired: share.password_hash !== null,
+      ...common,
       ...(share.encrypted && share.metadata !== null ? { metadata: share.metadata } : {}),
-      createdAt: share.created_at.toISOString(),
-      maxDownloads: share.max_downloads,
-      downloadsLeft: left,
+      ...(share.note ? { note: share.note } : {}),
+      previews: share.previews && (await this.deps.settings.policy()).previews,
       // A download is the whole share: each file shows the share's count.
-      files: files.map((f) => ({ id: f.id, name: f.name, size: f.size, type: f.content_type, downloadsLeft: left })),
+      files: files.map((f) => ({ id: f.id, name: f.name, ...(f.path ? { path: f.path } : {}), size: f.size, type: f.content_type, downloadsLeft: left })),
     }
   }
 
@@ -219,7 +233,7 @@ export class DownloadService {
   }
 
   /** The bytes of a file (all of it, or one range), from the store or, for a library link, from LIBRARY_DIR. */
-  private async openBytes(file: DownloadFile, range: ByteRange | undefined): Promise<OpenedBlob | null> {
+  async openBytes(file: DownloadFile, range: ByteRange | undefined): Promise<OpenedBlob | null> {
     if (!(this.library && isLibraryKey(file.storage_key))) return storage(() => this.deps.store.openRead(file.storage_key, range))
     const download = await this.library.openDownload(file)
     if (download.size === 0) {
@@ -231,12 +245,12 @@ export class DownloadService {
     return { body, size: download.size }
   }
 
-  private get leaseTtl(): number {
+  get leaseTtl(): number {
     return this.deps.config.downloadLeaseTtl
   }
 
   /** The lease a token names, if it is genuine and this share's; null otherwise (forged, unknown, another share's). */
-  private async heldLease(token: string, shareId: string): Promise<LeaseRow | null> {
+  async heldLease(token: string, shareId: string): Promise<LeaseRow | null> {
     const m = LEASE_TOKEN.exec(token)
     if (!m) throw leaseInvalid()
     const lease = await downloadsRepo.lease(this.deps.db, m[1]!)

@@ -4,6 +4,12 @@ import { extension } from 'mime-types'
 import {
   CompleteFileRequest,
   CreateShareRequest,
+  CreateTextRequest,
+  PreviewContentQuery,
+  PreviewRequest,
+  RevealTextRequest,
+  ZipContentQuery,
+  ZipRequest,
   DownloadRequest,
   FileId,
   LeaseQuery,
@@ -49,7 +55,7 @@ function noStore(res: Response) {
 /** Cloud links: API.md "HTTP". Routes parse, call the service, shape the answer. */
 export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): Router {
   const { config } = deps
-  const { uploads, streamUploads, streamSlots, downloads, deletion } = shares
+  const { uploads, streamUploads, streamSlots, downloads, deletion, zips, previews, texts } = shares
   const r = Router()
 
   r.get('/api/config', async (_req, res) => {
@@ -64,6 +70,7 @@ export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): R
       encryption: { default: policy.encryptByDefault || policy.requireEncryption, required: policy.requireEncryption },
       expiryChoices: EXPIRY_CHOICES.filter((s) => s <= policy.user.maxExpiry),
       storage: config.storage.kind,
+      previews: policy.previews,
     }
     res.json(body)
   })
@@ -189,6 +196,92 @@ export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): R
     } else {
       await send(res, answer)
     }
+  })
+
+  // --- "Download all": the share as one zip. GET: 302 to its URL; POST: the same as JSON; HEAD: name and size.
+  r.head('/api/shares/:id/zip', async (req, res) => {
+    noStore(res)
+    await send(res, await zips.describe(shareId(req), sharePassword(req), req.viewer))
+  })
+  r.get('/api/shares/:id/zip', async (req, res) => {
+    noStore(res)
+    const { url } = await zips.issue(shareId(req), { password: sharePassword(req), lease: leaseHeader(req) }, req.viewer, baseUrl(config, req))
+    res.redirect(302, url)
+  })
+  r.post('/api/shares/:id/zip', async (req, res) => {
+    const { password, lease } = ZipRequest.parse(req.body ?? {})
+    noStore(res)
+    res.json(await zips.issue(shareId(req), { password: password ?? sharePassword(req), lease: lease ?? leaseHeader(req) }, req.viewer, baseUrl(config, req)))
+  })
+  // The zip's bytes, streamed by the app (GET and HEAD), under a lease or a signature.
+  r.get('/api/shares/:id/zip/content', async (req, res) => {
+    const access = ZipContentQuery.parse(req.query)
+    noStore(res)
+    const answer = await zips.stream({
+      shareId: shareId(req),
+      access,
+      head: req.method === 'HEAD',
+      range: (size) => requestedRange(req, size),
+      ifRange: req.get('if-range'),
+      viewer: req.viewer,
+    })
+    if (answer.body && answer.transfer) {
+      res.status(answer.status)
+      for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value)
+      await deps.monitor.send(req, res, answer.body, answer.transfer)
+    } else {
+      await send(res, answer)
+    }
+  })
+
+  // --- previews: never counted (a grant, then its bytes with Range)
+  r.post('/api/shares/:id/files/:fileId/preview', async (req, res) => {
+    const { password } = PreviewRequest.parse(req.body ?? {})
+    noStore(res)
+    res.json(await previews.grant(shareId(req), fileId(req), password ?? sharePassword(req), req.viewer, baseUrl(config, req)))
+  })
+  r.get('/api/shares/:id/files/:fileId/preview', async (req, res) => {
+    const q = PreviewContentQuery.parse(req.query)
+    const answer = await previews.content({
+      shareId: shareId(req),
+      fileId: fileId(req),
+      ...q,
+      head: req.method === 'HEAD',
+      range: (size) => requestedRange(req, size),
+      viewer: req.viewer,
+    })
+    await send(res, answer)
+  })
+
+  // --- text-only shares: create; reveal (counts one download; HEAD does not)
+  r.post('/api/texts', async (req, res) => {
+    const body = CreateTextRequest.parse(req.body)
+    noStore(res)
+    res.status(201).json(await texts.create(req.viewer, body, baseUrl(config, req)))
+  })
+  r.head('/api/shares/:id/text', async (req, res) => {
+    noStore(res)
+    const meta = await downloads.metadata(shareId(req), sharePassword(req), req.viewer)
+    if (meta.kind !== 'text') throw shareNotFound()
+    res.status(meta.passwordRequired && !meta.files ? 401 : 200).end()
+  })
+  r.get('/api/shares/:id/text', async (req, res) => {
+    noStore(res)
+    const revealed = await texts.reveal(shareId(req), sharePassword(req), req.viewer)
+    if ('sealedText' in revealed) {
+      res.json(revealed)
+      return
+    }
+    // As text, never as anything a browser would render.
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8')
+    res.setHeader('X-Content-Type-Options', 'nosniff')
+    res.setHeader('Content-Security-Policy', 'sandbox')
+    res.send(revealed.text)
+  })
+  r.post('/api/shares/:id/text', async (req, res) => {
+    const { password } = RevealTextRequest.parse(req.body ?? {})
+    noStore(res)
+    res.json(await texts.reveal(shareId(req), password ?? sharePassword(req), req.viewer))
   })
 
   r.delete('/api/shares/:id', async (req, res) => {

@@ -19,9 +19,12 @@ export interface StreamedFile {
   body: Readable
 }
 
+/** The options of a curl upload: those of every share, and a note. */
+export type StreamOptions = ShareOptions & { note?: string }
+
 export interface StreamUpload {
   /** Options known before the first byte (query string, or form fields before the first file). */
-  options: ShareOptions
+  options: StreamOptions
   files: AsyncIterable<StreamedFile>
   /**
    * The options as they stand once every file has arrived (form fields may follow the files). They
@@ -29,7 +32,7 @@ export interface StreamUpload {
    * downloadable. Throwing (bad input) discards the whole upload. Returning `options` itself means
    * nothing changed.
    */
-  finalOptions?: () => ShareOptions
+  finalOptions?: () => StreamOptions
   /** True once the client went away: then a failure is not the server's, and the upload counts. */
   clientGone?: () => boolean
 }
@@ -61,7 +64,8 @@ export class StreamUploadService {
     const ownerToken = newId()
     let charged = 0
     try {
-      await db.tx((q) => sharesRepo.insertShare(q, newShareRow(id, ownerToken, viewer, admitted), []))
+      const extra = { note: upload.options.note?.normalize('NFC') || null, previews: upload.options.previews ?? true }
+      await db.tx((q) => sharesRepo.insertShare(q, newShareRow(id, ownerToken, viewer, admitted, null, extra), []))
     } catch (err) {
       await this.admission.refund(viewer, live, 0)
       throw err
@@ -119,9 +123,13 @@ export class StreamUploadService {
   }
 
   /** The options to finalize with: the late ones (checked against the viewer's policy), else the first. */
-  private async finalOptions(viewer: Viewer, upload: StreamUpload, admitted: Admitted): Promise<{ expiresAt: Date; maxDownloads: number | null; passwordHash: string | null }> {
+  private async finalOptions(
+    viewer: Viewer,
+    upload: StreamUpload,
+    admitted: Admitted,
+  ): Promise<{ expiresAt: Date; maxDownloads: number | null; passwordHash: string | null; note?: string | null; previews?: boolean }> {
     if (!upload.finalOptions) return admitted
-    let options: ShareOptions
+    let options: StreamOptions
     try {
       options = upload.finalOptions()
     } catch (err) {
@@ -135,6 +143,8 @@ export class StreamUploadService {
       expiresAt: new Date(Date.now() + expiresIn * 1000),
       maxDownloads: options.maxDownloads ?? null,
       passwordHash: options.password ? await hashPassword(options.password) : null,
+      note: options.note?.normalize('NFC') || null,
+      previews: options.previews,
     }
   }
 

@@ -18,6 +18,7 @@ import type { Viewer } from '../http/viewer'
 import type { Part } from '../storage/blob-store'
 import { newShareRow, type Admission } from './admission'
 import { absolute, ownedShare, shareSummary, storage, type OwnerProof } from './common'
+import { normalizeTree } from './folders'
 import { newId, newStorageKey } from './ids'
 
 const MiB = 2 ** 20
@@ -32,10 +33,13 @@ export function partLayout(size: number, configured: number, align = 1): { partS
   return { partSize, partCount: size === 0 ? 0 : Math.ceil(size / partSize) }
 }
 
-/** What the server stores for a declared file: an encrypted one gets a placeholder name and type. */
-function declaredFiles(req: CreateShareRequest): { name: string; size: number; type: string }[] {
-  if (!req.encrypted) return req.files
-  return req.files.map((f, i) => ({ name: `file-${i + 1}.encrypted`, size: f.size, type: 'application/octet-stream' }))
+/**
+ * What the server stores for a declared file: names and folders normalized and checked (folders.ts);
+ * an encrypted one gets a placeholder name and type (its real name and folder are in the envelope).
+ */
+function declaredFiles(req: CreateShareRequest): { name: string; path: string; size: number; type: string }[] {
+  if (!req.encrypted) return normalizeTree(req.files)
+  return req.files.map((f, i) => ({ name: `file-${i + 1}.encrypted`, path: '', size: f.size, type: 'application/octet-stream' }))
 }
 
 const shareFinalized = () => new AppError('share_finalized', 'This share is already finalized: its link works and nothing is left to upload.')
@@ -69,10 +73,11 @@ export class UploadService {
         const { partSize, partCount } = partLayout(f.size, this.deps.config.partSize, align)
         const storageKey = newStorageKey(id)
         const uploadId = partCount > 0 ? (await storage(() => store.createMultipart(storageKey, { contentType: f.type, maxPartBytes: partSize }))).uploadId : null
-        files.push({ id: newId(), position, name: f.name, size: f.size, contentType: f.type, storageKey, uploadId, partSize, partCount })
+        files.push({ id: newId(), position, name: f.name, path: f.path, size: f.size, contentType: f.type, storageKey, uploadId, partSize, partCount })
       }
       const encryption = req.encrypted ? { metadata: req.metadata } : null
-      await db.tx((q) => sharesRepo.insertShare(q, newShareRow(id, ownerToken, viewer, admitted, encryption), files))
+      const extra = { note: req.encrypted ? null : req.note?.normalize('NFC') || null, previews: req.previews ?? true }
+      await db.tx((q) => sharesRepo.insertShare(q, newShareRow(id, ownerToken, viewer, admitted, encryption, extra), files))
     } catch (err) {
       await Promise.all(files.filter((f) => f.uploadId).map((f) => store.abortMultipart(f.storageKey, f.uploadId!).catch(() => undefined)))
       // Nothing was created: the upload's rate point and its bytes go back to the client.

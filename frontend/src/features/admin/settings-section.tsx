@@ -19,6 +19,7 @@ interface Form {
   encryptByDefault: boolean
   requireEncryption: boolean
   p2pRelay: boolean
+  previews: boolean
   defaultExpiryHours: string
   userMaxFileMb: string
   userMaxExpiryDays: string
@@ -38,6 +39,7 @@ function toForm(s: AdminSettings): Form {
     encryptByDefault: s.encryptByDefault,
     requireEncryption: s.requireEncryption,
     p2pRelay: s.p2pRelay,
+    previews: s.previews,
     defaultExpiryHours: num(s.defaultExpiry, HOUR),
     userMaxFileMb: num(s.user.maxFileSize, MB),
     userMaxExpiryDays: num(s.user.maxExpiry, DAY),
@@ -57,6 +59,7 @@ function fromForm(f: Form): AdminSettings {
     encryptByDefault: f.encryptByDefault,
     requireEncryption: f.requireEncryption,
     p2pRelay: f.p2pRelay,
+    previews: f.previews,
     defaultExpiry: v(f.defaultExpiryHours, HOUR),
     user: { maxFileSize: v(f.userMaxFileMb, MB), maxExpiry: v(f.userMaxExpiryDays, DAY), dailyQuota: v(f.userQuotaGb, GB) },
     anonymous: { maxFileSize: v(f.anonMaxFileMb, MB), maxExpiry: v(f.anonMaxExpiryDays, DAY), dailyQuota: v(f.anonQuotaGb, GB) },
@@ -160,6 +163,20 @@ export function SettingsSection({ onSaved }: { onSaved: () => void }) {
           />
           Allow uploads without signing in
         </label>
+        <label className="flex min-h-11 items-center gap-3 text-sm font-medium">
+          <input
+            type="checkbox"
+            className="h-5 w-5 accent-indigo-600"
+            checked={form.previews}
+            onChange={(e) => set({ previews: e.target.checked })}
+            aria-describedby="previews-help"
+          />
+          Previews on share pages
+        </label>
+        <p id="previews-help" className="-mt-4 text-xs text-slate-600 dark:text-slate-400">
+          Recipients may look at images, video, audio, PDF and text before downloading; a preview never counts as a download. Owners can
+          still turn previews off for their own links.
+        </p>
         <fieldset className="space-y-1 rounded-xl border border-slate-200 p-3 dark:border-slate-700">
           <legend className="px-1 text-sm font-semibold">End-to-end encryption</legend>
           <label className="flex min-h-11 items-center gap-3 text-sm font-medium">
