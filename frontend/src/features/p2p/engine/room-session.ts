@@ -1,13 +1,13 @@
-import type { IceServersResponse, Peer, PeerFile, PeerMessage, RoomInfo, TransferStatus as ReportStatus } from '@sharesync/protocol'
+import type { IceServersResponse, PeerFile, PeerMessage, RoomInfo, TransferStatus as ReportStatus } from '@sharesync/protocol'
 import { forgetTransfer, saveTransfer, savedTransferIds, savedTransfers, type SavedTransfer } from './checkpoints'
 import { PeerLink } from './peer-link'
 import type { Pipe } from './pipe'
-import type { JoinTarget, PeerFactory, PeerPort, PeerPortEvents, SignalingPort } from './ports'
-import { RelayLink, RelayPipe, acceptRelayPipe, openRelayPipe } from './relay'
+import { PeerLinks } from './peer-links'
+import type { JoinTarget, PeerFactory, SignalingPort } from './ports'
 import { ProgressMeter, type Progress } from './progress'
 import type { SinkCheckpoint } from './receive-protocol'
 import { FilesReceiver } from './receive-files'
-import { initialRoom, roomTransition, type LinkPath, type LinkState, type RoomEvent, type RoomState } from './room-machine'
+import { initialRoom, roomTransition, type LinkPath, type RoomEvent, type RoomState } from './room-machine'
 import { FilesSender } from './send-files'
 import { SocketSignaling } from './signaling'
 import { canStreamToDisk, clearOldReceivedFiles, opfsFile, pickDirectory, sinkTarget, uniqueName, type ForcedSink, type SinkKind } from './sinks'
@@ -85,15 +85,12 @@ const defaultPeers: PeerFactory = (remoteId, initiator, iceServers, signal, even
 
 export class RoomSession {
   private readonly signaling: SignalingPort
-  private readonly makePeer: PeerFactory
-  private readonly links = new Map<string, PeerPort>()
+  private readonly links: PeerLinks
   private readonly transfers = new Map<string, Live>()
   private readonly listeners = new Set<() => void>()
   private readonly takenNames = new Set<string>()
   private readonly urls = new Set<string>()
-  private readonly relays = new Map<string, RelayPipe>()
   private room: RoomState = initialRoom
-  private iceServers: RTCIceServer[] = []
   private iceRefresh: ReturnType<typeof setTimeout> | null = null
   private hasLeft = false
   private view: SessionView = { ...initialRoom, transfers: [] }
@@ -105,7 +102,24 @@ export class RoomSession {
     private opts: SessionOptions = {},
   ) {
     this.signaling = opts.signaling ?? new SocketSignaling(opts.baseUrl)
-    this.makePeer = opts.peers ?? defaultPeers
+    this.links = new PeerLinks(this.signaling, opts.peers ?? defaultPeers, {
+      self: () => this.room.self,
+      peers: () => this.room.peers,
+      relayOff: () => this.room.relayOff,
+      roomEvent: (e) => this.roomEvent(e),
+      linkState: (peerId, state) => {
+        for (const t of this.transfers.values()) {
+          if (t.state.peerId !== peerId) continue
+          if (state === 'connected') this.dispatch(t, { type: 'link-up' })
+          if (state === 'failed') this.dispatch(t, { type: 'link-down', why: 'lost' })
+        }
+      },
+      linkGone: (peerId, why) => {
+        for (const t of this.transfers.values()) if (t.state.peerId === peerId) this.dispatch(t, { type: 'link-down', why })
+      },
+      message: (peerId, msg) => this.onMessage(peerId, msg),
+      channel: (peerId, pipe) => this.onChannel(peerId, pipe),
+    })
     this.signaling.on({
       up: (recovered) => {
         this.roomEvent({ type: 'socket-up' })
@@ -118,21 +132,21 @@ export class RoomSession {
           if (!this.room.room) this.roomEvent({ type: 'join-failed', message })
         })
       },
-      peerJoined: (peer) => this.addPeer(peer),
+      peerJoined: (peer) => this.links.add(peer),
       peerBack: (peer) => {
         this.roomEvent({ type: 'peer-joined', peer: { ...peer, reconnecting: false } })
-        this.addPeer(peer)
+        this.links.add(peer)
       },
       peerReconnecting: (peerId) => this.roomEvent({ type: 'peer-reconnecting', peerId }),
-      peerLeft: (peerId) => this.removePeer(peerId, 'left'),
-      signal: (from, data) => this.onSignal(from, data),
-      relayOpened: (opened) => this.onRelayOpened(opened),
+      peerLeft: (peerId) => this.links.remove(peerId, 'left'),
+      signal: (from, data) => this.links.signal(from, data),
+      relayOpened: (opened) => this.links.relayOpened(opened),
       relayData: (id, data, ack) => {
-        this.relays.get(id)?.deliver(data)
+        this.links.relayData(id, data)
         // Consumed: the receiver's own credit ('ack' frames) bounds what piles up behind it.
         ack()
       },
-      relayClosed: (id) => this.relays.get(id)?.ended(),
+      relayClosed: (id) => this.links.relayClosed(id),
       roomClosed: () => {
         this.closeAll()
         this.roomEvent({ type: 'room-closed' })
@@ -233,7 +247,7 @@ export class RoomSession {
   /** TURN credentials live minutes: new ones are fetched before they expire, for links made later. */
   private async loadIceServers() {
     const { servers, ttl } = await fetchIceServers(this.opts.baseUrl ?? '')
-    this.iceServers = servers
+    this.links.iceServers = servers
     if (this.iceRefresh) clearTimeout(this.iceRefresh)
     if (ttl > 0 && !this.hasLeft) this.iceRefresh = setTimeout(() => void this.loadIceServers(), Math.max(10, ttl * 0.8) * 1000)
   }
@@ -257,21 +271,21 @@ export class RoomSession {
     const previousSelf = this.room.self?.peerId
     this.roomEvent({ type: 'joined', room: res.room, self: res.self, peers: res.peers ?? [] })
     // A new identity (the server did not recognise this device): links to the old one are dead.
-    if (previousSelf && previousSelf !== res.self.peerId) for (const peerId of [...this.links.keys()]) this.removePeer(peerId, 'lost')
-    for (const peer of res.peers ?? []) this.addPeer(peer)
+    if (previousSelf && previousSelf !== res.self.peerId) this.links.removeAll('lost')
+    for (const peer of res.peers ?? []) this.links.add(peer)
     await this.restore(res.room)
   }
 
   /** The devices on this network, without a code (unless this device is hidden). */
   private async enterNearby() {
     if (this.opts.hidden) return this.roomEvent({ type: 'nearby-off' })
-    if (!this.iceServers.length) this.iceServers = (await fetchIceServers(this.opts.baseUrl ?? '')).servers
+    if (!this.links.iceServers.length) this.links.iceServers = (await fetchIceServers(this.opts.baseUrl ?? '')).servers
     const res = await this.signaling.joinNearby(this.opts.name?.trim() || undefined)
     if (!res) return this.roomEvent({ type: 'nearby-off' })
     const previousSelf = this.room.self?.peerId
     this.roomEvent({ type: 'nearby-joined', nearby: res.nearby, self: res.self, peers: res.peers })
-    if (previousSelf && previousSelf !== res.self.peerId) for (const peerId of [...this.links.keys()]) this.removePeer(peerId, 'lost')
-    for (const peer of res.peers) this.addPeer(peer)
+    if (previousSelf && previousSelf !== res.self.peerId) this.links.removeAll('lost')
+    for (const peer of res.peers) this.links.add(peer)
   }
 
   /** Hides this device from (or shows it again to) the nearby group. */
@@ -280,7 +294,7 @@ export class RoomSession {
     this.opts = { ...this.opts, hidden }
     if (hidden) {
       this.signaling.leaveNearby()
-      for (const peerId of [...this.links.keys()]) this.removePeer(peerId, 'left')
+      this.links.removeAll('left')
       this.roomEvent({ type: 'nearby-off' })
     } else void this.enterNearby()
   }
@@ -301,130 +315,9 @@ export class RoomSession {
         }
         t.meter.update(bytesBefore(saved.files, saved.at))
       }
-      if (this.links.get(saved.peerId)?.state === 'connected') this.dispatch(t, { type: 'link-up' })
+      if (this.links.isConnected(saved.peerId)) this.dispatch(t, { type: 'link-up' })
     }
     this.notify(true)
-  }
-
-  private addPeer(peer: Peer) {
-    const self = this.room.self
-    if (!self || peer.peerId === self.peerId) return
-    this.roomEvent({ type: 'peer-joined', peer })
-    const existing = this.links.get(peer.peerId)
-    // A link that gave up (a long cut) is replaced when the peer is announced again.
-    if (existing && (existing.state === 'failed' || existing.state === 'closed')) {
-      this.links.delete(peer.peerId)
-      existing.close()
-    } else if (existing) return
-    const link: PeerPort = this.makePeer(peer.peerId, self.peerId < peer.peerId, this.iceServers, (data) => this.signaling.signal(peer.peerId, data), this.linkEvents(peer.peerId, () => link))
-    this.links.set(peer.peerId, link)
-    // A new connection to a peer we may have known under the same id (it reloaded, or this page
-    // did): it drops whatever old connection it still holds for us and starts afresh.
-    this.signaling.signal(peer.peerId, { reset: true })
-    link.start().catch(() => this.onLinkState(peer.peerId, 'failed', null))
-  }
-
-  /** A link's events, ignored once the link was replaced (by a new one or by the relay). */
-  private linkEvents(peerId: string, self: () => PeerPort): PeerPortEvents {
-    const current = () => this.links.get(peerId) === self()
-    return {
-      state: (state, path) => {
-        if (!current()) return
-        // No direct connection (or it broke for good): the server relay can stand in.
-        if (state === 'failed' && !(self() instanceof RelayLink)) void this.tryRelay(peerId, self())
-        this.onLinkState(peerId, state, path)
-      },
-      message: (msg) => current() && this.onMessage(peerId, msg),
-      channel: (pipe) => (current() ? this.onChannel(peerId, pipe) : pipe.close()),
-    }
-  }
-
-  /** The device with the smaller id opens the relay's control channel; the other accepts it. */
-  private async tryRelay(peerId: string, failed: PeerPort) {
-    const self = this.room.self
-    if (!self || this.room.relayOff) return
-    if (self.peerId > peerId) {
-      // The other device opens the relay; this one only asks whether there is one, to say so.
-      const probe = await this.signaling.openRelay(peerId, 0)
-      if (probe.ok) this.signaling.closeRelay(probe.relay.id)
-      else if (probe.code === 'relay_disabled') this.roomEvent({ type: 'relay-off' })
-      return
-    }
-    const control = await openRelayPipe(this.signaling, peerId, 'control', 4 * 1024 * 1024)
-    if (!(control instanceof RelayPipe)) {
-      if (control.code === 'relay_disabled') this.roomEvent({ type: 'relay-off' })
-      return
-    }
-    if (this.links.get(peerId) !== failed) return control.close()
-    this.useRelay(peerId, control)
-  }
-
-  private useRelay(peerId: string, control: RelayPipe) {
-    this.register(control)
-    const old = this.links.get(peerId)
-    const link: PeerPort = new RelayLink(peerId, this.signaling, control, this.linkEvents(peerId, () => link), (pipe) => this.register(pipe))
-    this.links.set(peerId, link)
-    old?.close()
-    this.onLinkState(peerId, 'connected', 'relay')
-  }
-
-  private register(pipe: RelayPipe) {
-    this.relays.set(pipe.id, pipe)
-    pipe.onClose(() => this.relays.delete(pipe.id))
-  }
-
-  private onRelayOpened(opened: { id: string; from: string; chunkBytes: number; window: number }) {
-    const pipe = acceptRelayPipe(this.signaling, opened, (named) => {
-      if (named.label === 'control') return this.room.peers.some((p) => p.peerId === opened.from) ? this.useRelay(opened.from, named) : named.close()
-      const link = this.links.get(opened.from)
-      if (link instanceof RelayLink) this.onChannel(opened.from, named)
-      else named.close()
-    })
-    this.register(pipe)
-  }
-
-  /** The peer made a new connection for us: an old link of ours to it is dead, make a new one too. */
-  private resetLink(peerId: string) {
-    const link = this.links.get(peerId)
-    const peer = this.room.peers.find((p) => p.peerId === peerId)
-    if (!link || !peer || link.state === 'connecting') return
-    this.links.delete(peerId)
-    link.close()
-    for (const t of this.transfers.values()) if (t.state.peerId === peerId) this.dispatch(t, { type: 'link-down', why: 'lost' })
-    this.roomEvent({ type: 'link', peerId, link: 'connecting', path: null })
-    this.addPeer(peer)
-  }
-
-  private removePeer(peerId: string, why: 'left' | 'lost') {
-    const link = this.links.get(peerId)
-    this.links.delete(peerId)
-    link?.close()
-    this.roomEvent({ type: 'peer-left', peerId })
-    for (const t of this.transfers.values()) if (t.state.peerId === peerId) this.dispatch(t, { type: 'link-down', why })
-  }
-
-  private onSignal(from: string, data: unknown) {
-    if (typeof data === 'object' && data !== null && 'reset' in data) return this.resetLink(from)
-    if (!this.links.has(from)) {
-      // A signal can overtake its peer:joined; the offer side is always the smaller id.
-      const self = this.room.self
-      if (!self || from > self.peerId) return
-      this.addPeer({ peerId: from, name: 'Device', device: '' })
-    }
-    this.links
-      .get(from)!
-      .handleSignal(data)
-      .catch(() => this.onLinkState(from, 'failed', null))
-  }
-
-  private onLinkState(peerId: string, state: LinkState, path: LinkPath | null) {
-    if (!this.links.has(peerId)) return
-    this.roomEvent({ type: 'link', peerId, link: state, path })
-    for (const t of this.transfers.values()) {
-      if (t.state.peerId !== peerId) continue
-      if (state === 'connected') this.dispatch(t, { type: 'link-up' })
-      if (state === 'failed') this.dispatch(t, { type: 'link-down', why: 'lost' })
-    }
   }
 
   private roomEvent(e: RoomEvent) {
@@ -469,7 +362,7 @@ export class RoomSession {
       // The other device came back under a new identity (a reload): knowing the transfer's random id
       // (shared only between the two devices) is what lets it pick the transfer up again.
       const old = t.state.peerId
-      if ((msg.t !== 'resume' && msg.t !== 'accept') || (t.state.phase !== 'interrupted' && this.links.get(old)?.state === 'connected')) return
+      if ((msg.t !== 'resume' && msg.t !== 'accept') || (t.state.phase !== 'interrupted' && this.links.isConnected(old))) return
       t.state = { ...t.state, peerId, peerName: peer?.name ?? t.state.peerName }
       if (t.state.phase !== 'interrupted') this.dispatch(t, { type: 'link-down', why: 'lost' })
     }
@@ -612,7 +505,7 @@ export class RoomSession {
       // The channel closed under a moving transfer while the link stays up: go on over a new one.
       if (t.pipe !== pipe || t.state.phase !== 'active') return
       this.dispatch(t, { type: 'link-down', why: 'lost' })
-      if (this.links.get(t.state.peerId)?.state === 'connected') this.dispatch(t, { type: 'link-up' })
+      if (this.links.isConnected(t.state.peerId)) this.dispatch(t, { type: 'link-up' })
     })
     void t.sender.start(pipe, at, link.chunkSize())
   }
@@ -669,7 +562,7 @@ export class RoomSession {
   }
 
   private closeAll() {
-    for (const peerId of [...this.links.keys()]) this.removePeer(peerId, 'left')
+    this.links.removeAll('left')
     for (const t of this.transfers.values()) {
       for (const timer of t.timers.values()) clearTimeout(timer)
       t.timers.clear()
