@@ -45,10 +45,24 @@ afterAll(async () => {
   files?.remove()
 })
 
-async function newPage(opts: { serviceWorkers?: 'allow' | 'block' } = {}): Promise<Page> {
-  const context = await browser.newContext({ acceptDownloads: true, serviceWorkers: opts.serviceWorkers ?? 'allow' })
+async function newPage(opts: { serviceWorkers?: 'allow' | 'block'; clipboard?: boolean } = {}): Promise<Page> {
+  const context = await browser.newContext({
+    acceptDownloads: true,
+    serviceWorkers: opts.serviceWorkers ?? 'allow',
+    permissions: opts.clipboard ? ['clipboard-read', 'clipboard-write'] : [],
+  })
   contexts.push(context)
   return context.newPage()
+}
+
+/** Everything a page's requests told a server: URLs, headers, and the bodies of the API's JSON requests. */
+function wireLog(page: Page): string[] {
+  const log: string[] = []
+  page.context().on('request', (req) => {
+    log.push(req.url(), JSON.stringify(req.headers()))
+    if (new URL(req.url()).pathname.startsWith('/api/')) log.push(req.postData() ?? '')
+  })
+  return log
 }
 
 /** Random bytes with the marker every 64 KiB, so that every record's plaintext holds it. */
@@ -161,7 +175,8 @@ describe.each(STACKS)('end-to-end encrypted links on $name', (stack) => {
 
   it('three files (one 100 MB): storage and database hold no plaintext and no name; the recipient gets identical bytes with the original names', async () => {
     const names = [`Quarterly plan ${RUN}.pdf`, `holiday-${RUN}-é.jpg`, `big-${RUN}.bin`]
-    const paths = [markedFile(names[0]!, 700_000), markedFile(names[1]!, 3 * MiB + 17), markedFile(names[2]!, 100 * MiB)]
+    const sizes = [700_000, 3 * MiB + 17, 100 * MiB]
+    const paths = names.map((n, i) => markedFile(n, sizes[i]!))
     const hashes = await Promise.all(paths.map((p) => sha256File(p)))
     // A plain link on the same server: the scans below must find its name and bytes (they can see).
     const control = `control-${RUN}.txt`
@@ -169,13 +184,31 @@ describe.each(STACKS)('end-to-end encrypted links on $name', (stack) => {
     writeFileSync(controlPath, `CONTROL-CONTENT-${RUN}`)
     await createLink(await newPage(), app.url, [controlPath])
 
-    const sender = await newPage()
+    const sender = await newPage({ clipboard: true })
+    const sent = wireLog(sender)
+    // The third part sent is cut once on its way to storage: the page sends it again (same bytes).
+    let puts = 0
+    let partsStored = 0
+    sender.on('requestfinished', async (req: Request) => {
+      if (req.method() === 'PUT' && ((await req.response())?.status() ?? 0) < 300) partsStored++
+    })
+    await sender.route(
+      (url) => !url.pathname.startsWith('/api/shares') && !url.pathname.startsWith('/assets'),
+      (route) => (route.request().method() === 'PUT' && ++puts === 3 ? route.abort('connectionreset') : route.continue()),
+    )
     const link = await createEncryptedLink(sender, app.url, paths)
+    const parts = sizes.map((n) => Math.ceil(encryptedSize(n) / (5 * MiB))).reduce((a, b) => a + b)
+    expect(puts).toBe(parts + 1)
+    await expect.poll(() => partsStored).toBe(parts)
     // The QR code and the copy button carry the whole link, key included.
     await sender.getByTestId('qr-code').waitFor()
     expect(await decodeQr(sender.getByTestId('qr-code'))).toBe(link)
+    await sender.getByRole('button', { name: 'Copy link' }).click()
+    await sender.getByRole('button', { name: 'Copied!' }).waitFor()
+    expect(await sender.evaluate(() => navigator.clipboard.readText())).toBe(link)
 
     const recipient = await newPage()
+    const received = wireLog(recipient)
     await recipient.goto(link)
     await expect.poll(() => recipient.getByTestId('file-name').allTextContents()).toEqual(names)
     await expect.poll(() => recipient.getByTestId('encrypted-badge').textContent()).toBe('End-to-end encrypted')
@@ -193,6 +226,13 @@ describe.each(STACKS)('end-to-end encrypted links on $name', (stack) => {
     expect(inDb.has(control)).toBe(true)
     expect([...inDb].filter((n) => n !== control)).toEqual([])
     for (const n of names) expect(app.output()).not.toContain(n)
+    // The key (the fragment) never left either browser, and no request named a file (the download
+    // stream's URL included): not in a URL, a header or an API request's body.
+    const key = link.split('#')[1]!
+    const wire = [...sent, ...received].join('\n')
+    expect(wire).toContain(link.split('#')[0]!.split('/s/')[1]!)
+    for (const secret of [key, ...names, ...names.map(encodeURIComponent)]) expect(wire).not.toContain(secret)
+    expect(app.output()).not.toContain(key)
   })
 
   it('the upload page reloaded at about 50 % resumes the encrypted upload from the stored parts, and the result decrypts', async () => {
@@ -339,20 +379,49 @@ describe('end-to-end encrypted links without a service worker (disk store + PGli
     expect(got.sha256).toBe(await sha256File(path))
   })
 
-  it('a one-time encrypted link downloads once, byte-identical; the next visitor finds it gone', async () => {
-    const name = `once-${RUN}.bin`
-    const path = markedFile(name, 600_000)
+  it('a one-time encrypted link of two files: the first visitor gets both, byte-identical, as their one download; the next visitor finds it gone', async () => {
+    const names = [`once-a-${RUN}.bin`, `once-b-${RUN}.bin`]
+    const paths = [markedFile(names[0]!, 600_000), markedFile(names[1]!, 70_000)]
     const sender = await newPage()
-    await chooseFiles(sender, app.url, [path], { maxDownloads: '1' })
+    await chooseFiles(sender, app.url, paths, { maxDownloads: '1' })
     await sender.getByLabel('End-to-end encryption').check()
     await submitUpload(sender)
     const link = await encryptedResult(sender)
     const first = await newPage()
     await first.goto(link)
-    expect((await download(first, name)).sha256).toBe(await sha256File(path))
+    for (const [i, name] of names.entries()) expect((await download(first, name)).sha256).toBe(await sha256File(paths[i]!))
+    expect(await first.getByTestId('downloads-left').textContent()).toBe('0 downloads left after yours')
     const second = await newPage()
     await second.goto(link)
     await second.getByRole('heading', { name: 'This link has expired or does not exist' }).waitFor()
+  })
+
+  it('downloads are counted exactly: a visitor who fetches every file of an encrypted share uses one download, the next visitor another', async () => {
+    const names = [`count-a-${RUN}.bin`, `count-b-${RUN}.bin`]
+    const paths = [markedFile(names[0]!, 300_000), markedFile(names[1]!, 1000)]
+    const sender = await newPage()
+    await chooseFiles(sender, app.url, paths, { maxDownloads: '5' })
+    await sender.getByLabel('End-to-end encryption').check()
+    await submitUpload(sender)
+    const link = await encryptedResult(sender)
+    const id = /\/s\/([^#]+)#/.exec(link)![1]!
+    const left = async () => ((await (await fetch(`${app.url}/api/shares/${id}`)).json()) as { downloadsLeft: number }).downloadsLeft
+
+    const first = await newPage()
+    await first.goto(link)
+    for (const [i, name] of names.entries()) expect((await download(first, name)).sha256).toBe(await sha256File(paths[i]!))
+    expect(await first.getByTestId('downloads-left').textContent()).toBe('4 downloads left after yours')
+    expect(await left()).toBe(4)
+    // A reload of the same tab keeps this visitor's download: fetching a file again costs nothing more.
+    await first.reload()
+    await first.getByRole('button', { name: `Download ${names[1]}` }).click()
+    await expect.poll(() => first.getByRole('alert').textContent()).toMatch(/already downloaded/)
+    expect(await left()).toBe(4)
+
+    const second = await newPage()
+    await second.goto(link)
+    expect((await download(second, names[1]!)).sha256).toBe(await sha256File(paths[1]!))
+    expect(await left()).toBe(3)
   })
 
   it('saved through OPFS: the verified file is offered; with a flipped byte nothing is offered at all', async () => {

@@ -11,6 +11,7 @@ import { ApiError, errorMessage } from '../../lib/api'
 import { safeStorage } from '../../lib/features'
 import { formatBytes, formatDateTime, formatExpiry } from '../../lib/format'
 import { cloudApi } from './cloud-api'
+import { savedLease, saveLease } from './download-lease'
 import { downloadDecrypted, DownloadFailed } from './encryption/decrypt-download'
 import { clearOldSaved, FORCED_SAVE_KEY, MEMORY_LIMIT, openSave, saveCapabilities, saveKind, type ForcedSave, type SaveSink } from './encryption/save-file'
 import { LinkGone } from './link-gone'
@@ -47,6 +48,8 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
   const [password, setPassword] = useState('')
   const [files, setFiles] = useState<FileState[]>([])
   const busyFile = useRef(false)
+  // A limited share: every file of this visitor's download goes under one lease (one download counted).
+  const [lease, setLease] = useState<string | null>(() => savedLease(id))
   usePageTitle(state.kind === 'open' ? 'Download' : state.kind === 'password' ? 'Password required' : '')
 
   /** Opens the envelope with `key`: the names, or a clear "wrong key". */
@@ -126,29 +129,38 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
     try {
       // The save picker needs the click's user activation: ask before anything else.
       if (where === 'picked') sink = await openSave(target, scratch, where)
-      const { url } = await cloudApi.requestDownload(id, file.id, key.accessToken ?? undefined)
+      const issued = await cloudApi.requestDownload(id, file.id, key.accessToken ?? undefined, lease ?? undefined)
       sink ??= await openSave(target, scratch, where)
-      // One download was counted: show it without asking the server (a used-up link would answer 404).
-      const dec = (n: number | null | undefined) => (typeof n === 'number' ? Math.max(0, n - 1) : n)
-      setState((s) =>
-        s.kind !== 'open'
-          ? s
-          : {
-              ...s,
-              meta: {
-                ...s.meta,
-                downloadsLeft: dec(s.meta.downloadsLeft),
-                files: s.meta.files!.map((x, j) => (j === i ? { ...x, downloadsLeft: dec(x.downloadsLeft) ?? null } : x)),
+      // A limited share: this visitor now holds one of its downloads (the whole share, every file).
+      // Show it without asking the server (a used-up link would answer 404).
+      if (issued.lease && issued.lease.token !== lease) {
+        setLease(issued.lease.token)
+        saveLease(id, issued.lease.token)
+        const dec = (n: number | null | undefined) => (typeof n === 'number' ? Math.max(0, n - 1) : n)
+        setState((s) =>
+          s.kind !== 'open'
+            ? s
+            : {
+                ...s,
+                meta: { ...s.meta, downloadsLeft: dec(s.meta.downloadsLeft), files: s.meta.files!.map((x) => ({ ...x, downloadsLeft: dec(x.downloadsLeft) ?? null })) },
               },
-            },
-      )
-      await downloadDecrypted({ url, key: await key.fileKey(i), encryptedSize: file.size, sink, onProgress: (done) => setFile(i, { status: 'working', done }) })
+        )
+      }
+      await downloadDecrypted({ url: issued.url, key: await key.fileKey(i), encryptedSize: file.size, sink, onProgress: (done) => setFile(i, { status: 'working', done }) })
       setFile(i, { status: 'saved' })
     } catch (err) {
       if (err instanceof DOMException && err.name === 'AbortError' && !sink) return setFile(i, { status: 'idle' })
       await sink?.abort().catch(() => undefined)
       if (err instanceof ApiError && err.status === 404) return setState({ kind: 'gone' })
-      setFile(i, { status: 'failed', message: err instanceof DownloadFailed ? err.message : errorMessage(err) })
+      const message =
+        err instanceof DownloadFailed
+          ? err.message
+          : err instanceof ApiError && err.code === 'download_in_progress'
+            ? `Someone else is downloading this link right now. If they stop, it becomes available again${err.retryAfter ? ` in about ${Math.ceil(err.retryAfter)} s` : ' shortly'}.`
+            : err instanceof ApiError && err.code === 'download_link_used'
+              ? 'You already downloaded this file.'
+              : errorMessage(err)
+      setFile(i, { status: 'failed', message })
     } finally {
       busyFile.current = false
     }
@@ -232,9 +244,7 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
           <span data-testid="downloads-left">
             {meta.downloadsLeft === null || meta.downloadsLeft === undefined
               ? 'unlimited downloads'
-              : meta.downloadsLeft === 1
-                ? '1 download left'
-                : `${meta.downloadsLeft} downloads left`}
+              : `${meta.downloadsLeft === 1 ? '1 download' : `${meta.downloadsLeft} downloads`} left${lease !== null ? ' after yours' : ''}`}
           </span>
         </p>
       </div>
@@ -245,7 +255,8 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
       >
         {manifest.files.map((info, i) => {
           const f = files[i] ?? { status: 'idle' }
-          const exhausted = meta.files![i]!.downloadsLeft === 0
+          // Used up, unless this visitor holds one of the downloads (then every file is theirs to fetch).
+          const exhausted = meta.files![i]!.downloadsLeft === 0 && lease === null
           return (
             <li key={meta.files![i]!.id} className="flex flex-col gap-3 p-3 sm:flex-row sm:items-center">
               <div className="min-w-0 flex-1">

@@ -9,6 +9,7 @@ import { usePageTitle } from '../../components/page-title'
 import { ApiError, errorMessage } from '../../lib/api'
 import { formatBytes, formatDateTime, formatExpiry } from '../../lib/format'
 import { cloudApi } from './cloud-api'
+import { savedLease, saveLease } from './download-lease'
 import { EncryptedShare } from './encrypted-share'
 import { LinkGone } from './link-gone'
 
@@ -30,27 +31,6 @@ function startDownload(url: string) {
   document.body.appendChild(a)
   a.click()
   a.remove()
-}
-
-/**
- * On a share with a download limit, the lease that holds this visitor's download (a download is the
- * whole share: every file under one lease). Kept for the tab's life, so a reload does not lock the
- * visitor out of their own download.
- */
-const leaseKey = (shareId: string) => `sharesync.lease.${shareId}`
-function savedLease(shareId: string): string | null {
-  try {
-    return sessionStorage.getItem(leaseKey(shareId))
-  } catch {
-    return null
-  }
-}
-function saveLease(shareId: string, token: string): void {
-  try {
-    sessionStorage.setItem(leaseKey(shareId), token)
-  } catch {
-    // storage refused (private mode): the lease then lives in this page only
-  }
 }
 
 /** `/s/:id`: what a recipient sees — files, sizes, expiry, downloads left, a password prompt when needed. */
