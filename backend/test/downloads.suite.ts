@@ -127,6 +127,36 @@ export function downloadsSuite(name: string, env: () => Promise<Record<string, s
       expect((await json<{ downloadsLeft: number }>(`/api/shares/${id}`)).body.downloadsLeft).toBe(2)
     })
 
+    it('attackers: the same single-use URL fetched twice at once: only one of the two gets the whole file, counted once', async () => {
+      const size = 4 * MiB
+      const file = randomFile(size, 'together.bin')
+      const { id } = await share([file], { maxDownloads: '2' })
+      const { body } = await issue(id, null)
+      // both are answered (200) before either has finished: both passed the "already used" check
+      const [a, b] = await Promise.all([fetch(body.url), fetch(body.url)])
+      expect([a.status, b.status]).toEqual([200, 200])
+      const readAll = async (res: Response) => {
+        const chunks: Uint8Array[] = []
+        const reader = res.body!.getReader()
+        try {
+          for (;;) {
+            const { value, done } = await reader.read()
+            if (done) return { whole: true, bytes: Buffer.concat(chunks) }
+            chunks.push(value)
+          }
+        } catch {
+          return { whole: false, bytes: Buffer.concat(chunks) }
+        }
+      }
+      const got = await Promise.all([readAll(a), readAll(b)])
+      const complete = got.filter((g) => g.whole && g.bytes.length === size)
+      expect(complete).toHaveLength(1)
+      expect(sha256(complete[0]!.bytes)).toBe(file.sha256)
+      expect(got.find((g) => g !== complete[0])!.bytes.length).toBeLessThan(size)
+      expect(await counted(id)).toMatchObject({ downloads: 1, events: 1 })
+      expect((await fetch(body.url)).status).toBe(410)
+    })
+
     it('a download cut at 50 % and resumed with Range within the lease completes byte-identical and counts once', async () => {
       const file = randomFile(24 * MiB, 'resume.bin')
       const { id } = await share([file], { maxDownloads: '1' })

@@ -213,6 +213,9 @@ export class DownloadService {
       beforeLastBytes: async () => {
         const done = await downloadsRepo.completeFile(db, { leaseId: lease.id, shareId: file.share_id, fileId: file.id, bytes: file.size })
         if (done === 'lapsed') throw linkExpired()
+        // a second request of the same URL that reached the end while the first was still sending
+        // (a single-use URL fetched twice at once): only the first gets the whole file
+        if (done === 'already') throw linkUsed()
         if (done === 'counted') this.deps.events.emit('shareDownloaded', { shareId: file.share_id, fileId: file.id, bytes: file.size })
       },
     })
