@@ -112,7 +112,7 @@ export const sharesRoutes = routes([
     const which = path.includes(':fileId') ? 'one file of a share' : 'a single-file share'
     const errors = ['share_not_found', 'password_required', 'password_invalid', 'download_in_progress', 'lease_invalid', 'rate_limited', 'storage_unavailable'] as const
     return routes([
-      { method: 'get', path, tag: 'Downloads', auth: 'public', summary: `Download ${which} (302 to the file; counts one download)`, params, headers: recipient, responses: { 302: redirect }, errors: [...errors] },
+      { method: 'get', path, tag: 'Downloads', auth: 'public', summary: `Download ${which} (302 to the file; an unlimited share counts it now, a limited one once the file was sent whole)`, params, headers: recipient, responses: { 302: redirect }, errors: [...errors] },
       { method: 'post', path, tag: 'Downloads', auth: 'public', summary: `Download ${which}: the file's URL as JSON (for apps)`, params, headers: recipient, body: DownloadRequest, responses: { 200: DownloadResponse }, errors: ['invalid_input', ...errors] },
       { method: 'head', path, tag: 'Downloads', auth: 'public', summary: `Check ${which} without downloading`, params, headers: recipient, responses: { 200: fileHead }, errors: ['share_not_found', 'password_required', 'password_invalid'] },
     ])
