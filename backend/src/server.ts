@@ -38,6 +38,8 @@ import { notificationsRouter } from './notifications/notifications.routes'
 import { LibraryService } from './library/library.service'
 import { listenAdminSocket } from './ops/admin-socket'
 import { openApiRouter } from './openapi/openapi.routes'
+import { TokenService } from './tokens/token.service'
+import { tokensRouter } from './tokens/tokens.routes'
 
 export interface RunningServer {
   url: string
@@ -80,12 +82,13 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
   )
   const shares = createShares(deps, library)
   const health = new HealthChecks(deps)
+  const tokens = new TokenService(deps)
   // Each feature adds its middleware and router here, one line each.
   const app = createApp(deps, {
     health,
     before: [
       metrics.httpMiddleware,
-      ...authMiddlewares(deps),
+      ...authMiddlewares(deps, tokens),
     ],
     routers: [
       metrics.router(),
@@ -99,6 +102,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
       notificationsRouter(deps, notifications),
       rtcRouter(deps),
       openApiRouter(deps),
+      tokensRouter(tokens),
     ],
   })
   const http = createLimitedServer(app, config)

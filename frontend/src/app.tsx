@@ -14,6 +14,7 @@ const MySharesPage = lazy(() => import('./features/auth/my-shares-page').then((m
 const AdminPage = lazy(() => import('./features/admin/admin-page').then((m) => ({ default: m.AdminPage })))
 const LibraryPage = lazy(() => import('./features/library/library-page').then((m) => ({ default: m.LibraryPage })))
 const ApiReferencePage = lazy(() => import('./features/api-docs/api-reference-page').then((m) => ({ default: m.ApiReferencePage })))
+const TokensPage = lazy(() => import('./features/tokens/tokens-page').then((m) => ({ default: m.TokensPage })))
 const AccountMenu = lazy(() => import('./features/auth/account-menu').then((m) => ({ default: m.AccountMenu })))
 
 function Loading({ children }: { children: ReactNode }) {
@@ -65,6 +66,14 @@ export function App() {
           element={
             <Loading>
               <MySharesPage />
+            </Loading>
+          }
+        />
+        <Route
+          path="/me/tokens"
+          element={
+            <Loading>
+              <TokensPage />
             </Loading>
           }
         />

@@ -192,7 +192,7 @@ export function pageOf<T extends z.ZodType>(item: T) {
 export const AuditQuery = z.object({ ...page })
 export type AuditQuery = z.infer<typeof AuditQuery>
 
-export const AuditAction = z.enum(['share.delete', 'user.disable', 'user.enable', 'user.role', 'settings.update', 'user.library'])
+export const AuditAction = z.enum(['share.delete', 'user.disable', 'user.enable', 'user.role', 'settings.update', 'user.library', 'token.create', 'token.revoke'])
 export type AuditAction = z.infer<typeof AuditAction>
 
 export const AuditEntry = z
@@ -202,7 +202,7 @@ export const AuditEntry = z
     actorId: z.string().nullable(),
     actorEmail: z.string(),
     action: AuditAction,
-    targetType: z.enum(['share', 'user', 'settings']),
+    targetType: z.enum(['share', 'user', 'settings', 'token']),
     targetId: z.string().nullable(),
     details: z.record(z.string(), z.unknown()),
   })

@@ -75,6 +75,14 @@ export const ERRORS = {
   previews_disabled: 403,
   /** this file is never previewed (its type, its size, or the share's download limit) */
   preview_unsupported: 415,
+  /** an `Authorization: Bearer` token that is unknown, malformed, revoked or expired */
+  token_invalid: 401,
+  /** an API token without the scope this route needs */
+  token_scope_missing: 403,
+  /** a route only the browser session may call (sign-in, managing tokens): API tokens are refused */
+  token_not_accepted: 403,
+  /** the user already holds as many live API tokens as allowed: revoke one first */
+  token_limit_reached: 409,
 } as const satisfies Record<string, number>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -1,10 +1,12 @@
-import type { RequestHandler } from 'express'
+import type { Request, RequestHandler } from 'express'
 import session from 'express-session'
 import type { Deps } from '../deps'
 import { usersRepo, type UserRow } from '../db/users.repo'
 import { AppError } from '../http/app-error'
 import { viewerOf, type SessionUser } from '../http/viewer'
 import { DbSessionStore } from './db-session-store'
+import { bearerOf, checkScope } from '../tokens/bearer'
+import type { TokenService } from '../tokens/token.service'
 
 declare module 'express-session' {
   interface SessionData {
@@ -54,12 +56,23 @@ export async function userOfSession(deps: Pick<Deps, 'db'>, userId: string | und
 
 /**
  * Mounted before the API routes (server.ts `before`): the session (API paths only — static files
- * need none), then `req.viewer` from the session's user, then the role check of /api/admin/*.
+ * need none), then `req.viewer` from the session's user or from an API token, then the role check of
+ * /api/admin/*. A request with `Authorization` is a token request: its cookies are never read (so a
+ * cookie cannot pass as a token, and the origin check, which guards cookies, lets it through), the
+ * token must be valid (401 otherwise, never anonymous) and hold the route's scope.
  */
-export function authMiddlewares(deps: Deps): RequestHandler[] {
+export function authMiddlewares(deps: Deps, tokens: Pick<TokenService, 'authenticate'>): RequestHandler[] {
   const sessions = sessionMiddleware(deps)
-  const onApi: RequestHandler = (req, res, next) => (req.path.startsWith('/api/') ? sessions(req, res, next) : next())
+  const onApi = (req: Request) => req.path.startsWith('/api/')
+  const session: RequestHandler = (req, res, next) => (onApi(req) && req.get('authorization') === undefined ? sessions(req, res, next) : next())
   const viewer: RequestHandler = async (req, _res, next) => {
+    const bearer = onApi(req) ? bearerOf(req) : undefined
+    if (bearer !== undefined) {
+      const found = await tokens.authenticate(bearer)
+      req.viewer = { ...viewerOf(req, found.user, deps.config.rateLimits.ipv6Prefix), token: found.token }
+      checkScope(req, found)
+      return next()
+    }
     const user = await userOfSession(deps, req.session?.userId)
     req.viewer = viewerOf(req, user, deps.config.rateLimits.ipv6Prefix)
     next()
@@ -68,7 +81,7 @@ export function authMiddlewares(deps: Deps): RequestHandler[] {
     if (req.path === '/api/admin' || req.path.startsWith('/api/admin/')) requireAdmin(req)
     next()
   }
-  return [onApi, viewer, adminGate]
+  return [session, viewer, adminGate]
 }
 
 /** The signed-in user, or 401. */

@@ -37,11 +37,14 @@ export function expectedOrigins(publicUrl: string | undefined, host: string | un
 /**
  * CSRF: a state-changing request that carries a browser Origin (or Sec-Fetch-Site) must come from
  * this app's own origin. Requests without either header (curl, scripts) carry no ambient cookie
- * risk from a browser and pass.
+ * risk from a browser and pass, as do requests authenticated by an API token (their cookies are
+ * never read).
  */
 export function originCheck(publicUrl: string | undefined): RequestHandler {
   return (req, _res, next) => {
     if (SAFE_METHODS.has(req.method)) return next()
+    // A validated API token: no cookie was read for this request, so there is nothing to forge.
+    if (req.viewer?.token) return next()
     const site = req.get('sec-fetch-site')
     if (site === 'cross-site' || site === 'same-site') {
       return next(new AppError('csrf_rejected', 'Cross-site requests are not allowed.'))

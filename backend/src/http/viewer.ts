@@ -1,3 +1,4 @@
+import type { TokenScope } from '@sharesync/protocol/api'
 import type { Request } from 'express'
 import { addressKey } from './client-address'
 
@@ -19,6 +20,8 @@ export interface Viewer {
   ip: string
   /** the client's address as rate limits count it: IPv4 by address, IPv6 by network (client-address.ts) */
   address: string
+  /** set when the request carries a valid API token (`Authorization: Bearer`) instead of a session */
+  token?: { id: string; scopes: readonly TokenScope[] }
 }
 
 declare module 'express-serve-static-core' {

@@ -1,7 +1,8 @@
 import { Writable } from 'node:stream'
 import { pino, type Logger } from 'pino'
+import { REDACT } from '../../src/logger'
 
-/** A real pino logger at debug level whose every line is kept, parsed, and as raw text. */
+/** A real pino logger at debug level (the app's redactions) whose every line is kept, parsed, and as raw text. */
 export function captureLogs(): { lines: Record<string, unknown>[]; text: () => string; logger: Logger } {
   const lines: Record<string, unknown>[] = []
   const raw: string[] = []
@@ -15,5 +16,5 @@ export function captureLogs(): { lines: Record<string, unknown>[]; text: () => s
       done()
     },
   })
-  return { lines, text: () => raw.join('\n'), logger: pino({ level: 'debug' }, sink) }
+  return { lines, text: () => raw.join('\n'), logger: pino({ level: 'debug', redact: { paths: REDACT, censor: '[redacted]' } }, sink) }
 }

@@ -5,6 +5,7 @@ import { opsRoutes } from './ops'
 import type { RouteDoc } from './route'
 import { sharesRoutes } from './shares'
 import { sharingRoutes } from './sharing'
+import { tokenRoutes } from './tokens'
 
 export * from './route'
 
@@ -12,4 +13,4 @@ export * from './route'
  * Every HTTP route of the server. To document a new route, add one entry to its feature's list (or a
  * new list here): method, Express path, tag, summary, auth (+ token scope), schemas, error codes.
  */
-export const API_ROUTES: readonly RouteDoc[] = [...opsRoutes, ...sharesRoutes, ...sharingRoutes, ...accountRoutes, ...libraryRoutes, ...adminRoutes]
+export const API_ROUTES: readonly RouteDoc[] = [...opsRoutes, ...sharesRoutes, ...sharingRoutes, ...accountRoutes, ...libraryRoutes, ...adminRoutes, ...tokenRoutes]

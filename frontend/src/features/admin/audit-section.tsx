@@ -16,6 +16,8 @@ const ACTIONS: Record<AuditEntry['action'], string> = {
   'user.role': 'changed a role',
   'settings.update': 'changed settings',
   'user.library': 'changed library access',
+  'token.create': 'made an API token',
+  'token.revoke': 'revoked an API token',
 }
 
 /** Sizes and durations of a settings change, as people read them. */
@@ -32,6 +34,9 @@ function detailsOf(e: AuditEntry): string {
     return Object.entries(d.changed as Record<string, { from: unknown; to: unknown }>)
       .map(([k, v]) => `${k}: ${human(k, v.from)} → ${human(k, v.to)}`)
       .join(', ')
+  }
+  if (e.action === 'token.create' || e.action === 'token.revoke') {
+    return [d.name, Array.isArray(d.scopes) ? d.scopes.join(', ') : undefined].filter((v) => typeof v === 'string').join(': ')
   }
   return [d.email, d.role].filter((v) => typeof v === 'string').join(' → ')
 }

@@ -14,7 +14,7 @@ const itemClass =
 
 /**
  * The header's account corner: "Sign in" when Google sign-in is configured, else nothing; once
- * signed in, the user's avatar with "My shares", "Admin" (admins only) and "Sign out".
+ * signed in, the user's avatar with "My shares", "API tokens", "Admin" (admins only) and "Sign out".
  */
 export function AccountMenu() {
   const me = useMe()
@@ -75,6 +75,11 @@ export function AccountMenu() {
         <MenuItem>
           <Link to="/me" className={itemClass}>
             My shares
+          </Link>
+        </MenuItem>
+        <MenuItem>
+          <Link to="/me/tokens" className={itemClass}>
+            API tokens
           </Link>
         </MenuItem>
         {library && (
