@@ -3,7 +3,7 @@
  * a slow link is never cut off because its lease is extended while its connection lives; a dropped
  * download lets the lease lapse by itself and frees the download for others; a client that holds
  * the connection open without reading is closed and loses its lease; a share deleted mid-download
- * cuts the download.
+ * cuts the download, and a flood of deletes of a leased share deletes it once.
  */
 import { request, type IncomingMessage } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -116,5 +116,26 @@ describe('download leases in real time', () => {
     expect(got).toBeLessThan(24 * MiB)
     expect(await downloads(id)).toBe(0)
     expect((await fetch(url)).status).toBe(404)
+  })
+
+  it('attackers: 20 parallel deletes of one share by its owner: deleted once, its blob gone, no error answers', async () => {
+    const { id, ownerToken } = await oneTime(64 * 1024)
+    const [file] = await server.deps.db.query<{ storage_key: string }>(`SELECT storage_key FROM files WHERE share_id = $1`, [id])
+    let announced = 0
+    const off = server.deps.events.on('shareDeleted', (e) => void (e.shareId === id && announced++))
+    try {
+      const statuses = await Promise.all(
+        Array.from({ length: 20 }, () => server.fetch(`/api/shares/${id}`, { method: 'DELETE', headers: { 'x-owner-token': ownerToken } }).then((r) => r.status)),
+      )
+      expect(statuses.every((st) => st === 204 || st === 404), statuses.join(',')).toBe(true)
+      expect(statuses).toContain(204)
+    } finally {
+      off()
+    }
+    expect(announced).toBe(1)
+    const [row] = await server.deps.db.query<{ status: string; deleted_by: string }>(`SELECT status, deleted_by FROM shares WHERE id = $1`, [id])
+    expect(row).toEqual({ status: 'deleted', deleted_by: 'owner' })
+    expect(await server.deps.store.head(file!.storage_key)).toBeNull()
+    expect((await claim(id)).status).toBe(404)
   })
 })
