@@ -1,23 +1,22 @@
 import type { IceServersResponse, PeerFile, PeerMessage, RoomInfo, TransferStatus as ReportStatus } from '@sharesync/protocol'
-import { forgetTransfer, saveTransfer, savedTransferIds, savedTransfers, type SavedTransfer } from './checkpoints'
+import { forgetTransfer, savedTransferIds, savedTransfers } from './checkpoints'
 import { PeerLink } from './peer-link'
 import type { Pipe } from './pipe'
 import { PeerLinks } from './peer-links'
 import type { JoinTarget, PeerFactory, SignalingPort } from './ports'
-import { ProgressMeter, type Progress } from './progress'
-import type { SinkCheckpoint } from './receive-protocol'
-import { FilesReceiver } from './receive-files'
+import type { Progress } from './progress'
 import { initialRoom, roomTransition, type LinkPath, type RoomEvent, type RoomState } from './room-machine'
-import { FilesSender } from './send-files'
 import { SocketSignaling } from './signaling'
-import { canStreamToDisk, clearOldReceivedFiles, opfsFile, pickDirectory, sinkTarget, uniqueName, type ForcedSink, type SinkKind } from './sinks'
+import { clearOldReceivedFiles, opfsFile, pickDirectory, type ForcedSink } from './sinks'
 import { bytesBefore, isFinal, newIncoming, newOutgoing, restored, transition, type Effect, type TransferEvent, type TransferState } from './transfer-machine'
 import { unreachableMessage } from './connection-hint'
+import { TransferIo, newLive, type Live, type ReceivedFile } from './transfer-io'
 
 /**
  * A person's presence in one room. It wires the ports (signaling, peer links, sinks) to the two
- * pure state machines (room-machine, transfer-machine) and carries out their effects; React only
- * renders its snapshots. Tests and benches can drive it alone, with other ports.
+ * pure state machines (room-machine, transfer-machine): the peer registry (peer-links.ts) keeps one
+ * link per peer, the transfer I/O (transfer-io.ts) carries out the transfers' effects, and React
+ * only renders its snapshots. Tests and benches can drive it alone, with other ports.
  */
 
 export type { JoinTarget } from './ports'
@@ -28,14 +27,7 @@ export const RELAY_OFF_HINT =
   'Could not connect directly to this device, and the server relay is switched off here. Put both devices on the same network (Wi-Fi), or ask your admin to switch the P2P relay on or to configure a TURN server (TURN_URLS/TURN_SECRET).'
 export const TURN_HINT = 'Could not connect directly to this device (a firewall or a different network may block it). Your admin can configure a TURN server (TURN_URLS/TURN_SECRET).'
 
-export interface ReceivedFile {
-  name: string
-  size: number
-  /** a blob: URL to save it from; empty when it already went to the browser's downloads */
-  url: string
-  verified: boolean
-  sink: SinkKind
-}
+export type { ReceivedFile } from './transfer-io'
 
 export interface TransferView extends TransferState {
   progress: Progress
@@ -64,23 +56,6 @@ export interface SessionOptions {
   hidden?: boolean
 }
 
-interface Live {
-  state: TransferState
-  meter: ProgressMeter
-  startedAt: number
-  received: ReceivedFile[]
-  memoryWarning: boolean
-  outgoing?: File[]
-  sender?: FilesSender
-  receiver?: FilesReceiver
-  pipe?: Pipe
-  pipes: number
-  picked?: FileSystemDirectoryHandle | null
-  checkpoint: SavedTransfer['checkpoint']
-  sinkKind?: SinkKind
-  timers: Map<string, ReturnType<typeof setTimeout>>
-}
-
 const defaultPeers: PeerFactory = (remoteId, initiator, iceServers, signal, events) => new PeerLink(remoteId, initiator, iceServers, signal, events)
 
 export class RoomSession {
@@ -88,8 +63,7 @@ export class RoomSession {
   private readonly links: PeerLinks
   private readonly transfers = new Map<string, Live>()
   private readonly listeners = new Set<() => void>()
-  private readonly takenNames = new Set<string>()
-  private readonly urls = new Set<string>()
+  private readonly io: TransferIo
   private room: RoomState = initialRoom
   private iceRefresh: ReturnType<typeof setTimeout> | null = null
   private hasLeft = false
@@ -102,6 +76,16 @@ export class RoomSession {
     private opts: SessionOptions = {},
   ) {
     this.signaling = opts.signaling ?? new SocketSignaling(opts.baseUrl)
+    this.io = new TransferIo(
+      {
+        dispatch: (t, e) => this.dispatch(t, e),
+        notify: () => this.notify(),
+        link: (peerId) => this.links.get(peerId),
+        isConnected: (peerId) => this.links.isConnected(peerId),
+        roomSecret: () => this.room.room?.secret ?? null,
+      },
+      { forceSink: opts.forceSink, sendBytesPerSecond: opts.sendBytesPerSecond, sinkBytesPerSecond: opts.sinkBytesPerSecond },
+    )
     this.links = new PeerLinks(this.signaling, opts.peers ?? defaultPeers, {
       self: () => this.room.self,
       peers: () => this.room.peers,
@@ -226,7 +210,7 @@ export class RoomSession {
   dismiss(id: string): void {
     const t = this.transfers.get(id)
     if (!t || !isFinal(t.state.phase)) return
-    for (const f of t.received) this.revoke(f.url)
+    for (const f of t.received) this.io.revoke(f.url)
     this.transfers.delete(id)
     this.notify(true)
   }
@@ -236,8 +220,7 @@ export class RoomSession {
     if (this.iceRefresh) clearTimeout(this.iceRefresh)
     for (const t of this.transfers.values()) this.dispatch(t, { type: 'cancel-clicked' })
     this.closeAll()
-    for (const url of this.urls) URL.revokeObjectURL(url)
-    this.urls.clear()
+    this.io.revokeAll()
     this.signaling.leave()
     this.roomEvent({ type: 'left' })
   }
@@ -311,7 +294,7 @@ export class RoomSession {
         for (let i = 0; i < saved.at.file && i < saved.files.length; i++) {
           const meta = saved.files[i]!
           const file = await opfsFile(saved.id, i, meta)
-          this.addReceived(t, meta, file, true, 'opfs')
+          this.io.addReceived(t, meta, file, true, 'opfs')
         }
         t.meter.update(bytesBefore(saved.files, saved.at))
       }
@@ -328,17 +311,7 @@ export class RoomSession {
   // ---- transfers ----
 
   private track(state: TransferState): Live {
-    const total = state.files.reduce((s, f) => s + f.size, 0)
-    const t: Live = {
-      state,
-      meter: new ProgressMeter(total),
-      startedAt: performance.now(),
-      received: [],
-      memoryWarning: state.direction === 'receive' && state.files.some((f) => !canStreamToDisk(f.size)),
-      pipes: 0,
-      checkpoint: null,
-      timers: new Map(),
-    }
+    const t = newLive(state)
     this.transfers.set(state.id, t)
     return t
   }
@@ -395,13 +368,13 @@ export class RoomSession {
         this.links.get(t.state.peerId)?.send(effect.msg)
         return
       case 'open-sink':
-        void this.openSink(t)
+        void this.io.openSink(t)
         return
       case 'pump':
-        void this.pump(t, effect.at)
+        void this.io.pump(t, effect.at)
         return
       case 'stop':
-        this.stopIo(t, effect.discard)
+        this.io.stop(t, effect.discard)
         return
       case 'timer': {
         const old = t.timers.get(effect.name)
@@ -419,7 +392,7 @@ export class RoomSession {
         return
       }
       case 'persist':
-        void this.persist(t)
+        void this.io.persist(t)
         return
       case 'forget':
         void forgetTransfer(id)
@@ -428,129 +401,6 @@ export class RoomSession {
         this.report(t)
         return
     }
-  }
-
-  private async openSink(t: Live) {
-    const s = t.state
-    t.receiver ??= new FilesReceiver(
-      s.files,
-      {
-        target: async (file, index) => {
-          const target = await sinkTarget(file, s.id, index, t.picked ?? null, this.opts.forceSink)
-          t.sinkKind = target.kind
-          return target
-        },
-        written: (at) => {
-          t.meter.update(bytesBefore(t.state.files, at))
-          this.dispatch(t, { type: 'written', at })
-        },
-        checkpoint: (file, cp: SinkCheckpoint) => {
-          t.checkpoint = { file, ...cp }
-          void this.persist(t)
-        },
-        checked: (index, ok, saved) => {
-          const meta = t.state.files[index]!
-          if (ok) this.addReceived(t, meta, saved, true, t.sinkKind ?? 'opfs')
-          this.dispatch(t, { type: 'file-checked', file: index, ok })
-          if (ok) void this.persist(t)
-        },
-        allDone: () => {
-          t.meter.update(t.meter.total)
-          this.dispatch(t, { type: 'all-received' })
-        },
-        failed: (reason) => this.dispatch(t, { type: 'error', message: `Receiving stopped: ${reason}.` }),
-      },
-      { bytesPerSecond: this.opts.sinkBytesPerSecond },
-    )
-    const checkpoint = t.checkpoint && t.checkpoint.file === s.at.file ? t.checkpoint : null
-    try {
-      const { at } = await t.receiver.prepare(checkpoint ? { file: s.at.file, offset: checkpoint.offset } : s.at, checkpoint)
-      t.meter.update(bytesBefore(s.files, at))
-      // While this page lives, its worker keeps any sink's exact position: every sink resumes.
-      this.dispatch(t, { type: 'sink-ready', at, resumable: true })
-    } catch (err) {
-      this.dispatch(t, { type: 'error', message: `Receiving stopped: ${err instanceof Error ? err.message : 'the file could not be opened'}.` })
-    }
-  }
-
-  private async pump(t: Live, at: { file: number; offset: number }) {
-    const link = this.links.get(t.state.peerId)
-    if (!link || !t.outgoing) return
-    if (at.file >= t.state.files.length) return this.dispatch(t, { type: 'sent-all' })
-    t.sender ??= new FilesSender(
-      t.outgoing,
-      {
-        progress: (bytes) => {
-          t.meter.update(bytes)
-          this.notify()
-        },
-        sentAll: () => this.dispatch(t, { type: 'sent-all' }),
-        failed: (message) => this.dispatch(t, { type: 'error', message: `Sending failed: ${message}.` }),
-      },
-      { chunkSize: link.chunkSize(), bytesPerSecond: this.opts.sendBytesPerSecond },
-    )
-    t.pipe?.close()
-    t.pipes += 1
-    const n = t.pipes
-    let pipe: Pipe
-    try {
-      pipe = await link.openPipe(`x:${t.state.id}:${n}`, t.meter.total - bytesBefore(t.state.files, at))
-    } catch (err) {
-      return this.dispatch(t, { type: 'error', message: `Sending failed: ${err instanceof Error ? err.message : 'no channel to the other device'}.` })
-    }
-    // Superseded while the channel was being opened (another resume, a cancel).
-    if (t.pipes !== n || t.state.phase !== 'active') return pipe.close()
-    t.pipe = pipe
-    pipe.onClose(() => {
-      // The channel closed under a moving transfer while the link stays up: go on over a new one.
-      if (t.pipe !== pipe || t.state.phase !== 'active') return
-      this.dispatch(t, { type: 'link-down', why: 'lost' })
-      if (this.links.isConnected(t.state.peerId)) this.dispatch(t, { type: 'link-up' })
-    })
-    void t.sender.start(pipe, at, link.chunkSize())
-  }
-
-  private stopIo(t: Live, discard: boolean) {
-    const final = isFinal(t.state.phase)
-    const pipe = t.pipe
-    t.pipe = undefined
-    pipe?.close()
-    if (t.state.direction === 'send') {
-      if (final) {
-        t.sender?.stop()
-        t.sender = undefined
-      }
-      return
-    }
-    // An interruption keeps the receive worker (and its exact position) for the resume.
-    if (final && t.receiver) {
-      void t.receiver.close(discard)
-      t.receiver = undefined
-    }
-  }
-
-  private async persist(t: Live) {
-    const s = t.state
-    const room = this.room.room
-    // Only room transfers resume after a reload (the room's link brings the page back to them).
-    if (!room || isFinal(s.phase)) return
-    // Only OPFS files outlive the page (a picked folder needs a new permission, a download stream ends).
-    if (s.direction === 'receive' && t.sinkKind !== 'opfs') return
-    await saveTransfer({ id: s.id, direction: s.direction, room: room.secret, peerId: s.peerId, peerName: s.peerName, files: s.files, at: s.at, checkpoint: t.checkpoint, savedAt: Date.now() })
-  }
-
-  private addReceived(t: Live, meta: PeerFile, saved: File | null, verified: boolean, sink: SinkKind) {
-    const url = saved ? URL.createObjectURL(saved) : ''
-    if (url) this.urls.add(url)
-    // A picked folder already chose a free name on disk; other files get one among this page's files.
-    const name = sink === 'picked' && saved ? saved.name : meta.name
-    t.received = [...t.received, { name: uniqueName(name, this.takenNames), size: meta.size, url, verified, sink }]
-  }
-
-  private revoke(url: string) {
-    if (!url) return
-    URL.revokeObjectURL(url)
-    this.urls.delete(url)
   }
 
   /** Stats for the admin dashboard: sizes, counts and timing only. */
