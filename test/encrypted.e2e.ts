@@ -126,6 +126,36 @@ async function download(page: Page, name: string): Promise<{ sha256: string; sug
 }
 
 /**
+ * The most memory `page` held at once while `work` ran: its JS heap plus the ArrayBuffers it holds
+ * (Chromium's own count, CDP Runtime.getHeapUsage), each sample taken right after a full garbage
+ * collection, so that it counts what the page keeps, not what it has not yet freed.
+ */
+async function peakMemory<T>(page: Page, work: Promise<T>): Promise<{ result: T; peak: number; samples: number }> {
+  const cdp = await page.context().newCDPSession(page)
+  let done = false
+  let peak = 0
+  let samples = 0
+  const sampling = (async () => {
+    while (!done) {
+      await cdp.send('HeapProfiler.collectGarbage')
+      const usage = await cdp.send('Runtime.getHeapUsage')
+      peak = Math.max(peak, usage.usedSize + usage.backingStorageSize)
+      samples++
+      // A sampling period (a full collection is not free on a loaded machine), not a wait for anything.
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+  })()
+  try {
+    const result = await work
+    return { result, peak, samples }
+  } finally {
+    done = true
+    await sampling.catch(() => undefined)
+    await cdp.detach().catch(() => undefined)
+  }
+}
+
+/**
  * Clicks Download and expects it to fail: a clear message on the page, and no complete file (the
  * browser's download, if one started, fails).
  */
@@ -196,7 +226,10 @@ describe.each(STACKS)('end-to-end encrypted links on $name', (stack) => {
       (url) => !url.pathname.startsWith('/api/shares') && !url.pathname.startsWith('/assets'),
       (route) => (route.request().method() === 'PUT' && ++puts === 3 ? route.abort('connectionreset') : route.continue()),
     )
-    const link = await createEncryptedLink(sender, app.url, paths)
+    // The sender's page reads and encrypts a few parts at a time, never the 100 MB file whole.
+    const { result: link, peak: senderPeak, samples: senderSamples } = await peakMemory(sender, createEncryptedLink(sender, app.url, paths))
+    expect(senderSamples).toBeGreaterThan(2)
+    expect(senderPeak).toBeLessThan(64 * MiB)
     const parts = sizes.map((n) => Math.ceil(encryptedSize(n) / (5 * MiB))).reduce((a, b) => a + b)
     expect(puts).toBe(parts + 1)
     await expect.poll(() => partsStored).toBe(parts)
@@ -213,9 +246,14 @@ describe.each(STACKS)('end-to-end encrypted links on $name', (stack) => {
     await expect.poll(() => recipient.getByTestId('file-name').allTextContents()).toEqual(names)
     await expect.poll(() => recipient.getByTestId('encrypted-badge').textContent()).toBe('End-to-end encrypted')
     for (const [i, name] of names.entries()) {
-      const got = await download(recipient, name)
+      // The 100 MB file streams through the page: it never holds more than a few record batches.
+      const { result: got, peak, samples } = await peakMemory(recipient, download(recipient, name))
       expect(got.suggested).toBe(name)
       expect(got.sha256).toBe(hashes[i])
+      if (i === 2) {
+        expect(samples).toBeGreaterThan(2)
+        expect(peak).toBeLessThan(48 * MiB)
+      }
     }
 
     await flushDb()
