@@ -1,0 +1,19 @@
+// Bundles the CLI with the workspace's @sharesync/crypto and @sharesync/protocol into one file,
+// dist/sharesync.js, so the published package needs only its npm dependencies.
+import { chmodSync, readFileSync, rmSync } from 'node:fs'
+import { build } from 'esbuild'
+
+const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'))
+rmSync('dist', { recursive: true, force: true })
+await build({
+  entryPoints: { sharesync: 'src/main.ts' },
+  outdir: 'dist',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: Object.keys(pkg.dependencies),
+  banner: { js: '#!/usr/bin/env node' },
+  logLevel: 'warning',
+})
+chmodSync('dist/sharesync.js', 0o755)
