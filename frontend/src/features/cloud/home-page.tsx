@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import { useSearchParams } from 'react-router-dom'
 import { Alert } from '../../components/alert'
 import { ButtonLink } from '../../components/button'
@@ -31,14 +31,32 @@ export function HomePage() {
   const [pending, setPending] = useState<PendingUpload | null>(() => pendingUploads.get())
   const [links] = useState(() => ownedLinks.all())
   const [notice, setNotice] = useState<string | null>(null)
+  /** Indices of the interrupted upload's files the server still needs (all, until it has answered). */
+  const [needed, setNeeded] = useState<number[] | null>(null)
   const uploading = upload.snapshot !== null
+  const stillNeeded = pending ? (needed ?? pending.files.map((_, i) => i)) : []
+
+  // After a reload, the server's upload state decides: nothing to pick again for a finalized share
+  // or one whose files are all complete, and only the incomplete files otherwise.
+  const checked = useRef<string | null>(null)
+  useEffect(() => {
+    if (!pending || checked.current === pending.shareId) return
+    checked.current = pending.shareId
+    void upload.check(pending).then((answer) => {
+      if (answer === 'gone') {
+        setPending(null)
+        setNotice('The interrupted upload can no longer be resumed: its link has expired or was deleted.')
+      } else if (answer === 'resumed') setPending(null)
+      else if (answer) setNeeded(answer.needed)
+    })
+  }, [pending, upload])
 
   const addFiles = (more: File[]) => {
     if (uploading) return
     // The interrupted upload's files dropped or pasted again: resume it rather than start over.
     if (pending && files.length === 0) {
-      const matched = pending.files.map((p) => more.find((f) => sameFile(f, p)))
-      if (matched.every((f): f is File => f !== undefined)) {
+      const matched = pending.files.map((p, i) => (stillNeeded.includes(i) ? (more.find((f) => sameFile(f, p)) ?? undefined) : null))
+      if (matched.every((f) => f !== undefined)) {
         setPending(null)
         void upload.resume(pending, matched)
         return
@@ -125,6 +143,7 @@ export function HomePage() {
       {pending && (
         <ResumeCard
           pending={pending}
+          needed={stillNeeded}
           onResume={(picked) => {
             setPending(null)
             void upload.resume(pending, picked)

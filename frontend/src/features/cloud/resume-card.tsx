@@ -7,35 +7,41 @@ import { formatBytes } from '../../lib/format'
 import { sameFile, type PendingUpload } from './upload-records'
 
 /**
- * After a reload the browser has forgotten the files: ask for them again ("pick file X again"),
- * match them by name, size and date, then continue from the parts the server already holds.
+ * After a reload the browser has forgotten the files: ask for the ones the server still needs
+ * ("pick file X again"; files it holds complete are not asked for), match them by name, size and
+ * date, then continue from the parts the server already holds.
  */
 export function ResumeCard({
   pending,
+  needed,
   onResume,
   onDiscard,
 }: {
   pending: PendingUpload
-  onResume: (files: File[]) => void
+  /** indices of the files to pick again */
+  needed: number[]
+  /** the files, aligned with pending.files: null where the server needs nothing */
+  onResume: (files: (File | null)[]) => void
   onDiscard: () => void
 }) {
   const [picked, setPicked] = useState<(File | null)[]>(() => pending.files.map(() => null))
   const [mismatch, setMismatch] = useState<string[]>([])
+  const wanted = (i: number) => needed.includes(i)
 
   const accept = (files: File[]) => {
     const next = [...picked]
     const unknown: string[] = []
     for (const file of files) {
-      const i = pending.files.findIndex((p, idx) => next[idx] === null && sameFile(file, p))
+      const i = pending.files.findIndex((p, idx) => wanted(idx) && next[idx] === null && sameFile(file, p))
       if (i >= 0) next[i] = file
       else unknown.push(file.name)
     }
     setPicked(next)
     setMismatch(unknown)
-    if (next.every((f) => f !== null)) onResume(next as File[])
+    if (next.every((f, i) => f !== null || !wanted(i))) onResume(next)
   }
 
-  const missing = pending.files.filter((_, i) => picked[i] === null)
+  const missing = pending.files.filter((_, i) => wanted(i) && picked[i] === null)
   return (
     <Card aria-labelledby="resume-heading" className="space-y-4 ring-2 ring-amber-400 dark:ring-amber-600">
       <h2 id="resume-heading" className="text-lg font-bold">

@@ -1,26 +1,45 @@
+import { expectedPartSize } from '@sharesync/protocol'
 import { ApiError } from '../../lib/api'
-import { cloudApi } from './cloud-api'
 import type { PartEncoder } from './encryption/seal-upload'
+import {
+  filesToComplete,
+  fileUploadedBytes,
+  initialMachine,
+  isTerminal,
+  nextPart,
+  reduce,
+  totalBytes,
+  uploadedBytes,
+  workerWait,
+  backoffMs,
+  type PartFailure,
+  type UploadEvent,
+  type UploadMachine,
+} from './upload-machine'
+import { browserHttp, browserNetwork, PartHttpError, systemClock, type Clock, type Network, type UploadHttp } from './upload-ports'
+import { SpeedMeter } from './upload-speed'
 
 /**
- * Uploads the files of a created share straight to storage: each file in parts, PUT to short-lived
- * signed URLs, a few parts in parallel. It first asks the server which parts are already stored, so
- * the same code resumes an upload after a dropped connection or a page reload.
+ * Uploads the files of a created share straight to storage, in parts PUT to short-lived signed
+ * URLs, a few at a time, then completes each file and finalizes the share. It starts from the
+ * server's upload state (GET /api/shares/:id/upload), so the same code starts, resumes after a
+ * reload and recovers from a lost answer. The rules live in the state machine (upload-machine.ts);
+ * this scheduler runs its workers and talks to the outside world through narrow ports.
  */
 
 export interface EngineFile {
-  file: File
   fileId: string
+  /** bytes stored for the file: its size, or the encoded size for an encoded file */
+  size: number
   partSize: number
   partCount: number
+  /** the file itself; absent only for a file the server already holds complete (after a reload) */
+  file?: File
   /** Transforms each part before its PUT (end-to-end encryption); absent: the file's bytes as they are. */
   encoder?: PartEncoder
 }
 
-/** Bytes stored for a file: what the server announced, the encoded size for an encoded file. */
-const storedSize = (f: EngineFile) => f.encoder?.size ?? f.file.size
-
-export type UploadPhase = 'checking' | 'uploading' | 'retrying' | 'finishing' | 'done' | 'failed' | 'cancelled'
+export type UploadPhase = 'checking' | 'uploading' | 'retrying' | 'paused' | 'offline' | 'finishing' | 'done' | 'failed' | 'cancelled'
 
 export interface FileProgress {
   name: string
@@ -32,34 +51,43 @@ export interface UploadSnapshot {
   phase: UploadPhase
   totalBytes: number
   uploadedBytes: number
-  /** Bytes already on the server when this run started (a resumed upload). */
+  /** Bytes already on the server when this session started (a resumed upload). */
   resumedBytes: number
+  /** Over a moving window of the bytes sent in this session; 0 while paused or offline. */
   bytesPerSecond: number
   secondsLeft: number | null
+  /** The one percentage shown and announced (whole percent): 100 once every byte is stored. */
+  percent: number
   files: FileProgress[]
   message?: string
+}
+
+export interface EngineTuning {
+  /** A part PUT with no progress for this long is aborted and sent again. */
+  stallMs: number
+  /** Attempts per part (and per control call) before the upload reports itself interrupted. */
+  maxAttempts: number
+  /** Pause after a 429 that names no Retry-After. */
+  defaultRetryAfterMs: number
 }
 
 export interface EngineOptions {
   shareId: string
   ownerToken: string
   files: EngineFile[]
+  /** names shown in the progress (the server may only know placeholder names) */
+  names?: string[]
   concurrency?: number
   onProgress: (s: UploadSnapshot) => void
+  ports?: { http?: UploadHttp; clock?: Clock; network?: Network }
+  tuning?: Partial<EngineTuning>
 }
 
-interface PartTask {
-  file: number
-  partNumber: number
-  start: number
-  end: number
-}
-
-interface SignedUrl {
-  url: string
-  /** ms epoch after which we re-sign rather than risk a 403 mid-upload */
-  staleAt: number
-}
+const DEFAULT_TUNING: EngineTuning = { stallMs: 30_000, maxAttempts: 8, defaultRetryAfterMs: 5000 }
+const SIGN_BATCH = 6
+const EMIT_EVERY_MS = 150
+/** More resyncs than this (the server keeps disagreeing about parts) and the upload gives up. */
+const MAX_RESYNCS = 3
 
 class Cancelled extends Error {
   constructor() {
@@ -68,407 +96,422 @@ class Cancelled extends Error {
   }
 }
 
-class PartHttpError extends Error {
-  constructor(readonly status: number) {
-    super(`part upload answered ${status}`)
-    this.name = 'PartHttpError'
+class Stalled extends Error {
+  constructor(seconds: number) {
+    super(`No progress for ${seconds} s: sending this part again.`)
+    this.name = 'Stalled'
   }
 }
 
-const SIGN_BATCH = 6
-/** With the backoff below: about 40 s of outage before the upload reports itself interrupted. */
-const MAX_ATTEMPTS = 8
-const SPEED_WINDOW_MS = 5000
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(new Cancelled())
-    const t = setTimeout(resolve, ms)
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t)
-        reject(new Cancelled())
-      },
-      { once: true },
-    )
-  })
-
-/** Transient: worth retrying with a backoff (network gone, server restarting, rate limited). */
-function isTransient(err: unknown): boolean {
-  if (err instanceof ApiError) return err.isNetwork || err.status === 429 || err.status >= 500
-  if (err instanceof PartHttpError) return err.status === 0 || err.status === 429 || err.status >= 500
-  return false
+export function isCancelled(err: unknown): boolean {
+  return err instanceof Cancelled
 }
 
 export class UploadEngine {
   private readonly abort = new AbortController()
-  private readonly xhrs = new Set<XMLHttpRequest>()
-  private readonly etags: Map<number, string>[]
-  private readonly done: Set<number>[]
-  /** Files the server reports complete: no parts, no completion call. */
-  private readonly completed = new Set<number>()
-  private readonly inflight = new Map<string, number>()
-  private readonly urls: Map<number, SignedUrl>[]
-  private readonly signing: Map<number, Promise<void>>[]
-  private readonly samples: { t: number; bytes: number }[] = []
-  private readonly listings = new Map<number, { at: number; parts: Promise<{ partNumber: number; etag: string; size: number }[]> }>()
-  private phase: UploadPhase = 'checking'
-  private message: string | undefined
-  private completedBytes = 0
-  private resumedBytes = 0
+  private readonly http: UploadHttp
+  private readonly clock: Clock
+  private readonly network: Network
+  private readonly tuning: EngineTuning
+  private m: UploadMachine
+  private readonly speed = new SpeedMeter()
+  private readonly urls = new Map<string, { url: string; staleAt: number }>()
+  private readonly signing = new Map<string, Promise<void>>()
+  private listing: { at: number; state: ReturnType<UploadHttp['state']> } | null = null
+  private changed = promiseWithResolvers()
+  private emitTimer: (() => void) | null = null
   private lastEmit = 0
-  private emitTimer: ReturnType<typeof setTimeout> | null = null
-  private readonly concurrency: number
+  /** the error that failed the upload, as thrown (an ApiError keeps its status and code) */
+  private failure: unknown = null
+  private started = false
+  private readonly done = promiseWithResolvers()
+  /** Settles when run() has ended and nothing of this engine runs any more. */
+  readonly settled: Promise<void> = this.done.promise
 
   constructor(private readonly opts: EngineOptions) {
-    this.concurrency = opts.concurrency ?? 4
-    this.etags = opts.files.map(() => new Map())
-    this.done = opts.files.map(() => new Set())
-    this.urls = opts.files.map(() => new Map())
-    this.signing = opts.files.map(() => new Map())
+    this.http = opts.ports?.http ?? browserHttp(opts.shareId, opts.ownerToken)
+    this.clock = opts.ports?.clock ?? systemClock
+    this.network = opts.ports?.network ?? browserNetwork
+    this.tuning = { ...DEFAULT_TUNING, ...opts.tuning }
+    this.m = initialMachine(
+      opts.files.map((f) => ({ id: f.fileId, size: f.size, partSize: f.partSize, partCount: f.partCount })),
+      this.tuning.maxAttempts,
+    )
   }
 
   get totalBytes(): number {
-    return this.opts.files.reduce((n, f) => n + storedSize(f), 0)
+    return totalBytes(this.m)
+  }
+
+  /** The machine's current state (tests and diagnostics). */
+  get machine(): UploadMachine {
+    return this.m
   }
 
   /** Runs to the end: every file completed and the share finalized. Rejects on failure or cancel. */
   async run(): Promise<void> {
+    if (this.started) throw new Error('An upload engine runs once: make a new one to try again.')
+    this.started = true
+    const signal = this.abort.signal
+    const unwatch = this.network.watch((online) => this.dispatch({ type: online ? 'online' : 'offline' }))
+    if (!this.network.online()) this.dispatch({ type: 'offline' })
+    this.emit()
     try {
-      this.setPhase('checking')
-      if ((await this.loadStoredParts()) === 'finalized') {
-        this.setPhase('done')
-        return
+      await this.load(signal)
+      for (let resyncs = 0; ; resyncs++) {
+        if (resyncs > MAX_RESYNCS) throw new Error('The server keeps reporting parts as missing: please start the upload again.')
+        if (this.m.phase === 'uploading') await this.sendParts(signal)
+        if (this.m.phase === 'completing') await this.completeFiles(signal)
+        if (this.m.phase === 'finalizing') await this.finalize(signal)
+        if (this.m.phase === 'done') return
+        if (this.m.phase === 'failed') throw this.failure ?? new Error(this.m.problem?.message ?? 'The upload failed.')
       }
-      const tasks = this.pendingTasks()
-      this.setPhase('uploading')
-      this.sample()
-      let next = 0
-      const worker = async () => {
-        while (next < tasks.length) {
-          const task = tasks[next++]!
-          await this.uploadPart(task)
-        }
-      }
-      await Promise.all(Array.from({ length: Math.min(this.concurrency, Math.max(1, tasks.length)) }, worker))
-      this.setPhase('finishing')
-      for (const [i, f] of this.opts.files.entries()) if (!this.completed.has(i)) await this.completeFile(i, f)
-      await this.withRetry(() => cloudApi.finalize(this.opts.shareId, this.opts.ownerToken))
-      this.setPhase('done')
     } catch (err) {
-      this.stopAll()
-      // Finalized already: an earlier run got that far and only its answer was lost.
-      if (err instanceof ApiError && err.code === 'share_finalized' && !this.abort.signal.aborted) {
-        this.setPhase('done')
-        return
-      }
-      if (err instanceof Cancelled || this.abort.signal.aborted) {
-        this.setPhase('cancelled')
+      if (err instanceof Cancelled || this.abort.signal.reason instanceof Cancelled) {
+        this.dispatch({ type: 'cancelled' })
         throw new Cancelled()
       }
-      this.message = err instanceof Error ? err.message : 'Upload failed.'
-      this.setPhase('failed')
-      throw err
+      const reason = this.failure ?? err
+      if (this.m.phase !== 'failed') this.dispatch({ type: 'failed', message: messageOf(reason) })
+      throw reason
     } finally {
-      if (this.emitTimer) clearTimeout(this.emitTimer)
+      // Whatever ended the run, nothing of it goes on: workers, part PUTs, sleeps, the network watch.
+      if (!signal.aborted) this.abort.abort(new Cancelled())
+      unwatch()
+      this.emitTimer?.()
+      this.emit()
+      this.done.resolve()
     }
   }
 
+  /** Stops every worker and every request at once; run() rejects with a cancellation. */
   cancel(): void {
-    this.abort.abort()
-    this.stopAll()
+    this.abort.abort(new Cancelled())
   }
 
-  private stopAll() {
-    for (const x of this.xhrs) x.abort()
-    this.xhrs.clear()
-    this.inflight.clear()
+  // ---------------------------------------------------------------- the machine
+
+  private dispatch(e: UploadEvent): void {
+    const before = this.m
+    this.m = reduce(this.m, e)
+    if (this.m === before) return
+    const wake = this.changed
+    this.changed = promiseWithResolvers()
+    wake.resolve()
+    if (isTerminal(this.m) || before.phase !== this.m.phase || e.type === 'paused' || e.type === 'offline' || e.type === 'online') this.emit()
+    else this.emitSoon()
+  }
+
+  /** A failure that ends the upload: every worker and request stops now, none starts afterwards. */
+  private fail(err: unknown): never {
+    this.failure ??= err
+    if (this.m.phase !== 'failed') this.dispatch({ type: 'failed', message: messageOf(err) })
+    if (!this.abort.signal.aborted) this.abort.abort(err)
+    throw err
+  }
+
+  private async load(signal: AbortSignal): Promise<void> {
+    const state = await this.control(() => this.http.state(), signal)
+    this.dispatch({ type: 'stateLoaded', state })
+    if (this.m.phase === 'failed') this.fail(new Error(this.m.problem?.message ?? 'The upload state does not match.'))
+    // A file the server still needs, whose bytes this page does not have.
+    const missing = this.m.files.findIndex((f, i) => !f.completed && !this.opts.files[i]!.file && !this.opts.files[i]!.encoder)
+    if (missing >= 0) this.fail(new Error(`Pick ${this.opts.names?.[missing] ?? 'the file'} again to continue the upload.`))
   }
 
   // ---------------------------------------------------------------- parts
 
-  private partRange(f: EngineFile, partNumber: number): { start: number; end: number } {
-    const start = (partNumber - 1) * f.partSize
-    return { start, end: Math.min(storedSize(f), start + f.partSize) }
+  private async sendParts(signal: AbortSignal): Promise<void> {
+    const workers = Array.from({ length: Math.max(1, this.opts.concurrency ?? 4) }, () => this.worker(signal))
+    // The first worker to fail aborts the others (fail() aborts the shared signal): they all end.
+    await Promise.all(workers)
   }
 
-  /**
-   * The server's upload state: a finalized share needs nothing more; completed files are done; parts
-   * the server already holds (full size only) count as done and are never sent again.
-   */
-  private async loadStoredParts(): Promise<'finalized' | 'uploading'> {
-    const state = await this.withRetry(() => cloudApi.uploadState(this.opts.shareId, this.opts.ownerToken))
-    if (state.status === 'finalized') return 'finalized'
-    for (const [i, f] of this.opts.files.entries()) {
-      const known = state.files.find((s) => s.id === f.fileId)
-      if (!known) throw new Error('The server does not know this file any more: please start a new upload.')
-      if (known.completed) {
-        this.completed.add(i)
-        for (let n = 1; n <= f.partCount; n++) this.done[i]!.add(n)
-        this.completedBytes += f.file.size
-        this.resumedBytes += f.file.size
+  private async worker(signal: AbortSignal): Promise<void> {
+    for (;;) {
+      signal.throwIfAborted()
+      const now = this.clock.now()
+      const wait = workerWait(this.m, now)
+      if (wait.kind === 'stop') return
+      if (wait.kind === 'until') {
+        await this.clock.sleep(wait.at - now, signal)
         continue
       }
-      for (const p of known.parts) {
-        if (p.partNumber < 1 || p.partNumber > f.partCount) continue
-        const { start, end } = this.partRange(f, p.partNumber)
-        if (p.size !== end - start) continue
-        this.etags[i]!.set(p.partNumber, p.etag)
-        this.done[i]!.add(p.partNumber)
-        this.completedBytes += p.size
-        this.resumedBytes += p.size
+      if (wait.kind === 'online' || wait.kind === 'change') {
+        await this.nextChange(signal)
+        continue
       }
+      const task = nextPart(this.m, now)
+      if (!task) continue
+      this.dispatch({ type: 'partStarted', ...task })
+      const outcome = await this.sendPart(task.file, task.part, signal)
+      if ('etag' in outcome) {
+        this.dispatch({ type: 'partStored', ...task, etag: outcome.etag })
+        continue
+      }
+      if ('resync' in outcome) {
+        await this.load(signal)
+        continue
+      }
+      this.dispatch({ type: 'partFailed', ...task, failure: outcome.failure, at: this.clock.now(), random: this.clock.random() })
+      if (this.m.phase === 'failed') this.fail(outcome.error)
     }
-    return 'uploading'
   }
 
-  private pendingTasks(): PartTask[] {
-    const tasks: PartTask[] = []
-    for (const [i, f] of this.opts.files.entries()) {
-      for (let n = 1; n <= f.partCount; n++) {
-        if (!this.done[i]!.has(n)) tasks.push({ file: i, partNumber: n, ...this.partRange(f, n) })
+  private async sendPart(file: number, part: number, signal: AbortSignal): Promise<{ etag: string } | { failure: PartFailure; error: unknown } | { resync: true }> {
+    const local = this.opts.files[file]!
+    const attempts = this.m.files[file]!.parts[part - 1]!.attempts
+    try {
+      // After a failure the part may have reached storage and only the answer got lost
+      // (connection cut, server restarted): then it is not sent again.
+      if (attempts > 1) {
+        const etag = await this.alreadyStored(file, part)
+        if (etag !== null) return { etag }
       }
+      const start = (part - 1) * local.partSize
+      const body = local.encoder ? await local.encoder.part(part, local.partSize) : local.file!.slice(start, start + expectedPartSize(local, part))
+      signal.throwIfAborted()
+      const url = await this.urlFor(file, part)
+      signal.throwIfAborted()
+      return await this.put(file, part, url, body, signal)
+    } catch (err) {
+      if (signal.aborted) throw signal.reason
+      if (err instanceof PartHttpError && err.status === 403) this.urls.delete(`${file}:${part}`)
+      if (err instanceof ApiError && err.code === 'share_finalized') {
+        // The server says the link already works: a previous session finalized it.
+        this.dispatch({ type: 'finalized' })
+        return { etag: '' }
+      }
+      if (err instanceof ApiError && err.code === 'file_completed') return { resync: true }
+      return { failure: this.classify(err), error: err }
     }
-    return tasks
+  }
+
+  /** One PUT, aborted (and reported stalled) when no byte goes out for `stallMs`. */
+  private async put(file: number, part: number, url: string, body: Blob | Uint8Array<ArrayBuffer>, signal: AbortSignal): Promise<{ etag: string }> {
+    const own = new AbortController()
+    const stop = () => own.abort(signal.reason)
+    signal.addEventListener('abort', stop, { once: true })
+    const stallSeconds = Math.round(this.tuning.stallMs / 1000)
+    let cancelStall = this.clock.timer(this.tuning.stallMs, () => own.abort(new Stalled(stallSeconds)))
+    try {
+      return await this.http.putPart(url, body, {
+        signal: own.signal,
+        onProgress: (loaded) => {
+          cancelStall()
+          cancelStall = this.clock.timer(this.tuning.stallMs, () => own.abort(new Stalled(stallSeconds)))
+          this.dispatch({ type: 'partProgress', file, part, loaded })
+        },
+      })
+    } finally {
+      cancelStall()
+      signal.removeEventListener('abort', stop)
+    }
+  }
+
+  private classify(err: unknown): PartFailure {
+    if (err instanceof Stalled) return { kind: 'stalled', message: err.message }
+    const status = err instanceof PartHttpError || err instanceof ApiError ? err.status : -1
+    const retryAfterMs =
+      err instanceof PartHttpError ? err.retryAfterMs : err instanceof ApiError && err.retryAfter ? err.retryAfter * 1000 : undefined
+    if (status === 0) return { kind: 'network', message: 'Connection lost, retrying…' }
+    if (status === 429) return { kind: 'rateLimited', message: 'The server asked to slow down: waiting a moment…', retryAfterMs: retryAfterMs ?? this.tuning.defaultRetryAfterMs }
+    if (status === 403 && err instanceof PartHttpError) return { kind: 'expired', message: 'The upload link expired: signing it again.' }
+    if (status >= 500) return { kind: 'server', message: 'The server had a problem, retrying…' }
+    if (err instanceof PartHttpError && status === 413) return { kind: 'refused', message: 'Storage refused a part as too large for this file.' }
+    if (err instanceof PartHttpError && status === 404) return { kind: 'refused', message: 'This upload no longer exists in storage. Please start again.' }
+    return { kind: 'refused', message: messageOf(err) }
   }
 
   /**
-   * The ETag of a part storage already holds in full, or null. One listing per file serves all the
-   * parts that retry at the same moment (after an outage every worker asks at once).
+   * The ETag of a part storage already holds in full, or null. One look at the upload state serves
+   * every part retrying at the same moment (after an outage every worker asks at once).
    */
-  private async storedPart(task: PartTask): Promise<string | null> {
-    const f = this.opts.files[task.file]!
-    let listing = this.listings.get(task.file)
-    if (!listing || listing.at < Date.now() - 1000) {
-      listing = { at: Date.now(), parts: cloudApi.listParts(this.opts.shareId, f.fileId, this.opts.ownerToken).then((r) => r.parts) }
-      this.listings.set(task.file, listing)
+  private async alreadyStored(file: number, part: number): Promise<string | null> {
+    const now = this.clock.now()
+    if (!this.listing || this.listing.at < now - 1000) {
+      const state = this.http.state()
+      state.catch(() => undefined)
+      this.listing = { at: now, state }
     }
-    const parts = await listing.parts.catch(() => [])
-    const p = parts.find((x) => x.partNumber === task.partNumber)
-    return p && p.size === task.end - task.start ? p.etag : null
+    const state = await this.listing.state.catch(() => null)
+    const known = state?.files.find((f) => f.id === this.m.files[file]!.id)
+    const held = known?.parts.find((p) => p.partNumber === part)
+    return held && held.size === expectedPartSize(this.opts.files[file]!, part) ? held.etag : null
   }
 
   /**
    * A fresh URL for a part. URLs expire quickly (PRESIGN_TTL), so they are signed in small batches
    * just before use: the batch is this part and the next few of the same file not yet signed.
    */
-  private async urlFor(task: PartTask): Promise<string> {
-    const cache = this.urls[task.file]!
-    const cached = cache.get(task.partNumber)
-    if (cached && cached.staleAt > Date.now()) return cached.url
-    const pendingSign = this.signing[task.file]!.get(task.partNumber)
-    if (pendingSign) {
-      await pendingSign
-      const signed = cache.get(task.partNumber)
-      if (signed && signed.staleAt > Date.now()) return signed.url
+  private async urlFor(file: number, part: number): Promise<string> {
+    const key = `${file}:${part}`
+    const now = this.clock.now()
+    const cached = this.urls.get(key)
+    if (cached && cached.staleAt > now) return cached.url
+    const pending = this.signing.get(key)
+    if (pending) {
+      await pending
+      const signed = this.urls.get(key)
+      if (signed && signed.staleAt > this.clock.now()) return signed.url
     }
-    const f = this.opts.files[task.file]!
-    const batch: number[] = [task.partNumber]
-    for (let n = task.partNumber + 1; n <= f.partCount && batch.length < SIGN_BATCH; n++) {
-      const c = cache.get(n)
-      if (this.done[task.file]!.has(n) || this.signing[task.file]!.has(n) || (c && c.staleAt > Date.now() + 20_000)) continue
+    const f = this.m.files[file]!
+    const batch = [part]
+    for (let n = part + 1; n <= f.parts.length && batch.length < SIGN_BATCH; n++) {
+      const c = this.urls.get(`${file}:${n}`)
+      if (f.parts[n - 1]!.status === 'stored' || this.signing.has(`${file}:${n}`) || (c && c.staleAt > now + 20_000)) continue
       batch.push(n)
     }
     const work = (async () => {
-      const res = await cloudApi.signParts(this.opts.shareId, f.fileId, this.opts.ownerToken, batch)
+      const res = await this.http.signParts(f.id, batch)
       const ttl = Date.parse(res.expiresAt) - Date.now()
       // Keep a margin for the clock skew between browser and server and for the PUT itself.
-      const staleAt = Date.now() + (Number.isFinite(ttl) ? Math.max(ttl * 0.5, ttl - 15_000) : 20_000)
-      for (const p of res.parts) cache.set(p.partNumber, { url: p.url, staleAt })
+      const staleAt = this.clock.now() + (Number.isFinite(ttl) ? Math.max(ttl * 0.5, ttl - 15_000) : 20_000)
+      for (const p of res.parts) this.urls.set(`${file}:${p.partNumber}`, { url: p.url, staleAt })
     })()
-    for (const n of batch) this.signing[task.file]!.set(n, work)
+    for (const n of batch) this.signing.set(`${file}:${n}`, work)
     try {
       await work
     } finally {
-      for (const n of batch) this.signing[task.file]!.delete(n)
+      for (const n of batch) this.signing.delete(`${file}:${n}`)
     }
-    const signed = cache.get(task.partNumber)
-    if (!signed) throw new Error(`The server did not sign part ${task.partNumber}.`)
+    const signed = this.urls.get(key)
+    if (!signed) throw new Error(`The server did not sign part ${part}.`)
     return signed.url
   }
 
-  private async uploadPart(task: PartTask) {
-    const f = this.opts.files[task.file]!
-    const key = `${task.file}:${task.partNumber}`
-    const stored = (etag: string) => {
-      this.inflight.delete(key)
-      this.etags[task.file]!.set(task.partNumber, etag)
-      this.done[task.file]!.add(task.partNumber)
-      this.completedBytes += task.end - task.start
-      if (this.phase === 'retrying') this.setPhase('uploading')
-      this.emitSoon()
-    }
-    for (let attempt = 1; ; attempt++) {
-      if (this.abort.signal.aborted) throw new Cancelled()
+  // ---------------------------------------------------------------- files and share
+
+  private async completeFiles(signal: AbortSignal): Promise<void> {
+    for (const { file, parts } of filesToComplete(this.m)) {
       try {
-        // After a failure the part may have reached storage and only the answer got lost
-        // (connection cut, server restarted): then it is not sent again.
-        const already = attempt > 1 ? await this.storedPart(task) : null
-        if (already !== null) return stored(already)
-        const body = f.encoder ? await f.encoder.part(task.partNumber, f.partSize) : f.file.slice(task.start, task.end)
-        const url = await this.urlFor(task)
-        return stored(await this.put(url, body, key))
+        // ETags the store did not expose are left out: the server checks the ones given.
+        await this.control(() => this.http.completeFile(this.m.files[file]!.id, parts.filter((p) => p.etag)), signal)
+        this.dispatch({ type: 'fileCompleted', file })
       } catch (err) {
-        this.inflight.delete(key)
-        this.emitSoon()
-        if (err instanceof Cancelled || this.abort.signal.aborted) throw new Cancelled()
-        // 403: the signed URL expired (or the clock is off): sign again at once.
-        if (err instanceof PartHttpError && err.status === 403 && attempt < MAX_ATTEMPTS) {
-          this.urls[task.file]!.delete(task.partNumber)
-          continue
-        }
-        if (!isTransient(err) || attempt >= MAX_ATTEMPTS) throw err
-        this.urls[task.file]!.delete(task.partNumber)
-        this.message = 'Connection lost, retrying…'
-        this.setPhase('retrying')
-        await this.waitBeforeRetry(attempt, err)
+        if (err instanceof ApiError && err.code === 'share_finalized') return this.dispatch({ type: 'finalized' })
+        // Storage does not hold what we thought: the server's state tells what to send again.
+        if (err instanceof ApiError && (err.code === 'part_mismatch' || err.code === 'upload_incomplete')) return this.load(signal)
+        this.fail(err)
       }
     }
   }
 
-  private async waitBeforeRetry(attempt: number, err: unknown) {
-    const retryAfter = err instanceof ApiError && err.retryAfter ? err.retryAfter * 1000 : 0
-    const backoff = Math.min(8000, 500 * 2 ** attempt)
-    if (typeof navigator !== 'undefined' && navigator.onLine === false) {
-      // Offline: wait for the connection to come back rather than burning attempts.
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          window.removeEventListener('online', done)
-          resolve()
-        }
-        window.addEventListener('online', done)
-        this.abort.signal.addEventListener('abort', done, { once: true })
-      })
-      if (this.abort.signal.aborted) throw new Cancelled()
-      return
+  private async finalize(signal: AbortSignal): Promise<void> {
+    try {
+      await this.control(() => this.http.finalize(), signal)
+      this.dispatch({ type: 'finalized' })
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'upload_incomplete') return this.load(signal)
+      this.fail(err)
     }
-    await sleep(Math.max(retryAfter, backoff), this.abort.signal)
   }
 
-  /** PUT with XMLHttpRequest: fetch cannot report upload progress. Resolves with the part's ETag. */
-  private put(url: string, body: Blob, key: string): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const xhr = new XMLHttpRequest()
-      this.xhrs.add(xhr)
-      xhr.open('PUT', url)
-      xhr.upload.onprogress = (e) => {
-        this.inflight.set(key, e.loaded)
-        this.emitSoon()
-      }
-      xhr.onload = () => {
-        this.xhrs.delete(xhr)
-        if (xhr.status >= 200 && xhr.status < 300) resolve(xhr.getResponseHeader('ETag') ?? '')
-        else reject(new PartHttpError(xhr.status))
-      }
-      xhr.onerror = () => {
-        this.xhrs.delete(xhr)
-        reject(new PartHttpError(0))
-      }
-      xhr.onabort = () => {
-        this.xhrs.delete(xhr)
-        reject(new Cancelled())
-      }
-      xhr.send(body)
-    })
-  }
-
-  private async completeFile(i: number, f: EngineFile) {
-    let etags = this.etags[i]!
-    // Without an exposed ETag header (a store without CORS expose-headers) ask the server for them.
-    if ([...etags.values()].some((e) => !e)) {
-      const { parts } = await this.withRetry(() => cloudApi.listParts(this.opts.shareId, f.fileId, this.opts.ownerToken))
-      etags = new Map(parts.map((p) => [p.partNumber, p.etag]))
-    }
-    const parts = [...etags.entries()].sort((a, b) => a[0] - b[0]).map(([partNumber, etag]) => ({ partNumber, etag }))
-    await this.withRetry(() => cloudApi.completeFile(this.opts.shareId, f.fileId, this.opts.ownerToken, parts))
-  }
-
-  private async withRetry<T>(call: () => Promise<T>): Promise<T> {
+  /**
+   * A call to the ShareSync API, retried like a part: transient failures with backoff and jitter,
+   * 429 as a pause for everyone (Retry-After), offline as a wait for the connection.
+   */
+  private async control<T>(call: () => Promise<T>, signal: AbortSignal): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      if (this.abort.signal.aborted) throw new Cancelled()
+      signal.throwIfAborted()
+      while (this.m.offline || this.clock.now() < this.m.pausedUntil) {
+        if (this.m.offline) await this.nextChange(signal)
+        else await this.clock.sleep(this.m.pausedUntil - this.clock.now(), signal)
+      }
       try {
         return await call()
       } catch (err) {
-        if (!isTransient(err) || attempt >= MAX_ATTEMPTS) throw err
-        const before = this.phase
-        this.message = 'Connection lost, retrying…'
-        this.setPhase('retrying')
-        await this.waitBeforeRetry(attempt, err)
-        this.setPhase(before === 'retrying' ? 'uploading' : before)
+        if (signal.aborted) throw signal.reason
+        const failure = this.classify(err)
+        if (failure.kind === 'rateLimited') {
+          this.dispatch({ type: 'paused', until: this.clock.now() + failure.retryAfterMs, message: failure.message })
+          continue
+        }
+        if (failure.kind === 'network' && this.m.offline) continue
+        if (failure.kind === 'refused' || failure.kind === 'expired' || attempt >= this.tuning.maxAttempts) throw err
+        this.dispatch({ type: 'retrying', message: failure.message })
+        await this.clock.sleep(backoffMs(attempt, this.clock.random()), signal)
       }
     }
+  }
+
+  private nextChange(signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted()
+    return new Promise<void>((resolve, reject) => {
+      const abort = () => reject(signal.reason as Error)
+      signal.addEventListener('abort', abort, { once: true })
+      void this.changed.promise.then(() => {
+        signal.removeEventListener('abort', abort)
+        resolve()
+      })
+    })
   }
 
   // ---------------------------------------------------------------- progress
 
-  private setPhase(phase: UploadPhase) {
-    this.phase = phase
-    if (phase !== 'retrying' && phase !== 'failed') this.message = undefined
-    this.emit()
-  }
-
-  private uploadedBytes(): number {
-    let n = this.completedBytes
-    for (const v of this.inflight.values()) n += v
-    return Math.min(n, this.totalBytes)
-  }
-
-  private sample() {
-    const now = performance.now()
-    this.samples.push({ t: now, bytes: this.uploadedBytes() })
-    while (this.samples.length > 2 && now - this.samples[0]!.t > SPEED_WINDOW_MS) this.samples.shift()
-  }
-
-  private speed(): number {
-    const first = this.samples[0]
-    const last = this.samples[this.samples.length - 1]
-    if (!first || !last || last.t - first.t < 300) return 0
-    return Math.max(0, ((last.bytes - first.bytes) * 1000) / (last.t - first.t))
-  }
-
   /** At most ~6 snapshots a second: progress events fire far more often than a screen can show. */
-  private emitSoon() {
+  private emitSoon(): void {
     if (this.emitTimer) return
-    const wait = Math.max(0, 150 - (performance.now() - this.lastEmit))
-    this.emitTimer = setTimeout(() => {
+    const wait = Math.max(0, EMIT_EVERY_MS - (this.clock.now() - this.lastEmit))
+    this.emitTimer = this.clock.timer(wait, () => {
       this.emitTimer = null
       this.emit()
-    }, wait)
+    })
   }
 
-  private emit() {
-    this.lastEmit = performance.now()
-    this.sample()
-    const uploadedBytes = this.phase === 'done' || this.phase === 'finishing' ? this.totalBytes : this.uploadedBytes()
-    const bytesPerSecond = this.speed()
-    const left = this.totalBytes - uploadedBytes
-    const files = this.opts.files.map((f, i) => {
-      let uploaded = 0
-      for (const n of this.done[i]!) {
-        const { start, end } = this.partRange(f, n)
-        uploaded += end - start
-      }
-      for (const [k, v] of this.inflight) if (k.startsWith(`${i}:`)) uploaded += v
-      return {
-        name: f.file.name,
-        size: storedSize(f),
-        uploaded: f.partCount === 0 || this.phase === 'done' ? storedSize(f) : Math.min(uploaded, storedSize(f)),
-      }
-    })
-    this.opts.onProgress({
-      phase: this.phase,
-      totalBytes: this.totalBytes,
-      uploadedBytes,
-      resumedBytes: this.resumedBytes,
+  private emit(): void {
+    this.emitTimer?.()
+    this.emitTimer = null
+    const now = this.clock.now()
+    this.lastEmit = now
+    this.opts.onProgress(this.snapshot(now))
+  }
+
+  private snapshot(now: number): UploadSnapshot {
+    const m = this.m
+    const total = totalBytes(m)
+    const uploaded = uploadedBytes(m)
+    const halted = m.offline || now < m.pausedUntil
+    if (m.phase === 'uploading' && !halted) this.speed.add(now, Math.max(0, uploaded - m.resumedBytes))
+    else this.speed.reset()
+    const bytesPerSecond = m.phase === 'uploading' && !halted ? this.speed.rate(now) : 0
+    const percent = m.phase === 'done' || total === 0 ? (m.phase === 'done' ? 100 : 0) : Math.floor((uploaded * 100) / total)
+    return {
+      phase: phaseOf(m, halted),
+      totalBytes: total,
+      uploadedBytes: uploaded,
+      resumedBytes: m.resumedBytes,
       bytesPerSecond,
-      secondsLeft: bytesPerSecond > 0 ? left / bytesPerSecond : null,
-      files,
-      message: this.message,
-    })
+      secondsLeft: bytesPerSecond > 0 ? (total - uploaded) / bytesPerSecond : null,
+      percent,
+      files: this.opts.files.map((f, i) => ({ name: this.opts.names?.[i] ?? f.file?.name ?? 'file', size: m.files[i]!.size, uploaded: fileUploadedBytes(m, i) })),
+      ...(m.problem ? { message: m.problem.message } : {}),
+    }
   }
 }
 
-export function isCancelled(err: unknown): boolean {
-  return err instanceof Cancelled
+function phaseOf(m: UploadMachine, halted: boolean): UploadPhase {
+  switch (m.phase) {
+    case 'checking':
+      return 'checking'
+    case 'uploading':
+      if (m.offline) return 'offline'
+      if (halted) return 'paused'
+      return m.problem?.retrying ? 'retrying' : 'uploading'
+    case 'completing':
+    case 'finalizing':
+      return m.offline ? 'offline' : 'finishing'
+    default:
+      return m.phase
+  }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : 'The upload failed.'
+}
+
+function promiseWithResolvers(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void
+  const promise = new Promise<void>((r) => (resolve = r))
+  return { promise, resolve }
 }

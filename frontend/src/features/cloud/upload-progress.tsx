@@ -9,6 +9,8 @@ const PHASE_TEXT: Record<UploadSnapshot['phase'], string> = {
   checking: 'Preparing…',
   uploading: 'Uploading…',
   retrying: 'Connection lost, retrying…',
+  paused: 'Paused: the server asked to slow down',
+  offline: 'Offline: waiting for the connection',
   finishing: 'Finishing…',
   done: 'Done',
   failed: 'Upload interrupted',
@@ -27,29 +29,23 @@ export function UploadProgress({
   onCancel: () => void
   onRetry?: () => void
 }) {
-  const pct =
-    snapshot.totalBytes > 0
-      ? (snapshot.uploadedBytes / snapshot.totalBytes) * 100
-      : snapshot.phase === 'done' || snapshot.phase === 'finishing'
-        ? 100
-        : 0
-  const shown = Math.floor(pct)
+  // One number, from the engine: the bar, the text and what screen readers hear never disagree.
+  const shown = snapshot.percent
   const failed = Boolean(error) || snapshot.phase === 'failed'
+  const heading = failed ? PHASE_TEXT.failed : snapshot.phase === 'retrying' ? (snapshot.message ?? PHASE_TEXT.retrying) : PHASE_TEXT[snapshot.phase]
   return (
     <Card aria-labelledby="upload-heading" className="space-y-5">
       <div className="flex flex-wrap items-baseline justify-between gap-2">
         <h1 id="upload-heading" className="text-xl font-bold sm:text-2xl">
-          {failed ? PHASE_TEXT.failed : PHASE_TEXT[snapshot.phase]}
+          {heading}
         </h1>
-        <p className="text-3xl font-bold tabular-nums" data-testid="upload-percent" aria-hidden="true">
+        {/* The visible percentage is the announcement: polite, so a screen reader says the latest when it is idle. */}
+        <p className="text-3xl font-bold tabular-nums" data-testid="upload-percent" aria-live="polite" aria-atomic="true">
           {snapshot.phase === 'checking' ? '…' : `${shown} %`}
+          <span className="sr-only">{snapshot.phase === 'checking' ? '' : ' uploaded'}</span>
         </p>
       </div>
-      <ProgressBar value={pct} label="Total upload progress" />
-      {/* Screen readers hear the progress in steps of 10 %, not every repaint. */}
-      <p className="sr-only" aria-live="polite">
-        {snapshot.phase === 'checking' ? '' : `${Math.floor(shown / 10) * 10} % uploaded`}
-      </p>
+      <ProgressBar value={shown} label="Total upload progress" />
       <dl className="grid grid-cols-2 gap-3 text-sm sm:grid-cols-3">
         <div>
           <dt className="text-slate-600 dark:text-slate-400">Uploaded</dt>

@@ -1,4 +1,4 @@
-import { ShareKey } from '@sharesync/crypto'
+import { encryptedSize, ShareKey } from '@sharesync/crypto'
 import { CreateShareRequest, MAX_FILES_PER_SHARE, MAX_PASSWORD_LENGTH } from '@sharesync/protocol'
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { useNavigate } from 'react-router-dom'
@@ -40,15 +40,52 @@ class MissingKeyError extends Error {
 export function useUpload() {
   const navigate = useNavigate()
   const engine = useRef<UploadEngine | null>(null)
-  const current = useRef<{ pending: PendingUpload; files: File[]; key?: ShareKey; token?: string } | null>(null)
+  const current = useRef<{ pending: PendingUpload; files: (File | null)[]; key?: ShareKey; token?: string } | null>(null)
   const [snapshot, setSnapshot] = useState<UploadSnapshot | null>(null)
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
 
   useEffect(() => () => engine.current?.cancel(), [])
 
+  /** The share is finalized: remember the link (with its owner token) and open its result page. */
+  const finished = useCallback(
+    async (pending: PendingUpload, fresh?: { token: string }) => {
+      ownedLinks.add({
+        id: pending.shareId,
+        url: pending.url,
+        ownerToken: pending.ownerToken,
+        expiresAt: pending.expiresAt,
+        maxDownloads: pending.maxDownloads,
+        passwordProtected: pending.passwordProtected,
+        ...(pending.encrypted ? { encrypted: true } : {}),
+        createdAt: pending.createdAt,
+        files: pending.files.map((f) => ({ name: f.name, size: f.size })),
+      })
+      pendingUploads.clear()
+      // The key also rides along in memory, for a browser whose IndexedDB refused to keep it.
+      await navigate(`/links/${encodeURIComponent(pending.shareId)}`, { state: fresh ? { token: fresh.token } : null })
+    },
+    [navigate],
+  )
+
+  const forget = useCallback((pending: PendingUpload) => {
+    pendingUploads.clear()
+    void keyStore.remove(pending.shareId)
+    current.current = null
+  }, [])
+
+  /**
+   * Runs (or resumes) an upload. `files[i]` may be null for a file the server already holds
+   * complete. One engine at a time: a previous one is stopped, and has stopped, before this starts.
+   */
   const run = useCallback(
-    async (pending: PendingUpload, files: File[], fresh?: { key: ShareKey; token: string }) => {
+    async (pending: PendingUpload, files: (File | null)[], fresh?: { key: ShareKey; token: string }) => {
+      const previous = engine.current
+      engine.current = null
+      if (previous) {
+        previous.cancel()
+        await previous.settled
+      }
       current.current = { pending, files, ...fresh }
       setError(null)
       setBusy(true)
@@ -56,8 +93,7 @@ export function useUpload() {
       try {
         key = await uploadKey(pending, fresh?.key)
       } catch (err) {
-        pendingUploads.clear()
-        current.current = null
+        forget(pending)
         setBusy(false)
         setError(errorMessage(err))
         return
@@ -65,14 +101,19 @@ export function useUpload() {
       const e = new UploadEngine({
         shareId: pending.shareId,
         ownerToken: pending.ownerToken,
-        files: pending.files.map((p, i) => ({
-          file: files[i]!,
-          fileId: p.fileId,
-          partSize: p.partSize,
-          partCount: p.partCount,
-          ...(key ? { encoder: partEncoder(key, i, files[i]!) } : {}),
-        })),
-        // A cancelled engine still reports its last state: the page has moved on, ignore it.
+        names: pending.files.map((p) => p.name),
+        files: pending.files.map((p, i) => {
+          const file = files[i] ?? undefined
+          return {
+            fileId: p.fileId,
+            size: pending.encrypted ? encryptedSize(p.size) : p.size,
+            partSize: p.partSize,
+            partCount: p.partCount,
+            ...(file ? { file } : {}),
+            ...(key && file ? { encoder: partEncoder(key, i, file) } : {}),
+          }
+        }),
+        // A stopped engine still reports its last state: the page has moved on, ignore it.
         onProgress: (snap) => {
           if (engine.current === e) setSnapshot(snap)
         },
@@ -80,27 +121,12 @@ export function useUpload() {
       engine.current = e
       try {
         await e.run()
-        ownedLinks.add({
-          id: pending.shareId,
-          url: pending.url,
-          ownerToken: pending.ownerToken,
-          expiresAt: pending.expiresAt,
-          maxDownloads: pending.maxDownloads,
-          passwordProtected: pending.passwordProtected,
-          ...(pending.encrypted ? { encrypted: true } : {}),
-          createdAt: pending.createdAt,
-          files: pending.files.map((f) => ({ name: f.name, size: f.size })),
-        })
-        pendingUploads.clear()
-        // The key also rides along in memory, for a browser whose IndexedDB refused to keep it.
-        await navigate(`/links/${encodeURIComponent(pending.shareId)}`, { state: fresh ? { token: fresh.token } : null })
+        await finished(pending, fresh)
       } catch (err) {
         if (isCancelled(err)) return
         // The share is gone (expired, deleted, cleaned up): there is nothing left to resume.
         if (err instanceof ApiError && err.status === 404) {
-          pendingUploads.clear()
-          void keyStore.remove(pending.shareId)
-          current.current = null
+          forget(pending)
           setError('This upload can no longer be resumed: its link has expired or was deleted. Please start again.')
           return
         }
@@ -110,7 +136,39 @@ export function useUpload() {
         setBusy(false)
       }
     },
-    [navigate],
+    [finished, forget],
+  )
+
+  /**
+   * After a reload: what the server holds of the interrupted upload. A finalized share opens its
+   * result page; one whose files are all complete is finalized without asking for any file; else
+   * the answer names the files still needed (null when the server could not be asked).
+   */
+  const check = useCallback(
+    async (pending: PendingUpload): Promise<{ needed: number[] } | 'gone' | 'resumed' | null> => {
+      let state
+      try {
+        state = await cloudApi.uploadState(pending.shareId, pending.ownerToken)
+      } catch (err) {
+        if (err instanceof ApiError && (err.status === 404 || err.status === 403)) {
+          forget(pending)
+          return 'gone'
+        }
+        return null
+      }
+      if (state.status === 'finalized') {
+        await finished(pending)
+        return 'resumed'
+      }
+      const needed = pending.files.flatMap((p, i) => (state.files.find((f) => f.id === p.fileId)?.completed ? [] : [i]))
+      if (needed.length > 0) return { needed }
+      void run(
+        pending,
+        pending.files.map(() => null),
+      )
+      return 'resumed'
+    },
+    [finished, forget, run],
   )
 
   const start = useCallback(
@@ -124,6 +182,7 @@ export function useUpload() {
         resumedBytes: 0,
         bytesPerSecond: 0,
         secondsLeft: null,
+        percent: 0,
         files: files.map((f) => ({ name: f.name, size: f.size, uploaded: 0 })),
       })
       // The server's own schema (from protocol/): a mistake is explained here, before any upload.
@@ -195,6 +254,7 @@ export function useUpload() {
     const e = engine.current
     engine.current = null
     e?.cancel()
+    await e?.settled
     const c = current.current
     current.current = null
     setSnapshot(null)
@@ -206,9 +266,17 @@ export function useUpload() {
     }
   }, [])
 
+  const retrying = useRef(false)
   const retry = useCallback(async () => {
     const c = current.current
-    if (c) await run(c.pending, c.files, c.key && c.token ? { key: c.key, token: c.token } : undefined)
+    // A second click while the retry starts must not start a second engine.
+    if (!c || retrying.current) return
+    retrying.current = true
+    try {
+      await run(c.pending, c.files, c.key && c.token ? { key: c.key, token: c.token } : undefined)
+    } finally {
+      retrying.current = false
+    }
   }, [run])
 
   const reset = useCallback(() => {
@@ -217,7 +285,7 @@ export function useUpload() {
     setError(null)
   }, [])
 
-  return { snapshot, error, busy, start, resume: run, cancel, retry, reset, hasCurrent: () => current.current !== null }
+  return { snapshot, error, busy, start, resume: run, check, cancel, retry, reset, hasCurrent: () => current.current !== null }
 }
 
 /** A sentence for the first problem the protocol schema found in the chosen files and options. */
