@@ -5,18 +5,51 @@
  */
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Browser, BrowserContext, Page, Request } from 'playwright-core'
+import type { Browser, BrowserContext, Page, Request, Route } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApp } from './support/app-server'
 import { launchBrowser } from './support/browser'
 import { chooseFiles, submitUpload, waitForResult } from './support/cloud-ui'
 import { randomFile, sha256File, tempDir } from './support/files'
-import { readPercents, recordUploadPercents, screenshot } from './support/pages'
+import { readPercents, readUploadTexts, recordUploadPercents, screenshot } from './support/pages'
 
 const MiB = 1024 * 1024
 const PART_SIZE = 5 * MiB
 const ENV = { PART_SIZE: '5MiB', UPLOAD_RATE_LIMIT: '1000/1h', SHARE_CREATE_RATE_LIMIT: '1000/1h' }
 const PART_URL = /\/api\/blobs\/parts\/[^/]+\/(\d+)\?/
+const FINALIZE_URL = /\/api\/shares\/[^/]+\/finalize$/
+
+interface Pending {
+  shareId: string
+  ownerToken: string
+}
+
+/** The upload this page remembers (to resume it), once it has been created. */
+async function pendingOf(page: Page): Promise<Pending> {
+  let pending: Pending | null = null
+  await waitUntilAsync('the upload to be created', async () => {
+    pending = await page.evaluate(() => JSON.parse(localStorage.getItem('sharesync.pending-upload') ?? 'null') as Pending | null)
+    return pending !== null
+  })
+  return pending!
+}
+
+async function waitUntilAsync(what: string, check: () => Promise<boolean>, timeout = 60_000) {
+  const deadline = Date.now() + timeout
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+/** Speed texts as shown ("12.3 MB/s") in bytes per second. */
+function speedsOf(texts: string[]): number[] {
+  const units: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }
+  return texts.flatMap((t) => {
+    const m = /^upload-speed:([\d.]+) (B|KB|MB|GB)\/s$/.exec(t)
+    return m ? [Number(m[1]) * units[m[2]!]!] : []
+  })
+}
 
 let browser: Browser
 let files: ReturnType<typeof tempDir>
@@ -131,11 +164,13 @@ describe('resuming an interrupted upload', () => {
       expect(storedBeforeReload.size).toBeGreaterThanOrEqual(4)
       expect(storedBeforeReload.size).toBeLessThan(partCount)
 
-      // The connection is back; the person reloads and picks the same file again.
+      // The person reloads; the connection comes back once the page has (had it come back before,
+      // the old page's retrying workers could send a part the reload then cuts off mid-way), and
+      // they pick the same file again.
       parts.history.push('reload')
-      connected = true
       await page.reload()
       await page.getByRole('heading', { name: 'Resume upload' }).waitFor()
+      connected = true
       await page.getByText('resume-me.bin').first().waitFor()
       const sentBeforeResume = new Map(parts.sent)
       // A different file with the same name is refused: its bytes would corrupt the upload.
@@ -226,5 +261,287 @@ describe('resuming an interrupted upload', () => {
     } finally {
       await app.stop()
     }
+  })
+})
+
+describe('the upload engine in the browser', () => {
+  let app: Awaited<ReturnType<typeof startApp>>
+  beforeAll(async () => {
+    app = await startApp(ENV)
+  })
+  afterAll(async () => {
+    await app?.stop()
+  })
+
+  it('every file completed, then a reload before finalize: the page finalizes by itself and the link downloads; the upload state is right at every step', async () => {
+    {
+      const big = randomFile(files.dir, 'complete-then-reload.bin', 12 * MiB + 3)
+      const small = randomFile(files.dir, 'small-too.txt', 2000)
+      const page = await (await newContext()).newPage()
+      const parts = watchParts(page)
+      // Part 3 waits until the state has been checked with two parts stored. This page's finalize
+      // never gets an answer (the connection hangs): it cannot slip through before the reload.
+      let releasePart3!: () => void
+      const part3 = new Promise<void>((r) => (releasePart3 = r))
+      let finalizeBlocked = true
+      let finalizeAttempts = 0
+      await page.route(PART_URL, async (route) => {
+        if (partOf(route.request()) === 3) await part3
+        return route.continue()
+      })
+      await page.route(FINALIZE_URL, async (route) => {
+        if (!finalizeBlocked) return route.continue()
+        finalizeAttempts++
+      })
+      await chooseFiles(page, app.url, [big, small])
+      await submitUpload(page)
+      const pending = await pendingOf(page)
+      const state = async () => {
+        const res = await fetch(`${app.url}/api/shares/${pending.shareId}/upload`, { headers: { 'x-owner-token': pending.ownerToken } })
+        expect(res.status).toBe(200)
+        return (await res.json()) as { status: string; files: { completed: boolean; parts: { partNumber: number; size: number }[] }[] }
+      }
+
+      await waitUntil('parts 1 and 2 stored', () => parts.stored.has(1) && parts.stored.has(2))
+      const midway = await state()
+      expect(midway.status).toBe('uploading')
+      expect(midway.files[0]!.completed).toBe(false)
+      expect(midway.files[0]!.parts.map((p) => [p.partNumber, p.size])).toEqual([
+        [1, PART_SIZE],
+        [2, PART_SIZE],
+      ])
+      releasePart3()
+
+      await waitUntil('a finalize attempt', () => finalizeAttempts >= 1)
+      const completed = await state()
+      expect(completed).toEqual({
+        id: pending.shareId,
+        status: 'uploading',
+        files: [expect.objectContaining({ completed: true, parts: [] }), expect.objectContaining({ completed: true, parts: [] })],
+      })
+      // The page does not pretend: no result page, no "Done", while the share is not finalized.
+      expect(page.url()).not.toMatch(/\/links\//)
+      expect(await page.getByRole('heading', { name: 'Done' }).count()).toBe(0)
+      expect((await fetch(`${app.url}/api/shares/${pending.shareId}`)).status).toBe(404)
+
+      expect(finalizeAttempts).toBe(1)
+      const sentBeforeReload = [...parts.sent.values()].reduce((a, b) => a + b, 0)
+      finalizeBlocked = false
+      await page.reload()
+      // No file is picked again: the server holds every file complete, so the page only finalizes.
+      const link = await waitForResult(page)
+      expect(link).toContain(pending.shareId)
+      expect((await state()).status).toBe('finalized')
+      expect([...parts.sent.values()].reduce((a, b) => a + b, 0)).toBe(sentBeforeReload)
+      expect(await downloadHash(link, 'complete-then-reload.bin')).toBe(await sha256File(big))
+      expect(await downloadHash(link, 'small-too.txt')).toBe(await sha256File(small))
+    }
+  })
+
+  it('after a part is refused, no part request is sent any more; Retry (clicked twice) runs one engine and every part reaches the server once', async () => {
+    {
+      const size = 24 * MiB + 1
+      const partCount = Math.ceil(size / PART_SIZE)
+      const path = randomFile(files.dir, 'refused-part.bin', size)
+      const page = await (await newContext()).newPage()
+      const parts = watchParts(page)
+      const sentAt: { n: number; t: number }[] = []
+      const sending = new Map<number, number>()
+      let mostAtOnce = 0
+      page.on('request', (req) => {
+        const n = partOf(req)
+        if (n === null) return
+        sentAt.push({ n, t: Date.now() })
+        sending.set(n, (sending.get(n) ?? 0) + 1)
+        mostAtOnce = Math.max(mostAtOnce, sending.get(n)!)
+      })
+      const settled = (req: Request) => {
+        const n = partOf(req)
+        if (n !== null) sending.set(n, (sending.get(n) ?? 1) - 1)
+      }
+      page.on('requestfinished', settled)
+      page.on('requestfailed', settled)
+
+      let refuse = true
+      // When the page learnt that part 3 was refused: from then on, nothing may be sent.
+      let refusedAt = 0
+      page.on('response', (res) => {
+        if (partOf(res.request()) === 3 && res.status() === 413 && refusedAt === 0) refusedAt = Date.now()
+      })
+      const slow = new Set<Promise<unknown>>()
+      await page.route(PART_URL, async (route) => {
+        const n = partOf(route.request())
+        if (refuse && n === 3) {
+          return route.fulfill({
+            status: 413,
+            contentType: 'application/json',
+            body: JSON.stringify({ error: { code: 'too_large', message: 'This part may hold at most 1 bytes.' } }),
+          })
+        }
+        // The other parts are slow: still on their way when part 3 is refused.
+        if (!refuse) return route.continue()
+        const passing = new Promise((r) => setTimeout(r, 1500)).then(() => route.continue().catch(() => undefined))
+        slow.add(passing)
+        // The page may have aborted the request meanwhile (that is the point).
+        return passing
+      })
+      await chooseFiles(page, app.url, [path])
+      await submitUpload(page)
+      await page.getByRole('heading', { name: 'Upload interrupted' }).waitFor({ timeout: 30_000 })
+      // Had a worker kept going, its part would have passed by now and its next part been sent;
+      // the short margin covers that next request's way from the page to this process.
+      await Promise.all(slow)
+      await page.waitForTimeout(500)
+      expect(refusedAt).toBeGreaterThan(0)
+      expect(
+        sentAt.filter((s) => s.t > refusedAt),
+        parts.history.join('\n'),
+      ).toEqual([])
+      expect([...sending.values()].every((v) => v === 0)).toBe(true)
+
+      refuse = false
+      await page.getByRole('button', { name: 'Retry' }).dblclick()
+      const link = await waitForResult(page)
+      for (let n = 1; n <= partCount; n++) expect(parts.stored.get(n) ?? 0, `part ${n} stored\n${parts.history.join('\n')}`).toBe(1)
+      // One engine: never two PUTs of the same part at once.
+      expect(mostAtOnce).toBe(1)
+      expect(await downloadHash(link, 'refused-part.bin')).toBe(await sha256File(path))
+    }
+  })
+
+  it('after a resume at about half, the speed shown never exceeds 2× the real rate (resumed bytes are not speed), offline shows "–", and the shown and announced percentages agree', async () => {
+    {
+      const size = 32 * MiB
+      const path = randomFile(files.dir, 'speed-after-resume.bin', size)
+      const context = await newContext()
+      const page = await context.newPage()
+      const parts = watchParts(page)
+      // Parts 1 to 3 get through; from part 4 on the connection to storage is cut.
+      await page.route(PART_URL, async (route) => {
+        if ((partOf(route.request()) ?? 0) > 3) return route.abort('internetdisconnected')
+        return route.continue()
+      })
+      await chooseFiles(page, app.url, [path])
+      await submitUpload(page)
+      await page.getByRole('heading', { name: /Connection lost/ }).waitFor({ timeout: 30_000 })
+      await waitUntil('parts 1 to 3 stored', () => parts.stored.size === 3)
+      expect([...parts.stored.keys()].sort()).toEqual([1, 2, 3])
+
+      await page.unroute(PART_URL)
+      await page.reload()
+      await page.getByRole('heading', { name: 'Resume upload' }).waitFor()
+      // The rest goes at a known rate: 4 MiB/s.
+      const rate = 4 * MiB
+      const cdp = await context.newCDPSession(page)
+      await cdp.send('Network.enable')
+      const conditions = (offline: boolean) =>
+        cdp.send('Network.emulateNetworkConditions', { offline, latency: 0, downloadThroughput: -1, uploadThroughput: rate })
+      await conditions(false)
+      await recordUploadPercents(page)
+      await page.getByTestId('resume-input').setInputFiles(path)
+
+      // The percentage on screen is the one announced (one live element) and the bar's value.
+      const percent = page.getByTestId('upload-percent')
+      for (let i = 0; i < 5; i++) {
+        await page.waitForTimeout(400)
+        const [text, live, value] = await Promise.all([
+          percent.textContent(),
+          percent.getAttribute('aria-live'),
+          page.getByRole('progressbar', { name: 'Total upload progress' }).getAttribute('aria-valuenow'),
+        ])
+        expect(live).toBe('polite')
+        expect(Number(/(\d+)\s*%/.exec(text ?? '')?.[1]), text ?? '').toBe(Number(value))
+      }
+
+      await waitUntil('5 parts stored', () => parts.stored.size >= 5)
+      await conditions(true)
+      await page.getByRole('heading', { name: /Offline/ }).waitFor({ timeout: 15_000 })
+      await expect.poll(() => page.getByTestId('upload-speed').textContent()).toBe('–')
+      await conditions(false)
+      const link = await waitForResult(page)
+
+      const speeds = speedsOf(await readUploadTexts(page))
+      expect(speeds.length).toBeGreaterThan(0)
+      // Counting the resumed 15 MiB as this session's bytes would show several times the real rate.
+      // (No lower bound: a loaded machine may well send slower than the emulated link.)
+      for (const speed of speeds) {
+        expect(speed, `shown ${speeds.map((s) => (s / MiB).toFixed(1)).join(', ')} MiB/s`).toBeLessThanOrEqual(2 * rate)
+      }
+      expect(await downloadHash(link, 'speed-after-resume.bin')).toBe(await sha256File(path))
+    }
+  })
+
+  it('a part whose PUT stops sending is given up after the stall timeout and sent again; every other part goes once and the file arrives whole', async () => {
+    const size = 12 * MiB + 5
+    const path = randomFile(files.dir, 'stalled-part.bin', size)
+    const context = await newContext()
+    // The page's clock runs as usual, and can jump ahead: thirty silent seconds without waiting them.
+    await context.clock.install()
+    const page = await context.newPage()
+    const parts = watchParts(page)
+    let hung: Route | null = null
+    await page.route(PART_URL, async (route) => {
+      // Part 2's first PUT never gets an answer: the connection hangs.
+      if (partOf(route.request()) === 2 && hung === null) {
+        hung = route
+        return
+      }
+      return route.continue()
+    })
+    await chooseFiles(page, app.url, [path])
+    await submitUpload(page)
+    // The other parts are stored first, so the jump below can only stall part 2.
+    await waitUntil('parts 1 and 3 stored, part 2 hanging', () => hung !== null && parts.stored.has(1) && parts.stored.has(3))
+    expect(parts.sent.get(2)).toBe(1)
+    await page.clock.fastForward('00:31')
+    const link = await waitForResult(page)
+    expect([parts.sent.get(1), parts.sent.get(2), parts.sent.get(3)], parts.history.join('\n')).toEqual([1, 2, 1])
+    expect(parts.stored.get(2)).toBe(1)
+    expect(await downloadHash(link, 'stalled-part.bin')).toBe(await sha256File(path))
+  })
+
+  it('a 429 with Retry-After pauses every worker until it has passed, a 503 is retried, and each part reaches the server once', async () => {
+    const size = 30 * MiB
+    const partCount = Math.ceil(size / PART_SIZE)
+    const path = randomFile(files.dir, 'rate-limited.bin', size)
+    const page = await (await newContext()).newPage()
+    const parts = watchParts(page)
+    const sentAt: number[] = []
+    page.on('request', (req) => {
+      if (partOf(req) !== null) sentAt.push(Date.now())
+    })
+    let limitedAt = 0
+    page.on('response', (res) => {
+      if (partOf(res.request()) !== null && res.status() === 429 && limitedAt === 0) limitedAt = Date.now()
+    })
+    const answered = new Set<number>()
+    const fault = (status: number, retryAfter?: string) => ({
+      status,
+      contentType: 'application/json',
+      headers: retryAfter ? { 'retry-after': retryAfter } : ({} as Record<string, string>),
+      body: JSON.stringify({ error: { code: status === 429 ? 'rate_limited' : 'server_busy', message: 'Not now.' } }),
+    })
+    await page.route(PART_URL, async (route) => {
+      const n = partOf(route.request())!
+      const first = !answered.has(n)
+      answered.add(n)
+      if (n === 2 && first) return route.fulfill(fault(429, '2'))
+      if (n === 4 && first) return route.fulfill(fault(503))
+      return route.continue()
+    })
+    await chooseFiles(page, app.url, [path])
+    await submitUpload(page)
+    await page.getByRole('heading', { name: /asked to slow down/ }).waitFor({ timeout: 15_000 })
+    const link = await waitForResult(page)
+
+    expect(limitedAt).toBeGreaterThan(0)
+    // Parts already on their way finish; no new part starts during the two seconds asked for (the
+    // first 100 ms cover a request the page sent just before it read the 429).
+    const during = sentAt.filter((t) => t > limitedAt + 100 && t < limitedAt + 1900)
+    expect(during, parts.history.join('\n')).toEqual([])
+    for (let n = 1; n <= partCount; n++) expect(parts.stored.get(n) ?? 0, `part ${n} stored\n${parts.history.join('\n')}`).toBe(1)
+    expect(parts.sent.get(2)).toBe(2)
+    expect(parts.sent.get(4)).toBe(2)
+    expect(await downloadHash(link, 'rate-limited.bin')).toBe(await sha256File(path))
   })
 })
