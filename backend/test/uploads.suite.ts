@@ -487,6 +487,47 @@ export function uploadsSuite(name: string, env: () => Promise<Record<string, str
       if (isS3()) await expect(server.deps.store.listParts(seen!.storage_key, seen!.upload_id!)).rejects.toMatchObject({ code: 'not_found' })
     })
 
+    it('part tricks get a clear 4xx and change nothing: a short part, an edited part URL, a URL of a completed file, finalize before complete', async () => {
+      const size = 5 * MiB + 10
+      const file = randomFile(size)
+      const c = await create([size])
+      const [p1, p2] = await sign(c, 0, [1, 2])
+      // A short first part is kept as what it is, but the file cannot be completed with it.
+      expect((await put(p1!.url, file.bytes.subarray(0, 5 * MiB - 1))).status).toBe(200)
+      expect((await put(p2!.url, file.bytes.subarray(5 * MiB))).status).toBe(200)
+      expect((await state(c)).files[0]!.parts.map((p) => [p.partNumber, p.size])).toEqual([
+        [1, 5 * MiB - 1],
+        [2, 10],
+      ])
+      const shortDone = await complete(c, 0)
+      expect([shortDone.status, shortDone.body.error?.code]).toEqual([409, 'part_mismatch'])
+      expect(shortDone.body.error?.message).toMatch(/Part 1 holds/)
+      // Finalize before every file is complete: refused, and the link does not work.
+      const early = await finalize(c)
+      expect([early.status, early.body.error?.code]).toEqual([409, 'upload_incomplete'])
+      expect((await json(`/api/shares/${c.id}`)).status).toBe(404)
+      if (!isS3()) {
+        // The disk store's signature covers the part number: part 1's URL cannot write part 2.
+        const edited = p1!.url.replace(/\/1\?/, '/2?')
+        expect(edited).not.toBe(p1!.url)
+        const forged = await put(edited, file.bytes.subarray(5 * MiB))
+        expect(forged.status).toBe(403)
+        expect(JSON.parse(forged.body)).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } })
+        expect((await state(c)).files[0]!.parts.find((p) => p.partNumber === 2)?.size).toBe(10)
+      }
+      // Sent again in full, the file completes; its part URLs then lead nowhere.
+      expect((await put(p1!.url, file.bytes.subarray(0, 5 * MiB))).status).toBe(200)
+      expect((await complete(c, 0)).body).toEqual({ size })
+      const before = await stored()
+      const late = await put(p1!.url, file.bytes.subarray(0, 5 * MiB))
+      expect(late.status).toBeGreaterThanOrEqual(400)
+      expect(late.status).toBeLessThan(500)
+      expect(await stored()).toEqual(before)
+      expect((await finalize(c)).status).toBe(200)
+      const dl = await fetch(`${server.url}/api/shares/${c.id}/download`)
+      expect(Buffer.from(await dl.arrayBuffer()).equals(file.bytes)).toBe(true)
+    })
+
     // Last: it uses up this client's budget for signing parts.
     it('a flood of upload-state requests is rate limited with 429 and Retry-After, never a 5xx', async () => {
       const c = await create([10])
