@@ -78,7 +78,7 @@ describe('cloud links in the browser', () => {
     const recipient = await newPage()
     await recipient.goto(link)
     await expect.poll(() => recipient.getByTestId('file-name').textContent()).toBe('big-100MB.bin')
-    await expect.poll(() => recipient.getByText('100 MB').count()).toBeGreaterThan(0)
+    await expect.poll(() => recipient.getByText('105 MB').count()).toBeGreaterThan(0)
     expect(await downloadAndHash(recipient, 'big-100MB.bin')).toBe(expected)
   })
 

@@ -28,10 +28,10 @@ export const RoomCode = z
   .string()
   .max(32)
   .transform((v) => v.toUpperCase().replace(/[\s-]/g, ''))
-  .pipe(z.string().regex(new RegExp(`^[${ROOM_CODE_ALPHABET}]{${ROOM_CODE_LENGTH}}$`), 'not a room code'))
+  .pipe(z.string().regex(new RegExp(`^[${ROOM_CODE_ALPHABET}]{${ROOM_CODE_LENGTH}}$`), 'This is not a room code: a room code has ' + ROOM_CODE_LENGTH + ' letters and digits.'))
 
 /** The link secret: at least 128 random bits, base64url. */
-export const RoomSecret = z.string().regex(/^[A-Za-z0-9_-]{22,64}$/, 'not a room link')
+export const RoomSecret = z.string().regex(/^[A-Za-z0-9_-]{22,64}$/, 'This is not a room link. Check that the whole link was copied, or join with the room code.')
 export const PeerId = z.string().min(1).max(64)
 export const DeviceName = z
   .string()

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, Request, RequestHandler } from 'express'
 import type { Logger } from 'pino'
 import { ZodError } from 'zod'
 import { AppError, isConnectionError } from './app-error'
+import { zodSentence } from './zod-message'
 
 /** Unknown routes under /api answer the JSON error shape, not an HTML page. */
 export const apiNotFound: RequestHandler = (_req, _res, next) => {
@@ -17,9 +18,7 @@ export function toAppError(err: unknown): AppError {
   // A path the router cannot percent-decode (`/api/shares/%E0%A4%A`): the client's mistake.
   if (err instanceof URIError) return new AppError('invalid_input', 'The URL is not valid percent-encoding.')
   if (err instanceof ZodError) {
-    const first = err.issues[0]
-    const where = first && first.path.length ? `${first.path.join('.')}: ` : ''
-    return new AppError('invalid_input', `${where}${first?.message ?? 'invalid input'}`, {
+    return new AppError('invalid_input', zodSentence(err), {
       details: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
     })
   }

@@ -7,6 +7,7 @@ import type { Policy } from '../settings/settings.service'
 import { hashToken } from './ids'
 import { hashPassword } from './password'
 import { limitsFor, quotaRule } from './policy'
+import { sizeInWords } from '../http/in-words'
 
 /** What admission decided for a new share. */
 export interface Admitted {
@@ -44,7 +45,7 @@ export class Admission {
       throw new AppError('invalid_input', `expiresIn: must be at most ${policy.maxExpiry} seconds.`)
     }
     if (largestFile > policy.maxFileSize) {
-      throw new AppError('too_large', `Files may be at most ${policy.maxFileSize} bytes.`)
+      throw new AppError('too_large', `Files may be at most ${sizeInWords(policy.maxFileSize)}.`)
     }
     await limits.consume('upload', viewer.clientKey, 1, live.uploadRateLimit)
     if (declaredBytes !== null && declaredBytes > 0) {

@@ -12,6 +12,7 @@ import { absolute, storage } from './common'
 import { hashToken, newId, tokenMatches } from './ids'
 import { LeaseMeter } from './lease-meter'
 import type { PasswordGate } from './password-gate'
+import { waitInWords } from '../http/in-words'
 
 /**
  * Library links: their files are not in the store but in LIBRARY_DIR, served by the app itself
@@ -37,7 +38,7 @@ export interface FileResponse {
 const LEASE_TOKEN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})$/
 
 const inProgress = (retryAfter: number) =>
-  new AppError('download_in_progress', `Someone is downloading this link right now. If they stop, it becomes available again within ${retryAfter} s.`, {
+  new AppError('download_in_progress', `Someone is downloading this link right now. If they stop, it becomes available again within ${waitInWords(retryAfter)}.`, {
     retryAfter,
   })
 const leaseInvalid = () => new AppError('lease_invalid', 'This download link is not valid.')

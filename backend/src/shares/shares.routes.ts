@@ -29,6 +29,7 @@ import type { OwnerProof } from './common'
 import { createShares, type Shares } from './shares'
 import type { StreamedFile } from './stream-upload.service'
 import type { FileResponse } from './download.service'
+import { sizeInWords } from '../http/in-words'
 
 const EXPIRY_CHOICES = [3600, 86_400, 3 * 86_400, 7 * 86_400, 30 * 86_400]
 
@@ -136,7 +137,7 @@ export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): R
     const options = ShareOptionsFromStrings.parse(req.query)
     const declared = contentLength(req)
     const policyMax = limitsFor(await deps.settings.policy(), req.viewer).maxFileSize
-    if (declared !== null && declared > policyMax) throw new AppError('too_large', `Files may be at most ${policyMax} bytes.`)
+    if (declared !== null && declared > policyMax) throw new AppError('too_large', `Files may be at most ${sizeInWords(policyMax)}.`)
     const file: StreamedFile = { name, contentType, body: req }
     async function* files(): AsyncIterable<StreamedFile> {
       yield file

@@ -11,6 +11,7 @@ import { shareSummary, storage } from './common'
 import { newId, newStorageKey } from './ids'
 import { hashPassword } from './password'
 import { QuotaMeter } from './quota-meter'
+import { sizeInWords } from '../http/in-words'
 
 /** One file streamed by a curl upload. */
 export interface StreamedFile {
@@ -96,7 +97,7 @@ export class StreamUploadService {
           file.size = size
         } catch (err) {
           f.body.unpipe(meter)
-          if (err instanceof BlobTooLargeError) throw new AppError('too_large', `Files may be at most ${policy.maxFileSize} bytes.`)
+          if (err instanceof BlobTooLargeError) throw new AppError('too_large', `Files may be at most ${sizeInWords(policy.maxFileSize)}.`)
           throw err
         } finally {
           charged += meter.reserved

@@ -1,4 +1,5 @@
 import type { ErrorBody, ErrorCode } from '@sharesync/protocol'
+import { formatWait } from './format'
 
 /** An error answered by the API in the `{ error: { code, message } }` shape of API.md (or a network failure). */
 export class ApiError extends Error {
@@ -70,7 +71,7 @@ export async function api<T>(path: string, opts: ApiOptions = {}): Promise<T> {
 /** A human sentence for any error, for alerts. */
 export function errorMessage(err: unknown): string {
   if (err instanceof ApiError) {
-    if (err.code === 'rate_limited' && err.retryAfter) return `${err.message} (try again in ${Math.ceil(err.retryAfter)} s)`
+    if ((err.code === 'rate_limited' || err.code === 'quota_exceeded') && err.retryAfter) return `${err.message} Try again ${formatWait(err.retryAfter)}.`
     return err.message
   }
   if (err instanceof Error) return err.message

@@ -1,14 +1,26 @@
 import { describe, expect, it } from 'vitest'
-import { formatBytes, formatDuration, formatExpiry, formatPeriod } from './format'
+import { formatBytes, formatDuration, formatExpiry, formatPeriod, formatWait } from './format'
 
 describe('human-readable figures', () => {
-  it('sizes read the way people read them', () => {
+  it('sizes are decimal units computed as decimal (what the sender\'s file manager shows)', () => {
     expect(formatBytes(0)).toBe('0 B')
-    expect(formatBytes(1023)).toBe('1023 B')
-    expect(formatBytes(1536)).toBe('1.5 KB')
-    expect(formatBytes(100 * 1024 * 1024)).toBe('100 MB')
-    expect(formatBytes(4.2 * 1024 ** 3)).toBe('4.2 GB')
+    expect(formatBytes(999)).toBe('999 B')
+    expect(formatBytes(1500)).toBe('1.5 KB')
+    expect(formatBytes(75_000)).toBe('75.0 KB')
+    expect(formatBytes(100_000_000)).toBe('100 MB')
+    // 2 500 MiB is 2.6 GB, not "2.4 GB"
+    expect(formatBytes(2500 * 1024 ** 2)).toBe('2.6 GB')
+    expect(formatBytes(999_999)).toBe('1.0 MB')
     expect(formatBytes(-1)).toBe('–')
+  })
+
+  it('waits in words: "try again in 46 minutes", never "2747 s"', () => {
+    expect(formatWait(2747)).toBe('in 46 minutes')
+    expect(formatWait(20)).toBe('in 20 seconds')
+    expect(formatWait(0.2)).toBe('in 1 second')
+    expect(formatWait(3600)).toBe('in 1 hour')
+    expect(formatWait(5 * 3600 + 1)).toBe('in 6 hours')
+    expect(formatWait(2 * 86_400)).toBe('in 2 days')
   })
 
   it('durations and expiry choices', () => {

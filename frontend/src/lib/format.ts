@@ -2,17 +2,20 @@
 
 const UNITS = ['B', 'KB', 'MB', 'GB', 'TB']
 
-/** 1536 -> "1.5 KB" (binary multiples, labelled the way people read them). */
+/**
+ * 1500 -> "1.5 KB": decimal units computed as decimal (1 MB = 1,000,000 bytes), as file managers and
+ * disk makers count, so a size reads the same here as on the sender's computer.
+ */
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes) || bytes < 0) return '–'
-  if (bytes < 1024) return `${bytes} B`
+  if (bytes < 1000) return `${bytes} B`
   let value = bytes
   let unit = 0
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024
+  while (value >= 999.5 && unit < UNITS.length - 1) {
+    value /= 1000
     unit++
   }
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${UNITS[unit]}`
+  return `${value >= 99.95 ? value.toFixed(0) : value.toFixed(1)} ${UNITS[unit]}`
 }
 
 /** Bytes per second -> "12.3 MB/s". */
@@ -37,6 +40,19 @@ export function formatDuration(seconds: number): string {
   }
   const d = Math.round(s / 86400)
   return d === 1 ? '1 day' : `${d} days`
+}
+
+/**
+ * A wait in words, for "try again …": 2747 -> "in 46 minutes", 20 -> "in 20 seconds" (rounded up:
+ * trying earlier would fail again).
+ */
+export function formatWait(seconds: number): string {
+  const words = new Intl.RelativeTimeFormat('en', { numeric: 'always' })
+  const s = Math.max(1, Math.ceil(seconds))
+  if (s < 60) return words.format(s, 'second')
+  if (s < 3600) return words.format(Math.ceil(s / 60), 'minute')
+  if (s < 86_400) return words.format(Math.ceil(s / 3600), 'hour')
+  return words.format(Math.ceil(s / 86_400), 'day')
 }
 
 /** An expiry choice in seconds -> "1 hour", "1 day", "7 days" (for option lists). */

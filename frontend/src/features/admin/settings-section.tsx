@@ -8,8 +8,9 @@ import { formatDateTime } from '../../lib/format'
 import { adminApi } from './admin-api'
 import { inputClass } from './admin-parts'
 
-const MB = 2 ** 20
-const GB = 2 ** 30
+// Decimal units, as every size the app shows (lib/format.ts).
+const MB = 1_000_000
+const GB = 1_000_000_000
 const HOUR = 3600
 const DAY = 86_400
 

@@ -9,7 +9,7 @@ import { Card } from '../../components/card'
 import { usePageTitle } from '../../components/page-title'
 import { ApiError, errorMessage } from '../../lib/api'
 import { safeStorage } from '../../lib/features'
-import { formatBytes, formatDateTime, formatExpiry } from '../../lib/format'
+import { formatBytes, formatDateTime, formatExpiry, formatWait } from '../../lib/format'
 import { cloudApi } from './cloud-api'
 import { savedLease, saveLease } from './download-lease'
 import { downloadDecrypted, DownloadFailed } from './encryption/decrypt-download'
@@ -99,7 +99,7 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
         err instanceof ApiError && err.code === 'password_invalid'
           ? 'Wrong password (or the link is incomplete). Please try again.'
           : err instanceof ApiError && err.status === 429
-            ? `Too many attempts. Try again${err.retryAfter ? ` in ${Math.ceil(err.retryAfter / 60)} min` : ' later'}.`
+            ? `Too many attempts. Try again ${err.retryAfter ? formatWait(err.retryAfter) : 'later'}.`
             : errorMessage(err)
       setState({ kind: 'password', error: message, busy: false })
     }

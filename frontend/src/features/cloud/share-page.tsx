@@ -7,7 +7,7 @@ import { Button } from '../../components/button'
 import { Card } from '../../components/card'
 import { usePageTitle } from '../../components/page-title'
 import { ApiError, errorMessage } from '../../lib/api'
-import { formatBytes, formatDateTime, formatExpiry } from '../../lib/format'
+import { formatBytes, formatDateTime, formatExpiry, formatWait } from '../../lib/format'
 import { cloudApi } from './cloud-api'
 import { savedLease, saveLease } from './download-lease'
 import { EncryptedShare } from './encrypted-share'
@@ -81,7 +81,7 @@ export function SharePage() {
       if (err instanceof ApiError && err.status === 404) setState({ kind: 'gone' })
       else if (err instanceof ApiError && err.code === 'password_invalid') setPasswordError('Wrong password. Please try again.')
       else if (err instanceof ApiError && err.status === 429)
-        setPasswordError(`Too many attempts. Try again${err.retryAfter ? ` in ${Math.ceil(err.retryAfter / 60)} min` : ' later'}.`)
+        setPasswordError(`Too many attempts. Try again ${err.retryAfter ? formatWait(err.retryAfter) : 'later'}.`)
       else setPasswordError(errorMessage(err))
     } finally {
       setUnlocking(false)
