@@ -9,6 +9,8 @@ import { closeSync, openSync, readdirSync, readFileSync, statSync, writeFileSync
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { formatBytes } from '../frontend/src/lib/format'
+import { browserFetch, CookieJar, signInFlow, startOAuthServer, type LocalOAuth } from '../backend/test/support/oauth'
 import { createDatabase, runSql, startPostgres, startS3 } from '../backend/test/support/services'
 import { startApp, type AppProcess } from './support/app-server'
 import { launchBrowser } from './support/browser'
@@ -70,7 +72,7 @@ function markedFile(name: string, size: number): string {
   const path = join(files.dir, name)
   const fd = openSync(path, 'w')
   try {
-    for (let at = 0; at < size; ) {
+    for (let at = 0; at < size;) {
       const block = randomBytes(Math.min(MiB, size - at))
       for (let m = 0; m + MARKER.length <= block.length; m += CHUNK) block.write(MARKER, m)
       writeSync(fd, block)
@@ -119,7 +121,10 @@ async function encryptedResult(page: Page): Promise<string> {
 
 /** Downloads `name` from an open share page and returns the saved file's SHA-256 and suggested name. */
 async function download(page: Page, name: string): Promise<{ sha256: string; suggested: string }> {
-  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), page.getByRole('button', { name: `Download ${name}` }).click()])
+  const [dl] = await Promise.all([
+    page.waitForEvent('download', { timeout: 120_000 }),
+    page.getByRole('button', { name: `Download ${name}` }).click(),
+  ])
   const saved = join(files.dir, `saved-${Date.now()}-${Math.random().toString(36).slice(2)}`)
   await dl.saveAs(saved)
   return { sha256: await sha256File(saved), suggested: dl.suggestedFilename() }
@@ -404,7 +409,10 @@ describe('end-to-end encrypted links without a service worker (disk store + PGli
     const path = markedFile(name, 2 * MiB + 99)
     const sender = await newPage()
     await sender.goto(`${lan}/`)
-    expect(await sender.evaluate(() => ({ secure: window.isSecureContext, subtle: typeof crypto.subtle }))).toEqual({ secure: false, subtle: 'undefined' })
+    expect(await sender.evaluate(() => ({ secure: window.isSecureContext, subtle: typeof crypto.subtle }))).toEqual({
+      secure: false,
+      subtle: 'undefined',
+    })
     const link = await createEncryptedLink(sender, lan, [path], { password: 'on the lan' })
     expect(link.startsWith(`${lan}/s/`)).toBe(true)
 
@@ -484,5 +492,84 @@ describe('end-to-end encrypted links without a service worker (disk store + PGli
     await recipient.getByRole('button', { name: `Download ${name}` }).click()
     await expect.poll(() => recipient.getByRole('alert').textContent()).toMatch(/changed after it was encrypted/)
     expect(offered).toBe(0)
+  })
+})
+
+describe('signed in: encrypted shares in My shares and the admin dashboard, and the admin encryption settings (disk store + PGlite)', () => {
+  let app: AppProcess
+  let oauth: LocalOAuth
+  const ROOT = { sub: 'e2e-enc-root', email: 'root@example.com', name: 'Root', email_verified: true }
+  const jar = new CookieJar()
+  beforeAll(async () => {
+    oauth = await startOAuthServer()
+    app = await startApp({ ...ENV, ...oauth.env, ADMIN_EMAILS: ROOT.email })
+    oauth.setUser(ROOT)
+    expect((await signInFlow(app.url, jar)).response.status).toBe(302)
+  })
+  afterAll(async () => {
+    await app?.stop()
+    await oauth?.stop()
+  })
+
+  it('the owner and the admin see it as encrypted, with its file count and size, and no file name anywhere on their pages', async () => {
+    const page = await newPage()
+    await page.context().addCookies([...jar.cookies].map(([name, value]) => ({ name, value, url: app.url })))
+    const names = [`owner-view-${RUN}.pdf`, `owner-view-${RUN}.jpg`]
+    const sizes = [2 * MiB, 1000]
+    const link = await createEncryptedLink(
+      page,
+      app.url,
+      names.map((n, i) => markedFile(n, sizes[i]!)),
+    )
+    const id = /\/s\/([^#]+)#/.exec(link)![1]!
+    const stored = formatBytes(sizes.reduce((n, s) => n + encryptedSize(s), 0))
+
+    const noNames = async () => {
+      const html = await page.content()
+      for (const n of names) expect(html).not.toContain(n)
+    }
+    await page.goto(`${app.url}/me`)
+    const card = page.getByRole('listitem').filter({ hasText: 'Encrypted · 2 files' })
+    await card.waitFor()
+    expect(await card.innerText()).toContain(stored)
+    await noNames()
+
+    await page.goto(`${app.url}/admin`)
+    await page.getByRole('tab', { name: 'Shares' }).click()
+    const row = page.getByTestId('shares-table').locator('tbody tr').filter({ hasText: id })
+    await row.waitFor()
+    expect(await row.getByTestId('encrypted-share').innerText()).toBe('Encrypted · 2 files')
+    expect(await row.innerText()).toContain(stored)
+    await noNames()
+  })
+
+  it("the admin's encryption settings reach the upload page: on by default, then required (the switch cannot be turned off)", async () => {
+    const settingsUrl = `${app.url}/api/admin/settings`
+    const put = async (body: unknown) => {
+      const res = await browserFetch(jar, settingsUrl, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+      expect(res.status).toBe(200)
+    }
+    const { settings } = (await (await browserFetch(jar, settingsUrl)).json()) as { settings: Record<string, unknown> }
+    const path = markedFile(`settings-${RUN}.txt`, 5000)
+    const visitor = await newPage()
+    const toggle = visitor.getByLabel('End-to-end encryption')
+    try {
+      await chooseFiles(visitor, app.url, [path])
+      expect(await toggle.isChecked()).toBe(false)
+      await put({ ...settings, encryptByDefault: true })
+      await chooseFiles(visitor, app.url, [path])
+      expect([await toggle.isChecked(), await toggle.isDisabled()]).toEqual([true, false])
+      await put({ ...settings, requireEncryption: true })
+      await chooseFiles(visitor, app.url, [path])
+      expect([await toggle.isChecked(), await toggle.isDisabled()]).toEqual([true, true])
+      await submitUpload(visitor)
+      expect(await encryptedResult(visitor)).toMatch(/#[A-Za-z0-9_-]{22}$/)
+    } finally {
+      await put(settings)
+    }
   })
 })
