@@ -214,6 +214,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''))
   const parsed = EnvSchema.safeParse(cleaned)
   const problems = [...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`)), ...crossChecks(cleaned as Record<string, string>)]
+  const oidc = oidcProviders(cleaned as Record<string, string>)
+  problems.push(...oidc.problems)
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems)
   const e = parsed.data
   const dataDir = resolve(e.DATA_DIR)
@@ -255,6 +257,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         }
       : undefined,
     adminEmails: e.ADMIN_EMAILS.map((s) => s.toLowerCase()),
+    oidc: oidc.providers,
     policy: {
       allowAnonymousUploads: e.ALLOW_ANONYMOUS_UPLOADS,
       encryptByDefault: e.E2E_DEFAULT,
@@ -366,4 +369,59 @@ function deepFreeze<T>(value: T): Readonly<T> {
     Object.freeze(value)
   }
   return value
+}
+
+/** One OpenID Connect provider (OIDC_PROVIDERS=<id>,… and OIDC_<ID>_* for each). */
+export interface OidcProviderConfig {
+  /** lower-case, in URLs: /api/auth/oidc/<id> */
+  id: string
+  issuer: string
+  clientId: string
+  clientSecret: string
+  scopes: string
+  /** shown on the sign-in button: "Sign in with <name>" unless `button` says otherwise */
+  name: string
+  button: string
+  /** the ID-token (or userinfo) claim that grants the admin role, and the value it must hold */
+  adminClaim: string
+  adminValue: string | null
+}
+
+/**
+ * OIDC_PROVIDERS=keycloak,authentik, then for each id (upper-cased): OIDC_KEYCLOAK_ISSUER (the
+ * discovery base), OIDC_KEYCLOAK_CLIENT_ID, OIDC_KEYCLOAK_CLIENT_SECRET, and optionally
+ * OIDC_KEYCLOAK_SCOPES (default "openid email profile"), OIDC_KEYCLOAK_NAME, OIDC_KEYCLOAK_BUTTON,
+ * OIDC_KEYCLOAK_ADMIN_CLAIM (default "groups") and OIDC_KEYCLOAK_ADMIN_VALUE (no admin mapping without it).
+ */
+function oidcProviders(env: Record<string, string>): { providers: OidcProviderConfig[]; problems: string[] } {
+  const problems: string[] = []
+  const ids = (env.OIDC_PROVIDERS ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)
+  const providers: OidcProviderConfig[] = []
+  for (const id of new Set(ids)) {
+    if (!/^[a-z0-9]{1,32}$/.test(id)) {
+      problems.push(`OIDC_PROVIDERS: "${id}" must be 1 to 32 letters or digits`)
+      continue
+    }
+    if (id === 'google') problems.push('OIDC_PROVIDERS: "google" is built in (GOOGLE_CLIENT_ID); name a generic provider otherwise')
+    const key = (k: string) => `OIDC_${id.toUpperCase()}_${k}`
+    const get = (k: string) => env[key(k)]
+    for (const required of ['ISSUER', 'CLIENT_ID', 'CLIENT_SECRET']) if (!get(required)) problems.push(`${key(required)}: required for OIDC provider "${id}"`)
+    const issuer = get('ISSUER') ?? ''
+    if (issuer && !/^https?:\/\//.test(issuer)) problems.push(`${key('ISSUER')}: must be an http(s) URL`)
+    const scopes = get('SCOPES') ?? 'openid email profile'
+    if (!scopes.split(/\s+/).includes('openid')) problems.push(`${key('SCOPES')}: must include "openid"`)
+    const name = get('NAME') ?? id.charAt(0).toUpperCase() + id.slice(1)
+    providers.push({
+      id,
+      issuer,
+      clientId: get('CLIENT_ID') ?? '',
+      clientSecret: get('CLIENT_SECRET') ?? '',
+      scopes,
+      name,
+      button: get('BUTTON') ?? `Sign in with ${name}`,
+      adminClaim: get('ADMIN_CLAIM') ?? 'groups',
+      adminValue: get('ADMIN_VALUE') ?? null,
+    })
+  }
+  return { providers, problems }
 }

@@ -182,7 +182,7 @@ beforeAll(async () => {
   const up = await browserFetch(admin, `${server.url}/api/upload/fixture.txt?password=fixture-password&maxDownloads=3`, { method: 'PUT', body: 'fixture' })
   const share = (await up.json()) as { id: string }
   const [file] = await server.deps.db.query<{ id: string }>(`SELECT id FROM files WHERE share_id = $1`, [share.id])
-  Object.assign(fixtures, { id: share.id, shareId: share.id, fileId: file!.id, filename: 'sweep.txt', uploadId: 'AAAAAAAAAAAAAAAAAAAAAA', partNumber: '1', key: 'no/such/key', userId: me.id })
+  Object.assign(fixtures, { id: share.id, shareId: share.id, fileId: file!.id, filename: 'sweep.txt', uploadId: 'AAAAAAAAAAAAAAAAAAAAAA', partNumber: '1', key: 'no/such/key', userId: me.id, provider: 'sweep' })
 })
 afterAll(async () => {
   process.stdout.write(`bad-input sweep: ${inputs} inputs\n`)

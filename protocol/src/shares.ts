@@ -253,7 +253,11 @@ export type UserLimits = z.infer<typeof UserLimits>
 export const PublicConfig = z
   .object({
     version: z.string(),
-    auth: z.object({ google: z.boolean() }),
+    auth: z.object({
+      google: z.boolean(),
+      /** OpenID Connect providers: sign in at `/api/auth/oidc/<id>` */
+      providers: z.array(z.object({ id: z.string(), name: z.string(), button: z.string() })),
+    }),
     anonymousUploads: z.boolean(),
     limits: z.object({ anonymous: UserLimits, user: UserLimits }),
     defaults: z.object({ expiresIn: z.number().int(), maxDownloads: z.number().int().nullable() }),

@@ -3,7 +3,8 @@ import express, { type Request, type Response } from 'express'
 import { ZodError } from 'zod'
 import type { Deps } from '../deps'
 import { AppError, isConnectionError } from '../http/app-error'
-import { signInWithGoogle, useBootstrapToken } from './auth.service'
+import { signInWithGoogle, signInWithOidc, useBootstrapToken } from './auth.service'
+import { OidcProviders } from './oidc'
 import { GoogleAuth } from './google.strategy'
 import { safeReturnTo } from './return-to'
 import { requireUser, SESSION_COOKIE } from './session.middleware'
@@ -14,6 +15,8 @@ const PENDING_SIGN_IN_MS = 15 * 60_000
  * Sign-in, sign-out and the signed-in user:
  *   GET  /api/auth/google            -> Google (state + PKCE kept in the session)
  *   GET  /api/auth/google/callback   -> back from Google: a fresh session, then returnTo
+ *   GET  /api/auth/oidc/:provider    -> an OpenID Connect provider (state, nonce and PKCE kept in the session)
+ *   GET  /api/auth/oidc/:provider/callback -> back from it: the ID token validated, a fresh session, then returnTo
  *   GET  /api/auth/bootstrap?token=  -> the one-time admin link (printed at startup or by `pnpm admin:link`);
  *                                       a used one sends a browser to the page that says what to do
  *   POST /api/auth/logout            -> the session is destroyed
@@ -64,6 +67,42 @@ export function authRouter(deps: Deps): express.Router {
         return res.redirect(302, returnTo)
       }
     }
+  })
+
+  const oidc = new OidcProviders(deps.config)
+  const provider = (req: Request) => (typeof req.params.provider === 'string' ? req.params.provider : '')
+
+  router.get('/api/auth/oidc/:provider', async (req, res) => {
+    const { returnTo } = SignInQuery.parse(req.query)
+    const url = await oidc.start(req, provider(req))
+    req.session.returnTo = safeReturnTo(returnTo)
+    if (!req.session.userId) req.session.cookie.maxAge = PENDING_SIGN_IN_MS
+    res.setHeader('Cache-Control', 'no-store')
+    res.redirect(302, url)
+  })
+
+  router.get('/api/auth/oidc/:provider/callback', async (req, res) => {
+    res.setHeader('Cache-Control', 'no-store')
+    oidc.provider(provider(req))
+    // The person said no at the provider: back to the app, nothing changed.
+    if (typeof req.query.error === 'string' && typeof req.query.code !== 'string') {
+      delete req.session.oidc
+      return res.redirect(302, '/')
+    }
+    let user
+    try {
+      user = await signInWithOidc(deps, await oidc.finish(req, provider(req)))
+    } catch (err) {
+      // A failed check or a person's problem is shown by the web app; a replayed state is an error answer.
+      if (err instanceof AppError && err.status < 500 && err.code !== 'state_invalid') {
+        deps.logger.info({ code: err.code, provider: provider(req) }, 'OIDC sign-in refused')
+        return res.redirect(302, signInFailed(err))
+      }
+      throw err
+    }
+    const returnTo = safeReturnTo(req.session.returnTo)
+    await startSession(req, user.id)
+    res.redirect(302, returnTo)
   })
 
   router.get('/api/auth/bootstrap', async (req, res) => {

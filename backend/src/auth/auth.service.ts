@@ -47,6 +47,45 @@ export async function signInWithGoogle(deps: Deps, profile: GoogleProfile): Prom
   return toSessionUser(row)
 }
 
+/** What an OpenID Connect provider vouched for, from a validated ID token (and userinfo). */
+export interface OidcIdentity {
+  issuer: string
+  subject: string
+  email: string
+  emailVerified: boolean
+  name: string
+  avatarUrl: string | null
+  /** the provider's role claim granted the admin role */
+  admin: boolean
+}
+
+/**
+ * Signs an OIDC identity in: found by (issuer, sub) only, created on first sign-in (an e-mail another
+ * account has refuses it: identity_conflict), refreshed, made an admin by the provider's role claim
+ * or a verified ADMIN_EMAILS address (never demoted here: a role an admin gave survives).
+ */
+export async function signInWithOidc(deps: Deps, id: OidcIdentity): Promise<SessionUser> {
+  if (!id.email) throw new AppError('forbidden', 'The sign-in provider did not share an e-mail address for this account.')
+  if (!id.emailVerified) throw new AppError('forbidden', 'The sign-in provider has not verified the e-mail address of this account.')
+  const email = id.email.trim().toLowerCase()
+  const promote = id.admin || deps.config.adminEmails.includes(email)
+  const profile = { email, name: id.name, avatarUrl: id.avatarUrl }
+  let row
+  try {
+    row = await deps.db.tx(async (q) => {
+      const linked = await usersRepo.findByIdentity(q, id.issuer, id.subject)
+      return linked ? usersRepo.refreshSignIn(q, linked.id, profile, promote) : usersRepo.insertWithIdentity(q, newId(), id.issuer, id.subject, profile, promote)
+    })
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err
+    deps.logger.warn('OIDC sign-in refused: its e-mail belongs to another account')
+    throw new AppError('identity_conflict', 'An account with this e-mail address already exists, signed in another way.')
+  }
+  if (row.disabled_at) throw new AppError('account_disabled', 'This account has been disabled by an administrator.')
+  deps.logger.info({ userId: row.id, role: row.role }, 'signed in with OpenID Connect')
+  return toSessionUser(row)
+}
+
 /**
  * Admin without Google: when no admin exists and Google sign-in cannot make one (not configured, or
  * ADMIN_EMAILS empty), creates a one-time sign-in link for the operator, valid 24 hours. Only its

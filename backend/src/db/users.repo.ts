@@ -53,6 +53,35 @@ export const usersRepo = {
     return rows[0]!
   },
 
+  /** The user an OpenID Connect identity (issuer, subject) is linked to, if any. */
+  async findByIdentity(q: Queryable, issuer: string, subject: string): Promise<UserRow | null> {
+    const rows = await q.query<UserRow>(
+      `SELECT u.* FROM user_identities i JOIN users u ON u.id = i.user_id WHERE i.issuer = $1 AND i.subject = $2`,
+      [issuer, subject],
+    )
+    return rows[0] ?? null
+  },
+
+  /** Refreshes a linked user at sign-in; `promote` makes them an admin (never demotes). */
+  async refreshSignIn(q: Queryable, id: string, p: { email: string; name: string; avatarUrl: string | null }, promote: boolean): Promise<UserRow> {
+    const rows = await q.query<UserRow>(
+      `UPDATE users SET email = $2, name = $3, avatar_url = $4, last_login_at = now(), role = CASE WHEN $5 THEN 'admin' ELSE role END
+       WHERE id = $1 RETURNING *`,
+      [id, p.email, p.name, p.avatarUrl, promote],
+    )
+    return rows[0]!
+  },
+
+  /** A new user for a new OIDC identity, and the link; fails on the unique e-mail when another account has it. */
+  async insertWithIdentity(q: Queryable, newId: string, issuer: string, subject: string, p: { email: string; name: string; avatarUrl: string | null }, promote: boolean): Promise<UserRow> {
+    const rows = await q.query<UserRow>(
+      `INSERT INTO users (id, email, name, avatar_url, role, last_login_at) VALUES ($1, $2, $3, $4, CASE WHEN $5 THEN 'admin' ELSE 'user' END, now()) RETURNING *`,
+      [newId, p.email, p.name, p.avatarUrl, promote],
+    )
+    await q.query(`INSERT INTO user_identities (issuer, subject, user_id) VALUES ($1, $2, $3)`, [issuer, subject, newId])
+    return rows[0]!
+  },
+
   /** The local admin of the bootstrap link: created once, re-enabled and re-promoted on each use. */
   async upsertLocalAdmin(q: Queryable, newId: string, email: string): Promise<UserRow> {
     const rows = await q.query<UserRow>(

@@ -64,7 +64,7 @@ export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): R
     const policy = await deps.settings.policy()
     const body: PublicConfig = {
       version: '0.1.0',
-      auth: { google: Boolean(config.google) },
+      auth: { google: Boolean(config.google), providers: config.oidc.map((p) => ({ id: p.id, name: p.name, button: p.button })) },
       anonymousUploads: policy.allowAnonymousUploads,
       limits: { anonymous: policy.anonymous, user: policy.user },
       defaults: { expiresIn: Math.min(policy.defaultExpiry, policy.anonymous.maxExpiry), maxDownloads: null },

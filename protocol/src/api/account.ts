@@ -23,6 +23,19 @@ export const accountRoutes = routes([
     responses: { 302: toApp }, errors: ['state_invalid', 'not_found', 'auth_provider_unavailable'],
   },
   {
+    method: 'get', path: '/api/auth/oidc/:provider', tag: 'Sign-in', auth: 'session',
+    summary: 'Start sign-in with an OpenID Connect provider (state, nonce and PKCE kept in the session)',
+    params: z.object({ provider: z.string().max(32) }), query: SignInQuery,
+    responses: { 302: toApp }, errors: ['not_found', 'auth_provider_unavailable'],
+  },
+  {
+    method: 'get', path: '/api/auth/oidc/:provider/callback', tag: 'Sign-in', auth: 'session',
+    summary: 'Back from the provider: the ID token validated (issuer, audience, nonce, signature), a fresh session, then returnTo',
+    params: z.object({ provider: z.string().max(32) }),
+    query: z.object({ code: z.string().optional(), state: z.string().optional(), error: z.string().optional() }),
+    responses: { 302: toApp }, errors: ['state_invalid', 'not_found', 'auth_provider_unavailable'],
+  },
+  {
     method: 'get', path: '/api/auth/bootstrap', tag: 'Sign-in', auth: 'session',
     summary: 'The one-time admin sign-in link printed at startup or by `pnpm admin:link`', query: BootstrapQuery,
     description: 'A used, replaced, expired or mangled link sends a browser (`Accept: text/html`) to `/admin/link-used`, a page naming the recovery command; other clients get the error.',

@@ -34,14 +34,22 @@ export function AccountMenu() {
 
   if (me.status !== 'ready') return null
   if (!me.me) {
-    if (!config?.auth.google) return null
+    const providers = config?.auth.providers ?? []
+    if (!config?.auth.google && providers.length === 0) return null
     return (
       <>
         <SignInError />
-        {/* A plain link: sign-in leaves the app for Google and comes back with a fresh page load. */}
-        <a href={signInUrl()} className={buttonClass('secondary')}>
-          Sign in
-        </a>
+        {/* Plain links: sign-in leaves the app for the provider and comes back with a fresh page load. */}
+        {config?.auth.google && (
+          <a href={signInUrl()} className={buttonClass('secondary')}>
+            {providers.length > 0 ? 'Sign in with Google' : 'Sign in'}
+          </a>
+        )}
+        {providers.map((p) => (
+          <a key={p.id} href={signInUrl(undefined, p.id)} className={buttonClass('secondary')}>
+            {p.button}
+          </a>
+        ))}
       </>
     )
   }

@@ -21,8 +21,11 @@ export const authApi = {
   claim: (shares: ClaimSharesRequest['shares']) => api<ClaimSharesResponse>('/api/me/shares/claim', { method: 'POST', body: { shares } }),
 }
 
-/** Google sign-in is a full-page navigation; the server only honours same-origin paths in returnTo. */
-export function signInUrl(returnTo?: string): string {
+/**
+ * Sign-in is a full-page navigation (Google, or the OpenID Connect provider `provider`); the server
+ * only honours same-origin paths in returnTo.
+ */
+export function signInUrl(returnTo?: string, provider?: string): string {
   if (returnTo === undefined) {
     // Back to this page after sign-in, minus the error of a previous attempt.
     const search = new URLSearchParams(window.location.search)
@@ -30,5 +33,5 @@ export function signInUrl(returnTo?: string): string {
     const query = search.toString()
     returnTo = `${window.location.pathname}${query ? `?${query}` : ''}`
   }
-  return `/api/auth/google?returnTo=${enc(returnTo)}`
+  return `${provider ? `/api/auth/oidc/${enc(provider)}` : '/api/auth/google'}?returnTo=${enc(returnTo)}`
 }
