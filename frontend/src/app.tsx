@@ -9,6 +9,7 @@ import { SharePage } from './features/cloud/share-page'
 
 // Features other than the cloud-link path load on demand: the P2P engine (hash-wasm, socket.io)
 // and the account pages stay out of the bundle a recipient of a link downloads.
+const NewTextPage = lazy(() => import('./features/sharing/new-text-page').then((m) => ({ default: m.NewTextPage })))
 const RoomPage = lazy(() => import('./features/p2p/room-page').then((m) => ({ default: m.RoomPage })))
 const MySharesPage = lazy(() => import('./features/auth/my-shares-page').then((m) => ({ default: m.MySharesPage })))
 const AdminPage = lazy(() => import('./features/admin/admin-page').then((m) => ({ default: m.AdminPage })))
@@ -45,6 +46,14 @@ export function App() {
         <Route path="/" element={<HomePage />} />
         <Route path="/s/:id" element={<SharePage />} />
         <Route path="/links/:id" element={<ResultPage />} />
+        <Route
+          path="/text"
+          element={
+            <Loading>
+              <NewTextPage />
+            </Loading>
+          }
+        />
         <Route
           path="/p2p"
           element={

@@ -13,6 +13,7 @@ export function FilePicker({
   className = '',
   accept,
   testId,
+  directory = false,
 }: {
   onFiles: (files: File[]) => void
   multiple?: boolean
@@ -21,6 +22,8 @@ export function FilePicker({
   className?: string
   accept?: string
   testId?: string
+  /** pick a whole folder (its files keep their tree: webkitRelativePath) */
+  directory?: boolean
 }) {
   const id = useId()
   const input = useRef<HTMLInputElement>(null)
@@ -33,6 +36,7 @@ export function FilePicker({
         multiple={multiple}
         accept={accept}
         data-testid={testId}
+        {...(directory ? { webkitdirectory: '', directory: '' } : {})}
         className="peer sr-only"
         onChange={(e) => {
           const files = Array.from(e.currentTarget.files ?? [])

@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState } from 'react'
+import { droppedFiles } from './file-paths'
 
 /**
- * Files from anywhere on the page: drag and drop over the whole window and paste (Ctrl+V) of files
+ * Files from anywhere on the page: drag and drop (files and whole folders) over the whole window and paste (Ctrl+V) of files
  * or images from the clipboard. Returns whether a drag is currently over the window (for an overlay).
  */
 export function usePageFileInput(onFiles: (files: File[]) => void, enabled = true): { dragging: boolean } {
@@ -34,8 +35,12 @@ export function usePageFileInput(onFiles: (files: File[]) => void, enabled = tru
       e.preventDefault()
       depth = 0
       setDragging(false)
-      const files = Array.from(e.dataTransfer?.files ?? [])
-      if (files.length) handler.current(files)
+      if (!e.dataTransfer) return
+      // Dropped folders are walked with their tree (each file remembers its folder).
+      void droppedFiles(e.dataTransfer).then(
+        (files) => files.length && handler.current(files),
+        () => undefined,
+      )
     }
     const onPaste = (e: ClipboardEvent) => {
       // Pasting text into a form field is not a file upload.

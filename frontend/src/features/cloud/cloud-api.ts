@@ -1,6 +1,10 @@
 import type {
   CreateShareRequest,
   CreateShareResponse,
+  CreateTextRequest,
+  PreviewResponse,
+  RevealTextResponse,
+  UploadResponse,
   DownloadResponse,
   ListPartsResponse,
   ShareMetadata,
@@ -49,6 +53,23 @@ export const cloudApi = {
       method: 'POST',
       body: { ...(password ? { password } : {}), ...(lease ? { lease } : {}) },
     }),
+
+  /** "Download all": the zip's URL (under the lease on a limited share). */
+  requestZip: (shareId: string, password?: string, lease?: string) =>
+    api<DownloadResponse>(`/api/shares/${enc(shareId)}/zip`, {
+      method: 'POST',
+      body: { ...(password ? { password } : {}), ...(lease ? { lease } : {}) },
+    }),
+
+  /** A preview's URL: never counted as a download. */
+  preview: (shareId: string, fileId: string, password?: string) =>
+    api<PreviewResponse>(`/api/shares/${enc(shareId)}/files/${enc(fileId)}/preview`, { method: 'POST', body: password ? { password } : {} }),
+
+  createText: (body: CreateTextRequest) => api<UploadResponse>('/api/texts', { method: 'POST', body }),
+
+  /** Reveals a text share's text: one download (a view). */
+  revealText: (shareId: string, password?: string) =>
+    api<RevealTextResponse>(`/api/shares/${enc(shareId)}/text`, { method: 'POST', body: password ? { password } : {} }),
 
   deleteShare: (shareId: string, ownerToken: string) =>
     api<void>(`/api/shares/${enc(shareId)}`, { method: 'DELETE', headers: owner(ownerToken) }),

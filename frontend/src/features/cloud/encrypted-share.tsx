@@ -12,8 +12,22 @@ import { safeStorage } from '../../lib/features'
 import { formatBytes, formatDateTime, formatExpiry, formatWait } from '../../lib/format'
 import { cloudApi } from './cloud-api'
 import { savedLease, saveLease } from './download-lease'
+import { FileTree } from '../sharing/file-tree'
+import { Note } from '../sharing/note'
+import { TextShare } from '../sharing/text-share'
+import { entryNames, zipName } from '../sharing/zip-entries'
 import { downloadDecrypted, DownloadFailed } from './encryption/decrypt-download'
-import { clearOldSaved, FORCED_SAVE_KEY, MEMORY_LIMIT, openSave, saveCapabilities, saveKind, type ForcedSave, type SaveSink } from './encryption/save-file'
+import { zipDecrypted, zipSize } from './encryption/decrypt-zip'
+import {
+  clearOldSaved,
+  FORCED_SAVE_KEY,
+  MEMORY_LIMIT,
+  openSave,
+  saveCapabilities,
+  saveKind,
+  type ForcedSave,
+  type SaveSink,
+} from './encryption/save-file'
 import { LinkGone } from './link-gone'
 
 type State =
@@ -24,11 +38,7 @@ type State =
   | { kind: 'gone' }
   | { kind: 'open'; meta: ShareMetadata; key: ShareKey; manifest: ShareManifest }
 
-type FileState =
-  | { status: 'idle' }
-  | { status: 'working'; done: number }
-  | { status: 'saved' }
-  | { status: 'failed'; message: string }
+type FileState = { status: 'idle' } | { status: 'working'; done: number } | { status: 'saved' } | { status: 'failed'; message: string }
 
 const forcedSave = (): ForcedSave | undefined => {
   const v = safeStorage.get(FORCED_SAVE_KEY)
@@ -44,9 +54,12 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
   const { hash } = useLocation()
   const token = useMemo(() => parseKeyToken(hash), [hash])
   const needsPassword = token !== null && (token.password || initial.passwordRequired)
-  const [state, setState] = useState<State>(() => (!token ? { kind: 'no-key' } : needsPassword ? { kind: 'password', error: null, busy: false } : { kind: 'opening' }))
+  const [state, setState] = useState<State>(() =>
+    !token ? { kind: 'no-key' } : needsPassword ? { kind: 'password', error: null, busy: false } : { kind: 'opening' },
+  )
   const [password, setPassword] = useState('')
   const [files, setFiles] = useState<FileState[]>([])
+  const [all, setAll] = useState<FileState>({ status: 'idle' })
   const busyFile = useRef(false)
   // A limited share: every file of this visitor's download goes under one lease (one download counted).
   const [lease, setLease] = useState<string | null>(() => savedLease(id))
@@ -58,7 +71,10 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
     try {
       const manifest = await openMetadata(key, meta.metadata)
       if (manifest.files.length !== meta.files.length) {
-        return setState({ kind: 'wrong-key', message: 'The server lists other files than the ones that were encrypted: this share cannot be trusted.' })
+        return setState({
+          kind: 'wrong-key',
+          message: 'The server lists other files than the ones that were encrypted: this share cannot be trusted.',
+        })
       }
       setFiles(meta.files.map(() => ({ status: 'idle' })))
       setState({ kind: 'open', meta, key, manifest })
@@ -75,7 +91,12 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
     if (!token || needsPassword) return
     let live = true
     void ShareKey.derive(token.secret, null).then((key) => {
-      if (live) return open(key, initial, 'The key in this link does not open these files. Check that you copied the whole link, including the part after “#”.')
+      if (live)
+        return open(
+          key,
+          initial,
+          'The key in this link does not open these files. Check that you copied the whole link, including the part after “#”.',
+        )
     })
     return () => {
       live = false
@@ -113,7 +134,11 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
     const file = meta.files![i]!
     const info = manifest.files[i]!
     const plainSize = plainSizeOf(file.size)
-    if (plainSize === null) return setFile(i, { status: 'failed', message: 'The server announces a size no encrypted file can have: this file cannot be trusted.' })
+    if (plainSize === null)
+      return setFile(i, {
+        status: 'failed',
+        message: 'The server announces a size no encrypted file can have: this file cannot be trusted.',
+      })
     const where = saveKind(saveCapabilities(), plainSize, forcedSave())
     if (where === 'too_large') {
       return setFile(i, {
@@ -142,11 +167,21 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
             ? s
             : {
                 ...s,
-                meta: { ...s.meta, downloadsLeft: dec(s.meta.downloadsLeft), files: s.meta.files!.map((x) => ({ ...x, downloadsLeft: dec(x.downloadsLeft) ?? null })) },
+                meta: {
+                  ...s.meta,
+                  downloadsLeft: dec(s.meta.downloadsLeft),
+                  files: s.meta.files!.map((x) => ({ ...x, downloadsLeft: dec(x.downloadsLeft) ?? null })),
+                },
               },
         )
       }
-      await downloadDecrypted({ url: issued.url, key: await key.fileKey(i), encryptedSize: file.size, sink, onProgress: (done) => setFile(i, { status: 'working', done }) })
+      await downloadDecrypted({
+        url: issued.url,
+        key: await key.fileKey(i),
+        encryptedSize: file.size,
+        sink,
+        onProgress: (done) => setFile(i, { status: 'working', done }),
+      })
       setFile(i, { status: 'saved' })
     } catch (err) {
       if (err instanceof DOMException && err.name === 'AbortError' && !sink) return setFile(i, { status: 'idle' })
@@ -161,6 +196,72 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
               ? 'You already downloaded this file.'
               : errorMessage(err)
       setFile(i, { status: 'failed', message })
+    } finally {
+      busyFile.current = false
+    }
+  }
+
+  /** "Download all": every file fetched, decrypted and zipped in this browser, under one download (one lease). */
+  const downloadAll = async () => {
+    if (state.kind !== 'open' || busyFile.current) return
+    const { meta, key, manifest } = state
+    const served = meta.files!
+    const plain = served.map((f) => plainSizeOf(f.size))
+    if (plain.some((n) => n === null))
+      return setAll({ status: 'failed', message: 'The server announces a size no encrypted file can have: these files cannot be trusted.' })
+    const names = entryNames(manifest.files)
+    const createdAt = new Date(meta.createdAt ?? Date.now())
+    // Every file under this visitor's one lease (the page's, or the first file's answer).
+    let held = lease ?? undefined
+    const zipFiles = served.map((f, i) => ({
+      name: names[i]!,
+      size: plain[i]!,
+      encryptedSize: f.size,
+      lastModified: createdAt,
+      key: () => key.fileKey(i),
+      url: async () => {
+        const issued = await cloudApi.requestDownload(id, f.id, key.accessToken ?? undefined, held)
+        if (issued.lease && issued.lease.token !== held) {
+          held = issued.lease.token
+          setLease(held)
+          saveLease(id, held)
+          const dec = (n: number | null | undefined) => (typeof n === 'number' ? Math.max(0, n - 1) : n)
+          setState((s) =>
+            s.kind !== 'open'
+              ? s
+              : {
+                  ...s,
+                  meta: {
+                    ...s.meta,
+                    downloadsLeft: dec(s.meta.downloadsLeft),
+                    files: s.meta.files!.map((x) => ({ ...x, downloadsLeft: dec(x.downloadsLeft) ?? null })),
+                  },
+                },
+          )
+        }
+        return issued.url
+      },
+    }))
+    const size = zipSize(zipFiles)
+    const where = saveKind(saveCapabilities(), size, forcedSave())
+    if (where === 'too_large') {
+      return setAll({
+        status: 'failed',
+        message: `This page can decrypt up to ${formatBytes(MEMORY_LIMIT)} here: on a plain-http address the browser has no way to stream to disk. Download the files one by one, or open the link on https:// or on localhost.`,
+      })
+    }
+    busyFile.current = true
+    setAll({ status: 'working', done: 0 })
+    let sink: SaveSink | null = null
+    try {
+      const target = { name: zipName(id, manifest.files), size, type: 'application/zip' }
+      sink = await openSave(target, `${id}-all-${Date.now().toString(36)}`, where)
+      await zipDecrypted({ files: zipFiles, sink, onProgress: (done) => setAll({ status: 'working', done }) })
+      setAll({ status: 'saved' })
+    } catch (err) {
+      if (err instanceof DOMException && err.name === 'AbortError' && !sink) return setAll({ status: 'idle' })
+      if (err instanceof ApiError && err.status === 404) return setState({ kind: 'gone' })
+      setAll({ status: 'failed', message: err instanceof DownloadFailed ? err.message : errorMessage(err) })
     } finally {
       busyFile.current = false
     }
@@ -225,7 +326,21 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
     )
   }
 
-  const { meta, manifest } = state
+  const { meta, manifest, key } = state
+  if (meta.kind === 'text') {
+    return (
+      <TextShare
+        encrypted
+        meta={meta}
+        reveal={async () => {
+          const got = await cloudApi.revealText(id, key.accessToken ?? undefined)
+          if (!('sealedText' in got)) throw new Error('The server sent this text unencrypted: it cannot be trusted.')
+          const sealed = await openMetadata(key, got.sealedText)
+          return { text: sealed.text ?? '', ...(manifest.note ? { note: manifest.note } : {}), downloadsLeft: got.downloadsLeft }
+        }}
+      />
+    )
+  }
   const sizes = meta.files!.map((f) => plainSizeOf(f.size) ?? f.size)
   const total = sizes.reduce((n, s) => n + s, 0)
   return (
@@ -248,20 +363,42 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
           </span>
         </p>
       </div>
-      {manifest.note && <p className="whitespace-pre-wrap rounded-xl bg-slate-100 p-3 text-sm dark:bg-slate-800">{manifest.note}</p>}
-      <ul
-        className="divide-y divide-slate-200 rounded-xl border border-slate-200 dark:divide-slate-700 dark:border-slate-700"
-        aria-label="Shared files"
-      >
-        {manifest.files.map((info, i) => {
+      {manifest.note && <Note text={manifest.note} />}
+      {(sizes.length > 1 || manifest.files.some((f) => f.path)) && (
+        <div className="space-y-2">
+          <div className="flex flex-wrap items-center gap-3">
+            <Button
+              onClick={() => void downloadAll()}
+              disabled={
+                all.status === 'working' || files.some((x) => x.status === 'working') || (meta.downloadsLeft === 0 && lease === null)
+              }
+              className="w-full sm:w-auto"
+            >
+              {all.status === 'working' ? 'Decrypting…' : 'Download all'}
+            </Button>
+            <span className="text-sm text-slate-600 dark:text-slate-400" data-testid="download-all-status">
+              {all.status === 'working'
+                ? `decrypting into one zip · ${formatBytes(all.done)}`
+                : all.status === 'saved'
+                  ? 'one zip, decrypted and verified'
+                  : 'one zip, decrypted in this browser'}
+            </span>
+          </div>
+          {all.status === 'failed' && <Alert tone="error">{all.message}</Alert>}
+        </div>
+      )}
+      <FileTree
+        label="Shared files"
+        items={manifest.files.map((info, i) => ({ key: meta.files![i]!.id, name: info.name, path: info.path, index: i }))}
+        row={({ index: i, name }) => {
           const f = files[i] ?? { status: 'idle' }
           // Used up, unless this visitor holds one of the downloads (then every file is theirs to fetch).
           const exhausted = meta.files![i]!.downloadsLeft === 0 && lease === null
           return (
-            <li key={meta.files![i]!.id} className="flex flex-col gap-3 p-3 sm:flex-row sm:items-center">
+            <div className="flex flex-col gap-3 p-3 sm:flex-row sm:items-center">
               <div className="min-w-0 flex-1">
                 <p className="break-words font-medium" data-testid="file-name">
-                  {info.name}
+                  {name}
                 </p>
                 <p className="text-sm text-slate-600 dark:text-slate-400" data-testid="file-status">
                   {formatBytes(sizes[i]!)}
@@ -271,8 +408,8 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
               </div>
               <Button
                 onClick={() => void download(i)}
-                disabled={f.status === 'working' || exhausted || files.some((x) => x.status === 'working')}
-                aria-label={`Download ${info.name}`}
+                disabled={f.status === 'working' || exhausted || files.some((x) => x.status === 'working') || all.status === 'working'}
+                aria-label={`Download ${name}`}
                 className="w-full sm:w-auto"
               >
                 {f.status === 'working' ? 'Decrypting…' : 'Download'}
@@ -282,13 +419,13 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
                   {f.message}
                 </Alert>
               )}
-            </li>
+            </div>
           )
-        })}
-      </ul>
+        }}
+      />
       <p className="text-xs text-slate-600 dark:text-slate-400">
-        Decrypted in this browser: the server only ever had the encrypted bytes. Only download files from people you trust; ShareSync does not scan
-        files.
+        Decrypted in this browser: the server only ever had the encrypted bytes. Only download files from people you trust; ShareSync does
+        not scan files.
       </p>
     </Card>
   )

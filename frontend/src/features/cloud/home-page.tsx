@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react'
 import { useSearchParams } from 'react-router-dom'
 import { Alert } from '../../components/alert'
 import { ButtonLink } from '../../components/button'
+import { Link } from 'react-router-dom'
 import { Card } from '../../components/card'
 import { DropOverlay, FilePicker } from '../../components/file-picker'
 import { usePageTitle } from '../../components/page-title'
@@ -165,8 +166,14 @@ export function HomePage() {
             <FilePicker onFiles={addFiles} className="w-full" testId="file-input">
               Choose files
             </FilePicker>
+            <FilePicker onFiles={addFiles} className="w-full" variant="secondary" directory testId="folder-input">
+              Choose a folder
+            </FilePicker>
             <p className="text-center text-xs text-slate-600 dark:text-slate-400">
-              or drop files anywhere<span className="hidden sm:inline">, or paste with Ctrl+V</span>
+              or drop files and folders anywhere<span className="hidden sm:inline">, or paste with Ctrl+V</span> ·{' '}
+              <Link to="/text" className="font-medium text-indigo-700 underline dark:text-indigo-300">
+                share a text
+              </Link>
             </p>
           </div>
         </Card>

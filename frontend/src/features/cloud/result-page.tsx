@@ -85,7 +85,14 @@ export function ResultPage() {
   const shareData = {
     title: 'ShareSync',
     // An encrypted link's names stay out of the message too.
-    text: link.encrypted ? 'End-to-end encrypted files' : link.files.length === 1 ? link.files[0]!.name : `${link.files.length} files`,
+    text:
+      link.kind === 'text'
+        ? 'A text for you'
+        : link.encrypted
+          ? 'End-to-end encrypted files'
+          : link.files.length === 1
+            ? link.files[0]!.name
+            : `${link.files.length} files`,
     url,
   }
 
@@ -117,8 +124,8 @@ export function ResultPage() {
             Your link is ready
           </h1>
           <p className="text-slate-700 dark:text-slate-300">
-            Anyone with this link{link.passwordProtected ? ' and the password' : ''} can download{' '}
-            {link.files.length === 1 ? 'the file' : 'the files'}.
+            Anyone with this link{link.passwordProtected ? ' and the password' : ''}{' '}
+            {link.kind === 'text' ? 'can read the text' : link.files.length === 1 ? 'can download the file' : 'can download the files'}.
             {link.encrypted ? ' End-to-end encrypted: the key is the part after “#”, and the server never sees it.' : ''}
           </p>
         </div>

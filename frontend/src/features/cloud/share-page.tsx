@@ -1,5 +1,5 @@
 import { Field, Input, Label } from '@headlessui/react'
-import type { ShareFile, ShareMetadata } from '@sharesync/protocol'
+import { PREVIEW_LIMITED_MIN_SIZE, PREVIEW_MAX_DOCUMENT_BYTES, previewKind, type ShareFile, type ShareMetadata } from '@sharesync/protocol'
 import { useEffect, useState, type FormEvent } from 'react'
 import { useLocation, useParams } from 'react-router-dom'
 import { Alert } from '../../components/alert'
@@ -10,8 +10,25 @@ import { ApiError, errorMessage } from '../../lib/api'
 import { formatBytes, formatDateTime, formatExpiry, formatWait } from '../../lib/format'
 import { cloudApi } from './cloud-api'
 import { savedLease, saveLease } from './download-lease'
+import { FilePreview } from '../sharing/file-preview'
+import { FileTree } from '../sharing/file-tree'
+import { Note } from '../sharing/note'
+import { TextShare } from '../sharing/text-share'
 import { EncryptedShare } from './encrypted-share'
 import { LinkGone } from './link-gone'
+
+/** Whether the share page offers a preview of this file (the server decides too, with the same rules). */
+export function previewable(
+  file: { name: string; type: string; size: number },
+  meta: Pick<ShareMetadata, 'previews' | 'maxDownloads'>,
+): boolean {
+  if (!meta.previews) return false
+  const what = previewKind({ name: file.name, content_type: file.type })
+  if (!what) return false
+  // A limited share previews only the beginning of large text files (a preview is never a free download).
+  if (typeof meta.maxDownloads === 'number') return what.kind === 'text' && file.size >= PREVIEW_LIMITED_MIN_SIZE
+  return !((what.kind === 'image' || what.kind === 'pdf') && file.size > PREVIEW_MAX_DOCUMENT_BYTES)
+}
 
 type State =
   | { kind: 'loading' }
@@ -46,6 +63,7 @@ export function SharePage() {
   const [downloadError, setDownloadError] = useState<string | null>(null)
   const [started, setStarted] = useState<string[]>([])
   const [lease, setLease] = useState<string | null>(() => savedLease(id))
+  const [previewing, setPreviewing] = useState<string[]>([])
   usePageTitle(state.kind === 'open' ? 'Download' : state.kind === 'locked' ? 'Password required' : '')
 
   useEffect(() => {
@@ -88,14 +106,19 @@ export function SharePage() {
     }
   }
 
-  const download = async (file: ShareFile) => {
+  /** One file, or `'all'`: the whole share as one zip ("Download all"), under the same lease. */
+  const download = async (file: ShareFile | 'all') => {
     if (state.kind !== 'open') return
-    setDownloading(file.id)
+    const key = file === 'all' ? 'all' : file.id
+    setDownloading(key)
     setDownloadError(null)
     try {
-      const issued = await cloudApi.requestDownload(id, file.id, state.password, lease ?? undefined)
+      const issued =
+        file === 'all'
+          ? await cloudApi.requestZip(id, state.password, lease ?? undefined)
+          : await cloudApi.requestDownload(id, file.id, state.password, lease ?? undefined)
       startDownload(issued.url)
-      setStarted((s) => [...s, file.id])
+      setStarted((s) => (file === 'all' ? [...s, ...state.files.map((f) => f.id), 'all'] : [...s, file.id]))
       // A limited share: this visitor now holds one of its downloads (the whole share, every file).
       // Show it without asking the server (a used-up link would answer 404).
       if (issued.lease && issued.lease.token !== lease) {
@@ -114,7 +137,8 @@ export function SharePage() {
         setDownloadError(
           `Someone else is downloading this link right now. If they stop, it becomes available again${err.retryAfter ? ` in about ${Math.ceil(err.retryAfter)} s` : ' shortly'}.`,
         )
-      else if (err instanceof ApiError && err.code === 'download_link_used') setDownloadError('You already downloaded this file.')
+      else if (err instanceof ApiError && err.code === 'download_link_used')
+        setDownloadError(file === 'all' ? 'You already downloaded these files.' : 'You already downloaded this file.')
       else setDownloadError(errorMessage(err))
     } finally {
       setDownloading(null)
@@ -174,7 +198,22 @@ export function SharePage() {
   }
 
   const { meta, files } = state
+  if (meta.kind === 'text') {
+    return (
+      <TextShare
+        meta={meta}
+        reveal={async () => {
+          const got = await cloudApi.revealText(id, state.password)
+          if (!('text' in got)) throw new Error('This text cannot be shown here.')
+          return got
+        }}
+      />
+    )
+  }
   const total = files.reduce((n, f) => n + f.size, 0)
+  const exhausted = meta.downloadsLeft === 0 && lease === null
+  const folders = files.some((f) => f.path)
+  const togglePreview = (fileId: string) => setPreviewing((p) => (p.includes(fileId) ? p.filter((x) => x !== fileId) : [...p, fileId]))
   return (
     <Card aria-labelledby="share-heading" className="mx-auto max-w-2xl space-y-5">
       <div className="space-y-1">
@@ -194,32 +233,60 @@ export function SharePage() {
           )}
         </p>
       </div>
-      <ul
-        className="divide-y divide-slate-200 rounded-xl border border-slate-200 dark:divide-slate-700 dark:border-slate-700"
-        aria-label="Shared files"
-      >
-        {files.map((f) => (
-          <li key={f.id} className="flex flex-col gap-3 p-3 sm:flex-row sm:items-center">
-            <div className="min-w-0 flex-1">
-              <p className="break-words font-medium" data-testid="file-name">
-                {f.name}
-              </p>
-              <p className="text-sm text-slate-600 dark:text-slate-400">
-                {formatBytes(f.size)}
-                {started.includes(f.id) ? ' · download started' : ''}
-              </p>
+      {meta.note && <Note text={meta.note} />}
+      {(files.length > 1 || folders) && (
+        <div className="flex flex-wrap items-center gap-3">
+          <Button onClick={() => void download('all')} disabled={downloading !== null || exhausted} className="w-full sm:w-auto">
+            {downloading === 'all' ? 'Preparing…' : 'Download all'}
+          </Button>
+          <span className="text-sm text-slate-600 dark:text-slate-400">
+            one zip, {formatBytes(total)}
+            {folders ? ', folders included' : ''}
+            {started.includes('all') ? ' · download started' : ''}
+          </span>
+        </div>
+      )}
+      <FileTree
+        label="Shared files"
+        items={files.map((f) => ({ ...f, key: f.id }))}
+        row={(f) => (
+          <div className="space-y-3 p-3">
+            <div className="flex flex-col gap-3 sm:flex-row sm:items-center">
+              <div className="min-w-0 flex-1">
+                <p className="break-words font-medium" data-testid="file-name">
+                  {f.name}
+                </p>
+                <p className="text-sm text-slate-600 dark:text-slate-400">
+                  {formatBytes(f.size)}
+                  {started.includes(f.id) ? ' · download started' : ''}
+                </p>
+              </div>
+              <div className="flex gap-2">
+                {previewable(f, meta) && (
+                  <Button
+                    variant="secondary"
+                    onClick={() => togglePreview(f.id)}
+                    aria-expanded={previewing.includes(f.id)}
+                    aria-label={`${previewing.includes(f.id) ? 'Hide the preview of' : 'Preview'} ${f.name}`}
+                    className="flex-1 sm:flex-none"
+                  >
+                    {previewing.includes(f.id) ? 'Hide preview' : 'Preview'}
+                  </Button>
+                )}
+                <Button
+                  onClick={() => void download(f)}
+                  disabled={downloading !== null || exhausted}
+                  aria-label={`Download ${f.name}`}
+                  className="flex-1 sm:flex-none"
+                >
+                  {downloading === f.id ? 'Preparing…' : 'Download'}
+                </Button>
+              </div>
             </div>
-            <Button
-              onClick={() => void download(f)}
-              disabled={downloading !== null || (meta.downloadsLeft === 0 && lease === null)}
-              aria-label={`Download ${f.name}`}
-              className="w-full sm:w-auto"
-            >
-              {downloading === f.id ? 'Preparing…' : 'Download'}
-            </Button>
-          </li>
-        ))}
-      </ul>
+            {previewing.includes(f.id) && <FilePreview shareId={id} file={f} password={state.password} />}
+          </div>
+        )}
+      />
       {downloadError && <Alert tone="error">{downloadError}</Alert>}
       <p className="text-xs text-slate-600 dark:text-slate-400">
         Only download files from people you trust. ShareSync does not scan files.

@@ -1,11 +1,12 @@
-import { Field, Input, Label, Description, Select } from '@headlessui/react'
-import { MAX_FILES_PER_SHARE, type PublicConfig, type UserLimits } from '@sharesync/protocol'
+import { Field, Input, Label, Description, Select, Textarea } from '@headlessui/react'
+import { MAX_FILES_PER_SHARE, MAX_NOTE_LENGTH, type PublicConfig, type UserLimits } from '@sharesync/protocol'
 import { useMemo, useState, type FormEvent } from 'react'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
 import { Card } from '../../components/card'
 import { FilePicker } from '../../components/file-picker'
 import { formatBytes, formatPeriod } from '../../lib/format'
+import { folderOfFile } from '../../lib/file-paths'
 import type { UploadChoice } from './use-upload'
 
 const DOWNLOAD_CHOICES: { value: string; label: string }[] = [
@@ -17,7 +18,7 @@ const DOWNLOAD_CHOICES: { value: string; label: string }[] = [
   { value: '100', label: '100 downloads' },
 ]
 
-const fieldInput =
+export const fieldInput =
   'block min-h-11 w-full rounded-xl border border-slate-300 bg-white px-3 py-2 text-base text-slate-900 ' +
   'focus:outline-none data-[focus]:border-indigo-500 data-[focus]:outline-2 data-[focus]:outline-indigo-500 ' +
   'dark:border-slate-600 dark:bg-slate-800 dark:text-slate-100'
@@ -64,6 +65,9 @@ export function UploadOptions({
   // Until the person chooses, the admin's default applies (it may arrive after the first render).
   const encrypted = encryptionRequired || (encryptedChoice ?? config?.encryption.default === true)
   const [showPassword, setShowPassword] = useState(false)
+  const [note, setNote] = useState('')
+  const [previews, setPreviews] = useState(true)
+  const previewsOff = config?.previews === false
 
   const total = files.reduce((n, f) => n + f.size, 0)
   const tooBig = limits ? files.filter((f) => f.size > limits.maxFileSize) : []
@@ -73,7 +77,14 @@ export function UploadOptions({
   const submit = (e: FormEvent) => {
     e.preventDefault()
     if (tooBig.length || tooMany || busy) return
-    onSubmit({ expiresIn: chosenExpiry, maxDownloads: downloads === 'unlimited' ? null : Number(downloads), password, encrypted })
+    onSubmit({
+      expiresIn: chosenExpiry,
+      maxDownloads: downloads === 'unlimited' ? null : Number(downloads),
+      password,
+      encrypted,
+      note,
+      previews,
+    })
   }
 
   return (
@@ -95,7 +106,10 @@ export function UploadOptions({
           {files.map((f, i) => (
             <li key={`${f.name}-${f.size}-${i}`} className="flex items-center gap-3 px-3 py-2">
               <div className="min-w-0 flex-1">
-                <p className="truncate font-medium">{f.name}</p>
+                <p className="truncate font-medium">
+                  {folderOfFile(f) && <span className="font-normal text-slate-600 dark:text-slate-400">{folderOfFile(f)}/</span>}
+                  {f.name}
+                </p>
                 <p
                   className={`text-sm ${limits && f.size > limits.maxFileSize ? 'font-semibold text-red-700 dark:text-red-300' : 'text-slate-600 dark:text-slate-400'}`}
                 >
@@ -112,6 +126,9 @@ export function UploadOptions({
         <div className="flex flex-wrap gap-3">
           <FilePicker onFiles={onAddFiles} variant="secondary">
             Add more files
+          </FilePicker>
+          <FilePicker onFiles={onAddFiles} variant="secondary" directory testId="folder-input-more">
+            Add a folder
           </FilePicker>
           <Button variant="ghost" onClick={onClear} disabled={busy}>
             Clear
@@ -186,6 +203,31 @@ export function UploadOptions({
               </Button>
             </div>
           </Field>
+          <Field className="sm:col-span-2">
+            <Label className="text-sm font-semibold">Note to recipients (optional)</Label>
+            <Description className="text-sm text-slate-600 dark:text-slate-400">
+              Shown on the share page{encrypted ? ', encrypted with the names' : ''}. A little Markdown: links, emphasis, lists.
+            </Description>
+            <Textarea
+              className={`${fieldInput} mt-1 min-h-20`}
+              value={note}
+              maxLength={MAX_NOTE_LENGTH}
+              onChange={(e) => setNote(e.target.value)}
+              name="note"
+            />
+          </Field>
+          {!previewsOff && !encrypted && (
+            <label className="flex min-h-11 items-center gap-3 text-sm font-semibold sm:col-span-2">
+              <input
+                type="checkbox"
+                name="previews"
+                className="h-5 w-5 accent-indigo-600"
+                checked={previews}
+                onChange={(e) => setPreviews(e.target.checked)}
+              />
+              Recipients may preview images, video, audio, PDF and text (a preview is not a download)
+            </label>
+          )}
         </div>
 
         {limits && (

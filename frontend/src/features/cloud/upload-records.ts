@@ -39,6 +39,8 @@ export interface OwnedLink {
   passwordProtected: boolean
   /** End-to-end encrypted: `url` has no key; the whole link is rebuilt from the key in IndexedDB. */
   encrypted?: boolean
+  /** a text-only share (no files) */
+  kind?: 'text'
   createdAt: string
   files: { name: string; size: number }[]
 }

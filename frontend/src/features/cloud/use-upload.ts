@@ -1,8 +1,9 @@
 import { encryptedSize, ShareKey } from '@sharesync/crypto'
-import { CreateShareRequest, MAX_FILES_PER_SHARE, MAX_PASSWORD_LENGTH } from '@sharesync/protocol'
+import { CreateShareRequest, MAX_FILES_PER_SHARE, MAX_NOTE_LENGTH, MAX_PASSWORD_LENGTH } from '@sharesync/protocol'
 import { useCallback, useEffect, useRef, useState } from 'react'
 import { useNavigate } from 'react-router-dom'
 import { ApiError, errorMessage } from '../../lib/api'
+import { folderOfFile } from '../../lib/file-paths'
 import { cloudApi } from './cloud-api'
 import { keyStore } from './encryption/key-store'
 import { partEncoder, sealShare } from './encryption/seal-upload'
@@ -15,6 +16,10 @@ export interface UploadChoice {
   password: string
   /** End-to-end encryption: contents, names and types are encrypted in this browser. */
   encrypted: boolean
+  /** the note to recipients ('' for none); encrypted with the names on an encrypted share */
+  note: string
+  /** recipients may preview files on the share page */
+  previews: boolean
 }
 
 /** The key of an encrypted pending upload: in memory for a fresh start, from IndexedDB after a reload. */
@@ -187,10 +192,17 @@ export function useUpload() {
       })
       // The server's own schema (from protocol/): a mistake is explained here, before any upload.
       const plain = CreateShareRequest.safeParse({
-        files: files.map((f) => ({ name: f.name, size: f.size, type: (f.type || 'application/octet-stream').slice(0, 255) })),
+        files: files.map((f) => ({
+          name: f.name,
+          size: f.size,
+          type: (f.type || 'application/octet-stream').slice(0, 255),
+          ...(folderOfFile(f) ? { path: folderOfFile(f) } : {}),
+        })),
         expiresIn: choice.expiresIn,
         maxDownloads: choice.maxDownloads,
         password: choice.password || undefined,
+        ...(choice.note.trim() ? { note: choice.note } : {}),
+        previews: choice.previews,
       })
       if (!plain.success) {
         setSnapshot(null)
@@ -202,7 +214,13 @@ export function useUpload() {
         // End-to-end encryption: names, types and (with a password) the key are sealed here, before
         // anything is sent; the server gets encrypted sizes and an opaque envelope.
         const sealed = choice.encrypted
-          ? await sealShare(files, { expiresIn: choice.expiresIn, maxDownloads: choice.maxDownloads, password: choice.password || null })
+          ? await sealShare(files, {
+              expiresIn: choice.expiresIn,
+              maxDownloads: choice.maxDownloads,
+              password: choice.password || null,
+              note: choice.note.trim() ? choice.note : undefined,
+              previews: choice.previews,
+            })
           : null
         const body = sealed ? CreateShareRequest.safeParse(sealed.request) : plain
         if (!body.success) {
@@ -297,6 +315,7 @@ function describeInvalid(issue: { path: PropertyKey[]; message: string } | undef
       : `This file cannot be shared as it is: ${issue?.message ?? 'invalid'} (its name may be too long).`
   }
   if (where === 'password') return `The password may be at most ${MAX_PASSWORD_LENGTH} characters.`
+  if (where === 'note') return `The note may be at most ${MAX_NOTE_LENGTH} characters.`
   if (where === 'metadata') return 'The file names are too long to be encrypted together: remove some files or shorten their names.'
   return `Please check the options: ${issue?.message ?? 'invalid input'}.`
 }

@@ -1,5 +1,6 @@
 import { ShareKey, encryptedSize, formatKeyToken, newSecret, sealMetadata, sealPartPieces } from '@sharesync/crypto'
-import type { CreateShareRequest } from '@sharesync/protocol'
+import type { CreateShareRequest, CreateTextRequest } from '@sharesync/protocol'
+import { folderOfFile } from '../../../lib/file-paths'
 
 /**
  * The sender's side of an end-to-end encrypted link: what the upload page calls before
@@ -26,17 +27,26 @@ export interface SealedShare {
 /** Encrypts the names and types and builds the create request; with a password, derives the key from it too. */
 export async function sealShare(
   files: File[],
-  options: { expiresIn?: number; maxDownloads: number | null; password: string | null },
+  options: { expiresIn?: number; maxDownloads: number | null; password: string | null; note?: string; previews?: boolean },
 ): Promise<SealedShare> {
   const secret = newSecret()
   const key = await ShareKey.derive(secret, options.password)
-  const metadata = await sealMetadata(key, { files: files.map((f) => ({ name: f.name, type: f.type || 'application/octet-stream' })) })
+  // Names, types, folders and the note: all inside the envelope, never in the clear.
+  const metadata = await sealMetadata(key, {
+    files: files.map((f) => ({
+      name: f.name,
+      type: f.type || 'application/octet-stream',
+      ...(folderOfFile(f) ? { path: folderOfFile(f) } : {}),
+    })),
+    ...(options.note ? { note: options.note } : {}),
+  })
   const request: CreateShareRequest = {
     encrypted: true,
     metadata,
     files: files.map((f) => ({ size: encryptedSize(f.size) })),
     expiresIn: options.expiresIn,
     maxDownloads: options.maxDownloads,
+    ...(options.previews !== undefined ? { previews: options.previews } : {}),
     ...(key.accessToken ? { password: key.accessToken } : {}),
   }
   return { request, key, token: formatKeyToken(secret, options.password !== null) }
@@ -65,4 +75,24 @@ export function partEncoder(key: ShareKey, index: number, file: File): PartEncod
 /** The link to hand out: the share page with the key in the fragment (never sent to a server). */
 export function linkWithKey(url: string, token: string): string {
   return `${url.split('#')[0]}#${token}`
+}
+
+/** An end-to-end encrypted text share: the note in the share's envelope, the text in a second one. */
+export async function sealText(
+  text: string,
+  options: { expiresIn?: number; maxDownloads: number | null; password: string | null; note?: string },
+): Promise<{ request: CreateTextRequest; key: ShareKey; token: string }> {
+  const secret = newSecret()
+  const key = await ShareKey.derive(secret, options.password)
+  const metadata = await sealMetadata(key, { files: [], ...(options.note ? { note: options.note } : {}) })
+  const sealed = await sealMetadata(key, { files: [], text })
+  const request: CreateTextRequest = {
+    encrypted: true,
+    metadata,
+    text: sealed,
+    expiresIn: options.expiresIn,
+    maxDownloads: options.maxDownloads,
+    ...(key.accessToken ? { password: key.accessToken } : {}),
+  }
+  return { request, key, token: formatKeyToken(secret, options.password !== null) }
 }

@@ -1,0 +1,205 @@
+import { Description, Field, Input, Label, Select, Textarea } from '@headlessui/react'
+import { CreateTextRequest, MAX_NOTE_LENGTH, MAX_PASSWORD_LENGTH, MAX_TEXT_LENGTH } from '@sharesync/protocol'
+import { useMemo, useState, type FormEvent } from 'react'
+import { useNavigate } from 'react-router-dom'
+import { Alert } from '../../components/alert'
+import { Button } from '../../components/button'
+import { Card } from '../../components/card'
+import { usePageTitle } from '../../components/page-title'
+import { errorMessage } from '../../lib/api'
+import { formatPeriod } from '../../lib/format'
+import { usePublicConfig } from '../../lib/use-public-config'
+import { cloudApi } from '../cloud/cloud-api'
+import { keyStore } from '../cloud/encryption/key-store'
+import { sealText } from '../cloud/encryption/seal-upload'
+import { fieldInput } from '../cloud/upload-options'
+import { ownedLinks } from '../cloud/upload-records'
+import { useViewerLimits } from '../cloud/use-viewer-limits'
+
+const VIEW_CHOICES: { value: string; label: string }[] = [
+  { value: 'unlimited', label: 'Unlimited' },
+  { value: '1', label: 'One view, then delete' },
+  { value: '5', label: '5 views' },
+  { value: '10', label: '10 views' },
+]
+
+/**
+ * "Share a text": a snippet, a password or a link, with the options of a file link (expiry, views
+ * allowed, password, end-to-end encryption). The result is a link like any other; recipients see
+ * the text with a copy button.
+ */
+export function NewTextPage() {
+  const { config } = usePublicConfig()
+  const limits = useViewerLimits(config)
+  const navigate = useNavigate()
+  usePageTitle('Share a text')
+  const expiryChoices = useMemo(
+    () => (config ? config.expiryChoices.filter((s) => s <= (limits?.maxExpiry ?? Infinity)) : []),
+    [config, limits],
+  )
+  const defaultExpiry = config
+    ? expiryChoices.includes(config.defaults.expiresIn)
+      ? config.defaults.expiresIn
+      : expiryChoices[expiryChoices.length - 1]
+    : undefined
+  const [text, setText] = useState('')
+  const [note, setNote] = useState('')
+  const [expiry, setExpiry] = useState('')
+  const [views, setViews] = useState('1')
+  const [password, setPassword] = useState('')
+  const encryptionRequired = config?.encryption.required === true
+  const [encryptedChoice, setEncrypted] = useState<boolean | null>(null)
+  const encrypted = encryptionRequired || (encryptedChoice ?? config?.encryption.default === true)
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<string | null>(null)
+  const chosenExpiry = expiry ? Number(expiry) : defaultExpiry
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault()
+    if (busy) return
+    setError(null)
+    const options = { expiresIn: chosenExpiry, maxDownloads: views === 'unlimited' ? null : Number(views) }
+    setBusy(true)
+    try {
+      const sealed = encrypted ? await sealText(text, { ...options, password: password || null, ...(note.trim() ? { note } : {}) }) : null
+      const body = CreateTextRequest.safeParse(
+        sealed ? sealed.request : { ...options, text, ...(note.trim() ? { note } : {}), ...(password ? { password } : {}) },
+      )
+      if (!body.success) {
+        const where = body.error.issues[0]?.path[0]
+        setError(
+          where === 'text' || where === 'metadata'
+            ? `The text may be at most ${MAX_TEXT_LENGTH.toLocaleString('en')} characters${encrypted ? ' (less when encrypted: remove some of it)' : ''}, and not empty.`
+            : where === 'note'
+              ? `The note may be at most ${MAX_NOTE_LENGTH} characters.`
+              : `Please check the options: ${body.error.issues[0]?.message ?? 'invalid input'}.`,
+        )
+        return
+      }
+      const created = await cloudApi.createText(body.data)
+      if (!created.ownerToken) throw new Error('The server did not return an owner token.')
+      if (sealed) {
+        await keyStore
+          .save({
+            shareId: created.id,
+            token: sealed.token,
+            ikm: sealed.key.ikm,
+            accessToken: sealed.key.accessToken,
+            expiresAt: created.expiresAt,
+          })
+          .catch(() => undefined)
+      }
+      ownedLinks.add({
+        id: created.id,
+        url: created.url,
+        ownerToken: created.ownerToken,
+        expiresAt: created.expiresAt,
+        maxDownloads: created.maxDownloads,
+        passwordProtected: Boolean(password),
+        ...(sealed ? { encrypted: true } : {}),
+        kind: 'text',
+        createdAt: new Date().toISOString(),
+        files: [],
+      })
+      await navigate(`/links/${encodeURIComponent(created.id)}`, { state: sealed ? { token: sealed.token } : null })
+    } catch (err) {
+      setError(errorMessage(err))
+    } finally {
+      setBusy(false)
+    }
+  }
+
+  return (
+    <Card aria-labelledby="text-new-heading">
+      <form onSubmit={(e) => void submit(e)} className="space-y-6">
+        <h1 id="text-new-heading" className="text-xl font-bold sm:text-2xl">
+          Share a text
+        </h1>
+        <Field>
+          <Label className="text-sm font-semibold">Text</Label>
+          <Description className="text-sm text-slate-600 dark:text-slate-400">
+            A snippet, a password or a link: shown as text, with a copy button.
+          </Description>
+          <Textarea
+            className={`${fieldInput} mt-1 min-h-40 font-mono`}
+            value={text}
+            required
+            maxLength={MAX_TEXT_LENGTH}
+            onChange={(e) => setText(e.target.value)}
+            name="text"
+          />
+        </Field>
+        <div className="grid gap-5 sm:grid-cols-2">
+          <Field disabled={expiryChoices.length === 0}>
+            <Label className="text-sm font-semibold">Link expires after</Label>
+            <Select
+              className={`${fieldInput} mt-1`}
+              value={chosenExpiry !== undefined ? String(chosenExpiry) : ''}
+              onChange={(e) => setExpiry(e.target.value)}
+            >
+              {expiryChoices.length === 0 && <option value="">Server default</option>}
+              {expiryChoices.map((s) => (
+                <option key={s} value={String(s)}>
+                  {formatPeriod(s)}
+                </option>
+              ))}
+            </Select>
+          </Field>
+          <Field>
+            <Label className="text-sm font-semibold">Views allowed</Label>
+            <Select className={`${fieldInput} mt-1`} value={views} onChange={(e) => setViews(e.target.value)}>
+              {VIEW_CHOICES.map((c) => (
+                <option key={c.value} value={c.value}>
+                  {c.label}
+                </option>
+              ))}
+            </Select>
+          </Field>
+          <div className="sm:col-span-2">
+            <label className="flex min-h-11 items-center gap-3 text-sm font-semibold">
+              <input
+                type="checkbox"
+                className="h-5 w-5 accent-indigo-600"
+                checked={encrypted}
+                disabled={encryptionRequired}
+                onChange={(e) => setEncrypted(e.target.checked)}
+              />
+              End-to-end encryption
+            </label>
+            <p className="text-sm text-slate-600 dark:text-slate-400">
+              {encryptionRequired ? 'Required on this server. ' : ''}The text and note are encrypted in this browser; the key travels only
+              inside the link.
+            </p>
+          </div>
+          <Field className="sm:col-span-2">
+            <Label className="text-sm font-semibold">Password (optional)</Label>
+            <Input
+              className={`${fieldInput} mt-1`}
+              type="password"
+              autoComplete="new-password"
+              value={password}
+              maxLength={MAX_PASSWORD_LENGTH}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+          </Field>
+          <Field className="sm:col-span-2">
+            <Label className="text-sm font-semibold">Note (optional)</Label>
+            <Description className="text-sm text-slate-600 dark:text-slate-400">
+              Shown above the text; a little Markdown (links, emphasis, lists).
+            </Description>
+            <Textarea
+              className={`${fieldInput} mt-1 min-h-20`}
+              value={note}
+              maxLength={MAX_NOTE_LENGTH}
+              onChange={(e) => setNote(e.target.value)}
+            />
+          </Field>
+        </div>
+        {error && <Alert tone="error">{error}</Alert>}
+        <Button type="submit" className="w-full sm:w-auto" disabled={busy || text.length === 0}>
+          {busy ? 'Creating…' : 'Create text link'}
+        </Button>
+      </form>
+    </Card>
+  )
+}
