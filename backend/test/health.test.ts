@@ -18,7 +18,9 @@ describe('readiness on S3', () => {
   let settled: Promise<unknown> = Promise.resolve()
   beforeAll(async () => {
     s3 = await startS3()
-    server = await startTestServer(s3.env)
+    // A per-address connection cap far below the checks' connections (all from 127.0.0.1): probes
+    // over the cap must be answered too, as a balancer's would be while its address is busy.
+    server = await startTestServer({ ...s3.env, MAX_CONNECTIONS_PER_ADDRESS: '16' })
     // Count the probes the real S3 store receives (the store itself is untouched).
     const store = server.deps.store
     const ping = store.ping.bind(store)
@@ -35,11 +37,13 @@ describe('readiness on S3', () => {
     await s3?.stop()
   })
 
-  it('300 concurrent readiness checks while serving: all 200, and storage is probed once, not 300 times', async () => {
+  it('300 concurrent readiness checks while serving, from one address far over its connection cap: all 200, and storage is probed once per cache period, not 300 times', async () => {
     const before = pings
+    const started = Date.now()
     const statuses = await Promise.all(Array.from({ length: 300 }, async () => (await server.fetch('/api/health/ready')).status))
     expect(new Set(statuses)).toEqual(new Set([200]))
-    expect(pings - before).toBeLessThanOrEqual(1)
+    // At most once per cache period (3 s): on a slow machine the 300 checks may outlast one.
+    expect(pings - before).toBeLessThanOrEqual(1 + Math.floor((Date.now() - started) / 3000))
   })
 
   it('S3 hung (SIGSTOP): 200 concurrent checks all answer 503 storage_unavailable, from one probe that is cancelled; liveness stays 200', async () => {
