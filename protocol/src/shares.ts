@@ -73,7 +73,7 @@ export const EncryptedFileDeclaration = z
 const PlainShareRequest = ShareOptions.extend({
   encrypted: z.literal(false).optional(),
   note: Note.optional(),
-  metadata: z.never({ error: 'metadata: only end-to-end encrypted shares (encrypted: true) carry metadata' }).optional(),
+  metadata: z.never({ error: 'is only for end-to-end encrypted shares (encrypted: true)' }).optional(),
   files: z.array(FileDeclaration).min(1).max(MAX_FILES_PER_SHARE),
 })
 

@@ -35,6 +35,10 @@ describe('zod errors in words a person can act on', () => {
 
   it('a message written for people in the schema is kept as it is', () => {
     expect(messageFor(z.object({ secret: RoomSecret }), { secret: 'short' })).toBe('This is not a room link. Check that the whole link was copied, or join with the room code.')
+    // A field that must be absent says why, not "must be a never".
+    expect(messageFor(CreateShareRequest, { files: [{ name: 'a.txt', size: 1 }], metadata: 'AAAA' })).toBe(
+      'The metadata is only for end-to-end encrypted shares (encrypted: true).',
+    )
   })
 
   it('the API error keeps the raw paths for programs in details', () => {

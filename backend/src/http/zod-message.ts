@@ -51,6 +51,8 @@ const ownMessage = (message: string) => !/^(Invalid|Too (small|big)|Expected|Unr
 function rule(issue: Issue): string {
   switch (issue.code) {
     case 'invalid_type':
+      // A field that must be absent here says why in the schema ("is only for …"): that completes the sentence.
+      if (issue.expected === 'never' && ownMessage(issue.message) && /^[a-z]/.test(issue.message)) return issue.message
       // zod does not keep the input in its issues; its own message says what it received.
       return /received undefined/.test(issue.message) ? 'is missing' : `must be ${issue.expected === 'number' || issue.expected === 'int' ? 'a number' : issue.expected === 'string' ? 'text' : `a${/^[aeiou]/.test(issue.expected) ? 'n' : ''} ${issue.expected}`}`
     case 'too_small': {
