@@ -3,9 +3,13 @@
 import { chmodSync, readFileSync, rmSync } from 'node:fs'
 import { build } from 'esbuild'
 
+// Paths below are the package's own, wherever this is run from.
+const here = new URL('.', import.meta.url).pathname
+process.chdir(here)
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'))
 rmSync('dist', { recursive: true, force: true })
 await build({
+  absWorkingDir: here,
   entryPoints: { sharesync: 'src/main.ts' },
   outdir: 'dist',
   bundle: true,
