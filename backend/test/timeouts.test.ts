@@ -150,8 +150,8 @@ describe('concurrent connections per address', () => {
     clients.push(c)
     return c
   }
-  const ask = async (c: RawClient, path: string, headers: Record<string, string> = {}) => {
-    c.write(head('GET', path, headers))
+  const ask = async (c: RawClient, path: string, headers: Record<string, string> = {}, method = 'GET') => {
+    c.write(head(method, path, headers))
     await within(c.until('\r\n\r\n'), 15_000, 'an answer')
     return c.status()
   }
@@ -168,9 +168,9 @@ describe('concurrent connections per address', () => {
   })
 
   it('a balancer probing readiness or liveness from an address at its cap is answered 200, then its connection closes', async () => {
-    for (const path of ['/api/health/ready', '/api/health']) {
+    for (const [method, path] of [['GET', '/api/health/ready'], ['GET', '/api/health'], ['HEAD', '/api/health/ready']] as const) {
       const probe = await open('127.0.0.2')
-      expect(await ask(probe, path)).toBe(200)
+      expect(await ask(probe, path, {}, method)).toBe(200)
       await within(probe.closed, 15_000, 'probe connection closed')
     }
   })

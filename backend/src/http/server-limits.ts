@@ -51,7 +51,7 @@ function healthOnlyWhenOverCap(app: RequestListener, overCap: OverCap): RequestL
     if (silent === undefined) return app(req, res)
     clearTimeout(silent)
     res.shouldKeepAlive = false
-    if (req.method === 'GET' && HEALTH_PATHS.has((req.url ?? '').split('?')[0]!)) return app(req, res)
+    if ((req.method === 'GET' || req.method === 'HEAD') && HEALTH_PATHS.has((req.url ?? '').split('?')[0]!)) return app(req, res)
     req.resume()
     res.writeHead(ERRORS.too_many_connections, TOO_MANY_HEADERS).end(TOO_MANY)
   }
