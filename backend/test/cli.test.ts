@@ -153,6 +153,23 @@ describe('sharesync send / get', () => {
     expect(back.equals(data)).toBe(true)
   })
 
+  it('get resumes a plain download from its .part file with Range (only the rest is fetched)', async () => {
+    const file = join(work, 'range.bin')
+    const data = randomBytes(3 * MiB)
+    writeFileSync(file, data)
+    const sent = json<Sent>(await sharesync(['send', file, '--json']))
+    const out = join(work, 'range.back')
+    // A .part of the first MiB, as an interrupted run leaves it, but zeros: a resumed download keeps
+    // them, a restarted one would overwrite them.
+    writeFileSync(`${out}.part`, Buffer.alloc(MiB))
+    expect((await sharesync(['get', sent.link, '-o', out, '-q'])).code).toBe(0)
+    const back = readFileSync(out)
+    expect(back.length).toBe(data.length)
+    expect(back.subarray(0, MiB).equals(Buffer.alloc(MiB))).toBe(true)
+    expect(back.subarray(MiB).equals(data.subarray(MiB))).toBe(true)
+    expect(existsSync(`${out}.part`)).toBe(false)
+  })
+
   it('an end-to-end encrypted link with a password: the key stays in the fragment, the server sees no name, get decrypts', async () => {
     const file = join(work, 'secret report.pdf')
     await randomFile(file, 6 * MiB + 123)

@@ -132,13 +132,10 @@ export async function get(link: string, opts: GetOptions): Promise<GetResult> {
       if (!res.ok || !res.body) throw await errorOf(res)
       const appending = from > 0 && res.status === 206
       progress.add(appending ? from : 0)
-      const counted = new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, ctl) {
-          progress.add(chunk.length)
-          ctl.enqueue(chunk)
-        },
-      })
-      await pipeline(Readable.fromWeb(res.body.pipeThrough(counted) as import('node:stream/web').ReadableStream), toStdout ? stdoutSink() : createWriteStream(partial, { flags: appending ? 'a' : 'w' }))
+      // Node streams all the way: no web TransformStream in the plain path.
+      const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream)
+      body.on('data', (chunk: Buffer) => progress.add(chunk.length))
+      await pipeline(body, toStdout ? stdoutSink() : createWriteStream(partial, { flags: appending ? 'a' : 'w' }))
       if (!toStdout && (await stat(partial)).size !== file.size) throw new CliError(EXIT.integrity, `${names[i]!.name}: the download is incomplete; run again to resume.`)
     }
     if (!toStdout) await rename(partial, dest)
