@@ -390,3 +390,28 @@ describe('folders, Download all, previews, notes and texts in the browser', () =
     expect((await api(`/api/shares/${id}/text`, { body: {} })).status).toBe(404)
   })
 })
+
+describe('an admin policy in the browser', () => {
+  let strict: AppProcess
+  beforeAll(async () => {
+    strict = await startApp({ ANON_PASSWORD_REQUIRED: 'true', UPLOAD_RATE_LIMIT: '1000/1h', SHARE_CREATE_RATE_LIMIT: '1000/1h' })
+  })
+  afterAll(() => strict?.stop())
+
+  it('"password required for anonymous" asks for a password on the upload page and makes the link only with one', async () => {
+    const path = randomFile(files.dir, 'policy.txt', 1000)
+    const { page } = await newPage()
+    await page.goto(`${strict.url}/`)
+    await page.getByTestId('file-input').setInputFiles([path])
+    await page.getByRole('heading', { name: 'Create a link' }).waitFor()
+    const submit = page.getByRole('button', { name: 'Upload and create link' })
+    await expect.poll(() => page.getByText('This server requires a password on links made without signing in.').count()).toBe(1)
+    expect(await submit.isDisabled()).toBe(true)
+    await page.getByLabel('Password (required)').fill('hunter2')
+    expect(await submit.isDisabled()).toBe(false)
+    await submit.click()
+    const link = await waitForResult(page)
+    const id = link.split('/s/')[1]!
+    expect((await apiOf(strict.url)<{ passwordRequired: boolean }>(`/api/shares/${id}`)).body.passwordRequired).toBe(true)
+  })
+})

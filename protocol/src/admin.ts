@@ -235,6 +235,8 @@ export const AdminSettings = z
     p2pRelay: z.boolean(),
     /** Recipients may preview files on share pages (owners can still turn previews off per share). */
     previews: z.boolean().default(true),
+    /** Links made without signing in must have a password. */
+    anonymousPasswordRequired: z.boolean().default(false),
     defaultExpiry: seconds,
     user: RoleLimits,
     anonymous: RoleLimits,

@@ -75,6 +75,8 @@ export const ERRORS = {
   previews_disabled: 403,
   /** this file is never previewed (its type, its size, or the share's download limit) */
   preview_unsupported: 415,
+  /** the admin's policy requires a password on this link (e.g. on links made without signing in) */
+  password_required_by_policy: 400,
   /** an `Authorization: Bearer` token that is unknown, malformed, revoked or expired */
   token_invalid: 401,
   /** an API token without the scope this route needs */

@@ -267,6 +267,8 @@ export const PublicConfig = z
     storage: z.enum(['disk', 's3']),
     /** Recipients may preview files on share pages (the admin's switch; owners choose per share). */
     previews: z.boolean(),
+    /** Links made without signing in must have a password (the admin's policy). */
+    passwordRequired: z.object({ anonymous: z.boolean() }),
   })
   .meta({ id: 'PublicConfig' })
 export type PublicConfig = z.infer<typeof PublicConfig>

@@ -82,6 +82,7 @@ export function defaultsFrom(config: Config): Policy {
     requireEncryption: p.requireEncryption,
     p2pRelay: config.relay.enabled,
     previews: p.previews,
+    anonymousPasswordRequired: p.anonymousPasswordRequired,
     defaultExpiry: p.defaultExpiry,
     user: { ...p.user },
     anonymous: { ...p.anonymous },

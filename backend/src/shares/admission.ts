@@ -39,6 +39,9 @@ export class Admission {
         'This server accepts only end-to-end encrypted uploads: use the web app with "End-to-end encryption", or the sharesync command-line client.',
       )
     }
+    if (!viewer.user && live.anonymousPasswordRequired && !options.password) {
+      throw new AppError('password_required_by_policy', 'This server requires a password on links made without signing in: set one, or sign in.')
+    }
     const policy = limitsFor(live, viewer)
     const expiresIn = options.expiresIn ?? Math.min(live.defaultExpiry, policy.maxExpiry)
     if (expiresIn > policy.maxExpiry) {

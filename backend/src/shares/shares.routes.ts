@@ -72,6 +72,7 @@ export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): R
       expiryChoices: EXPIRY_CHOICES.filter((s) => s <= policy.user.maxExpiry),
       storage: config.storage.kind,
       previews: policy.previews,
+      passwordRequired: { anonymous: policy.anonymousPasswordRequired },
     }
     res.json(body)
   })

@@ -21,6 +21,7 @@ interface Form {
   requireEncryption: boolean
   p2pRelay: boolean
   previews: boolean
+  anonymousPasswordRequired: boolean
   defaultExpiryHours: string
   userMaxFileMb: string
   userMaxExpiryDays: string
@@ -41,6 +42,7 @@ function toForm(s: AdminSettings): Form {
     requireEncryption: s.requireEncryption,
     p2pRelay: s.p2pRelay,
     previews: s.previews,
+    anonymousPasswordRequired: s.anonymousPasswordRequired,
     defaultExpiryHours: num(s.defaultExpiry, HOUR),
     userMaxFileMb: num(s.user.maxFileSize, MB),
     userMaxExpiryDays: num(s.user.maxExpiry, DAY),
@@ -61,6 +63,7 @@ function fromForm(f: Form): AdminSettings {
     requireEncryption: f.requireEncryption,
     p2pRelay: f.p2pRelay,
     previews: f.previews,
+    anonymousPasswordRequired: f.anonymousPasswordRequired,
     defaultExpiry: v(f.defaultExpiryHours, HOUR),
     user: { maxFileSize: v(f.userMaxFileMb, MB), maxExpiry: v(f.userMaxExpiryDays, DAY), dailyQuota: v(f.userQuotaGb, GB) },
     anonymous: { maxFileSize: v(f.anonMaxFileMb, MB), maxExpiry: v(f.anonMaxExpiryDays, DAY), dailyQuota: v(f.anonQuotaGb, GB) },
@@ -173,6 +176,15 @@ export function SettingsSection({ onSaved }: { onSaved: () => void }) {
             aria-describedby="previews-help"
           />
           Previews on share pages
+        </label>
+        <label className="flex min-h-11 items-center gap-3 text-sm font-medium">
+          <input
+            type="checkbox"
+            className="h-5 w-5 accent-indigo-600"
+            checked={form.anonymousPasswordRequired}
+            onChange={(e) => set({ anonymousPasswordRequired: e.target.checked })}
+          />
+          Links made without signing in need a password
         </label>
         <p id="previews-help" className="-mt-4 text-xs text-slate-600 dark:text-slate-400">
           Recipients may look at images, video, audio, PDF and text before downloading; a preview never counts as a download. Owners can

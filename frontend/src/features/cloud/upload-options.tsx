@@ -8,6 +8,7 @@ import { FilePicker } from '../../components/file-picker'
 import { formatBytes, formatPeriod } from '../../lib/format'
 import { folderOfFile } from '../../lib/file-paths'
 import type { UploadChoice } from './use-upload'
+import { usePasswordRequired } from './use-viewer-limits'
 
 const DOWNLOAD_CHOICES: { value: string; label: string }[] = [
   { value: 'unlimited', label: 'Unlimited' },
@@ -68,6 +69,8 @@ export function UploadOptions({
   const [note, setNote] = useState('')
   const [previews, setPreviews] = useState(true)
   const previewsOff = config?.previews === false
+  const passwordRequired = usePasswordRequired(config)
+  const missingPassword = passwordRequired && password === ''
 
   const total = files.reduce((n, f) => n + f.size, 0)
   const tooBig = limits ? files.filter((f) => f.size > limits.maxFileSize) : []
@@ -76,7 +79,7 @@ export function UploadOptions({
 
   const submit = (e: FormEvent) => {
     e.preventDefault()
-    if (tooBig.length || tooMany || busy) return
+    if (tooBig.length || tooMany || busy || missingPassword) return
     onSubmit({
       expiresIn: chosenExpiry,
       maxDownloads: downloads === 'unlimited' ? null : Number(downloads),
@@ -182,8 +185,9 @@ export function UploadOptions({
             </p>
           </div>
           <Field className="sm:col-span-2">
-            <Label className="text-sm font-semibold">Password (optional)</Label>
+            <Label className="text-sm font-semibold">{passwordRequired ? 'Password (required)' : 'Password (optional)'}</Label>
             <Description className="text-sm text-slate-600 dark:text-slate-400">
+              {passwordRequired ? 'This server requires a password on links made without signing in. ' : ''}
               {encrypted
                 ? 'Recipients need the link and this password: it becomes part of the key.'
                 : 'Recipients must enter it; file names stay hidden until they do.'}
@@ -195,6 +199,7 @@ export function UploadOptions({
                 autoComplete="new-password"
                 value={password}
                 maxLength={256}
+                required={passwordRequired}
                 onChange={(e) => setPassword(e.target.value)}
                 name="password"
               />
@@ -241,7 +246,7 @@ export function UploadOptions({
           </Alert>
         )}
         {error && <Alert tone="error">{error}</Alert>}
-        <Button type="submit" className="w-full sm:w-auto" disabled={busy || tooBig.length > 0 || tooMany || files.length === 0}>
+        <Button type="submit" className="w-full sm:w-auto" disabled={busy || tooBig.length > 0 || tooMany || files.length === 0 || missingPassword}>
           {busy ? 'Creating…' : 'Upload and create link'}
         </Button>
       </form>

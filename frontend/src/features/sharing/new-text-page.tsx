@@ -14,7 +14,7 @@ import { keyStore } from '../cloud/encryption/key-store'
 import { sealText } from '../cloud/encryption/seal-upload'
 import { fieldInput } from '../cloud/upload-options'
 import { ownedLinks } from '../cloud/upload-records'
-import { useViewerLimits } from '../cloud/use-viewer-limits'
+import { usePasswordRequired, useViewerLimits } from '../cloud/use-viewer-limits'
 
 const VIEW_CHOICES: { value: string; label: string }[] = [
   { value: 'unlimited', label: 'Unlimited' },
@@ -31,6 +31,7 @@ const VIEW_CHOICES: { value: string; label: string }[] = [
 export function NewTextPage() {
   const { config } = usePublicConfig()
   const limits = useViewerLimits(config)
+  const passwordRequired = usePasswordRequired(config)
   const navigate = useNavigate()
   usePageTitle('Share a text')
   const expiryChoices = useMemo(
@@ -172,8 +173,14 @@ export function NewTextPage() {
             </p>
           </div>
           <Field className="sm:col-span-2">
-            <Label className="text-sm font-semibold">Password (optional)</Label>
+            <Label className="text-sm font-semibold">{passwordRequired ? 'Password (required)' : 'Password (optional)'}</Label>
+            {passwordRequired && (
+              <Description className="text-sm text-slate-600 dark:text-slate-400">
+                This server requires a password on links made without signing in.
+              </Description>
+            )}
             <Input
+              required={passwordRequired}
               className={`${fieldInput} mt-1`}
               type="password"
               autoComplete="new-password"
