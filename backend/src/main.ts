@@ -23,9 +23,21 @@ async function main() {
     }
     throw err
   }
-  const logger = createLogger(config.logLevel)
+  // In a terminal, per-request logs would bury the banner: warnings and errors only, unless
+  // LOG_LEVEL asks for more. Under a supervisor (no TTY: Docker, systemd) logs stay at info.
+  const interactive = Boolean(process.stdout.isTTY)
+  const quiet = interactive && !config.logLevelGiven
+  const logger = createLogger(quiet ? 'warn' : config.logLevel)
   const server = await startServer(config, { logger })
+  logger.info({ port: server.port, db: config.database.kind, storage: config.storage.kind, redis: Boolean(config.redisUrl) }, 'listening')
+  // No admin yet and no way for Google to make one: a one-time admin sign-in link (README "Admin bootstrap").
+  const bootstrap = await ensureAdminBootstrap(server.deps)
+  // info, not warn: in a terminal the banner below says it, and nothing should come after the banner.
+  if (bootstrap) logger.info('no admin exists: a one-time admin sign-in link was printed to stdout')
 
+  // The banner comes last, so that it is what a person sees in the terminal (pino writes
+  // asynchronously: its lines so far go out first).
+  await new Promise<void>((resolve) => logger.flush(() => resolve()))
   const urls = config.publicUrl ? [config.publicUrl] : config.host === '0.0.0.0' ? lanUrls(server.port) : []
   const local = `http://localhost:${server.port}`
   const lines = [``, `  ShareSync is running`, ``, `  Local:   ${local}`, ...urls.map((u) => `  Network: ${u}`), ``]
@@ -34,13 +46,10 @@ async function main() {
     process.stdout.write(`  Scan to open on a phone on the same network:\n`)
     process.stdout.write(await QRCode.toString(urls[0], { type: 'terminal', small: true }))
   }
-  logger.info({ port: server.port, db: config.database.kind, storage: config.storage.kind, redis: Boolean(config.redisUrl) }, 'listening')
-  // No admin yet and no way for Google to make one: a one-time admin sign-in link (README "Admin bootstrap").
-  const bootstrap = await ensureAdminBootstrap(server.deps)
   if (bootstrap) {
     process.stdout.write(`\n  No admin account exists yet. Open this one-time link (valid 24 h) to sign in as admin:\n\n  ${urls[0] ?? local}${bootstrap}\n\n`)
-    logger.warn('no admin exists: a one-time admin sign-in link was printed to stdout')
   }
+  if (quiet) process.stdout.write(`  Request logs are hidden in a terminal (LOG_LEVEL=info shows them). Ctrl-C stops the server.\n\n`)
 
   let stopping = false
   const stop = (signal: string) => {
