@@ -114,9 +114,10 @@ async function createEncryptedLink(page: Page, baseUrl: string, paths: string[],
 async function encryptedResult(page: Page): Promise<string> {
   await page.waitForURL(/\/links\//, { timeout: 180_000 })
   await page.getByRole('heading', { name: 'Your link is ready' }).waitFor()
-  const url = await page.getByTestId('share-url').inputValue()
-  expect(url).toMatch(/\/s\/[A-Za-z0-9_-]{22,}#[A-Za-z0-9_-]{22}(\.p)?$/)
-  return url
+  // After a reload the page reads the key from IndexedDB: the link is complete once it carries it.
+  const whole = /\/s\/[A-Za-z0-9_-]{22,}#[A-Za-z0-9_-]{22}(\.p)?$/
+  await expect.poll(() => page.getByTestId('share-url').inputValue()).toMatch(whole)
+  return page.getByTestId('share-url').inputValue()
 }
 
 /** Downloads `name` from an open share page and returns the saved file's SHA-256 and suggested name. */
