@@ -52,6 +52,11 @@ describe('cloud links in the browser', () => {
     const expected = await sha256File(path)
 
     const sender = await newPage()
+    // A known uplink (40 MiB/s, about 2.5 s for the file): on a fast machine the upload would end
+    // before the speed's first second-long window, so speed and time left would never show.
+    const cdp = await sender.context().newCDPSession(sender)
+    await cdp.send('Network.enable')
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 40 * MiB })
     await chooseFiles(sender, app.url, [path])
     await recordUploadPercents(sender)
     await submitUpload(sender)
