@@ -203,6 +203,7 @@ function RoomView({ session, view, onLeave }: { session: RoomSession; view: Sess
   }
   return (
     <div className="space-y-6">
+      <h1 className="text-2xl font-semibold">Room {room.code}</h1>
       {!view.serverConnected && <Alert tone="warning">Reconnecting to the server… Transfers in progress continue.</Alert>}
       {view.serverConnected && view.error && <Alert tone="error">{view.error}</Alert>}
       <Card className="flex flex-col gap-4 sm:flex-row sm:items-center">
@@ -229,7 +230,7 @@ function RoomView({ session, view, onLeave }: { session: RoomSession; view: Sess
         <ul className="space-y-2" aria-label="Devices in this room">
           <li className="text-sm">
             <span className="font-medium">{view.self?.name}</span>{' '}
-            <span className="text-slate-500">(this device{view.self && view.self.device !== view.self.name ? ` · ${view.self.device}` : ''})</span>
+            <span className="text-slate-600 dark:text-slate-300">(this device{view.self && view.self.device !== view.self.name ? ` · ${view.self.device}` : ''})</span>
           </li>
           {view.peers.map((p) => (
             <PeerRow key={p.peerId} peer={p} />
