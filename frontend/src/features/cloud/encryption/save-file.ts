@@ -1,4 +1,5 @@
 import { canStreamDownloads, downloadPort, safeName } from '../../p2p/engine/sinks'
+import { WRITE_BATCH, writeBatcher } from '../../../lib/write-batcher'
 import type { SaveCapabilities, SaveKind } from './save-kind'
 
 export { FORCED_SAVE_KEY, MEMORY_LIMIT, saveKind, type ForcedSave, type SaveKind } from './save-kind'
@@ -38,7 +39,6 @@ export interface SaveSink {
 }
 
 const OPFS_DIR = 'sharesync-cloud'
-const BATCH = 4 * 1024 * 1024
 /** Messages to the download stream's worker not yet answered. */
 const IN_FLIGHT = 2
 
@@ -108,36 +108,6 @@ function offer(file: File) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000)
 }
 
-/** Collects chunks into ~4 MiB batches: each write is a round trip to another process. */
-function batches(flushBatch: (batch: Uint8Array<ArrayBuffer>) => Promise<void>) {
-  let parts: Uint8Array[] = []
-  let pending = 0
-  const flush = async () => {
-    if (pending === 0) return
-    const batch = new Uint8Array(pending)
-    let at = 0
-    for (const p of parts) {
-      batch.set(p, at)
-      at += p.byteLength
-    }
-    parts = []
-    pending = 0
-    await flushBatch(batch)
-  }
-  return {
-    async push(chunk: Uint8Array) {
-      parts.push(chunk)
-      pending += chunk.byteLength
-      if (pending >= BATCH) await flush()
-    },
-    flush,
-    drop() {
-      parts = []
-      pending = 0
-    },
-  }
-}
-
 /**
  * Streams into the service worker's download stream, ~4 MiB of records per message: their buffers are
  * transferred as they are (no joining copy). The worker answers each message with 'ok' once its
@@ -176,7 +146,7 @@ function downloadSink(port: MessagePort): SaveSink {
       const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer
       pending.push(whole ? (chunk.buffer as ArrayBuffer) : new Uint8Array(chunk).buffer)
       bytes += chunk.byteLength
-      if (bytes >= BATCH) await flush()
+      if (bytes >= WRITE_BATCH) await flush()
     },
     async close() {
       await flush()
@@ -196,7 +166,7 @@ function writableSink(
   done: () => Promise<void>,
   remove?: () => Promise<void>,
 ): SaveSink {
-  const out = batches((batch) => writable.write(batch))
+  const out = writeBatcher((batch) => writable.write(batch))
   return {
     kind,
     write: (chunk) => out.push(chunk),
@@ -216,7 +186,7 @@ function writableSink(
 /** Blob slabs: Chromium keeps large Blobs on disk, other browsers in memory (hence MEMORY_LIMIT). */
 function memorySink(name: string, type: string): SaveSink {
   let slabs: Blob[] = []
-  const out = batches(async (batch) => {
+  const out = writeBatcher(async (batch) => {
     slabs.push(new Blob([batch]))
   })
   return {

@@ -1,5 +1,6 @@
 /// <reference lib="webworker" />
 import { createSHA256, type IHasher } from 'hash-wasm'
+import { writeBatcher } from '../../../lib/write-batcher'
 import type { FromWorker, SinkCheckpoint, SinkTarget, ToWorker } from './receive-protocol'
 
 /**
@@ -228,7 +229,7 @@ function opfsWriter(access: FileSystemSyncAccessHandle, handle: FileSystemFileHa
 
 async function pickedWriter(handle: FileSystemFileHandle): Promise<Writer> {
   const writable = await handle.createWritable()
-  const batch = batcher((b) => writable.write(b))
+  const batch = writeBatcher((b) => writable.write(b))
   return {
     resumable: false,
     keepsChunks: true,
@@ -258,7 +259,7 @@ function downloadWriter(port: MessagePort): Writer {
     waiter = null
     w?.(String(e.data))
   }
-  const batch = batcher(async (b) => {
+  const batch = writeBatcher(async (b) => {
     const ok = new Promise<string>((resolve) => (waiter = resolve))
     port.postMessage(b.buffer, [b.buffer])
     await ok
@@ -311,37 +312,6 @@ function blobWriter(name: string, type: string): Writer {
     async discard() {
       slabs = []
       parts = []
-    },
-  }
-}
-
-/** Gathers chunks into ~4 MiB writes: each write to a writable or a port is a round trip. */
-function batcher(writeBatch: (batch: Uint8Array<ArrayBuffer>) => Promise<void>) {
-  const BATCH = 4 * 1024 * 1024
-  let parts: Uint8Array[] = []
-  let pending = 0
-  const flush = async () => {
-    if (pending === 0) return
-    const out = new Uint8Array(pending)
-    let at = 0
-    for (const p of parts) {
-      out.set(p, at)
-      at += p.byteLength
-    }
-    parts = []
-    pending = 0
-    await writeBatch(out)
-  }
-  return {
-    async push(chunk: Uint8Array) {
-      parts.push(chunk)
-      pending += chunk.byteLength
-      if (pending >= BATCH) await flush()
-    },
-    flush,
-    drop() {
-      parts = []
-      pending = 0
     },
   }
 }
