@@ -1,12 +1,12 @@
 import { Readable } from 'node:stream'
-import { joinPath, type DownloadResponse } from '@sharesync/protocol'
+import { zipEntryNames, zipFileName, type DownloadResponse } from '@sharesync/protocol'
 import { downloadsRepo, type DownloadFile, type LeaseRow } from '../db/downloads.repo'
 import { sharesRepo, type FileRow, type ShareRow } from '../db/shares.repo'
 import type { Deps } from '../deps'
 import { AppError, shareNotFound } from '../http/app-error'
 import type { Viewer } from '../http/viewer'
 import type { TransferInfo } from '../monitor/download-monitor'
-import { cleanFilename, contentDisposition } from '../storage/blob-store'
+import { contentDisposition } from '../storage/blob-store'
 import { UrlSigner } from '../storage/url-signer'
 import { zipLength, zipRange, zipStream, type ZipEntry } from '../zip/zip-stream'
 import type { DownloadService, FileResponse, RangeOf } from './download.service'
@@ -91,7 +91,7 @@ export class ZipService {
     this.zippable(share)
     const files = await sharesRepo.files(this.deps.db, shareId)
     const entries = this.entries(share, files, null)
-    return { status: 200, headers: { ...zipHeaders(zipName(share, files)), 'Content-Length': String(zipLength(entries)) }, body: null }
+    return { status: 200, headers: { ...zipHeaders(zipFileName(share.id, files)), 'Content-Length': String(zipLength(entries)) }, body: null }
   }
 
   /** The zip's bytes (all, or one range), for the holder of a lease or of a signed URL. */
@@ -118,7 +118,7 @@ export class ZipService {
 
     const entries = this.entries(share, files, lease)
     const size = zipLength(entries)
-    const name = zipName(share, files)
+    const name = zipFileName(share.id, files)
     const headers: Record<string, string> = { ...zipHeaders(name), 'Accept-Ranges': 'bytes', ETag: `"zip-${share.id}-${size}"` }
     const wanted = o.ifRange === undefined || o.ifRange === headers.ETag ? o.range(size) : null
     if (wanted === 'unsatisfiable') {
@@ -173,7 +173,7 @@ export class ZipService {
    * was recorded as sent under the lease (the first such file counts the share's download).
    */
   private entries(share: ShareRow, files: FileRow[], lease: LeaseRow | null): ZipEntry[] {
-    const names = entryNames(files)
+    const names = zipEntryNames(files)
     return files.map((f, i) => ({
       name: names[i]!,
       size: f.size,
@@ -230,37 +230,4 @@ function zipHeaders(name: string): Record<string, string> {
     'Content-Security-Policy': 'sandbox',
     'Cache-Control': 'private, no-store',
   }
-}
-
-/** A name as one path segment of an archive: no separators, no `.`/`..`, no drive letter. */
-function segment(name: string): string {
-  const clean = cleanFilename(name).replace(/[/\\]/g, '_').replace(/^([A-Za-z]):/, '$1_')
-  return clean === '.' || clean === '..' ? '_' : clean
-}
-
-/**
- * Each file's name in the zip: its folder and its name, made unique (case-insensitively, as the
- * file systems it will be extracted to compare names): a second `notes.txt` becomes `notes (2).txt`.
- */
-export function entryNames(files: Pick<FileRow, 'name' | 'path'>[]): string[] {
-  const taken = new Set<string>()
-  return files.map((f) => {
-    const name = segment(f.name)
-    const dot = name.lastIndexOf('.')
-    const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, '']
-    for (let n = 1; ; n++) {
-      const candidate = joinPath(f.path, n === 1 ? name : `${stem} (${n})${ext}`)
-      if (!taken.has(candidate.toLowerCase())) {
-        taken.add(candidate.toLowerCase())
-        return candidate
-      }
-    }
-  })
-}
-
-/** The zip's file name: the share's one top folder, else one after the share. */
-export function zipName(share: Pick<ShareRow, 'id'>, files: Pick<FileRow, 'path'>[]): string {
-  const tops = new Set(files.map((f) => f.path.split('/')[0] ?? ''))
-  const [top] = [...tops]
-  return tops.size === 1 && top ? `${segment(top)}.zip` : `share-${share.id.slice(0, 8)}.zip`
 }

@@ -1,10 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { request } from 'node:http'
 import { Readable } from 'node:stream'
-import { MIN_PART_SIZE } from '@sharesync/protocol'
+import { MIN_PART_SIZE, cleanFilename } from '@sharesync/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AppError } from '../http/app-error'
-import { BlobTooLargeError, cleanFilename, type BlobStore } from './blob-store'
+import { BlobTooLargeError, type BlobStore } from './blob-store'
 
 /** A store under test, plus where its root-relative URLs (disk store without PUBLIC_URL) resolve. */
 export interface ContractSubject {

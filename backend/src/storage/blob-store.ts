@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream'
+import { cleanFilename } from '@sharesync/protocol'
 
 export interface Part {
   partNumber: number
@@ -101,16 +102,6 @@ export function contentDisposition(filename: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`
 }
 
-/**
- * The name a download is saved under: no control or bidi-override characters, lone surrogates
- * replaced (encodeURIComponent would throw on them), at most 255 code points (never splitting a pair).
- */
-export function cleanFilename(filename: string): string {
-  const stripped = filename
-    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd')
-    .replace(/[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g, '')
-  return Array.from(stripped).slice(0, 255).join('') || 'download'
-}
 
 /** Types a browser would render or run on the serving origin are downgraded to a plain download. */
 const ACTIVE_TYPES = /html|xml|svg|javascript|ecmascript|xsl/i

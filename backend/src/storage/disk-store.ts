@@ -4,9 +4,9 @@ import { appendFile, mkdir, open, opendir, readFile, readdir, rename, rm, stat, 
 import { dirname, join, resolve, sep } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { BLOB_KEY_PATTERN, MAX_PART_COUNT, MIN_PART_SIZE } from '@sharesync/protocol'
+import { BLOB_KEY_PATTERN, MAX_PART_COUNT, MIN_PART_SIZE, cleanFilename } from '@sharesync/protocol'
 import { AppError } from '../http/app-error'
-import { BlobTooLargeError, cleanFilename, safeContentType, type BlobInventory, type BlobStore, type ByteRange, type OpenedBlob, type Part, type PendingUpload, type StoredObject } from './blob-store'
+import { BlobTooLargeError, safeContentType, type BlobInventory, type BlobStore, type ByteRange, type OpenedBlob, type Part, type PendingUpload, type StoredObject } from './blob-store'
 import { getFields, partFields, UrlSigner } from './url-signer'
 import { ByteMeter } from './byte-meter'
 

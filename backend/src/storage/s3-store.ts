@@ -15,11 +15,11 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
+import { cleanFilename } from '@sharesync/protocol'
 import type { Config } from '../config'
 import { AppError, guardDependency } from '../http/app-error'
 import {
   BlobTooLargeError,
-  cleanFilename,
   contentDisposition,
   safeContentType,
   type BlobInventory,

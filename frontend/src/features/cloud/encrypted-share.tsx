@@ -1,6 +1,6 @@
 import { Field, Input, Label } from '@headlessui/react'
 import { MetadataError, ShareKey, openMetadata, parseKeyToken, plainSizeOf, type ShareManifest } from '@sharesync/crypto'
-import type { ShareMetadata } from '@sharesync/protocol'
+import { zipEntryNames, zipFileName, type ShareMetadata } from '@sharesync/protocol'
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react'
 import { useLocation } from 'react-router-dom'
 import { Alert } from '../../components/alert'
@@ -15,7 +15,6 @@ import { savedLease, saveLease } from './download-lease'
 import { FileTree } from '../sharing/file-tree'
 import { Note } from '../sharing/note'
 import { TextShare } from '../sharing/text-share'
-import { entryNames, zipName } from '../sharing/zip-entries'
 import { downloadDecrypted, DownloadFailed } from './encryption/decrypt-download'
 import { zipDecrypted, zipSize } from './encryption/decrypt-zip'
 import {
@@ -209,7 +208,7 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
     const plain = served.map((f) => plainSizeOf(f.size))
     if (plain.some((n) => n === null))
       return setAll({ status: 'failed', message: 'The server announces a size no encrypted file can have: these files cannot be trusted.' })
-    const names = entryNames(manifest.files)
+    const names = zipEntryNames(manifest.files)
     const createdAt = new Date(meta.createdAt ?? Date.now())
     // Every file under this visitor's one lease (the page's, or the first file's answer).
     let held = lease ?? undefined
@@ -254,7 +253,7 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
     setAll({ status: 'working', done: 0 })
     let sink: SaveSink | null = null
     try {
-      const target = { name: zipName(id, manifest.files), size, type: 'application/zip' }
+      const target = { name: zipFileName(id, manifest.files), size, type: 'application/zip' }
       sink = await openSave(target, `${id}-all-${Date.now().toString(36)}`, where)
       await zipDecrypted({ files: zipFiles, sink, onProgress: (done) => setAll({ status: 'working', done }) })
       setAll({ status: 'saved' })
