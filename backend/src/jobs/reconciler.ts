@@ -120,7 +120,7 @@ export class Reconciler {
       for (const { file, storedSize } of missing.filter((m) => ready.has(m.file.share_id))) {
         lost++
         if (run.lost.length < LOST_LISTED) run.lost.push({ shareId: file.share_id, fileId: file.id, key: file.storage_key })
-        this.deps.logger.error({ shareId: file.share_id, fileId: file.id, key: file.storage_key, storedSize, size: file.size }, 'a ready share lost a file in storage')
+        this.deps.logger.error({ fileId: file.id, key: file.storage_key, storedSize, size: file.size }, 'a ready share lost a file in storage')
       }
       run.checked += files.length
       // the last file was checked: the next run starts over from the first

@@ -199,7 +199,7 @@ export class DownloadService {
       throw err
     })
     if (!opened) {
-      this.deps.logger.error({ shareId: file.share_id, fileId: file.id }, 'a ready share has no blob')
+      this.deps.logger.error({ fileId: file.id }, 'a ready share has no blob')
       await downloadsRepo.releaseUnused(db, lease.id)
       throw shareNotFound()
     }

@@ -182,7 +182,7 @@ export class ZipService {
         const file: DownloadFile = { ...f, expires_at: share.expires_at }
         const opened = await this.downloads.openBytes(file, undefined)
         if (!opened) {
-          this.deps.logger.error({ shareId: share.id, fileId: f.id }, 'a ready share has no blob')
+          this.deps.logger.error({ fileId: f.id }, 'a ready share has no blob')
           throw new Error('a file of the share is missing from storage')
         }
         return lease ? this.counted(opened.body, f, lease.id) : (opened.body as AsyncIterable<Uint8Array>)
