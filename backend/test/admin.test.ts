@@ -502,4 +502,27 @@ describe.each(DATABASES)('admin dashboard on $name', (database) => {
     a.close()
     b.close()
   })
+
+  it('a one-time share whose download happened is listed as used up, not active; the status filter and the active count agree', async () => {
+    const before = await json<{ totals: { activeShares: number } }>(root, 'GET', '/api/admin/stats')
+    const res = await browserFetch(alice, `${server.url}/api/upload/once.bin?maxDownloads=1`, {
+      method: 'PUT',
+      body: new Uint8Array(1234).fill(1),
+    })
+    expect(res.status).toBe(201)
+    const share = (await res.json()) as UploadResponse
+    const listed = async () => (await json<Page<AdminShare>>(root, 'GET', `/api/admin/shares?q=${share.id}`)).items[0]!
+    expect((await listed()).status).toBe('active')
+    // The one download, followed to its last byte (the app streams limited shares under a lease).
+    const got = await fetch(`${server.url}/api/shares/${share.id}/download`)
+    expect(got.status).toBe(200)
+    expect((await got.arrayBuffer()).byteLength).toBe(1234)
+    expect(await listed()).toMatchObject({ status: 'used_up', downloads: 1, maxDownloads: 1 })
+    const usedUp = await json<Page<AdminShare>>(root, 'GET', '/api/admin/shares?status=used_up')
+    expect(usedUp.items.map((s) => s.id)).toContain(share.id)
+    const active = await json<Page<AdminShare>>(root, 'GET', '/api/admin/shares?status=active&limit=100')
+    expect(active.items.map((s) => s.id)).not.toContain(share.id)
+    const after = await json<{ totals: { activeShares: number } }>(root, 'GET', '/api/admin/stats')
+    expect(after.totals.activeShares).toBe(before.totals.activeShares)
+  })
 })

@@ -66,7 +66,8 @@ export const DailyFigures = z.object({
 })
 export type DailyFigures = z.infer<typeof DailyFigures>
 
-export const AdminShareStatus = z.enum(['uploading', 'active', 'expired', 'deleted'])
+/** `used_up`: a share with a download limit whose last allowed download happened (a download of a share is the whole share). */
+export const AdminShareStatus = z.enum(['uploading', 'active', 'used_up', 'expired', 'deleted'])
 export type AdminShareStatus = z.infer<typeof AdminShareStatus>
 
 export const TopShare = z.object({
@@ -127,7 +128,7 @@ const search = z.string().trim().max(200).optional()
 
 export const AdminSharesQuery = z.object({
   q: search,
-  status: z.enum(['all', 'uploading', 'active', 'expired', 'deleted']).default('all'),
+  status: z.enum(['all', 'uploading', 'active', 'used_up', 'expired', 'deleted']).default('all'),
   ...page,
 })
 export type AdminSharesQuery = z.infer<typeof AdminSharesQuery>

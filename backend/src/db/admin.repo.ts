@@ -1,5 +1,6 @@
 import type { AdminShare, AdminSharesQuery, AdminUser, AdminUsersQuery } from '@sharesync/protocol'
 import type { Queryable } from './db'
+import { HAS_DOWNLOADS_LEFT } from './shares.repo'
 import { SHARE_STATUS_SQL } from './stats.repo'
 import type { UserRow } from './users.repo'
 
@@ -9,8 +10,9 @@ const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}
 const SHARE_FILTERS: Record<AdminSharesQuery['status'], string> = {
   all: 'TRUE',
   uploading: `s.status = 'uploading'`,
-  active: `s.status = 'ready' AND s.expires_at > now()`,
-  expired: `s.status = 'ready' AND s.expires_at <= now()`,
+  active: `s.status = 'ready' AND s.expires_at > now() AND ${HAS_DOWNLOADS_LEFT}`,
+  used_up: `s.status = 'ready' AND NOT ${HAS_DOWNLOADS_LEFT}`,
+  expired: `s.status = 'ready' AND s.expires_at <= now() AND ${HAS_DOWNLOADS_LEFT}`,
   deleted: `s.status IN ('deleting', 'deleted')`,
 }
 

@@ -9,6 +9,7 @@ import type { Db, Queryable } from './db'
 /** SQL for a share's dashboard status (s = shares). */
 export const SHARE_STATUS_SQL = `CASE WHEN s.status IN ('deleting', 'deleted') THEN 'deleted'
   WHEN s.status = 'uploading' THEN 'uploading'
+  WHEN s.max_downloads IS NOT NULL AND s.downloads >= s.max_downloads THEN 'used_up'
   WHEN s.expires_at <= now() THEN 'expired'
   ELSE 'active' END`
 
@@ -45,7 +46,7 @@ export const statsRepo = {
          (SELECT count(*) FROM users)::int8 AS "users",
          (SELECT count(*) FROM users WHERE disabled_at IS NOT NULL)::int8 AS "disabledUsers",
          (SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL)::int8 AS "admins",
-         (SELECT count(*) FROM shares WHERE status = 'ready' AND expires_at > now())::int8 AS "activeShares",
+         (SELECT count(*) FROM shares WHERE status = 'ready' AND expires_at > now() AND (max_downloads IS NULL OR downloads < max_downloads))::int8 AS "activeShares",
          (SELECT coalesce(sum(total_size), 0) FROM shares WHERE status <> 'deleted' AND source = 'upload')::int8 AS "storedBytes",
          u.n AS "uploads", u.bytes AS "uploadBytes",
          d.n AS "downloads", d.bytes AS "downloadBytes",

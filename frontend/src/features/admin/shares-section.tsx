@@ -1,4 +1,4 @@
-import type { AdminShare, AdminSharesQuery, Page } from '@sharesync/protocol'
+import type { AdminShare, AdminShareStatus, AdminSharesQuery, Page } from '@sharesync/protocol'
 import { useCallback, useEffect, useState, type FormEvent } from 'react'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
@@ -10,6 +10,14 @@ import { inputClass, Pager, TableScroll, tdClass, thClass } from './admin-parts'
 
 const LIMIT = 20
 type Status = AdminSharesQuery['status']
+/** A share with a download limit whose last download happened reads "used up", not "active 1 / 1". */
+const STATUS_LABEL: Record<AdminShareStatus, string> = {
+  uploading: 'uploading',
+  active: 'active',
+  used_up: 'used up',
+  expired: 'expired',
+  deleted: 'deleted',
+}
 
 /** Every share: search by name, id or owner; filter by status; delete (blob removed, link 404s). */
 export function SharesSection({ onChanged }: { onChanged: () => void }) {
@@ -80,6 +88,7 @@ export function SharesSection({ onChanged }: { onChanged: () => void }) {
           >
             <option value="all">All</option>
             <option value="active">Active</option>
+            <option value="used_up">Used up</option>
             <option value="uploading">Uploading</option>
             <option value="expired">Expired</option>
             <option value="deleted">Deleted</option>
@@ -125,7 +134,7 @@ export function SharesSection({ onChanged }: { onChanged: () => void }) {
                       {s.maxDownloads !== null ? ` / ${s.maxDownloads}` : ''}
                     </td>
                     <td className={tdClass}>
-                      {s.status}
+                      {STATUS_LABEL[s.status]}
                       {s.status === 'active' && (
                         <div className="whitespace-nowrap text-xs text-slate-600 dark:text-slate-400">
                           expires {formatExpiry(s.expiresAt)}
