@@ -6,11 +6,12 @@
  *
  *   pnpm build && pnpm bench:uploads-rss
  *
- * Switches: BENCH_UPLOADS (100), BENCH_SIZE (24MiB), BENCH_CAP (the capped run's cap, 16).
+ * Switches: BENCH_UPLOADS (100), BENCH_SIZE (24MiB), BENCH_CAP (the capped run's cap, 16),
+ * BENCH_DB (pglite | postgres: a throwaway PostgreSQL, the scaled-out setup).
  */
 import { availableParallelism, cpus, loadavg } from 'node:os'
 import { parseSize } from '../backend/src/config'
-import { startS3 } from '../backend/test/support/services'
+import { startPostgres, startS3 } from '../backend/test/support/services'
 import { startApp } from '../test/support/app-server'
 import { sampleRss } from './support/rss'
 import { sendStream } from './support/streams'
@@ -19,6 +20,7 @@ const env = process.env
 const UPLOADS = Number(env.BENCH_UPLOADS ?? 100)
 const SIZE = parseSize(env.BENCH_SIZE ?? '24MiB') ?? 24 * 2 ** 20
 const CAP = env.BENCH_CAP ?? '16'
+const DB = env.BENCH_DB === 'postgres' ? 'postgres' : 'pglite'
 const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`)
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits
 
@@ -48,14 +50,16 @@ async function run(name: string, s3Env: Record<string, string>, concurrency: str
 
 async function main() {
   const s3 = await startS3()
+  const pg = DB === 'postgres' ? await startPostgres() : null
+  const appEnv = { ...s3.env, ...(pg ? { DATABASE_URL: pg.url } : {}) }
   try {
-    const capped = await run('capped', s3.env, CAP)
-    const uncapped = await run('uncapped', s3.env, '10000')
+    const capped = await run('capped', appEnv, CAP)
+    const uncapped = await run('uncapped', appEnv, '10000')
     const report = {
       bench: 'concurrent-uploads-rss',
       at: new Date().toISOString(),
       machine: { node: process.version, cpus: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', loadAverage1m: round(loadavg()[0] ?? 0) },
-      setup: { uploads: UPLOADS, bytesEach: SIZE, store: 's3 (s3rver)', db: 'pglite' },
+      setup: { uploads: UPLOADS, bytesEach: SIZE, store: 's3 (s3rver)', db: DB },
       capped,
       uncapped,
       // Memory growth with the cap relative to without it (< 1: the cap bounds memory).
@@ -64,6 +68,7 @@ async function main() {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
   } finally {
     await s3.stop()
+    await pg?.stop()
   }
 }
 
