@@ -135,6 +135,13 @@ describe('cloud links in the browser', () => {
     await second.goto(link)
     await second.getByRole('heading', { name: 'This link has expired or does not exist' }).waitFor()
     expect(await second.getByRole('button', { name: /Download/ }).count()).toBe(0)
+
+    // The sender, back on their result page, is told it was collected (not "ask the sender").
+    await sender.reload()
+    await sender.getByRole('heading', { name: 'Your link was downloaded' }).waitFor()
+    expect(await sender.getByTestId('link-ended-text').textContent()).toMatch(/^Downloaded .+\. It allowed one download, so it is now closed/)
+    await sender.getByRole('button', { name: 'Remove it now' }).click()
+    await sender.waitForURL((u) => u.pathname === '/')
   })
 
   it('a one-download link of two files: the first visitor gets both files (one download), the second nothing', async () => {

@@ -88,7 +88,9 @@ export function downloadsSuite(name: string, env: () => Promise<Record<string, s
 
     it('a maxDownloads: 1 share downloads exactly once (curl -L), then answers 404 like any dead link', async () => {
       const file = randomFile(300_000, 'once.bin')
-      const { id, downloadUrl } = await share([file], { maxDownloads: '1' })
+      const { id, downloadUrl, ownerToken } = await share([file], { maxDownloads: '1' })
+      const delivery = async (token: string) => json<{ delivery?: Record<string, unknown> }>(`/api/shares/${id}/upload`, { headers: { 'x-owner-token': token } })
+      expect((await delivery(ownerToken)).body.delivery).toMatchObject({ downloads: 0, maxDownloads: 1, lastDownloadAt: null, usedUp: false })
       const out = tempPath(`once-${id}`)
       const first = await curl(['-L', '-o', out, downloadUrl])
       expect(first.status).toBe(200)
@@ -99,6 +101,13 @@ export function downloadsSuite(name: string, env: () => Promise<Record<string, s
       expect(again.status).toBe(404)
       expect((await json(`/api/shares/${id}`)).status).toBe(404)
       expect(await counted(id)).toEqual({ downloads: 1, events: 1, bytes: 300_000 })
+      // Its owner is told it was collected; nobody else learns anything.
+      const told = await delivery(ownerToken)
+      expect(told.body.delivery).toMatchObject({ downloads: 1, maxDownloads: 1, usedUp: true })
+      expect(Date.parse(String(told.body.delivery?.lastDownloadAt))).toBeGreaterThan(Date.now() - 600_000)
+      const stranger = await delivery('x'.repeat(43))
+      expect([403, 404]).toContain(stranger.status)
+      expect(stranger.body.delivery).toBeUndefined()
     })
 
     it('the same signed URL fetched twice: the second answers 410 and sends nothing', async () => {

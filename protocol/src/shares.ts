@@ -142,11 +142,29 @@ export type UploadFileState = z.infer<typeof UploadFileState>
  * share finalized. `finalized`: the link works; nothing is left to do (every file is `completed`).
  * The web app resumes from this answer only.
  */
+/**
+ * What became of a finalized share, for its owner: downloads so far and when the last happened.
+ * `usedUp`: its download limit was reached (a download of a share is the whole share) — the link is
+ * closed for recipients, and the owner is told so rather than "this link is no longer available".
+ */
+export const ShareDelivery = z
+  .object({
+    downloads: z.number().int().min(0),
+    maxDownloads: z.number().int().min(1).nullable(),
+    lastDownloadAt: z.string().nullable(),
+    usedUp: z.boolean(),
+    expiresAt: z.string(),
+  })
+  .meta({ id: 'ShareDelivery' })
+export type ShareDelivery = z.infer<typeof ShareDelivery>
+
 export const UploadState = z
   .object({
     id: ShareId,
     status: z.enum(['uploading', 'finalized']),
     files: z.array(UploadFileState),
+    /** once finalized */
+    delivery: ShareDelivery.optional(),
   })
   .meta({ id: 'UploadState' })
 export type UploadState = z.infer<typeof UploadState>

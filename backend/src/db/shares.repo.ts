@@ -18,6 +18,7 @@ export interface ShareRow {
   previews: boolean
   max_downloads: number | null
   downloads: number
+  last_download_at: Date | null
   total_size: number
   file_count: number
   anonymous: boolean
@@ -132,6 +133,12 @@ export const sharesRepo = {
   async findLive(q: Queryable, id: string): Promise<ShareRow | null> {
     const rows = await q.query<ShareRow>(`SELECT s.* FROM shares s WHERE s.id = $1 AND ${LIVE} AND ${HAS_DOWNLOADS_LEFT}`, [id])
     return rows[0] ?? null
+  },
+
+  /** Downloads of a share (one event per counted download) and when the last one happened. */
+  async downloadTally(q: Queryable, shareId: string): Promise<{ n: number; last: Date | null }> {
+    const [row] = await q.query<{ n: number; last: Date | null }>(`SELECT count(*)::int8 AS n, max(at) AS last FROM download_events WHERE share_id = $1`, [shareId])
+    return { n: Number(row?.n ?? 0), last: row?.last ? new Date(row.last) : null }
   },
 
   async files(q: Queryable, shareId: string): Promise<FileRow[]> {

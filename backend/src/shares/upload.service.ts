@@ -7,6 +7,7 @@ import {
   type CreateShareResponse,
   type ListPartsResponse,
   type SignPartsResponse,
+  type ShareDelivery,
   type UploadFileState,
   type UploadResponse,
   type UploadState,
@@ -101,7 +102,16 @@ export class UploadService {
     const files = await sharesRepo.files(this.deps.db, share.id)
     const finalized = share.status !== 'uploading'
     const states = await Promise.all(files.map((f): Promise<UploadFileState> => (finalized ? Promise.resolve(fileState(f, true, [])) : this.fileState(f))))
-    return { id: share.id, status: finalized ? 'finalized' : 'uploading', files: states }
+    if (!finalized) return { id: share.id, status: 'uploading', files: states }
+    const tally = await sharesRepo.downloadTally(this.deps.db, share.id)
+    const delivery: ShareDelivery = {
+      downloads: tally.n,
+      maxDownloads: share.max_downloads,
+      lastDownloadAt: (tally.last ?? share.last_download_at)?.toISOString() ?? null,
+      usedUp: share.max_downloads !== null && share.downloads >= share.max_downloads,
+      expiresAt: share.expires_at.toISOString(),
+    }
+    return { id: share.id, status: 'finalized', files: states, delivery }
   }
 
   private async fileState(file: FileRow): Promise<UploadFileState> {

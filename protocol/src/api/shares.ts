@@ -53,7 +53,7 @@ export const sharesRoutes = routes([
   },
   {
     method: 'get', path: '/api/shares/:id/upload', tag: 'Uploads', auth: 'owner', scope: 'upload',
-    summary: "The upload's state: what to resume from", params: share, headers: owner,
+    summary: "The upload's state: what to resume from, and once finalized what became of it (downloads, used up)", params: share, headers: owner,
     responses: { 200: UploadState },
     errors: ['forbidden', 'share_not_found', 'rate_limited'],
   },

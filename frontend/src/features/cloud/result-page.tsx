@@ -1,5 +1,5 @@
 import { Dialog, DialogPanel, DialogTitle, Description } from '@headlessui/react'
-import type { ShareMetadata } from '@sharesync/protocol'
+import type { ShareDelivery, ShareMetadata } from '@sharesync/protocol'
 import { useEffect, useState } from 'react'
 import { Link, useLocation, useNavigate, useParams } from 'react-router-dom'
 import { Alert } from '../../components/alert'
@@ -14,7 +14,6 @@ import { formatBytes, formatDateTime, formatExpiry } from '../../lib/format'
 import { cloudApi } from './cloud-api'
 import { keyStore } from './encryption/key-store'
 import { linkWithKey } from './encryption/seal-upload'
-import { LinkGone } from './link-gone'
 import { ownedLinks } from './upload-records'
 
 /** The link just created: copy, QR code, native share sheet, expiry, downloads left, delete. */
@@ -27,6 +26,8 @@ export function ResultPage() {
   const [token, setToken] = useState<string | null | undefined>(() => (location.state as { token?: string } | null)?.token)
   const [meta, setMeta] = useState<ShareMetadata | null>(null)
   const [gone, setGone] = useState(false)
+  // The link no longer opens for recipients: what became of it, as its owner's browser can still ask.
+  const [ended, setEnded] = useState<ShareDelivery | null>(null)
   const [confirming, setConfirming] = useState(false)
   const [deleting, setDeleting] = useState(false)
   const [error, setError] = useState<string | null>(null)
@@ -39,10 +40,15 @@ export function ResultPage() {
       (m) => live && setMeta(m),
       (err: unknown) => {
         if (!live) return
-        if (err instanceof ApiError && err.status === 404) {
-          ownedLinks.remove(id)
-          setGone(true)
-        }
+        if (!(err instanceof ApiError && err.status === 404)) return
+        cloudApi.uploadState(id, link.ownerToken).then(
+          (state) => live && (state.delivery ? setEnded(state.delivery) : setGone(true)),
+          () => {
+            if (!live) return
+            ownedLinks.remove(id)
+            setGone(true)
+          },
+        )
       },
     )
     return () => {
@@ -62,6 +68,13 @@ export function ResultPage() {
     }
   }, [id, link, token])
 
+  async function removeEnded() {
+    if (link) await cloudApi.deleteShare(id, link.ownerToken).catch(() => undefined)
+    ownedLinks.remove(id)
+    void keyStore.remove(id)
+    await navigate('/', { replace: true })
+  }
+
   if (!link) {
     return (
       <Card className="mx-auto max-w-lg space-y-4 text-center">
@@ -73,7 +86,8 @@ export function ResultPage() {
       </Card>
     )
   }
-  if (gone) return <LinkGone title="This link is no longer available" />
+  if (ended) return <LinkEnded delivery={ended} onDelete={() => void removeEnded()} />
+  if (gone) return <OwnLinkGone />
 
   // A password share tells nobody (not even its owner's browser, which does not keep the password)
   // how many downloads are left: show the limit instead.
@@ -131,8 +145,8 @@ export function ResultPage() {
         </div>
         {keyMissing && (
           <Alert tone="warning">
-            This browser no longer keeps the key of this encrypted link. The link below opens the share page, but nobody can decrypt the files
-            without the whole link you copied when it was made.
+            This browser no longer keeps the key of this encrypted link. The link below opens the share page, but nobody can decrypt the
+            files without the whole link you copied when it was made.
           </Alert>
         )}
         <div className="flex flex-col items-center gap-6 sm:flex-row sm:items-start">
@@ -237,5 +251,47 @@ export function ResultPage() {
         </div>
       </Dialog>
     </div>
+  )
+}
+
+/** The owner's view of a link recipients can no longer open: collected, or past its expiry. */
+function LinkEnded({ delivery, onDelete }: { delivery: ShareDelivery; onDelete: () => void }) {
+  usePageTitle(delivery.usedUp ? 'Your link was downloaded' : 'Your link has expired')
+  const when = delivery.lastDownloadAt ? formatDateTime(delivery.lastDownloadAt) : null
+  return (
+    <Card aria-labelledby="ended-heading" className="mx-auto max-w-lg space-y-4 text-center" data-testid="link-ended">
+      <h1 id="ended-heading" className="text-2xl font-bold">
+        {delivery.usedUp ? 'Your link was downloaded' : 'Your link has expired'}
+      </h1>
+      <p className="text-slate-700 dark:text-slate-300" data-testid="link-ended-text">
+        {delivery.usedUp
+          ? `${when ? `Downloaded ${when}. ` : ''}${delivery.maxDownloads === 1 ? 'It allowed one download' : `It allowed ${delivery.maxDownloads} downloads`}, so it is now closed: nobody else can open it.`
+          : `It expired ${formatDateTime(delivery.expiresAt)} after ${delivery.downloads === 1 ? '1 download' : `${delivery.downloads} downloads`}.`}
+      </p>
+      <p className="text-sm text-slate-600 dark:text-slate-400">The server removes its files within the hour; you can remove them now.</p>
+      <div className="flex flex-wrap justify-center gap-3">
+        <ButtonLink to="/">Share more files</ButtonLink>
+        <Button variant="secondary" onClick={onDelete}>
+          Remove it now
+        </Button>
+      </div>
+    </Card>
+  )
+}
+
+/** The owner's link is gone from the server altogether (expired, used up or deleted, and removed). */
+function OwnLinkGone() {
+  usePageTitle('Link ended')
+  return (
+    <Card aria-labelledby="own-gone-heading" className="mx-auto max-w-lg space-y-4 text-center">
+      <h1 id="own-gone-heading" className="text-2xl font-bold">
+        This link has ended
+      </h1>
+      <p className="text-slate-700 dark:text-slate-300">
+        It expired, its downloads were used up, or it was deleted, and its files are gone from the server. Share the files again for a new
+        link.
+      </p>
+      <ButtonLink to="/">Share files</ButtonLink>
+    </Card>
   )
 }
