@@ -173,7 +173,9 @@ describe('process', () => {
     const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)))
     try {
       const url = `http://127.0.0.1:${port}`
-      for (let i = 0; i < 600 && !(await fetch(`${url}/api/health`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100))
+      // The banner is printed once the server listens and its start-up logs are out: wait for both.
+      const ready = async () => out.includes('ShareSync is running') && (await fetch(`${url}/api/health`).then((r) => r.ok, () => false))
+      for (let i = 0; i < 600 && !(await ready()); i++) await new Promise((r) => setTimeout(r, 100))
       expect(out).toContain('ShareSync is running')
       const file = randomFile(8 * 2 ** 20, 'slow.bin')
       // a slow upload (1 MB/s) in flight when SIGTERM arrives

@@ -16,9 +16,11 @@ const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
 const HOST = 'https://share.example.com'
 const exec = promisify(execFile)
 
-/** The commands of the first sh block of "Use it from the command line", comments and blanks dropped. */
+/** The commands of the first sh block of the README's "### curl" section, comments and blanks dropped. */
 function readmeCommands(): string[] {
-  const section = README.slice(README.indexOf('## Use it from the command line'))
+  const start = README.indexOf('\n### curl\n')
+  if (start < 0) throw new Error('the README has no "### curl" section')
+  const section = README.slice(start)
   const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? ''
   return block.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#'))
 }
