@@ -11,7 +11,7 @@ import { startApp } from './support/app-server'
 import { launchBrowser } from './support/browser'
 import { chooseFiles, submitUpload, waitForResult } from './support/cloud-ui'
 import { randomFile, sha256File, tempDir } from './support/files'
-import { readPercents, readUploadTexts, recordUploadPercents, screenshot } from './support/pages'
+import { leaveWhenAsked, readPercents, readUploadTexts, recordUploadPercents, screenshot } from './support/pages'
 
 const MiB = 1024 * 1024
 const PART_SIZE = 5 * MiB
@@ -98,6 +98,7 @@ async function newContext(): Promise<BrowserContext> {
   // No service worker: every part request is seen (and routed) by this page alone.
   const context = await browser.newContext({ acceptDownloads: true, serviceWorkers: 'block' })
   contexts.push(context)
+  leaveWhenAsked(context)
   return context
 }
 

@@ -16,7 +16,7 @@ import { startApp, type AppProcess } from './support/app-server'
 import { launchBrowser } from './support/browser'
 import { chooseFiles, createLink, submitUpload } from './support/cloud-ui'
 import { sha256File, tempDir } from './support/files'
-import { decodeQr } from './support/pages'
+import { decodeQr, leaveWhenAsked } from './support/pages'
 
 const MiB = 1024 * 1024
 const CHUNK = 65_536
@@ -54,6 +54,7 @@ async function newPage(opts: { serviceWorkers?: 'allow' | 'block'; clipboard?: b
     permissions: opts.clipboard ? ['clipboard-read', 'clipboard-write'] : [],
   })
   contexts.push(context)
+  leaveWhenAsked(context)
   return context.newPage()
 }
 

@@ -5,6 +5,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { expect } from 'vitest'
 import { sha256File } from './files'
+import { leaveWhenAsked } from './pages'
 
 export const MB = 1_000_000
 
@@ -29,6 +30,7 @@ export async function device(browser: Browser, name: string, opts: DeviceOptions
   const context = await browser.newContext({ acceptDownloads: true, bypassCSP: opts.bypassCSP, extraHTTPHeaders: opts.headers })
   // The machine may be busy (2 cores, several browsers): be patient with page loads and clicks.
   context.setDefaultTimeout(60_000)
+  leaveWhenAsked(context)
   const storage = { 'sharesync.p2p.name': name, ...opts.storage }
   await context.addInitScript((entries: [string, string][]) => {
     for (const [k, v] of entries) if (localStorage.getItem(k) === null) localStorage.setItem(k, v)

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import jsQR from 'jsqr'
-import type { Locator, Page } from 'playwright-core'
+import type { BrowserContext, Locator, Page } from 'playwright-core'
 import { PNG } from 'pngjs'
 
 const require = createRequire(import.meta.url)
@@ -53,6 +53,14 @@ export async function decodeQr(locator: Locator): Promise<string | null> {
   const png = PNG.sync.read(await locator.screenshot())
   const code = jsQR(new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.byteLength), png.width, png.height)
   return code?.data ?? null
+}
+
+/**
+ * The person answers "Leave page?" with Leave: the app asks while bytes are moving, and a test that
+ * reloads or navigates mid-transfer means it. Other dialogs are dismissed (Playwright's default).
+ */
+export function leaveWhenAsked(target: Page | BrowserContext): void {
+  target.on('dialog', (dialog) => void (dialog.type() === 'beforeunload' ? dialog.accept() : dialog.dismiss()))
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

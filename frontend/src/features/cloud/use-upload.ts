@@ -4,6 +4,7 @@ import { useCallback, useEffect, useRef, useState } from 'react'
 import { useNavigate } from 'react-router-dom'
 import { ApiError, errorMessage } from '../../lib/api'
 import { folderOfFile } from '../../lib/file-paths'
+import { useLeaveGuard } from '../../lib/use-leave-guard'
 import { cloudApi } from './cloud-api'
 import { keyStore } from './encryption/key-store'
 import { partEncoder, sealShare } from './encryption/seal-upload'
@@ -49,6 +50,8 @@ export function useUpload() {
   const [snapshot, setSnapshot] = useState<UploadSnapshot | null>(null)
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
+  // busy from creating the share to its result page; a failed or cancelled upload is not busy.
+  useLeaveGuard(busy)
 
   useEffect(() => () => engine.current?.cancel(), [])
 

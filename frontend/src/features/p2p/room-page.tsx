@@ -10,11 +10,13 @@ import { ProgressBar } from '../../components/progress-bar'
 import { QrCode } from '../../components/qr-code'
 import { safeStorage } from '../../lib/features'
 import { formatBytes, formatDuration, formatSpeed } from '../../lib/format'
+import { useLeaveGuard } from '../../lib/use-leave-guard'
 import type { PeerState } from './engine/room-machine'
 import type { JoinTarget, SessionOptions, SessionView, TransferView } from './engine/room-session'
 import { RELAY_OFF_HINT, TURN_HINT, type RoomSession } from './engine/room-session'
 import { canPickLocation, type ForcedSink } from './engine/sinks'
 import { isFinal } from './engine/transfer-machine'
+import { isIncomingOffer, OfferDialog, OfferedFiles, useIncomingOffer } from './offer-dialog'
 import { useRoomSession } from './use-room-session'
 
 const NAME_KEY = 'sharesync.p2p.name'
@@ -42,7 +44,11 @@ export function RoomPage() {
   const [hidden, setHidden] = useState(() => safeStorage.get(HIDDEN_KEY) === '1')
   const nearby = useRoomSession(active ? null : NEARBY, { ...sessionOptions(name), hidden })
   const navigate = useNavigate()
-  usePageTitle(view.room ? `Room ${view.room.code}` : 'P2P room')
+  const transfers = [...view.transfers, ...nearby.view.transfers]
+  // An offer waiting for an answer shows in the tab's title too, for a person on another tab.
+  const offers = transfers.filter(isIncomingOffer).length
+  usePageTitle(offers > 0 ? `(${offers}) Incoming files` : view.room ? `Room ${view.room.code}` : 'P2P room')
+  useLeaveGuard(transfers.some((t) => t.phase === 'active' || t.phase === 'finishing'))
   const roomSecret = view.room?.secret
   useEffect(() => {
     // The address bar shows the room's own link, so that a reload comes back into the room (and its
@@ -195,6 +201,7 @@ function RoomView({ session, view, onLeave }: { session: RoomSession; view: Sess
   const [files, setFiles] = useState<File[]>([])
   const [recipient, setRecipient] = useState('all')
   const connected = view.peers.filter((p) => p.link === 'connected')
+  const { offer, setAside } = useIncomingOffer(view.transfers)
   const send = () => {
     const to = recipient === 'all' ? connected.map((p) => p.peerId) : [recipient]
     if (!files.length || !to.length) return
@@ -203,6 +210,11 @@ function RoomView({ session, view, onLeave }: { session: RoomSession; view: Sess
   }
   return (
     <div className="space-y-6">
+      {offer && (
+        <OfferDialog key={offer.id} offer={offer} onClose={() => setAside(offer.id)}>
+          <TransferCard t={offer} session={session} />
+        </OfferDialog>
+      )}
       <h1 className="text-2xl font-semibold">Room {room.code}</h1>
       {!view.serverConnected && <Alert tone="warning">Reconnecting to the server… Transfers in progress continue.</Alert>}
       {view.serverConnected && view.error && <Alert tone="error">{view.error}</Alert>}
@@ -274,10 +286,10 @@ function RoomView({ session, view, onLeave }: { session: RoomSession; view: Sess
         )}
       </Card>
 
-      {view.transfers.length > 0 && (
+      {view.transfers.some((t) => t !== offer) && (
         <section className="space-y-3" aria-label="Transfers">
           <h2 className="text-lg font-semibold">Transfers</h2>
-          {[...view.transfers].reverse().map((t) => (
+          {view.transfers.filter((t) => t !== offer).reverse().map((t) => (
             <TransferCard key={t.id} t={t} session={session} />
           ))}
         </section>
@@ -291,8 +303,14 @@ function RoomView({ session, view, onLeave }: { session: RoomSession; view: Sess
  * and they are offered to it. A device can hide itself.
  */
 function NearbyPanel({ session, view, hidden, onHidden }: { session: RoomSession; view: SessionView; hidden: boolean; onHidden(h: boolean): void }) {
+  const { offer, setAside } = useIncomingOffer(view.transfers)
   return (
     <Card className="space-y-3" data-testid="nearby-panel" data-state={hidden ? 'hidden' : view.nearbyState}>
+      {offer && (
+        <OfferDialog key={offer.id} offer={offer} onClose={() => setAside(offer.id)}>
+          <TransferCard t={offer} session={session} />
+        </OfferDialog>
+      )}
       <h2 className="text-lg font-semibold">Devices nearby</h2>
       <p className="text-sm text-slate-600 dark:text-slate-300">
         {hidden
@@ -323,9 +341,9 @@ function NearbyPanel({ session, view, hidden, onHidden }: { session: RoomSession
         <input type="checkbox" checked={hidden} onChange={(e) => onHidden(e.currentTarget.checked)} className="h-4 w-4" />
         Hide this device from nearby devices
       </label>
-      {view.transfers.length > 0 && (
+      {view.transfers.some((t) => t !== offer) && (
         <section className="space-y-3" aria-label="Nearby transfers">
-          {[...view.transfers].reverse().map((t) => (
+          {view.transfers.filter((t) => t !== offer).reverse().map((t) => (
             <TransferCard key={t.id} t={t} session={session} />
           ))}
         </section>
@@ -417,6 +435,7 @@ function TransferCard({ t, session }: { t: TransferView; session: RoomSession })
           </p>
         </>
       )}
+      {t.phase === 'offered' && <OfferedFiles files={t.files} />}
       {t.message && <Alert tone={t.phase === 'failed' ? 'error' : 'info'}>{t.message}</Alert>}
       {t.phase === 'offered' && t.memoryWarning && (
         <Alert tone="warning">
