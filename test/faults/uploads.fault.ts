@@ -101,6 +101,12 @@ describe('kill -9 during uploads to S3', () => {
       await expect.poll(() => storeContents(layout).objects.has(key)).toBe(true)
       await cluster.apps[0]!.kill()
       expect(await completing).toBeNull()
+      // PostgreSQL does not notice a dead client while its statement waits for a lock: released now,
+      // the dead app's UPDATE would still run. A crash before the UPDATE was sent is the case here,
+      // so statements still waiting for the row are ended first.
+      const waiting = `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'`
+      await expect.poll(async () => (await locker.query<{ n: number }>(waiting)).rows[0]!.n).toBe(0)
       await locker.query('ROLLBACK')
     } finally {
       await locker.end()

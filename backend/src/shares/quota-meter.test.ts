@@ -71,6 +71,15 @@ describe('quota meter', () => {
     expect(q.calls).toBeLessThan(60)
   })
 
+  it('a body of known length takes no more quota than it sends: two small uploads of one client fit a small quota at once', async () => {
+    const q = quota(MiB)
+    const [a, b] = [new QuotaMeter(q.charge, 300_000), new QuotaMeter(q.charge, 300_000)]
+    const [ra, rb] = await Promise.all([run(a, 300_000), run(b, 300_000)])
+    expect([ra.error, rb.error]).toEqual([null, null])
+    // (Without it, the first 1 MiB block of one would fill the quota and refuse the other.)
+    expect([a.reserved, b.reserved]).toEqual([300_000, 300_000])
+  })
+
   it('a failure of the limiter itself (not a full quota) stops the upload at once with that error', async () => {
     let calls = 0
     const meter = new QuotaMeter(async () => {

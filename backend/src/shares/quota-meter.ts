@@ -9,8 +9,10 @@ const MAX_BLOCK = 16 * 2 ** 20
  * (with the quota's 413) at the first chunk that no longer fits, so at most the quota plus one chunk
  * was ever read. The quota is taken in blocks ahead of the bytes, each twice the last (1 MiB up to
  * 16 MiB: a 1 GiB upload costs ~70 calls to the shared limiter, one database write each, instead of
- * 1024); near the limit the block halves until it fits, down to the chunk itself. `reserved - bytes`
- * was taken but not used, for the caller to give back.
+ * 1024); near the limit the block halves until it fits, down to the chunk itself. A body of known
+ * length (`declared`, e.g. a raw PUT's Content-Length) never takes more than it will send: a small
+ * upload does not hold a block that would refuse other uploads of the same client meanwhile.
+ * `reserved - bytes` was taken but not used, for the caller to give back.
  */
 export class QuotaMeter extends Transform {
   bytes = 0
@@ -18,7 +20,10 @@ export class QuotaMeter extends Transform {
   /** The next block to ask for; it grows while blocks fit and shrinks once one does not. */
   private block = FIRST_BLOCK
 
-  constructor(private readonly charge: (bytes: number) => Promise<unknown>) {
+  constructor(
+    private readonly charge: (bytes: number) => Promise<unknown>,
+    private readonly declared: number | null = null,
+  ) {
     super()
   }
 
@@ -40,7 +45,8 @@ export class QuotaMeter extends Transform {
 
   private async reserve(missing: number): Promise<void> {
     for (;;) {
-      const block = Math.max(missing, this.block)
+      const rest = this.declared === null ? Infinity : this.declared - this.reserved
+      const block = Math.max(missing, Math.min(this.block, rest))
       try {
         await this.charge(block)
         this.reserved += block

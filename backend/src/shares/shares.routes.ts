@@ -139,7 +139,7 @@ export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): R
     const declared = contentLength(req)
     const policyMax = limitsFor(await deps.settings.policy(), req.viewer).maxFileSize
     if (declared !== null && declared > policyMax) throw new AppError('too_large', `Files may be at most ${sizeInWords(policyMax)}.`)
-    const file: StreamedFile = { name, contentType, body: req }
+    const file: StreamedFile = { name, contentType, body: req, declaredSize: declared }
     async function* files(): AsyncIterable<StreamedFile> {
       yield file
     }

@@ -18,6 +18,8 @@ export interface StreamedFile {
   name: string
   contentType: string
   body: Readable
+  /** The body's length when the client declared it (a raw PUT's Content-Length), else unknown. */
+  declaredSize?: number | null
 }
 
 /** The options of a curl upload: those of every share, and a note. */
@@ -81,7 +83,7 @@ export class StreamUploadService {
         await sharesRepo.insertFile(db, id, file)
         // The quota is charged before a byte reaches storage. The store gets this stream, not the
         // client's: it may destroy it on failure and the client still reads our error answer.
-        const meter = new QuotaMeter((bytes) => this.admission.consumeQuota(viewer, live, bytes))
+        const meter = new QuotaMeter((bytes) => this.admission.consumeQuota(viewer, live, bytes), f.declaredSize ?? null)
         failWith(f.body, meter)
         f.body.pipe(meter)
         // Failed before we got to it (the form was refused meanwhile): nothing will flow.
