@@ -234,8 +234,9 @@ describe('folders, Download all, previews, notes and texts in the browser', () =
     const data = { items: [], files: [root], dragOperationsMask: 1 }
     for (const type of ['dragEnter', 'dragOver', 'drop'] as const) await cdp.send('Input.dispatchDragEvent', { type, x: 200, y: 200, data })
     await page.getByRole('heading', { name: 'Create a link' }).waitFor()
-    const listed = await page.getByRole('list', { name: 'Selected files' }).locator('li p.truncate').allTextContents()
-    expect(listed.sort()).toEqual(['dropped/a/b/deep.txt', 'dropped/a/mid.txt', 'dropped/top.txt'])
+    // The dropped folder is walked asynchronously: its files are listed as they are found.
+    const listed = async () => (await page.getByRole('list', { name: 'Selected files' }).locator('li p.truncate').allTextContents()).sort()
+    await expect.poll(listed).toEqual(['dropped/a/b/deep.txt', 'dropped/a/mid.txt', 'dropped/top.txt'])
     await submitUpload(page)
     const link = await waitForResult(page)
     const id = link.split('/s/')[1]!
