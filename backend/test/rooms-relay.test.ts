@@ -275,7 +275,7 @@ describe('P2P server relay memory (the real server as a child process)', () => {
     const result = await relayBytes(a, b, joined.self.peerId, 96 * MiB, { consume: () => sleep(2) })
     expect(result.received).toBe(result.sent)
     const growth = (await rss.peak(pid)) - base
-    console.log(`server RSS: ${Math.round(base / MiB)} MiB before, peak +${Math.round(growth / MiB)} MiB while relaying 96 MiB`)
+    process.stdout.write(`server RSS: ${Math.round(base / MiB)} MiB before, peak +${Math.round(growth / MiB)} MiB while relaying 96 MiB\n`)
     expect(growth).toBeLessThan(64 * 1e6)
   })
 })

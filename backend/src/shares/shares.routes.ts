@@ -177,6 +177,14 @@ export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): R
     r.post(path, download(single))
   }
 
+  /** A body the app streams itself is watched like every such download (progress, stalls, stop). */
+  async function sendStreamed(req: Request, res: Response, answer: FileResponse): Promise<void> {
+    if (!answer.body || !answer.transfer) return send(res, answer)
+    res.status(answer.status)
+    for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value)
+    await deps.monitor.send(req, res, answer.body, answer.transfer)
+  }
+
   // The bytes of a limited share's file, streamed by the app under the lease in the URL (GET and HEAD).
   r.get('/api/shares/:id/files/:fileId/content', async (req, res) => {
     const { lease } = LeaseQuery.parse(req.query)
@@ -190,14 +198,7 @@ export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): R
       ifRange: req.get('if-range'),
       viewer: req.viewer,
     })
-    if (answer.body && answer.transfer) {
-      res.status(answer.status)
-      for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value)
-      // Watched like every download the app streams itself (progress, stalls, stop).
-      await deps.monitor.send(req, res, answer.body, answer.transfer)
-    } else {
-      await send(res, answer)
-    }
+    await sendStreamed(req, res, answer)
   })
 
   // --- "Download all": the share as one zip. GET: 302 to its URL; POST: the same as JSON; HEAD: name and size.
@@ -227,13 +228,7 @@ export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): R
       ifRange: req.get('if-range'),
       viewer: req.viewer,
     })
-    if (answer.body && answer.transfer) {
-      res.status(answer.status)
-      for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value)
-      await deps.monitor.send(req, res, answer.body, answer.transfer)
-    } else {
-      await send(res, answer)
-    }
+    await sendStreamed(req, res, answer)
   })
 
   // --- previews: never counted (a grant, then its bytes with Range)
