@@ -1,12 +1,12 @@
 /**
  * The command-line client (cli/) as a user runs it — a real process — against a real server: send a
  * 200 MB file, a folder and stdin and get them back byte-identical, end-to-end encrypted links with
- * and without a password, an interrupted send that resumes, --json, list and delete with a token,
+ * and without a password, interrupted sends (files and stdin) and gets (plain and encrypted) that resume, --json, list and delete with a token,
  * and exit codes; hostile names in a share never leave the output folder.
  */
 import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { once } from 'node:events'
@@ -34,7 +34,10 @@ interface Run {
 }
 
 /** Runs `sharesync …` as a child process (tsx, from the repo), stdin from `input` when given. */
-function sharesync(args: string[], opts: { input?: Buffer | string; env?: Record<string, string>; onStderr?: (text: string, kill: () => void) => void } = {}): Promise<Run> {
+function sharesync(
+  args: string[],
+  opts: { input?: Buffer | string; env?: Record<string, string>; onStderr?: (text: string, kill: () => void) => void; poll?: (kill: () => void) => void } = {},
+): Promise<Run> {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
     cwd: REPO,
     env: { ...process.env, SHARESYNC_URL: server.url, SHARESYNC_STATE_DIR: stateDir, SHARESYNC_TOKEN: '', SHARESYNC_PASSWORD: '', ...opts.env },
@@ -47,8 +50,16 @@ function sharesync(args: string[], opts: { input?: Buffer | string; env?: Record
     stderr += d.toString()
     opts.onStderr?.(stderr, () => child.kill('SIGKILL'))
   })
+  // A check every few milliseconds while it runs (to kill it at a chosen point of a download).
+  const timer = opts.poll ? setInterval(() => opts.poll!(() => child.kill('SIGKILL')), 2) : undefined
+  child.stdin.on('error', () => undefined)
   child.stdin.end(opts.input ?? '')
-  return new Promise((done) => child.on('close', (code) => done({ code, stdout, stderr })))
+  return new Promise((done) =>
+    child.on('close', (code) => {
+      clearInterval(timer)
+      done({ code, stdout, stderr })
+    }),
+  )
 }
 
 const sha = (path: string) =>
@@ -254,6 +265,88 @@ describe('sharesync send / get', () => {
     expect((await sharesync(['get', sent.link, '-o', out, '-q'])).code).toBe(0)
     expect(await sha(out)).toBe(await sha(file))
   }, 90_000)
+})
+
+describe('interrupted transfers resume', () => {
+  it('an encrypted get killed mid-way resumes with Range on the ciphertext and the file comes back byte-identical', async () => {
+    const file = join(work, 'enc-resume.bin')
+    await randomFile(file, 32 * MiB)
+    const sent = json<Sent>(await sharesync(['send', file, '-E', '--json', '-q']))
+    const out = join(work, 'enc-resume.back')
+    let keptAtKill = 0
+    const first = await sharesync(['get', sent.link, '-o', out], {
+      poll: (kill) => {
+        const size = existsSync(`${out}.part`) ? statSync(`${out}.part`).size : 0
+        if (size >= 4 * MiB && !keptAtKill) {
+          keptAtKill = size
+          kill()
+        }
+      },
+    })
+    expect(first.code, first.stderr).not.toBe(0)
+    expect(keptAtKill).toBeGreaterThanOrEqual(4 * MiB)
+    expect(existsSync(out)).toBe(false)
+    const kept = statSync(`${out}.part`).size
+    expect(kept).toBeLessThan(32 * MiB)
+
+    const second = await sharesync(['get', sent.link, '-o', out])
+    expect(second.code, second.stderr).toBe(0)
+    // It picked up after the whole records the .part held (less the one fetched again to compare).
+    const resumedAfter = /resuming after ([\d.]+) MiB already saved/.exec(second.stderr)
+    expect(resumedAfter, second.stderr).not.toBeNull()
+    expect(Number(resumedAfter![1]) * MiB).toBeGreaterThan(kept - 3 * 65536)
+    expect(second.stderr).not.toContain('not this file')
+    expect(existsSync(`${out}.part`)).toBe(false)
+    expect(await sha(out)).toBe(await sha(file))
+    rmSync(file)
+    rmSync(out)
+  }, 60_000)
+
+  it('an encrypted get does not trust a .part of another file: it is downloaded again, and comes back right', async () => {
+    const file = join(work, 'enc-other.bin')
+    writeFileSync(file, randomBytes(3 * MiB))
+    const sent = json<Sent>(await sharesync(['send', file, '-E', '--json', '-q']))
+    const out = join(work, 'enc-other.back')
+    writeFileSync(`${out}.part`, randomBytes(MiB))
+    const run = await sharesync(['get', sent.link, '-o', out])
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stderr).toContain('not this file')
+    expect(readFileSync(out).equals(readFileSync(file))).toBe(true)
+  })
+
+  it('a stdin send killed mid-way resumes when the same bytes are piped again (same link, only the rest sent)', async () => {
+    const data = randomBytes(20 * MiB)
+    let killedAt = 0
+    const first = await sharesync(['send', '-', '--name', 'piped.tar', '-E'], {
+      input: data,
+      onStderr: (text, kill) => {
+        const pct = [...text.matchAll(/send:\s+(\d+)%/g)].map((m) => Number(m[1])).pop() ?? 0
+        if (pct >= 20 && !killedAt) {
+          killedAt = pct
+          kill()
+        }
+      },
+    })
+    expect(first.code).not.toBe(0)
+    expect(killedAt).toBeGreaterThanOrEqual(20)
+    const states = readdirSync(stateDir)
+    expect(states).toHaveLength(1)
+    const { shareId } = JSON.parse(readFileSync(join(stateDir, states[0]!), 'utf8')) as { shareId: string }
+
+    // Other bytes on stdin are another upload, not a resume of this one.
+    const other = json<Sent>(await sharesync(['send', '-', '--name', 'other.bin', '--json', '-q'], { input: randomBytes(1000) }))
+    expect(other.id).not.toBe(shareId)
+    expect(readdirSync(stateDir)).toEqual(states)
+
+    const second = await sharesync(['send', '-', '--name', 'piped.tar', '-E', '--json'], { input: data })
+    const sent = json<Sent>(second)
+    expect(sent.id).toBe(shareId)
+    expect(sent.resumed).toBe(true)
+    expect(readdirSync(stateDir)).toEqual([])
+    const out = join(work, 'piped.back')
+    expect((await sharesync(['get', sent.link, '-o', out, '-q'])).code).toBe(0)
+    expect(readFileSync(out).equals(data)).toBe(true)
+  }, 60_000)
 })
 
 describe('sharesync list / delete (with a token)', () => {

@@ -1,7 +1,9 @@
-import { createWriteStream } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { createWriteStream, rmSync } from 'node:fs'
 import { lstat, mkdtemp, readdir, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join, relative, resolve, sep } from 'node:path'
+import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { CliError, EXIT } from './exit-codes'
 
@@ -14,6 +16,8 @@ export interface LocalFile {
   size: number
   mtimeMs: number
   type: string
+  /** standard input: the SHA-256 of its bytes (what identifies it for resuming, instead of a path and date) */
+  contentHash?: string
 }
 
 const TYPES: Record<string, string> = {
@@ -61,13 +65,24 @@ async function* walk(dir: string): AsyncIterable<string> {
 }
 
 /**
- * Standard input, spooled to a private temporary file (streamed, never held in memory): an upload
- * declares its size first, and parts are read (and encrypted) by offset.
+ * Standard input, spooled to a private temporary file (streamed, never held in memory) and hashed on
+ * the way: an upload declares its size first, and parts are read (and encrypted) by offset. The hash
+ * names the upload for resuming: piping the same bytes again after an interruption resumes it (stdin
+ * cannot be rewound, so an interrupted send reads it again; only the parts the server lacks are sent).
+ * The spooled copy is removed when the process ends, however it ends (short of SIGKILL).
  */
 export async function spoolStdin(name: string): Promise<LocalFile> {
   const dir = await mkdtemp(join(tmpdir(), 'sharesync-stdin-'))
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
   const abs = join(dir, 'stdin')
-  await pipeline(process.stdin, createWriteStream(abs, { mode: 0o600 }))
+  const hash = createHash('sha256')
+  const hashing = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk)
+      done(null, chunk)
+    },
+  })
+  await pipeline(process.stdin, hashing, createWriteStream(abs, { mode: 0o600 }))
   const st = await stat(abs)
-  return { abs, name, path: '', size: st.size, mtimeMs: st.mtimeMs, type: typeOf(name) }
+  return { abs, name, path: '', size: st.size, mtimeMs: st.mtimeMs, type: typeOf(name), contentHash: hash.digest('hex') }
 }

@@ -1,13 +1,27 @@
 import { createWriteStream } from 'node:fs'
-import { mkdir, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, open, rename, rm, stat, truncate } from 'node:fs/promises'
 import { dirname, resolve, sep } from 'node:path'
-import { Readable, Writable } from 'node:stream'
+import { Readable, Transform, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { DecryptError, MetadataError, ShareKey, decryptStream, openMetadata, parseKeyToken, plainSizeOf } from '@sharesync/crypto'
+import {
+  CHUNK_SIZE,
+  DecryptError,
+  FIRST_RECORD_PLAIN,
+  MetadataError,
+  RECORD_PLAIN,
+  ShareKey,
+  decryptStream,
+  openMetadata,
+  parseKeyToken,
+  plainSizeOf,
+  recordCount,
+  recordPlainRange,
+  type FileKey,
+} from '@sharesync/crypto'
 import type { DownloadResponse, ShareMetadata } from '@sharesync/protocol'
 import { createClient, errorOf } from './api'
 import { CliError, EXIT } from './exit-codes'
-import { createProgress } from './progress'
+import { createProgress, formatBytes, type Progress } from './progress'
 
 export interface GetOptions {
   output?: string
@@ -107,23 +121,34 @@ export async function get(link: string, opts: GetOptions): Promise<GetResult> {
     if (!toStdout) await mkdir(dirname(dest), { recursive: true })
 
     if (meta.encrypted) {
+      const plainSize = plainSizeOf(file.size)
+      if (plainSize === null) throw new CliError(EXIT.integrity, `${names[i]!.name}: the server announces a size no encrypted file has.`)
       const fileKey = await key!.fileKey(i)
-      const res = await client.raw(url)
-      if (!res.ok || !res.body) throw await errorOf(res)
-      const counted = new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, ctl) {
-          progress.add(chunk.length)
-          ctl.enqueue(chunk)
-        },
-      })
-      const plain = res.body.pipeThrough(counted).pipeThrough(decryptStream(fileKey, { expectedSize: file.size }))
+      const resumeAt = toStdout ? null : await resumePoint(partial, plainSize)
+      const attempt = (from: ResumeAt | null) => getEncrypted({ client, url, fileKey, file, name: names[i]!.name, partial: toStdout ? null : partial, progress, from })
       try {
-        await pipeline(Readable.fromWeb(plain as import('node:stream/web').ReadableStream), toStdout ? stdoutSink() : createWriteStream(partial))
+        let resumed = false
+        if (resumeAt) {
+          progress.note(`${names[i]!.name}: resuming after ${formatBytes(resumeAt.keep)} already saved`)
+          resumed = await attempt(resumeAt).then(
+            () => true,
+            (err: unknown) => {
+              // The kept bytes are not this file's (another share's .part, a changed file): start over.
+              if (err instanceof ResumeMismatch) return false
+              throw err
+            },
+          )
+          if (!resumed) progress.note(`${names[i]!.name}: the saved part is not this file's; downloading it again`)
+        }
+        if (!resumed) await attempt(null)
       } catch (err) {
-        if (!toStdout) await rm(partial, { force: true })
-        if (err instanceof DecryptError) throw new CliError(EXIT.integrity, `${names[i]!.name}: ${err.message}`)
+        // A file that failed its check leaves nothing behind; one cut short keeps its .part to resume.
+        if (!toStdout && err instanceof CliError && err.exitCode === EXIT.integrity && err.code !== 'truncated') await rm(partial, { force: true })
         throw err
       }
+      // The whole file: every record verified with its own index, the last one as the last, and the
+      // saved plaintext exactly as long as the encrypted size says.
+      if (!toStdout && (await stat(partial)).size !== plainSize) throw new CliError(EXIT.integrity, `${names[i]!.name}: the download is incomplete; run again to resume.`)
     } else {
       // Resume a plain file from what an earlier run saved.
       const have = toStdout ? 0 : ((await stat(partial).catch(() => null))?.size ?? 0)
@@ -144,6 +169,106 @@ export async function get(link: string, opts: GetOptions): Promise<GetResult> {
   }
   progress.done()
   return result
+}
+
+/** Where an interrupted encrypted download picks up: what the .part keeps and the record fetched next. */
+interface ResumeAt {
+  /** plaintext bytes of the .part that are kept as they are */
+  keep: number
+  /** the record fetched first: the last one kept is fetched again and compared (the .part is this file's) */
+  record: number
+  /** that record's plaintext as the .part holds it */
+  tail: Buffer
+}
+
+/**
+ * The .part of an encrypted file holds only verified plaintext, record after record (a record is
+ * written once its tag verified), but a kill can cut the last write. Its whole records are kept,
+ * minus the last one, which is downloaded again to prove the kept bytes belong to this file.
+ * Null when fewer than two whole records are there (nothing worth resuming).
+ */
+async function resumePoint(partial: string, plainSize: number): Promise<ResumeAt | null> {
+  const have = (await stat(partial).catch(() => null))?.size ?? 0
+  if (have < FIRST_RECORD_PLAIN || have > plainSize) return null
+  // Whole records in the .part; the file's last record is never counted (it is short, or it ends the file).
+  const whole = Math.min(1 + Math.floor((have - FIRST_RECORD_PLAIN) / RECORD_PLAIN), recordCount(plainSize) - 1)
+  if (whole < 2) return null
+  const record = whole - 1
+  const { start, end } = recordPlainRange(plainSize, record)
+  const handle = await open(partial, 'r')
+  try {
+    const tail = Buffer.alloc(end - start)
+    const { bytesRead } = await handle.read(tail, 0, tail.length, start)
+    if (bytesRead !== tail.length) return null
+    return { keep: start, record, tail }
+  } finally {
+    await handle.close()
+  }
+}
+
+class ResumeMismatch extends Error {}
+
+/**
+ * Downloads (the rest of) an encrypted file and decrypts it as it streams: from the start into a new
+ * .part (or standard output), or, resuming, from `from.record`'s chunk with Range, checking that
+ * record against the .part's copy before appending the records after it.
+ */
+async function getEncrypted(a: {
+  client: ReturnType<typeof createClient>
+  url: string
+  fileKey: FileKey
+  file: { size: number }
+  name: string
+  partial: string | null
+  progress: Progress
+  from: ResumeAt | null
+}): Promise<void> {
+  const offset = a.from ? a.from.record * CHUNK_SIZE : 0
+  const res = await a.client.raw(a.url, a.from ? { headers: { range: `bytes=${offset}-` } } : {})
+  if (!res.ok || !res.body) throw await errorOf(res)
+  if (a.from && res.status !== 206) {
+    await res.body.cancel()
+    throw new ResumeMismatch('the server sent the whole file')
+  }
+  a.progress.add(offset)
+  const counted = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, ctl) {
+      a.progress.add(chunk.length)
+      ctl.enqueue(chunk)
+    },
+  })
+  const plain = res.body.pipeThrough(counted).pipeThrough(decryptStream(a.fileKey, { expectedSize: a.file.size - offset, firstRecord: a.from?.record ?? 0 }))
+  const source = Readable.fromWeb(plain as import('node:stream/web').ReadableStream)
+  try {
+    if (!a.partial) {
+      await pipeline(source, stdoutSink())
+    } else if (!a.from) {
+      await pipeline(source, createWriteStream(a.partial))
+    } else {
+      // The re-fetched record must equal the kept copy; the .part is cut after it and the rest appended.
+      const tail = a.from.tail
+      await truncate(a.partial, a.from.keep + tail.length)
+      let compared = 0
+      const check = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          if (compared < tail.length) {
+            const n = Math.min(tail.length - compared, chunk.length)
+            if (!chunk.subarray(0, n).equals(tail.subarray(compared, compared + n))) return done(new ResumeMismatch('the saved part is another file'))
+            compared += n
+            chunk = chunk.subarray(n)
+          }
+          done(null, chunk.length > 0 ? chunk : undefined)
+        },
+      })
+      await pipeline(source, check, createWriteStream(a.partial, { flags: 'a' }))
+    }
+  } catch (err) {
+    if (err instanceof DecryptError) {
+      const hint = err.kind === 'truncated' ? ' Run again to resume.' : ''
+      throw new CliError(EXIT.integrity, `${a.name}: ${err.message}${hint}`, err.kind)
+    }
+    throw err
+  }
 }
 
 /** stdout as a pipeline end that is never closed (other output may follow). */

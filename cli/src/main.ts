@@ -49,6 +49,16 @@ program
   .option('--name <name>', 'the file name for standard input', 'stdin')
   .option('--json', 'print the result as JSON', false)
   .option('-q, --quiet', 'no progress', false)
+  .addHelpText(
+    'after',
+    `
+Resuming: an interrupted send (Ctrl-C, a lost connection, a killed process) resumes when the same
+command is run again: only the parts the server does not hold yet are sent, and the link is the same.
+Files are recognised by path, size and modification time; standard input by its content: it is
+spooled to a private temporary file (hashed on the way), so pipe the same bytes again to resume
+(e.g. 'tar c photos | sharesync send - --name photos.tar'). Resume state lives in
+$SHARESYNC_STATE_DIR (default: $XDG_STATE_HOME/sharesync/uploads) until the link works.`,
+  )
   .action(async (args: string[], o: { server?: string; token?: string; expires?: number; maxDownloads?: number; password?: string; encrypt: boolean; note?: string; name: string; json: boolean; quiet: boolean }) => {
     const client = createClient(serverUrl(o.server), o.token ?? process.env.SHARESYNC_TOKEN)
     const stdin = args.includes('-')
@@ -61,7 +71,7 @@ program
         password: o.password ?? (process.env.SHARESYNC_PASSWORD || undefined),
         note: o.note,
         encrypt: o.encrypt,
-        resumable: !stdin,
+        resumable: true,
         quiet: quietFor(o),
       })
       print(o.json, result, result.link)
@@ -78,6 +88,15 @@ program
   .option('-p, --password <password>', "the share's password (default: $SHARESYNC_PASSWORD)")
   .option('--json', 'print what was saved as JSON', false)
   .option('-q, --quiet', 'no progress', false)
+  .addHelpText(
+    'after',
+    `
+Resuming: an interrupted get leaves <file>.part; running it again continues from there with a Range
+request. An end-to-end encrypted file resumes too: the .part holds only verified plaintext, whole
+records are kept, the last kept record is downloaded again and compared (a .part of another file is
+thrown away and the file downloaded again), and every new record is verified with its own index; the
+file gets its name only when its last record verified and its size is exact.`,
+  )
   .action(async (link: string, o: { output?: string; password?: string; json: boolean; quiet: boolean }) => {
     const result = await get(link, { output: o.output, password: o.password ?? (process.env.SHARESYNC_PASSWORD || undefined), quiet: quietFor(o) || o.output === '-' })
     if (o.output === '-') return

@@ -13,7 +13,7 @@ export interface SendOptions {
   password?: string
   note?: string
   encrypt: boolean
-  /** no resume state (stdin: its spooled copy is new every time) */
+  /** keep resume state (a file under the state folder) while the upload runs */
   resumable: boolean
   quiet: boolean
 }
@@ -48,7 +48,11 @@ async function keyOf(state: SendState | null, password: string | undefined): Pro
  * Interrupted, it resumes from `GET /api/shares/:id/upload` and the local state file.
  */
 export async function send(client: Client, files: LocalFile[], opts: SendOptions): Promise<SendResult> {
-  const key = stateKey({ server: client.server, files: files.map((f) => [f.abs, f.path, f.size, f.mtimeMs]), o: { ...opts, quiet: undefined, password: opts.password ? 'set' : '' } })
+  const key = stateKey({
+    server: client.server,
+    files: files.map((f) => (f.contentHash ? [f.name, f.contentHash, f.size] : [f.abs, f.path, f.size, f.mtimeMs])),
+    o: { ...opts, quiet: undefined, password: opts.password ? 'set' : '' },
+  })
   let state = opts.resumable ? await loadState(key) : null
   const total = files.reduce((n, f) => n + (opts.encrypt ? encryptedSize(f.size) : f.size), 0)
   const progress = createProgress('send', total, { quiet: opts.quiet })

@@ -17,6 +17,7 @@ import {
   pureJs,
   recordCount,
   recordNonce,
+  recordPlainRange,
   sealMetadata,
   sealPart,
   sealPartPieces,
@@ -78,7 +79,7 @@ async function encryptWhole(key: FileKey, plain: Uint8Array, partSize = CHUNK_SI
 }
 
 /** Runs bytes through decryptStream in chunks of the given sizes (cycled). */
-async function decrypt(key: FileKey, cipher: Uint8Array, opts: { chunks?: number[]; expectedSize?: number } = {}): Promise<{ plain: Uint8Array; emitted: number }> {
+async function decrypt(key: FileKey, cipher: Uint8Array, opts: { chunks?: number[]; expectedSize?: number; firstRecord?: number } = {}): Promise<{ plain: Uint8Array; emitted: number }> {
   const sizes = opts.chunks ?? [7, 65536, 1000, 200_000, 1]
   let emitted = 0
   const source = new ReadableStream<Uint8Array>({
@@ -93,7 +94,7 @@ async function decrypt(key: FileKey, cipher: Uint8Array, opts: { chunks?: number
     },
   })
   const out: Uint8Array[] = []
-  const reader = source.pipeThrough(decryptStream(key, { expectedSize: opts.expectedSize })).getReader()
+  const reader = source.pipeThrough(decryptStream(key, { expectedSize: opts.expectedSize, firstRecord: opts.firstRecord })).getReader()
   try {
     for (;;) {
       const { done, value } = await reader.read()
@@ -107,7 +108,7 @@ async function decrypt(key: FileKey, cipher: Uint8Array, opts: { chunks?: number
   return { plain: Buffer.concat(out), emitted }
 }
 
-async function decryptFailure(key: FileKey, cipher: Uint8Array, opts: { expectedSize?: number } = {}): Promise<DecryptError & { emitted: number }> {
+async function decryptFailure(key: FileKey, cipher: Uint8Array, opts: { expectedSize?: number; firstRecord?: number } = {}): Promise<DecryptError & { emitted: number }> {
   try {
     await decrypt(key, cipher, opts)
   } catch (err) {
@@ -274,6 +275,35 @@ describe('streams of any shape', () => {
     const out = await decrypt(fk, await encryptWhole(fk, small), { chunks: [1] })
     expect(Buffer.compare(out.plain, small)).toBe(0)
   }, 30_000)
+})
+
+describe('a download resumed at a later record (Range from its chunk)', () => {
+  const key = ShareKey.fromIkm(secret, null)
+  const plain = pattern(4 * CHUNK_SIZE + 500)
+
+  it('decrypts from any record on, to the same bytes as the whole file from there', async () => {
+    const fk = await key.fileKey(0)
+    const cipher = await encryptWhole(fk, plain)
+    for (const first of [1, 2, 4]) {
+      const rest = cipher.subarray(first * CHUNK_SIZE)
+      const out = await decrypt(fk, rest, { firstRecord: first, expectedSize: rest.length })
+      expect(Buffer.compare(out.plain, plain.subarray(recordPlainRange(plain.length, first).start)), `from record ${first}`).toBe(0)
+    }
+  })
+
+  it('a resume that starts at the wrong chunk, is cut, or comes from another file fails and emits nothing unverified', async () => {
+    const fk = await key.fileKey(0)
+    const cipher = await encryptWhole(fk, plain)
+    // Bytes of record 2 presented as record 1 (an off-by-one Range, or a server that ignored it).
+    const shifted = await decryptFailure(fk, cipher.subarray(2 * CHUNK_SIZE), { firstRecord: 1 })
+    expect(shifted.kind).toBe('tampered')
+    expect(shifted.emitted).toBe(0)
+    const cut = cipher.subarray(CHUNK_SIZE, 3 * CHUNK_SIZE)
+    expect((await decryptFailure(fk, cut, { firstRecord: 1, expectedSize: cipher.length - CHUNK_SIZE })).kind).toBe('truncated')
+    const other = await ShareKey.fromIkm(secret, null).fileKey(1)
+    expect((await decryptFailure(other, cipher.subarray(CHUNK_SIZE), { firstRecord: 1 })).kind).toBe('tampered')
+    expect(() => decryptStream(fk, { firstRecord: -1 })).toThrow(RangeError)
+  })
 })
 
 describe('tampering is detected and nothing unverified comes out', () => {

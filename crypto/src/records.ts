@@ -202,14 +202,20 @@ class ByteQueue {
  * bytes through. The last record is only known when the input ends, so one chunk is always held back;
  * a stream that ends early, has extra bytes, was reordered or altered fails with a DecryptError, and
  * no byte of an unverified record is ever emitted. `expectedSize` (encrypted bytes, optional) makes an
- * input that goes past it fail at once, and one that ends before it fail as truncated.
+ * input that goes past it fail at once, and one that ends before it fail as truncated. `firstRecord`
+ * decrypts a stream that starts at that record's chunk (a download resumed with Range from
+ * `firstRecord * CHUNK_SIZE`); `expectedSize` then counts the bytes from there.
  */
-export function decryptStream(key: FileKey, opts: { expectedSize?: number } = {}): TransformStream<Uint8Array, Bytes> {
+export function decryptStream(key: FileKey, opts: { expectedSize?: number; firstRecord?: number } = {}): TransformStream<Uint8Array, Bytes> {
   const header = fileHeader(key.index)
   const queue = new ByteQueue()
-  let record = 0
+  const firstRecord = opts.firstRecord ?? 0
+  if (!Number.isSafeInteger(firstRecord) || firstRecord < 0) throw new RangeError('firstRecord must be a record index')
+  let record = firstRecord
   let received = 0
-  let headerChecked = false
+  // Resuming at a later record: the header is not in the stream (every record still authenticates
+  // against it, and against its own index, so a shifted or foreign record fails as tampered).
+  let headerChecked = firstRecord > 0
 
   const open = async (r: number, chunk: Uint8Array, last: boolean): Promise<Bytes> => {
     const body = r === 0 ? chunk.subarray(HEADER_SIZE) : chunk
