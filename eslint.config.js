@@ -1,4 +1,5 @@
 import js from '@eslint/js'
+import i18next from 'eslint-plugin-i18next'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
@@ -15,6 +16,61 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-control-regex': 'off',
+    },
+  },
+  // Every word the web app shows goes through t('…') (frontend/src/i18n): no bare text in JSX, and
+  // none in the attributes a user reads or hears.
+  {
+    files: ['frontend/src/**/*.tsx'],
+    ignores: [
+      '**/*.test.tsx',
+      // Pages still being moved to t('…'); this list only shrinks.
+      'frontend/src/components/copy-button.tsx',
+      'frontend/src/features/admin/admin-page.tsx',
+      'frontend/src/features/admin/admin-parts.tsx',
+      'frontend/src/features/admin/audit-section.tsx',
+      'frontend/src/features/admin/notifications-section.tsx',
+      'frontend/src/features/admin/overview-section.tsx',
+      'frontend/src/features/admin/settings-section.tsx',
+      'frontend/src/features/admin/shares-section.tsx',
+      'frontend/src/features/admin/stats-charts.tsx',
+      'frontend/src/features/admin/users-section.tsx',
+      'frontend/src/features/api-docs/api-reference-page.tsx',
+      'frontend/src/features/auth/account-menu.tsx',
+      'frontend/src/features/auth/admin-link-used.tsx',
+      'frontend/src/features/auth/my-shares-page.tsx',
+      'frontend/src/features/auth/notifications-card.tsx',
+      'frontend/src/features/auth/sign-in-error.tsx',
+      'frontend/src/features/cloud/encrypted-share.tsx',
+      'frontend/src/features/cloud/home-page.tsx',
+      'frontend/src/features/cloud/link-gone.tsx',
+      'frontend/src/features/cloud/my-links.tsx',
+      'frontend/src/features/cloud/result-page.tsx',
+      'frontend/src/features/cloud/resume-card.tsx',
+      'frontend/src/features/cloud/share-page.tsx',
+      'frontend/src/features/cloud/upload-options.tsx',
+      'frontend/src/features/cloud/upload-progress.tsx',
+      'frontend/src/features/library/library-page.tsx',
+      'frontend/src/features/monitor/downloads-view.tsx',
+      'frontend/src/features/p2p/offer-dialog.tsx',
+      'frontend/src/features/p2p/room-page.tsx',
+      'frontend/src/features/sharing/file-preview.tsx',
+      'frontend/src/features/sharing/new-text-page.tsx',
+      'frontend/src/features/sharing/pdf-preview.tsx',
+      'frontend/src/features/sharing/text-share.tsx',
+      'frontend/src/features/tokens/tokens-page.tsx'
+,
+    ],
+    plugins: { i18next },
+    rules: {
+      'i18next/no-literal-string': [
+        'error',
+        {
+          mode: 'jsx-only',
+          'jsx-attributes': { include: ['aria-label', 'aria-description', 'title', 'placeholder', 'alt', 'label', 'description', 'heading', 'hint'] },
+          words: { exclude: ['[0-9!-/:-@[-`{-~]+', '[A-Z_-]+', '^\\p{Emoji}+$', '[·•…×→←↓↑✓✕☾☀%]+', 'ShareSync', 'QR', 'P2P', 'WebRTC', 'curl', 'URL', 'API', 'ZIP', 'JSON'] },
+        },
+      ],
     },
   },
 )

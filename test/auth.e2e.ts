@@ -89,7 +89,7 @@ describe('accounts in the browser', () => {
     await openMyShares(page)
     const row = page.getByRole('region', { name: 'quarterly-report.pdf' })
     await row.waitFor()
-    await expect.poll(async () => row.textContent()).toContain('300 KB')
+    await expect.poll(async () => row.textContent()).toContain('300 kB')
     expect(await row.textContent()).toContain('Downloads0')
     const violations = await seriousA11yViolations(page)
     expect(violations, describeViolations(violations)).toEqual([])

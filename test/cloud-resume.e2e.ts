@@ -44,9 +44,9 @@ async function waitUntilAsync(what: string, check: () => Promise<boolean>, timeo
 
 /** Speed texts as shown ("12.3 MB/s") in bytes per second. */
 function speedsOf(texts: string[]): number[] {
-  const units: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }
+  const units: Record<string, number> = { byte: 1, kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }
   return texts.flatMap((t) => {
-    const m = /^upload-speed:([\d.]+) (B|KB|MB|GB)\/s$/.exec(t)
+    const m = /^upload-speed:([\d.]+) (byte|kB|MB|GB)\/s$/.exec(t)
     return m ? [Number(m[1]) * units[m[2]!]!] : []
   })
 }

@@ -72,11 +72,11 @@ describe('cloud links in the browser', () => {
     // Speed and time left were shown while it ran.
     const texts = await readUploadTexts(sender)
     expect(
-      texts.some((t) => /^upload-speed:[\d.]+ (KB|MB|GB)\/s$/.test(t)),
+      texts.some((t) => /^upload-speed:[\d.]+ (kB|MB|GB)\/s$/.test(t)),
       texts.join(', '),
     ).toBe(true)
     expect(
-      texts.some((t) => /^upload-eta:\d+ s$|^upload-eta:\d+ min/.test(t)),
+      texts.some((t) => /^upload-eta:\d+ sec$|^upload-eta:\d+ min/.test(t)),
       texts.join(', '),
     ).toBe(true)
 

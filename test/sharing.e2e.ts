@@ -366,7 +366,7 @@ describe('folders, Download all, previews, notes and texts in the browser', () =
     await page.goto(`${app.url}/s/${share.id}`)
     await page.getByRole('button', { name: 'Preview server.log' }).click()
     await expect.poll(() => page.getByTestId('preview-text').textContent()).toContain('line 0: all quiet')
-    expect(await page.getByTestId('preview').textContent()).toMatch(/The first 262 KB of 1\.[0-9] MB/)
+    expect(await page.getByTestId('preview').textContent()).toMatch(/The first 262 kB of 1\.[0-9] MB/)
     // A whole image would be a free download there: not offered.
     expect(await page.getByRole('button', { name: 'Preview photo.png' }).count()).toBe(0)
     expect((await api<{ downloadsLeft: number }>(`/api/shares/${share.id}`)).body.downloadsLeft).toBe(2)

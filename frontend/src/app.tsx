@@ -1,4 +1,5 @@
 import { lazy, Suspense, type ReactNode } from 'react'
+import { useTranslation } from 'react-i18next'
 import { Route, Routes } from 'react-router-dom'
 import { Layout } from './components/layout'
 import { AdminLinkUsed } from './features/auth/admin-link-used'
@@ -19,11 +20,12 @@ const TokensPage = lazy(() => import('./features/tokens/tokens-page').then((m) =
 const AccountMenu = lazy(() => import('./features/auth/account-menu').then((m) => ({ default: m.AccountMenu })))
 
 function Loading({ children }: { children: ReactNode }) {
+  const { t } = useTranslation()
   return (
     <Suspense
       fallback={
         <p role="status" className="text-slate-700 dark:text-slate-300">
-          Loading…
+          {t('common.loading')}
         </p>
       }
     >
@@ -34,6 +36,7 @@ function Loading({ children }: { children: ReactNode }) {
 
 /** Routes of the web app. Each feature folder owns its pages. */
 export function App() {
+  const { t } = useTranslation()
   return (
     <Layout
       headerSlot={
@@ -111,7 +114,7 @@ export function App() {
             </Loading>
           }
         />
-        <Route path="*" element={<LinkGone title="Page not found" />} />
+        <Route path="*" element={<LinkGone title={t('layout.pageNotFound')} />} />
       </Routes>
     </Layout>
   )

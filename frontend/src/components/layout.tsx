@@ -1,9 +1,12 @@
 import { useEffect, useRef, type ReactNode } from 'react'
 import { Link, useLocation } from 'react-router-dom'
+import { useTranslation } from 'react-i18next'
+import { LanguageMenu } from './language-menu'
 import { ThemeToggle } from './theme-toggle'
 
 /** Page frame: header (logo, `headerSlot` for the account menu, theme switch), main, footer. */
 export function Layout({ children, headerSlot }: { children: ReactNode; headerSlot?: ReactNode }) {
+  const { t } = useTranslation()
   const { pathname } = useLocation()
   const main = useRef<HTMLElement>(null)
   const first = useRef(true)
@@ -21,7 +24,7 @@ export function Layout({ children, headerSlot }: { children: ReactNode; headerSl
         href="#main"
         className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded-lg focus:bg-white focus:px-3 focus:py-2 focus:text-slate-900"
       >
-        Skip to content
+        {t('layout.skipToContent')}
       </a>
       <header className="border-b border-slate-200 bg-white/80 backdrop-blur dark:border-slate-800 dark:bg-slate-950/80">
         <div className="mx-auto flex max-w-4xl items-center gap-2 px-4 py-2">
@@ -34,6 +37,7 @@ export function Layout({ children, headerSlot }: { children: ReactNode; headerSl
           </Link>
           <div className="ml-auto flex items-center gap-1">
             {headerSlot}
+            <LanguageMenu />
             <ThemeToggle />
           </div>
         </div>
@@ -42,9 +46,9 @@ export function Layout({ children, headerSlot }: { children: ReactNode; headerSl
         {children}
       </main>
       <footer className="mx-auto w-full max-w-4xl px-4 py-6 text-center text-xs text-slate-600 dark:text-slate-400">
-        Self-hosted file sharing: links expire, passwords and download limits are enforced by your server.{' '}
+        {t('layout.footer')}{' '}
         <Link to="/docs/api" className="underline">
-          API reference
+          {t('layout.apiReference')}
         </Link>
       </footer>
     </div>

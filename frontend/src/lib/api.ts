@@ -1,4 +1,5 @@
 import type { ErrorBody, ErrorCode } from '@sharesync/protocol'
+import { i18n } from '../i18n'
 import { formatWait } from './format'
 
 /** An error answered by the API in the `{ error: { code, message } }` shape of API.md (or a network failure). */
@@ -68,12 +69,24 @@ export async function api<T>(path: string, opts: ApiOptions = {}): Promise<T> {
   return parsed as T
 }
 
+/**
+ * An API error in the user's language, translated by its code (the server's English message only
+ * when the code has no translation).
+ */
+function translatedMessage(err: ApiError): string {
+  const key = `errors.${err.code}`
+  return i18n.exists(key) ? i18n.t(key, { status: err.status }) : err.message
+}
+
 /** A human sentence for any error, for alerts. */
 export function errorMessage(err: unknown): string {
   if (err instanceof ApiError) {
-    if ((err.code === 'rate_limited' || err.code === 'quota_exceeded') && err.retryAfter) return `${err.message} Try again ${formatWait(err.retryAfter)}.`
-    return err.message
+    const message = translatedMessage(err)
+    if ((err.code === 'rate_limited' || err.code === 'quota_exceeded') && err.retryAfter) {
+      return i18n.t('errors.retryIn', { message, when: formatWait(err.retryAfter) })
+    }
+    return message
   }
   if (err instanceof Error) return err.message
-  return 'Something went wrong.'
+  return i18n.t('errors.generic')
 }
