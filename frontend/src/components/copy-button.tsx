@@ -1,11 +1,12 @@
 import { useEffect, useState } from 'react'
+import { useTranslation } from 'react-i18next'
 import { copyText } from '../lib/features'
 import { Button, type ButtonVariant } from './button'
 
 /** Copies `text`; says so (visibly and to screen readers) for two seconds. */
 export function CopyButton({
   text,
-  label = 'Copy link',
+  label,
   variant = 'primary',
   className = '',
 }: {
@@ -14,6 +15,7 @@ export function CopyButton({
   variant?: ButtonVariant
   className?: string
 }) {
+  const { t } = useTranslation()
   const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle')
   useEffect(() => {
     if (state === 'idle') return
@@ -27,7 +29,7 @@ export function CopyButton({
       onClick={async () => setState((await copyText(text)) ? 'copied' : 'failed')}
       aria-live="polite"
     >
-      {state === 'copied' ? 'Copied!' : state === 'failed' ? 'Press Ctrl+C to copy' : label}
+      {state === 'copied' ? t('copy.copied') : state === 'failed' ? t('copy.pressCtrlC') : (label ?? t('copy.copyLink'))}
     </Button>
   )
 }

@@ -1,4 +1,5 @@
 import { useId, useRef, type ReactNode } from 'react'
+import { useTranslation } from 'react-i18next'
 import { buttonClass, type ButtonVariant } from './button'
 
 /**
@@ -8,7 +9,7 @@ import { buttonClass, type ButtonVariant } from './button'
 export function FilePicker({
   onFiles,
   multiple = true,
-  children = 'Choose files',
+  children,
   variant = 'primary',
   className = '',
   accept,
@@ -25,6 +26,7 @@ export function FilePicker({
   /** pick a whole folder (its files keep their tree: webkitRelativePath) */
   directory?: boolean
 }) {
+  const { t } = useTranslation()
   const id = useId()
   const input = useRef<HTMLInputElement>(null)
   return (
@@ -49,14 +51,15 @@ export function FilePicker({
         htmlFor={id}
         className={`${buttonClass(variant, className)} cursor-pointer peer-focus-visible:outline-2 peer-focus-visible:outline-offset-2 peer-focus-visible:outline-indigo-500`}
       >
-        {children}
+        {children ?? t('common.chooseFiles')}
       </label>
     </>
   )
 }
 
 /** Full-window overlay shown while files are dragged over the page. */
-export function DropOverlay({ visible, text = 'Drop files to share them' }: { visible: boolean; text?: string }) {
+export function DropOverlay({ visible, text }: { visible: boolean; text?: string }) {
+  const { t } = useTranslation()
   if (!visible) return null
   return (
     <div
@@ -64,7 +67,7 @@ export function DropOverlay({ visible, text = 'Drop files to share them' }: { vi
       className="pointer-events-none fixed inset-0 z-40 flex items-center justify-center bg-indigo-600/20 backdrop-blur-sm"
     >
       <div className="rounded-2xl border-2 border-dashed border-indigo-600 bg-white px-8 py-6 text-lg font-semibold text-indigo-700 dark:bg-slate-900 dark:text-indigo-300">
-        {text}
+        {text ?? t('common.dropToShare')}
       </div>
     </div>
   )

@@ -54,6 +54,8 @@ export const i18nReady = i18n
   .init({
     resources: { en: { translation: en } },
     partialBundledLanguages: true,
+    // English is bundled: t() answers from the first line on (other languages are awaited via i18nReady).
+    initAsync: false,
     supportedLngs: LANGUAGES.map((l) => l.code),
     fallbackLng: 'en',
     load: 'currentOnly',

@@ -3,9 +3,9 @@
  * borrowed words). The completeness test refuses any other English copy.
  */
 export const SAME_AS_ENGLISH: Record<string, string[]> = {
-  de: [],
-  fr: [],
+  fr: ['result.protection'],
   es: [],
-  'pt-BR': [],
+  'pt-BR': ['upload.downloads_one', 'upload.downloads_other', 'result.link'],
+  de: ['result.link'],
   'zh-CN': [],
 }

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'react'
+import { Trans, useTranslation } from 'react-i18next'
 import { useSearchParams } from 'react-router-dom'
 import { Alert } from '../../components/alert'
 import { ButtonLink } from '../../components/button'
@@ -24,6 +25,7 @@ import { useViewerLimits } from './use-viewer-limits'
  * drop anywhere, paste, or the phone's share sheet), the link options, the upload and its progress.
  */
 export function HomePage() {
+  const { t } = useTranslation()
   const { config, error: configError } = usePublicConfig()
   const limits = useViewerLimits(config)
   const upload = useUpload()
@@ -46,11 +48,11 @@ export function HomePage() {
     void upload.check(pending).then((answer) => {
       if (answer === 'gone') {
         setPending(null)
-        setNotice('The interrupted upload can no longer be resumed: its link has expired or was deleted.')
+        setNotice(t('home.resumeGone'))
       } else if (answer === 'resumed') setPending(null)
       else if (answer) setNeeded(answer.needed)
     })
-  }, [pending, upload])
+  }, [pending, upload, t])
 
   const addFiles = (more: File[]) => {
     if (uploading) return
@@ -67,7 +69,7 @@ export function HomePage() {
   }
   const { dragging } = usePageFileInput(addFiles, !uploading)
 
-  usePageTitle(uploading ? 'Uploading' : files.length ? 'Create a link' : '')
+  usePageTitle(uploading ? t('home.titleUploading') : files.length ? t('home.createLink') : '')
 
   // Files shared from another app through the Web Share Target (see public/sw.js).
   useEffect(() => {
@@ -96,7 +98,7 @@ export function HomePage() {
           onCancel={async () => {
             await upload.cancel()
             setPending(null)
-            setNotice('Upload cancelled. Nothing was kept on the server.')
+            setNotice(t('home.cancelled'))
           }}
           onRetry={() => void upload.retry()}
         />
@@ -107,7 +109,7 @@ export function HomePage() {
   if (files.length > 0) {
     return (
       <>
-        <DropOverlay visible={dragging} text="Drop to add files" />
+        <DropOverlay visible={dragging} text={t('home.dropToAdd')} />
         {notice && (
           <Alert tone="info" className="mb-4">
             {notice}
@@ -117,7 +119,7 @@ export function HomePage() {
           files={files}
           config={config}
           limits={limits}
-          error={upload.error ?? (configError ? 'Could not load the server settings. Reload the page to try again.' : null)}
+          error={upload.error ?? (configError ? t('home.configError') : null)}
           busy={upload.busy}
           onAddFiles={addFiles}
           onRemove={(i) => setFiles((prev) => prev.filter((_, j) => j !== i))}
@@ -138,8 +140,8 @@ export function HomePage() {
     <div className="space-y-6">
       <DropOverlay visible={dragging} />
       <div className="space-y-2 text-center sm:text-left">
-        <h1 className="text-3xl font-bold tracking-tight sm:text-4xl">Share files, your way</h1>
-        <p className="text-slate-700 dark:text-slate-300">Upload for a link that works later, or send straight to a device next to you.</p>
+        <h1 className="text-3xl font-bold tracking-tight sm:text-4xl">{t('home.heading')}</h1>
+        <p className="text-slate-700 dark:text-slate-300">{t('home.intro')}</p>
       </div>
       {pending && (
         <ResumeCard
@@ -156,42 +158,41 @@ export function HomePage() {
         <Card aria-labelledby="choice-link" className="flex flex-col gap-4">
           <div className="space-y-1">
             <h2 id="choice-link" className="text-xl font-bold">
-              Create a link
+              {t('home.createLink')}
             </h2>
-            <p className="text-sm text-slate-700 dark:text-slate-300">
-              Upload to this server and get a link and QR code. Choose when it expires, how many downloads, and an optional password.
-            </p>
+            <p className="text-sm text-slate-700 dark:text-slate-300">{t('home.createLinkText')}</p>
           </div>
           <div className="mt-auto space-y-2">
             <FilePicker onFiles={addFiles} className="w-full" testId="file-input">
-              Choose files
+              {t('common.chooseFiles')}
             </FilePicker>
             <FilePicker onFiles={addFiles} className="w-full" variant="secondary" directory testId="folder-input">
-              Choose a folder
+              {t('home.chooseFolder')}
             </FilePicker>
             <p className="text-center text-xs text-slate-600 dark:text-slate-400">
-              or drop files and folders anywhere<span className="hidden sm:inline">, or paste with Ctrl+V</span> ·{' '}
-              <Link to="/text" className="font-medium text-indigo-700 underline dark:text-indigo-300">
-                share a text
-              </Link>
+              <Trans
+                i18nKey="home.dropOrPaste"
+                components={[
+                  <span key="paste" className="hidden sm:inline" />,
+                  <Link key="text" to="/text" className="font-medium text-indigo-700 underline dark:text-indigo-300" />,
+                ]}
+              />
             </p>
           </div>
         </Card>
         <Card aria-labelledby="choice-direct" className="flex flex-col gap-4">
           <div className="space-y-1">
             <h2 id="choice-direct" className="text-xl font-bold">
-              Send directly
+              {t('home.sendDirectly')}
             </h2>
-            <p className="text-sm text-slate-700 dark:text-slate-300">
-              Device to device, nothing stored: open a room on both devices (same Wi-Fi is fastest) and send while both stay open.
-            </p>
+            <p className="text-sm text-slate-700 dark:text-slate-300">{t('home.sendDirectlyText')}</p>
           </div>
           <ButtonLink to="/p2p" variant="secondary" className="mt-auto w-full">
-            Open a room
+            {t('home.openRoom')}
           </ButtonLink>
         </Card>
       </div>
-      {configError !== null && <Alert tone="error">Could not reach the server. Check your connection and reload.</Alert>}
+      {configError !== null && <Alert tone="error">{t('home.unreachable')}</Alert>}
       <MyLinks links={links} />
     </div>
   )

@@ -1,6 +1,7 @@
 import { Dialog, DialogPanel, DialogTitle, Description } from '@headlessui/react'
 import type { ShareDelivery, ShareMetadata } from '@sharesync/protocol'
 import { useEffect, useState } from 'react'
+import { useTranslation } from 'react-i18next'
 import { Link, useLocation, useNavigate, useParams } from 'react-router-dom'
 import { Alert } from '../../components/alert'
 import { Button, ButtonLink } from '../../components/button'
@@ -18,6 +19,7 @@ import { ownedLinks } from './upload-records'
 
 /** The link just created: copy, QR code, native share sheet, expiry, downloads left, delete. */
 export function ResultPage() {
+  const { t } = useTranslation()
   const { id = '' } = useParams()
   const navigate = useNavigate()
   const [link] = useState(() => ownedLinks.get(id))
@@ -31,7 +33,7 @@ export function ResultPage() {
   const [confirming, setConfirming] = useState(false)
   const [deleting, setDeleting] = useState(false)
   const [error, setError] = useState<string | null>(null)
-  usePageTitle('Your link')
+  usePageTitle(t('result.pageTitle'))
 
   useEffect(() => {
     if (!link) return
@@ -78,11 +80,9 @@ export function ResultPage() {
   if (!link) {
     return (
       <Card className="mx-auto max-w-lg space-y-4 text-center">
-        <h1 className="text-2xl font-bold">Link not found in this browser</h1>
-        <p className="text-slate-700 dark:text-slate-300">
-          Only the browser that created a link can manage it. You can still open its share page.
-        </p>
-        <ButtonLink to={`/s/${encodeURIComponent(id)}`}>Open the share page</ButtonLink>
+        <h1 className="text-2xl font-bold">{t('result.notInBrowser')}</h1>
+        <p className="text-slate-700 dark:text-slate-300">{t('result.notInBrowserText')}</p>
+        <ButtonLink to={`/s/${encodeURIComponent(id)}`}>{t('result.openThePage')}</ButtonLink>
       </Card>
     )
   }
@@ -101,12 +101,12 @@ export function ResultPage() {
     // An encrypted link's names stay out of the message too.
     text:
       link.kind === 'text'
-        ? 'A text for you'
+        ? t('result.shareText')
         : link.encrypted
-          ? 'End-to-end encrypted files'
+          ? t('result.shareEncrypted')
           : link.files.length === 1
             ? link.files[0]!.name
-            : `${link.files.length} files`,
+            : t('common.fileCount', { count: link.files.length }),
     url,
   }
 
@@ -135,28 +135,35 @@ export function ResultPage() {
       <Card aria-labelledby="result-heading" className="space-y-6">
         <div className="space-y-1">
           <h1 id="result-heading" className="text-2xl font-bold">
-            Your link is ready
+            {t('result.heading')}
           </h1>
           <p className="text-slate-700 dark:text-slate-300">
-            Anyone with this link{link.passwordProtected ? ' and the password' : ''}{' '}
-            {link.kind === 'text' ? 'can read the text' : link.files.length === 1 ? 'can download the file' : 'can download the files'}.
-            {link.encrypted ? ' End-to-end encrypted: the key is the part after “#”, and the server never sees it.' : ''}
+            {t(
+              link.kind === 'text'
+                ? link.passwordProtected
+                  ? 'result.whoTextPassword'
+                  : 'result.whoText'
+                : link.passwordProtected
+                  ? 'result.whoFilesPassword'
+                  : 'result.whoFiles',
+              { count: link.files.length },
+            )}
+            {link.encrypted ? ` ${t('result.encryptedNote')}` : ''}
           </p>
         </div>
         {keyMissing && (
           <Alert tone="warning">
-            This browser no longer keeps the key of this encrypted link. The link below opens the share page, but nobody can decrypt the
-            files without the whole link you copied when it was made.
+            {t('result.keyMissing')}
           </Alert>
         )}
         <div className="flex flex-col items-center gap-6 sm:flex-row sm:items-start">
           <div className="rounded-xl border border-slate-200 bg-white p-2 dark:border-slate-700">
-            {url && <QrCode text={url} size={200} label={`QR code of the link ${url}`} />}
+            {url && <QrCode text={url} size={200} label={t('result.qrOf', { url })} />}
           </div>
           <div className="w-full min-w-0 flex-1 space-y-4">
             <div>
               <label htmlFor="share-link" className="text-sm font-semibold">
-                Link
+                {t('result.link')}
               </label>
               <input
                 id="share-link"
@@ -171,33 +178,33 @@ export function ResultPage() {
               <CopyButton text={url} />
               {canShareNatively(shareData) && (
                 <Button variant="secondary" onClick={() => void navigator.share(shareData).catch(() => undefined)}>
-                  Share…
+                  {t('result.shareNative')}
                 </Button>
               )}
               <ButtonLink to={`/s/${encodeURIComponent(link.id)}${link.encrypted && token ? `#${token}` : ''}`} variant="secondary">
-                Open share page
+                {t('result.openSharePage')}
               </ButtonLink>
             </div>
             <dl className="grid grid-cols-2 gap-3 text-sm">
               <div>
-                <dt className="text-slate-600 dark:text-slate-400">Expires</dt>
+                <dt className="text-slate-600 dark:text-slate-400">{t('result.expires')}</dt>
                 <dd className="font-medium" title={formatDateTime(link.expiresAt)} data-testid="result-expiry">
                   {formatExpiry(link.expiresAt)}
                 </dd>
               </div>
               <div>
                 <dt className="text-slate-600 dark:text-slate-400">
-                  {knowsLeft || !link.passwordProtected ? 'Downloads left' : 'Downloads allowed'}
+                  {knowsLeft || !link.passwordProtected ? t('result.downloadsLeft') : t('upload.downloadsAllowed')}
                 </dt>
                 <dd className="font-medium" data-testid="result-downloads">
-                  {downloadsLeft === null || downloadsLeft === undefined ? 'Unlimited' : downloadsLeft}
-                  {link.maxDownloads === 1 ? ' (deleted after the download)' : ''}
+                  {downloadsLeft === null || downloadsLeft === undefined ? t('upload.unlimited') : downloadsLeft}
+                  {link.maxDownloads === 1 ? ` ${t('result.deletedAfter')}` : ''}
                 </dd>
               </div>
               {link.passwordProtected && (
                 <div className="col-span-2">
-                  <dt className="sr-only">Protection</dt>
-                  <dd className="font-medium">Password protected</dd>
+                  <dt className="sr-only">{t('result.protection')}</dt>
+                  <dd className="font-medium">{t('result.passwordProtected')}</dd>
                 </div>
               )}
             </dl>
@@ -205,7 +212,7 @@ export function ResultPage() {
         </div>
         <ul
           className="divide-y divide-slate-200 border-t border-slate-200 pt-2 text-sm dark:divide-slate-700 dark:border-slate-700"
-          aria-label="Files"
+          aria-label={t('common.files')}
         >
           {link.files.map((f, i) => (
             <li key={i} className="flex justify-between gap-3 py-2">
@@ -217,17 +224,17 @@ export function ResultPage() {
         {error && <Alert tone="error">{error}</Alert>}
         <div className="flex flex-wrap justify-between gap-3">
           <ButtonLink to="/" variant="secondary">
-            Share more files
+            {t('result.shareMore')}
           </ButtonLink>
           <Button variant="danger" onClick={() => setConfirming(true)}>
-            Delete link
+            {t('result.deleteLink')}
           </Button>
         </div>
       </Card>
       <p className="text-center text-sm text-slate-600 dark:text-slate-400">
-        This browser keeps the key that can delete this link.{' '}
+        {t('result.keyKept')}{' '}
         <Link className="underline" to="/">
-          All your links
+          {t('result.allLinks')}
         </Link>
       </p>
 
@@ -235,16 +242,14 @@ export function ResultPage() {
         <div className="fixed inset-0 bg-slate-950/50" aria-hidden="true" />
         <div className="fixed inset-0 flex items-end justify-center p-4 sm:items-center">
           <DialogPanel className="w-full max-w-md space-y-4 rounded-2xl bg-white p-6 shadow-xl dark:bg-slate-900">
-            <DialogTitle className="text-lg font-bold">Delete this link?</DialogTitle>
-            <Description className="text-slate-700 dark:text-slate-300">
-              The files are removed from the server and the link stops working for everyone.
-            </Description>
+            <DialogTitle className="text-lg font-bold">{t('result.confirmTitle')}</DialogTitle>
+            <Description className="text-slate-700 dark:text-slate-300">{t('result.confirmText')}</Description>
             <div className="flex flex-wrap justify-end gap-3">
               <Button variant="secondary" onClick={() => setConfirming(false)} disabled={deleting}>
-                Keep it
+                {t('result.keepIt')}
               </Button>
               <Button variant="danger" onClick={() => void remove()} disabled={deleting}>
-                {deleting ? 'Deleting…' : 'Delete'}
+                {deleting ? t('common.deleting') : t('common.delete')}
               </Button>
             </div>
           </DialogPanel>
@@ -256,23 +261,24 @@ export function ResultPage() {
 
 /** The owner's view of a link recipients can no longer open: collected, or past its expiry. */
 function LinkEnded({ delivery, onDelete }: { delivery: ShareDelivery; onDelete: () => void }) {
-  usePageTitle(delivery.usedUp ? 'Your link was downloaded' : 'Your link has expired')
+  const { t } = useTranslation()
+  usePageTitle(delivery.usedUp ? t('result.wasDownloaded') : t('result.hasExpired'))
   const when = delivery.lastDownloadAt ? formatDateTime(delivery.lastDownloadAt) : null
   return (
     <Card aria-labelledby="ended-heading" className="mx-auto max-w-lg space-y-4 text-center" data-testid="link-ended">
       <h1 id="ended-heading" className="text-2xl font-bold">
-        {delivery.usedUp ? 'Your link was downloaded' : 'Your link has expired'}
+        {delivery.usedUp ? t('result.wasDownloaded') : t('result.hasExpired')}
       </h1>
       <p className="text-slate-700 dark:text-slate-300" data-testid="link-ended-text">
         {delivery.usedUp
-          ? `${when ? `Downloaded ${when}. ` : ''}${delivery.maxDownloads === 1 ? 'It allowed one download' : `It allowed ${delivery.maxDownloads} downloads`}, so it is now closed: nobody else can open it.`
-          : `It expired ${formatDateTime(delivery.expiresAt)} after ${delivery.downloads === 1 ? '1 download' : `${delivery.downloads} downloads`}.`}
+          ? `${when ? `${t('result.downloadedAt', { when })} ` : ''}${t('result.allowedClosed', { count: delivery.maxDownloads ?? 0 })}`
+          : t('result.expiredAfter', { when: formatDateTime(delivery.expiresAt), count: delivery.downloads })}
       </p>
-      <p className="text-sm text-slate-600 dark:text-slate-400">The server removes its files within the hour; you can remove them now.</p>
+      <p className="text-sm text-slate-600 dark:text-slate-400">{t('result.removedWithinHour')}</p>
       <div className="flex flex-wrap justify-center gap-3">
-        <ButtonLink to="/">Share more files</ButtonLink>
+        <ButtonLink to="/">{t('result.shareMore')}</ButtonLink>
         <Button variant="secondary" onClick={onDelete}>
-          Remove it now
+          {t('result.removeNow')}
         </Button>
       </div>
     </Card>
@@ -281,17 +287,15 @@ function LinkEnded({ delivery, onDelete }: { delivery: ShareDelivery; onDelete: 
 
 /** The owner's link is gone from the server altogether (expired, used up or deleted, and removed). */
 function OwnLinkGone() {
-  usePageTitle('Link ended')
+  const { t } = useTranslation()
+  usePageTitle(t('result.endedTitle'))
   return (
     <Card aria-labelledby="own-gone-heading" className="mx-auto max-w-lg space-y-4 text-center">
       <h1 id="own-gone-heading" className="text-2xl font-bold">
-        This link has ended
+        {t('result.endedHeading')}
       </h1>
-      <p className="text-slate-700 dark:text-slate-300">
-        It expired, its downloads were used up, or it was deleted, and its files are gone from the server. Share the files again for a new
-        link.
-      </p>
-      <ButtonLink to="/">Share files</ButtonLink>
+      <p className="text-slate-700 dark:text-slate-300">{t('result.endedText')}</p>
+      <ButtonLink to="/">{t('result.shareFiles')}</ButtonLink>
     </Card>
   )
 }

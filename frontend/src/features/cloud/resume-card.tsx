@@ -1,4 +1,5 @@
 import { useState } from 'react'
+import { useTranslation } from 'react-i18next'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
 import { Card } from '../../components/card'
@@ -24,6 +25,7 @@ export function ResumeCard({
   onResume: (files: (File | null)[]) => void
   onDiscard: () => void
 }) {
+  const { t } = useTranslation()
   const [picked, setPicked] = useState<(File | null)[]>(() => pending.files.map(() => null))
   const [mismatch, setMismatch] = useState<string[]>([])
   const wanted = (i: number) => needed.includes(i)
@@ -45,13 +47,10 @@ export function ResumeCard({
   return (
     <Card aria-labelledby="resume-heading" className="space-y-4 ring-2 ring-amber-400 dark:ring-amber-600">
       <h2 id="resume-heading" className="text-lg font-bold">
-        Resume upload
+        {t('resume.heading')}
       </h2>
-      <p className="text-sm text-slate-700 dark:text-slate-300">
-        An upload was interrupted. The parts already sent are safe on the server. Pick (or drop){' '}
-        {missing.length === 1 ? 'this file' : 'these files'} again to continue:
-      </p>
-      <ul className="list-inside list-disc text-sm" aria-label="Files to pick again">
+      <p className="text-sm text-slate-700 dark:text-slate-300">{t('resume.text', { count: missing.length })}</p>
+      <ul className="list-inside list-disc text-sm" aria-label={t('resume.filesToPick')}>
         {missing.map((f) => (
           <li key={f.fileId}>
             <span className="font-semibold">{f.name}</span> ({formatBytes(f.size)})
@@ -59,14 +58,14 @@ export function ResumeCard({
         ))}
       </ul>
       {mismatch.length > 0 && (
-        <Alert tone="warning">Not the same file: {mismatch.join(', ')}. Pick the exact file (same name, size and date) to resume.</Alert>
+        <Alert tone="warning">{t('resume.mismatch', { names: mismatch.join(', ') })}</Alert>
       )}
       <div className="flex flex-wrap gap-3">
         <FilePicker onFiles={accept} testId="resume-input">
-          {missing.length === 1 ? `Pick ${missing[0]!.name} again` : 'Pick the files again'}
+          {missing.length === 1 ? t('resume.pickOne', { name: missing[0]!.name }) : t('resume.pickAll')}
         </FilePicker>
         <Button variant="ghost" onClick={onDiscard}>
-          Discard upload
+          {t('resume.discard')}
         </Button>
       </div>
     </Card>

@@ -1,6 +1,7 @@
 import { Field, Input, Label } from '@headlessui/react'
 import { PREVIEW_LIMITED_MIN_SIZE, PREVIEW_MAX_DOCUMENT_BYTES, previewKind, type ShareFile, type ShareMetadata } from '@sharesync/protocol'
 import { useEffect, useState, type FormEvent } from 'react'
+import { useTranslation } from 'react-i18next'
 import { useLocation, useParams } from 'react-router-dom'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
@@ -52,6 +53,7 @@ function startDownload(url: string) {
 
 /** `/s/:id`: what a recipient sees — files, sizes, expiry, downloads left, a password prompt when needed. */
 export function SharePage() {
+  const { t } = useTranslation()
   const { id = '' } = useParams()
   // An encrypted link's key is the fragment: a new fragment (edited by hand) is a new attempt.
   const { hash } = useLocation()
@@ -64,7 +66,7 @@ export function SharePage() {
   const [started, setStarted] = useState<string[]>([])
   const [lease, setLease] = useState<string | null>(() => savedLease(id))
   const [previewing, setPreviewing] = useState<string[]>([])
-  usePageTitle(state.kind === 'open' ? 'Download' : state.kind === 'locked' ? 'Password required' : '')
+  usePageTitle(state.kind === 'open' ? t('share.download') : state.kind === 'locked' ? t('share.passwordRequired') : '')
 
   useEffect(() => {
     let live = true
@@ -94,12 +96,12 @@ export function SharePage() {
     try {
       const meta = await cloudApi.getShare(id, password)
       if (meta.files) setState({ kind: 'open', meta, files: meta.files, password })
-      else setPasswordError('Wrong password. Please try again.')
+      else setPasswordError(t('share.wrongPassword'))
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) setState({ kind: 'gone' })
-      else if (err instanceof ApiError && err.code === 'password_invalid') setPasswordError('Wrong password. Please try again.')
+      else if (err instanceof ApiError && err.code === 'password_invalid') setPasswordError(t('share.wrongPassword'))
       else if (err instanceof ApiError && err.status === 429)
-        setPasswordError(`Too many attempts. Try again ${err.retryAfter ? formatWait(err.retryAfter) : 'later'}.`)
+        setPasswordError(err.retryAfter ? t('share.tooManyAttemptsIn', { when: formatWait(err.retryAfter) }) : t('share.tooManyAttempts'))
       else setPasswordError(errorMessage(err))
     } finally {
       setUnlocking(false)
@@ -134,11 +136,9 @@ export function SharePage() {
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) setState({ kind: 'gone' })
       else if (err instanceof ApiError && err.code === 'download_in_progress')
-        setDownloadError(
-          `Someone else is downloading this link right now. If they stop, it becomes available again${err.retryAfter ? ` in about ${Math.ceil(err.retryAfter)} s` : ' shortly'}.`,
-        )
+        setDownloadError(err.retryAfter ? t('share.busyIn', { when: formatWait(err.retryAfter) }) : t('share.busy'))
       else if (err instanceof ApiError && err.code === 'download_link_used')
-        setDownloadError(file === 'all' ? 'You already downloaded these files.' : 'You already downloaded this file.')
+        setDownloadError(file === 'all' ? t('share.alreadyAll') : t('share.alreadyOne'))
       else setDownloadError(errorMessage(err))
     } finally {
       setDownloading(null)
@@ -149,7 +149,7 @@ export function SharePage() {
     return (
       <Card className="mx-auto max-w-2xl" aria-busy="true">
         <p role="status" className="text-slate-700 dark:text-slate-300">
-          Loading…
+          {t('common.loading')}
         </p>
       </Card>
     )
@@ -159,9 +159,9 @@ export function SharePage() {
   if (state.kind === 'error') {
     return (
       <Card className="mx-auto max-w-2xl space-y-4">
-        <h1 className="text-2xl font-bold">Could not open this link</h1>
+        <h1 className="text-2xl font-bold">{t('share.couldNotOpen')}</h1>
         <Alert tone="error">{state.message}</Alert>
-        <Button onClick={() => window.location.reload()}>Try again</Button>
+        <Button onClick={() => window.location.reload()}>{t('common.tryAgain')}</Button>
       </Card>
     )
   }
@@ -169,14 +169,12 @@ export function SharePage() {
     return (
       <Card aria-labelledby="locked-heading" className="mx-auto max-w-md space-y-4">
         <h1 id="locked-heading" className="text-2xl font-bold">
-          Password required
+          {t('share.passwordRequired')}
         </h1>
-        <p className="text-slate-700 dark:text-slate-300">
-          The sender protected these files with a password. Link expires {formatExpiry(state.meta.expiresAt)}.
-        </p>
+        <p className="text-slate-700 dark:text-slate-300">{t('share.protected', { when: formatExpiry(state.meta.expiresAt) })}</p>
         <form onSubmit={unlock} className="space-y-4">
           <Field>
-            <Label className="text-sm font-semibold">Password</Label>
+            <Label className="text-sm font-semibold">{t('share.password')}</Label>
             <Input
               type="password"
               name="password"
@@ -190,7 +188,7 @@ export function SharePage() {
           </Field>
           {passwordError && <Alert tone="error">{passwordError}</Alert>}
           <Button type="submit" disabled={unlocking || !password} className="w-full">
-            {unlocking ? 'Checking…' : 'Unlock'}
+            {unlocking ? t('share.checking') : t('share.unlock')}
           </Button>
         </form>
       </Card>
@@ -204,7 +202,7 @@ export function SharePage() {
         meta={meta}
         reveal={async () => {
           const got = await cloudApi.revealText(id, state.password)
-          if (!('text' in got)) throw new Error('This text cannot be shown here.')
+          if (!('text' in got)) throw new Error(t('share.textUnavailable'))
           return got
         }}
       />
@@ -218,18 +216,20 @@ export function SharePage() {
     <Card aria-labelledby="share-heading" className="mx-auto max-w-2xl space-y-5">
       <div className="space-y-1">
         <h1 id="share-heading" className="text-2xl font-bold">
-          {files.length === 1 ? 'A file was shared with you' : `${files.length} files were shared with you`}
+          {t('share.heading', { count: files.length })}
         </h1>
         <p className="text-sm text-slate-700 dark:text-slate-300">
-          {formatBytes(total)} · expires <span title={formatDateTime(meta.expiresAt)}>{formatExpiry(meta.expiresAt)}</span>
+          {formatBytes(total)} · <span title={formatDateTime(meta.expiresAt)}>{t('common.expires', { when: formatExpiry(meta.expiresAt) })}</span>
           {' · '}
           <span data-testid="downloads-left">
             {meta.downloadsLeft === null || meta.downloadsLeft === undefined
-              ? 'unlimited downloads'
-              : `${meta.downloadsLeft === 1 ? '1 download' : `${meta.downloadsLeft} downloads`} left${lease !== null ? ' after yours' : ''}`}
+              ? t('share.unlimitedDownloads')
+              : lease !== null
+                ? t('share.leftAfterYours', { count: meta.downloadsLeft })
+                : t('share.left', { count: meta.downloadsLeft })}
           </span>
           {typeof meta.maxDownloads === 'number' && files.length > 1 && (
-            <span data-testid="download-rule"> · one download is all {files.length} files: get them in one visit</span>
+            <span data-testid="download-rule"> · {t('share.oneVisit', { count: files.length })}</span>
           )}
         </p>
       </div>
@@ -237,17 +237,16 @@ export function SharePage() {
       {(files.length > 1 || folders) && (
         <div className="flex flex-wrap items-center gap-3">
           <Button onClick={() => void download('all')} disabled={downloading !== null || exhausted} className="w-full sm:w-auto">
-            {downloading === 'all' ? 'Preparing…' : 'Download all'}
+            {downloading === 'all' ? t('share.preparing') : t('share.downloadAll')}
           </Button>
           <span className="text-sm text-slate-600 dark:text-slate-400">
-            one zip, {formatBytes(total)}
-            {folders ? ', folders included' : ''}
-            {started.includes('all') ? ' · download started' : ''}
+            {folders ? t('share.oneZipFolders', { size: formatBytes(total) }) : t('share.oneZip', { size: formatBytes(total) })}
+            {started.includes('all') ? ` · ${t('share.started')}` : ''}
           </span>
         </div>
       )}
       <FileTree
-        label="Shared files"
+        label={t('share.sharedFiles')}
         items={files.map((f) => ({ ...f, key: f.id }))}
         row={(f) => (
           <div className="space-y-3 p-3">
@@ -258,7 +257,7 @@ export function SharePage() {
                 </p>
                 <p className="text-sm text-slate-600 dark:text-slate-400">
                   {formatBytes(f.size)}
-                  {started.includes(f.id) ? ' · download started' : ''}
+                  {started.includes(f.id) ? ` · ${t('share.started')}` : ''}
                 </p>
               </div>
               <div className="flex gap-2">
@@ -267,19 +266,19 @@ export function SharePage() {
                     variant="secondary"
                     onClick={() => togglePreview(f.id)}
                     aria-expanded={previewing.includes(f.id)}
-                    aria-label={`${previewing.includes(f.id) ? 'Hide the preview of' : 'Preview'} ${f.name}`}
+                    aria-label={previewing.includes(f.id) ? t('share.hidePreviewOf', { name: f.name }) : t('share.previewOf', { name: f.name })}
                     className="flex-1 sm:flex-none"
                   >
-                    {previewing.includes(f.id) ? 'Hide preview' : 'Preview'}
+                    {previewing.includes(f.id) ? t('share.hidePreview') : t('share.preview')}
                   </Button>
                 )}
                 <Button
                   onClick={() => void download(f)}
                   disabled={downloading !== null || exhausted}
-                  aria-label={`Download ${f.name}`}
+                  aria-label={t('share.downloadOf', { name: f.name })}
                   className="flex-1 sm:flex-none"
                 >
-                  {downloading === f.id ? 'Preparing…' : 'Download'}
+                  {downloading === f.id ? t('share.preparing') : t('share.download')}
                 </Button>
               </div>
             </div>
@@ -289,7 +288,7 @@ export function SharePage() {
       />
       {downloadError && <Alert tone="error">{downloadError}</Alert>}
       <p className="text-xs text-slate-600 dark:text-slate-400">
-        Only download files from people you trust. ShareSync does not scan files.
+        {t('share.trust')}
       </p>
     </Card>
   )

@@ -1,6 +1,7 @@
 import { Field, Input, Label, Description, Select, Textarea } from '@headlessui/react'
 import { MAX_FILES_PER_SHARE, MAX_NOTE_LENGTH, type PublicConfig, type UserLimits } from '@sharesync/protocol'
 import { useMemo, useState, type FormEvent } from 'react'
+import { useTranslation } from 'react-i18next'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
 import { Card } from '../../components/card'
@@ -10,14 +11,7 @@ import { folderOfFile } from '../../lib/file-paths'
 import type { UploadChoice } from './use-upload'
 import { usePasswordRequired } from './use-viewer-limits'
 
-const DOWNLOAD_CHOICES: { value: string; label: string }[] = [
-  { value: 'unlimited', label: 'Unlimited' },
-  { value: '1', label: 'One download, then delete' },
-  { value: '5', label: '5 downloads' },
-  { value: '10', label: '10 downloads' },
-  { value: '50', label: '50 downloads' },
-  { value: '100', label: '100 downloads' },
-]
+const DOWNLOAD_CHOICES = ['unlimited', '1', '5', '10', '50', '100'] as const
 
 export const fieldInput =
   'block min-h-11 w-full rounded-xl border border-slate-300 bg-white px-3 py-2 text-base text-slate-900 ' +
@@ -46,6 +40,7 @@ export function UploadOptions({
   onClear: () => void
   onSubmit: (choice: UploadChoice) => void
 }) {
+  const { t } = useTranslation()
   const expiryChoices = useMemo(() => {
     if (!config) return []
     const max = limits?.maxExpiry ?? Infinity
@@ -95,16 +90,16 @@ export function UploadOptions({
       <form onSubmit={submit} className="space-y-6">
         <div className="flex flex-wrap items-baseline justify-between gap-2">
           <h1 id="options-heading" className="text-xl font-bold sm:text-2xl">
-            Create a link
+            {t('home.createLink')}
           </h1>
           <p className="text-sm text-slate-600 dark:text-slate-400">
-            {files.length} {files.length === 1 ? 'file' : 'files'} · {formatBytes(total)}
+            {t('common.fileCount', { count: files.length })} · {formatBytes(total)}
           </p>
         </div>
 
         <ul
           className="divide-y divide-slate-200 rounded-xl border border-slate-200 dark:divide-slate-700 dark:border-slate-700"
-          aria-label="Selected files"
+          aria-label={t('upload.selectedFiles')}
         >
           {files.map((f, i) => (
             <li key={`${f.name}-${f.size}-${i}`} className="flex items-center gap-3 px-3 py-2">
@@ -117,37 +112,37 @@ export function UploadOptions({
                   className={`text-sm ${limits && f.size > limits.maxFileSize ? 'font-semibold text-red-700 dark:text-red-300' : 'text-slate-600 dark:text-slate-400'}`}
                 >
                   {formatBytes(f.size)}
-                  {limits && f.size > limits.maxFileSize ? ` — larger than the ${formatBytes(limits.maxFileSize)} limit` : ''}
+                  {limits && f.size > limits.maxFileSize ? ` — ${t('upload.overLimit', { limit: formatBytes(limits.maxFileSize) })}` : ''}
                 </p>
               </div>
-              <Button variant="ghost" onClick={() => onRemove(i)} aria-label={`Remove ${f.name}`} disabled={busy}>
-                Remove
+              <Button variant="ghost" onClick={() => onRemove(i)} aria-label={t('upload.removeFile', { name: f.name })} disabled={busy}>
+                {t('common.remove')}
               </Button>
             </li>
           ))}
         </ul>
         <div className="flex flex-wrap gap-3">
           <FilePicker onFiles={onAddFiles} variant="secondary">
-            Add more files
+            {t('upload.addMoreFiles')}
           </FilePicker>
           <FilePicker onFiles={onAddFiles} variant="secondary" directory testId="folder-input-more">
-            Add a folder
+            {t('upload.addFolder')}
           </FilePicker>
           <Button variant="ghost" onClick={onClear} disabled={busy}>
-            Clear
+            {t('upload.clear')}
           </Button>
         </div>
 
         <div className="grid gap-5 sm:grid-cols-2">
           <Field disabled={expiryChoices.length === 0}>
-            <Label className="text-sm font-semibold">Link expires after</Label>
+            <Label className="text-sm font-semibold">{t('upload.expiresAfter')}</Label>
             <Select
               className={`${fieldInput} mt-1`}
               value={chosenExpiry !== undefined ? String(chosenExpiry) : ''}
               onChange={(e) => setExpiry(e.target.value)}
               name="expiresIn"
             >
-              {expiryChoices.length === 0 && <option value="">Server default</option>}
+              {expiryChoices.length === 0 && <option value="">{t('upload.serverDefault')}</option>}
               {expiryChoices.map((s) => (
                 <option key={s} value={String(s)}>
                   {formatPeriod(s)}
@@ -156,11 +151,11 @@ export function UploadOptions({
             </Select>
           </Field>
           <Field>
-            <Label className="text-sm font-semibold">Downloads allowed</Label>
+            <Label className="text-sm font-semibold">{t('upload.downloadsAllowed')}</Label>
             <Select className={`${fieldInput} mt-1`} value={downloads} onChange={(e) => setDownloads(e.target.value)} name="maxDownloads">
               {DOWNLOAD_CHOICES.map((c) => (
-                <option key={c.value} value={c.value}>
-                  {c.label}
+                <option key={c} value={c}>
+                  {c === 'unlimited' ? t('upload.unlimited') : c === '1' ? t('upload.oneDownload') : t('upload.downloads', { count: Number(c) })}
                 </option>
               ))}
             </Select>
@@ -176,21 +171,18 @@ export function UploadOptions({
                 onChange={(e) => setEncrypted(e.target.checked)}
                 aria-describedby="encryption-help"
               />
-              End-to-end encryption
+              {t('upload.e2e')}
             </label>
             <p id="encryption-help" className="text-sm text-slate-600 dark:text-slate-400">
-              {encryptionRequired ? 'Required on this server. ' : ''}
-              Files, names and types are encrypted in this browser before upload; the key travels only inside the link, so the server cannot
-              read them.
+              {encryptionRequired ? `${t('upload.e2eRequired')} ` : ''}
+              {t('upload.e2eHelp')}
             </p>
           </div>
           <Field className="sm:col-span-2">
-            <Label className="text-sm font-semibold">{passwordRequired ? 'Password (required)' : 'Password (optional)'}</Label>
+            <Label className="text-sm font-semibold">{passwordRequired ? t('upload.passwordRequired') : t('upload.passwordOptional')}</Label>
             <Description className="text-sm text-slate-600 dark:text-slate-400">
-              {passwordRequired ? 'This server requires a password on links made without signing in. ' : ''}
-              {encrypted
-                ? 'Recipients need the link and this password: it becomes part of the key.'
-                : 'Recipients must enter it; file names stay hidden until they do.'}
+              {passwordRequired ? `${t('upload.passwordPolicy')} ` : ''}
+              {encrypted ? t('upload.passwordEncrypted') : t('upload.passwordPlain')}
             </Description>
             <div className="mt-1 flex items-stretch gap-2">
               <Input
@@ -204,14 +196,14 @@ export function UploadOptions({
                 name="password"
               />
               <Button variant="secondary" onClick={() => setShowPassword((s) => !s)} aria-pressed={showPassword}>
-                {showPassword ? 'Hide' : 'Show'}
+                {showPassword ? t('common.hide') : t('common.show')}
               </Button>
             </div>
           </Field>
           <Field className="sm:col-span-2">
-            <Label className="text-sm font-semibold">Note to recipients (optional)</Label>
+            <Label className="text-sm font-semibold">{t('upload.note')}</Label>
             <Description className="text-sm text-slate-600 dark:text-slate-400">
-              Shown on the share page{encrypted ? ', encrypted with the names' : ''}. A little Markdown: links, emphasis, lists.
+              {encrypted ? t('upload.noteHelpEncrypted') : t('upload.noteHelp')}
             </Description>
             <Textarea
               className={`${fieldInput} mt-1 min-h-20`}
@@ -230,24 +222,24 @@ export function UploadOptions({
                 checked={previews}
                 onChange={(e) => setPreviews(e.target.checked)}
               />
-              Recipients may preview images, video, audio, PDF and text (a preview is not a download)
+              {t('upload.previews')}
             </label>
           )}
         </div>
 
         {limits && (
           <p className="text-sm text-slate-600 dark:text-slate-400">
-            Files up to {formatBytes(limits.maxFileSize)} each; links last at most {formatPeriod(limits.maxExpiry)}.
+            {t('upload.limits', { size: formatBytes(limits.maxFileSize), period: formatPeriod(limits.maxExpiry) })}
           </p>
         )}
         {tooMany && (
           <Alert tone="warning">
-            A link holds at most {MAX_FILES_PER_SHARE} files; remove {files.length - MAX_FILES_PER_SHARE} or zip them first.
+            {t('upload.tooMany', { max: MAX_FILES_PER_SHARE, extra: files.length - MAX_FILES_PER_SHARE })}
           </Alert>
         )}
         {error && <Alert tone="error">{error}</Alert>}
         <Button type="submit" className="w-full sm:w-auto" disabled={busy || tooBig.length > 0 || tooMany || files.length === 0 || missingPassword}>
-          {busy ? 'Creating…' : 'Upload and create link'}
+          {busy ? t('upload.creating') : t('upload.submit')}
         </Button>
       </form>
     </Card>

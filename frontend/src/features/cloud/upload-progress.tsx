@@ -1,3 +1,4 @@
+import { useTranslation } from 'react-i18next'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
 import { Card } from '../../components/card'
@@ -5,17 +6,6 @@ import { ProgressBar } from '../../components/progress-bar'
 import { formatBytes, formatDuration, formatSpeed } from '../../lib/format'
 import type { UploadSnapshot } from './upload-engine'
 
-const PHASE_TEXT: Record<UploadSnapshot['phase'], string> = {
-  checking: 'Preparing…',
-  uploading: 'Uploading…',
-  retrying: 'Connection lost, retrying…',
-  paused: 'Paused: the server asked to slow down',
-  offline: 'Offline: waiting for the connection',
-  finishing: 'Finishing…',
-  done: 'Done',
-  failed: 'Upload interrupted',
-  cancelled: 'Cancelled',
-}
 
 /** Total and per-file progress, speed and time left, with cancel (and retry after a failure). */
 export function UploadProgress({
@@ -29,10 +19,13 @@ export function UploadProgress({
   onCancel: () => void
   onRetry?: () => void
 }) {
+  const { t } = useTranslation()
+  // The heading of each upload phase: keys of `upload.phase`.
+  const phase = (p: UploadSnapshot['phase']) => t(`upload.phase.${p}`)
   // One number, from the engine: the bar, the text and what screen readers hear never disagree.
   const shown = snapshot.percent
   const failed = Boolean(error) || snapshot.phase === 'failed'
-  const heading = failed ? PHASE_TEXT.failed : snapshot.phase === 'retrying' ? (snapshot.message ?? PHASE_TEXT.retrying) : PHASE_TEXT[snapshot.phase]
+  const heading = failed ? phase('failed') : snapshot.phase === 'retrying' ? (snapshot.message ?? phase('retrying')) : phase(snapshot.phase)
   return (
     <Card aria-labelledby="upload-heading" className="space-y-5">
       <div className="flex flex-wrap items-baseline justify-between gap-2">
@@ -42,25 +35,25 @@ export function UploadProgress({
         {/* The visible percentage is the announcement: polite, so a screen reader says the latest when it is idle. */}
         <p className="text-3xl font-bold tabular-nums" data-testid="upload-percent" aria-live="polite" aria-atomic="true">
           {snapshot.phase === 'checking' ? '…' : `${shown} %`}
-          <span className="sr-only">{snapshot.phase === 'checking' ? '' : ' uploaded'}</span>
+          <span className="sr-only">{snapshot.phase === 'checking' ? '' : ` ${t('upload.uploadedSr')}`}</span>
         </p>
       </div>
-      <ProgressBar value={shown} label="Total upload progress" />
+      <ProgressBar value={shown} label={t('upload.totalProgress')} />
       <dl className="grid grid-cols-2 gap-3 text-sm sm:grid-cols-3">
         <div>
-          <dt className="text-slate-600 dark:text-slate-400">Uploaded</dt>
+          <dt className="text-slate-600 dark:text-slate-400">{t('upload.uploaded')}</dt>
           <dd className="font-medium tabular-nums">
-            {formatBytes(snapshot.uploadedBytes)} of {formatBytes(snapshot.totalBytes)}
+            {t('common.sizeOf', { done: formatBytes(snapshot.uploadedBytes), total: formatBytes(snapshot.totalBytes) })}
           </dd>
         </div>
         <div>
-          <dt className="text-slate-600 dark:text-slate-400">Speed</dt>
+          <dt className="text-slate-600 dark:text-slate-400">{t('common.speed')}</dt>
           <dd className="font-medium tabular-nums" data-testid="upload-speed">
             {snapshot.bytesPerSecond > 0 ? formatSpeed(snapshot.bytesPerSecond) : '–'}
           </dd>
         </div>
         <div>
-          <dt className="text-slate-600 dark:text-slate-400">Time left</dt>
+          <dt className="text-slate-600 dark:text-slate-400">{t('common.timeLeft')}</dt>
           <dd className="font-medium tabular-nums" data-testid="upload-eta">
             {snapshot.secondsLeft !== null && snapshot.phase === 'uploading' ? formatDuration(snapshot.secondsLeft) : '–'}
           </dd>
@@ -68,11 +61,11 @@ export function UploadProgress({
       </dl>
       {snapshot.resumedBytes > 0 && (
         <p className="text-sm text-slate-700 dark:text-slate-300">
-          Resumed: {formatBytes(snapshot.resumedBytes)} were already on the server.
+          {t('upload.resumed', { size: formatBytes(snapshot.resumedBytes) })}
         </p>
       )}
       {snapshot.files.length > 1 && (
-        <ul className="space-y-3" aria-label="Files">
+        <ul className="space-y-3" aria-label={t('common.files')}>
           {snapshot.files.map((f, i) => {
             const p = f.size > 0 ? (f.uploaded / f.size) * 100 : 100
             return (
@@ -81,7 +74,7 @@ export function UploadProgress({
                   <span className="truncate font-medium">{f.name}</span>
                   <span className="shrink-0 tabular-nums text-slate-600 dark:text-slate-400">{Math.floor(p)} %</span>
                 </div>
-                <ProgressBar value={p} label={`Progress of ${f.name}`} size="sm" />
+                <ProgressBar value={p} label={t('upload.progressOf', { name: f.name })} size="sm" />
               </li>
             )
           })}
@@ -90,14 +83,13 @@ export function UploadProgress({
       {snapshot.files.length === 1 && <p className="truncate text-sm text-slate-700 dark:text-slate-300">{snapshot.files[0]!.name}</p>}
       {failed && (
         <Alert tone="error">
-          {error ?? snapshot.message ?? 'The upload stopped.'} What is already uploaded is kept: retry now, or reload later and pick the
-          same files again to continue.
+          {error ?? snapshot.message ?? t('upload.stopped')} {t('upload.keptRetry')}
         </Alert>
       )}
       <div className="flex flex-wrap gap-3">
-        {failed && onRetry && <Button onClick={onRetry}>Retry</Button>}
+        {failed && onRetry && <Button onClick={onRetry}>{t('common.retry')}</Button>}
         <Button variant="secondary" onClick={onCancel} disabled={snapshot.phase === 'done'}>
-          Cancel upload
+          {t('upload.cancel')}
         </Button>
       </div>
     </Card>

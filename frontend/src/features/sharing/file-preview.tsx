@@ -1,6 +1,8 @@
 import type { PreviewResponse } from '@sharesync/protocol'
 import { lazy, Suspense, useEffect, useState } from 'react'
+import { useTranslation } from 'react-i18next'
 import { Alert } from '../../components/alert'
+import { i18n } from '../../i18n'
 import { errorMessage } from '../../lib/api'
 import { formatBytes } from '../../lib/format'
 import { cloudApi } from '../cloud/cloud-api'
@@ -24,6 +26,7 @@ export function FilePreview({
   file: { id: string; name: string; size: number }
   password?: string
 }) {
+  const { t } = useTranslation()
   const [state, setState] = useState<State>({ kind: 'loading' })
 
   useEffect(() => {
@@ -33,7 +36,7 @@ export function FilePreview({
         const grant = await cloudApi.preview(shareId, file.id, password)
         if (grant.kind !== 'text') return live && setState({ kind: 'ready', grant })
         const res = await fetch(grant.url, { credentials: 'same-origin', cache: 'no-store' })
-        if (!res.ok) throw new Error(`The preview could not be loaded (the server answered ${res.status}).`)
+        if (!res.ok) throw new Error(i18n.t('preview.loadFailed', { status: res.status }))
         // Decoded as UTF-8 text; a cut in the middle of a character shows a replacement mark, nothing else.
         const text = new TextDecoder('utf-8', { fatal: false }).decode(await res.arrayBuffer())
         if (live) setState({ kind: 'ready', grant, text })
@@ -49,7 +52,7 @@ export function FilePreview({
   if (state.kind === 'loading') {
     return (
       <p role="status" className="text-sm text-slate-600 dark:text-slate-400">
-        Loading the preview…
+        {t('preview.loading')}
       </p>
     )
   }
@@ -58,7 +61,7 @@ export function FilePreview({
   return (
     <div data-testid="preview" data-kind={grant.kind} className="space-y-2">
       {grant.kind === 'image' && (
-        <img src={grant.url} alt={`Preview of ${file.name}`} className="mx-auto max-h-[28rem] max-w-full rounded-lg object-contain" />
+        <img src={grant.url} alt={t('share.previewOf', { name: file.name })} className="mx-auto max-h-[28rem] max-w-full rounded-lg object-contain" />
       )}
       {grant.kind === 'video' && (
         <video
@@ -66,21 +69,21 @@ export function FilePreview({
           controls
           preload="metadata"
           className="max-h-[28rem] w-full rounded-lg bg-black"
-          aria-label={`Preview of ${file.name}`}
+          aria-label={t('share.previewOf', { name: file.name })}
         />
       )}
       {grant.kind === 'audio' && (
-        <audio src={grant.url} controls preload="metadata" className="w-full" aria-label={`Preview of ${file.name}`} />
+        <audio src={grant.url} controls preload="metadata" className="w-full" aria-label={t('share.previewOf', { name: file.name })} />
       )}
       {grant.kind === 'pdf' && (
-        <Suspense fallback={<p role="status">Loading the PDF viewer…</p>}>
+        <Suspense fallback={<p role="status">{t('preview.loadingPdf')}</p>}>
           <PdfPreview url={grant.url} name={file.name} />
         </Suspense>
       )}
       {grant.kind === 'text' && <CodeView text={state.text ?? ''} name={file.name} />}
       {grant.partial && (
         <p className="text-xs text-slate-600 dark:text-slate-400">
-          The first {formatBytes(grant.bytes)} of {formatBytes(file.size)}. Download the file to see all of it.
+          {t('preview.partial', { first: formatBytes(grant.bytes), size: formatBytes(file.size) })}
         </p>
       )}
     </div>

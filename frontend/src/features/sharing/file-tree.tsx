@@ -1,3 +1,4 @@
+import { i18n } from '../../i18n'
 import type { ReactNode } from 'react'
 
 export interface TreeItem {
@@ -49,7 +50,7 @@ export function FileTree<T extends TreeItem>({ items, row, label }: { items: T[]
               </svg>
               <span className="break-all">{sub.name}</span>
             </summary>
-            <ul className={`${rowList} border-t border-slate-200 dark:border-slate-700`} aria-label={`Folder ${sub.name}`}>
+            <ul className={`${rowList} border-t border-slate-200 dark:border-slate-700`} aria-label={i18n.t('common.folderNamed', { name: sub.name })}>
               {render(sub, depth + 1)}
             </ul>
           </details>

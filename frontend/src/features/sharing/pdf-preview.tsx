@@ -1,6 +1,7 @@
 import { GlobalWorkerOptions, getDocument, type PDFDocumentProxy } from 'pdfjs-dist'
 import workerUrl from 'pdfjs-dist/build/pdf.worker.min.mjs?url'
 import { useEffect, useRef, useState } from 'react'
+import { useTranslation } from 'react-i18next'
 import { Button } from '../../components/button'
 
 // pdf.js parses the document in its own worker, bundled by Vite and served from this origin.
@@ -11,6 +12,7 @@ GlobalWorkerOptions.workerSrc = workerUrl
  * the browser's own viewer or put in a frame on this origin; its scripts, forms and links do nothing.
  */
 export default function PdfPreview({ url, name }: { url: string; name: string }) {
+  const { t } = useTranslation()
   const canvas = useRef<HTMLCanvasElement>(null)
   const [doc, setDoc] = useState<PDFDocumentProxy | null>(null)
   const [page, setPage] = useState(1)
@@ -18,7 +20,7 @@ export default function PdfPreview({ url, name }: { url: string; name: string })
 
   useEffect(() => {
     const task = getDocument({ url, withCredentials: false, enableXfa: false, useSystemFonts: true })
-    task.promise.then(setDoc, () => setError('This PDF could not be read.'))
+    task.promise.then(setDoc, () => setError(t('preview.pdfUnreadable')))
     return () => void task.destroy()
   }, [url])
 
@@ -50,19 +52,17 @@ export default function PdfPreview({ url, name }: { url: string; name: string })
       <canvas
         ref={canvas}
         data-testid="preview-pdf"
-        aria-label={`Page ${page} of ${name}`}
+        aria-label={t('preview.pageOfName', { page, name })}
         className="h-auto w-full rounded-lg border border-slate-200 bg-white dark:border-slate-700"
       />
       {doc && doc.numPages > 1 && (
         <div className="flex items-center gap-3 text-sm">
           <Button variant="secondary" onClick={() => setPage((n) => Math.max(1, n - 1))} disabled={page <= 1}>
-            Previous page
+            {t('preview.previousPage')}
           </Button>
-          <span>
-            Page {page} of {doc.numPages}
-          </span>
+          <span>{t('preview.pageOf', { page, pages: doc.numPages })}</span>
           <Button variant="secondary" onClick={() => setPage((n) => Math.min(doc.numPages, n + 1))} disabled={page >= doc.numPages}>
-            Next page
+            {t('preview.nextPage')}
           </Button>
         </div>
       )}

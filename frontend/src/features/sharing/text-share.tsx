@@ -1,5 +1,6 @@
 import type { ShareMetadata } from '@sharesync/protocol'
 import { useEffect, useRef, useState } from 'react'
+import { useTranslation } from 'react-i18next'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
 import { Card } from '../../components/card'
@@ -26,10 +27,11 @@ export type RevealText = () => Promise<{ text: string; note?: string; downloadsL
  * says how many views are left; the last one is gone from the server once shown.
  */
 export function TextShare({ meta, reveal, encrypted = false }: { meta: ShareMetadata; reveal: RevealText; encrypted?: boolean }) {
+  const { t } = useTranslation()
   const limited = typeof meta.downloadsLeft === 'number'
   const [state, setState] = useState<State>({ kind: limited ? 'waiting' : 'revealing' })
   const started = useRef(false)
-  usePageTitle('A text was shared with you')
+  usePageTitle(t('text.heading'))
 
   const show = async () => {
     setState({ kind: 'revealing' })
@@ -55,45 +57,43 @@ export function TextShare({ meta, reveal, encrypted = false }: { meta: ShareMeta
     <Card aria-labelledby="text-heading" className="mx-auto max-w-2xl space-y-4">
       <div className="space-y-1">
         <h1 id="text-heading" className="text-2xl font-bold">
-          A text was shared with you
+          {t('text.heading')}
         </h1>
         <p className="text-sm text-slate-700 dark:text-slate-300">
           {encrypted && (
             <>
               <span data-testid="encrypted-badge" className="font-semibold text-emerald-700 dark:text-emerald-300">
-                End-to-end encrypted
+                {t('text.encrypted')}
               </span>
               {' · '}
             </>
           )}
-          expires <span title={formatDateTime(meta.expiresAt)}>{formatExpiry(meta.expiresAt)}</span>
+          <span title={formatDateTime(meta.expiresAt)}>{t('common.expires', { when: formatExpiry(meta.expiresAt) })}</span>
           {' · '}
           <span data-testid="downloads-left">
             {state.kind === 'shown'
               ? state.left === null
-                ? 'can be viewed any number of times'
+                ? t('text.anyTimes')
                 : state.left === 0
-                  ? 'this was its last view: it is now deleted from the server'
-                  : `${state.left === 1 ? '1 more view' : `${state.left} more views`} allowed`
+                  ? t('text.lastView')
+                  : t('text.moreViews', { count: state.left })
               : left === null || left === undefined
-                ? 'can be viewed any number of times'
-                : `${left === 1 ? '1 view' : `${left} views`} left`}
+                ? t('text.anyTimes')
+                : t('text.viewsLeft', { count: left })}
           </span>
         </p>
       </div>
       {state.kind === 'waiting' && (
         <div className="space-y-3">
           <p className="text-slate-700 dark:text-slate-300">
-            {left === 1
-              ? 'This text can be shown once. After you show it, the link stops working: copy it somewhere safe.'
-              : `Showing the text uses one of its ${left} views.`}
+            {left === 1 ? t('text.once') : t('text.usesOne', { count: left ?? 0 })}
           </p>
-          <Button onClick={() => void show()}>Show the text</Button>
+          <Button onClick={() => void show()}>{t('text.show')}</Button>
         </div>
       )}
       {state.kind === 'revealing' && (
         <p role="status" className="text-slate-700 dark:text-slate-300">
-          {encrypted ? 'Decrypting…' : 'Loading…'}
+          {encrypted ? t('text.decrypting') : t('common.loading')}
         </p>
       )}
       {state.kind === 'error' && <Alert tone="error">{state.message}</Alert>}
@@ -106,7 +106,7 @@ export function TextShare({ meta, reveal, encrypted = false }: { meta: ShareMeta
           >
             {state.text}
           </pre>
-          <CopyButton text={state.text} label="Copy text" />
+          <CopyButton text={state.text} label={t('text.copy')} />
         </div>
       )}
     </Card>
