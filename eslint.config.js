@@ -43,8 +43,6 @@ export default tseslint.config(
       'frontend/src/features/cloud/encrypted-share.tsx',
       'frontend/src/features/library/library-page.tsx',
       'frontend/src/features/monitor/downloads-view.tsx',
-      'frontend/src/features/p2p/offer-dialog.tsx',
-      'frontend/src/features/p2p/room-page.tsx',
       'frontend/src/features/sharing/new-text-page.tsx',
       'frontend/src/features/tokens/tokens-page.tsx'
 ,
@@ -56,7 +54,7 @@ export default tseslint.config(
         {
           mode: 'jsx-only',
           'jsx-attributes': { include: ['aria-label', 'aria-description', 'title', 'placeholder', 'alt', 'label', 'description', 'heading', 'hint'] },
-          words: { exclude: ['[0-9!-/:-@[-`{-~]+', '[A-Z_-]+', /^[\p{Emoji}\p{P}\p{S}\p{N}\s]+$/u, 'ShareSync', 'QR', 'P2P', 'WebRTC', 'curl', 'URL', 'API', 'ZIP', 'JSON'] },
+          words: { exclude: ['[0-9!-/:-@[-`{-~]+', '[A-Z0-9_-]+', /^[\p{Emoji}\p{P}\p{S}\p{N}\s]+$/u, 'ShareSync', 'QR', 'P2P', 'WebRTC', 'curl', 'URL', 'API', 'ZIP', 'JSON'] },
         },
       ],
     },

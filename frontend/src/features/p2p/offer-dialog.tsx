@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react'
+import { useTranslation } from 'react-i18next'
 import { formatBytes } from '../../lib/format'
 import type { TransferView } from './engine/room-session'
 
@@ -22,6 +23,7 @@ export function useIncomingOffer(transfers: TransferView[]): { offer: TransferVi
  * scrolled. Escape closes it back to the card in the list, unanswered.
  */
 export function OfferDialog({ offer, onClose, children }: { offer: TransferView; onClose(): void; children: ReactNode }) {
+  const { t } = useTranslation()
   const ref = useRef<HTMLDialogElement>(null)
   useEffect(() => {
     const dialog = ref.current
@@ -41,7 +43,7 @@ export function OfferDialog({ offer, onClose, children }: { offer: TransferView;
       className="m-auto max-h-[90dvh] w-[min(100%-2rem,32rem)] overflow-y-auto rounded-2xl bg-transparent p-0 text-slate-900 backdrop:bg-slate-950/60 dark:text-slate-100"
     >
       <h2 id="offer-dialog-title" className="sr-only">
-        Incoming files from {offer.peerName}
+        {t('room.incomingFrom', { name: offer.peerName })}
       </h2>
       {children}
     </dialog>
@@ -50,16 +52,17 @@ export function OfferDialog({ offer, onClose, children }: { offer: TransferView;
 
 /** The names of an offer's files (the first few, then how many more) and the size of each. */
 export function OfferedFiles({ files }: { files: TransferView['files'] }) {
+  const { t } = useTranslation()
   const more = files.length - NAMES_SHOWN
   return (
-    <ul className="space-y-1 text-sm" aria-label="Offered files" data-testid="offered-files">
+    <ul className="space-y-1 text-sm" aria-label={t('room.offeredFiles')} data-testid="offered-files">
       {files.slice(0, NAMES_SHOWN).map((f, i) => (
         <li key={i} className="flex gap-2">
           <span className="min-w-0 break-all font-medium">{f.name}</span>
           <span className="ml-auto shrink-0 tabular-nums text-slate-600 dark:text-slate-300">{formatBytes(f.size)}</span>
         </li>
       ))}
-      {more > 0 && <li className="text-slate-600 dark:text-slate-300">and {more} more</li>}
+      {more > 0 && <li className="text-slate-600 dark:text-slate-300">{t('common.andMore', { count: more })}</li>}
     </ul>
   )
 }

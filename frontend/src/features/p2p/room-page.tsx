@@ -1,4 +1,5 @@
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react'
+import { useTranslation } from 'react-i18next'
 import { useNavigate, useParams, useSearchParams } from 'react-router-dom'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
@@ -13,7 +14,7 @@ import { formatBytes, formatDuration, formatSpeed } from '../../lib/format'
 import { useLeaveGuard } from '../../lib/use-leave-guard'
 import type { PeerState } from './engine/room-machine'
 import type { JoinTarget, SessionOptions, SessionView, TransferView } from './engine/room-session'
-import { RELAY_OFF_HINT, TURN_HINT, type RoomSession } from './engine/room-session'
+import type { RoomSession } from './engine/room-session'
 import { canPickLocation, type ForcedSink } from './engine/sinks'
 import { isFinal } from './engine/transfer-machine'
 import { isIncomingOffer, OfferDialog, OfferedFiles, useIncomingOffer } from './offer-dialog'
@@ -34,6 +35,7 @@ const NEARBY: JoinTarget = { nearby: true }
  * browser to browser; the server only introduces the devices.
  */
 export function RoomPage() {
+  const { t } = useTranslation()
   const { secret } = useParams()
   const [params] = useSearchParams()
   const [target, setTarget] = useState<JoinTarget | null>(() => (secret ? { secret } : null))
@@ -47,8 +49,8 @@ export function RoomPage() {
   const transfers = [...view.transfers, ...nearby.view.transfers]
   // An offer waiting for an answer shows in the tab's title too, for a person on another tab.
   const offers = transfers.filter(isIncomingOffer).length
-  usePageTitle(offers > 0 ? `(${offers}) Incoming files` : view.room ? `Room ${view.room.code}` : 'P2P room')
-  useLeaveGuard(transfers.some((t) => t.phase === 'active' || t.phase === 'finishing'))
+  usePageTitle(offers > 0 ? `(${offers}) ${t('room.incomingFiles')}` : view.room ? t('room.roomCodeTitle', { code: view.room.code }) : t('room.p2pRoom'))
+  useLeaveGuard(transfers.some((x) => x.phase === 'active' || x.phase === 'finishing'))
   const roomSecret = view.room?.secret
   useEffect(() => {
     // The address bar shows the room's own link, so that a reload comes back into the room (and its
@@ -85,7 +87,7 @@ export function RoomPage() {
   if (view.phase === 'error') {
     return (
       <div className="space-y-4">
-        <h1 className="text-2xl font-semibold">P2P room</h1>
+        <h1 className="text-2xl font-semibold">{t('room.p2pRoom')}</h1>
         <Alert tone="error">{view.error}</Alert>
         <Button
           variant="secondary"
@@ -94,7 +96,7 @@ export function RoomPage() {
             void navigate('/p2p')
           }}
         >
-          Back
+          {t('room.back')}
         </Button>
       </div>
     )
@@ -102,15 +104,15 @@ export function RoomPage() {
   if (view.phase === 'left') {
     return (
       <div className="space-y-4">
-        <h1 className="text-2xl font-semibold">You left the room</h1>
-        <Button onClick={() => void navigate(0)}>Rejoin</Button>
+        <h1 className="text-2xl font-semibold">{t('room.youLeft')}</h1>
+        <Button onClick={() => void navigate(0)}>{t('room.rejoin')}</Button>
       </div>
     )
   }
   if (!session || !view.room) {
     return (
       <p role="status" className="text-slate-600 dark:text-slate-300">
-        Entering the room…
+        {t('room.entering')}
       </p>
     )
   }
@@ -138,6 +140,7 @@ function sessionOptions(name: string): SessionOptions {
 }
 
 function Lobby({ name, initialCode, onName, onEnter, children }: { name: string; initialCode: string; onName(n: string): void; onEnter(t: JoinTarget): void; children?: ReactNode }) {
+  const { t } = useTranslation()
   const [code, setCode] = useState(initialCode)
   const join = (e: FormEvent) => {
     e.preventDefault()
@@ -146,18 +149,18 @@ function Lobby({ name, initialCode, onName, onEnter, children }: { name: string;
   return (
     <div className="space-y-6">
       <div>
-        <h1 className="text-2xl font-semibold">Send to a nearby device</h1>
-        <p className="mt-1 text-slate-600 dark:text-slate-300">Files go straight from browser to browser. Nothing is stored on the server.</p>
+        <h1 className="text-2xl font-semibold">{t('room.lobbyHeading')}</h1>
+        <p className="mt-1 text-slate-600 dark:text-slate-300">{t('room.lobbyIntro')}</p>
       </div>
       <Card className="space-y-3">
         <label className="block text-sm font-medium" htmlFor="p2p-name">
-          This device's name (optional)
+          {t('room.deviceName')}
         </label>
         <input
           id="p2p-name"
           value={name}
           maxLength={64}
-          placeholder="e.g. Anna's laptop"
+          placeholder={t('room.deviceNamePlaceholder')}
           onChange={(e) => onName(e.currentTarget.value)}
           className="min-h-11 w-full rounded-xl border border-slate-300 bg-white px-3 dark:border-slate-600 dark:bg-slate-800"
         />
@@ -165,15 +168,15 @@ function Lobby({ name, initialCode, onName, onEnter, children }: { name: string;
       {children}
       <div className="grid gap-4 sm:grid-cols-2">
         <Card className="space-y-3">
-          <h2 className="text-lg font-semibold">Start a room</h2>
-          <p className="text-sm text-slate-600 dark:text-slate-300">You get a code, a link and a QR code for the other devices.</p>
-          <Button onClick={() => onEnter({ create: true })}>Create a room</Button>
+          <h2 className="text-lg font-semibold">{t('room.start')}</h2>
+          <p className="text-sm text-slate-600 dark:text-slate-300">{t('room.startText')}</p>
+          <Button onClick={() => onEnter({ create: true })}>{t('room.create')}</Button>
         </Card>
         <Card>
           <form className="space-y-3" onSubmit={join}>
-            <h2 className="text-lg font-semibold">Join a room</h2>
+            <h2 className="text-lg font-semibold">{t('room.join')}</h2>
             <label className="block text-sm font-medium" htmlFor="p2p-code">
-              Room code
+              {t('room.code')}
             </label>
             <input
               id="p2p-code"
@@ -187,7 +190,7 @@ function Lobby({ name, initialCode, onName, onEnter, children }: { name: string;
               className="min-h-11 w-full rounded-xl border border-slate-300 bg-white px-3 font-mono text-lg uppercase tracking-widest dark:border-slate-600 dark:bg-slate-800"
             />
             <Button type="submit" disabled={!code.trim()}>
-              Join
+              {t('room.joinButton')}
             </Button>
           </form>
         </Card>
@@ -197,6 +200,7 @@ function Lobby({ name, initialCode, onName, onEnter, children }: { name: string;
 }
 
 function RoomView({ session, view, onLeave }: { session: RoomSession; view: SessionView; onLeave(): void }) {
+  const { t } = useTranslation()
   const room = view.room!
   const [files, setFiles] = useState<File[]>([])
   const [recipient, setRecipient] = useState('all')
@@ -215,13 +219,13 @@ function RoomView({ session, view, onLeave }: { session: RoomSession; view: Sess
           <TransferCard t={offer} session={session} />
         </OfferDialog>
       )}
-      <h1 className="text-2xl font-semibold">Room {room.code}</h1>
-      {!view.serverConnected && <Alert tone="warning">Reconnecting to the server… Transfers in progress continue.</Alert>}
+      <h1 className="text-2xl font-semibold">{t('room.roomCodeTitle', { code: room.code })}</h1>
+      {!view.serverConnected && <Alert tone="warning">{t('room.reconnecting')}</Alert>}
       {view.serverConnected && view.error && <Alert tone="error">{view.error}</Alert>}
       <Card className="flex flex-col gap-4 sm:flex-row sm:items-center">
-        <QrCode text={room.link} size={160} label="QR code to join this room" />
+        <QrCode text={room.link} size={160} label={t('room.qr')} />
         <div className="space-y-2">
-          <p className="text-sm text-slate-600 dark:text-slate-300">Room code</p>
+          <p className="text-sm text-slate-600 dark:text-slate-300">{t('room.code')}</p>
           <p className="font-mono text-3xl font-bold tracking-[0.3em]" data-testid="room-code">
             {room.code}
           </p>
@@ -229,37 +233,37 @@ function RoomView({ session, view, onLeave }: { session: RoomSession; view: Sess
             {room.link}
           </p>
           <div className="flex flex-wrap gap-2">
-            <CopyButton text={room.link} label="Copy link" variant="secondary" />
+            <CopyButton text={room.link} label={t('copy.copyLink')} variant="secondary" />
             <Button variant="ghost" onClick={onLeave}>
-              Leave room
+              {t('room.leave')}
             </Button>
           </div>
         </div>
       </Card>
 
       <Card className="space-y-3">
-        <h2 className="text-lg font-semibold">In this room</h2>
-        <ul className="space-y-2" aria-label="Devices in this room">
+        <h2 className="text-lg font-semibold">{t('room.inThisRoom')}</h2>
+        <ul className="space-y-2" aria-label={t('room.devicesInRoom')}>
           <li className="text-sm">
             <span className="font-medium">{view.self?.name}</span>{' '}
-            <span className="text-slate-600 dark:text-slate-300">(this device{view.self && view.self.device !== view.self.name ? ` · ${view.self.device}` : ''})</span>
+            <span className="text-slate-600 dark:text-slate-300">({t('room.thisDevice')}{view.self && view.self.device !== view.self.name ? ` · ${view.self.device}` : ''})</span>
           </li>
           {view.peers.map((p) => (
             <PeerRow key={p.peerId} peer={p} />
           ))}
         </ul>
-        {view.peers.length === 0 && <p className="text-sm text-slate-600 dark:text-slate-300">Waiting for another device: scan the QR code, open the link or type the code.</p>}
-        {view.peers.some((p) => p.link === 'failed') && <Alert tone="error">{view.relayOff ? RELAY_OFF_HINT : TURN_HINT}</Alert>}
+        {view.peers.length === 0 && <p className="text-sm text-slate-600 dark:text-slate-300">{t('room.waiting')}</p>}
+        {view.peers.some((p) => p.link === 'failed') && <Alert tone="error">{view.relayOff ? t('room.relayOffHint') : t('room.turnHint')}</Alert>}
       </Card>
 
       <Card className="space-y-3">
-        <h2 className="text-lg font-semibold">Send files</h2>
+        <h2 className="text-lg font-semibold">{t('room.sendFiles')}</h2>
         <div className="flex flex-wrap items-center gap-2">
           <FilePicker onFiles={setFiles} testId="p2p-file-input" variant="secondary">
-            Choose files
+            {t('common.chooseFiles')}
           </FilePicker>
           <label className="text-sm" htmlFor="p2p-recipient">
-            to
+            {t('room.to')}
           </label>
           <select
             id="p2p-recipient"
@@ -268,7 +272,7 @@ function RoomView({ session, view, onLeave }: { session: RoomSession; view: Sess
             onChange={(e) => setRecipient(e.currentTarget.value)}
             className="min-h-11 rounded-xl border border-slate-300 bg-white px-3 dark:border-slate-600 dark:bg-slate-800"
           >
-            <option value="all">Everyone ({connected.length})</option>
+            <option value="all">{t('room.everyone', { count: connected.length })}</option>
             {connected.map((p) => (
               <option key={p.peerId} value={p.peerId}>
                 {p.name}
@@ -276,21 +280,21 @@ function RoomView({ session, view, onLeave }: { session: RoomSession; view: Sess
             ))}
           </select>
           <Button onClick={send} disabled={!files.length || connected.length === 0 || (recipient !== 'all' && !connected.some((p) => p.peerId === recipient))}>
-            Send
+            {t('room.send')}
           </Button>
         </div>
         {files.length > 0 && (
           <p className="text-sm text-slate-600 dark:text-slate-300" data-testid="selected-files">
-            {files.length === 1 ? files[0]!.name : `${files.length} files`} · {formatBytes(files.reduce((s, f) => s + f.size, 0))}
+            {files.length === 1 ? files[0]!.name : t('common.fileCount', { count: files.length })} · {formatBytes(files.reduce((s, f) => s + f.size, 0))}
           </p>
         )}
       </Card>
 
-      {view.transfers.some((t) => t !== offer) && (
-        <section className="space-y-3" aria-label="Transfers">
-          <h2 className="text-lg font-semibold">Transfers</h2>
-          {view.transfers.filter((t) => t !== offer).reverse().map((t) => (
-            <TransferCard key={t.id} t={t} session={session} />
+      {view.transfers.some((x) => x !== offer) && (
+        <section className="space-y-3" aria-label={t('room.transfers')}>
+          <h2 className="text-lg font-semibold">{t('room.transfers')}</h2>
+          {view.transfers.filter((x) => x !== offer).reverse().map((x) => (
+            <TransferCard key={x.id} t={x} session={session} />
           ))}
         </section>
       )}
@@ -303,6 +307,7 @@ function RoomView({ session, view, onLeave }: { session: RoomSession; view: Sess
  * and they are offered to it. A device can hide itself.
  */
 function NearbyPanel({ session, view, hidden, onHidden }: { session: RoomSession; view: SessionView; hidden: boolean; onHidden(h: boolean): void }) {
+  const { t } = useTranslation()
   const { offer, setAside } = useIncomingOffer(view.transfers)
   return (
     <Card className="space-y-3" data-testid="nearby-panel" data-state={hidden ? 'hidden' : view.nearbyState}>
@@ -311,18 +316,18 @@ function NearbyPanel({ session, view, hidden, onHidden }: { session: RoomSession
           <TransferCard t={offer} session={session} />
         </OfferDialog>
       )}
-      <h2 className="text-lg font-semibold">Devices nearby</h2>
+      <h2 className="text-lg font-semibold">{t('room.nearby')}</h2>
       <p className="text-sm text-slate-600 dark:text-slate-300">
         {hidden
-          ? 'This device is hidden: nearby devices do not see it.'
+          ? t('room.nearbyHidden')
           : view.nearbyState === 'off'
-            ? 'No nearby devices can be found from here: use a room code or link instead.'
+            ? t('room.nearbyOff')
             : view.peers.length === 0
-              ? 'Open this page on another device on the same network: it appears here, no code needed.'
-              : 'Tap a device to send it files.'}
+              ? t('room.nearbyEmpty')
+              : t('room.nearbyTap')}
       </p>
       {!hidden && view.peers.length > 0 && (
-        <ul className="grid grid-cols-2 gap-3 sm:grid-cols-4" aria-label="Nearby devices">
+        <ul className="grid grid-cols-2 gap-3 sm:grid-cols-4" aria-label={t('room.nearbyDevices')}>
           {view.peers.map((p) => (
             <li key={p.peerId} data-testid="nearby-device" data-link={p.link}>
               <FilePicker onFiles={(files) => session.sendFiles(files, [p.peerId])} testId="nearby-file-input" variant="secondary" className="flex h-full w-full flex-col items-center gap-1 py-4">
@@ -331,7 +336,7 @@ function NearbyPanel({ session, view, hidden, onHidden }: { session: RoomSession
                 </span>
                 <span className="font-medium">{p.name}</span>
                 {p.device && p.device !== p.name && <span className="text-xs text-slate-600 dark:text-slate-300">{p.device}</span>}
-                <span className="text-xs text-slate-600 dark:text-slate-300">{p.link === 'connected' ? 'tap to send files' : p.link === 'failed' ? 'cannot connect' : 'connecting…'}</span>
+                <span className="text-xs text-slate-600 dark:text-slate-300">{p.link === 'connected' ? t('room.tapToSend') : p.link === 'failed' ? t('room.cannotConnect') : t('room.connecting')}</span>
               </FilePicker>
             </li>
           ))}
@@ -339,12 +344,12 @@ function NearbyPanel({ session, view, hidden, onHidden }: { session: RoomSession
       )}
       <label className="flex items-center gap-2 text-sm">
         <input type="checkbox" checked={hidden} onChange={(e) => onHidden(e.currentTarget.checked)} className="h-4 w-4" />
-        Hide this device from nearby devices
+        {t('room.hideDevice')}
       </label>
-      {view.transfers.some((t) => t !== offer) && (
-        <section className="space-y-3" aria-label="Nearby transfers">
-          {view.transfers.filter((t) => t !== offer).reverse().map((t) => (
-            <TransferCard key={t.id} t={t} session={session} />
+      {view.transfers.some((x) => x !== offer) && (
+        <section className="space-y-3" aria-label={t('room.nearbyTransfers')}>
+          {view.transfers.filter((x) => x !== offer).reverse().map((x) => (
+            <TransferCard key={x.id} t={x} session={session} />
           ))}
         </section>
       )}
@@ -364,16 +369,17 @@ function initials(name: string): string {
 }
 
 function PeerRow({ peer }: { peer: PeerState }) {
+  const { t } = useTranslation()
   const badge =
     peer.link === 'connected'
-      ? PATH_TEXT[peer.path ?? 'direct']
+      ? t(`room.path.${peer.path ?? 'direct'}`)
       : peer.link === 'failed'
-        ? 'no direct connection'
+        ? t('room.noDirect')
         : peer.link === 'reconnecting'
-          ? 'reconnecting…'
+          ? t('room.reconnectingPeer')
           : peer.link === 'closed'
-            ? 'gone'
-            : 'connecting…'
+            ? t('room.gone')
+            : t('room.connecting')
   return (
     <li className="flex items-center gap-2 text-sm" data-testid="peer" data-link={peer.link}>
       <span className="font-medium">{peer.name}</span>
@@ -385,51 +391,38 @@ function PeerRow({ peer }: { peer: PeerState }) {
   )
 }
 
-const PATH_TEXT = { direct: 'connected directly', turn: 'connected through TURN', relay: 'through the server relay' } as const
-
-const PHASE_TEXT: Record<TransferView['phase'], string> = {
-  offered: 'wants to send you',
-  picking: 'choose a folder…',
-  interrupted: 'interrupted',
-  waiting: 'waiting for the other device to accept',
-  active: 'transferring',
-  finishing: 'checking',
-  completed: 'done',
-  declined: 'declined',
-  cancelled: 'cancelled',
-  failed: 'failed',
-}
-
+// Words of a transfer's path and phase: keys `room.path.*` and `room.phase.*`.
 function TransferCard({ t, session }: { t: TransferView; session: RoomSession }) {
+  const { i18n } = useTranslation()
   const total = t.progress.total
   const pct = total > 0 ? (t.progress.bytes / total) * 100 : t.phase === 'completed' ? 100 : 0
-  const title = t.direction === 'send' ? `To ${t.peerName}` : `From ${t.peerName}`
+  const title = t.direction === 'send' ? i18n.t('room.toPeer', { name: t.peerName }) : i18n.t('room.fromPeer', { name: t.peerName })
   const running = t.phase === 'active' || t.phase === 'finishing'
   const stoppable = !isFinal(t.phase) && t.phase !== 'offered' && t.phase !== 'picking'
-  const names = t.files.length === 1 ? t.files[0]!.name : `${t.files.length} files`
+  const names = t.files.length === 1 ? t.files[0]!.name : i18n.t('common.fileCount', { count: t.files.length })
   return (
     <Card className="space-y-3" data-testid="transfer" data-direction={t.direction} data-phase={t.phase}>
       <div className="flex flex-wrap items-baseline gap-x-2">
         <h3 className="font-semibold">{title}</h3>
         <span className="text-sm text-slate-600 dark:text-slate-300">
-          {names} · {formatBytes(total)} · <span data-testid="transfer-phase">{PHASE_TEXT[t.phase]}</span>
+          {names} · {formatBytes(total)} · <span data-testid="transfer-phase">{i18n.t(`room.phase.${t.phase}`)}</span>
           {running && t.path && (
             <span data-testid="transfer-path" data-path={t.path}>
               {' '}
-              · {PATH_TEXT[t.path]}
+              · {i18n.t(`room.path.${t.path}`)}
             </span>
           )}
         </span>
       </div>
       {t.phase !== 'offered' && t.phase !== 'picking' && t.phase !== 'declined' && (
         <>
-          <ProgressBar value={pct} label={`${title}: progress`} />
+          <ProgressBar value={pct} label={i18n.t('room.progressOf', { title })} />
           <p className="text-sm tabular-nums text-slate-700 dark:text-slate-200" data-testid="transfer-stats">
             <span data-testid="transfer-percent">{Math.floor(pct)} %</span>
             {running && t.progress.speed > 0 && (
               <>
                 {' '}
-                · {formatSpeed(t.progress.speed)} · {Number.isFinite(t.progress.eta) ? `${formatDuration(t.progress.eta)} left` : '…'}
+                · {formatSpeed(t.progress.speed)} · {Number.isFinite(t.progress.eta) ? i18n.t('room.left', { duration: formatDuration(t.progress.eta) }) : '…'}
               </>
             )}
           </p>
@@ -439,53 +432,53 @@ function TransferCard({ t, session }: { t: TransferView; session: RoomSession })
       {t.message && <Alert tone={t.phase === 'failed' ? 'error' : 'info'}>{t.message}</Alert>}
       {t.phase === 'offered' && t.memoryWarning && (
         <Alert tone="warning">
-          Over plain http this browser keeps received files in memory until you save them: fine for photos, risky for very large files. For those, open the app over https (or on localhost).
+          {i18n.t('room.memoryWarning')}
         </Alert>
       )}
       <div className="flex flex-wrap gap-2">
         {t.phase === 'offered' && (
           <>
-            <Button onClick={() => void session.accept(t.id)}>Accept</Button>
+            <Button onClick={() => void session.accept(t.id)}>{i18n.t('room.accept')}</Button>
             {canPickLocation() && (
               <Button variant="secondary" onClick={() => void session.accept(t.id, { pickLocation: true })}>
-                Save to folder…
+                {i18n.t('room.saveToFolder')}
               </Button>
             )}
             <Button variant="ghost" onClick={() => session.decline(t.id)}>
-              Decline
+              {i18n.t('room.decline')}
             </Button>
           </>
         )}
         {t.phase === 'interrupted' && t.needsFiles && (
           <FilePicker onFiles={(files) => session.resumeWith(t.id, files)} testId="resume-file-input" variant="primary">
-            Choose the files again
+            {i18n.t('room.chooseAgain')}
           </FilePicker>
         )}
         {stoppable && (
           <Button variant="danger" onClick={() => session.cancel(t.id)}>
-            Cancel
+            {i18n.t('common.cancel')}
           </Button>
         )}
       </div>
       {t.received.length > 0 && (
-        <ul className="space-y-1" aria-label="Received files">
+        <ul className="space-y-1" aria-label={i18n.t('room.received')}>
           {t.received.map((f, i) => (
             <li key={i} className="flex flex-wrap items-center gap-2 text-sm" data-testid="received-file">
               {f.verified ? (
                 <span className="rounded-full bg-emerald-100 px-2 py-0.5 text-xs text-emerald-900 dark:bg-emerald-900 dark:text-emerald-100" data-testid="verified">
-                  verified
+                  {i18n.t('room.verified')}
                 </span>
               ) : (
-                <span className="rounded-full bg-red-100 px-2 py-0.5 text-xs text-red-900">damaged</span>
+                <span className="rounded-full bg-red-100 px-2 py-0.5 text-xs text-red-900">{i18n.t('room.damaged')}</span>
               )}
               <span className="break-all">{f.name}</span>
               {f.verified && f.url && (
                 <a href={f.url} download={f.name} className="font-semibold text-indigo-700 underline dark:text-indigo-300">
-                  Save
+                  {i18n.t('room.save')}
                 </a>
               )}
-              {f.verified && f.sink === 'picked' && <span className="text-slate-500">saved to your folder</span>}
-              {f.verified && f.sink === 'download' && <span className="text-slate-500">saved to your downloads</span>}
+              {f.verified && f.sink === 'picked' && <span className="text-slate-500">{i18n.t('room.savedFolder')}</span>}
+              {f.verified && f.sink === 'download' && <span className="text-slate-500">{i18n.t('room.savedDownloads')}</span>}
             </li>
           ))}
         </ul>
