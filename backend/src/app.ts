@@ -5,6 +5,7 @@ import express, { type RequestHandler } from 'express'
 import { pinoHttp } from 'pino-http'
 import type { Deps } from './deps'
 import { errorMiddleware, apiNotFound } from './http/error-middleware'
+import { untrustedForwardingWarning } from './http/forwarding'
 import { originCheck, securityHeaders } from './http/security'
 import { requestTimeouts } from './http/timeouts'
 import { quietClientError } from './http/error-middleware'
@@ -59,6 +60,7 @@ export function createApp(deps: Deps, ext: AppExtensions = {}): express.Express 
     req.viewer = viewerOf(req, null, config.rateLimits.ipv6Prefix)
     next()
   })
+  app.use(untrustedForwardingWarning(config.trustProxy, logger))
   for (const mw of ext.before ?? []) app.use(mw)
   app.use('/api', originCheck(config.publicUrl))
   // Upload and blob routes stream their bodies: the JSON parser must never consume them.

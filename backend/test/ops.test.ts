@@ -5,12 +5,15 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from '../src/config'
 import { curl, randomFile } from './support/files'
+import { captureLogs } from './support/logs'
 import { startTestServer, type TestServer } from './support/harness'
 import { createDatabase, freePort, startPostgres, startRedis, startS3, type ServiceHandle } from './support/services'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 const upload = (server: TestServer, headers: Record<string, string> = {}) =>
   server.fetch('/api/upload/x.txt', { method: 'PUT', body: 'hello', headers })
+const forwardingWarnings = (logs: ReturnType<typeof captureLogs>) =>
+  logs.lines.filter((l) => l.level === 40 && String(l.msg).includes('X-Forwarded-For'))
 
 describe('configuration', () => {
   it('a wrong environment stops startup with every problem listed', () => {
@@ -36,8 +39,9 @@ describe('configuration', () => {
 
 describe('rate limits', () => {
   let server: TestServer
+  const logs = captureLogs()
   beforeAll(async () => {
-    server = await startTestServer({ UPLOAD_RATE_LIMIT: '3/1h' })
+    server = await startTestServer({ UPLOAD_RATE_LIMIT: '3/1h' }, { logger: logs.logger })
   })
   afterAll(() => server?.close())
 
@@ -56,15 +60,25 @@ describe('rate limits', () => {
     const res = await upload(server, { 'x-forwarded-for': '203.0.113.9' })
     expect(res.status).toBe(429)
   })
+
+  it('X-Forwarded-For from a peer TRUST_PROXY does not trust is warned about in the log once, naming the peer, not once per request', async () => {
+    for (const ip of ['203.0.113.10', '203.0.113.11', '203.0.113.12']) await server.fetch('/api/config', { headers: { 'x-forwarded-for': ip } })
+    const warnings = forwardingWarnings(logs)
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatchObject({ peer: '127.0.0.1', trustProxy: 'off' })
+    expect(String(warnings[0]!.msg)).toContain('TRUST_PROXY=127.0.0.1')
+  })
 })
 
 describe('rate limits behind a trusted proxy', () => {
-  it('with TRUST_PROXY=loopback, each forwarded client has its own budget', async () => {
-    const server = await startTestServer({ UPLOAD_RATE_LIMIT: '1/1h', TRUST_PROXY: 'loopback' })
+  it('with TRUST_PROXY=loopback, each forwarded client has its own budget (and the proxy is not warned about)', async () => {
+    const logs = captureLogs()
+    const server = await startTestServer({ UPLOAD_RATE_LIMIT: '1/1h', TRUST_PROXY: 'loopback' }, { logger: logs.logger })
     try {
       expect((await upload(server, { 'x-forwarded-for': '198.51.100.1' })).status).toBe(201)
       expect((await upload(server, { 'x-forwarded-for': '198.51.100.1' })).status).toBe(429)
       expect((await upload(server, { 'x-forwarded-for': '198.51.100.2' })).status).toBe(201)
+      expect(forwardingWarnings(logs)).toEqual([])
     } finally {
       await server.close()
     }

@@ -1,9 +1,9 @@
 import { createServer, type RequestListener, type Server } from 'node:http'
 import type { Socket } from 'node:net'
-import proxyAddr from 'proxy-addr'
 import { ERRORS } from '@sharesync/protocol'
 import type { Config } from '../config'
 import { addressKey } from './client-address'
+import { trustedPeer } from './forwarding'
 
 /**
  * The HTTP server with the limits a public instance needs: the request line and headers must
@@ -91,14 +91,4 @@ function capConnectionsPerAddress(server: Server, overCap: OverCap, max: number,
     socket.end(`HTTP/1.1 ${ERRORS.too_many_connections} Too Many Requests\r\n${Object.entries(TOO_MANY_HEADERS).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${TOO_MANY}`)
     socket.destroySoon()
   })
-}
-
-function trustedPeer(trustProxy: Config['trustProxy']): (ip: string) => boolean {
-  if (trustProxy === false) return () => false
-  if (Array.isArray(trustProxy)) {
-    const trust = proxyAddr.compile(trustProxy)
-    return (ip) => trust(ip, 0)
-  }
-  // `true` or a hop count: whoever connects is a proxy.
-  return () => true
 }
