@@ -10,8 +10,12 @@
  * Switches: BENCH_DURATION (seconds per setup, 300), BENCH_CLIENTS (150), BENCH_MAX_FILE (bytes
  * of the largest upload, 4 MiB), BENCH_SETUPS (embedded,cluster).
  *
- * Per setup: operations, errors by status (0 = no answer), SHA-256 mismatches, p50/p99 by kind,
- * and each server's RSS over time (sampled every 5 s).
+ * Per setup: operations, errors by status (0 = no answer) with the second of their first and last
+ * occurrence, what gave no answer (the app, or the store behind the app's download redirect, with the
+ * error's code), SHA-256 mismatches, p50/p99 by kind, and each server's RSS over time (sampled every
+ * 5 s). An upload refused 429 server_busy (the per-instance streaming cap) is sent again after its
+ * Retry-After, as `curl --retry` would, up to 3 times: `busyRetries` counts those refusals, and the
+ * upload's time includes the wait.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { availableParallelism, cpus, loadavg } from 'node:os'
@@ -50,12 +54,23 @@ interface Stored {
 class Tally {
   operations = 0
   errors: Record<string, number> = {}
+  /** Per error key: the second (from the start of the setup) of its first and last occurrence. */
+  errorsAtS: Record<string, [number, number]> = {}
+  /** Status 0 (no answer) by the hop that gave none (app or storage, after the app's redirect) and the cause's code. */
+  noAnswer: Record<string, number> = {}
+  /** Uploads refused with 429 server_busy (the streaming cap) and sent again after Retry-After, as `curl --retry` does. */
+  busyRetries = 0
   mismatches = 0
   private readonly times: Record<Kind, number[]> = { upload: [], download: [], metadata: [], delete: [] }
+  constructor(private readonly started: number) {}
   record(kind: Kind, ms: number, status: number, ok: boolean) {
     this.operations++
     this.times[kind].push(ms)
-    if (!ok) this.errors[`${kind} ${status}`] = (this.errors[`${kind} ${status}`] ?? 0) + 1
+    if (ok) return
+    const key = `${kind} ${status}`
+    this.errors[key] = (this.errors[key] ?? 0) + 1
+    const at = Math.round((Date.now() - this.started) / 1000)
+    this.errorsAtS[key] = [this.errorsAtS[key]?.[0] ?? at, at]
   }
   latency() {
     return Object.fromEntries(
@@ -74,6 +89,45 @@ async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
   return [out, performance.now() - t]
 }
 
+/** A request that got no answer, with the hop it was sent to. */
+class NoAnswer extends Error {
+  constructor(
+    readonly hop: 'app' | 'storage',
+    readonly reason: unknown,
+  ) {
+    super(`${hop}: ${reason instanceof Error ? reason.message : String(reason)}`)
+  }
+  get code(): string {
+    const c = this.reason as { code?: unknown; cause?: { code?: unknown; message?: unknown }; name?: unknown } | null
+    return String(c?.cause?.code ?? c?.code ?? c?.name ?? 'unknown')
+  }
+}
+
+const hop = <T>(name: 'app' | 'storage', work: Promise<T>) => work.catch((err: unknown) => Promise.reject(new NoAnswer(name, err)))
+
+/** A download as curl -L does it, following the app's redirect (to the store's signed URL) by hand to tell which hop failed. */
+async function downloadShare(url: string, signal: AbortSignal): Promise<[number, Buffer]> {
+  const first = await hop('app', fetch(url, { signal, redirect: 'manual' }))
+  const location = first.headers.get('location')
+  if (first.status < 300 || first.status >= 400 || !location) return [first.status, Buffer.from(await hop('app', first.arrayBuffer()))]
+  await first.arrayBuffer()
+  const res = await hop('storage', fetch(new URL(location, url), { signal }))
+  return [res.status, Buffer.from(await hop('storage', res.arrayBuffer()))]
+}
+
+/** An upload, sent again after Retry-After while the server answers 429 server_busy (at most 3 times). */
+async function uploadFile(url: string, body: Buffer, signal: AbortSignal, tally: Tally): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    const res = await hop('app', fetch(url, { method: 'PUT', body, signal }))
+    if (res.status !== 429 || attempt === 3) return res
+    const wait = Number(res.headers.get('retry-after') ?? 1)
+    const answer = (await res.json()) as { error?: { code?: string } }
+    if (answer.error?.code !== 'server_busy') return new Response(JSON.stringify(answer), { status: 429 })
+    tally.busyRetries++
+    await new Promise((r) => setTimeout(r, wait * 1000))
+  }
+}
+
 /** One client: upload, then mostly downloads and metadata of what the clients stored, sometimes a delete. */
 async function client(c: number, bases: string[], pool: Stored[], tally: Tally, until: number) {
   for (let i = 0; Date.now() < until; i++) {
@@ -84,7 +138,7 @@ async function client(c: number, bases: string[], pool: Stored[], tally: Tally, 
     try {
       if (roll < 3 || !target) {
         const body = randomBytes(1024 + Math.floor(Math.random() * (MAX_FILE - 1024)))
-        const [res, ms] = await timed(() => fetch(`${base}/api/upload/soak-${c}-${i}.bin`, { method: 'PUT', body, signal }))
+        const [res, ms] = await timed(() => uploadFile(`${base}/api/upload/soak-${c}-${i}.bin`, body, signal, tally))
         const ok = res.status === 201
         if (ok) {
           const up = (await res.json()) as { id: string; ownerToken: string }
@@ -92,10 +146,7 @@ async function client(c: number, bases: string[], pool: Stored[], tally: Tally, 
         } else await res.arrayBuffer()
         tally.record('upload', ms, res.status, ok)
       } else if (roll < 7) {
-        const [[status, bytes], ms] = await timed(async () => {
-          const res = await fetch(`${base}/api/shares/${target.id}/download`, { signal })
-          return [res.status, Buffer.from(await res.arrayBuffer())] as const
-        })
+        const [[status, bytes], ms] = await timed(() => downloadShare(`${base}/api/shares/${target.id}/download`, signal))
         // A share deleted by another client meanwhile answers 404: not an error.
         const gone = status === 404 && !pool.includes(target)
         tally.record('download', ms, status, status === 200 || gone)
@@ -113,17 +164,20 @@ async function client(c: number, bases: string[], pool: Stored[], tally: Tally, 
     } catch (err) {
       // Status 0: no answer (refused, reset, timed out).
       if (!Object.keys(tally.errors).some((k) => k.endsWith(' 0'))) progress(`no answer: ${err instanceof Error ? err.message : String(err)}`)
-      tally.record(roll < 3 ? 'upload' : roll < 7 ? 'download' : roll < 9 ? 'metadata' : 'delete', 0, 0, false)
+      const kind = roll < 3 ? 'upload' : roll < 7 ? 'download' : roll < 9 ? 'metadata' : 'delete'
+      const why = err instanceof NoAnswer ? `${kind} ${err.hop} ${err.code}` : `${kind} app ${String((err as { name?: unknown } | null)?.name ?? 'unknown')}`
+      tally.noAnswer[why] = (tally.noAnswer[why] ?? 0) + 1
+      tally.record(kind, 0, 0, false)
     }
   }
 }
 
 async function soak(name: string, bases: string[], pids: () => number[]) {
   progress(`${name}: ${CLIENTS} clients for ${DURATION}s`)
-  const tally = new Tally()
+  const started = Date.now()
+  const tally = new Tally(started)
   const pool: Stored[] = []
   const rss: { atS: number; MiB: number[] }[] = []
-  const started = Date.now()
   const sample = () => rss.push({ atS: Math.round((Date.now() - started) / 1000), MiB: pids().map((p) => mib(rssBytes(p) ?? 0)) })
   sample()
   const timer = setInterval(sample, 5000)
@@ -135,6 +189,9 @@ async function soak(name: string, bases: string[], pids: () => number[]) {
     operations: tally.operations,
     perSecond: round(tally.operations / ((Date.now() - started) / 1000)),
     errors: tally.errors,
+    errorsAtS: tally.errorsAtS,
+    noAnswer: tally.noAnswer,
+    busyRetries: tally.busyRetries,
     mismatches: tally.mismatches,
     latency: tally.latency(),
     rssMiB: { peak: Math.max(...rss.flatMap((s) => s.MiB)), overTime: rss },

@@ -154,3 +154,8 @@ server.middleware.splice(server.middleware.length - 1, 0, multipartRules, listMu
 
 await server.run()
 process.on('SIGTERM', () => server.close().then(() => process.exit(0)))
+// Node's default closes an idle connection after 5 s: a client on a loaded machine (the soak's 150
+// clients) then reuses one just as it closes and gets a reset ("other side closed"). The AWS SDK
+// retries those; the soak's plain fetch counted them as failed downloads. 65 s, like the app's own
+// HTTP_KEEP_ALIVE_TIMEOUT.
+server.httpServer.keepAliveTimeout = 65_000
