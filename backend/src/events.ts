@@ -21,6 +21,8 @@ export interface AppEvents {
   auditLogged: { entry: AuditEntry }
   /** a user was disabled, re-enabled, promoted or demoted: their admin sockets must re-authenticate */
   userAccessChanged: { userId: string }
+  /** an API token was revoked: sockets opened with it close */
+  tokenRevoked: { tokenId: string }
 }
 
 export type AppEventName = keyof AppEvents

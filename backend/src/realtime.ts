@@ -2,7 +2,7 @@ import type { Server as HttpServer, IncomingMessage } from 'node:http'
 import { createAdapter } from '@socket.io/redis-adapter'
 import { ACCOUNT_NAMESPACE, ADMIN_NAMESPACE, MAX_SOCKET_FRAME_BYTES, ROOMS_NAMESPACE, type ClientToServer, type LiveFigures, type ServerToClient } from '@sharesync/protocol'
 import { Server } from 'socket.io'
-import { userRoom } from './auth/socket-auth'
+import { tokenRoom, userRoom } from './auth/socket-auth'
 import { registerAdminFeed, type AdminFeedOptions, type AdminNamespace } from './admin/admin.socket'
 import { registerMonitorFeed, type AccountNamespace, type MonitorNamespace } from './monitor/monitor.socket'
 import type { Deps } from './deps'
@@ -95,6 +95,10 @@ export function createRealtime(http: HttpServer, deps: Deps, opts: RealtimeOptio
   const offAccess = deps.events.on('userAccessChanged', ({ userId }) => {
     for (const nsp of userNamespaces) nsp.in(userRoom(userId)).disconnectSockets(true)
   })
+  // Sockets opened with an API token close when it is revoked (on every instance, as above).
+  const offRevoked = deps.events.on('tokenRevoked', ({ tokenId }) => {
+    for (const nsp of userNamespaces) nsp.in(tokenRoom(tokenId)).disconnectSockets(true)
+  })
 
   let closing: Promise<void> | null = null
   return {
@@ -108,6 +112,7 @@ export function createRealtime(http: HttpServer, deps: Deps, opts: RealtimeOptio
       closing ??= (async () => {
         adminFeed.stop()
         offAccess()
+        offRevoked()
         monitorFeed.close()
         rooms.stop()
         io.engine.close()

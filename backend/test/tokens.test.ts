@@ -1,13 +1,31 @@
 /**
  * Personal API tokens against the real server and database: made, listed and revoked in the session,
  * used as `Authorization: Bearer`, held to their scopes, refused when revoked or expired, audited,
- * never logged; a cookie never passes as a token and a token never needs the origin check.
+ * never logged; a cookie never passes as a token and a token never needs the origin check. On the
+ * Socket.IO namespaces a token in the auth payload opens a P2P room and sends as its user, held to
+ * the namespace's scope (/rooms: upload, /account: read, /admin: admin), and a revoked token's
+ * sockets close at once.
  */
-import type { AuditEntry, CreatedToken, MySharesResponse, Page, TokensResponse, UploadResponse } from '@sharesync/protocol'
+import {
+  ACCOUNT_NAMESPACE,
+  ADMIN_NAMESPACE,
+  ROOMS_NAMESPACE,
+  type AuditEntry,
+  type ClientToServer,
+  type CreatedToken,
+  type MySharesResponse,
+  type Page,
+  type ServerToClient,
+  type TokensResponse,
+  type UploadResponse,
+} from '@sharesync/protocol'
+import { io, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { p2pRepo } from '../src/db/p2p.repo'
 import { startTestServer, type TestServer } from './support/harness'
 import { captureLogs } from './support/logs'
 import { browserFetch, CookieJar, signInFlow, startOAuthServer, type FakeGoogleUser, type LocalOAuth } from './support/oauth'
+import { connectRooms, reportTransfer, until } from './support/rooms-client'
 
 const ALICE: FakeGoogleUser = { sub: 'g-alice', email: 'alice@example.com', name: 'Alice', email_verified: true }
 const BOB: FakeGoogleUser = { sub: 'g-bob', email: 'bob@example.com', name: 'Bob', email_verified: true }
@@ -64,7 +82,7 @@ const liveTokens = async (userEmail: string) =>
 beforeAll(async () => {
   oauth = await startOAuthServer()
   server = await startTestServer(
-    { ...oauth.env, ANON_MAX_FILE_SIZE: '1000', MAX_FILE_SIZE: '100000', ADMIN_EMAILS: 'admin@example.com', LOG_LEVEL: 'debug' },
+    { ...oauth.env, ANON_MAX_FILE_SIZE: '1000', MAX_FILE_SIZE: '100000', ADMIN_EMAILS: 'admin@example.com', LOG_LEVEL: 'debug', ROOM_CREATE_RATE_LIMIT: '1000/1h', ROOM_JOIN_RATE_LIMIT: '1000/1m' },
     { logger: logs.logger },
   )
   alice = await signIn(ALICE)
@@ -304,6 +322,144 @@ describe('abuse', () => {
     expect(statuses.filter((s) => s === 201)).toHaveLength(50)
     expect(statuses.filter((s) => s === 409)).toHaveLength(10)
     expect(await liveTokens('dave@example.com')).toBe(50)
+  })
+})
+
+describe('API tokens on the Socket.IO namespaces', () => {
+  const SCRIPTER: FakeGoogleUser = { sub: 'g-sock-scripter', email: 'scripter@example.com', name: 'Scripter', email_verified: true }
+  let scripter: CookieJar
+  const sockets: Socket[] = []
+  beforeAll(async () => {
+    scripter = await signIn(SCRIPTER)
+  })
+  afterAll(() => {
+    for (const s of sockets) s.disconnect()
+  })
+/** A token for the socket tests below: a day, the given scopes. */
+  const socketToken = (jar: CookieJar, scopes: string[]) => makeToken(jar, { name: `socket ${scopes.join(' ')}`, scopes, expiresInDays: 1 })
+  
+  type Opened = { socket: Socket<ServerToClient, ClientToServer> } | { refused: string }
+  
+  /** Opens a namespace as a script does: no cookie, the token in the auth payload (when given). */
+  function open(namespace: string, auth?: Record<string, unknown>): Promise<Opened> {
+    const socket: Socket<ServerToClient, ClientToServer> = io(`${server.url}${namespace}`, { transports: ['websocket'], forceNew: true, reconnection: false, auth })
+    sockets.push(socket)
+    return new Promise((resolve) => {
+      socket.once('connect', () => resolve({ socket }))
+      socket.once('connect_error', (err) => {
+        socket.disconnect()
+        resolve({ refused: (err as { data?: { code?: string } }).data?.code ?? err.message })
+      })
+    })
+  }
+  const connected = async (namespace: string, auth?: Record<string, unknown>) => {
+    const opened = await open(namespace, auth)
+    if (!('socket' in opened)) throw new Error(`refused: ${opened.refused}`)
+    return opened.socket
+  }
+  const refusedWith = async (namespace: string, auth?: Record<string, unknown>) => {
+    const opened = await open(namespace, auth)
+    return 'refused' in opened ? opened.refused : 'connected'
+  }
+  const userIdOf = async (email: string) => (await server.deps.db.query<{ id: string }>(`SELECT id FROM users WHERE email = $1`, [email]))[0]!.id
+
+  describe('a token opens a P2P room and sends as its user', () => {
+    it('an upload token creates a room, a stranger joins, and the transfer it reports is the user\'s', async () => {
+      const { token } = await socketToken(scripter, ['upload'])
+      const sender = await connected(ROOMS_NAMESPACE, { token })
+      const created = await sender.emitWithAck('room:create', { name: 'script' })
+      if (!created.ok) throw new Error(created.error.message)
+      const stranger = await connectRooms(server.url)
+      sockets.push(stranger as unknown as Socket)
+      expect((await stranger.emitWithAck('room:join', { code: created.room.code, name: 'laptop' })).ok).toBe(true)
+      expect(await reportTransfer(sender, { bytes: 4096, files: 1, ms: 20, status: 'completed' })).toEqual({ ok: true })
+      const rows = await p2pRepo(server.deps.db).recent(20)
+      expect(rows.find((r) => r.roomId === created.room.id)).toMatchObject({ bytes: 4096, senderUserId: await userIdOf(SCRIPTER.email) })
+    })
+
+    it('without a token a script is anonymous in a room, as before', async () => {
+      const anon = await connected(ROOMS_NAMESPACE)
+      const created = await anon.emitWithAck('room:create', {})
+      if (!created.ok) throw new Error(created.error.message)
+      expect(await reportTransfer(anon, { bytes: 10, files: 1, ms: 1, status: 'completed' })).toEqual({ ok: true })
+      const rows = await p2pRepo(server.deps.db).recent(20)
+      expect(rows.find((r) => r.roomId === created.room.id)?.senderUserId).toBeNull()
+    })
+  })
+
+  describe('scopes per namespace', () => {
+    it('/rooms needs upload: a read-only token is refused (token_scope_missing), not let in anonymously', async () => {
+      const { token } = await socketToken(scripter, ['read'])
+      expect(await refusedWith(ROOMS_NAMESPACE, { token })).toBe('token_scope_missing')
+    })
+
+    it('/account (the owner\'s download feed) needs read: a read token follows it, an upload-only token cannot', async () => {
+      const read = await socketToken(scripter, ['read'])
+      const upload = await socketToken(scripter, ['upload'])
+      expect(await refusedWith(ACCOUNT_NAMESPACE, { token: read.token })).toBe('connected')
+      expect(await refusedWith(ACCOUNT_NAMESPACE, { token: upload.token })).toBe('token_scope_missing')
+      expect(await refusedWith(ACCOUNT_NAMESPACE)).toBe('unauthorized')
+    })
+
+    it('/admin needs the admin scope and an administrator; a demoted admin\'s token is refused', async () => {
+      const ops = await socketToken(admin, ['admin'])
+      const opsRead = await socketToken(admin, ['read', 'upload'])
+      const everything = await socketToken(scripter, ['upload', 'read', 'delete', 'manage'])
+      expect(await refusedWith(ADMIN_NAMESPACE, { token: ops.token })).toBe('connected')
+      expect(await refusedWith(ADMIN_NAMESPACE, { token: opsRead.token })).toBe('token_scope_missing')
+      expect(await refusedWith(ADMIN_NAMESPACE, { token: everything.token })).toBe('token_scope_missing')
+      const adminId = await userIdOf(ADMIN.email)
+      await server.deps.db.query(`UPDATE users SET role = 'user' WHERE id = $1`, [adminId])
+      try {
+        expect(await refusedWith(ADMIN_NAMESPACE, { token: ops.token })).toBe('forbidden')
+      } finally {
+        await server.deps.db.query(`UPDATE users SET role = 'admin' WHERE id = $1`, [adminId])
+      }
+    })
+  })
+
+  describe('invalid tokens are refused on every namespace', () => {
+    it('a revoked token is refused, and the sockets it had open are closed at once', async () => {
+      const { token, id } = await socketToken(scripter, ['upload', 'read'])
+      const room = await connected(ROOMS_NAMESPACE, { token })
+      const feed = await connected(ACCOUNT_NAMESPACE, { token })
+      const res = await browserFetch(scripter, `${server.url}/api/me/tokens/${id}`, { method: 'DELETE', headers: { origin: server.url } })
+      expect(res.status).toBe(204)
+      await until(() => !room.connected && !feed.connected, 'the revoked token\'s sockets to close')
+      expect(await refusedWith(ROOMS_NAMESPACE, { token })).toBe('token_invalid')
+      expect(await refusedWith(ACCOUNT_NAMESPACE, { token })).toBe('token_invalid')
+    })
+
+    it('an expired token and a disabled user\'s token are refused', async () => {
+      const expired = await socketToken(scripter, ['upload'])
+      await server.deps.db.query(`UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE id = $1`, [expired.id])
+      expect(await refusedWith(ROOMS_NAMESPACE, { token: expired.token })).toBe('token_invalid')
+
+      const carol = await signIn({ sub: 'g-sock-carol', email: 'sock-carol@example.com', name: 'Carol', email_verified: true })
+      const { token } = await socketToken(carol, ['upload'])
+      const open = await connected(ROOMS_NAMESPACE, { token })
+      await server.deps.db.query(`UPDATE users SET disabled_at = now() WHERE email = 'sock-carol@example.com'`)
+      expect(await refusedWith(ROOMS_NAMESPACE, { token })).toBe('token_invalid')
+      open.disconnect()
+    })
+
+    it('hostile auth payloads: forged, mistyped, a number, an object, an enormous string, a right id with a wrong secret', async () => {
+      const { token } = await socketToken(scripter, ['upload'])
+      const forged = token.slice(0, -4) + (token.endsWith('AAAA') ? 'BBBB' : 'AAAA')
+      for (const bad of [forged, 'sst_nope', '', 42, { token }, ['x'], null, 'x'.repeat(100_000), `Bearer ${token}`]) {
+        expect(await refusedWith(ROOMS_NAMESPACE, { token: bad }), JSON.stringify(bad).slice(0, 40)).toBe('token_invalid')
+      }
+      // Other fields of the payload are not credentials: the socket is anonymous.
+      expect(await refusedWith(ROOMS_NAMESPACE, { user: 'alice' })).toBe('connected')
+    })
+
+    it('a flood of bad tokens is refused one by one and the server keeps serving', async () => {
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => refusedWith(ROOMS_NAMESPACE, { token: `sst_${'A'.repeat(16)}_${String(i).padStart(43, 'x')}` })))
+      expect(new Set(answers)).toEqual(new Set(['token_invalid']))
+      const { token } = await socketToken(scripter, ['upload'])
+      expect(await refusedWith(ROOMS_NAMESPACE, { token })).toBe('connected')
+      expect((await fetch(`${server.url}/api/health`)).status).toBe(200)
+    })
   })
 })
 

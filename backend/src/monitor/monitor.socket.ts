@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http'
+import { requireUserSocket } from '../auth/socket-auth'
 import { ADMINS_ROOM, type MonitorServerToClient, type MonitoredDownload } from '@sharesync/protocol'
 import type { Namespace } from 'socket.io'
 import type { Deps } from '../deps'
@@ -24,16 +24,12 @@ const publicView = ({ ownerUserId: _owner, ...d }: WithOwner): MonitoredDownload
 export function registerMonitorFeed(
   admin: MonitorNamespace,
   account: AccountNamespace,
-  deps: Pick<Deps, 'redis' | 'logger'> & { monitor: DownloadMonitor },
+  deps: Pick<Deps, 'redis' | 'logger' | 'db' | 'events'> & { monitor: DownloadMonitor },
 ) {
   const { monitor } = deps
 
-  account.use((socket, next) => {
-    const user = (socket.request as IncomingMessage).sessionUser
-    if (!user) return next(Object.assign(new Error('Sign in to follow your downloads.'), { data: { code: 'unauthorized' } }))
-    socket.data.userId = user.id
-    next()
-  })
+  // The owner's session (re-checked now), or an API token with the read scope.
+  account.use(requireUserSocket(deps, 'read', 'Sign in to follow your downloads.'))
   account.on('connection', (socket) => {
     void socket.join(userRoom(socket.data.userId))
   })

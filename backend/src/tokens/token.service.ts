@@ -83,6 +83,7 @@ export class TokenService {
       })
     })
     this.deps.events.emit('auditLogged', { entry })
+    this.deps.events.emit('tokenRevoked', { tokenId: id })
   }
 
   /** The user and scopes of a bearer token, or 401 token_invalid (malformed, unknown, revoked, expired, disabled user). */
