@@ -396,25 +396,32 @@ export interface OidcProviderConfig {
  * discovery base), OIDC_KEYCLOAK_CLIENT_ID, OIDC_KEYCLOAK_CLIENT_SECRET, and optionally
  * OIDC_KEYCLOAK_SCOPES (default "openid email profile"), OIDC_KEYCLOAK_NAME, OIDC_KEYCLOAK_BUTTON,
  * OIDC_KEYCLOAK_ADMIN_CLAIM (default "groups") and OIDC_KEYCLOAK_ADMIN_VALUE (no admin mapping without it).
+ * A single provider may leave out the list and the id: OIDC_ISSUER, OIDC_CLIENT_ID, … (id "oidc").
  */
 function oidcProviders(env: Record<string, string>): { providers: OidcProviderConfig[]; problems: string[] } {
   const problems: string[] = []
   const ids = (env.OIDC_PROVIDERS ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)
+  const entries = [...new Set(ids)].map((id) => ({ id, prefix: `OIDC_${id.toUpperCase()}_` }))
+  // One provider needs no list: OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET… (its id is "oidc").
+  if (env.OIDC_ISSUER !== undefined || env.OIDC_CLIENT_ID !== undefined) {
+    if (entries.some((e) => e.id === 'oidc')) problems.push('OIDC_ISSUER: use either OIDC_ISSUER… (one provider) or OIDC_PROVIDERS=oidc with OIDC_OIDC_…, not both')
+    else entries.push({ id: 'oidc', prefix: 'OIDC_' })
+  }
   const providers: OidcProviderConfig[] = []
-  for (const id of new Set(ids)) {
+  for (const { id, prefix } of entries) {
     if (!/^[a-z0-9]{1,32}$/.test(id)) {
       problems.push(`OIDC_PROVIDERS: "${id}" must be 1 to 32 letters or digits`)
       continue
     }
     if (id === 'google') problems.push('OIDC_PROVIDERS: "google" is built in (GOOGLE_CLIENT_ID); name a generic provider otherwise')
-    const key = (k: string) => `OIDC_${id.toUpperCase()}_${k}`
+    const key = (k: string) => `${prefix}${k}`
     const get = (k: string) => env[key(k)]
     for (const required of ['ISSUER', 'CLIENT_ID', 'CLIENT_SECRET']) if (!get(required)) problems.push(`${key(required)}: required for OIDC provider "${id}"`)
     const issuer = get('ISSUER') ?? ''
     if (issuer && !/^https?:\/\//.test(issuer)) problems.push(`${key('ISSUER')}: must be an http(s) URL`)
     const scopes = get('SCOPES') ?? 'openid email profile'
     if (!scopes.split(/\s+/).includes('openid')) problems.push(`${key('SCOPES')}: must include "openid"`)
-    const name = get('NAME') ?? id.charAt(0).toUpperCase() + id.slice(1)
+    const name = get('NAME') ?? (prefix === 'OIDC_' ? 'SSO' : id.charAt(0).toUpperCase() + id.slice(1))
     providers.push({
       id,
       issuer,

@@ -217,4 +217,22 @@ describe('OpenID Connect sign-in', () => {
       ]),
     )
   })
+
+  it('one provider can be set without a list: OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET (id "oidc"), checked the same way', () => {
+    const base = { NODE_ENV: 'test', DATA_DIR: '/tmp/unused' }
+    const config = loadConfig({ ...base, OIDC_ISSUER: 'https://auth.example.com/application/o/sharesync/', OIDC_CLIENT_ID: 'sharesync', OIDC_CLIENT_SECRET: 's', OIDC_ADMIN_VALUE: 'sharesync-admins' })
+    expect(config.oidc).toEqual([
+      expect.objectContaining({ id: 'oidc', issuer: 'https://auth.example.com/application/o/sharesync/', clientId: 'sharesync', name: 'SSO', button: 'Sign in with SSO', adminClaim: 'groups', adminValue: 'sharesync-admins' }),
+    ])
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig({ ...base, ...env })
+        return []
+      } catch (err) {
+        return (err as ConfigError).problems
+      }
+    }
+    expect(problems({ OIDC_ISSUER: 'ftp://x', OIDC_CLIENT_ID: 'c' })).toEqual(expect.arrayContaining([expect.stringContaining('OIDC_CLIENT_SECRET'), expect.stringContaining('OIDC_ISSUER: must be an http(s) URL')]))
+    expect(problems({ OIDC_ISSUER: 'https://a', OIDC_CLIENT_ID: 'c', OIDC_CLIENT_SECRET: 's', OIDC_PROVIDERS: 'oidc' })).toEqual(expect.arrayContaining([expect.stringContaining('not both')]))
+  })
 })
