@@ -9,6 +9,8 @@ export interface AppEvents {
   /** a download was counted: a presigned URL issued (unlimited share), or a lease's first file sent whole (limited) */
   shareDownloaded: { shareId: string; fileId: string; bytes: number }
   shareDeleted: { shareId: string; by: 'owner' | 'admin' | 'janitor' }
+  /** an upload into a file request arrived complete (it is the requester's, not a link) */
+  requestReceived: { requestId: string; shareId: string; bytes: number; files: number; userId: string | null }
   roomOpened: { roomId: string }
   roomClosed: { roomId: string }
   transferFinished: { bytes: number; files: number; ms: number; status: TransferStatus }

@@ -40,6 +40,8 @@ import { listenAdminSocket } from './ops/admin-socket'
 import { openApiRouter } from './openapi/openapi.routes'
 import { TokenService } from './tokens/token.service'
 import { tokensRouter } from './tokens/tokens.routes'
+import { createFileRequests } from './requests/requests'
+import { requestsRouter } from './requests/requests.routes'
 
 export interface RunningServer {
   url: string
@@ -103,6 +105,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
       rtcRouter(deps),
       openApiRouter(deps),
       tokensRouter(tokens),
+      requestsRouter(deps, createFileRequests(deps, shares)),
     ],
   })
   const http = createLimitedServer(app, config)

@@ -85,6 +85,16 @@ export const ERRORS = {
   token_not_accepted: 403,
   /** the user already holds as many live API tokens as allowed: revoke one first */
   token_limit_reached: 409,
+  /** a file request that does not exist, or is not yours */
+  request_not_found: 404,
+  /** a file request whose link has expired or was closed by its requester: no more uploads */
+  request_expired: 410,
+  /** a file request that has taken as many uploads as it allows */
+  request_used_up: 410,
+  /** an upload that would go beyond a file request's total size or number of files */
+  request_limit_exceeded: 413,
+  /** a file whose type the file request does not accept */
+  request_type_refused: 415,
 } as const satisfies Record<string, number>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -5,7 +5,14 @@ import { z } from 'zod'
  * signed webhook. Nothing is ever sent about a share that did not ask.
  */
 
-export const WEBHOOK_EVENTS = ['share.created', 'share.downloaded', 'share.exhausted', 'share.expired', 'share.deleted'] as const
+export const WEBHOOK_EVENTS = [
+  'share.created',
+  'share.downloaded',
+  'share.exhausted',
+  'share.expired',
+  'share.deleted',
+  'request.received',
+] as const
 export type WebhookEventName = (typeof WEBHOOK_EVENTS)[number]
 
 /** Longest webhook URL accepted. */
@@ -73,6 +80,8 @@ export interface WebhookPayload {
     maxDownloads: number | null
     expiresAt: string
   }
+  /** request.received: the file request the files were sent to (`share` is the upload; its url the requester's page) */
+  request?: { id: string; title: string; url: string }
   /** share.downloaded / share.exhausted: the download that happened */
   download?: { bytes: number; client: string | null }
 }

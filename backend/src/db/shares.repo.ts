@@ -16,6 +16,8 @@ export interface ShareRow {
   note: string | null
   /** the owner lets recipients preview files */
   previews: boolean
+  /** set on an upload into a file request: the requester's, never a link anyone can open */
+  request_id: string | null
   max_downloads: number | null
   downloads: number
   last_download_at: Date | null
@@ -61,6 +63,8 @@ export interface NewShare {
   text?: string | null
   note?: string | null
   previews?: boolean
+  /** an upload into this file request */
+  requestId?: string | null
 }
 
 export interface NewFile {
@@ -78,12 +82,12 @@ export interface NewFile {
 }
 
 /**
- * A share is live (downloadable) when ready, not expired and its owner is not disabled (a disabled
+ * A share is live (downloadable) when ready, not expired, not an upload into a file request, and its owner is not disabled (a disabled
  * owner's links answer the same 404 as any dead link); a recipient may start a download while it
  * has downloads left. A download of a share is the whole share: `downloads` counts downloads of the
  * share (for limited shares: leases whose first file was sent completely), never of single files.
  */
-export const LIVE = `s.status = 'ready' AND s.expires_at > now()
+export const LIVE = `s.status = 'ready' AND s.expires_at > now() AND s.request_id IS NULL
   AND NOT EXISTS (SELECT 1 FROM users du WHERE du.id = s.owner_user_id AND du.disabled_at IS NOT NULL)`
 export const HAS_DOWNLOADS_LEFT = `(s.max_downloads IS NULL OR s.downloads < s.max_downloads)`
 
@@ -91,8 +95,8 @@ export const sharesRepo = {
   async insertShare(q: Queryable, s: NewShare, files: NewFile[]): Promise<void> {
     const total = files.reduce((n, f) => n + f.size, 0)
     await q.query(
-      `INSERT INTO shares (id, owner_user_id, owner_token_hash, password_hash, status, max_downloads, total_size, file_count, anonymous, client_key, expires_at, finalized_at, encrypted, metadata, kind, text, note, previews)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $5 = 'ready' THEN now() END, $12::text IS NOT NULL, $12, $13, $14, $15, $16)`,
+      `INSERT INTO shares (id, owner_user_id, owner_token_hash, password_hash, status, max_downloads, total_size, file_count, anonymous, client_key, expires_at, finalized_at, encrypted, metadata, kind, text, note, previews, request_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $5 = 'ready' THEN now() END, $12::text IS NOT NULL, $12, $13, $14, $15, $16, $17)`,
       [
         s.id,
         s.ownerUserId,
@@ -110,6 +114,7 @@ export const sharesRepo = {
         s.text ?? null,
         s.note ?? null,
         s.previews ?? true,
+        s.requestId ?? null,
       ],
     )
     for (const f of files) await this.insertFile(q, s.id, f)

@@ -8,6 +8,7 @@ import type {
 } from '@sharesync/protocol'
 import nodemailer, { type Transporter } from 'nodemailer'
 import { mySharesRepo } from '../db/my-shares.repo'
+import { requestsRepo } from '../db/requests.repo'
 import { notifyRepo, type DeliveryRow, type NewDelivery, type ShareForNotice } from '../db/notify.repo'
 import type { Deps } from '../deps'
 import { AppError, shareNotFound } from '../http/app-error'
@@ -16,7 +17,7 @@ import { newId } from '../shares/ids'
 import { checkWebhookUrl, postWebhook } from './webhook-sender'
 
 /** E-mails go out for these; webhooks get every event. */
-const EMAIL_EVENTS = new Set<WebhookEventName>(['share.downloaded', 'share.exhausted', 'share.expired'])
+const EMAIL_EVENTS = new Set<WebhookEventName>(['share.downloaded', 'share.exhausted', 'share.expired', 'request.received'])
 const BATCH = 20
 
 type Config = Deps['config']['notifications']
@@ -56,6 +57,7 @@ export class NotificationsService {
       events.on('shareCreated', ({ shareId }) => guard(this.onCreated(shareId))),
       events.on('shareDownloaded', ({ shareId, bytes }) => guard(this.onDownloaded(shareId, bytes))),
       events.on('shareDeleted', ({ shareId }) => guard(this.onDeleted(shareId))),
+      events.on('requestReceived', ({ requestId, shareId }) => guard(this.onRequestReceived(requestId, shareId))),
     )
     const tick = () => {
       this.kick()
@@ -155,6 +157,17 @@ export class NotificationsService {
     if (await notifyRepo.shareNotify(this.deps.db, shareId)) await this.enqueue('share.deleted', shareId)
   }
 
+  /** Files arrived in a file request: its requester is told through every channel they set up (they asked by making it). */
+  private async onRequestReceived(requestId: string, shareId: string): Promise<void> {
+    const request = await requestsRepo.find(this.deps.db, requestId)
+    if (!request) return
+    await this.enqueue('request.received', shareId, undefined, undefined, {
+      id: request.id,
+      title: request.title,
+      url: `${this.baseUrl()}/me/requests#${request.id}`,
+    })
+  }
+
   private async findExpired(): Promise<void> {
     for (const shareId of await notifyRepo.claimExpired(this.deps.db, 100)) await this.enqueue('share.expired', shareId)
   }
@@ -165,6 +178,7 @@ export class NotificationsService {
     shareId: string,
     download?: WebhookPayload['download'],
     known?: ShareForNotice,
+    request?: WebhookPayload['request'],
   ): Promise<void> {
     const share = known ?? (await notifyRepo.shareForNotice(this.deps.db, shareId))
     if (!share) return
@@ -175,7 +189,7 @@ export class NotificationsService {
       at,
       share: {
         id: share.id,
-        url: `${this.baseUrl()}/s/${share.id}`,
+        url: request?.url ?? `${this.baseUrl()}/s/${share.id}`,
         name: share.name,
         source: share.source,
         downloads: share.downloads,
@@ -183,6 +197,7 @@ export class NotificationsService {
         expiresAt: new Date(share.expires_at).toISOString(),
       },
       ...(download ? { download } : {}),
+      ...(request ? { request } : {}),
     })
     const deliveries: NewDelivery[] = []
     const add = (channel: NewDelivery['channel'], target: string, signer: string | null) => {
@@ -278,17 +293,28 @@ export class NotificationsService {
       'share.exhausted': `${name} was downloaded for the last allowed time`,
       'share.expired': `${name} expired without being downloaded`,
       'share.deleted': `Your link to ${name} was deleted`,
+      'request.received': `Files arrived for your request "${p.request?.title ?? ''}"`,
     }
-    const lines = [
-      `${what[p.event]}.`,
-      '',
-      `Link: ${p.share.url}`,
-      `Downloads: ${p.share.downloads}${p.share.maxDownloads !== null ? ` of ${p.share.maxDownloads}` : ''}`,
-      `Expires: ${p.share.expiresAt}`,
-      `When: ${p.at}`,
-      '',
-      'You get this because you asked to be told about this link. Change it in My shares.',
-    ]
+    const lines = p.request
+      ? [
+          `${what[p.event]}.`,
+          '',
+          `First file: ${name}`,
+          `See what arrived: ${p.share.url}`,
+          `When: ${p.at}`,
+          '',
+          'You get this because you made this file request.',
+        ]
+      : [
+          `${what[p.event]}.`,
+          '',
+          `Link: ${p.share.url}`,
+          `Downloads: ${p.share.downloads}${p.share.maxDownloads !== null ? ` of ${p.share.maxDownloads}` : ''}`,
+          `Expires: ${p.share.expiresAt}`,
+          `When: ${p.at}`,
+          '',
+          'You get this because you asked to be told about this link. Change it in My shares.',
+        ]
     const info = (await this.mailer.sendMail({
       from: this.deps.config.notifications.mailFrom,
       to,

@@ -2,6 +2,7 @@ import pLimit from 'p-limit'
 import { sharesRepo, type DeletedBy } from '../db/shares.repo'
 import type { Deps } from '../deps'
 import { isLibraryKey } from '../library/library-key'
+import { AppError } from '../http/app-error'
 import { ownedShare, isOwner, storage, type OwnerProof } from './common'
 
 /** Exhausted shares are removed this long after their last download, so an issued URL still works. */
@@ -35,6 +36,9 @@ export class ShareDeletion {
   /** Owner (token or signed-in) or admin: the share answers 404 at once, its blobs go now or, if storage fails, later. */
   async delete(proof: OwnerProof, shareId: string): Promise<void> {
     const share = await ownedShare(this.deps.db, proof, shareId, { allowAdmin: true })
+    // What arrived in a file request is the requester's: its uploader's token only cancels it while it uploads.
+    const requester = proof.viewer.user !== null && (proof.viewer.user.id === share.owner_user_id || proof.viewer.user.role === 'admin')
+    if (share.request_id && share.status !== 'uploading' && !requester) throw new AppError('forbidden', 'These files were sent to a file request: only its requester can remove them now.')
     await this.deleteNow(shareId, isOwner(proof, share) ? 'owner' : 'admin')
   }
 

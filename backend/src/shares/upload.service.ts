@@ -223,7 +223,11 @@ export class UploadService {
     const share = await ownedShare(this.deps.db, proof, shareId)
     if (share.status === 'uploading') {
       if (!(await sharesRepo.finalize(this.deps.db, shareId))) throw new AppError('upload_incomplete', 'Some files are not completely uploaded yet.')
-      this.deps.events.emit('shareCreated', { shareId, bytes: share.total_size, files: share.file_count, anonymous: share.anonymous, userId: share.owner_user_id })
+      if (share.request_id) {
+        this.deps.events.emit('requestReceived', { requestId: share.request_id, shareId, bytes: share.total_size, files: share.file_count, userId: share.owner_user_id })
+      } else {
+        this.deps.events.emit('shareCreated', { shareId, bytes: share.total_size, files: share.file_count, anonymous: share.anonymous, userId: share.owner_user_id })
+      }
     }
     return shareSummary(share, baseUrl)
   }

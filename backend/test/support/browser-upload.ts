@@ -38,9 +38,12 @@ export function apiOf(baseUrl: string, fetcher: typeof fetch = fetch): Api {
   }
 }
 
-/** Uploads files as the web app does and finalizes the share. `extra`: options of the create request. */
-export async function uploadShare(api: Api, files: UploadFile[], extra: Record<string, unknown> = {}): Promise<Uploaded> {
-  const created = await api<{ id: string; ownerToken: string; files: { id: string; name: string; partSize: number; partCount: number }[] }>('/api/shares', {
+/**
+ * Uploads files as the web app does and finalizes the share. `extra`: options of the create request;
+ * `createPath`: where the upload starts (a file request's `/api/requests/:id/uploads`).
+ */
+export async function uploadShare(api: Api, files: UploadFile[], extra: Record<string, unknown> = {}, createPath = '/api/shares'): Promise<Uploaded> {
+  const created = await api<{ id: string; ownerToken: string; files: { id: string; name: string; partSize: number; partCount: number }[] }>(createPath, {
     body: { files: files.map((f) => ({ name: f.name, size: f.bytes.length, type: f.type ?? 'application/octet-stream', ...(f.path !== undefined ? { path: f.path } : {}) })), ...extra },
   })
   expect(created.status, JSON.stringify(created.body)).toBe(201)

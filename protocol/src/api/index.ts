@@ -6,6 +6,7 @@ import type { RouteDoc } from './route'
 import { sharesRoutes } from './shares'
 import { sharingRoutes } from './sharing'
 import { tokenRoutes } from './tokens'
+import { requestRoutes } from './requests'
 
 export * from './route'
 
@@ -13,4 +14,4 @@ export * from './route'
  * Every HTTP route of the server. To document a new route, add one entry to its feature's list (or a
  * new list here): method, Express path, tag, summary, auth (+ token scope), schemas, error codes.
  */
-export const API_ROUTES: readonly RouteDoc[] = [...opsRoutes, ...sharesRoutes, ...sharingRoutes, ...accountRoutes, ...libraryRoutes, ...adminRoutes, ...tokenRoutes]
+export const API_ROUTES: readonly RouteDoc[] = [...opsRoutes, ...sharesRoutes, ...sharingRoutes, ...accountRoutes, ...libraryRoutes, ...adminRoutes, ...tokenRoutes, ...requestRoutes]
