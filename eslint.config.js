@@ -25,15 +25,6 @@ export default tseslint.config(
     ignores: [
       '**/*.test.tsx',
       // Pages still being moved to t('…'); this list only shrinks.
-      'frontend/src/features/admin/admin-page.tsx',
-      'frontend/src/features/admin/admin-parts.tsx',
-      'frontend/src/features/admin/audit-section.tsx',
-      'frontend/src/features/admin/notifications-section.tsx',
-      'frontend/src/features/admin/overview-section.tsx',
-      'frontend/src/features/admin/settings-section.tsx',
-      'frontend/src/features/admin/shares-section.tsx',
-      'frontend/src/features/admin/stats-charts.tsx',
-      'frontend/src/features/admin/users-section.tsx',
       'frontend/src/features/api-docs/api-reference-page.tsx',
       'frontend/src/features/auth/account-menu.tsx',
       'frontend/src/features/auth/admin-link-used.tsx',
@@ -42,7 +33,6 @@ export default tseslint.config(
       'frontend/src/features/auth/sign-in-error.tsx',
       'frontend/src/features/cloud/encrypted-share.tsx',
       'frontend/src/features/library/library-page.tsx',
-      'frontend/src/features/monitor/downloads-view.tsx',
       'frontend/src/features/sharing/new-text-page.tsx',
       'frontend/src/features/tokens/tokens-page.tsx'
 ,

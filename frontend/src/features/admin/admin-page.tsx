@@ -1,6 +1,7 @@
 import type { Me, StatsResponse } from '@sharesync/protocol'
 import { Tab, TabGroup, TabList, TabPanel, TabPanels } from '@headlessui/react'
 import { useCallback, useEffect, useRef, useState } from 'react'
+import { useTranslation } from 'react-i18next'
 import { Alert } from '../../components/alert'
 import { buttonClass } from '../../components/button'
 import { Card } from '../../components/card'
@@ -19,29 +20,27 @@ import { SharesSection } from './shares-section'
 import { useAdminFeed } from './use-admin-feed'
 import { UsersSection } from './users-section'
 
-const TABS = ['Overview', 'Shares', 'Users', 'Downloads', 'Notifications', 'Settings', 'Audit log'] as const
+/** The dashboard's tabs, by their key in `admin.tabs`. */
+const TABS = ['overview', 'shares', 'users', 'downloads', 'notifications', 'settings', 'audit'] as const
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10)
 
 /** Route /admin: the dashboard (admins only; the server checks every call again). */
 export function AdminPage() {
-  usePageTitle('Admin')
+  const { t } = useTranslation()
+  usePageTitle(t('admin.title'))
   const me = useMe()
   const { config } = usePublicConfig()
-  if (me.status === 'loading') return <p role="status">Loading…</p>
-  if (me.status === 'error') return <Alert tone="error">Could not reach the server. Check your connection and reload.</Alert>
+  if (me.status === 'loading') return <p role="status">{t('common.loading')}</p>
+  if (me.status === 'error') return <Alert tone="error">{t('home.unreachable')}</Alert>
   if (!me.me || me.me.role !== 'admin') {
     return (
       <Card className="space-y-4">
-        <h1 className="text-2xl font-bold">Admin</h1>
-        <p>
-          {me.me
-            ? 'This page is for administrators. Your account does not have that role.'
-            : 'Sign in with an administrator account to see the dashboard.'}
-        </p>
+        <h1 className="text-2xl font-bold">{t('admin.title')}</h1>
+        <p>{me.me ? t('admin.notAdmin') : t('admin.signInAsAdmin')}</p>
         {!me.me && config?.auth.google && (
           <a href={signInUrl('/admin')} className={buttonClass('primary')}>
-            Sign in with Google
+            {t('auth.signInGoogle')}
           </a>
         )}
       </Card>
@@ -51,6 +50,7 @@ export function AdminPage() {
 }
 
 function Dashboard({ me }: { me: Me }) {
+  const { t } = useTranslation()
   const [days, setDays] = useState<RangeDays>(30)
   const [stats, setStats] = useState<StatsResponse | null>(null)
   const [error, setError] = useState<string | null>(null)
@@ -87,17 +87,17 @@ function Dashboard({ me }: { me: Me }) {
   return (
     <div className="space-y-6">
       <div>
-        <h1 className="text-2xl font-bold">Admin dashboard</h1>
-        <p className="text-sm text-slate-600 dark:text-slate-400">Signed in as {me.email}</p>
+        <h1 className="text-2xl font-bold">{t('admin.dashboard')}</h1>
+        <p className="text-sm text-slate-600 dark:text-slate-400">{t('admin.signedInAs', { email: me.email })}</p>
       </div>
       <TabGroup>
-        <TabList className="flex flex-wrap gap-1" aria-label="Dashboard sections">
-          {TABS.map((t) => (
+        <TabList className="flex flex-wrap gap-1" aria-label={t('admin.sections')}>
+          {TABS.map((tab) => (
             <Tab
-              key={t}
+              key={tab}
               className="min-h-11 shrink-0 rounded-xl px-4 text-sm font-semibold text-slate-700 focus:outline-none data-[focus]:outline-2 data-[focus]:outline-indigo-500 data-[hover]:bg-slate-200 data-[selected]:bg-indigo-600 data-[selected]:text-white dark:text-slate-200 dark:data-[hover]:bg-slate-800 dark:data-[selected]:bg-indigo-400 dark:data-[selected]:text-slate-950"
             >
-              {t}
+              {t(`admin.tabs.${tab}`)}
             </Tab>
           ))}
         </TabList>
@@ -114,7 +114,7 @@ function Dashboard({ me }: { me: Me }) {
                 onDays={setDays}
               />
             ) : (
-              !error && <p role="status">Loading statistics…</p>
+              !error && <p role="status">{t('admin.loadingStats')}</p>
             )}
           </TabPanel>
           <TabPanel>
@@ -124,7 +124,7 @@ function Dashboard({ me }: { me: Me }) {
             <UsersSection me={me} onChanged={refreshSoon} />
           </TabPanel>
           <TabPanel>
-            <Card aria-label="Downloads">
+            <Card aria-label={t('admin.tabs.downloads')}>
               <DownloadsView scope="admin" />
             </Card>
           </TabPanel>

@@ -1,3 +1,4 @@
+import { useTranslation } from 'react-i18next'
 import type { ReactNode } from 'react'
 import { Button } from '../../components/button'
 
@@ -28,19 +29,20 @@ export function Pager({
   onOffset: (offset: number) => void
   label: string
 }) {
+  const { t } = useTranslation()
   const first = total === 0 ? 0 : offset + 1
   const last = Math.min(offset + limit, total)
   return (
-    <nav aria-label={`${label} pages`} className="flex items-center justify-between gap-2 pt-3 text-sm">
+    <nav aria-label={t('admin.pages', { label })} className="flex items-center justify-between gap-2 pt-3 text-sm">
       <p className="text-slate-700 dark:text-slate-300" aria-live="polite">
-        {first}–{last} of {total}
+        {t('admin.range', { first, last, total })}
       </p>
       <div className="flex gap-2">
         <Button variant="secondary" disabled={offset === 0} onClick={() => onOffset(Math.max(0, offset - limit))}>
-          Previous
+          {t('admin.previous')}
         </Button>
         <Button variant="secondary" disabled={offset + limit >= total} onClick={() => onOffset(offset + limit)}>
-          Next
+          {t('admin.next')}
         </Button>
       </div>
     </nav>

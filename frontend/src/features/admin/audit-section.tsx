@@ -1,5 +1,6 @@
 import type { AuditEntry, Page } from '@sharesync/protocol'
 import { useCallback, useEffect, useState } from 'react'
+import { useTranslation } from 'react-i18next'
 import { Alert } from '../../components/alert'
 import { Card } from '../../components/card'
 import { errorMessage } from '../../lib/api'
@@ -9,16 +10,8 @@ import { Pager } from './admin-parts'
 
 const LIMIT = 20
 
-const ACTIONS: Record<AuditEntry['action'], string> = {
-  'share.delete': 'deleted a share',
-  'user.disable': 'disabled a user',
-  'user.enable': 'enabled a user',
-  'user.role': 'changed a role',
-  'settings.update': 'changed settings',
-  'user.library': 'changed library access',
-  'token.create': 'made an API token',
-  'token.revoke': 'revoked an API token',
-}
+/** What an action did, in words: keys `admin.audit.<action>` with the action's dot as '_'. */
+const actionKey = (action: AuditEntry['action']) => `admin.audit.${action.replace('.', '_')}`
 
 /** Sizes and durations of a settings change, as people read them. */
 function human(key: string, value: unknown): string {
@@ -43,6 +36,7 @@ function detailsOf(e: AuditEntry): string {
 
 /** Every admin action, newest first. `version` changes when the page knows something was added. */
 export function AuditSection({ version }: { version: number }) {
+  const { t } = useTranslation()
   const [offset, setOffset] = useState(0)
   const [page, setPage] = useState<Page<AuditEntry> | null>(null)
   const [error, setError] = useState<string | null>(null)
@@ -62,10 +56,10 @@ export function AuditSection({ version }: { version: number }) {
   return (
     <Card className="space-y-3" aria-labelledby="audit-heading">
       <h2 id="audit-heading" className="text-lg font-semibold">
-        Audit log
+        {t('admin.tabs.audit')}
       </h2>
       {error && <Alert tone="error">{error}</Alert>}
-      {page && page.items.length === 0 && <p className="text-sm text-slate-600 dark:text-slate-400">No admin action yet.</p>}
+      {page && page.items.length === 0 && <p className="text-sm text-slate-600 dark:text-slate-400">{t('admin.noAction')}</p>}
       {page && page.items.length > 0 && (
         <>
           {/* A list, not a table: each entry reads as a sentence, on a phone as on a laptop. */}
@@ -73,7 +67,7 @@ export function AuditSection({ version }: { version: number }) {
             {page.items.map((e) => (
               <li key={e.id} className="py-2">
                 <p>
-                  <span className="font-medium">{e.actorEmail}</span> {ACTIONS[e.action] ?? e.action}
+                  <span className="font-medium">{e.actorEmail}</span> {t(actionKey(e.action), { defaultValue: e.action })}
                   {e.targetId && <span className="ml-1 break-all font-mono text-xs text-slate-600 dark:text-slate-400">{e.targetId}</span>}
                 </p>
                 {detailsOf(e) && <p className="break-words text-slate-700 dark:text-slate-300">{detailsOf(e)}</p>}
@@ -83,7 +77,7 @@ export function AuditSection({ version }: { version: number }) {
               </li>
             ))}
           </ol>
-          <Pager label="Audit log" total={page.total} limit={LIMIT} offset={offset} onOffset={setOffset} />
+          <Pager label={t('admin.tabs.audit')} total={page.total} limit={LIMIT} offset={offset} onOffset={setOffset} />
         </>
       )}
     </Card>

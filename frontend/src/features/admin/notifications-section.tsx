@@ -1,5 +1,6 @@
 import type { DeliveriesQuery, NotificationDelivery, Page } from '@sharesync/protocol'
 import { useCallback, useEffect, useState } from 'react'
+import { useTranslation } from 'react-i18next'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
 import { Card } from '../../components/card'
@@ -13,6 +14,7 @@ type Status = DeliveriesQuery['status']
 
 /** The notification delivery log: every e-mail and webhook, its attempts and last answer. */
 export function NotificationsSection() {
+  const { t } = useTranslation()
   const [status, setStatus] = useState<Status>('all')
   const [offset, setOffset] = useState(0)
   const [page, setPage] = useState<Page<NotificationDelivery> | null>(null)
@@ -34,11 +36,11 @@ export function NotificationsSection() {
     <Card className="space-y-3" aria-labelledby="deliveries-heading">
       <div className="flex flex-wrap items-center justify-between gap-2">
         <h2 id="deliveries-heading" className="text-lg font-semibold">
-          Notification deliveries
+          {t('admin.deliveries')}
         </h2>
         <div className="flex gap-2">
           <label>
-            <span className="sr-only">Status</span>
+            <span className="sr-only">{t('admin.status')}</span>
             <select
               className={`${inputClass} w-auto`}
               value={status}
@@ -47,25 +49,25 @@ export function NotificationsSection() {
                 setStatus(e.target.value as Status)
               }}
             >
-              <option value="all">All</option>
-              <option value="pending">Pending</option>
-              <option value="delivered">Delivered</option>
-              <option value="failed">Failed</option>
+              <option value="all">{t('admin.filter.all')}</option>
+              <option value="pending">{t('admin.filter.pending')}</option>
+              <option value="delivered">{t('admin.filter.delivered')}</option>
+              <option value="failed">{t('admin.filter.failed')}</option>
             </select>
           </label>
           <Button variant="secondary" onClick={() => void load()}>
-            Refresh
+            {t('admin.refresh')}
           </Button>
         </div>
       </div>
       {error && <Alert tone="error">{error}</Alert>}
       {page && (
         <>
-          <TableScroll label="Notification deliveries">
+          <TableScroll label={t('admin.deliveries')}>
             <table className="w-full text-sm" data-testid="deliveries-table">
               <thead>
                 <tr>
-                  {['Event', 'To', 'Status', 'Attempts', 'Last answer', 'Queued'].map((h) => (
+                  {[t('admin.event.heading'), t('admin.deliveryTo'), t('admin.status'), t('admin.attempts'), t('admin.lastAnswer'), t('admin.queued')].map((h) => (
                     <th key={h} scope="col" className={thClass}>
                       {h}
                     </th>
@@ -83,9 +85,9 @@ export function NotificationsSection() {
                       {d.channel} · {d.target}
                     </td>
                     <td className={tdClass}>
-                      {d.status}
+                      {t(`admin.delivery.${d.status}`)}
                       {d.nextAttemptAt && d.status === 'pending' && d.attempts > 0 && (
-                        <div className="text-xs text-slate-600 dark:text-slate-400">next try {formatDateTime(d.nextAttemptAt)}</div>
+                        <div className="text-xs text-slate-600 dark:text-slate-400">{t('admin.nextTry', { when: formatDateTime(d.nextAttemptAt) })}</div>
                       )}
                     </td>
                     <td className={tdClass}>{d.attempts}</td>
@@ -98,8 +100,8 @@ export function NotificationsSection() {
               </tbody>
             </table>
           </TableScroll>
-          {page.items.length === 0 && <p className="text-sm text-slate-600 dark:text-slate-400">No deliveries.</p>}
-          <Pager label="Deliveries" total={page.total} limit={LIMIT} offset={offset} onOffset={setOffset} />
+          {page.items.length === 0 && <p className="text-sm text-slate-600 dark:text-slate-400">{t('admin.noDeliveries')}</p>}
+          <Pager label={t('admin.deliveries')} total={page.total} limit={LIMIT} offset={offset} onOffset={setOffset} />
         </>
       )}
     </Card>

@@ -1,5 +1,6 @@
 import type { AdminSettings, SettingsResponse } from '@sharesync/protocol'
 import { useEffect, useState, type FormEvent } from 'react'
+import { useTranslation } from 'react-i18next'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
 import { Card } from '../../components/card'
@@ -84,11 +85,10 @@ function NumberField({
   onChange: (v: string) => void
   hint?: string
 }) {
+  const { t } = useTranslation()
   return (
     <label className="block text-sm">
-      <span className="font-medium">
-        {label} ({unit})
-      </span>
+      <span className="font-medium">{t('admin.settings.fieldUnit', { label, unit })}</span>
       <input
         className={`${inputClass} mt-1`}
         type="number"
@@ -106,6 +106,7 @@ function NumberField({
 
 /** The upload policy, saved in the database and applied by every instance from the next request. */
 export function SettingsSection({ onSaved }: { onSaved: () => void }) {
+  const { t } = useTranslation()
   const [loaded, setLoaded] = useState<SettingsResponse | null>(null)
   const [form, setForm] = useState<Form | null>(null)
   const [error, setError] = useState<string | null>(null)
@@ -122,7 +123,7 @@ export function SettingsSection({ onSaved }: { onSaved: () => void }) {
     )
   }, [])
 
-  if (!form || !loaded) return error ? <Alert tone="error">{error}</Alert> : <p role="status">Loading settings…</p>
+  if (!form || !loaded) return error ? <Alert tone="error">{error}</Alert> : <p role="status">{t('admin.settings.loading')}</p>
   const defaults = toForm(loaded.defaults)
   const set = (patch: Partial<Form>) => setForm({ ...form, ...patch })
 
@@ -134,7 +135,7 @@ export function SettingsSection({ onSaved }: { onSaved: () => void }) {
       const saved = await adminApi.saveSettings(fromForm(form))
       setLoaded(saved)
       setForm(toForm(saved.settings))
-      setNotice('Saved. The new settings apply from the next upload.')
+      setNotice(t('admin.settings.saved'))
       setError(null)
       onSaved()
     } catch (err) {
@@ -150,12 +151,12 @@ export function SettingsSection({ onSaved }: { onSaved: () => void }) {
       <form onSubmit={(e) => void save(e)} className="space-y-5" aria-labelledby="settings-heading">
         <div>
           <h2 id="settings-heading" className="text-lg font-semibold">
-            Upload settings
+            {t('admin.settings.heading')}
           </h2>
           <p className="text-sm text-slate-600 dark:text-slate-400">
             {loaded.updatedAt
-              ? `Last changed ${formatDateTime(loaded.updatedAt)} by ${loaded.updatedBy ?? 'an admin'}.`
-              : 'The server’s environment defaults apply.'}
+              ? t('admin.settings.lastChanged', { when: formatDateTime(loaded.updatedAt), who: loaded.updatedBy ?? t('admin.settings.anAdmin') })
+              : t('admin.settings.envDefaults')}
           </p>
         </div>
         <label className="flex min-h-11 items-center gap-3 text-sm font-medium">
@@ -165,7 +166,7 @@ export function SettingsSection({ onSaved }: { onSaved: () => void }) {
             checked={form.allowAnonymousUploads}
             onChange={(e) => set({ allowAnonymousUploads: e.target.checked })}
           />
-          Allow uploads without signing in
+          {t('admin.settings.allowAnonymous')}
         </label>
         <label className="flex min-h-11 items-center gap-3 text-sm font-medium">
           <input
@@ -175,7 +176,7 @@ export function SettingsSection({ onSaved }: { onSaved: () => void }) {
             onChange={(e) => set({ previews: e.target.checked })}
             aria-describedby="previews-help"
           />
-          Previews on share pages
+          {t('admin.settings.previews')}
         </label>
         <label className="flex min-h-11 items-center gap-3 text-sm font-medium">
           <input
@@ -184,14 +185,13 @@ export function SettingsSection({ onSaved }: { onSaved: () => void }) {
             checked={form.anonymousPasswordRequired}
             onChange={(e) => set({ anonymousPasswordRequired: e.target.checked })}
           />
-          Links made without signing in need a password
+          {t('admin.settings.anonPassword')}
         </label>
         <p id="previews-help" className="-mt-4 text-xs text-slate-600 dark:text-slate-400">
-          Recipients may look at images, video, audio, PDF and text before downloading; a preview never counts as a download. Owners can
-          still turn previews off for their own links.
+          {t('admin.settings.previewsHelp')}
         </p>
         <fieldset className="space-y-1 rounded-xl border border-slate-200 p-3 dark:border-slate-700">
-          <legend className="px-1 text-sm font-semibold">End-to-end encryption</legend>
+          <legend className="px-1 text-sm font-semibold">{t('upload.e2e')}</legend>
           <label className="flex min-h-11 items-center gap-3 text-sm font-medium">
             <input
               type="checkbox"
@@ -200,7 +200,7 @@ export function SettingsSection({ onSaved }: { onSaved: () => void }) {
               disabled={form.requireEncryption}
               onChange={(e) => set({ encryptByDefault: e.target.checked })}
             />
-            Encrypt new links by default
+            {t('admin.settings.encryptDefault')}
           </label>
           <label className="flex min-h-11 items-center gap-3 text-sm font-medium">
             <input
@@ -209,11 +209,10 @@ export function SettingsSection({ onSaved }: { onSaved: () => void }) {
               checked={form.requireEncryption}
               onChange={(e) => set({ requireEncryption: e.target.checked })}
             />
-            Require end-to-end encryption
+            {t('admin.settings.requireEncryption')}
           </label>
           <p className="text-xs text-slate-600 dark:text-slate-400">
-            When required, uploads that are not encrypted in the browser are refused, including plain curl uploads; the server then holds
-            no file names or contents it can read.
+            {t('admin.settings.requireHelp')}
           </p>
         </fieldset>
         <label className="flex min-h-11 items-center gap-3 text-sm font-medium">
@@ -223,88 +222,88 @@ export function SettingsSection({ onSaved }: { onSaved: () => void }) {
             checked={form.p2pRelay}
             onChange={(e) => set({ p2pRelay: e.target.checked })}
           />
-          Relay P2P transfers through this server when devices cannot connect directly
+          {t('admin.settings.relay')}
         </label>
         <NumberField
-          label="Default expiry"
-          unit="hours"
+          label={t('admin.settings.defaultExpiry')}
+          unit={t('admin.settings.unit.hours')}
           value={form.defaultExpiryHours}
           onChange={(v) => set({ defaultExpiryHours: v })}
-          hint={`default ${defaults.defaultExpiryHours}`}
+          hint={t('admin.settings.default', { value: defaults.defaultExpiryHours })}
         />
         <fieldset className="grid gap-3 rounded-xl border border-slate-200 p-3 sm:grid-cols-3 dark:border-slate-700">
-          <legend className="px-1 text-sm font-semibold">Signed-in users</legend>
+          <legend className="px-1 text-sm font-semibold">{t('admin.settings.signedInUsers')}</legend>
           <NumberField
-            label="Max file size"
+            label={t('admin.settings.maxFileSize')}
             unit="MB"
             value={form.userMaxFileMb}
             onChange={(v) => set({ userMaxFileMb: v })}
-            hint={`default ${defaults.userMaxFileMb}`}
+            hint={t('admin.settings.default', { value: defaults.userMaxFileMb })}
           />
           <NumberField
-            label="Max expiry"
-            unit="days"
+            label={t('admin.settings.maxExpiry')}
+            unit={t('admin.settings.unit.days')}
             value={form.userMaxExpiryDays}
             onChange={(v) => set({ userMaxExpiryDays: v })}
-            hint={`default ${defaults.userMaxExpiryDays}`}
+            hint={t('admin.settings.default', { value: defaults.userMaxExpiryDays })}
           />
           <NumberField
-            label="Daily quota"
+            label={t('admin.settings.dailyQuota')}
             unit="GB"
             value={form.userQuotaGb}
             onChange={(v) => set({ userQuotaGb: v })}
-            hint={`default ${defaults.userQuotaGb}`}
+            hint={t('admin.settings.default', { value: defaults.userQuotaGb })}
           />
         </fieldset>
         <fieldset className="grid gap-3 rounded-xl border border-slate-200 p-3 sm:grid-cols-3 dark:border-slate-700">
-          <legend className="px-1 text-sm font-semibold">Anonymous visitors</legend>
+          <legend className="px-1 text-sm font-semibold">{t('admin.settings.anonymousVisitors')}</legend>
           <NumberField
-            label="Max file size"
+            label={t('admin.settings.maxFileSize')}
             unit="MB"
             value={form.anonMaxFileMb}
             onChange={(v) => set({ anonMaxFileMb: v })}
-            hint={`default ${defaults.anonMaxFileMb}; never above signed-in`}
+            hint={t('admin.settings.defaultNeverAbove', { value: defaults.anonMaxFileMb })}
           />
           <NumberField
-            label="Max expiry"
-            unit="days"
+            label={t('admin.settings.maxExpiry')}
+            unit={t('admin.settings.unit.days')}
             value={form.anonMaxExpiryDays}
             onChange={(v) => set({ anonMaxExpiryDays: v })}
-            hint={`default ${defaults.anonMaxExpiryDays}`}
+            hint={t('admin.settings.default', { value: defaults.anonMaxExpiryDays })}
           />
           <NumberField
-            label="Daily quota"
+            label={t('admin.settings.dailyQuota')}
             unit="GB"
             value={form.anonQuotaGb}
             onChange={(v) => set({ anonQuotaGb: v })}
-            hint={`default ${defaults.anonQuotaGb}`}
+            hint={t('admin.settings.default', { value: defaults.anonQuotaGb })}
           />
         </fieldset>
         <fieldset className="grid grid-cols-2 gap-3 rounded-xl border border-slate-200 p-3 dark:border-slate-700">
-          <legend className="px-1 text-sm font-semibold">Upload rate limit (per person or address)</legend>
+          <legend className="px-1 text-sm font-semibold">{t('admin.settings.rateLimit')}</legend>
           <NumberField
-            label="Uploads"
-            unit="count"
+            label={t('admin.settings.uploads')}
+            unit={t('admin.settings.unit.count')}
             value={form.ratePoints}
             onChange={(v) => set({ ratePoints: v })}
-            hint={`default ${defaults.ratePoints}`}
+            hint={t('admin.settings.default', { value: defaults.ratePoints })}
           />
           <NumberField
-            label="Per"
-            unit="minutes"
+            label={t('admin.settings.per')}
+            unit={t('admin.settings.unit.minutes')}
             value={form.rateMinutes}
             onChange={(v) => set({ rateMinutes: v })}
-            hint={`default ${defaults.rateMinutes}`}
+            hint={t('admin.settings.default', { value: defaults.rateMinutes })}
           />
         </fieldset>
         {error && <Alert tone="error">{error}</Alert>}
         {notice && <Alert tone="success">{notice}</Alert>}
         <div className="flex flex-wrap gap-2">
           <Button type="submit" disabled={saving}>
-            {saving ? 'Saving…' : 'Save settings'}
+            {saving ? t('admin.settings.saving') : t('admin.settings.save')}
           </Button>
           <Button variant="secondary" onClick={() => setForm(defaults)}>
-            Reset to defaults
+            {t('admin.settings.reset')}
           </Button>
         </div>
       </form>

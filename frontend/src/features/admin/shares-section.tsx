@@ -1,26 +1,22 @@
-import type { AdminShare, AdminShareStatus, AdminSharesQuery, Page } from '@sharesync/protocol'
+import type { AdminShare, AdminSharesQuery, Page } from '@sharesync/protocol'
 import { useCallback, useEffect, useState, type FormEvent } from 'react'
+import { useTranslation } from 'react-i18next'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
 import { Card } from '../../components/card'
 import { errorMessage } from '../../lib/api'
-import { formatBytes, formatDateTime, formatExpiry } from '../../lib/format'
+import { formatBytes, formatDate, formatDateTime, formatExpiry } from '../../lib/format'
 import { adminApi } from './admin-api'
 import { inputClass, Pager, TableScroll, tdClass, thClass } from './admin-parts'
 
 const LIMIT = 20
 type Status = AdminSharesQuery['status']
-/** A share with a download limit whose last download happened reads "used up", not "active 1 / 1". */
-const STATUS_LABEL: Record<AdminShareStatus, string> = {
-  uploading: 'uploading',
-  active: 'active',
-  used_up: 'used up',
-  expired: 'expired',
-  deleted: 'deleted',
-}
+// A share with a download limit whose last download happened reads "used up" (admin.shareStatus.used_up),
+// not "active 1 / 1".
 
 /** Every share: search by name, id or owner; filter by status; delete (blob removed, link 404s). */
 export function SharesSection({ onChanged }: { onChanged: () => void }) {
+  const { t } = useTranslation()
   const [q, setQ] = useState('')
   const [search, setSearch] = useState('')
   const [status, setStatus] = useState<Status>('all')
@@ -51,7 +47,7 @@ export function SharesSection({ onChanged }: { onChanged: () => void }) {
   async function remove(share: AdminShare) {
     try {
       await adminApi.deleteShare(share.id)
-      setNotice(`Deleted ${share.name ?? share.id}.`)
+      setNotice(t('admin.deletedShare', { name: share.name ?? share.id }))
       setConfirming(null)
       onChanged()
       await load()
@@ -63,21 +59,21 @@ export function SharesSection({ onChanged }: { onChanged: () => void }) {
   return (
     <Card className="space-y-3" aria-labelledby="shares-heading">
       <h2 id="shares-heading" className="text-lg font-semibold">
-        Shares
+        {t('admin.tabs.shares')}
       </h2>
-      <form role="search" aria-label="Search shares" onSubmit={submit} className="flex flex-wrap gap-2">
+      <form role="search" aria-label={t('admin.searchShares')} onSubmit={submit} className="flex flex-wrap gap-2">
         <label className="min-w-0 flex-1">
-          <span className="sr-only">Search shares by file name, id or owner email</span>
+          <span className="sr-only">{t('admin.searchSharesBy')}</span>
           <input
             className={inputClass}
             type="search"
-            placeholder="File name, id or owner email"
+            placeholder={t('admin.searchSharesPlaceholder')}
             value={q}
             onChange={(e) => setQ(e.target.value)}
           />
         </label>
         <label>
-          <span className="sr-only">Status</span>
+          <span className="sr-only">{t('admin.status')}</span>
           <select
             className={`${inputClass} w-auto`}
             value={status}
@@ -86,27 +82,27 @@ export function SharesSection({ onChanged }: { onChanged: () => void }) {
               setStatus(e.target.value as Status)
             }}
           >
-            <option value="all">All</option>
-            <option value="active">Active</option>
-            <option value="used_up">Used up</option>
-            <option value="uploading">Uploading</option>
-            <option value="expired">Expired</option>
-            <option value="deleted">Deleted</option>
+            <option value="all">{t('admin.filter.all')}</option>
+            <option value="active">{t('admin.filter.active')}</option>
+            <option value="used_up">{t('admin.filter.used_up')}</option>
+            <option value="uploading">{t('admin.filter.uploading')}</option>
+            <option value="expired">{t('admin.filter.expired')}</option>
+            <option value="deleted">{t('admin.filter.deleted')}</option>
           </select>
         </label>
-        <Button type="submit">Search</Button>
+        <Button type="submit">{t('admin.search')}</Button>
       </form>
       {error && <Alert tone="error">{error}</Alert>}
       {notice && <Alert tone="success">{notice}</Alert>}
       {page && (
         <>
-          <TableScroll label="Shares">
+          <TableScroll label={t('admin.tabs.shares')}>
             <table className="w-full text-sm" data-testid="shares-table">
               <thead>
                 <tr>
-                  {['Share', 'Owner', 'Size', 'Downloads', 'Status', 'Created', ''].map((h, i) => (
+                  {[t('admin.share'), t('admin.owner'), t('admin.size'), t('admin.downloads'), t('admin.status'), t('admin.created'), ''].map((h, i) => (
                     <th key={i} scope="col" className={thClass}>
-                      {h || <span className="sr-only">Actions</span>}
+                      {h || <span className="sr-only">{t('admin.actions')}</span>}
                     </th>
                   ))}
                 </tr>
@@ -117,47 +113,47 @@ export function SharesSection({ onChanged }: { onChanged: () => void }) {
                     <td className={`${tdClass} max-w-48`}>
                       {s.encrypted ? (
                         <div className="truncate font-medium" data-testid="encrypted-share">
-                          Encrypted · {s.fileCount} {s.fileCount === 1 ? 'file' : 'files'}
+                          {t('admin.encrypted')} · {t('common.fileCount', { count: s.fileCount })}
                         </div>
                       ) : (
                         <div className="truncate font-medium" title={s.name ?? ''}>
-                          {s.name ?? '(no file)'}
+                          {s.name ?? t('admin.noFile')}
                           {s.fileCount > 1 ? ` +${s.fileCount - 1}` : ''}
                         </div>
                       )}
                       <div className="truncate font-mono text-xs text-slate-600 dark:text-slate-400">{s.id}</div>
                     </td>
-                    <td className={`${tdClass} max-w-40 truncate`}>{s.ownerEmail ?? 'anonymous'}</td>
+                    <td className={`${tdClass} max-w-40 truncate`}>{s.ownerEmail ?? t('admin.anonymousOwner')}</td>
                     <td className={`${tdClass} whitespace-nowrap`}>{formatBytes(s.size)}</td>
                     <td className={tdClass}>
                       {s.downloads}
                       {s.maxDownloads !== null ? ` / ${s.maxDownloads}` : ''}
                     </td>
                     <td className={tdClass}>
-                      {STATUS_LABEL[s.status]}
+                      {t(`admin.shareStatus.${s.status}`)}
                       {s.status === 'active' && (
                         <div className="whitespace-nowrap text-xs text-slate-600 dark:text-slate-400">
-                          expires {formatExpiry(s.expiresAt)}
+                          {t('common.expires', { when: formatExpiry(s.expiresAt) })}
                         </div>
                       )}
                     </td>
                     <td className={`${tdClass} whitespace-nowrap`} title={formatDateTime(s.createdAt)}>
-                      {new Date(s.createdAt).toLocaleDateString()}
+                      {formatDate(s.createdAt)}
                     </td>
                     <td className={`${tdClass} whitespace-nowrap text-right`}>
                       {s.status !== 'deleted' &&
                         (confirming === s.id ? (
                           <span className="inline-flex gap-1">
-                            <Button variant="danger" onClick={() => void remove(s)} aria-label={`Confirm deleting ${s.name ?? s.id}`}>
-                              Confirm
+                            <Button variant="danger" onClick={() => void remove(s)} aria-label={t('admin.confirmDeleting', { name: s.name ?? s.id })}>
+                              {t('admin.confirm')}
                             </Button>
                             <Button variant="ghost" onClick={() => setConfirming(null)}>
-                              Cancel
+                              {t('common.cancel')}
                             </Button>
                           </span>
                         ) : (
-                          <Button variant="secondary" onClick={() => setConfirming(s.id)} aria-label={`Delete ${s.name ?? s.id}`}>
-                            Delete
+                          <Button variant="secondary" onClick={() => setConfirming(s.id)} aria-label={t('admin.deleteNamed', { name: s.name ?? s.id })}>
+                            {t('common.delete')}
                           </Button>
                         ))}
                     </td>
@@ -166,8 +162,8 @@ export function SharesSection({ onChanged }: { onChanged: () => void }) {
               </tbody>
             </table>
           </TableScroll>
-          {page.items.length === 0 && <p className="text-sm text-slate-600 dark:text-slate-400">No share matches.</p>}
-          <Pager label="Shares" total={page.total} limit={LIMIT} offset={offset} onOffset={setOffset} />
+          {page.items.length === 0 && <p className="text-sm text-slate-600 dark:text-slate-400">{t('admin.noShareMatches')}</p>}
+          <Pager label={t('admin.tabs.shares')} total={page.total} limit={LIMIT} offset={offset} onOffset={setOffset} />
         </>
       )}
     </Card>

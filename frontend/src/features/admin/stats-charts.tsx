@@ -1,10 +1,12 @@
 import type { DailyFigures } from '@sharesync/protocol'
 import { Area, AreaChart, Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts'
-import { formatBytes } from '../../lib/format'
+import { useTranslation } from 'react-i18next'
+import { currentLanguage } from '../../i18n'
+import { formatBytes, formatNumber } from '../../lib/format'
 
 /** "2026-11-21" -> "21 Nov" (the axis has little room on a phone). */
 const shortDay = (day: string) =>
-  new Date(`${day}T00:00:00Z`).toLocaleDateString(undefined, { day: 'numeric', month: 'short', timeZone: 'UTC' })
+  new Date(`${day}T00:00:00Z`).toLocaleDateString(currentLanguage(), { day: 'numeric', month: 'short', timeZone: 'UTC' })
 
 const AXIS = { fontSize: 12, fill: 'currentColor' }
 // Series are not animated: the figures refresh whenever something happens on the server, and a
@@ -12,13 +14,14 @@ const AXIS = { fontSize: 12, fill: 'currentColor' }
 
 /** Per-day counts: uploads, downloads and P2P transfers. */
 export function ActivityChart({ series }: { series: DailyFigures[] }) {
-  const total = (k: keyof Omit<DailyFigures, 'day'>) => series.reduce((n, d) => n + d[k], 0)
+  const { t } = useTranslation()
+  const total = (k: keyof Omit<DailyFigures, 'day'>) => formatNumber(series.reduce((n, d) => n + d[k], 0))
   return (
     <figure className="text-slate-700 dark:text-slate-300">
-      <figcaption className="mb-2 text-sm font-semibold">Uploads, downloads and P2P transfers per day</figcaption>
+      <figcaption className="mb-2 text-sm font-semibold">{t('admin.chart.activityCaption')}</figcaption>
       <div
         role="img"
-        aria-label={`Bar chart over ${series.length} days: ${total('uploads')} uploads, ${total('downloads')} downloads, ${total('p2pTransfers')} P2P transfers.`}
+        aria-label={t('admin.chart.activityLabel', { days: series.length, uploads: total('uploads'), downloads: total('downloads'), p2p: total('p2pTransfers') })}
         className="h-64 w-full"
         data-testid="activity-chart"
       >
@@ -29,9 +32,9 @@ export function ActivityChart({ series }: { series: DailyFigures[] }) {
             <YAxis allowDecimals={false} tick={AXIS} />
             <Tooltip labelFormatter={(d) => shortDay(String(d))} contentStyle={{ color: '#0f172a' }} />
             <Legend wrapperStyle={{ fontSize: 12 }} />
-            <Bar isAnimationActive={false} dataKey="uploads" name="Uploads" fill="#4f46e5" />
-            <Bar isAnimationActive={false} dataKey="downloads" name="Downloads" fill="#0d9488" />
-            <Bar isAnimationActive={false} dataKey="p2pTransfers" name="P2P transfers" fill="#d97706" />
+            <Bar isAnimationActive={false} dataKey="uploads" name={t('admin.uploads')} fill="#4f46e5" />
+            <Bar isAnimationActive={false} dataKey="downloads" name={t('admin.downloads')} fill="#0d9488" />
+            <Bar isAnimationActive={false} dataKey="p2pTransfers" name={t('admin.p2pTransfers')} fill="#d97706" />
           </BarChart>
         </ResponsiveContainer>
       </div>
@@ -43,12 +46,13 @@ export function ActivityChart({ series }: { series: DailyFigures[] }) {
 export function BytesChart({ series }: { series: DailyFigures[] }) {
   const up = series.reduce((n, d) => n + d.bytesUp, 0)
   const down = series.reduce((n, d) => n + d.bytesDown, 0)
+  const { t } = useTranslation()
   return (
     <figure className="text-slate-700 dark:text-slate-300">
-      <figcaption className="mb-2 text-sm font-semibold">Bytes per day</figcaption>
+      <figcaption className="mb-2 text-sm font-semibold">{t('admin.chart.bytesCaption')}</figcaption>
       <div
         role="img"
-        aria-label={`Area chart over ${series.length} days: ${formatBytes(up)} uploaded, ${formatBytes(down)} downloaded.`}
+        aria-label={t('admin.chart.bytesLabel', { days: series.length, up: formatBytes(up), down: formatBytes(down) })}
         className="h-64 w-full"
         data-testid="bytes-chart"
       >
@@ -67,7 +71,7 @@ export function BytesChart({ series }: { series: DailyFigures[] }) {
               isAnimationActive={false}
               type="monotone"
               dataKey="bytesUp"
-              name="Uploaded"
+              name={t('upload.uploaded')}
               stroke="#4f46e5"
               fill="#4f46e5"
               fillOpacity={0.25}
@@ -76,7 +80,7 @@ export function BytesChart({ series }: { series: DailyFigures[] }) {
               isAnimationActive={false}
               type="monotone"
               dataKey="bytesDown"
-              name="Downloaded"
+              name={t('admin.downloaded')}
               stroke="#0d9488"
               fill="#0d9488"
               fillOpacity={0.25}
@@ -85,7 +89,7 @@ export function BytesChart({ series }: { series: DailyFigures[] }) {
               isAnimationActive={false}
               type="monotone"
               dataKey="p2pBytes"
-              name="Peer to peer"
+              name={t('admin.peerToPeer')}
               stroke="#d97706"
               fill="#d97706"
               fillOpacity={0.2}

@@ -1,5 +1,6 @@
 import type { AdminUser, Me, Page } from '@sharesync/protocol'
 import { useCallback, useEffect, useState, type FormEvent } from 'react'
+import { useTranslation } from 'react-i18next'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
 import { Card } from '../../components/card'
@@ -12,6 +13,7 @@ const LIMIT = 20
 
 /** Every account: search by email, name or id; promote/demote; disable (signed out, links stop) / enable. */
 export function UsersSection({ me, onChanged }: { me: Me; onChanged: () => void }) {
+  const { t } = useTranslation()
   const [q, setQ] = useState('')
   const [search, setSearch] = useState('')
   const [offset, setOffset] = useState(0)
@@ -52,26 +54,26 @@ export function UsersSection({ me, onChanged }: { me: Me; onChanged: () => void 
   return (
     <Card className="space-y-3" aria-labelledby="users-heading">
       <h2 id="users-heading" className="text-lg font-semibold">
-        Users
+        {t('admin.users')}
       </h2>
-      <form role="search" aria-label="Search users" onSubmit={submit} className="flex gap-2">
+      <form role="search" aria-label={t('admin.searchUsers')} onSubmit={submit} className="flex gap-2">
         <label className="min-w-0 flex-1">
-          <span className="sr-only">Search users by email, name or id</span>
-          <input className={inputClass} type="search" placeholder="Email, name or id" value={q} onChange={(e) => setQ(e.target.value)} />
+          <span className="sr-only">{t('admin.searchUsersBy')}</span>
+          <input className={inputClass} type="search" placeholder={t('admin.searchUsersPlaceholder')} value={q} onChange={(e) => setQ(e.target.value)} />
         </label>
-        <Button type="submit">Search</Button>
+        <Button type="submit">{t('admin.search')}</Button>
       </form>
       {error && <Alert tone="error">{error}</Alert>}
       {notice && <Alert tone="success">{notice}</Alert>}
       {page && (
         <>
-          <TableScroll label="Users">
+          <TableScroll label={t('admin.users')}>
             <table className="w-full text-sm" data-testid="users-table">
               <thead>
                 <tr>
-                  {['User', 'Role', 'Status', 'Shares', 'Library', 'Last sign-in', ''].map((h, i) => (
+                  {[t('admin.user'), t('admin.role'), t('admin.status'), t('admin.tabs.shares'), t('admin.library'), t('admin.lastSignIn'), ''].map((h, i) => (
                     <th key={i} scope="col" className={thClass}>
-                      {h || <span className="sr-only">Actions</span>}
+                      {h || <span className="sr-only">{t('admin.actions')}</span>}
                     </th>
                   ))}
                 </tr>
@@ -85,60 +87,60 @@ export function UsersSection({ me, onChanged }: { me: Me; onChanged: () => void 
                         <div className="truncate font-medium">{u.email}</div>
                         <div className="truncate text-xs text-slate-600 dark:text-slate-400">{u.name || '—'}</div>
                       </td>
-                      <td className={tdClass}>{u.role}</td>
+                      <td className={tdClass}>{t(`admin.roles.${u.role}`)}</td>
                       <td className={tdClass}>
-                        {u.disabled ? <span className="font-semibold text-red-800 dark:text-red-300">disabled</span> : 'active'}
+                        {u.disabled ? <span className="font-semibold text-red-800 dark:text-red-300">{t('admin.disabled')}</span> : t('admin.active')}
                       </td>
                       <td className={`${tdClass} whitespace-nowrap`}>
                         {u.shares} · {formatBytes(u.storedBytes)}
                       </td>
                       <td className={tdClass}>
                         {u.role === 'admin' ? (
-                          <span className="text-xs text-slate-600 dark:text-slate-400">always</span>
+                          <span className="text-xs text-slate-600 dark:text-slate-400">{t('admin.always')}</span>
                         ) : (
                           <label className="inline-flex items-center gap-2">
                             <input
                               type="checkbox"
                               checked={u.libraryAccess}
-                              aria-label={`Library access for ${u.email}`}
+                              aria-label={t('admin.libraryAccessFor', { email: u.email })}
                               onChange={(e) => {
                                 const allowed = e.target.checked
-                                void act(() => adminApi.setLibraryAccess(u.id, allowed), `${u.email} ${allowed ? 'may now use' : 'may no longer use'} the library.`)
+                                void act(() => adminApi.setLibraryAccess(u.id, allowed), t(allowed ? 'admin.libraryAllowed' : 'admin.libraryRevoked', { email: u.email }))
                               }}
                             />
-                            <span className="sr-only sm:not-sr-only">{u.libraryAccess ? 'allowed' : 'no'}</span>
+                            <span className="sr-only sm:not-sr-only">{u.libraryAccess ? t('admin.allowed') : t('admin.no')}</span>
                           </label>
                         )}
                       </td>
-                      <td className={`${tdClass} whitespace-nowrap`}>{u.lastLoginAt ? formatDateTime(u.lastLoginAt) : 'never'}</td>
+                      <td className={`${tdClass} whitespace-nowrap`}>{u.lastLoginAt ? formatDateTime(u.lastLoginAt) : t('admin.never')}</td>
                       <td className={`${tdClass} whitespace-nowrap text-right`}>
                         {self ? (
-                          <span className="text-xs text-slate-600 dark:text-slate-400">you</span>
+                          <span className="text-xs text-slate-600 dark:text-slate-400">{t('admin.you')}</span>
                         ) : (
                           <span className="inline-flex gap-1">
                             <Button
                               variant="secondary"
-                              aria-label={`${u.role === 'admin' ? 'Demote' : 'Promote'} ${u.email}`}
+                              aria-label={t(u.role === 'admin' ? 'admin.demoteUser' : 'admin.promoteUser', { email: u.email })}
                               onClick={() =>
                                 void act(
                                   () => adminApi.setRole(u.id, u.role === 'admin' ? 'user' : 'admin'),
-                                  `${u.email} is now ${u.role === 'admin' ? 'a user' : 'an admin'}.`,
+                                  t(u.role === 'admin' ? 'admin.nowUser' : 'admin.nowAdmin', { email: u.email }),
                                 )
                               }
                             >
-                              {u.role === 'admin' ? 'Demote' : 'Promote'}
+                              {u.role === 'admin' ? t('admin.demote') : t('admin.promote')}
                             </Button>
                             <Button
                               variant={u.disabled ? 'secondary' : 'danger'}
-                              aria-label={`${u.disabled ? 'Enable' : 'Disable'} ${u.email}`}
+                              aria-label={t(u.disabled ? 'admin.enableUser' : 'admin.disableUser', { email: u.email })}
                               onClick={() =>
                                 void act(
                                   () => adminApi.setDisabled(u.id, !u.disabled),
-                                  `${u.email} is ${u.disabled ? 'enabled again' : 'disabled: signed out, links stopped'}.`,
+                                  t(u.disabled ? 'admin.nowEnabled' : 'admin.nowDisabled', { email: u.email }),
                                 )
                               }
                             >
-                              {u.disabled ? 'Enable' : 'Disable'}
+                              {u.disabled ? t('admin.enable') : t('admin.disable')}
                             </Button>
                           </span>
                         )}
@@ -149,8 +151,8 @@ export function UsersSection({ me, onChanged }: { me: Me; onChanged: () => void 
               </tbody>
             </table>
           </TableScroll>
-          {page.items.length === 0 && <p className="text-sm text-slate-600 dark:text-slate-400">No user matches.</p>}
-          <Pager label="Users" total={page.total} limit={LIMIT} offset={offset} onOffset={setOffset} />
+           {page.items.length === 0 && <p className="text-sm text-slate-600 dark:text-slate-400">{t('admin.noUserMatches')}</p>}
+          <Pager label={t('admin.users')} total={page.total} limit={LIMIT} offset={offset} onOffset={setOffset} />
         </>
       )}
     </Card>
