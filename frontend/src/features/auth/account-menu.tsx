@@ -1,5 +1,6 @@
 import { Menu, MenuButton, MenuItem, MenuItems } from '@headlessui/react'
 import { useEffect, useState } from 'react'
+import { useTranslation } from 'react-i18next'
 import { Link, useNavigate } from 'react-router-dom'
 import { buttonClass } from '../../components/button'
 import { errorMessage } from '../../lib/api'
@@ -17,6 +18,7 @@ const itemClass =
  * signed in, the user's avatar with "My shares", "API tokens", "Admin" (admins only) and "Sign out".
  */
 export function AccountMenu() {
+  const { t } = useTranslation()
   const me = useMe()
   const { config } = usePublicConfig()
   const navigate = useNavigate()
@@ -42,7 +44,7 @@ export function AccountMenu() {
         {/* Plain links: sign-in leaves the app for the provider and comes back with a fresh page load. */}
         {config?.auth.google && (
           <a href={signInUrl()} className={buttonClass('secondary')}>
-            {providers.length > 0 ? 'Sign in with Google' : 'Sign in'}
+            {providers.length > 0 ? t('auth.signInGoogle') : t('auth.signIn')}
           </a>
         )}
         {providers.map((p) => (
@@ -70,7 +72,7 @@ export function AccountMenu() {
       <MenuButton className={buttonClass('ghost', 'px-2')}>
         <Avatar name={user.name || user.email} url={user.avatarUrl} />
         {/* The accessible name is the visible one ("Account: Ada"); on phones only the avatar shows. */}
-        <span className="sr-only">Account: </span>
+        <span className="sr-only">{t('auth.account')} </span>
         <span className="sr-only max-w-40 truncate sm:not-sr-only">{user.name || user.email}</span>
       </MenuButton>
       <MenuItems
@@ -78,35 +80,35 @@ export function AccountMenu() {
         className="z-40 mt-1 w-56 rounded-xl border border-slate-200 bg-white p-1 shadow-lg focus:outline-none dark:border-slate-700 dark:bg-slate-900"
       >
         <div className="px-3 py-2 text-xs text-slate-600 dark:text-slate-400">
-          Signed in as <span className="font-medium break-all">{user.email}</span>
+          {t('auth.signedInAs')} <span className="font-medium break-all">{user.email}</span>
         </div>
         <MenuItem>
           <Link to="/me" className={itemClass}>
-            My shares
+            {t('auth.myShares')}
           </Link>
         </MenuItem>
         <MenuItem>
           <Link to="/me/tokens" className={itemClass}>
-            API tokens
+            {t('auth.apiTokens')}
           </Link>
         </MenuItem>
         {library && (
           <MenuItem>
             <Link to="/library" className={itemClass}>
-              Library
+              {t('auth.library')}
             </Link>
           </MenuItem>
         )}
         {user.role === 'admin' && (
           <MenuItem>
             <Link to="/admin" className={itemClass}>
-              Admin dashboard
+              {t('admin.dashboard')}
             </Link>
           </MenuItem>
         )}
         <MenuItem>
           <button type="button" className={itemClass} onClick={() => void signOut()}>
-            Sign out
+            {t('auth.signOut')}
           </button>
         </MenuItem>
         {error && (

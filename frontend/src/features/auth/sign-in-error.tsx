@@ -1,17 +1,14 @@
+import { useTranslation } from 'react-i18next'
 import { useSearchParams } from 'react-router-dom'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
 
 /** The server sends only a code after a failed sign-in (`/?signin_error=…`); the wording lives here. */
-const MESSAGES: Record<string, string> = {
-  account_disabled: 'This account has been disabled by an administrator.',
-  auth_provider_unavailable: 'Google sign-in is unavailable right now. Please try again in a moment.',
-  forbidden: 'Google did not confirm the sign-in (the account needs a verified email address). Please try again.',
-  identity_conflict:
-    'An account with this e-mail address already exists here, signed in with a different Google account. Use that account, or ask an administrator.',
-}
+const CODES = ['account_disabled', 'auth_provider_unavailable', 'forbidden', 'identity_conflict'] as const
+const isKnown = (code: string): code is (typeof CODES)[number] => (CODES as readonly string[]).includes(code)
 
 export function SignInError() {
+  const { t } = useTranslation()
   const [params, setParams] = useSearchParams()
   const code = params.get('signin_error')
   if (code === null) return null
@@ -23,9 +20,9 @@ export function SignInError() {
   return (
     <div className="fixed inset-x-0 top-16 z-40 mx-auto w-full max-w-lg px-4">
       <Alert tone="error" className="flex items-start justify-between gap-3 shadow-lg">
-        <span>{MESSAGES[code] ?? 'Sign-in did not complete. Please try again.'}</span>
+        <span>{isKnown(code) ? t(`auth.signInError.${code}`) : t('auth.signInError.other')}</span>
         <Button variant="ghost" className="-my-2 shrink-0" onClick={dismiss}>
-          Dismiss
+          {t('auth.dismiss')}
         </Button>
       </Alert>
     </div>
