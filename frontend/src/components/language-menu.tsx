@@ -10,7 +10,7 @@ export function LanguageMenu() {
       aria-label={t('layout.language')}
       value={currentLanguage()}
       onChange={(e) => void i18n.changeLanguage(e.target.value)}
-      className="h-11 max-w-32 rounded-xl border-0 bg-transparent px-2 text-sm text-slate-700 hover:bg-slate-200 dark:text-slate-200 dark:hover:bg-slate-800"
+      className="h-11 max-w-24 rounded-xl sm:max-w-40 border-0 bg-transparent px-2 text-sm text-slate-700 hover:bg-slate-200 dark:text-slate-200 dark:hover:bg-slate-800"
     >
       {LANGUAGES.map((l) => (
         <option key={l.code} value={l.code} lang={l.code}>
