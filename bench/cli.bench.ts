@@ -11,7 +11,7 @@
  */
 import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs'
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -50,6 +50,13 @@ async function main() {
     const want = await sha(file)
     const env = { ...process.env, SHARESYNC_URL: app.url, SHARESYNC_STATE_DIR: join(dir, 'state') }
     const cli = async (...args: string[]) => (await run(process.execPath, [CLI, ...args], { env, maxBuffer: 2 ** 20 })).stdout
+
+    // Warm-up: the first request of a fresh server pays for its start (JIT, database pages); neither
+    // side of a comparison should.
+    const small = join(dir, 'warm.bin')
+    writeFileSync(small, randomBytes(2 ** 20))
+    await cli('send', small, '--json', '-q')
+    await run('curl', ['-sf', '-T', small, `${app.url}/api/upload/warm.bin`])
 
     let plain = ''
     let sealed = ''

@@ -1,3 +1,6 @@
+import { get as httpGet, type IncomingMessage } from 'node:http'
+import { get as httpsGet } from 'node:https'
+import { text } from 'node:stream/consumers'
 import { CliError, EXIT, exitCodeOfStatus } from './exit-codes'
 
 export interface Client {
@@ -7,6 +10,11 @@ export interface Client {
   json<T>(method: string, path: string, opts?: { body?: unknown; headers?: Record<string, string> }): Promise<T>
   /** a raw request (downloads, part uploads); network failures become CliError */
   raw(url: string, init?: RequestInit): Promise<Response>
+  /**
+   * A GET whose body is a Node stream (node:http, no web streams in between: the fast path for big
+   * downloads). A non-2xx answer becomes the server's CliError.
+   */
+  download(url: string, headers?: Record<string, string>): Promise<{ status: number; body: IncomingMessage }>
 }
 
 export function serverUrl(given: string | undefined): string {
@@ -42,10 +50,31 @@ export function createClient(server: string, token: string | undefined): Client 
       throw new CliError(EXIT.unavailable, `Cannot reach ${new URL(url).origin}: ${cause?.code ?? cause?.message ?? (err as Error).message}`)
     }
   }
+  const download = (url: string, headers: Record<string, string> = {}, redirects = 5): Promise<{ status: number; body: IncomingMessage }> =>
+    new Promise((resolve, reject) => {
+      const get = url.startsWith('https:') ? httpsGet : httpGet
+      const req = get(url, { headers }, (res) => {
+        const status = res.statusCode ?? 0
+        if (status >= 200 && status < 300) return resolve({ status, body: res })
+        const location = res.headers.location
+        if ([301, 302, 303, 307, 308].includes(status) && location && redirects > 0) {
+          res.resume()
+          const next = new URL(location, url)
+          if (next.protocol !== 'http:' && next.protocol !== 'https:') return reject(new CliError(EXIT.failure, `Refusing a redirect to ${next.protocol}`))
+          return download(next.toString(), headers, redirects - 1).then(resolve, reject)
+        }
+        text(res).then(
+          (body) => errorOf(new Response(body, { status, statusText: res.statusMessage })).then(reject, reject),
+          reject,
+        )
+      })
+      req.on('error', (err: NodeJS.ErrnoException) => reject(new CliError(EXIT.unavailable, `Cannot reach ${new URL(url).origin}: ${err.code ?? err.message}`)))
+    })
   return {
     server,
     token,
     raw,
+    download,
     async json<T>(method: string, path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}): Promise<T> {
       const headers: Record<string, string> = { accept: 'application/json', ...opts.headers }
       if (token) headers.authorization = `Bearer ${token}`

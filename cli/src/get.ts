@@ -153,12 +153,11 @@ export async function get(link: string, opts: GetOptions): Promise<GetResult> {
       // Resume a plain file from what an earlier run saved.
       const have = toStdout ? 0 : ((await stat(partial).catch(() => null))?.size ?? 0)
       const from = have > 0 && have < file.size ? have : 0
-      const res = await client.raw(url, from > 0 ? { headers: { range: `bytes=${from}-` } } : {})
-      if (!res.ok || !res.body) throw await errorOf(res)
+      const res = await client.download(url, from > 0 ? { range: `bytes=${from}-` } : {})
       const appending = from > 0 && res.status === 206
       progress.add(appending ? from : 0)
-      // Node streams all the way: no web TransformStream in the plain path.
-      const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream)
+      // Node streams all the way (node:http, no fetch): the plain path is a socket copied to a file.
+      const body = res.body
       body.on('data', (chunk: Buffer) => progress.add(chunk.length))
       await pipeline(body, toStdout ? stdoutSink() : createWriteStream(partial, { flags: appending ? 'a' : 'w' }))
       if (!toStdout && (await stat(partial)).size !== file.size) throw new CliError(EXIT.integrity, `${names[i]!.name}: the download is incomplete; run again to resume.`)

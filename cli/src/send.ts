@@ -161,7 +161,7 @@ async function sendParts(
   }
   const handle = await open(local.abs, 'r')
   const read = async (start: number, end: number) => {
-    const buf = Buffer.alloc(end - start)
+    const buf = Buffer.allocUnsafe(end - start)
     let off = 0
     while (off < buf.length) {
       const { bytesRead } = await handle.read(buf, off, buf.length - off, start + off)
@@ -171,23 +171,44 @@ async function sendParts(
     return buf
   }
   const headers = state.ownerToken ? { 'x-owner-token': state.ownerToken } : undefined
-  try {
-    // Parts are signed a few at a time, just before they are sent: signed URLs are short-lived.
-    while (todo.length > 0) {
-      const batch = todo.splice(0, PARALLEL_PARTS)
-      const signed = await client.json<SignPartsResponse>('POST', `/api/shares/${state.shareId}/files/${file.id}/parts`, { headers, body: { partNumbers: batch } })
-      await Promise.all(
-        signed.parts.map(async ({ partNumber, url }) => {
-          const body = fileKey
-            ? await sealPart(fileKey, local.size, file.partSize, partNumber, read)
-            : await read((partNumber - 1) * file.partSize, (partNumber - 1) * file.partSize + partBytes(file, partNumber))
-          const res = await client.raw(new URL(url, client.server).toString(), { method: 'PUT', body, headers: { 'content-type': 'application/octet-stream' } })
-          if (!res.ok) throw await errorOf(res)
-          etags.set(partNumber, (res.headers.get('etag') ?? '').replace(/^W\//, ''))
-          progress.add(body.length)
-        }),
-      )
+  // Parts are signed a few at a time, just before they are sent (signed URLs are short-lived), and
+  // PARALLEL_PARTS are always in flight: a lane that finishes takes the next part at once.
+  const signed = new Map<number, Promise<string>>()
+  const urlOf = (n: number): Promise<string> => {
+    if (!signed.has(n)) {
+      const batch = todo.filter((m) => m >= n && !signed.has(m)).slice(0, PARALLEL_PARTS)
+      const answer = client.json<SignPartsResponse>('POST', `/api/shares/${state.shareId}/files/${file.id}/parts`, { headers, body: { partNumbers: batch } })
+      for (const m of batch) {
+        const url = answer.then((a) => a.parts.find((p) => p.partNumber === m)?.url ?? Promise.reject(new CliError(EXIT.failure, `The server did not sign part ${m}.`)))
+        // Awaited by the lane that sends part m; a failure is reported there, once.
+        url.catch(() => undefined)
+        signed.set(m, url)
+      }
     }
+    return signed.get(n)!
+  }
+  const sendPart = async (partNumber: number) => {
+    const url = await urlOf(partNumber)
+    const body = fileKey
+      ? await sealPart(fileKey, local.size, file.partSize, partNumber, read)
+      : await read((partNumber - 1) * file.partSize, (partNumber - 1) * file.partSize + partBytes(file, partNumber))
+    const res = await client.raw(new URL(url, client.server).toString(), { method: 'PUT', body, headers: { 'content-type': 'application/octet-stream' } })
+    if (!res.ok) throw await errorOf(res)
+    etags.set(partNumber, (res.headers.get('etag') ?? '').replace(/^W\//, ''))
+    progress.add(body.length)
+  }
+  try {
+    let next = 0
+    let failed = false
+    const lane = async () => {
+      try {
+        while (next < todo.length && !failed) await sendPart(todo[next++]!)
+      } catch (err) {
+        failed = true
+        throw err
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_PARTS, todo.length) }, lane))
   } finally {
     await handle.close()
   }
