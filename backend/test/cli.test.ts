@@ -164,6 +164,19 @@ describe('sharesync send / get', () => {
     expect(back.equals(data)).toBe(true)
   })
 
+  it('a one-download link comes back once; the second get is refused with exit 5 and saves nothing', async () => {
+    const file = join(work, 'once.bin')
+    writeFileSync(file, randomBytes(200_000))
+    const sent = json<Sent>(await sharesync(['send', file, '-n', '1', '--json']))
+    const out = join(work, 'once.back')
+    expect((await sharesync(['get', sent.link, '-o', out, '-q'])).code).toBe(0)
+    expect(readFileSync(out).equals(readFileSync(file))).toBe(true)
+    rmSync(out)
+    const again = await sharesync(['get', sent.link, '-o', out, '-q'])
+    expect(again.code, again.stderr).toBe(5)
+    expect(existsSync(out)).toBe(false)
+  })
+
   it('get resumes a plain download from its .part file with Range (only the rest is fetched)', async () => {
     const file = join(work, 'range.bin')
     const data = randomBytes(3 * MiB)
