@@ -158,6 +158,8 @@ const EnvSchema = z
     ROOM_RECONNECT_GRACE: duration.prefault('20s'),
     ROOM_HEARTBEAT: duration.prefault('5s'),
     NEARBY_CAPACITY: z.coerce.number().int().min(2).max(500).default(50),
+    ROOM_FILES_TTL: duration.prefault('30m'),
+    ROOM_FILES_MAX: z.coerce.number().int().min(1).max(1000).default(50),
     RELAY_ENABLED: bool.prefault('true'),
     RELAY_MAX_BYTES: size.prefault('10GiB'),
     RELAY_DAILY_QUOTA: size.prefault('50GiB'),
@@ -295,6 +297,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       /** seconds between an instance's heartbeats in Redis (dead after three missed) */
       heartbeat: e.ROOM_HEARTBEAT,
       nearbyCapacity: e.NEARBY_CAPACITY,
+      /** seconds a file left in a room stays (the room is kept, even empty, while it holds files) */
+      filesTtl: e.ROOM_FILES_TTL,
+      /** files one room may hold at once */
+      filesMax: e.ROOM_FILES_MAX,
     },
     relay: { enabled: e.RELAY_ENABLED, maxBytes: e.RELAY_MAX_BYTES, dailyQuota: e.RELAY_DAILY_QUOTA, stallMs: e.RELAY_STALL_TIMEOUT },
     metricsToken: e.METRICS_TOKEN,

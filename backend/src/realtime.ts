@@ -7,7 +7,7 @@ import { registerAdminFeed, type AdminFeedOptions, type AdminNamespace } from '.
 import { registerMonitorFeed, type AccountNamespace, type MonitorNamespace } from './monitor/monitor.socket'
 import type { Deps } from './deps'
 import { roomsLiveStats } from './rooms/live-stats'
-import { registerRooms, type InterServer, type RoomsOptions, type SocketData } from './rooms/rooms.socket'
+import { registerRooms, type InterServer, type RoomsRegistration, type RoomsOptions, type SocketData } from './rooms/rooms.socket'
 
 export type RealtimeServer = Server<ClientToServer, ServerToClient, InterServer, SocketData>
 /** An engine-level (handshake) middleware, e.g. the session reader: `(req, res, next) => …`. */
@@ -22,6 +22,8 @@ export interface RealtimeOptions {
 
 export interface Realtime {
   io: RealtimeServer
+  /** the rooms namespace's parts (service, store, room files): tests reach the rules through it */
+  rooms: RoomsRegistration
   /** Live counters of the /rooms namespace (all instances), for the admin dashboard. */
   roomsStats: () => ReturnType<typeof roomsLiveStats>
   /** Live figures for the admin dashboard (all instances). */
@@ -103,6 +105,7 @@ export function createRealtime(http: HttpServer, deps: Deps, opts: RealtimeOptio
   let closing: Promise<void> | null = null
   return {
     io,
+    rooms,
     roomsStats: () => roomsLiveStats(io.of(ROOMS_NAMESPACE), logger),
     adminLive: () => adminFeed.live(),
     stopDownload: (id) => monitorFeed.stop(id),

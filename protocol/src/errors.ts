@@ -95,6 +95,10 @@ export const ERRORS = {
   request_limit_exceeded: 413,
   /** a file whose type the file request does not accept */
   request_type_refused: 415,
+  /** no such file left in this room (never left, removed, or expired) */
+  room_file_not_found: 404,
+  /** the room holds as many left files as it may (ROOM_FILES_MAX): remove one first */
+  room_files_full: 409,
 } as const satisfies Record<string, number>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { ErrorCode } from './errors'
+import { LeaveFile, ListRoomFiles, RoomFileRef, type LeftUpload, type RoomFile, type RoomFileUrl } from './room-files'
 
 /**
  * P2P rooms: the Socket.IO namespace `/rooms`. Typed event maps for both ends, and the zod schema
@@ -243,6 +244,14 @@ export interface ClientToServer {
   'relay:close': (p: CloseRelay, ack: AckFn) => void
   'transfer:started': (p: TransferStarted, ack: AckFn) => void
   'transfer:report': (p: TransferReport, ack: AckFn) => void
+  /** leave a file in the room (room-files.ts): the answer is what the share upload API needs */
+  'files:leave': (p: LeaveFile, ack: AckFn<{ upload: LeftUpload }>) => void
+  /** the file this member left is uploaded: the room hears `files:added` */
+  'files:ready': (p: RoomFileRef, ack: AckFn<{ file: RoomFile }>) => void
+  'files:list': (p: Record<string, never>, ack: AckFn<{ files: RoomFile[] }>) => void
+  'files:url': (p: RoomFileRef, ack: AckFn<RoomFileUrl>) => void
+  /** only by the member who left it */
+  'files:remove': (p: RoomFileRef, ack: AckFn) => void
 }
 
 /**
@@ -262,6 +271,11 @@ export const ROOMS_CLIENT_EVENTS = {
   'relay:close': CloseRelay,
   'transfer:started': TransferStarted,
   'transfer:report': TransferReport,
+  'files:leave': LeaveFile,
+  'files:ready': RoomFileRef,
+  'files:list': ListRoomFiles,
+  'files:url': RoomFileRef,
+  'files:remove': RoomFileRef,
 } as const satisfies { [E in keyof ClientToServer]: z.ZodType }
 
 /**
@@ -284,6 +298,10 @@ export interface ServerToClient {
   /** call `ack` once the message is consumed (written): that is the sender's credit */
   'relay:data': (p: { id: string; data: RelayPayload }, ack: () => void) => void
   'relay:closed': (p: { id: string; reason: RelayCloseReason }) => void
+  /** a file was left in the room (room-files.ts) */
+  'files:added': (p: { roomId: string; file: RoomFile }) => void
+  /** a left file was removed by the member who left it */
+  'files:removed': (p: { roomId: string; id: string }) => void
 }
 
 /** GET /api/rtc/ice-servers */

@@ -28,6 +28,10 @@ export interface ShareRow {
   expires_at: Date
   created_at: Date
   finalized_at: Date | null
+  /** a file left in this P2P room (never reached by its link), by the member `left_by` */
+  room_id: string | null
+  left_by: string | null
+  left_by_name: string | null
 }
 
 export interface FileRow {
@@ -86,8 +90,9 @@ export interface NewFile {
  * owner's links answer the same 404 as any dead link); a recipient may start a download while it
  * has downloads left. A download of a share is the whole share: `downloads` counts downloads of the
  * share (for limited shares: leases whose first file was sent completely), never of single files.
+ * A file left in a room (room_id set) is never live as a link: only the room's members reach it.
  */
-export const LIVE = `s.status = 'ready' AND s.expires_at > now() AND s.request_id IS NULL
+export const LIVE = `s.status = 'ready' AND s.expires_at > now() AND s.request_id IS NULL AND s.room_id IS NULL
   AND NOT EXISTS (SELECT 1 FROM users du WHERE du.id = s.owner_user_id AND du.disabled_at IS NOT NULL)`
 export const HAS_DOWNLOADS_LEFT = `(s.max_downloads IS NULL OR s.downloads < s.max_downloads)`
 

@@ -44,6 +44,14 @@ export interface ReportSink {
   insertReport(r: TransferStats & { roomId: string; senderUserId: string | null }): Promise<unknown>
 }
 
+/** Keeps an empty room while it holds files (room-files.service.ts), for those who join later. */
+export interface RoomKeeper {
+  /** when the room's last file expires (ms), or null when it holds none */
+  keptUntil(roomId: string): Promise<number | null>
+  /** a kept room ended once its files were gone */
+  ended(roomId: string): void
+}
+
 export interface RoomsServiceDeps {
   store: RoomStore
   limits: Pick<Limits, 'consume'>
@@ -53,6 +61,7 @@ export interface RoomsServiceDeps {
   instance: string
   /** keys nearby group ids (the same on every instance) */
   nearbyKey: string
+  keeper?: RoomKeeper
 }
 
 const roomNotFound = () => new AppError('room_not_found', 'This room code or link is wrong, or the room has ended.')
@@ -66,6 +75,8 @@ const resumeRefused = (why: string) => new AppError('resume_refused', `${why} Jo
 export class RoomsService {
   readonly store: RoomStore
   private readonly rules: Config['rooms']
+  /** kept empty rooms: when to look again whether they can end */
+  private readonly rechecks = new Map<string, NodeJS.Timeout>()
 
   constructor(private readonly deps: RoomsServiceDeps) {
     this.store = deps.store
@@ -165,11 +176,35 @@ export class RoomsService {
     return this.removeSeat(roomId, peerId, { conn, away: true })
   }
 
-  /** A room ends with its last member (nearby groups too: they are made again on demand). */
+  /**
+   * A room ends with its last member (nearby groups too: they are made again on demand), unless it
+   * holds files left in it: then it is kept, joinable by its link, until they expire.
+   */
   async endIfEmpty(roomId: string, remaining: number): Promise<boolean> {
     if (remaining > 0) return false
+    const until = this.deps.keeper ? await this.deps.keeper.keptUntil(roomId) : null
+    if (until !== null && until > Date.now()) {
+      this.recheckAt(roomId, until)
+      return false
+    }
     await this.store.delete(roomId)
     return true
+  }
+
+  /** Stops the timers of kept rooms (shutdown; the store's own expiry cleans up after a crash). */
+  stop(): void {
+    for (const timer of this.rechecks.values()) clearTimeout(timer)
+    this.rechecks.clear()
+  }
+
+  private recheckAt(roomId: string, at: number) {
+    clearTimeout(this.rechecks.get(roomId))
+    const recheck = async () => {
+      this.rechecks.delete(roomId)
+      if (await this.endIfEmpty(roomId, (await this.store.members(roomId)).length)) this.deps.keeper?.ended(roomId)
+    }
+    const timer = setTimeout(() => void recheck().catch(() => undefined), Math.min(Math.max(0, at - Date.now()) + 1000, 2 ** 31 - 1))
+    this.rechecks.set(roomId, timer.unref())
   }
 
   /** Which of `roomIds` (the sender's room and nearby group) `to` is a member of, if any. */

@@ -16,16 +16,22 @@ import { createRelaySockets, type RelayCaller } from './relay/relay-socket'
 import type { RelayRules } from './relay/relay-hub'
 import { RedisRoomStore } from './redis-room-store'
 import { newPeerId, RoomPresence } from './room-presence'
-import { memberships, peerChannel, peerOf, type RoomsNamespace, type RoomsSocket } from './room-sockets'
+import { memberships, peerChannel, peerOf, roomChannel, type RoomsNamespace, type RoomsSocket } from './room-sockets'
 import { MemoryRoomStore } from './room-store'
 import { RoomsCluster } from './rooms-cluster'
 import { RoomsService, type Entered } from './rooms.service'
 import { TransferLedger } from './transfer-ledger'
+import { RoomFiles, type RoomMember } from './room-files.service'
+import { Admission } from '../shares/admission'
+import { ShareDeletion } from '../shares/deletion.service'
+import type { Viewer } from '../http/viewer'
 
 export type { InterServer, Membership, RoomsNamespace, RoomsSocket, SocketData } from './room-sockets'
 export { peerChannel, peerOf, roomChannel } from './room-sockets'
 
 const STATS_BUDGET: EventBudgetRule = { burst: 20, perSecond: 1, maxStrikes: 50, strikeWindowMs: 60_000 }
+/** Room file events read (and `files:leave` writes) the database and sign URLs. */
+const FILES_BUDGET: EventBudgetRule = { burst: 30, perSecond: 3, maxStrikes: 50, strikeWindowMs: 60_000 }
 /**
  * Signal bytes per socket: a WebRTC negotiation is a few KiB, ICE restarts included. Also the bound
  * of what connection state recovery keeps for replay (every event sent in the last grace period
@@ -49,7 +55,9 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
   const { config, logger } = deps
   const store = deps.redis ? new RedisRoomStore(deps.redis) : new MemoryRoomStore()
   const instance = randomBytes(9).toString('base64url')
-  const service = new RoomsService({ store, limits: deps.limits, reports: p2pRepo(deps.db), rules: config.rooms, instance, nearbyKey: `nearby:${config.sessionSecret}` })
+  const files = new RoomFiles(deps, new Admission(deps), new ShareDeletion(deps))
+  const keeper = { keptUntil: (roomId: string) => files.keptUntil(roomId), ended: (roomId: string) => deps.events.emit('roomClosed', { roomId }) }
+  const service = new RoomsService({ store, limits: deps.limits, reports: p2pRepo(deps.db), rules: config.rooms, instance, nearbyKey: `nearby:${config.sessionSecret}`, keeper })
   const trust = trustValue(config.trustProxy)
 
   // The relay finds sockets through presence.locals; presence tells the relay who leaves a room.
@@ -104,6 +112,7 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
     const statsBudget = new EventBudget(STATS_BUDGET)
     const signalBytes = new EventBudget(SIGNAL_BYTES_BUDGET)
     const transfers = new TransferLedger()
+    const filesBudget = new EventBudget(FILES_BUDGET)
     if (socket.recovered) {
       void presence.recovered(socket).catch((err: unknown) => logger.warn({ err }, 'rooms: could not restore a recovered socket'))
     } else {
@@ -323,6 +332,50 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
       }, statsBudget),
     )
 
+    /** The room (joined by code or link, not a nearby group) this socket is in, as room files see it. */
+    const roomMember = (): RoomMember => {
+      const room = socket.data.room
+      if (!room) throw new AppError('forbidden', 'Join a room first.')
+      return { roomId: room.roomId, peerId: socket.data.peerId, name: socket.data.name }
+    }
+    const viewer = (): Viewer => {
+      const handshake = socket.request.sessionUser
+      const user = handshake && handshake.id === socket.data.userId ? handshake : null
+      const address = caller().ip
+      return { user, ip: socket.data.ip, address, clientKey: user ? `user:${user.id}` : `ip:${address}` }
+    }
+
+    socket.on(
+      'files:leave',
+      handle('files:leave', async (file) => ({ upload: await files.leave(viewer(), roomMember(), file) }), filesBudget),
+    )
+    socket.on(
+      'files:ready',
+      handle('files:ready', async ({ id }) => {
+        const member = roomMember()
+        const file = await files.ready(member, id)
+        nsp.to(roomChannel(member.roomId)).emit('files:added', { roomId: member.roomId, file })
+        return { file }
+      }, filesBudget),
+    )
+    socket.on(
+      'files:list',
+      handle('files:list', async () => ({ files: await files.list(roomMember().roomId) }), filesBudget),
+    )
+    socket.on(
+      'files:url',
+      handle('files:url', async ({ id }) => files.url(roomMember(), id, linkBase(socket.request)), filesBudget),
+    )
+    socket.on(
+      'files:remove',
+      handle('files:remove', async ({ id }) => {
+        const member = roomMember()
+        await files.remove(member, id)
+        nsp.to(roomChannel(member.roomId)).emit('files:removed', { roomId: member.roomId, id })
+        return {}
+      }, filesBudget),
+    )
+
     socket.on('disconnect', (reason) => {
       // Relay channels end with their socket, resumed or not: a resumed transfer opens new ones.
       relaySockets.drop(socket)
@@ -337,10 +390,12 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
     cluster,
     instance,
     relay: relaySockets.hub,
+    files,
     /** This instance's open P2P rooms and nearby groups (metrics). */
     localRooms: () => [...nsp.adapter.rooms.keys()].filter((r) => r.startsWith('room:')).length,
     stop() {
       relaySockets.stop()
+      service.stop()
       cluster.stop()
       presence.stop()
     },

@@ -26,7 +26,7 @@ export class Admission {
   constructor(private readonly deps: Pick<Deps, 'limits' | 'settings'>) {}
 
   /** Checks the options against the viewer's policy; consumes one upload from the rate limit (and the declared bytes from the quota). */
-  async admit(viewer: Viewer, options: ShareOptions, declaredBytes: number | null, largestFile: number, kind: { encrypted: boolean } = { encrypted: false }): Promise<Admitted> {
+  async admit(viewer: Viewer, options: ShareOptions, declaredBytes: number | null, largestFile: number, kind: { encrypted: boolean; room?: boolean } = { encrypted: false }): Promise<Admitted> {
     const { limits } = this.deps
     // The admin's live settings: a change applies from the next request on.
     const live = await this.deps.settings.policy()
@@ -39,7 +39,8 @@ export class Admission {
         'This server accepts only end-to-end encrypted uploads: use the web app with "End-to-end encryption", or the sharesync command-line client.',
       )
     }
-    if (!viewer.user && live.anonymousPasswordRequired && !options.password) {
+    // A file left in a room is no link: the room's members are its only recipients.
+    if (!viewer.user && live.anonymousPasswordRequired && !options.password && kind.room !== true) {
       throw new AppError('password_required_by_policy', 'This server requires a password on links made without signing in: set one, or sign in.')
     }
     const policy = limitsFor(live, viewer)

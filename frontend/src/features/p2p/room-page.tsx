@@ -18,6 +18,7 @@ import type { RoomSession } from './engine/room-session'
 import { canPickLocation, type ForcedSink } from './engine/sinks'
 import { isFinal } from './engine/transfer-machine'
 import { isIncomingOffer, OfferDialog, OfferedFiles, useIncomingOffer } from './offer-dialog'
+import { RoomFilesPanel } from './room-files-panel'
 import { useRoomSession } from './use-room-session'
 
 const NAME_KEY = 'sharesync.p2p.name'
@@ -289,6 +290,8 @@ function RoomView({ session, view, onLeave }: { session: RoomSession; view: Sess
           </p>
         )}
       </Card>
+
+      {session.files && <RoomFilesPanel port={session.files} roomId={room.id} selfId={view.self?.peerId} />}
 
       {view.transfers.some((x) => x !== offer) && (
         <section className="space-y-3" aria-label={t('room.transfers')}>

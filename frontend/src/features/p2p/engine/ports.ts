@@ -1,4 +1,4 @@
-import type { Ack, NearbyJoined, Peer, PeerMessage, PeerSignal, RoomCreated, RoomJoined, TransferReport, TransferStarted } from '@sharesync/protocol'
+import type { Ack, LeaveFile, LeftUpload, NearbyJoined, Peer, PeerMessage, PeerSignal, RoomCreated, RoomFile, RoomFileUrl, RoomJoined, TransferReport, TransferStarted } from '@sharesync/protocol'
 import type { Pipe } from './pipe'
 import type { RelayPort } from './relay'
 import type { LinkPath, LinkState } from './room-machine'
@@ -33,7 +33,20 @@ export interface SignalingEvents {
   relayClosed(id: string): void
 }
 
+/** Files left in the room (stored on the server for the room's members, protocol room-files.ts). */
+export interface RoomFilesPort {
+  leave(file: LeaveFile): Promise<Ack<{ upload: LeftUpload }>>
+  ready(id: string): Promise<Ack<{ file: RoomFile }>>
+  list(): Promise<Ack<{ files: RoomFile[] }>>
+  url(id: string): Promise<Ack<RoomFileUrl>>
+  remove(id: string): Promise<Ack>
+  /** this room's files:added / files:removed, and every (re)connection; returns the unsubscribe */
+  watch(events: { added(file: RoomFile): void; removed(id: string): void; connected(): void }): () => void
+}
+
 export interface SignalingPort extends RelayPort {
+  /** absent on signaling that has no server behind it (test fakes) */
+  readonly files?: RoomFilesPort
   on(events: SignalingEvents): void
   enter(target: RoomTarget, name: string | undefined): Promise<Ack<RoomCreated & Partial<Pick<RoomJoined, 'peers'>>>>
   /** null when the server offers no nearby group here */

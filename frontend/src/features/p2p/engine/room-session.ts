@@ -3,7 +3,7 @@ import { forgetTransfer, savedTransferIds, savedTransfers } from './checkpoints'
 import { PeerLink } from './peer-link'
 import type { Pipe } from './pipe'
 import { PeerLinks } from './peer-links'
-import type { JoinTarget, PeerFactory, SignalingPort } from './ports'
+import type { JoinTarget, PeerFactory, RoomFilesPort, SignalingPort } from './ports'
 import type { Progress } from './progress'
 import { initialRoom, roomTransition, type LinkPath, type RoomEvent, type RoomState } from './room-machine'
 import { SocketSignaling } from './signaling'
@@ -70,6 +70,11 @@ export class RoomSession {
   private view: SessionView = { ...initialRoom, transfers: [] }
   private notifyTimer: ReturnType<typeof setTimeout> | null = null
   private restoredFor: string | null = null
+
+  /** Files left in this room, when the signaling has a server behind it. */
+  get files(): RoomFilesPort | null {
+    return this.signaling.files ?? null
+  }
 
   constructor(
     private readonly target: JoinTarget,

@@ -12,7 +12,7 @@ import {
   type TransferStarted,
 } from '@sharesync/protocol'
 import { io, type Socket } from 'socket.io-client'
-import type { RoomTarget, SignalingEvents, SignalingPort } from './ports'
+import type { RoomFilesPort, RoomTarget, SignalingEvents, SignalingPort } from './ports'
 import type { RelayOpenResult } from './relay'
 
 type RoomSocket = Socket<ServerToClient, ClientToServer>
@@ -54,6 +54,32 @@ export class SocketSignaling implements SignalingPort {
 
   constructor(baseUrl = '') {
     this.socket = io(`${baseUrl}${ROOMS_NAMESPACE}`, { transports: ['websocket', 'polling'], tryAllTransports: true })
+  }
+
+  readonly files: RoomFilesPort = {
+    leave: (file) => this.ask((s) => s.emitWithAck('files:leave', file)),
+    ready: (id) => this.ask((s) => s.emitWithAck('files:ready', { id })),
+    list: () => this.ask((s) => s.emitWithAck('files:list', {})),
+    url: (id) => this.ask((s) => s.emitWithAck('files:url', { id })),
+    remove: (id) => this.ask((s) => s.emitWithAck('files:remove', { id })),
+    watch: (events) => {
+      const added = ({ roomId, file }: { roomId: string; file: Parameters<typeof events.added>[0] }) => roomId === this.roomId && events.added(file)
+      const removed = ({ roomId, id }: { roomId: string; id: string }) => roomId === this.roomId && events.removed(id)
+      const connected = () => events.connected()
+      this.socket.on('files:added', added)
+      this.socket.on('files:removed', removed)
+      this.socket.on('connect', connected)
+      return () => {
+        this.socket.off('files:added', added)
+        this.socket.off('files:removed', removed)
+        this.socket.off('connect', connected)
+      }
+    },
+  }
+
+  /** An acknowledged request; no answer in time reads as an error ack, never a throw. */
+  private async ask<T extends object>(send: (s: ReturnType<RoomSocket['timeout']>) => Promise<Ack<T>>): Promise<Ack<T>> {
+    return send(this.socket.timeout(10_000)).catch(() => ({ ok: false as const, error: { code: 'internal' as const, message: 'The server did not answer. Please try again.' } }))
   }
 
   on(events: SignalingEvents): void {
