@@ -1,11 +1,13 @@
 import type { RoomFile } from '@sharesync/protocol'
 import { useEffect, useRef, useState } from 'react'
+import { useTranslation } from 'react-i18next'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
 import { Card } from '../../components/card'
 import { FilePicker } from '../../components/file-picker'
 import { ProgressBar } from '../../components/progress-bar'
 import { formatBytes, formatDateTime, formatExpiry } from '../../lib/format'
+import { i18n } from '../../i18n'
 import { isCancelled, UploadEngine } from '../cloud/upload-engine'
 import type { RoomFilesPort } from './engine/ports'
 
@@ -23,6 +25,7 @@ interface Leaving {
  * sees it and downloads it with a short-lived link; the one who left it can remove it.
  */
 export function RoomFilesPanel({ port, roomId, selfId }: { port: RoomFilesPort; roomId: string; selfId: string | undefined }) {
+  const { t } = useTranslation()
   const { files, error, setError } = useRoomFiles(port, roomId)
   const [leaving, setLeaving] = useState<Leaving[]>([])
   const engines = useRef(new Set<UploadEngine>())
@@ -38,7 +41,7 @@ export function RoomFilesPanel({ port, roomId, selfId }: { port: RoomFilesPort; 
     const key = `${file.name}:${file.size}:${Math.random()}`
     setLeaving((all) => [...all, { key, name: file.name, percent: 0 }])
     const asked = await port.leave({ name: file.name, size: file.size, type: file.type || 'application/octet-stream' })
-    if (!asked.ok) return update(key, { error: asked.error.message })
+    if (!asked.ok) return update(key, { error: ackMessage(asked.error) })
     const { upload } = asked
     const engine = new UploadEngine({
       shareId: upload.id,
@@ -51,19 +54,19 @@ export function RoomFilesPanel({ port, roomId, selfId }: { port: RoomFilesPort; 
     try {
       await engine.run()
     } catch (err) {
-      if (!isCancelled(err)) update(key, { error: err instanceof Error ? err.message : 'The upload failed.' })
+      if (!isCancelled(err)) update(key, { error: err instanceof Error ? err.message : t('roomFiles.failed') })
       return
     } finally {
       engines.current.delete(engine)
     }
     const ready = await port.ready(upload.id)
-    if (!ready.ok) return update(key, { error: ready.error.message })
+    if (!ready.ok) return update(key, { error: ackMessage(ready.error) })
     setLeaving((all) => all.filter((l) => l.key !== key))
   }
 
   const download = async (file: RoomFile) => {
     const res = await port.url(file.id)
-    if (!res.ok) return setError(res.error.message)
+    if (!res.ok) return setError(ackMessage(res.error))
     // The link is good for a minute: it is used at once, as an attachment (never shown on this origin).
     const a = document.createElement('a')
     a.href = res.url
@@ -75,48 +78,46 @@ export function RoomFilesPanel({ port, roomId, selfId }: { port: RoomFilesPort; 
   }
   const remove = async (file: RoomFile) => {
     const res = await port.remove(file.id)
-    if (!res.ok) setError(res.error.message)
+    if (!res.ok) setError(ackMessage(res.error))
   }
 
   return (
     <Card className="space-y-3" aria-labelledby="room-files-title">
       <h2 id="room-files-title" className="text-lg font-semibold">
-        Left in this room
+        {t('roomFiles.title')}
       </h2>
-      <p className="text-sm text-slate-600 dark:text-slate-300">
-        A file you leave here is stored on the server while the room lasts: everyone in the room, also devices that join later, can download it, even after you have gone.
-      </p>
+      <p className="text-sm text-slate-600 dark:text-slate-300">{t('roomFiles.intro')}</p>
       <FilePicker onFiles={(picked) => picked.forEach((f) => void leaveOne(f))} testId="room-leave-input" variant="secondary">
-        Leave in this room
+        {t('roomFiles.leave')}
       </FilePicker>
       {error && <Alert tone="error">{error}</Alert>}
       {leaving.map((l) => (
         <div key={l.key} className="space-y-1" data-testid="room-file-leaving">
           <p className="text-sm">
-            Leaving <span className="font-medium">{l.name}</span>… {l.error ? '' : `${l.percent} %`}
+            {t('roomFiles.leaving', { name: l.name })} {l.error ? '' : `${l.percent} %`}
           </p>
-          {l.error ? <Alert tone="error">{l.error}</Alert> : <ProgressBar value={l.percent} label={`Uploading ${l.name}`} size="sm" />}
+          {l.error ? <Alert tone="error">{l.error}</Alert> : <ProgressBar value={l.percent} label={t('roomFiles.uploading', { name: l.name })} size="sm" />}
         </div>
       ))}
       {files.length === 0 ? (
-        <p className="text-sm text-slate-600 dark:text-slate-300">No files are left in this room.</p>
+        <p className="text-sm text-slate-600 dark:text-slate-300">{t('roomFiles.none')}</p>
       ) : (
-        <ul className="space-y-2" aria-label="Files left in this room">
+        <ul className="space-y-2" aria-label={t('roomFiles.list')}>
           {files.map((f) => (
             <li key={f.id} className="flex flex-wrap items-center gap-2" data-testid="room-file">
               <span className="min-w-0 flex-1 break-all">
                 <span className="font-medium">{f.name}</span>{' '}
                 <span className="text-sm text-slate-600 dark:text-slate-300">
-                  · {formatBytes(f.size)} · left by {f.leftBy.peerId === selfId ? 'you' : f.leftBy.name} ·{' '}
-                  <span title={formatDateTime(f.expiresAt)}>deleted {formatExpiry(f.expiresAt)}</span>
+                  · {formatBytes(f.size)} · {f.leftBy.peerId === selfId ? t('roomFiles.leftByYou') : t('roomFiles.leftBy', { name: f.leftBy.name })} ·{' '}
+                  <span title={formatDateTime(f.expiresAt)}>{t('roomFiles.deleted', { when: formatExpiry(f.expiresAt) })}</span>
                 </span>
               </span>
               <Button variant="secondary" onClick={() => void download(f)}>
-                Download
+                {t('roomFiles.download')}
               </Button>
               {f.leftBy.peerId === selfId && (
                 <Button variant="ghost" onClick={() => void remove(f)}>
-                  Remove
+                  {t('roomFiles.remove')}
                 </Button>
               )}
             </li>
@@ -138,7 +139,7 @@ function useRoomFiles(port: RoomFilesPort, roomId: string) {
       if (!live) return
       if (res.ok) setFiles(res.files)
       // Not in the room for a moment (reconnecting): the next connection lists again.
-      else if (res.error.code !== 'forbidden') setError(res.error.message)
+      else if (res.error.code !== 'forbidden') setError(ackMessage(res.error))
     }
     const stop = port.watch({
       added: (file) => setFiles((all) => [...all.filter((f) => f.id !== file.id), file]),
@@ -155,4 +156,10 @@ function useRoomFiles(port: RoomFilesPort, roomId: string) {
     }
   }, [port, roomId])
   return { files, error, setError }
+}
+
+/** A server error of an acknowledgement, in the page's language when its code has a message. */
+function ackMessage(error: { code: string; message: string }): string {
+  const key = `errors.${error.code}`
+  return i18n.exists(key) ? i18n.t(key) : error.message
 }
