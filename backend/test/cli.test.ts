@@ -5,6 +5,8 @@
  * and exit codes; hostile names in a share never leave the output folder.
  */
 import { spawn } from 'node:child_process'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -360,6 +362,79 @@ describe('interrupted transfers resume', () => {
     expect((await sharesync(['get', sent.link, '-o', out, '-q'])).code).toBe(0)
     expect(readFileSync(out).equals(data)).toBe(true)
   }, 60_000)
+})
+
+describe('servers that do not behave', () => {
+  /**
+   * A real HTTP server in front of the app that passes the API through but serves the file itself,
+   * as `mode` says: ignoring Range (a balancer or store that cannot resume), or refusing with a JSON error.
+   */
+  async function frontOf(mode: { current: 'ignore-range' | 'forbidden' }): Promise<{ url: string; close: () => Promise<void> }> {
+    const front = createServer((req, res) => {
+      void (async () => {
+        const chunks: Buffer[] = []
+        for await (const c of req) chunks.push(c as Buffer)
+        const url = new URL(req.url ?? '/', 'http://front.invalid')
+        if (url.pathname === '/blob') {
+          if (mode.current === 'forbidden') {
+            res.writeHead(403, { 'content-type': 'application/json' })
+            return res.end(JSON.stringify({ error: { code: 'forbidden', message: 'The front refuses this file.' } }))
+          }
+          const whole = await fetch(url.searchParams.get('u')!)
+          res.writeHead(200, { 'content-length': whole.headers.get('content-length') ?? '' })
+          return res.end(Buffer.from(await whole.arrayBuffer()))
+        }
+        const answer = await fetch(`${server.url}${req.url}`, {
+          method: req.method,
+          headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
+          body: req.method === 'GET' || req.method === 'HEAD' ? undefined : Buffer.concat(chunks),
+        })
+        let text = await answer.text()
+        if (answer.ok && url.pathname.endsWith('/download')) {
+          const body = JSON.parse(text) as { url: string }
+          body.url = `/blob?u=${encodeURIComponent(new URL(body.url, server.url).toString())}`
+          text = JSON.stringify(body)
+        }
+        res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' })
+        res.end(text)
+      })().catch(() => res.destroy())
+    })
+    front.listen(0, '127.0.0.1')
+    await once(front, 'listening')
+    const { port } = front.address() as AddressInfo
+    return { url: `http://127.0.0.1:${port}`, close: () => new Promise((done) => front.close(() => done())) }
+  }
+
+  it('an encrypted get from a server that ignores Range starts over and is byte-identical; a file the server refuses gives its message and exit 4, plain or encrypted', async () => {
+    const mode = { current: 'ignore-range' as 'ignore-range' | 'forbidden' }
+    const front = await frontOf(mode)
+    try {
+      const file = join(work, 'norange.bin')
+      const data = randomBytes(3 * MiB)
+      writeFileSync(file, data)
+      const sent = json<Sent>(await sharesync(['send', file, '-E', '--json', '-q']))
+      const out = join(work, 'norange.back')
+      // The right first MiB, as an interrupted run leaves it: worth resuming.
+      writeFileSync(`${out}.part`, data.subarray(0, MiB))
+      const run = await sharesync(['get', sent.link.replace(server.url, front.url), '-o', out])
+      expect(run.code, run.stderr).toBe(0)
+      expect(run.stderr).toContain('cannot resume')
+      expect(readFileSync(out).equals(data)).toBe(true)
+
+      // A refused file is the server's error and exit code; nothing is saved.
+      mode.current = 'forbidden'
+      const refused = await sharesync(['get', sent.link.replace(server.url, front.url), '-o', join(work, 'refused.back')])
+      expect(refused.code).toBe(4)
+      expect(refused.stderr).toContain('The front refuses this file.')
+      const plain = json<Sent>(await sharesync(['send', file, '--json', '-q']))
+      const plainRefused = await sharesync(['get', plain.link.replace(server.url, front.url), '-o', join(work, 'refused.back')])
+      expect(plainRefused.code).toBe(4)
+      expect(plainRefused.stderr).toContain('The front refuses this file.')
+      expect(existsSync(join(work, 'refused.back'))).toBe(false)
+    } finally {
+      await front.close()
+    }
+  })
 })
 
 describe('sharesync list / delete (with a token)', () => {

@@ -133,12 +133,13 @@ export async function get(link: string, opts: GetOptions): Promise<GetResult> {
           resumed = await attempt(resumeAt).then(
             () => true,
             (err: unknown) => {
-              // The kept bytes are not this file's (another share's .part, a changed file): start over.
-              if (err instanceof ResumeMismatch) return false
-              throw err
+              // The kept bytes are not this file's (another share's .part, a changed file), or the
+              // server does not do Range: start over.
+              if (!(err instanceof ResumeMismatch)) throw err
+              progress.note(`${names[i]!.name}: ${err.message}; downloading it again`)
+              return false
             },
           )
-          if (!resumed) progress.note(`${names[i]!.name}: the saved part is not this file's; downloading it again`)
         }
         if (!resumed) await attempt(null)
       } catch (err) {
@@ -227,7 +228,7 @@ async function getEncrypted(a: {
   if (!res.ok || !res.body) throw await errorOf(res)
   if (a.from && res.status !== 206) {
     await res.body.cancel()
-    throw new ResumeMismatch('the server sent the whole file')
+    throw new ResumeMismatch('the server cannot resume (it sent the whole file)')
   }
   a.progress.add(offset)
   const counted = new TransformStream<Uint8Array, Uint8Array>({
@@ -252,7 +253,7 @@ async function getEncrypted(a: {
         transform(chunk: Buffer, _enc, done) {
           if (compared < tail.length) {
             const n = Math.min(tail.length - compared, chunk.length)
-            if (!chunk.subarray(0, n).equals(tail.subarray(compared, compared + n))) return done(new ResumeMismatch('the saved part is another file'))
+            if (!chunk.subarray(0, n).equals(tail.subarray(compared, compared + n))) return done(new ResumeMismatch("the saved part is not this file's"))
             compared += n
             chunk = chunk.subarray(n)
           }
