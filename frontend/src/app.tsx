@@ -17,6 +17,8 @@ const AdminPage = lazy(() => import('./features/admin/admin-page').then((m) => (
 const LibraryPage = lazy(() => import('./features/library/library-page').then((m) => ({ default: m.LibraryPage })))
 const ApiReferencePage = lazy(() => import('./features/api-docs/api-reference-page').then((m) => ({ default: m.ApiReferencePage })))
 const TokensPage = lazy(() => import('./features/tokens/tokens-page').then((m) => ({ default: m.TokensPage })))
+const MyRequestsPage = lazy(() => import('./features/requests/my-requests-page').then((m) => ({ default: m.MyRequestsPage })))
+const RequestUploadPage = lazy(() => import('./features/requests/request-upload-page').then((m) => ({ default: m.RequestUploadPage })))
 const AccountMenu = lazy(() => import('./features/auth/account-menu').then((m) => ({ default: m.AccountMenu })))
 
 function Loading({ children }: { children: ReactNode }) {
@@ -78,6 +80,22 @@ export function App() {
           element={
             <Loading>
               <MySharesPage />
+            </Loading>
+          }
+        />
+        <Route
+          path="/me/requests"
+          element={
+            <Loading>
+              <MyRequestsPage />
+            </Loading>
+          }
+        />
+        <Route
+          path="/request/:id"
+          element={
+            <Loading>
+              <RequestUploadPage />
             </Loading>
           }
         />

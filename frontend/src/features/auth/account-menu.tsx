@@ -88,6 +88,11 @@ export function AccountMenu() {
           </Link>
         </MenuItem>
         <MenuItem>
+          <Link to="/me/requests" className={itemClass}>
+            {t('requests.title')}
+          </Link>
+        </MenuItem>
+        <MenuItem>
           <Link to="/me/tokens" className={itemClass}>
             {t('auth.apiTokens')}
           </Link>

@@ -75,9 +75,14 @@ function SignedInShares({ maxExpiry, choices }: { maxExpiry: number | null; choi
     <div className="space-y-6">
       <div className="flex flex-wrap items-center justify-between gap-3">
         <h1 className="text-2xl font-bold">My shares</h1>
-        <Link to="/" className={buttonClass('primary')}>
-          New link
-        </Link>
+        <div className="flex flex-wrap gap-3">
+          <Link to="/me/requests" className={buttonClass('secondary')}>
+            File requests
+          </Link>
+          <Link to="/" className={buttonClass('primary')}>
+            New link
+          </Link>
+        </div>
       </div>
       {error && <Alert tone="error">{error}</Alert>}
       {notice && <Alert tone="success">{notice}</Alert>}
