@@ -137,6 +137,7 @@ const EnvSchema = z
     LIBRARY_RATE_LIMIT: rate.prefault('300/1m'),
     LIBRARY_MAX_FOLDER_FILES: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
     STALL_TIMEOUT: millis.prefault('5m'),
+    DOWNLOAD_COUNT_FLUSH: millis.prefault('1s'),
     SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
     MAIL_FROM: z.string().min(3).default('ShareSync <sharesync@localhost>'),
     WEBHOOK_URL: url.optional(),
@@ -310,6 +311,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     janitor: { intervalSeconds: e.JANITOR_INTERVAL, staleUploadAge: e.STALE_UPLOAD_AGE, reconcileIntervalSeconds: e.RECONCILE_INTERVAL, orphanGraceSeconds: e.ORPHAN_GRACE },
     library: libraryRoots(e.LIBRARY_DIR ?? [], { crossMounts: e.LIBRARY_CROSS_MOUNTS, maxFolderFiles: e.LIBRARY_MAX_FOLDER_FILES }),
     stallTimeoutMs: e.STALL_TIMEOUT,
+    /** how long the download events of unlimited shares wait in memory before they are written, in one batch */
+    downloadCountFlushMs: e.DOWNLOAD_COUNT_FLUSH,
     http: {
       /** the request line and headers must arrive within this */
       headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT,

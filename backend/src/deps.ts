@@ -5,6 +5,7 @@ import type { Db } from './db/db'
 import type { AppEventBus } from './events'
 import type { Limits } from './limits/limits'
 import type { DownloadMonitor } from './monitor/download-monitor'
+import type { DownloadEvents } from './shares/download-events'
 import type { SettingsService } from './settings/settings.service'
 import type { BlobStore } from './storage/blob-store'
 
@@ -22,4 +23,6 @@ export interface Deps {
   settings: SettingsService
   /** watches every download the app streams itself (progress, stalls, Stop, history) */
   monitor: DownloadMonitor
+  /** download events of unlimited shares, written in batches: readers of the counts flush it first */
+  downloadEvents: DownloadEvents
 }

@@ -29,6 +29,7 @@ import { AppEventBus } from './events'
 import { Metrics } from './metrics/metrics'
 import { SettingsService } from './settings/settings.service'
 import { DownloadMonitor } from './monitor/download-monitor'
+import { DownloadEvents } from './shares/download-events'
 import { Admission } from './shares/admission'
 import { LibraryFs } from './library/library-fs'
 import { libraryRouter } from './library/library.routes'
@@ -71,7 +72,8 @@ export async function openDeps(config: Config, logger: Logger = createLogger(con
   const limits = new Limits(limitRules(config), { db, redis: redis ?? undefined }, (limit) => events.emit('rateLimited', { limit }))
   const settings = new SettingsService(db, config, logger)
   const monitor = new DownloadMonitor({ db, logger }, { stallTimeoutMs: config.stallTimeoutMs })
-  return { config, logger, db, store, limits, redis, events, settings, monitor }
+  const downloadEvents = new DownloadEvents({ db, logger }, { flushMs: config.downloadCountFlushMs })
+  return { config, logger, db, store, limits, redis, events, settings, monitor, downloadEvents }
 }
 
 export async function startServer(config: Config, opts: { logger?: Logger; janitor?: boolean } = {}): Promise<RunningServer> {
@@ -159,6 +161,8 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
           http.closeIdleConnections()
         })
         clearInterval(idle)
+        // the download counts of unlimited shares still in memory
+        await deps.downloadEvents.stop()
         await deps.store.close?.()
         await deps.db.close()
         deps.redis?.disconnect()

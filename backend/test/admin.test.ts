@@ -178,6 +178,7 @@ describe.each(DATABASES)('admin dashboard on $name', (database) => {
     // One of Bob's uploads and its download happened three days ago (the rows are moved back in
     // time, as a clock shift would): the series must put them on that day.
     await server.deps.db.query(`UPDATE shares SET created_at = created_at - interval '3 days' WHERE id = $1`, [b[1]!.id])
+    await server.deps.downloadEvents.flush()
     await server.deps.db.query(`UPDATE download_events SET at = at - interval '3 days' WHERE share_id = $1`, [b[1]!.id])
 
     const stats = await json<StatsResponse>(root, 'GET', `/api/admin/stats?from=${daysAgo(6)}&to=${today()}`)

@@ -36,11 +36,13 @@ describe('cloud links while S3 is down', () => {
     expect(up.status).toBe(201)
     return { ...(JSON.parse(up.body) as { id: string; downloadUrl: string; ownerToken: string }), file }
   }
-  const counted = async (id: string) =>
-    (await server.deps.db.query<{ downloads: number; events: number }>(
+  const counted = async (id: string) => {
+    await server.deps.downloadEvents.flush()
+    return (await server.deps.db.query<{ downloads: number; events: number }>(
       `SELECT downloads, (SELECT count(*) FROM download_events WHERE share_id = $1)::int AS events FROM shares WHERE id = $1`,
       [id],
     ))[0]
+  }
 
   it('S3 stopped: a one-time download answers 503 and is not used up; once S3 is back it downloads at once', async () => {
     const { id, downloadUrl, file } = await upload(['-F', 'maxDownloads=1'])

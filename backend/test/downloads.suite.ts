@@ -55,6 +55,8 @@ export function downloadsSuite(name: string, env: () => Promise<Record<string, s
       json<Issued>(fileId ? `/api/shares/${id}/files/${fileId}/download` : `/api/shares/${id}/download`, { method: 'POST', body: JSON.stringify(body) })
     /** What the database says was counted: the share's counter and its download events. */
     const counted = async (id: string) => {
+      // unlimited shares' events are written in batches: this instance's are written first
+      await server.deps.downloadEvents.flush()
       const [row] = await server.deps.db.query<{ downloads: number; events: number; bytes: number }>(
         `SELECT s.downloads, (SELECT count(*) FROM download_events e WHERE e.share_id = s.id)::int AS events,
                 (SELECT coalesce(sum(bytes), 0) FROM download_events e WHERE e.share_id = s.id)::int AS bytes

@@ -40,8 +40,10 @@ export function sharingSuite(name: string, env: () => Promise<Record<string, str
     })
     afterAll(() => server?.close())
 
-    const events = async (shareId: string) =>
-      (await server.deps.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM download_events WHERE share_id = $1`, [shareId]))[0]!.n
+    const events = async (shareId: string) => {
+      await server.deps.downloadEvents.flush()
+      return (await server.deps.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM download_events WHERE share_id = $1`, [shareId]))[0]!.n
+    }
     const zipOf = async (shareId: string, body: Record<string, unknown> = {}) => {
       const issued = await api<ApiBody & { url: string; lease?: { token: string } }>(`/api/shares/${shareId}/zip`, { body })
       return issued

@@ -65,6 +65,8 @@ export class AdminService {
   async stats(query: StatsQuery): Promise<StatsResponse> {
     const range = rangeOf(query)
     const db = this.deps.db
+    // this instance's latest download counts first (they are written in batches)
+    await this.deps.downloadEvents.flush()
     const [totals, series, topShares, uploadsBySource, live] = await Promise.all([
       statsRepo.totals(db),
       statsRepo.daily(db, range),
@@ -80,6 +82,7 @@ export class AdminService {
   }
 
   async listShares(query: AdminSharesQuery): Promise<Page<AdminShare>> {
+    await this.deps.downloadEvents.flush()
     return { ...(await adminRepo.listShares(this.deps.db, query)), limit: query.limit, offset: query.offset }
   }
 

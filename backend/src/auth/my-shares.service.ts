@@ -19,6 +19,8 @@ export class MySharesService {
   ) {}
 
   async list(user: SessionUser, baseUrl: string): Promise<MyShare[]> {
+    // this instance's latest download counts first (they are written in batches)
+    await this.deps.downloadEvents.flush()
     const rows = await mySharesRepo.list(this.deps.db, user.id, LIST_LIMIT)
     return rows.map((r) => toMyShare(r, baseUrl))
   }
@@ -35,6 +37,7 @@ export class MySharesService {
    * was created — editing cannot keep a link alive longer than creating it could.
    */
   async changeExpiry(user: SessionUser, shareId: string, change: UpdateMyShareRequest, baseUrl: string): Promise<MyShare> {
+    await this.deps.downloadEvents.flush()
     const share = await mySharesRepo.findOwned(this.deps.db, shareId, user.id)
     if (!share || share.status === 'expired') throw shareNotFound()
     const expiresAt = change.expiresAt !== undefined ? new Date(change.expiresAt) : new Date(Date.now() + change.expiresIn! * 1000)

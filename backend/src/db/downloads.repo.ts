@@ -16,6 +16,15 @@ export interface DownloadFile {
   expires_at: Date
 }
 
+/** One download of an unlimited share, as the download service records it. */
+export interface NewDownloadEvent {
+  shareId: string
+  fileId: string
+  bytes: number
+  userId: string | null
+  at: Date
+}
+
 export interface LeaseRow {
   id: string
   share_id: string
@@ -61,24 +70,29 @@ const FILE_OF_SHARE = `(CASE WHEN $2::text IS NULL THEN s.file_count = 1 ELSE f.
  */
 export const downloadsRepo = {
   /**
-   * Unlimited shares: checks that the share is live and appends the download event, in one statement,
-   * returning the file (null: not live, limited, not this share's file, or — with `openOnly` — it has a
-   * password, which must be checked first). A share must stay live at least one more second, so a
-   * presigned URL of at least a second can be signed.
+   * Unlimited shares: the file to sign if the share is live (for at least one more second, so a
+   * presigned URL of at least a second can be signed) and has no download limit; null otherwise
+   * (not live, limited, not this share's file, or — with `openOnly` — it has a password, which must
+   * be checked first). A read only: the download is counted by appending its event (`appendEvents`).
    */
-  async appendUnlimited(q: Queryable, o: { shareId: string; fileId: string | null; userId: string | null; openOnly: boolean }): Promise<DownloadFile | null> {
+  async unlimitedFile(q: Queryable, o: { shareId: string; fileId: string | null; openOnly: boolean }): Promise<DownloadFile | null> {
     const rows = await q.query<DownloadFile>(
-      `WITH target AS (
-         SELECT ${FILE_COLUMNS} FROM shares s JOIN files f ON f.share_id = s.id
-         WHERE s.id = $1 AND ${LIVE} AND s.expires_at > now() + interval '1 second' AND s.max_downloads IS NULL
-           AND ${FILE_OF_SHARE} ${o.openOnly ? 'AND s.password_hash IS NULL' : ''}
-       ), event AS (
-         INSERT INTO download_events (share_id, file_id, bytes, user_id) SELECT share_id, id, size, $3::text FROM target
-       )
-       SELECT * FROM target`,
-      [o.shareId, o.fileId, o.userId],
+      `SELECT ${FILE_COLUMNS} FROM shares s JOIN files f ON f.share_id = s.id
+       WHERE s.id = $1 AND ${LIVE} AND s.expires_at > now() + interval '1 second' AND s.max_downloads IS NULL
+         AND ${FILE_OF_SHARE} ${o.openOnly ? 'AND s.password_hash IS NULL' : ''}`,
+      [o.shareId, o.fileId],
     )
     return rows.length === 1 ? rows[0]! : null
+  },
+
+  /** Download events of unlimited shares, many in one statement (each keeps the time it happened). */
+  async appendEvents(q: Queryable, events: readonly NewDownloadEvent[]): Promise<void> {
+    if (events.length === 0) return
+    await q.query(
+      `INSERT INTO download_events (share_id, file_id, bytes, user_id, at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::timestamptz[])`,
+      [events.map((e) => e.shareId), events.map((e) => e.fileId), events.map((e) => e.bytes), events.map((e) => e.userId), events.map((e) => e.at.toISOString())],
+    )
   },
 
   /**

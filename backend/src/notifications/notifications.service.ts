@@ -34,9 +34,13 @@ export class NotificationsService {
   private running: Promise<void> | null = null
   private again = false
   private readonly unsubscribe: (() => void)[] = []
+  /** downloads heard of and not yet looked at, per share (each looked at once per window) */
+  private downloaded = new Map<string, number[]>()
+  private downloadTimer: NodeJS.Timeout | null = null
+  private downloadsSeen: Promise<void> = Promise.resolve()
 
   constructor(
-    private readonly deps: Pick<Deps, 'db' | 'events' | 'logger'> & { config: { notifications: Config } },
+    private readonly deps: Pick<Deps, 'db' | 'events' | 'logger' | 'downloadEvents'> & { config: { notifications: Config; downloadCountFlushMs: number } },
     /** the origin links in notices are built on (PUBLIC_URL, else the server's own address) */
     private readonly baseUrl: () => string,
   ) {
@@ -55,7 +59,7 @@ export class NotificationsService {
       void work.catch((err: unknown) => logger.warn({ err }, 'notifications: could not queue a notice'))
     this.unsubscribe.push(
       events.on('shareCreated', ({ shareId }) => guard(this.onCreated(shareId))),
-      events.on('shareDownloaded', ({ shareId, bytes }) => guard(this.onDownloaded(shareId, bytes))),
+      events.on('shareDownloaded', ({ shareId, bytes }) => this.heardDownload(shareId, bytes)),
       events.on('shareDeleted', ({ shareId }) => guard(this.onDeleted(shareId))),
       events.on('requestReceived', ({ requestId, shareId }) => guard(this.onRequestReceived(requestId, shareId))),
     )
@@ -71,6 +75,7 @@ export class NotificationsService {
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
     for (const off of this.unsubscribe.splice(0)) off()
+    await this.lookAtDownloads()
     await this.running
     this.mailer?.close()
   }
@@ -134,20 +139,56 @@ export class NotificationsService {
     if (await notifyRepo.claimOnce(this.deps.db, shareId, 'created_sent_at')) await this.enqueue('share.created', shareId)
   }
 
-  private async onDownloaded(shareId: string, bytes: number): Promise<void> {
+  /**
+   * Downloads are looked at once per share per window (the download events' flush interval), after
+   * this instance's events are written: a popular link costs one read of its wishes per window, not
+   * one per download, and a notice's count includes the downloads it reports.
+   */
+  private heardDownload(shareId: string, bytes: number): void {
+    const seen = this.downloaded.get(shareId)
+    if (seen) seen.push(bytes)
+    else this.downloaded.set(shareId, [bytes])
+    if (this.downloadTimer) return
+    this.downloadTimer = setTimeout(() => void this.lookAtDownloads(), this.deps.config.downloadCountFlushMs)
+    this.downloadTimer.unref()
+  }
+
+  /** Notices for the downloads heard of so far (one pass at a time). */
+  private lookAtDownloads(): Promise<void> {
+    if (this.downloadTimer) clearTimeout(this.downloadTimer)
+    this.downloadTimer = null
+    this.downloadsSeen = this.downloadsSeen.then(async () => {
+      const heard = this.downloaded
+      if (heard.size === 0) return
+      this.downloaded = new Map()
+      await this.deps.downloadEvents.flush()
+      for (const [shareId, bytes] of heard) {
+        await this.onDownloaded(shareId, bytes).catch((err: unknown) => this.deps.logger.warn({ err }, 'notifications: could not queue a notice'))
+      }
+    })
+    return this.downloadsSeen
+  }
+
+  /** `bytes`: one entry per download of this share since the last look, oldest first. */
+  private async onDownloaded(shareId: string, bytes: number[]): Promise<void> {
     const wish = await notifyRepo.shareNotify(this.deps.db, shareId)
     if (!wish) return
     const share = await notifyRepo.shareForNotice(this.deps.db, shareId)
     if (!share) return
-    const download = { bytes, client: null }
-    if (
-      wish.downloads === 'every' ||
-      (wish.downloads === 'first' && (await notifyRepo.claimOnce(this.deps.db, shareId, 'first_sent_at')))
-    ) {
-      await this.enqueue('share.downloaded', shareId, download, share)
+    for (const [i, size] of bytes.entries()) {
+      const download = { bytes: size, client: null }
+      // each notice counts the downloads up to its own
+      const asOf = { ...share, downloads: Math.max(0, share.downloads - (bytes.length - 1 - i)) }
+      if (
+        wish.downloads === 'every' ||
+        (wish.downloads === 'first' && (await notifyRepo.claimOnce(this.deps.db, shareId, 'first_sent_at')))
+      ) {
+        await this.enqueue('share.downloaded', shareId, download, asOf)
+      }
     }
+    const last = { bytes: bytes.at(-1) ?? 0, client: null }
     if (wish.downloads !== 'off' && share.exhausted && (await notifyRepo.claimOnce(this.deps.db, shareId, 'exhausted_sent_at'))) {
-      await this.enqueue('share.exhausted', shareId, download, share)
+      await this.enqueue('share.exhausted', shareId, last, share)
     }
   }
 
@@ -169,6 +210,8 @@ export class NotificationsService {
   }
 
   private async findExpired(): Promise<void> {
+    // "expired unused": this instance's last downloads must be in the database first
+    await this.deps.downloadEvents.flush()
     for (const shareId of await notifyRepo.claimExpired(this.deps.db, 100)) await this.enqueue('share.expired', shareId)
   }
 

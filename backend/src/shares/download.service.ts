@@ -45,13 +45,13 @@ const leaseInvalid = () => new AppError('lease_invalid', 'This download link is 
 const linkExpired = () => new AppError('download_link_expired', 'This download link has expired. Open the share link again to download.')
 const linkUsed = () => new AppError('download_link_used', 'This file was already downloaded with this link.')
 
-type Deps_ = Pick<Deps, 'db' | 'store' | 'limits' | 'events' | 'logger' | 'settings'> & { config: Pick<Deps['config'], 'presignTtl' | 'downloadLeaseTtl'> }
+type Deps_ = Pick<Deps, 'db' | 'store' | 'limits' | 'events' | 'logger' | 'settings' | 'downloadEvents'> & { config: Pick<Deps['config'], 'presignTtl' | 'downloadLeaseTtl'> }
 
 /**
  * Recipients: a share's metadata (after the password) and its downloads.
  *
- * Unlimited shares: a presigned URL straight to storage, counted by appending an event (one statement,
- * no row lock). Shares with a download limit: the app streams the files itself under a lease on one
+ * Unlimited shares: a presigned URL straight to storage after one read, counted by an event written in
+ * the next batch (no row lock, no write per download). Shares with a download limit: the app streams the files itself under a lease on one
  * of the remaining downloads (state in the database, so any instance serves any request), and the
  * download counts when the lease's first file has been sent completely. A download of a share is the
  * whole share: within its lease the holder may fetch every file, each resumable with Range.
@@ -117,8 +117,8 @@ export class DownloadService {
     const userId = viewer.user?.id ?? null
     // The common case in one statement: an unlimited share without a password.
     if (o.lease === undefined) {
-      const open = await downloadsRepo.appendUnlimited(db, { shareId, fileId, userId, openOnly: true })
-      if (open) return this.presigned(open, baseUrl)
+      const open = await downloadsRepo.unlimitedFile(db, { shareId, fileId, openOnly: true })
+      if (open) return this.presigned(open, userId, baseUrl)
     }
     const share = await downloadsRepo.liveShare(db, shareId)
     if (!share) throw shareNotFound()
@@ -127,9 +127,9 @@ export class DownloadService {
     }
     const file = await this.fileOf(share, fileId)
     if (share.max_downloads === null) {
-      const counted = await downloadsRepo.appendUnlimited(db, { shareId, fileId: file.id, userId, openOnly: false })
-      if (!counted) throw shareNotFound()
-      return this.presigned(counted, baseUrl)
+      const unlimited = await downloadsRepo.unlimitedFile(db, { shareId, fileId: file.id, openOnly: false })
+      if (!unlimited) throw shareNotFound()
+      return this.presigned(unlimited, userId, baseUrl)
     }
 
     // The holder's next file: the same lease, extended (the lease lives while its holder is active).
@@ -271,13 +271,15 @@ export class DownloadService {
     throw shareNotFound()
   }
 
-  private async presigned(file: DownloadFile, baseUrl: string): Promise<DownloadResponse> {
+  /** A signed URL of an unlimited share's file, and its download counted (in the next batch of events). */
+  private async presigned(file: DownloadFile, userId: string | null, baseUrl: string): Promise<DownloadResponse> {
     const ttl = Math.max(1, Math.min(this.deps.config.presignTtl, Math.floor((file.expires_at.getTime() - Date.now()) / 1000)))
     const signed =
       this.library && isLibraryKey(file.storage_key)
         ? this.library.signGet(file.share_id, file.id, ttl)
         : await storage(() => this.deps.store.signGet(file.storage_key, { filename: file.name, contentType: file.content_type, ttlSeconds: ttl }))
     const url = absolute(signed, baseUrl)
+    this.deps.downloadEvents.record({ shareId: file.share_id, fileId: file.id, bytes: file.size, userId })
     this.deps.events.emit('shareDownloaded', { shareId: file.share_id, fileId: file.id, bytes: file.size })
     return { url, expiresAt: new Date(Date.now() + ttl * 1000).toISOString() }
   }

@@ -55,7 +55,7 @@ const layoutOf = (file: FileRow) => ({ size: file.size, partSize: file.part_size
  */
 export class UploadService {
   constructor(
-    private readonly deps: Pick<Deps, 'db' | 'store' | 'limits' | 'events'> & { config: Pick<Deps['config'], 'partSize' | 'presignTtl'> },
+    private readonly deps: Pick<Deps, 'db' | 'store' | 'limits' | 'events' | 'downloadEvents'> & { config: Pick<Deps['config'], 'partSize' | 'presignTtl'> },
     private readonly admission: Admission,
   ) {}
 
@@ -103,6 +103,8 @@ export class UploadService {
     const finalized = share.status !== 'uploading'
     const states = await Promise.all(files.map((f): Promise<UploadFileState> => (finalized ? Promise.resolve(fileState(f, true, [])) : this.fileState(f))))
     if (!finalized) return { id: share.id, status: 'uploading', files: states }
+    // this instance's latest download counts first (they are written in batches)
+    await this.deps.downloadEvents.flush()
     const tally = await sharesRepo.downloadTally(this.deps.db, share.id)
     const delivery: ShareDelivery = {
       downloads: tally.n,
