@@ -6,7 +6,9 @@
  *   BENCH_STORAGE=s3 BENCH_DB=postgres pnpm bench   # s3rver + a throwaway PostgreSQL
  *
  * Switches: BENCH_SIZE (2GiB), BENCH_STORAGE (disk | s3), BENCH_DB (pglite | postgres),
- * BENCH_DURATION (load test seconds, 10), BENCH_CONNECTIONS (100), BENCH_PART_SIZE (64MiB).
+ * BENCH_DURATION (load test seconds, 10), BENCH_CONNECTIONS (100), BENCH_PART_SIZE (64MiB),
+ * BENCH_ROUNDS (1): rounds of (d) and of (c), each alternating the app with its baseline; the
+ * figures are the medians (this machine is shared: one round says little).
  *
  * (a) server RSS while a BENCH_SIZE file is streamed up (PUT /api/upload/:name, like curl -T)
  *     and down (GET /api/shares/:id/download, following the 302);
@@ -22,7 +24,7 @@ import type { CreateShareResponse, DownloadResponse, SignPartsResponse, UploadRe
 import { parseDuration, parseSize } from '../backend/src/config'
 import { startPostgres, startS3, type ServiceHandle } from '../backend/test/support/services'
 import { startApp, type AppProcess } from '../test/support/app-server'
-import { autocannon, startBareServer } from './support/load'
+import { autocannon, startBareServer, type LoadResult } from './support/load'
 import { mib, rssBytes, sampleRss } from './support/rss'
 import { download, json, sendStream } from './support/streams'
 
@@ -34,6 +36,7 @@ const STORAGE = env.BENCH_STORAGE === 's3' ? 's3' : 'disk'
 const DB = env.BENCH_DB === 'postgres' ? 'postgres' : 'pglite'
 const DURATION = parseDuration(env.BENCH_DURATION ?? '10') ?? 10
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 100)
+const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? 1))
 
 function sizeOf(text: string): number {
   const n = parseSize(text)
@@ -94,9 +97,21 @@ async function main() {
     const limitedUp = await sendStream('PUT', `${base}/api/upload/limited.bin?maxDownloads=1000`, SIZE)
     if (limitedUp.status !== 201) throw new Error(`limited upload -> ${limitedUp.status}: ${limitedUp.body.slice(0, 500)}`)
     const limited = JSON.parse(limitedUp.body) as UploadResponse
-    const issued = await json<DownloadResponse>(`${base}/api/shares/${limited.id}/download`, { method: 'POST', body: {} })
-    const streamed = await sampleRss(pid, () => download(new URL(issued.url, base).toString()))
-    if (streamed.result.bytes !== SIZE || streamed.result.redirects !== 0) throw new Error(`app-streamed download: ${streamed.result.bytes} bytes, ${streamed.result.redirects} redirects`)
+    const streamOnce = async () => {
+      const issued = await json<DownloadResponse>(`${base}/api/shares/${limited.id}/download`, { method: 'POST', body: {} })
+      const streamed = await sampleRss(pid, () => download(new URL(issued.url, base).toString()))
+      if (streamed.result.bytes !== SIZE || streamed.result.redirects !== 0) throw new Error(`app-streamed download: ${streamed.result.bytes} bytes, ${streamed.result.redirects} redirects`)
+      return streamed
+    }
+    const streamed = await streamOnce()
+    // More rounds: the presigned download and the app-streamed one alternate, same file size.
+    const rounds = [{ presignedMiBPerSec: perSec(SIZE, down.result.ms), appStreamedMiBPerSec: perSec(SIZE, streamed.result.ms) }]
+    for (let i = 1; i < ROUNDS; i++) {
+      progress(`download round ${i + 1} of ${ROUNDS}: presigned, then app-streamed`)
+      const presigned = await download(`${base}/api/shares/${uploaded.id}/download`)
+      const app = await streamOnce()
+      rounds.push({ presignedMiBPerSec: perSec(SIZE, presigned.ms), appStreamedMiBPerSec: perSec(SIZE, app.result.ms) })
+    }
 
     // (b) the same byte count straight to storage through signed part URLs.
     progress('direct upload through signed part URLs')
@@ -109,22 +124,30 @@ async function main() {
     if (small.status !== 201 || smallShare.maxDownloads !== null) throw new Error(`small upload: ${small.status} ${small.body}`)
     // One call by hand first: a load test of error answers would measure nothing.
     await json<DownloadResponse>(`${base}/api/shares/${smallShare.id}/download`, { method: 'POST', body: {} })
-    const presign = await autocannon(`${base}/api/shares/${smallShare.id}/download`, {
-      connections: CONNECTIONS,
-      seconds: DURATION,
-      method: 'POST',
-      body: '{}',
-      headers: { 'content-type': 'application/json' },
-    })
-    const appRssAfterLoad = mib(rssBytes(pid) ?? 0)
+    const issuance = () =>
+      autocannon(`${base}/api/shares/${smallShare.id}/download`, {
+        connections: CONNECTIONS,
+        seconds: DURATION,
+        method: 'POST',
+        body: '{}',
+        headers: { 'content-type': 'application/json' },
+      })
+    const presignRounds: LoadResult[] = []
+    const bareRounds: LoadResult[] = []
     const bareServer = await startBareServer()
-    let bare
     try {
-      progress(`bare express route: ${CONNECTIONS} connections for ${DURATION}s`)
-      bare = await autocannon(`${bareServer.url}/bare`, { connections: CONNECTIONS, seconds: DURATION })
+      for (let i = 0; i < ROUNDS; i++) {
+        if (i > 0) progress(`presign load round ${i + 1} of ${ROUNDS}`)
+        presignRounds.push(await issuance())
+        progress(`bare express route: ${CONNECTIONS} connections for ${DURATION}s`)
+        bareRounds.push(await autocannon(`${bareServer.url}/bare`, { connections: CONNECTIONS, seconds: DURATION }))
+      }
     } finally {
       await bareServer.stop()
     }
+    const appRssAfterLoad = mib(rssBytes(pid) ?? 0)
+    const presign = medianLoad(presignRounds)
+    const bare = medianLoad(bareRounds)
 
     const uploadServer = { seconds: round(up.result.ms / 1000), mibPerSec: perSec(SIZE, up.result.ms) }
     const report = {
@@ -147,11 +170,16 @@ async function main() {
         appStreamed: { seconds: round(streamed.result.ms / 1000), mibPerSec: perSec(SIZE, streamed.result.ms) },
         // >= 1: streaming under a lease costs nothing next to the presigned download above
         appStreamedToPresignedRatio: round(perSec(SIZE, streamed.result.ms) / perSec(SIZE, down.result.ms)),
+        // BENCH_ROUNDS > 1: each round's pair, and the median ratio of the pairs
+        rounds,
+        medianRatio: round(median(rounds.map((r) => r.appStreamedMiBPerSec / r.presignedMiBPerSec))),
         serverRss: { ...streamed.rss, growthMiB: round(streamed.rss.peakMiB - streamed.rss.baselineMiB, 1) },
       },
       presignedDownload: {
         connections: CONNECTIONS,
         seconds: DURATION,
+        // medians over BENCH_ROUNDS rounds, each the app then the bare route
+        rounds: ROUNDS,
         app: presign,
         bareExpress: bare,
         appToBareRatio: round(presign.requestsPerSec / bare.requestsPerSec),
@@ -166,6 +194,24 @@ async function main() {
   } finally {
     await app?.stop()
     for (const s of services.reverse()) await s.stop()
+  }
+}
+
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? 0
+}
+
+/** Each figure's median over the rounds (requests and errors: summed). */
+function medianLoad(rounds: LoadResult[]): LoadResult {
+  return {
+    requestsPerSec: median(rounds.map((r) => r.requestsPerSec)),
+    p50Ms: median(rounds.map((r) => r.p50Ms)),
+    p99Ms: median(rounds.map((r) => r.p99Ms)),
+    requests: rounds.reduce((n, r) => n + r.requests, 0),
+    non2xx: rounds.reduce((n, r) => n + r.non2xx, 0),
+    errors: rounds.reduce((n, r) => n + r.errors, 0),
+    timeouts: rounds.reduce((n, r) => n + r.timeouts, 0),
   }
 }
 
