@@ -25,6 +25,8 @@ export interface AppEvents {
   userAccessChanged: { userId: string }
   /** an API token was revoked: sockets opened with it close */
   tokenRevoked: { tokenId: string }
+  /** a share's expiry (or another rule recipients see) was changed on this instance */
+  shareChanged: { shareId: string }
 }
 
 export type AppEventName = keyof AppEvents

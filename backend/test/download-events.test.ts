@@ -1,7 +1,8 @@
 /**
  * Downloads of unlimited shares are counted in batches (DOWNLOAD_COUNT_FLUSH): written within the
  * window and on shutdown, seen at once by the owner on the instance that served them, kept when the
- * database refuses a batch; limited shares are never batched. The real server on PGlite, over HTTP.
+ * database refuses a batch; limited shares are never batched. Their files are looked up once a
+ * second at most, and a deletion is seen at once. The real server on PGlite, over HTTP.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -90,6 +91,15 @@ describe('download counts of unlimited links, written in batches', () => {
     })
     expect((await stored(server.deps.db, share.id)).n).toBe(1)
     expect(server.deps.downloadEvents.waiting).toBe(0)
+    expect((await issue(share.id)).status).toBe(404)
+  })
+
+  it('an open link deleted by its owner answers 404 at once, though its file was looked up a moment before', async () => {
+    const share = await upload()
+    expect((await issue(share.id)).status).toBe(200)
+    expect((await issue(share.id)).status).toBe(200)
+    const deleted = await server.fetch(`/api/shares/${share.id}`, { method: 'DELETE', headers: { 'x-owner-token': share.ownerToken } })
+    expect(deleted.status).toBe(204)
     expect((await issue(share.id)).status).toBe(404)
   })
 

@@ -51,6 +51,7 @@ export class MySharesService {
       throw new AppError('invalid_input', `A share can live at most ${maxExpiry} seconds from its creation (until ${latest.toISOString()}).`)
     }
     if (!(await mySharesRepo.setExpiry(this.deps.db, shareId, user.id, expiresAt))) throw shareNotFound()
+    this.deps.events.emit('shareChanged', { shareId })
     return toMyShare({ ...share, expires_at: expiresAt }, baseUrl)
   }
 

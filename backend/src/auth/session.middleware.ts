@@ -64,7 +64,11 @@ export async function userOfSession(deps: Pick<Deps, 'db'>, userId: string | und
 export function authMiddlewares(deps: Deps, tokens: Pick<TokenService, 'authenticate'>): RequestHandler[] {
   const sessions = sessionMiddleware(deps)
   const onApi = (req: Request) => req.path.startsWith('/api/')
-  const session: RequestHandler = (req, res, next) => (onApi(req) && req.get('authorization') === undefined ? sessions(req, res, next) : next())
+  // Only the sign-in routes (/api/auth/…) start a session; elsewhere a request without the session
+  // cookie has none to load, so it skips the session machinery (a new id, hooks on the response).
+  const mayHaveSession = (req: Request) => req.path.startsWith('/api/auth/') || (req.headers.cookie?.includes(`${SESSION_COOKIE}=`) ?? false)
+  const session: RequestHandler = (req, res, next) =>
+    onApi(req) && req.get('authorization') === undefined && mayHaveSession(req) ? sessions(req, res, next) : next()
   const viewer: RequestHandler = async (req, _res, next) => {
     const bearer = onApi(req) ? bearerOf(req) : undefined
     if (bearer !== undefined) {

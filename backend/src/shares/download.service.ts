@@ -11,6 +11,7 @@ import { contentDisposition, safeContentType, type ByteRange, type OpenedBlob } 
 import { absolute, storage } from './common'
 import { hashToken, newId, tokenMatches } from './ids'
 import { LeaseMeter } from './lease-meter'
+import { OpenLinks } from './open-links'
 import type { PasswordGate } from './password-gate'
 import { waitInWords } from '../http/in-words'
 
@@ -33,6 +34,9 @@ export interface FileResponse {
   body: Readable | null
   transfer?: TransferInfo
 }
+
+/** How long an open link's file is trusted without reading it again (see OpenLinks). */
+const OPEN_LINK_TTL_MS = 1000
 
 /** Lease tokens: `<lease id>.<secret>`; only the secret's hash is stored. */
 const LEASE_TOKEN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})$/
@@ -57,12 +61,19 @@ type Deps_ = Pick<Deps, 'db' | 'store' | 'limits' | 'events' | 'logger' | 'setti
  * whole share: within its lease the holder may fetch every file, each resumable with Range.
  */
 export class DownloadService {
+  /** open links' files, read at most once a second each (what changes them makes this instance forget them) */
+  private readonly openLinks = new OpenLinks({ ttlMs: OPEN_LINK_TTL_MS })
+
   constructor(
     private readonly deps: Deps_,
     private readonly passwords: PasswordGate,
     /** library links: their files are served by the app from LIBRARY_DIR, not from the store */
     private readonly library?: LibrarySigner,
-  ) {}
+  ) {
+    deps.events.on('shareDeleted', ({ shareId }) => this.openLinks.forget(shareId))
+    deps.events.on('shareChanged', ({ shareId }) => this.openLinks.forget(shareId))
+    deps.events.on('userAccessChanged', () => this.openLinks.clear())
+  }
 
   async metadata(shareId: string, password: string | undefined, viewer: Viewer): Promise<ShareMetadata> {
     const share = await sharesRepo.findLive(this.deps.db, shareId)
@@ -117,8 +128,11 @@ export class DownloadService {
     const userId = viewer.user?.id ?? null
     // The common case in one statement: an unlimited share without a password.
     if (o.lease === undefined) {
-      const open = await downloadsRepo.unlimitedFile(db, { shareId, fileId, openOnly: true })
-      if (open) return this.presigned(open, userId, baseUrl)
+      const open = this.openLinks.get(shareId, fileId) ?? (await downloadsRepo.unlimitedFile(db, { shareId, fileId, openOnly: true }))
+      if (open) {
+        this.openLinks.remember(shareId, fileId, open)
+        return this.presigned(open, userId, baseUrl)
+      }
     }
     const share = await downloadsRepo.liveShare(db, shareId)
     if (!share) throw shareNotFound()

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest'
+import type { DownloadFile } from '../db/downloads.repo'
+import { OpenLinks } from './open-links'
+
+const HOUR = 3_600_000
+const fileOf = (shareId: string, id: string, expiresAt: number): DownloadFile => ({
+  id,
+  share_id: shareId,
+  name: `${id}.txt`,
+  path: '',
+  size: 1,
+  content_type: 'text/plain',
+  storage_key: `k/${id}`,
+  completed_at: new Date(0),
+  expires_at: new Date(expiresAt),
+})
+
+function setup(ttlMs = 1000, maxEntries?: number) {
+  let now = 1_000_000
+  const links = new OpenLinks({ ttlMs, maxEntries, now: () => now })
+  return { links, at: () => now, advance: (ms: number) => (now += ms) }
+}
+
+describe('open links remembered for a second', () => {
+  it('a file read once is served from memory until its second is up, then read again', () => {
+    const { links, at, advance } = setup()
+    const f = fileOf('s1', 'f1', at() + HOUR)
+    expect(links.get('s1', null)).toBeNull()
+    links.remember('s1', null, f)
+    expect(links.get('s1', null)).toBe(f)
+    advance(999)
+    expect(links.get('s1', null)).toBe(f)
+    advance(1)
+    expect(links.get('s1', null)).toBeNull()
+  })
+
+  it('never past the share expiry: within its last second the database is asked again', () => {
+    const { links, at, advance } = setup(10_000)
+    links.remember('s1', null, fileOf('s1', 'f1', at() + 1500))
+    expect(links.get('s1', null)).not.toBeNull()
+    advance(600)
+    expect(links.get('s1', null)).toBeNull()
+  })
+
+  it('a deleted or changed share is forgotten at once, with all its files; other shares stay', () => {
+    const { links, at } = setup()
+    links.remember('s1', null, fileOf('s1', 'f1', at() + HOUR))
+    links.remember('s1', 'f2', fileOf('s1', 'f2', at() + HOUR))
+    links.remember('s2', null, fileOf('s2', 'g1', at() + HOUR))
+    links.forget('s1')
+    expect(links.get('s1', null)).toBeNull()
+    expect(links.get('s1', 'f2')).toBeNull()
+    expect(links.get('s2', null)?.id).toBe('g1')
+    links.clear()
+    expect(links.size).toBe(0)
+  })
+
+  it('the single-file form and a named file are separate entries (a multi-file share has no single file)', () => {
+    const { links, at } = setup()
+    links.remember('s1', 'f1', fileOf('s1', 'f1', at() + HOUR))
+    expect(links.get('s1', null)).toBeNull()
+    expect(links.get('s1', 'f1')?.id).toBe('f1')
+  })
+
+  it('a flood of distinct links keeps at most maxEntries, dropping the oldest', () => {
+    const { links, at } = setup(1000, 3)
+    for (const id of ['a', 'b', 'c', 'd']) links.remember(id, null, fileOf(id, id, at() + HOUR))
+    expect(links.size).toBe(3)
+    expect(links.get('a', null)).toBeNull()
+    expect(links.get('d', null)?.id).toBe('d')
+  })
+})
