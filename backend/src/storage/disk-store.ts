@@ -52,6 +52,9 @@ export interface DiskStoreOptions {
  * Keys are server-generated; each one is still checked against a strict pattern and must resolve
  * inside the store, so no caller mistake can reach a path outside it.
  */
+/** Files are read in 256 KiB chunks (not 64 KiB): a quarter of the trips through the streams on their way out. */
+export const READ_CHUNK = 256 * 1024
+
 export class DiskStore implements BlobStore {
   readonly kind = 'disk' as const
   readonly dir: string
@@ -375,7 +378,7 @@ export class DiskStore implements BlobStore {
       await handle.close()
       return { body: Readable.from([]), size }
     }
-    return { body: handle.createReadStream(range ? { start: range.start, end: range.end } : {}), size }
+    return { body: handle.createReadStream({ ...(range ? { start: range.start, end: range.end } : {}), highWaterMark: READ_CHUNK }), size }
   }
 
   async delete(key: string): Promise<void> {
