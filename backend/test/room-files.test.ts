@@ -2,7 +2,7 @@
  * Files left in a P2P room ("Leave in this room"): uploaded through the share upload API, seen by
  * everyone in the room including those who join later, downloaded through short-lived signed URLs,
  * removed by the member who left them, gone from storage once they expire. The real server over
- * Socket.IO and HTTP, on PGlite + disk and PostgreSQL + S3 (s3rver).
+ * Socket.IO and HTTP, on PGlite + disk (rooms in memory) and PostgreSQL + S3 (s3rver) + Redis (rooms in Redis).
  */
 import { randomBytes } from 'node:crypto'
 import type { LeftUpload, RoomFile } from '@sharesync/protocol'
@@ -11,19 +11,21 @@ import { Janitor } from '../src/jobs/janitor'
 import { apiOf } from './support/browser-upload'
 import { startTestServer, type TestServer } from './support/harness'
 import { collect, connectRooms, nextEvent, until, type RoomsClient } from './support/rooms-client'
-import { createDatabase, startPostgres, startS3, type ServiceHandle } from './support/services'
+import { createDatabase, startPostgres, startRedis, startS3, type ServiceHandle } from './support/services'
 
 let pg: ServiceHandle
+let redis: ServiceHandle
 let s3: Awaited<ReturnType<typeof startS3>>
 beforeAll(async () => {
-  ;[pg, s3] = await Promise.all([startPostgres(), startS3()])
+  ;[pg, redis, s3] = await Promise.all([startPostgres(), startRedis(), startS3()])
 })
 afterAll(async () => {
-  await Promise.all([pg?.stop(), s3?.stop()])
+  await Promise.all([pg?.stop(), redis?.stop(), s3?.stop()])
 })
 
-roomFilesSuite('PGlite + disk store', async () => ({}))
-roomFilesSuite('PostgreSQL + S3 (s3rver)', async () => ({ DATABASE_URL: await createDatabase(pg.url, 'room_files'), ...s3.env }))
+roomFilesSuite('PGlite + disk store (rooms in memory)', async () => ({}))
+// The scaled-out setup: rooms (and the kept empty ones) live in Redis.
+roomFilesSuite('PostgreSQL + S3 (s3rver) + Redis', async () => ({ DATABASE_URL: await createDatabase(pg.url, 'room_files'), REDIS_URL: redis.url, ...s3.env }))
 
 function roomFilesSuite(name: string, env: () => Promise<Record<string, string>>) {
   describe(`files left in a room, on ${name}`, () => {
