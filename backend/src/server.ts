@@ -41,6 +41,7 @@ import { listenAdminSocket } from './ops/admin-socket'
 import { openApiRouter } from './openapi/openapi.routes'
 import { TokenService } from './tokens/token.service'
 import { tokensRouter } from './tokens/tokens.routes'
+import { roomFilesRouter } from './rooms/room-files.routes'
 import { createFileRequests } from './requests/requests'
 import { requestsRouter } from './requests/requests.routes'
 
@@ -105,6 +106,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
       monitorRouter(deps, () => realtime.stopDownload),
       notificationsRouter(deps, notifications),
       rtcRouter(deps),
+      roomFilesRouter(deps, () => realtime.rooms),
       openApiRouter(deps),
       tokensRouter(tokens),
       requestsRouter(deps, createFileRequests(deps, shares)),

@@ -191,6 +191,21 @@ function roomFilesSuite(name: string, env: () => Promise<Record<string, string>>
       expect((await download(b, file.id)).equals(bytes)).toBe(true)
     })
 
+    it("GET /api/rooms/files lists a room's files for whoever holds its link; a wrong link gets 404, a malformed one 400", async () => {
+      const { a, secret } = await room()
+      const file = await leave(a, randomBytes(100))
+      const api = apiOf(server.url)
+      const listed = await api<{ files: RoomFile[] }>('/api/rooms/files', { headers: { 'x-room-secret': secret } })
+      expect(listed.status).toBe(200)
+      expect(listed.body.files).toEqual([file])
+      const wrong = await api<{ error: { code: string } }>('/api/rooms/files', { headers: { 'x-room-secret': randomBytes(18).toString('base64url') } })
+      expect([wrong.status, wrong.body.error.code]).toEqual([404, 'room_not_found'])
+      for (const bad of ['', 'short', 'x'.repeat(200), '../../etc/passwd-aaaaaaaaaaaaaaaaaaaa']) {
+        const res = await api<{ error: { code: string } }>('/api/rooms/files', { headers: { 'x-room-secret': bad } })
+        expect([res.status, res.body.error.code], bad).toEqual([400, 'invalid_input'])
+      }
+    })
+
     it('the member who left a file removes it: the room hears it, its blob is deleted, nobody gets it any more', async () => {
       const { a, secret } = await room()
       const { s: b } = await join(secret)

@@ -21,18 +21,23 @@ export type RoomFileRef = z.input<typeof RoomFileRef>
 
 export const ListRoomFiles = z.object({}).strict()
 
-export interface RoomFile {
-  /** the room file's id (its share's id) */
-  id: string
-  name: string
-  size: number
-  type: string
-  /** the member who left it (`peerId` as in the room; `name` as it was then) */
-  leftBy: { peerId: string; name: string }
-  leftAt: string
-  /** when it is deleted from storage */
-  expiresAt: string
-}
+const isoTime = z.string().meta({ format: 'date-time' })
+
+export const RoomFileSchema = z
+  .object({
+    /** the room file's id (its share's id) */
+    id: z.string(),
+    name: z.string(),
+    size: z.number().int(),
+    type: z.string(),
+    /** the member who left it (`peerId` as in the room; `name` as it was then) */
+    leftBy: z.object({ peerId: z.string(), name: z.string() }),
+    leftAt: isoTime,
+    /** when it is deleted from storage */
+    expiresAt: isoTime,
+  })
+  .meta({ id: 'RoomFile' })
+export type RoomFile = z.infer<typeof RoomFileSchema>
 
 /** The answer to `files:leave`: what the share upload API needs to upload the file. */
 export interface LeftUpload {
@@ -48,8 +53,10 @@ export interface RoomFileUrl {
   expiresAt: string
 }
 
-/** REST: GET /api/rooms/files with the room's link secret in `X-Room-Secret`. */
+/**
+ * REST: GET /api/rooms/files with the room's link secret in `X-Room-Secret` (the room's link is what
+ * lets anyone join it, so it is what lets them see its files): for scripts and pages outside the room.
+ */
 export const ROOM_SECRET_HEADER = 'x-room-secret'
-export interface RoomFilesResponse {
-  files: RoomFile[]
-}
+export const RoomFilesResponse = z.object({ files: z.array(RoomFileSchema) }).meta({ id: 'RoomFilesResponse' })
+export type RoomFilesResponse = z.infer<typeof RoomFilesResponse>

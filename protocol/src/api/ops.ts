@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { BlobGetQuery, BlobPartParams, BlobPartQuery } from '../blobs'
-import { IceServersResponse } from '../rooms'
+import { RoomFilesResponse } from '../room-files'
+import { IceServersResponse, RoomSecret } from '../rooms'
 import { routes } from './route'
 
 const Health = z
@@ -21,6 +22,13 @@ export const opsRoutes = routes([
   { method: 'get', path: '/api/health/ready', tag: 'Operations', auth: 'public', summary: 'Readiness for balancers: 503 naming what is down, or while draining', responses: { 200: Health, 503: Health } },
   { method: 'get', path: '/metrics', tag: 'Operations', auth: 'public', summary: 'Prometheus metrics (METRICS_TOKEN as a Bearer token when set; loopback only otherwise)', responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } }, errors: ['unauthorized', 'forbidden'] },
   { method: 'get', path: '/api/openapi.json', tag: 'Operations', auth: 'public', summary: 'This document: OpenAPI 3.1, generated from the protocol\'s schemas', responses: { 200: { description: 'the OpenAPI document', contentType: 'application/json' } } },
+  {
+    method: 'get', path: '/api/rooms/files', tag: 'Peer to peer', auth: 'public',
+    summary: "The files left in a room (its link's secret in X-Room-Secret); downloads go through the room's members (files:url)",
+    headers: z.object({ 'x-room-secret': RoomSecret }),
+    responses: { 200: RoomFilesResponse },
+    errors: ['invalid_input', 'room_not_found', 'rate_limited'],
+  },
   { method: 'get', path: '/api/rtc/ice-servers', tag: 'Peer to peer', auth: 'public', summary: 'STUN/TURN servers for WebRTC, with time-limited TURN credentials', responses: { 200: IceServersResponse }, errors: ['rate_limited'] },
   {
     method: 'put', path: '/api/blobs/parts/:uploadId/:partNumber', tag: 'Storage (disk)', auth: 'signed',
