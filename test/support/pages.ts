@@ -24,10 +24,10 @@ export interface AxeViolation {
 }
 
 /**
- * Runs axe-core in the page and returns the violations of serious or critical impact.
+ * Runs axe-core in the page and returns every violation, of any impact.
  * The page's CSP forbids inline scripts: the browser context must be created with bypassCSP.
  */
-export async function seriousA11yViolations(page: Page): Promise<AxeViolation[]> {
+export async function a11yViolations(page: Page): Promise<AxeViolation[]> {
   const loaded = await page.evaluate(() => typeof (window as unknown as { axe?: unknown }).axe !== 'undefined')
   if (!loaded) await page.addScriptTag({ content: AXE_SOURCE })
   const violations = await page.evaluate(async () => {
@@ -40,7 +40,12 @@ export async function seriousA11yViolations(page: Page): Promise<AxeViolation[]>
       nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })),
     }))
   })
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+  return violations
+}
+
+/** The violations of serious or critical impact (see `a11yViolations`). */
+export async function seriousA11yViolations(page: Page): Promise<AxeViolation[]> {
+  return (await a11yViolations(page)).filter((v) => v.impact === 'serious' || v.impact === 'critical')
 }
 
 /** A readable one-line-per-node summary for assertion messages. */
@@ -63,10 +68,11 @@ export function leaveWhenAsked(target: Page | BrowserContext): void {
   target.on('dialog', (dialog) => void (dialog.type() === 'beforeunload' ? dialog.accept() : dialog.dismiss()))
 }
 
-export async function screenshot(page: Page, name: string): Promise<string> {
+/** The whole page, or with `{ fullPage: false }` what is on screen (fixed bars where they sit). */
+export async function screenshot(page: Page, name: string, opts: { fullPage?: boolean } = {}): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true })
   const path = join(SCREENSHOT_DIR, `${name}.png`)
-  await page.screenshot({ path, fullPage: true })
+  await page.screenshot({ path, fullPage: opts.fullPage ?? true })
   return path
 }
 

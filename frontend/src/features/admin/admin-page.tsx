@@ -124,7 +124,10 @@ function Dashboard({ me }: { me: Me }) {
             <UsersSection me={me} onChanged={refreshSoon} />
           </TabPanel>
           <TabPanel>
-            <Card aria-label={t('admin.tabs.downloads')}>
+            <Card className="space-y-3" aria-labelledby="downloads-heading">
+              <h2 id="downloads-heading" className="text-lg font-semibold">
+                {t('admin.tabs.downloads')}
+              </h2>
               <DownloadsView scope="admin" />
             </Card>
           </TabPanel>

@@ -61,7 +61,9 @@ export function TableScroll({ label, children }: { label: string; children: Reac
   return (
     <div
       role="region"
-      aria-label={label}
+      // "… table": the section around it is often named by the same heading ("Shares"), and two
+      // landmarks with one name cannot be told apart.
+      aria-label={`${label} table`}
       tabIndex={0}
       className="relative -mx-4 overflow-x-auto px-4 focus:outline-none focus-visible:outline-2 focus-visible:outline-indigo-500 sm:mx-0 sm:px-0"
     >

@@ -128,6 +128,12 @@ export function SharesSection({ onChanged }: { onChanged: () => void }) {
                     <td className={tdClass}>
                       {s.downloads}
                       {s.maxDownloads !== null ? ` / ${s.maxDownloads}` : ''}
+                      {/* The one rule of limits on several files, in the words the upload options and the share page use. */}
+                      {s.maxDownloads !== null && s.fileCount > 1 && (
+                        <div className="text-xs text-slate-600 dark:text-slate-400" data-testid="download-rule">
+                          {t('share.oneVisit', { count: s.fileCount })}
+                        </div>
+                      )}
                     </td>
                     <td className={tdClass}>
                       {t(`admin.shareStatus.${s.status}`)}

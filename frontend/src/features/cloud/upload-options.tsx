@@ -159,6 +159,11 @@ export function UploadOptions({
                 </option>
               ))}
             </Select>
+            {downloads !== 'unlimited' && files.length > 1 && (
+              <Description className="mt-1 text-sm text-slate-600 dark:text-slate-400" data-testid="download-rule">
+                {t('share.oneVisit', { count: files.length })}
+              </Description>
+            )}
           </Field>
           <div className="sm:col-span-2">
             <label className="flex min-h-11 items-center gap-3 text-sm font-semibold">
