@@ -1,9 +1,14 @@
 /**
  * What a person meets around a transfer: leaving the page while bytes are moving asks "Leave page?"
  * first (and no longer once they stopped), and an incoming P2P offer on a phone is a dialog in view,
- * naming the files, with the tab's title saying so until it is answered.
+ * naming the files (with thumbnails of the pictures), with the tab's title saying so until it is
+ * answered and a notification when the page is hidden; a compact progress bar stays on a phone's
+ * screen while bytes move, and "Save all" saves every received file.
  */
+import { truncateSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Browser, CDPSession, Dialog, Page } from 'playwright-core'
+import { PNG } from 'pngjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { formatBytes } from '../frontend/src/lib/format'
 import { startApp, type AppProcess } from './support/app-server'
@@ -14,6 +19,8 @@ import { enterRoom, send, type Device } from './support/p2p'
 import { screenshot, VIEWPORTS } from './support/pages'
 
 const MiB = 1024 * 1024
+/** The app under a name that is not localhost: a plain-http origin, as on a LAN. */
+const LAN_HOST = 'sharesync.lan'
 
 let app: AppProcess
 let browser: Browser
@@ -21,7 +28,7 @@ let files: ReturnType<typeof tempDir>
 
 beforeAll(async () => {
   files = tempDir()
-  ;[app, browser] = await Promise.all([startApp({ UPLOAD_RATE_LIMIT: '1000/1h', SHARE_CREATE_RATE_LIMIT: '1000/1h' }), launchBrowser()])
+  ;[app, browser] = await Promise.all([startApp({ UPLOAD_RATE_LIMIT: '1000/1h', SHARE_CREATE_RATE_LIMIT: '1000/1h' }), launchBrowser([`--host-resolver-rules=MAP ${LAN_HOST} 127.0.0.1`])])
 })
 afterAll(async () => {
   await app?.stop()
@@ -65,6 +72,65 @@ async function uplink(cdp: CDPSession, bytesPerSecond: number) {
   })
 }
 
+/** A real picture: a w×h PNG with a colour gradient. */
+function pngFile(name: string, w: number, h: number): string {
+  const png = new PNG({ width: w, height: h })
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const i = (y * w + x) * 4
+      png.data[i] = (x * 255) / w
+      png.data[i + 1] = (y * 255) / h
+      png.data[i + 2] = 128
+      png.data[i + 3] = 255
+    }
+  const path = join(files.dir, name)
+  writeFileSync(path, PNG.sync.write(png))
+  return path
+}
+
+/** A phone (390×844, touch) in the P2P app under `name`, with localStorage switches set first. */
+async function phone(name: string, storage: Record<string, string> = {}, init?: string): Promise<Device> {
+  const context = await browser.newContext({ viewport: VIEWPORTS.phone, hasTouch: true, isMobile: true, acceptDownloads: true })
+  context.setDefaultTimeout(60_000)
+  await context.addInitScript(
+    (entries: [string, string][]) => {
+      for (const [k, v] of entries) localStorage.setItem(k, v)
+    },
+    Object.entries({ 'sharesync.p2p.name': name, ...storage }),
+  )
+  if (init) await context.addInitScript(init)
+  const page = await context.newPage()
+  const d: Device = { name, context, page, errors: [] }
+  page.on('pageerror', (err) => d.errors.push(err.message))
+  return d
+}
+
+/**
+ * The page is in the background (another tab is in front), and every notification it shows is
+ * recorded (the real one is still shown).
+ */
+const HIDDEN_PAGE = `
+  Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => 'hidden' })
+  Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => true })
+  window.__notifications = []
+  if (window.Notification) {
+    const Real = window.Notification
+    window.Notification = class extends Real {
+      constructor(title, options) {
+        super(title, options)
+        window.__notifications.push({ title, body: options && options.body })
+      }
+    }
+  }
+`
+
+/** Whether the element is entirely inside the viewport (no scrolling needed to see it). */
+const inView = (page: Page, testId: string) =>
+  page.getByTestId(testId).evaluate((el) => {
+    const r = el.getBoundingClientRect()
+    return r.height > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth
+  })
+
 describe('leaving mid-transfer, and offers on a phone', () => {
   it('a reload during an upload asks "Leave page?" (Stay keeps it going); once the link is ready, or the upload cancelled, a reload does not ask', async () => {
     const context = await browser.newContext({ serviceWorkers: 'block' })
@@ -107,20 +173,6 @@ describe('leaving mid-transfer, and offers on a phone', () => {
   })
 
   it('on a 390×844 phone an offer is a dialog in view naming the files, the title says so until it is accepted with one tap, and a reload mid-transfer asks first', async () => {
-    const phone = async (name: string, storage: Record<string, string> = {}): Promise<Device> => {
-      const context = await browser.newContext({ viewport: VIEWPORTS.phone, hasTouch: true, isMobile: true, acceptDownloads: true })
-      context.setDefaultTimeout(60_000)
-      await context.addInitScript(
-        (entries: [string, string][]) => {
-          for (const [k, v] of entries) localStorage.setItem(k, v)
-        },
-        Object.entries({ 'sharesync.p2p.name': name, ...storage }),
-      )
-      const page = await context.newPage()
-      const d: Device = { name, context, page, errors: [] }
-      page.on('pageerror', (err) => d.errors.push(err.message))
-      return d
-    }
     // The sender goes slowly (the page's test switch), so the transfer is still running at the reload.
     const [a, b] = await Promise.all([phone('Alice phone', { 'sharesync.p2p.sendRate': String(300_000) }), phone('Bob phone')])
     try {
@@ -168,6 +220,137 @@ describe('leaving mid-transfer, and offers on a phone', () => {
       expect([...a.errors, ...b.errors]).toEqual([])
     } finally {
       await Promise.all([a.context.close(), b.context.close()])
+    }
+  })
+
+  it('a hidden phone is notified of an offer showing thumbnails of the pictures only; both phones keep a compact progress bar in view while bytes move; "Save all" saves every received file', async () => {
+    const [a, b] = await Promise.all([
+      phone('Alice phone', { 'sharesync.p2p.sendRate': String(400_000) }),
+      phone('Bob phone', {}, HIDDEN_PAGE),
+    ])
+    try {
+      await b.context.grantPermissions(['notifications'], { origin: app.url })
+      await enterRoom(app.url, [a, b])
+      const paths = [
+        pngFile('beach.png', 640, 480),
+        pngFile('tall-portrait.png', 200, 900),
+        // Not raster pictures: no thumbnail (an SVG is never drawn from a peer's bytes).
+        join(files.dir, 'drawing.svg'),
+        randomFile(files.dir, 'video.mp4', 1_200_000),
+      ]
+      writeFileSync(paths[2]!, '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>')
+      await send(a, paths, 'Bob phone')
+
+      const offer = b.page.getByRole('dialog', { name: 'Incoming files from Alice phone' })
+      await offer.waitFor()
+      const thumbs = offer.getByTestId('offer-thumbnail')
+      await expect.poll(() => thumbs.count()).toBe(2)
+      for (const src of await thumbs.evaluateAll((imgs) => imgs.map((i) => (i as HTMLImageElement).src))) {
+        expect(src).toMatch(/^data:image\/jpeg;base64,/)
+        expect(src.length).toBeLessThanOrEqual(8 * 1024)
+      }
+      // Decoded and drawn: the pictures show (not a broken image).
+      expect(await thumbs.evaluateAll((imgs) => imgs.map((i) => (i as HTMLImageElement).naturalWidth > 0))).toEqual([true, true])
+      const notes = await b.page.evaluate(
+        () => (window as unknown as { __notifications: { title: string; body: string }[] }).__notifications,
+      )
+      expect(notes).toEqual([
+        { title: 'Incoming files from Alice phone', body: 'beach.png, tall-portrait.png, drawing.svg and 1 more · tap to answer' },
+      ])
+      await screenshot(b.page, 'offer-thumbnails-390x844-light')
+
+      await offer.getByRole('button', { name: 'Accept' }).tap()
+      // Both phones, scrolled to the top of the room: the compact bar is on screen while bytes move.
+      for (const d of [a, b]) {
+        await d.page.getByTestId('compact-progress').waitFor()
+        await d.page.evaluate(() => window.scrollTo(0, 0))
+        expect(await inView(d.page, 'compact-progress'), d.name).toBe(true)
+        expect(await d.page.getByTestId('compact-progress').textContent()).toMatch(
+          d === a ? /^Sending to Bob phone\d+ %/ : /^Receiving from Alice phone\d+ %/,
+        )
+      }
+      await screenshot(a.page, 'compact-progress-390x844-light', { fullPage: false })
+      await b.page.locator('[data-testid=transfer][data-direction=receive][data-phase=completed]').waitFor()
+      await expect.poll(() => b.page.getByTestId('compact-progress').count()).toBe(0)
+
+      const saved: string[] = []
+      b.page.on('download', (d) => saved.push(d.suggestedFilename()))
+      await b.page.getByRole('button', { name: 'Save all (4 files)' }).tap()
+      await expect.poll(() => saved.length).toBe(4)
+      expect(saved.sort()).toEqual(['beach.png', 'drawing.svg', 'tall-portrait.png', 'video.mp4'])
+      expect([...a.errors, ...b.errors]).toEqual([])
+    } finally {
+      await Promise.all([a.context.close(), b.context.close()])
+    }
+  })
+
+  it('on a plain-http LAN page, an offer of a file too big for memory says the real limit and offers a cloud link instead', async () => {
+    const [a, b] = await Promise.all([phone('Alice phone'), phone('Bob phone')])
+    try {
+      const lan = `http://${LAN_HOST}:${app.port}`
+      await enterRoom(lan, [a, b])
+      // 600 MB that take no disk: the offer is answered before any byte is read.
+      const big = join(files.dir, 'holiday-video.mov')
+      writeFileSync(big, '')
+      truncateSync(big, 600 * 1024 * 1024)
+      await send(a, big, 'Bob phone')
+      const offer = b.page.getByRole('dialog', { name: 'Incoming files from Alice phone' })
+      const warning = offer.getByTestId('memory-warning')
+      await warning.waitFor()
+      const text = (await warning.textContent()) ?? ''
+      expect(text).toContain(`about ${formatBytes(512 * MiB)} per file`)
+      expect(text).toContain(`holiday-video.mov is ${formatBytes(600 * MiB)}`)
+      expect(text).toContain('cloud link')
+      expect(text).not.toMatch(/https|localhost/)
+      await screenshot(b.page, 'offer-memory-warning-390x844-light', { fullPage: false })
+      await offer.getByRole('button', { name: 'Decline' }).tap()
+      await a.page.locator('[data-testid=transfer][data-direction=send][data-phase=declined]').waitFor()
+      expect([...a.errors, ...b.errors]).toEqual([])
+    } finally {
+      await Promise.all([a.context.close(), b.context.close()])
+    }
+  })
+})
+
+describe('the home page, pasted into and on a phone', () => {
+  it('pasted text offers a text share that opens with the text filled in; pasted files are picked; a phone is not told to drop files', async () => {
+    const context = await browser.newContext({ viewport: VIEWPORTS.laptop })
+    try {
+      const page = await context.newPage()
+      await page.goto(`${app.url}/`)
+      await page.getByRole('heading', { name: 'Share files, your way' }).waitFor()
+      expect(await page.getByTestId('picker-hint').innerText()).toMatch(/drop files and folders anywhere, or paste with Ctrl\+V/)
+      // What the browser delivers for Ctrl+V of copied text.
+      const paste = (what: 'text' | 'file') =>
+        page.evaluate((kind) => {
+          const clip = new DataTransfer()
+          if (kind === 'text') clip.setData('text/plain', 'Wi-Fi: guest / hunter2')
+          else clip.items.add(new File(['png'], 'pasted.png', { type: 'image/png' }))
+          document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: clip, bubbles: true, cancelable: true }))
+        }, what)
+      await paste('text')
+      const offer = page.getByTestId('pasted-text')
+      await offer.waitFor()
+      expect(await offer.textContent()).toContain('You pasted text (22 characters), not files.')
+      await screenshot(page, 'home-pasted-text-1280x800-light', { fullPage: false })
+      await offer.getByRole('link', { name: 'Share this text' }).click()
+      await page.waitForURL(/\/text$/)
+      await expect.poll(() => page.getByRole('textbox').first().inputValue()).toBe('Wi-Fi: guest / hunter2')
+
+      await page.goto(`${app.url}/`)
+      await page.getByRole('heading', { name: 'Share files, your way' }).waitFor()
+      await paste('file')
+      await page.getByRole('heading', { name: 'Create a link' }).waitFor()
+      expect(await page.getByRole('list', { name: 'Selected files' }).textContent()).toContain('pasted.png')
+
+      await page.setViewportSize(VIEWPORTS.phone)
+      await page.goto(`${app.url}/`)
+      await page.getByRole('heading', { name: 'Share files, your way' }).waitFor()
+      const hint = await page.getByTestId('picker-hint').innerText()
+      expect(hint).not.toMatch(/drop|Ctrl/i)
+      expect(hint).toContain('share a text')
+    } finally {
+      await context.close()
     }
   })
 })

@@ -21,6 +21,13 @@ const FileIndex = z.number().int().min(0).max(MAX_P2P_FILES - 1)
 const Offset = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
 const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/)
 
+/** A thumbnail is a small raster image as a data: URL (never SVG or HTML), at most this many characters. */
+export const MAX_THUMBNAIL_CHARS = 8 * 1024
+export const Thumbnail = z
+  .string()
+  .max(MAX_THUMBNAIL_CHARS)
+  .regex(/^data:image\/(jpeg|png|webp);base64,[A-Za-z0-9+/]+={0,2}$/)
+
 export const PeerFile = z.object({
   id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
   name: z.string().min(1).max(1024),
@@ -28,6 +35,8 @@ export const PeerFile = z.object({
   type: z.string().max(255),
   /** the sender's File.lastModified: a re-picked file after a reload must be the same file */
   lastModified: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+  /** an image's thumbnail, made by the sender; anything else in its place is dropped, not the offer */
+  thumb: Thumbnail.optional().catch(undefined),
 })
 export type PeerFile = z.infer<typeof PeerFile>
 

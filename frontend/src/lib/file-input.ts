@@ -3,12 +3,15 @@ import { droppedFiles } from './file-paths'
 
 /**
  * Files from anywhere on the page: drag and drop (files and whole folders) over the whole window and paste (Ctrl+V) of files
- * or images from the clipboard. Returns whether a drag is currently over the window (for an overlay).
+ * or images from the clipboard; pasted text (no file) goes to `onText`. Returns whether a drag is currently over the
+ * window (for an overlay).
  */
-export function usePageFileInput(onFiles: (files: File[]) => void, enabled = true): { dragging: boolean } {
+export function usePageFileInput(onFiles: (files: File[]) => void, enabled = true, onText?: (text: string) => void): { dragging: boolean } {
   const [dragging, setDragging] = useState(false)
   const handler = useRef(onFiles)
   handler.current = onFiles
+  const textHandler = useRef(onText)
+  textHandler.current = onText
 
   useEffect(() => {
     if (!enabled) return
@@ -50,6 +53,12 @@ export function usePageFileInput(onFiles: (files: File[]) => void, enabled = tru
       if (files.length) {
         e.preventDefault()
         handler.current(files)
+        return
+      }
+      const text = e.clipboardData?.getData('text/plain') ?? ''
+      if (text.trim() && textHandler.current) {
+        e.preventDefault()
+        textHandler.current(text)
       }
     }
     window.addEventListener('dragenter', onEnter)

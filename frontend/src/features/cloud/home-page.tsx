@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'react'
 import { Trans, useTranslation } from 'react-i18next'
 import { useSearchParams } from 'react-router-dom'
 import { Alert } from '../../components/alert'
-import { ButtonLink } from '../../components/button'
+import { Button, ButtonLink } from '../../components/button'
 import { Link } from 'react-router-dom'
 import { Card } from '../../components/card'
 import { DropOverlay, FilePicker } from '../../components/file-picker'
@@ -67,7 +67,9 @@ export function HomePage() {
     }
     setFiles((prev) => [...prev, ...more])
   }
-  const { dragging } = usePageFileInput(addFiles, !uploading)
+  // Pasted text is not a file: the page offers to share it as a text.
+  const [pastedText, setPastedText] = useState<string | null>(null)
+  const { dragging } = usePageFileInput(addFiles, !uploading, setPastedText)
 
   usePageTitle(uploading ? t('home.titleUploading') : files.length ? t('home.createLink') : '')
 
@@ -143,6 +145,21 @@ export function HomePage() {
         <h1 className="text-3xl font-bold tracking-tight sm:text-4xl">{t('home.heading')}</h1>
         <p className="text-slate-700 dark:text-slate-300">{t('home.intro')}</p>
       </div>
+      {pastedText !== null && (
+        <Alert tone="info">
+          <div className="flex flex-wrap items-center gap-3" data-testid="pasted-text">
+            <p className="grow">
+              {t('home.pastedText', { chars: pastedText.length.toLocaleString() })}
+            </p>
+            <ButtonLink to="/text" state={{ text: pastedText }}>
+              {t('home.shareThisText')}
+            </ButtonLink>
+            <Button variant="ghost" onClick={() => setPastedText(null)}>
+              {t('home.dismiss')}
+            </Button>
+          </div>
+        </Alert>
+      )}
       {pending && (
         <ResumeCard
           pending={pending}
@@ -169,11 +186,12 @@ export function HomePage() {
             <FilePicker onFiles={addFiles} className="w-full" variant="secondary" directory testId="folder-input">
               {t('home.chooseFolder')}
             </FilePicker>
-            <p className="text-center text-xs text-slate-600 dark:text-slate-400">
+            {/* A phone has nothing to drop files from, nor Ctrl+V: it is offered the text share only (<0> is hidden there). */}
+            <p className="text-center text-xs text-slate-600 dark:text-slate-400" data-testid="picker-hint">
               <Trans
                 i18nKey="home.dropOrPaste"
                 components={[
-                  <span key="paste" className="hidden sm:inline" />,
+                  <span key="drop" className="hidden sm:inline" />,
                   <Link key="text" to="/text" className="font-medium text-indigo-700 underline dark:text-indigo-300" />,
                 ]}
               />

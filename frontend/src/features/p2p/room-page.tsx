@@ -15,10 +15,12 @@ import { useLeaveGuard } from '../../lib/use-leave-guard'
 import type { PeerState } from './engine/room-machine'
 import type { JoinTarget, SessionOptions, SessionView, TransferView } from './engine/room-session'
 import type { RoomSession } from './engine/room-session'
-import { canPickLocation, type ForcedSink } from './engine/sinks'
+import { BLOB_SINK_LIMIT, canPickLocation, type ForcedSink } from './engine/sinks'
 import { isFinal } from './engine/transfer-machine'
-import { isIncomingOffer, OfferDialog, OfferedFiles, useIncomingOffer } from './offer-dialog'
+import { CompactProgress, compactProgressPadding } from './compact-progress'
+import { isIncomingOffer, NotifyButton, OfferDialog, OfferedFiles, useIncomingOffer, useOfferNotification } from './offer-dialog'
 import { RoomFilesPanel } from './room-files-panel'
+import { makeThumbnails } from './thumbnails'
 import { useRoomSession } from './use-room-session'
 
 const NAME_KEY = 'sharesync.p2p.name'
@@ -207,14 +209,16 @@ function RoomView({ session, view, onLeave }: { session: RoomSession; view: Sess
   const [recipient, setRecipient] = useState('all')
   const connected = view.peers.filter((p) => p.link === 'connected')
   const { offer, setAside } = useIncomingOffer(view.transfers)
+  useOfferNotification(offer)
   const send = () => {
     const to = recipient === 'all' ? connected.map((p) => p.peerId) : [recipient]
     if (!files.length || !to.length) return
-    session.sendFiles(files, to)
+    sendWithThumbnails(session, files, to)
     setFiles([])
   }
   return (
-    <div className="space-y-6">
+    <div className={`space-y-6 ${compactProgressPadding(view.transfers)}`}>
+      <CompactProgress transfers={view.transfers} />
       {offer && (
         <OfferDialog key={offer.id} offer={offer} onClose={() => setAside(offer.id)}>
           <TransferCard t={offer} session={session} />
@@ -254,6 +258,7 @@ function RoomView({ session, view, onLeave }: { session: RoomSession; view: Sess
           ))}
         </ul>
         {view.peers.length === 0 && <p className="text-sm text-slate-600 dark:text-slate-300">{t('room.waiting')}</p>}
+        <NotifyButton />
         {view.peers.some((p) => p.link === 'failed') && <Alert tone="error">{view.relayOff ? t('room.relayOffHint') : t('room.turnHint')}</Alert>}
       </Card>
 
@@ -312,8 +317,10 @@ function RoomView({ session, view, onLeave }: { session: RoomSession; view: Sess
 function NearbyPanel({ session, view, hidden, onHidden }: { session: RoomSession; view: SessionView; hidden: boolean; onHidden(h: boolean): void }) {
   const { t } = useTranslation()
   const { offer, setAside } = useIncomingOffer(view.transfers)
+  useOfferNotification(offer)
   return (
-    <Card className="space-y-3" data-testid="nearby-panel" data-state={hidden ? 'hidden' : view.nearbyState}>
+    <Card className={`space-y-3 ${compactProgressPadding(view.transfers)}`} data-testid="nearby-panel" data-state={hidden ? 'hidden' : view.nearbyState}>
+      <CompactProgress transfers={view.transfers} />
       {offer && (
         <OfferDialog key={offer.id} offer={offer} onClose={() => setAside(offer.id)}>
           <TransferCard t={offer} session={session} />
@@ -333,7 +340,7 @@ function NearbyPanel({ session, view, hidden, onHidden }: { session: RoomSession
         <ul className="grid grid-cols-2 gap-3 sm:grid-cols-4" aria-label={t('room.nearbyDevices')}>
           {view.peers.map((p) => (
             <li key={p.peerId} data-testid="nearby-device" data-link={p.link}>
-              <FilePicker onFiles={(files) => session.sendFiles(files, [p.peerId])} testId="nearby-file-input" variant="secondary" className="flex h-full w-full flex-col items-center gap-1 py-4">
+              <FilePicker onFiles={(files) => sendWithThumbnails(session, files, [p.peerId])} testId="nearby-file-input" variant="secondary" className="flex h-full w-full flex-col items-center gap-1 py-4">
                 <span aria-hidden="true" className="flex h-12 w-12 items-center justify-center rounded-full bg-indigo-100 text-lg font-semibold text-indigo-900 dark:bg-indigo-900 dark:text-indigo-100">
                   {initials(p.name)}
                 </span>
@@ -358,6 +365,11 @@ function NearbyPanel({ session, view, hidden, onHidden }: { session: RoomSession
       )}
     </Card>
   )
+}
+
+/** The offer goes out once the pictures' thumbnails are made (a few milliseconds each). */
+function sendWithThumbnails(session: RoomSession, files: File[], to: string[]): void {
+  void makeThumbnails(files).then((thumbs) => session.sendFiles(files, to, thumbs))
 }
 
 function initials(name: string): string {
@@ -403,6 +415,8 @@ function TransferCard({ t, session }: { t: TransferView; session: RoomSession })
   const running = t.phase === 'active' || t.phase === 'finishing'
   const stoppable = !isFinal(t.phase) && t.phase !== 'offered' && t.phase !== 'picking'
   const names = t.files.length === 1 ? t.files[0]!.name : i18n.t('common.fileCount', { count: t.files.length })
+  // Received files kept by this page (not already in the downloads or a picked folder).
+  const savable = t.received.filter((f) => f.verified && f.url)
   return (
     <Card className="space-y-3" data-testid="transfer" data-direction={t.direction} data-phase={t.phase}>
       <div className="flex flex-wrap items-baseline gap-x-2">
@@ -433,11 +447,7 @@ function TransferCard({ t, session }: { t: TransferView; session: RoomSession })
       )}
       {t.phase === 'offered' && <OfferedFiles files={t.files} />}
       {t.message && <Alert tone={t.phase === 'failed' ? 'error' : 'info'}>{t.message}</Alert>}
-      {t.phase === 'offered' && t.memoryWarning && (
-        <Alert tone="warning">
-          {i18n.t('room.memoryWarning')}
-        </Alert>
-      )}
+      {t.phase === 'offered' && t.memoryWarning && <MemoryWarning files={t.files} />}
       <div className="flex flex-wrap gap-2">
         {t.phase === 'offered' && (
           <>
@@ -463,6 +473,11 @@ function TransferCard({ t, session }: { t: TransferView; session: RoomSession })
           </Button>
         )}
       </div>
+      {savable.length > 1 && (
+        <Button variant="secondary" onClick={() => saveAll(savable)}>
+          {i18n.t('room.saveAll', { count: savable.length })}
+        </Button>
+      )}
       {t.received.length > 0 && (
         <ul className="space-y-1" aria-label={i18n.t('room.received')}>
           {t.received.map((f, i) => (
@@ -487,5 +502,38 @@ function TransferCard({ t, session }: { t: TransferView; session: RoomSession })
         </ul>
       )}
     </Card>
+  )
+}
+
+/**
+ * Saves each file as its own download, one after the other (a browser may ask once whether this
+ * site may download several files). Nothing is copied: each download reads the file this page holds.
+ */
+function saveAll(files: { name: string; url: string }[]): void {
+  files.forEach((f, i) => {
+    setTimeout(() => {
+      const a = document.createElement('a')
+      a.href = f.url
+      a.download = f.name
+      document.body.append(a)
+      a.click()
+      a.remove()
+    }, i * 250)
+  })
+}
+
+/**
+ * This page is plain http (no OPFS, no streamed downloads): received files are held in memory until
+ * saved, which a file over the limit may not survive. What works instead is a cloud link: the
+ * sender uploads it, and this browser downloads it straight to storage.
+ */
+function MemoryWarning({ files }: { files: TransferView['files'] }) {
+  const { t } = useTranslation()
+  const big = files.filter((f) => f.size > BLOB_SINK_LIMIT)
+  const what = big.length === 1 ? t('room.bigFile', { name: big[0]!.name, size: formatBytes(big[0]!.size) }) : t('room.bigFiles', { count: big.length })
+  return (
+    <Alert tone="warning">
+      <span data-testid="memory-warning">{t('room.memoryWarning', { limit: formatBytes(BLOB_SINK_LIMIT), what })}</span>
+    </Alert>
   )
 }

@@ -1,7 +1,7 @@
 import { Description, Field, Input, Label, Select, Textarea } from '@headlessui/react'
 import { CreateTextRequest, MAX_NOTE_LENGTH, MAX_PASSWORD_LENGTH, MAX_TEXT_LENGTH } from '@sharesync/protocol'
 import { useMemo, useState, type FormEvent } from 'react'
-import { useNavigate } from 'react-router-dom'
+import { useLocation, useNavigate } from 'react-router-dom'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
 import { Card } from '../../components/card'
@@ -43,7 +43,9 @@ export function NewTextPage() {
       ? config.defaults.expiresIn
       : expiryChoices[expiryChoices.length - 1]
     : undefined
-  const [text, setText] = useState('')
+  // Text pasted on the home page arrives here (router state), ready to share.
+  const pasted: unknown = (useLocation().state as { text?: unknown } | null)?.text
+  const [text, setText] = useState(() => (typeof pasted === 'string' ? pasted.slice(0, MAX_TEXT_LENGTH) : ''))
   const [note, setNote] = useState('')
   const [expiry, setExpiry] = useState('')
   const [views, setViews] = useState('1')

@@ -154,9 +154,19 @@ export class RoomSession {
 
   // ---- actions ----
 
-  /** Offers `files` to each recipient; each recipient gets its own transfer and channel. */
-  sendFiles(files: File[], recipients: string[]): string[] {
-    const offered: PeerFile[] = files.map((f, i) => ({ id: String(i), name: f.name || `file-${i + 1}`, size: f.size, type: f.type || 'application/octet-stream', lastModified: Math.max(0, Math.floor(f.lastModified || 0)) }))
+  /**
+   * Offers `files` to each recipient; each recipient gets its own transfer and channel. `thumbs`:
+   * the pictures' thumbnails, by file index (see thumbnails.ts), shown in the receiver's offer.
+   */
+  sendFiles(files: File[], recipients: string[], thumbs: readonly (string | undefined)[] = []): string[] {
+    const offered: PeerFile[] = files.map((f, i) => ({
+      id: String(i),
+      name: f.name || `file-${i + 1}`,
+      size: f.size,
+      type: f.type || 'application/octet-stream',
+      lastModified: Math.max(0, Math.floor(f.lastModified || 0)),
+      ...(thumbs[i] ? { thumb: thumbs[i] } : {}),
+    }))
     const ids: string[] = []
     for (const peerId of recipients) {
       const peer = this.room.peers.find((p) => p.peerId === peerId)
