@@ -4,7 +4,8 @@
  * made to happen mid-way by slowing the sender down (the page's test switch), not by big files.
  * Files are compared by SHA-256 of what the receiver saves.
  */
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApp, type AppProcess } from './support/app-server'
@@ -394,5 +395,42 @@ describe('P2P rooms in the browser', () => {
     expect(await savedSha(c!)).toBe(await sha256File(small))
     expect([...a!.errors, ...c!.errors]).toEqual([])
     await close(a!, b!, c!)
+  })
+})
+
+describe('files left in a room', () => {
+  it('a device that joins after the file was left and after its sender left downloads it byte-identical; only the sender may remove it', async () => {
+    const [teacher, early] = await devices(['Teacher laptop', 'Early student'])
+    // No WebRTC link is needed: the file goes through the server's storage.
+    const { link } = await enterRoom(app.url, [teacher!, early!], { linked: false })
+    const path = randomFile(files.dir, 'worksheet.pdf', 300_000)
+
+    await teacher!.page.getByTestId('room-leave-input').setInputFiles(path)
+    const left = teacher!.page.getByTestId('room-file')
+    await expect.poll(() => left.textContent()).toContain('worksheet.pdf')
+    await expect.poll(() => left.textContent()).toContain('left by you')
+    await expect.poll(() => left.getByRole('button', { name: 'Remove' }).count()).toBe(1)
+    // Everyone in the room sees it at once, with who left it; only the one who left it may remove it.
+    const seen = early!.page.getByTestId('room-file')
+    await expect.poll(() => seen.textContent()).toContain('left by Teacher laptop')
+    expect(await seen.getByRole('button', { name: 'Remove' }).count()).toBe(0)
+
+    // The teacher's page closes; a student arrives afterwards.
+    await teacher!.context.close()
+    const [late] = await devices(['Late student'])
+    await late!.page.goto(link)
+    const row = late!.page.getByTestId('room-file')
+    await expect.poll(() => row.textContent()).toContain('worksheet.pdf')
+    const [download] = await Promise.all([late!.page.waitForEvent('download'), row.getByRole('button', { name: 'Download' }).click()])
+    expect(download.suggestedFilename()).toBe('worksheet.pdf')
+    const saved = join(files.dir, 'worksheet-saved')
+    await download.saveAs(saved)
+    expect(await sha256File(saved)).toBe(await sha256File(path))
+    expect(late!.errors).toEqual([])
+
+    // The blob is in the app's storage while the room holds it.
+    const blobs = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? blobs(join(dir, e.name)) : [e.name]))
+    expect(blobs(join(app.dataDir, 'blobs')).length).toBeGreaterThan(0)
+    await close(early!, late!)
   })
 })
