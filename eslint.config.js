@@ -28,7 +28,6 @@ export default tseslint.config(
       'frontend/src/features/api-docs/api-reference-page.tsx',
       'frontend/src/features/auth/my-shares-page.tsx',
       'frontend/src/features/auth/notifications-card.tsx',
-      'frontend/src/features/cloud/encrypted-share.tsx',
       'frontend/src/features/library/library-page.tsx',
       'frontend/src/features/sharing/new-text-page.tsx',
       'frontend/src/features/tokens/tokens-page.tsx'

@@ -2,6 +2,7 @@ import { Field, Input, Label } from '@headlessui/react'
 import { MetadataError, ShareKey, openMetadata, parseKeyToken, plainSizeOf, type ShareManifest } from '@sharesync/crypto'
 import { zipEntryNames, zipFileName, type ShareMetadata } from '@sharesync/protocol'
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react'
+import { useTranslation } from 'react-i18next'
 import { useLocation } from 'react-router-dom'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
@@ -50,6 +51,7 @@ const forcedSave = (): ForcedSave | undefined => {
  * in this browser. A wrong key or password, or a changed byte, says so and offers no file.
  */
 export function EncryptedShare({ id, initial }: { id: string; initial: ShareMetadata }) {
+  const { t } = useTranslation()
   const { hash } = useLocation()
   const token = useMemo(() => parseKeyToken(hash), [hash])
   const needsPassword = token !== null && (token.password || initial.passwordRequired)
@@ -62,7 +64,7 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
   const busyFile = useRef(false)
   // A limited share: every file of this visitor's download goes under one lease (one download counted).
   const [lease, setLease] = useState<string | null>(() => savedLease(id))
-  usePageTitle(state.kind === 'open' ? 'Download' : state.kind === 'password' ? 'Password required' : '')
+  usePageTitle(state.kind === 'open' ? t('share.download') : state.kind === 'password' ? t('share.passwordRequired') : '')
 
   /** Opens the envelope with `key`: the names, or a clear "wrong key". */
   const open = async (key: ShareKey, meta: ShareMetadata, wrongKey: string) => {
@@ -72,7 +74,7 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
       if (manifest.files.length !== meta.files.length) {
         return setState({
           kind: 'wrong-key',
-          message: 'The server lists other files than the ones that were encrypted: this share cannot be trusted.',
+          message: t('encrypted.otherFiles'),
         })
       }
       setFiles(meta.files.map(() => ({ status: 'idle' })))
@@ -94,7 +96,7 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
         return open(
           key,
           initial,
-          'The key in this link does not open these files. Check that you copied the whole link, including the part after “#”.',
+          t('encrypted.wrongKey'),
         )
     })
     return () => {
@@ -111,15 +113,17 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
       // Argon2id: deliberately slow (about a second), so that guessing is too.
       const key = await ShareKey.derive(token.secret, password)
       const meta = await cloudApi.getShare(id, key.accessToken ?? undefined)
-      if (!meta.files) return setState({ kind: 'password', error: 'Wrong password. Please try again.', busy: false })
-      await open(key, meta, 'Wrong password, or the link is incomplete.')
+      if (!meta.files) return setState({ kind: 'password', error: t('share.wrongPassword'), busy: false })
+      await open(key, meta, t('encrypted.wrongPasswordOrLink'))
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) return setState({ kind: 'gone' })
       const message =
         err instanceof ApiError && err.code === 'password_invalid'
-          ? 'Wrong password (or the link is incomplete). Please try again.'
+          ? t('encrypted.wrongPasswordTryAgain')
           : err instanceof ApiError && err.status === 429
-            ? `Too many attempts. Try again ${err.retryAfter ? formatWait(err.retryAfter) : 'later'}.`
+            ? err.retryAfter
+              ? t('share.tooManyAttemptsIn', { when: formatWait(err.retryAfter) })
+              : t('share.tooManyAttempts')
             : errorMessage(err)
       setState({ kind: 'password', error: message, busy: false })
     }
@@ -136,13 +140,13 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
     if (plainSize === null)
       return setFile(i, {
         status: 'failed',
-        message: 'The server announces a size no encrypted file can have: this file cannot be trusted.',
+        message: t('encrypted.badSizeOne'),
       })
     const where = saveKind(saveCapabilities(), plainSize, forcedSave())
     if (where === 'too_large') {
       return setFile(i, {
         status: 'failed',
-        message: `This page can decrypt files up to ${formatBytes(MEMORY_LIMIT)} here: on a plain-http address the browser has no way to stream them to disk. Open the link on https:// or on localhost, or use the sharesync command-line client.`,
+        message: t('encrypted.memoryLimitOne', { size: formatBytes(MEMORY_LIMIT) }),
       })
     }
     busyFile.current = true
@@ -190,9 +194,11 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
         err instanceof DownloadFailed
           ? err.message
           : err instanceof ApiError && err.code === 'download_in_progress'
-            ? `Someone else is downloading this link right now. If they stop, it becomes available again${err.retryAfter ? ` in about ${Math.ceil(err.retryAfter)} s` : ' shortly'}.`
+            ? err.retryAfter
+              ? t('share.busyIn', { when: formatWait(err.retryAfter) })
+              : t('share.busy')
             : err instanceof ApiError && err.code === 'download_link_used'
-              ? 'You already downloaded this file.'
+              ? t('share.alreadyOne')
               : errorMessage(err)
       setFile(i, { status: 'failed', message })
     } finally {
@@ -207,7 +213,7 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
     const served = meta.files!
     const plain = served.map((f) => plainSizeOf(f.size))
     if (plain.some((n) => n === null))
-      return setAll({ status: 'failed', message: 'The server announces a size no encrypted file can have: these files cannot be trusted.' })
+      return setAll({ status: 'failed', message: t('encrypted.badSizeAll') })
     const names = zipEntryNames(manifest.files)
     const createdAt = new Date(meta.createdAt ?? Date.now())
     // Every file under this visitor's one lease (the page's, or the first file's answer).
@@ -246,7 +252,7 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
     if (where === 'too_large') {
       return setAll({
         status: 'failed',
-        message: `This page can decrypt up to ${formatBytes(MEMORY_LIMIT)} here: on a plain-http address the browser has no way to stream to disk. Download the files one by one, or open the link on https:// or on localhost.`,
+        message: t('encrypted.memoryLimitAll', { size: formatBytes(MEMORY_LIMIT) }),
       })
     }
     busyFile.current = true
@@ -270,18 +276,15 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
   if (state.kind === 'no-key') {
     return (
       <Card className="mx-auto max-w-lg space-y-3">
-        <h1 className="text-2xl font-bold">This link is incomplete</h1>
-        <Alert tone="error">
-          These files are end-to-end encrypted, and the key — the part of the link after “#” — is missing or damaged. Ask the sender for the
-          whole link.
-        </Alert>
+        <h1 className="text-2xl font-bold">{t('encrypted.incomplete')}</h1>
+        <Alert tone="error">{t('encrypted.noKey')}</Alert>
       </Card>
     )
   }
   if (state.kind === 'wrong-key') {
     return (
       <Card className="mx-auto max-w-lg space-y-3">
-        <h1 className="text-2xl font-bold">These files cannot be opened</h1>
+        <h1 className="text-2xl font-bold">{t('encrypted.cannotOpen')}</h1>
         <Alert tone="error">{state.message}</Alert>
       </Card>
     )
@@ -289,7 +292,7 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
   if (state.kind === 'opening') {
     return (
       <Card className="mx-auto max-w-2xl" aria-busy="true">
-        <p role="status">Decrypting…</p>
+        <p role="status">{t('text.decrypting')}</p>
       </Card>
     )
   }
@@ -297,14 +300,12 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
     return (
       <Card aria-labelledby="locked-heading" className="mx-auto max-w-md space-y-4">
         <h1 id="locked-heading" className="text-2xl font-bold">
-          Password required
+          {t('share.passwordRequired')}
         </h1>
-        <p className="text-slate-700 dark:text-slate-300">
-          These files are end-to-end encrypted with a password. Link expires {formatExpiry(initial.expiresAt)}.
-        </p>
+        <p className="text-slate-700 dark:text-slate-300">{t('encrypted.protected', { when: formatExpiry(initial.expiresAt) })}</p>
         <form onSubmit={(e) => void unlock(e)} className="space-y-4">
           <Field>
-            <Label className="text-sm font-semibold">Password</Label>
+            <Label className="text-sm font-semibold">{t('share.password')}</Label>
             <Input
               type="password"
               name="password"
@@ -318,7 +319,7 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
           </Field>
           {state.error && <Alert tone="error">{state.error}</Alert>}
           <Button type="submit" disabled={state.busy || !password} className="w-full">
-            {state.busy ? 'Checking…' : 'Unlock'}
+            {state.busy ? t('share.checking') : t('share.unlock')}
           </Button>
         </form>
       </Card>
@@ -333,7 +334,7 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
         meta={meta}
         reveal={async () => {
           const got = await cloudApi.revealText(id, key.accessToken ?? undefined)
-          if (!('sealedText' in got)) throw new Error('The server sent this text unencrypted: it cannot be trusted.')
+          if (!('sealedText' in got)) throw new Error(t('encrypted.textUnencrypted'))
           const sealed = await openMetadata(key, got.sealedText)
           return { text: sealed.text ?? '', ...(manifest.note ? { note: manifest.note } : {}), downloadsLeft: got.downloadsLeft }
         }}
@@ -346,19 +347,21 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
     <Card aria-labelledby="share-heading" className="mx-auto max-w-2xl space-y-5">
       <div className="space-y-1">
         <h1 id="share-heading" className="text-2xl font-bold">
-          {sizes.length === 1 ? 'A file was shared with you' : `${sizes.length} files were shared with you`}
+          {t('share.heading', { count: sizes.length })}
         </h1>
         <p className="text-sm text-slate-700 dark:text-slate-300">
           <span data-testid="encrypted-badge" className="font-semibold text-emerald-700 dark:text-emerald-300">
-            End-to-end encrypted
+            {t('text.encrypted')}
           </span>
           {' · '}
-          {formatBytes(total)} · expires <span title={formatDateTime(meta.expiresAt)}>{formatExpiry(meta.expiresAt)}</span>
+          {formatBytes(total)} · <span title={formatDateTime(meta.expiresAt)}>{t('common.expires', { when: formatExpiry(meta.expiresAt) })}</span>
           {' · '}
           <span data-testid="downloads-left">
             {meta.downloadsLeft === null || meta.downloadsLeft === undefined
-              ? 'unlimited downloads'
-              : `${meta.downloadsLeft === 1 ? '1 download' : `${meta.downloadsLeft} downloads`} left${lease !== null ? ' after yours' : ''}`}
+              ? t('share.unlimitedDownloads')
+              : lease !== null
+                ? t('share.leftAfterYours', { count: meta.downloadsLeft })
+                : t('share.left', { count: meta.downloadsLeft })}
           </span>
         </p>
       </div>
@@ -373,21 +376,21 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
               }
               className="w-full sm:w-auto"
             >
-              {all.status === 'working' ? 'Decrypting…' : 'Download all'}
+              {all.status === 'working' ? t('text.decrypting') : t('share.downloadAll')}
             </Button>
             <span className="text-sm text-slate-600 dark:text-slate-400" data-testid="download-all-status">
               {all.status === 'working'
-                ? `decrypting into one zip · ${formatBytes(all.done)}`
+                ? t('encrypted.zipDecrypting', { size: formatBytes(all.done) })
                 : all.status === 'saved'
-                  ? 'one zip, decrypted and verified'
-                  : 'one zip, decrypted in this browser'}
+                  ? t('encrypted.zipVerified')
+                  : t('encrypted.zipInBrowser')}
             </span>
           </div>
           {all.status === 'failed' && <Alert tone="error">{all.message}</Alert>}
         </div>
       )}
       <FileTree
-        label="Shared files"
+        label={t('share.sharedFiles')}
         items={manifest.files.map((info, i) => ({ key: meta.files![i]!.id, name: info.name, path: info.path, index: i }))}
         row={({ index: i, name }) => {
           const f = files[i] ?? { status: 'idle' }
@@ -401,17 +404,17 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
                 </p>
                 <p className="text-sm text-slate-600 dark:text-slate-400" data-testid="file-status">
                   {formatBytes(sizes[i]!)}
-                  {f.status === 'working' ? ` · decrypting ${Math.floor((f.done / Math.max(1, sizes[i]!)) * 100)} %` : ''}
-                  {f.status === 'saved' ? ' · decrypted and verified' : ''}
+                  {f.status === 'working' ? ` · ${t('encrypted.decryptingPercent', { percent: Math.floor((f.done / Math.max(1, sizes[i]!)) * 100) })}` : ''}
+                  {f.status === 'saved' ? ` · ${t('encrypted.verified')}` : ''}
                 </p>
               </div>
               <Button
                 onClick={() => void download(i)}
                 disabled={f.status === 'working' || exhausted || files.some((x) => x.status === 'working') || all.status === 'working'}
-                aria-label={`Download ${name}`}
+                aria-label={t('share.downloadOf', { name })}
                 className="w-full sm:w-auto"
               >
-                {f.status === 'working' ? 'Decrypting…' : 'Download'}
+                {f.status === 'working' ? t('text.decrypting') : t('share.download')}
               </Button>
               {f.status === 'failed' && (
                 <Alert tone="error" className="w-full sm:basis-full">
@@ -423,8 +426,7 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
         }}
       />
       <p className="text-xs text-slate-600 dark:text-slate-400">
-        Decrypted in this browser: the server only ever had the encrypted bytes. Only download files from people you trust; ShareSync does
-        not scan files.
+        {t('encrypted.trust')}
       </p>
     </Card>
   )
