@@ -29,7 +29,6 @@ export default tseslint.config(
       'frontend/src/features/auth/my-shares-page.tsx',
       'frontend/src/features/auth/notifications-card.tsx',
       'frontend/src/features/library/library-page.tsx',
-      'frontend/src/features/sharing/new-text-page.tsx',
       'frontend/src/features/tokens/tokens-page.tsx'
 ,
     ],

@@ -1,13 +1,14 @@
 import { Description, Field, Input, Label, Select, Textarea } from '@headlessui/react'
 import { CreateTextRequest, MAX_NOTE_LENGTH, MAX_PASSWORD_LENGTH, MAX_TEXT_LENGTH } from '@sharesync/protocol'
 import { useMemo, useState, type FormEvent } from 'react'
+import { useTranslation } from 'react-i18next'
 import { useLocation, useNavigate } from 'react-router-dom'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
 import { Card } from '../../components/card'
 import { usePageTitle } from '../../components/page-title'
 import { errorMessage } from '../../lib/api'
-import { formatPeriod } from '../../lib/format'
+import { formatNumber, formatPeriod } from '../../lib/format'
 import { usePublicConfig } from '../../lib/use-public-config'
 import { cloudApi } from '../cloud/cloud-api'
 import { keyStore } from '../cloud/encryption/key-store'
@@ -16,12 +17,7 @@ import { fieldInput } from '../cloud/upload-options'
 import { ownedLinks } from '../cloud/upload-records'
 import { usePasswordRequired, useViewerLimits } from '../cloud/use-viewer-limits'
 
-const VIEW_CHOICES: { value: string; label: string }[] = [
-  { value: 'unlimited', label: 'Unlimited' },
-  { value: '1', label: 'One view, then delete' },
-  { value: '5', label: '5 views' },
-  { value: '10', label: '10 views' },
-]
+const VIEW_CHOICES = ['unlimited', '1', '5', '10'] as const
 
 /**
  * "Share a text": a snippet, a password or a link, with the options of a file link (expiry, views
@@ -29,11 +25,12 @@ const VIEW_CHOICES: { value: string; label: string }[] = [
  * the text with a copy button.
  */
 export function NewTextPage() {
+  const { t } = useTranslation()
   const { config } = usePublicConfig()
   const limits = useViewerLimits(config)
   const passwordRequired = usePasswordRequired(config)
   const navigate = useNavigate()
-  usePageTitle('Share a text')
+  usePageTitle(t('newText.heading'))
   const expiryChoices = useMemo(
     () => (config ? config.expiryChoices.filter((s) => s <= (limits?.maxExpiry ?? Infinity)) : []),
     [config, limits],
@@ -72,10 +69,10 @@ export function NewTextPage() {
         const where = body.error.issues[0]?.path[0]
         setError(
           where === 'text' || where === 'metadata'
-            ? `The text may be at most ${MAX_TEXT_LENGTH.toLocaleString('en')} characters${encrypted ? ' (less when encrypted: remove some of it)' : ''}, and not empty.`
+            ? t(encrypted ? 'newText.tooLongEncrypted' : 'newText.tooLong', { max: formatNumber(MAX_TEXT_LENGTH) })
             : where === 'note'
-              ? `The note may be at most ${MAX_NOTE_LENGTH} characters.`
-              : `Please check the options: ${body.error.issues[0]?.message ?? 'invalid input'}.`,
+              ? t('newText.noteTooLong', { max: MAX_NOTE_LENGTH })
+              : t('newText.checkOptions', { message: body.error.issues[0]?.message ?? 'invalid input' }),
         )
         return
       }
@@ -116,13 +113,11 @@ export function NewTextPage() {
     <Card aria-labelledby="text-new-heading">
       <form onSubmit={(e) => void submit(e)} className="space-y-6">
         <h1 id="text-new-heading" className="text-xl font-bold sm:text-2xl">
-          Share a text
+          {t('newText.heading')}
         </h1>
         <Field>
-          <Label className="text-sm font-semibold">Text</Label>
-          <Description className="text-sm text-slate-600 dark:text-slate-400">
-            A snippet, a password or a link: shown as text, with a copy button.
-          </Description>
+          <Label className="text-sm font-semibold">{t('newText.text')}</Label>
+          <Description className="text-sm text-slate-600 dark:text-slate-400">{t('newText.textHelp')}</Description>
           <Textarea
             className={`${fieldInput} mt-1 min-h-40 font-mono`}
             value={text}
@@ -134,13 +129,13 @@ export function NewTextPage() {
         </Field>
         <div className="grid gap-5 sm:grid-cols-2">
           <Field disabled={expiryChoices.length === 0}>
-            <Label className="text-sm font-semibold">Link expires after</Label>
+            <Label className="text-sm font-semibold">{t('upload.expiresAfter')}</Label>
             <Select
               className={`${fieldInput} mt-1`}
               value={chosenExpiry !== undefined ? String(chosenExpiry) : ''}
               onChange={(e) => setExpiry(e.target.value)}
             >
-              {expiryChoices.length === 0 && <option value="">Server default</option>}
+              {expiryChoices.length === 0 && <option value="">{t('upload.serverDefault')}</option>}
               {expiryChoices.map((s) => (
                 <option key={s} value={String(s)}>
                   {formatPeriod(s)}
@@ -149,11 +144,11 @@ export function NewTextPage() {
             </Select>
           </Field>
           <Field>
-            <Label className="text-sm font-semibold">Views allowed</Label>
+            <Label className="text-sm font-semibold">{t('newText.viewsAllowed')}</Label>
             <Select className={`${fieldInput} mt-1`} value={views} onChange={(e) => setViews(e.target.value)}>
               {VIEW_CHOICES.map((c) => (
-                <option key={c.value} value={c.value}>
-                  {c.label}
+                <option key={c} value={c}>
+                  {c === 'unlimited' ? t('upload.unlimited') : c === '1' ? t('newText.oneView') : t('newText.views', { count: Number(c) })}
                 </option>
               ))}
             </Select>
@@ -167,20 +162,16 @@ export function NewTextPage() {
                 disabled={encryptionRequired}
                 onChange={(e) => setEncrypted(e.target.checked)}
               />
-              End-to-end encryption
+              {t('upload.e2e')}
             </label>
             <p className="text-sm text-slate-600 dark:text-slate-400">
-              {encryptionRequired ? 'Required on this server. ' : ''}The text and note are encrypted in this browser; the key travels only
-              inside the link.
+              {encryptionRequired ? `${t('upload.e2eRequired')} ` : ''}
+              {t('newText.e2eHelp')}
             </p>
           </div>
           <Field className="sm:col-span-2">
-            <Label className="text-sm font-semibold">{passwordRequired ? 'Password (required)' : 'Password (optional)'}</Label>
-            {passwordRequired && (
-              <Description className="text-sm text-slate-600 dark:text-slate-400">
-                This server requires a password on links made without signing in.
-              </Description>
-            )}
+            <Label className="text-sm font-semibold">{passwordRequired ? t('upload.passwordRequired') : t('upload.passwordOptional')}</Label>
+            {passwordRequired && <Description className="text-sm text-slate-600 dark:text-slate-400">{t('upload.passwordPolicy')}</Description>}
             <Input
               required={passwordRequired}
               className={`${fieldInput} mt-1`}
@@ -192,10 +183,8 @@ export function NewTextPage() {
             />
           </Field>
           <Field className="sm:col-span-2">
-            <Label className="text-sm font-semibold">Note (optional)</Label>
-            <Description className="text-sm text-slate-600 dark:text-slate-400">
-              Shown above the text; a little Markdown (links, emphasis, lists).
-            </Description>
+            <Label className="text-sm font-semibold">{t('newText.note')}</Label>
+            <Description className="text-sm text-slate-600 dark:text-slate-400">{t('newText.noteHelp')}</Description>
             <Textarea
               className={`${fieldInput} mt-1 min-h-20`}
               value={note}
@@ -206,7 +195,7 @@ export function NewTextPage() {
         </div>
         {error && <Alert tone="error">{error}</Alert>}
         <Button type="submit" className="w-full sm:w-auto" disabled={busy || text.length === 0}>
-          {busy ? 'Creating…' : 'Create text link'}
+          {busy ? t('upload.creating') : t('newText.submit')}
         </Button>
       </form>
     </Card>
