@@ -1,5 +1,6 @@
 import type { MyShare } from '@sharesync/protocol'
 import { useCallback, useEffect, useState } from 'react'
+import { useTranslation } from 'react-i18next'
 import { Link } from 'react-router-dom'
 import { Alert } from '../../components/alert'
 import { Button, buttonClass } from '../../components/button'
@@ -17,23 +18,24 @@ import { useMe } from './use-me'
 
 /** Route /me: the signed-in user's shares — downloads, expiry, change expiry, delete; claim this browser's links. */
 export function MySharesPage() {
-  usePageTitle('My shares')
+  const { t } = useTranslation()
+  usePageTitle(t('auth.myShares'))
   const me = useMe()
   const { config } = usePublicConfig()
 
-  if (me.status === 'loading') return <p className="text-slate-600 dark:text-slate-400">Loading…</p>
-  if (me.status === 'error') return <Alert tone="error">Could not reach the server. Check your connection and reload.</Alert>
+  if (me.status === 'loading') return <p className="text-slate-600 dark:text-slate-400">{t('common.loading')}</p>
+  if (me.status === 'error') return <Alert tone="error">{t('home.unreachable')}</Alert>
   if (!me.me) {
     return (
       <Card className="space-y-4">
-        <h1 className="text-2xl font-bold">My shares</h1>
-        <p>Sign in to see the links you created, how often they were downloaded, and to delete them or change when they expire.</p>
+        <h1 className="text-2xl font-bold">{t('auth.myShares')}</h1>
+        <p>{t('myShares.signInToSee')}</p>
         {config?.auth.google ? (
           <a href={signInUrl('/me')} className={buttonClass('primary')}>
-            Sign in with Google
+            {t('auth.signInGoogle')}
           </a>
         ) : (
-          <p className="text-sm text-slate-600 dark:text-slate-400">Sign-in is not configured on this server.</p>
+          <p className="text-sm text-slate-600 dark:text-slate-400">{t('myShares.noSignIn')}</p>
         )}
       </Card>
     )
@@ -42,6 +44,7 @@ export function MySharesPage() {
 }
 
 function SignedInShares({ maxExpiry, choices }: { maxExpiry: number | null; choices: number[] }) {
+  const { t } = useTranslation()
   const [shares, setShares] = useState<MyShare[] | null>(null)
   const [error, setError] = useState<string | null>(null)
   const [notice, setNotice] = useState<string | null>(null)
@@ -64,7 +67,7 @@ function SignedInShares({ maxExpiry, choices }: { maxExpiry: number | null; choi
   const claim = async () => {
     try {
       const { claimed } = await authApi.claim(local.map((l) => ({ id: l.id, ownerToken: l.ownerToken })))
-      setNotice(claimed.length === 1 ? '1 link was added to your account.' : `${claimed.length} links were added to your account.`)
+      setNotice(t('myShares.claimed', { count: claimed.length }))
       await load()
     } catch (err) {
       setError(errorMessage(err))
@@ -74,13 +77,13 @@ function SignedInShares({ maxExpiry, choices }: { maxExpiry: number | null; choi
   return (
     <div className="space-y-6">
       <div className="flex flex-wrap items-center justify-between gap-3">
-        <h1 className="text-2xl font-bold">My shares</h1>
+        <h1 className="text-2xl font-bold">{t('auth.myShares')}</h1>
         <div className="flex flex-wrap gap-3">
           <Link to="/me/requests" className={buttonClass('secondary')}>
-            File requests
+            {t('requests.title')}
           </Link>
           <Link to="/" className={buttonClass('primary')}>
-            New link
+            {t('myShares.newLink')}
           </Link>
         </div>
       </div>
@@ -89,26 +92,25 @@ function SignedInShares({ maxExpiry, choices }: { maxExpiry: number | null; choi
       {local.length > 0 && (
         <Card className="flex flex-wrap items-center justify-between gap-3">
           <p className="text-sm">
-            {local.length === 1 ? '1 link' : `${local.length} links`} created in this browser before you signed in{' '}
-            {local.length === 1 ? 'is' : 'are'} not in your account yet.
+            {t('myShares.localLinks', { count: local.length })}
           </p>
           <Button variant="secondary" onClick={() => void claim()}>
-            Add to my shares
+            {t('myShares.addToMine')}
           </Button>
         </Card>
       )}
-      <Card aria-label="Downloads of your shares">
+      <Card aria-label={t('myShares.downloadsOfYours')}>
         <DownloadsView scope="account" compact />
       </Card>
       <NotificationsCard />
-      {shares === null && !error && <p className="text-slate-600 dark:text-slate-400">Loading your shares…</p>}
+      {shares === null && !error && <p className="text-slate-600 dark:text-slate-400">{t('myShares.loading')}</p>}
       {shares !== null && shares.length === 0 && (
         <Card>
-          <p>You have no shares yet. Links you create while signed in appear here.</p>
+          <p>{t('myShares.none')}</p>
         </Card>
       )}
       {shares !== null && shares.length > 0 && (
-        <ul aria-label="My shares" className="space-y-3">
+        <ul aria-label={t('auth.myShares')} className="space-y-3">
           {shares.map((s) => (
             <ShareRow
               key={s.id}
@@ -125,12 +127,7 @@ function SignedInShares({ maxExpiry, choices }: { maxExpiry: number | null; choi
   )
 }
 
-const STATUS_LABEL: Record<MyShare['status'], string> = {
-  ready: 'Active',
-  uploading: 'Uploading',
-  expired: 'Expired',
-  exhausted: 'Download limit reached',
-}
+// A share's status in words: keys `myShares.status.*`.
 
 function ShareRow({
   share,
@@ -145,12 +142,13 @@ function ShareRow({
   onChanged: (s: MyShare) => void
   onDeleted: () => void
 }) {
+  const { t } = useTranslation()
   const [confirming, setConfirming] = useState(false)
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<string | null>(null)
   // An encrypted share's names are known only to the sender's and recipients' browsers.
-  const title = share.encrypted ? `Encrypted · ${share.fileCount} ${share.fileCount === 1 ? 'file' : 'files'}` : (share.names[0] ?? 'Files')
-  const more = !share.encrypted && share.names.length > 1 ? ` and ${share.names.length - 1} more` : ''
+  const title = share.encrypted ? `${t('admin.encrypted')} · ${t('common.fileCount', { count: share.fileCount })}` : (share.names[0] ?? t('common.files'))
+  const more = !share.encrypted && share.names.length > 1 ? ` ${t('common.andMore', { count: share.names.length - 1 })}` : ''
   // Expiry may be moved up to MAX_EXPIRY after creation: offer the choices that still fit.
   const latest = maxExpiry === null ? Infinity : Date.parse(share.createdAt) + maxExpiry * 1000
   const fitting = choices.filter((c) => Date.now() + c * 1000 <= latest)
@@ -177,29 +175,28 @@ function ShareRow({
             {more && <span className="font-normal text-slate-600 dark:text-slate-400">{more}</span>}
           </h2>
           <span className="text-sm text-slate-600 dark:text-slate-400">
-            {share.source === 'library' ? 'Library link · ' : ''}
-            {STATUS_LABEL[share.status]}
+            {share.source === 'library' ? `${t('myShares.libraryLink')} · ` : ''}
+            {t(`myShares.status.${share.status}`)}
           </span>
         </div>
         <dl className="grid grid-cols-2 gap-x-4 gap-y-1 text-sm sm:grid-cols-4">
           <div>
-            <dt className="text-slate-600 dark:text-slate-400">Size</dt>
+            <dt className="text-slate-600 dark:text-slate-400">{t('admin.size')}</dt>
             <dd>{formatBytes(share.size)}</dd>
           </div>
           <div>
-            <dt className="text-slate-600 dark:text-slate-400">Downloads</dt>
+            <dt className="text-slate-600 dark:text-slate-400">{t('admin.downloads')}</dt>
             <dd>
-              {share.downloads}
-              {share.maxDownloads !== null ? ` of ${share.maxDownloads}` : ''}
+              {share.maxDownloads !== null ? t('myShares.downloadsOf', { count: share.downloads, max: share.maxDownloads }) : share.downloads}
             </dd>
           </div>
           <div>
-            <dt className="text-slate-600 dark:text-slate-400">Expires</dt>
+            <dt className="text-slate-600 dark:text-slate-400">{t('result.expires')}</dt>
             <dd title={formatDateTime(share.expiresAt)}>{formatExpiry(share.expiresAt)}</dd>
           </div>
           <div>
-            <dt className="text-slate-600 dark:text-slate-400">Password</dt>
-            <dd>{share.passwordProtected ? 'Yes' : 'No'}</dd>
+            <dt className="text-slate-600 dark:text-slate-400">{t('share.password')}</dt>
+            <dd>{share.passwordProtected ? t('myShares.yes') : t('admin.no')}</dd>
           </div>
         </dl>
         {error && <Alert tone="error">{error}</Alert>}
@@ -207,7 +204,7 @@ function ShareRow({
           {share.status === 'ready' && <CopyButton text={share.url} variant="secondary" />}
           {live && fitting.length > 0 && (
             <label className="flex items-center gap-2 text-sm">
-              <span>Expire in</span>
+              <span>{t('myShares.expireIn')}</span>
               <select
                 className="min-h-11 rounded-xl border border-slate-300 bg-white px-2 dark:border-slate-600 dark:bg-slate-800"
                 disabled={busy}
@@ -217,7 +214,7 @@ function ShareRow({
                   if (seconds > 0) void run(async () => onChanged(await authApi.changeExpiry(share.id, { expiresIn: seconds })))
                 }}
               >
-                <option value="">change…</option>
+                <option value="">{t('myShares.change')}</option>
                 {fitting.map((c) => (
                   <option key={c} value={c}>
                     {formatPeriod(c)}
@@ -240,15 +237,15 @@ function ShareRow({
                   })
                 }
               >
-                Delete for good
+                {t('myShares.deleteForGood')}
               </Button>
               <Button variant="ghost" disabled={busy} onClick={() => setConfirming(false)}>
-                Keep it
+                {t('result.keepIt')}
               </Button>
             </>
           ) : (
             <Button variant="ghost" onClick={() => setConfirming(true)}>
-              Delete
+              {t('common.delete')}
             </Button>
           )}
         </div>

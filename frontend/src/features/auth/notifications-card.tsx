@@ -1,5 +1,6 @@
 import type { NotificationChannels, NotifyOptions } from '@sharesync/protocol'
 import { useEffect, useState, type FormEvent } from 'react'
+import { useTranslation } from 'react-i18next'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
 import { Card } from '../../components/card'
@@ -17,8 +18,12 @@ export const notifyApi = {
   setShareNotify: (id: string, body: NotifyOptions) => api<NotifyOptions>(`/api/me/shares/${enc(id)}/notify`, { method: 'PUT', body }),
 }
 
+/** An address, not words: the same in every language. */
+const WEBHOOK_EXAMPLE = 'https://example.com/hooks/sharesync'
+
 /** Where the signed-in user's notices go: e-mail to the account's address, and a signed webhook. */
 export function NotificationsCard() {
+  const { t } = useTranslation()
   const [channels, setChannels] = useState<NotificationChannels | null>(null)
   const [email, setEmail] = useState(false)
   const [webhookUrl, setWebhookUrl] = useState('')
@@ -41,7 +46,7 @@ export function NotificationsCard() {
     try {
       const saved = await notifyApi.saveChannels({ email, webhookUrl: webhookUrl.trim() || null, rotateSecret })
       setChannels(saved)
-      setNotice(rotateSecret ? 'A new signing secret was made; the old one no longer verifies.' : 'Saved.')
+      setNotice(rotateSecret ? t('notify.newSecretMade') : t('notify.saved'))
       setError(null)
     } catch (err) {
       setError(errorMessage(err))
@@ -52,35 +57,33 @@ export function NotificationsCard() {
   return (
     <Card className="space-y-3" aria-labelledby="notifications-heading">
       <h2 id="notifications-heading" className="text-lg font-semibold">
-        Notifications
+        {t('admin.tabs.notifications')}
       </h2>
-      <p className="text-sm text-slate-600 dark:text-slate-400">
-        Choose per share what to hear about (below, “Tell me”). Notices go here; nothing is sent for shares that did not ask.
-      </p>
+      <p className="text-sm text-slate-600 dark:text-slate-400">{t('notify.intro')}</p>
       {error && <Alert tone="error">{error}</Alert>}
       {notice && <Alert tone="success">{notice}</Alert>}
       <form onSubmit={(e) => void save(e)} className="space-y-3">
         <label className="flex items-center gap-2 text-sm">
           <input type="checkbox" checked={email} disabled={!channels.emailAvailable} onChange={(e) => setEmail(e.target.checked)} />
           <span>
-            E-mail to {channels.emailAddress}
-            {!channels.emailAvailable && ' (this server has no e-mail configured)'}
+            {t('notify.emailTo', { address: channels.emailAddress })}
+            {!channels.emailAvailable && ` ${t('notify.noEmail')}`}
           </span>
         </label>
         <label className="block space-y-1 text-sm">
-          <span className="font-medium">Webhook URL (JSON POST, signed)</span>
+          <span className="font-medium">{t('notify.webhook')}</span>
           <input
             className={inputClass}
             type="url"
             maxLength={2048}
-            placeholder="https://example.com/hooks/sharesync"
+            placeholder={WEBHOOK_EXAMPLE}
             value={webhookUrl}
             onChange={(e) => setWebhookUrl(e.target.value)}
           />
         </label>
         {channels.webhookSecret && (
           <div className="flex flex-wrap items-center gap-2 text-sm">
-            <span>Signing secret:</span>
+            <span>{t('notify.secret')}</span>
             <code className="break-all rounded bg-slate-100 px-2 py-1 dark:bg-slate-800" data-testid="webhook-secret">
               {channels.webhookSecret}
             </code>
@@ -88,10 +91,10 @@ export function NotificationsCard() {
           </div>
         )}
         <div className="flex flex-wrap gap-2">
-          <Button type="submit">Save</Button>
+          <Button type="submit">{t('notify.save')}</Button>
           {channels.webhookSecret && (
             <Button variant="secondary" onClick={(e) => void save(e, true)}>
-              New secret
+              {t('notify.newSecret')}
             </Button>
           )}
         </div>
@@ -102,6 +105,7 @@ export function NotificationsCard() {
 
 /** "Tell me": what one share reports (first / every / last download, expired unused). */
 export function ShareNotifySelect({ shareId, limited }: { shareId: string; limited: boolean }) {
+  const { t } = useTranslation()
   const [value, setValue] = useState<NotifyOptions | null>(null)
   const [error, setError] = useState<string | null>(null)
   useEffect(() => {
@@ -113,21 +117,21 @@ export function ShareNotifySelect({ shareId, limited }: { shareId: string; limit
   return (
     <span className="flex flex-wrap items-center gap-2 text-sm">
       <label className="flex items-center gap-2">
-        <span>Tell me</span>
+        <span>{t('notify.tellMe')}</span>
         <select
           className="min-h-11 rounded-xl border border-slate-300 bg-white px-2 dark:border-slate-600 dark:bg-slate-800"
           value={value.downloads}
           onChange={(e) => void change({ ...value, downloads: e.target.value as NotifyOptions['downloads'] })}
         >
-          <option value="off">nothing about downloads</option>
-          <option value="first">on the first download</option>
-          <option value="every">on every download</option>
-          {limited && <option value="last">on the last allowed download</option>}
+          <option value="off">{t('notify.off')}</option>
+          <option value="first">{t('notify.first')}</option>
+          <option value="every">{t('notify.every')}</option>
+          {limited && <option value="last">{t('notify.last')}</option>}
         </select>
       </label>
       <label className="flex items-center gap-1">
         <input type="checkbox" checked={value.expired} onChange={(e) => void change({ ...value, expired: e.target.checked })} />
-        <span>if it expires unused</span>
+        <span>{t('notify.expiredUnused')}</span>
       </label>
       {error && <span className="text-xs text-red-700 dark:text-red-300">{error}</span>}
     </span>
