@@ -6,6 +6,6 @@ export const SAME_AS_ENGLISH: Record<string, string[]> = {
   fr: ['result.protection', 'admin.tabs.notifications', 'admin.actions'],
   es: [],
   'pt-BR': ['upload.downloads_one', 'upload.downloads_other', 'result.link'],
-  de: ['result.link', 'admin.tabs.downloads', 'admin.uploads', 'admin.downloads', 'admin.offline', 'admin.sockets', 'admin.dashboards', 'admin.settings.uploads', 'newText.text'],
+  de: ['result.link', 'admin.tabs.downloads', 'admin.uploads', 'admin.downloads', 'admin.offline', 'admin.sockets', 'admin.dashboards', 'admin.settings.uploads', 'newText.text', 'tokens.name'],
   'zh-CN': [],
 }

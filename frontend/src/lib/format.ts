@@ -80,9 +80,10 @@ export function formatWait(seconds: number): string {
   return words.format(Math.ceil(s / 86_400), 'day')
 }
 
-/** An expiry choice in seconds -> "1 hour", "1 day", "1 week" (for option lists). */
+/** An expiry choice in seconds -> "1 hour", "1 day", "1 week", "1 year" (for option lists). */
 export function formatPeriod(seconds: number): string {
   const units: [number, string][] = [
+    [31_536_000, 'year'],
     [604800, 'week'],
     [86400, 'day'],
     [3600, 'hour'],

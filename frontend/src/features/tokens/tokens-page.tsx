@@ -1,12 +1,13 @@
 import { TokenScope, type ApiToken, type CreatedToken, type TokensResponse } from '@sharesync/protocol'
 import { useCallback, useEffect, useState, type FormEvent } from 'react'
+import { Trans, useTranslation } from 'react-i18next'
 import { Alert } from '../../components/alert'
 import { Button, buttonClass } from '../../components/button'
 import { Card } from '../../components/card'
 import { CopyButton } from '../../components/copy-button'
 import { usePageTitle } from '../../components/page-title'
 import { api, errorMessage } from '../../lib/api'
-import { formatDateTime } from '../../lib/format'
+import { formatDateTime, formatPeriod } from '../../lib/format'
 import { inputClass } from '../admin/admin-parts'
 import { signInUrl } from '../auth/auth-api'
 import { useMe } from '../auth/use-me'
@@ -18,35 +19,25 @@ const tokensApi = {
   revoke: (id: string) => api<void>(`/api/me/tokens/${encodeURIComponent(id)}`, { method: 'DELETE' }),
 }
 
-const SCOPE_LABELS: Record<TokenScope, string> = {
-  upload: 'Upload (make links)',
-  read: 'Read my shares and account',
-  delete: 'Delete my shares',
-  manage: 'Change my shares and notifications',
-  admin: 'Administer the server',
-}
+// What each scope allows, in words: keys `tokens.scope.*`.
 
-const EXPIRY_CHOICES: { label: string; days: number | null }[] = [
-  { label: '7 days', days: 7 },
-  { label: '30 days', days: 30 },
-  { label: '90 days', days: 90 },
-  { label: '1 year', days: 365 },
-  { label: 'Never (until revoked)', days: null },
-]
+/** Token lifetimes in days (null: until revoked). */
+const EXPIRY_CHOICES = [7, 30, 90, 365, null] as const
 
 /** Route /me/tokens: personal API tokens for scripts, the CLI, ShareX and Flameshot. */
 export function TokensPage() {
-  usePageTitle('API tokens')
+  const { t } = useTranslation()
+  usePageTitle(t('auth.apiTokens'))
   const me = useMe()
-  if (me.status === 'loading') return <p className="text-slate-600 dark:text-slate-400">Loading…</p>
-  if (me.status === 'error') return <Alert tone="error">Could not reach the server. Check your connection and reload.</Alert>
+  if (me.status === 'loading') return <p className="text-slate-600 dark:text-slate-400">{t('common.loading')}</p>
+  if (me.status === 'error') return <Alert tone="error">{t('home.unreachable')}</Alert>
   if (!me.me) {
     return (
       <Card className="space-y-4">
-        <h1 className="text-2xl font-bold">API tokens</h1>
-        <p>Sign in to make tokens for scripts, the command-line client and screenshot tools.</p>
+        <h1 className="text-2xl font-bold">{t('auth.apiTokens')}</h1>
+        <p>{t('tokens.signInToMake')}</p>
         <a href={signInUrl('/me/tokens')} className={buttonClass('primary')}>
-          Sign in
+          {t('auth.signIn')}
         </a>
       </Card>
     )
@@ -55,6 +46,7 @@ export function TokensPage() {
 }
 
 function Tokens({ isAdmin }: { isAdmin: boolean }) {
+  const { t } = useTranslation()
   const [tokens, setTokens] = useState<ApiToken[] | null>(null)
   const [created, setCreated] = useState<CreatedToken | null>(null)
   const [error, setError] = useState<string | null>(null)
@@ -70,11 +62,11 @@ function Tokens({ isAdmin }: { isAdmin: boolean }) {
     void load()
   }, [load])
 
-  const revoke = async (t: ApiToken) => {
-    if (!window.confirm(`Revoke "${t.name}"? Anything using it stops working at once.`)) return
+  const revoke = async (tok: ApiToken) => {
+    if (!window.confirm(t('tokens.confirmRevoke', { name: tok.name }))) return
     try {
-      await tokensApi.revoke(t.id)
-      if (created?.id === t.id) setCreated(null)
+      await tokensApi.revoke(tok.id)
+      if (created?.id === tok.id) setCreated(null)
       await load()
     } catch (err) {
       setError(errorMessage(err))
@@ -83,43 +75,43 @@ function Tokens({ isAdmin }: { isAdmin: boolean }) {
 
   return (
     <div className="space-y-6">
-      <h1 className="text-2xl font-bold">API tokens</h1>
+      <h1 className="text-2xl font-bold">{t('auth.apiTokens')}</h1>
       <p className="text-slate-700 dark:text-slate-300">
-        A token lets a script act as you with <code>Authorization: Bearer …</code>, within the scopes you give it and your own limits. Tokens cannot make
-        other tokens. See the <a className="underline" href="/docs/api">API reference</a>.
+        <Trans i18nKey="tokens.intro" values={{ header: BEARER }} components={[<code key="code" />, <a key="docs" className="underline" href="/docs/api" />]} />
       </p>
       {error && <Alert tone="error">{error}</Alert>}
       {created && <NewToken token={created} />}
       <CreateForm
         isAdmin={isAdmin}
-        onCreated={(t) => {
-          setCreated(t)
+        onCreated={(made) => {
+          setCreated(made)
           void load()
         }}
         onError={setError}
       />
       <Card className="space-y-3" aria-labelledby="tokens-heading">
         <h2 id="tokens-heading" className="text-lg font-semibold">
-          Your tokens
+          {t('tokens.yours')}
         </h2>
         {tokens === null ? (
-          <p>Loading…</p>
+          <p>{t('common.loading')}</p>
         ) : tokens.length === 0 ? (
-          <p className="text-slate-600 dark:text-slate-400">No tokens yet.</p>
+          <p className="text-slate-600 dark:text-slate-400">{t('tokens.none')}</p>
         ) : (
           <ul className="divide-y divide-slate-200 dark:divide-slate-700" data-testid="token-list">
-            {tokens.map((t) => (
-              <li key={t.id} className="flex flex-wrap items-center justify-between gap-2 py-3">
+            {tokens.map((tok) => (
+              <li key={tok.id} className="flex flex-wrap items-center justify-between gap-2 py-3">
                 <div className="min-w-0">
-                  <p className="font-medium break-all">{t.name}</p>
+                  <p className="font-medium break-all">{tok.name}</p>
                   <p className="text-sm text-slate-600 dark:text-slate-400">
-                    <code>{t.prefix}…</code> · {t.scopes.join(', ')} · made {formatDateTime(t.createdAt)} ·{' '}
-                    {t.expiresAt ? `expires ${formatDateTime(t.expiresAt)}` : 'never expires'} ·{' '}
-                    {t.lastUsedAt ? `last used ${formatDateTime(t.lastUsedAt)}` : 'never used'}
+                    <code>{tok.prefix}…</code> · {tok.scopes.join(', ')} · {t('tokens.made', { when: formatDateTime(tok.createdAt) })} ·{' '}
+                    {tok.expiresAt ? t('tokens.expires', { when: formatDateTime(tok.expiresAt) }) : t('tokens.neverExpires')} ·{' '}
+                    {tok.lastUsedAt ? t('tokens.lastUsed', { when: formatDateTime(tok.lastUsedAt) }) : t('tokens.neverUsed')}
                   </p>
                 </div>
-                <Button variant="danger" onClick={() => void revoke(t)}>
-                  Revoke<span className="sr-only"> {t.name}</span>
+                <Button variant="danger" onClick={() => void revoke(tok)}>
+                  {t('tokens.revoke')}
+                  <span className="sr-only"> {tok.name}</span>
                 </Button>
               </li>
             ))}
@@ -131,6 +123,7 @@ function Tokens({ isAdmin }: { isAdmin: boolean }) {
 }
 
 function CreateForm({ isAdmin, onCreated, onError }: { isAdmin: boolean; onCreated: (t: CreatedToken) => void; onError: (m: string) => void }) {
+  const { t } = useTranslation()
   const [name, setName] = useState('')
   const [scopes, setScopes] = useState<TokenScope[]>(['upload'])
   const [days, setDays] = useState<number | null>(90)
@@ -153,15 +146,15 @@ function CreateForm({ isAdmin, onCreated, onError }: { isAdmin: boolean; onCreat
   return (
     <Card className="space-y-3" aria-labelledby="new-token-heading">
       <h2 id="new-token-heading" className="text-lg font-semibold">
-        New token
+        {t('tokens.new')}
       </h2>
       <form onSubmit={(e) => void submit(e)} className="space-y-3">
         <label className="block space-y-1 text-sm">
-          <span className="font-medium">Name</span>
-          <input className={inputClass} required maxLength={80} placeholder="laptop, ShareX, backup script…" value={name} onChange={(e) => setName(e.target.value)} />
+          <span className="font-medium">{t('tokens.name')}</span>
+          <input className={inputClass} required maxLength={80} placeholder={t('tokens.namePlaceholder')} value={name} onChange={(e) => setName(e.target.value)} />
         </label>
         <fieldset className="space-y-1 text-sm">
-          <legend className="font-medium">Allowed to</legend>
+          <legend className="font-medium">{t('tokens.allowedTo')}</legend>
           {offered.map((s) => (
             <label key={s} className="flex items-center gap-2">
               <input
@@ -169,27 +162,31 @@ function CreateForm({ isAdmin, onCreated, onError }: { isAdmin: boolean; onCreat
                 checked={scopes.includes(s)}
                 onChange={(e) => setScopes(e.target.checked ? [...scopes, s] : scopes.filter((x) => x !== s))}
               />
-              {SCOPE_LABELS[s]}
+              {t(`tokens.scope.${s}`)}
             </label>
           ))}
         </fieldset>
         <label className="block space-y-1 text-sm">
-          <span className="font-medium">Expires after</span>
+          <span className="font-medium">{t('tokens.expiresAfter')}</span>
           <select className={inputClass} value={days ?? ''} onChange={(e) => setDays(e.target.value === '' ? null : Number(e.target.value))}>
-            {EXPIRY_CHOICES.map((c) => (
-              <option key={c.label} value={c.days ?? ''}>
-                {c.label}
+            {EXPIRY_CHOICES.map((d) => (
+              <option key={d ?? 'never'} value={d ?? ''}>
+                {d === null ? t('tokens.never') : formatPeriod(d * 86400)}
               </option>
             ))}
           </select>
         </label>
         <Button type="submit" disabled={busy || scopes.length === 0 || name.trim() === ''}>
-          Make token
+          {t('tokens.make')}
         </Button>
       </form>
     </Card>
   )
 }
+
+/** Code, not words: the same in every language. */
+const BEARER = 'Authorization: Bearer …'
+const cliExample = (origin: string) => `SHARESYNC_URL=${origin} SHARESYNC_TOKEN=… sharesync send FILE`
 
 /** Offers a text as a file the browser saves (made here: the token never travels again). */
 function download(filename: string, text: string, type: string) {
@@ -202,32 +199,33 @@ function download(filename: string, text: string, type: string) {
 }
 
 function NewToken({ token }: { token: CreatedToken }) {
+  const { t } = useTranslation()
   const origin = window.location.origin
   const canUpload = token.scopes.includes('upload')
   return (
     <Card className="space-y-3 border-emerald-500" aria-labelledby="created-heading">
       <h2 id="created-heading" className="text-lg font-semibold">
-        Token “{token.name}” made
+        {t('tokens.madeHeading', { name: token.name })}
       </h2>
-      <Alert tone="success">Copy it now: it is stored hashed and cannot be shown again.</Alert>
+      <Alert tone="success">{t('tokens.copyNow')}</Alert>
       <code data-testid="new-token" className="block rounded bg-slate-100 p-2 text-sm break-all dark:bg-slate-800">
         {token.token}
       </code>
       <div className="flex flex-wrap gap-2">
-        <CopyButton text={token.token} label="Copy token" />
+        <CopyButton text={token.token} label={t('tokens.copy')} />
         {canUpload && (
           <>
             <Button variant="secondary" onClick={() => download(`sharesync-${new URL(origin).hostname}.sxcu`, sharexConfig(origin, token.token), 'application/json')}>
-              Download ShareX uploader
+              {t('tokens.sharex')}
             </Button>
             <Button variant="secondary" onClick={() => download('sharesync-flameshot.sh', flameshotScript(origin, token.token), 'text/x-shellscript')}>
-              Download Flameshot script
+              {t('tokens.flameshot')}
             </Button>
           </>
         )}
       </div>
       <p className="text-sm text-slate-600 dark:text-slate-400">
-        Command line: <code>SHARESYNC_URL={origin} SHARESYNC_TOKEN=… sharesync send FILE</code>
+        {t('tokens.commandLine')} <code>{cliExample(origin)}</code>
       </p>
     </Card>
   )
