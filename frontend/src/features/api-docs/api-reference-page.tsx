@@ -1,4 +1,6 @@
 import { useEffect, useMemo, useState, type ReactNode } from 'react'
+import { useTranslation } from 'react-i18next'
+import { i18n } from '../../i18n'
 import { Alert } from '../../components/alert'
 import { Card } from '../../components/card'
 import { usePageTitle } from '../../components/page-title'
@@ -61,9 +63,14 @@ const METHOD_COLORS: Record<string, string> = {
   delete: 'bg-red-100 text-red-900 dark:bg-red-900 dark:text-red-100',
 }
 
+/** A name and version, not words: the same in every language. */
+const OPENAPI_VERSION = '(OpenAPI 3.1).'
+const OPENAPI_PATH = '/api/openapi.json'
+
 /** Route /docs/api: the API reference, rendered from GET /api/openapi.json (the document is the source). */
 export function ApiReferencePage() {
-  usePageTitle('API reference')
+  const { t } = useTranslation()
+  usePageTitle(t('layout.apiReference'))
   const [doc, setDoc] = useState<OpenApiDoc | null>(null)
   const [error, setError] = useState<string | null>(null)
   const [filter, setFilter] = useState('')
@@ -78,15 +85,15 @@ export function ApiReferencePage() {
     for (const [path, item] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(item)) {
         if (needle && !`${method} ${path} ${op.summary ?? ''}`.toLowerCase().includes(needle)) continue
-        const tag = op.tags?.[0] ?? 'Other'
+        const tag = op.tags?.[0] ?? t('apiDocs.other')
         groups.set(tag, [...(groups.get(tag) ?? []), { path, method, op }])
       }
     }
     return groups
-  }, [doc, filter])
+  }, [doc, filter, t])
 
   if (error) return <Alert tone="error">{error}</Alert>
-  if (!doc) return <p role="status">Loading…</p>
+  if (!doc) return <p role="status">{t('common.loading')}</p>
   const schemas = doc.components?.schemas ?? {}
   return (
     <div className="space-y-6">
@@ -96,23 +103,23 @@ export function ApiReferencePage() {
         </h1>
         {doc.info.description && <Prose text={doc.info.description} />}
         <p className="text-sm">
-          The machine-readable document:{' '}
+          {t('apiDocs.machineReadable')}{' '}
           <a className="font-medium text-indigo-700 underline dark:text-indigo-300" href="/api/openapi.json">
-            /api/openapi.json
+            {OPENAPI_PATH}
           </a>{' '}
-          (OpenAPI 3.1).
+          {OPENAPI_VERSION}
         </p>
         <label className="block text-sm">
-          <span className="font-medium">Filter</span>
+          <span className="font-medium">{t('apiDocs.filter')}</span>
           <input
             type="search"
             value={filter}
             onChange={(e) => setFilter(e.target.value)}
-            placeholder="upload, /api/me, delete…"
+            placeholder={t('apiDocs.filterPlaceholder')}
             className="mt-1 block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 dark:border-slate-600 dark:bg-slate-950"
           />
         </label>
-        <nav aria-label="Sections" className="flex flex-wrap gap-2 text-sm">
+        <nav aria-label={t('apiDocs.sections')} className="flex flex-wrap gap-2 text-sm">
           {[...byTag.keys()].map((tag) => (
             <a key={tag} href={`#tag-${slug(tag)}`} className="rounded-full border border-slate-300 px-3 py-1 hover:bg-slate-100 dark:border-slate-600 dark:hover:bg-slate-800">
               {tag}
@@ -133,7 +140,7 @@ export function ApiReferencePage() {
       {Object.keys(schemas).length > 0 && (
         <section className="space-y-3" aria-labelledby="schemas-title">
           <h2 id="schemas-title" className="text-xl font-bold">
-            Schemas
+            {t('apiDocs.schemas')}
           </h2>
           {Object.entries(schemas).map(([name, schema]) => (
             <Card key={name} id={`schema-${name}`} className="space-y-2">
@@ -148,6 +155,7 @@ export function ApiReferencePage() {
 }
 
 function OperationView({ path, method, op, schemas }: { path: string; method: string; op: Operation; schemas: Record<string, JsonSchema> }) {
+  const { t } = useTranslation()
   const body = op.requestBody ? Object.entries(op.requestBody.content)[0] : undefined
   return (
     <details id={op.operationId} className="rounded-xl border border-slate-200 bg-white dark:border-slate-700 dark:bg-slate-900">
@@ -159,11 +167,11 @@ function OperationView({ path, method, op, schemas }: { path: string; method: st
       <div className="space-y-4 border-t border-slate-200 px-4 py-3 text-sm dark:border-slate-700">
         {op.description && <Prose text={op.description} />}
         {op.parameters && op.parameters.length > 0 && (
-          <Block title="Parameters">
+          <Block title={t('apiDocs.parameters')}>
             <ul className="space-y-1">
               {op.parameters.map((p) => (
                 <li key={`${p.in}-${p.name}`}>
-                  <code className="font-mono font-semibold">{p.name}</code> <span className="text-slate-600 dark:text-slate-400">({p.in}{p.required ? ', required' : ''})</span>{' '}
+                  <code className="font-mono font-semibold">{p.name}</code> <span className="text-slate-600 dark:text-slate-400">({p.in}{p.required ? `, ${t('apiDocs.required')}` : ''})</span>{' '}
                   {p.schema && <TypeLabel schema={p.schema} schemas={schemas} />} {p.description && <span>— {p.description}</span>}
                 </li>
               ))}
@@ -171,12 +179,12 @@ function OperationView({ path, method, op, schemas }: { path: string; method: st
           </Block>
         )}
         {body && (
-          <Block title={`Request body (${body[0]})`}>
+          <Block title={t('apiDocs.requestBody', { type: body[0] })}>
             {op.requestBody?.description && <p>{op.requestBody.description}</p>}
             {body[1].schema && <SchemaView schema={body[1].schema} />}
           </Block>
         )}
-        <Block title="Responses">
+        <Block title={t('apiDocs.responses')}>
           <ul className="space-y-2">
             {Object.entries(op.responses).map(([status, r]) => {
               const media = r.content ? Object.entries(r.content)[0] : undefined
@@ -231,7 +239,7 @@ function SchemaView({ schema }: { schema: JsonSchema }) {
       <ul className="space-y-2">
         {alternatives.map((s, i) => (
           <li key={i}>
-            <span className="text-slate-600 dark:text-slate-400">{i === 0 ? 'either' : 'or'}</span> <SchemaView schema={s} />
+            <span className="text-slate-600 dark:text-slate-400">{i === 0 ? i18n.t('apiDocs.either') : i18n.t('apiDocs.or')}</span> <SchemaView schema={s} />
           </li>
         ))}
       </ul>
