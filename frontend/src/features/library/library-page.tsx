@@ -1,5 +1,6 @@
 import type { LibraryAccess, LibraryEntry, LibraryInfo, LibraryLinkResponse, LibraryListing, NotifyOptions } from '@sharesync/protocol'
 import { useCallback, useEffect, useState, type FormEvent } from 'react'
+import { useTranslation } from 'react-i18next'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
 import { Card } from '../../components/card'
@@ -7,30 +8,27 @@ import { CopyButton } from '../../components/copy-button'
 import { usePageTitle } from '../../components/page-title'
 import { QrCode } from '../../components/qr-code'
 import { errorMessage } from '../../lib/api'
-import { formatBytes, formatDateTime, formatExpiry, formatPeriod } from '../../lib/format'
+import { formatBytes, formatDate, formatDateTime, formatExpiry, formatPeriod } from '../../lib/format'
 import { usePublicConfig } from '../../lib/use-public-config'
 import { inputClass, TableScroll, tdClass, thClass } from '../admin/admin-parts'
 import { libraryApi } from './library-api'
 
 /** Route /library: browse LIBRARY_DIR, search it, and link to a file or folder in place (admins and allowed users). */
 export function LibraryPage() {
-  usePageTitle('Library')
+  const { t } = useTranslation()
+  usePageTitle(t('auth.library'))
   const [access, setAccess] = useState<LibraryAccess | null>(null)
   const [error, setError] = useState<string | null>(null)
   useEffect(() => {
     libraryApi.access().then(setAccess, (err: unknown) => setError(errorMessage(err)))
   }, [])
   if (error) return <Alert tone="error">{error}</Alert>
-  if (!access) return <p role="status">Loading…</p>
+  if (!access) return <p role="status">{t('common.loading')}</p>
   if (!access.enabled || !access.allowed) {
     return (
       <Card className="space-y-2">
-        <h1 className="text-2xl font-bold">Library</h1>
-        <p>
-          {!access.enabled
-            ? 'This server has no library: an administrator can point LIBRARY_DIR at folders to share in place.'
-            : 'An administrator has not given you access to the library.'}
-        </p>
+        <h1 className="text-2xl font-bold">{t('auth.library')}</h1>
+        <p>{!access.enabled ? t('library.none') : t('library.noAccess')}</p>
       </Card>
     )
   }
@@ -38,6 +36,7 @@ export function LibraryPage() {
 }
 
 function Browser() {
+  const { t } = useTranslation()
   const [path, setPath] = useState('')
   const [listing, setListing] = useState<LibraryListing | null>(null)
   const [results, setResults] = useState<LibraryEntry[] | null>(null)
@@ -77,18 +76,16 @@ function Browser() {
 
   return (
     <div className="space-y-6">
-      <h1 className="text-2xl font-bold">Library</h1>
-      <p className="text-sm text-slate-600 dark:text-slate-400">
-        Files already on this server. A link points at the file where it is: nothing is copied. A folder downloads as a zip.
-      </p>
+      <h1 className="text-2xl font-bold">{t('auth.library')}</h1>
+      <p className="text-sm text-slate-600 dark:text-slate-400">{t('library.intro')}</p>
       <Card className="space-y-3">
-        <nav aria-label="Folder path" className="flex flex-wrap items-center gap-1 text-sm">
+        <nav aria-label={t('library.folderPath')} className="flex flex-wrap items-center gap-1 text-sm">
           <button
             type="button"
             className="rounded px-1 font-medium text-indigo-700 underline dark:text-indigo-300"
             onClick={() => void open('')}
           >
-            Library
+            {t('auth.library')}
           </button>
           {crumbs.map((name, i) => (
             <span key={i} className="flex items-center gap-1">
@@ -104,34 +101,34 @@ function Browser() {
           ))}
         </nav>
         {path && (
-          <form role="search" aria-label="Search the library" onSubmit={(e) => void search(e)} className="flex flex-wrap gap-2">
+          <form role="search" aria-label={t('library.search')} onSubmit={(e) => void search(e)} className="flex flex-wrap gap-2">
             <label className="min-w-0 flex-1">
-              <span className="sr-only">Search in {path} by name</span>
+              <span className="sr-only">{t('library.searchInByName', { path })}</span>
               <input
                 className={inputClass}
                 type="search"
-                placeholder={`Search in ${path}`}
+                placeholder={t('library.searchIn', { path })}
                 value={query}
                 onChange={(e) => setQuery(e.target.value)}
               />
             </label>
-            <Button type="submit">Search</Button>
+            <Button type="submit">{t('admin.search')}</Button>
             {results && (
               <Button variant="ghost" onClick={() => setResults(null)}>
-                Clear
+                {t('upload.clear')}
               </Button>
             )}
           </form>
         )}
         {error && <Alert tone="error">{error}</Alert>}
-        {listing?.truncated && !results && <Alert tone="info">This folder holds more entries than are shown; search to find one.</Alert>}
-        <TableScroll label="Library entries">
+        {listing?.truncated && !results && <Alert tone="info">{t('library.truncated')}</Alert>}
+        <TableScroll label={t('library.entries')}>
           <table className="w-full text-sm" data-testid="library-table">
             <thead>
               <tr>
-                {['Name', 'Size', 'Modified', ''].map((h, i) => (
+                {[t('tokens.name'), t('admin.size'), t('library.modified'), ''].map((h, i) => (
                   <th key={i} scope="col" className={thClass}>
-                    {h || <span className="sr-only">Actions</span>}
+                    {h || <span className="sr-only">{t('admin.actions')}</span>}
                   </th>
                 ))}
               </tr>
@@ -146,7 +143,7 @@ function Browser() {
                     {e.kind === 'folder' ? (
                       <button
                         type="button"
-                        aria-label={`Open folder ${results ? e.path : e.name}`}
+                        aria-label={t('library.openFolder', { name: results ? e.path : e.name })}
                         className="truncate text-left font-medium text-indigo-700 underline dark:text-indigo-300"
                         onClick={() => void open(e.path)}
                       >
@@ -158,12 +155,12 @@ function Browser() {
                   </td>
                   <td className={`${tdClass} whitespace-nowrap`}>{e.size === null ? '—' : formatBytes(e.size)}</td>
                   <td className={`${tdClass} whitespace-nowrap`} title={formatDateTime(e.modifiedAt)}>
-                    {new Date(e.modifiedAt).toLocaleDateString()}
+                    {formatDate(e.modifiedAt)}
                   </td>
                   <td className={`${tdClass} text-right`}>
                     {path !== '' && (
-                      <Button variant="secondary" onClick={() => setSelected(e)} aria-label={`Share ${e.name}`}>
-                        Share
+                      <Button variant="secondary" onClick={() => setSelected(e)} aria-label={t('library.shareNamed', { name: e.name })}>
+                        {t('library.share')}
                       </Button>
                     )}
                   </td>
@@ -173,7 +170,7 @@ function Browser() {
           </table>
         </TableScroll>
         {entries.length === 0 && (
-          <p className="text-sm text-slate-600 dark:text-slate-400">{results ? 'Nothing matches.' : 'This folder is empty.'}</p>
+          <p className="text-sm text-slate-600 dark:text-slate-400">{results ? t('library.nothingMatches') : t('library.empty')}</p>
         )}
         {path && !results && (
           <Button
@@ -182,7 +179,7 @@ function Browser() {
               setSelected({ name: crumbs.at(-1) ?? path, path, kind: 'folder', size: null, modifiedAt: new Date().toISOString() })
             }
           >
-            Share this whole folder
+            {t('library.shareFolder')}
           </Button>
         )}
       </Card>
@@ -193,6 +190,7 @@ function Browser() {
 
 /** Options of a library link (the cloud-link options) and the link once made. */
 function LinkMaker({ entry, onClose }: { entry: LibraryEntry; onClose: () => void }) {
+  const { t } = useTranslation()
   const { config } = usePublicConfig()
   const [info, setInfo] = useState<LibraryInfo | null>(null)
   const [expiresIn, setExpiresIn] = useState<number | null>(null)
@@ -236,16 +234,16 @@ function LinkMaker({ entry, onClose }: { entry: LibraryEntry; onClose: () => voi
     <Card className="space-y-4" aria-labelledby="link-maker-heading">
       <div className="flex flex-wrap items-baseline justify-between gap-2">
         <h2 id="link-maker-heading" className="text-lg font-semibold">
-          Link to {entry.kind === 'folder' ? 'folder' : 'file'} “{entry.name}”
+          {t(entry.kind === 'folder' ? 'library.linkToFolder' : 'library.linkToFile', { name: entry.name })}
         </h2>
         <Button variant="ghost" onClick={onClose}>
-          Close
+          {t('library.close')}
         </Button>
       </div>
       {info && (
         <p className="text-sm text-slate-600 dark:text-slate-400" data-testid="library-info">
           {info.kind === 'folder'
-            ? `${info.files} files, ${formatBytes(info.size ?? 0)}${info.truncated ? ' (more than a folder link may hold)' : ''} — downloads as a zip`
+            ? t(info.truncated ? 'library.folderInfoTruncated' : 'library.folderInfo', { count: info.files, size: formatBytes(info.size ?? 0) })
             : formatBytes(info.size ?? 0)}
         </p>
       )}
@@ -253,19 +251,20 @@ function LinkMaker({ entry, onClose }: { entry: LibraryEntry; onClose: () => voi
       {link ? (
         <div className="space-y-3" data-testid="library-link">
           <Alert tone="success">
-            The link is ready: {link.name}, {formatBytes(link.size)}, expires {formatExpiry(link.expiresAt)}
-            {link.maxDownloads !== null ? `, ${link.maxDownloads} download${link.maxDownloads === 1 ? '' : 's'}` : ''}.
+            {link.maxDownloads !== null
+              ? t('library.readyLimited', { name: link.name, size: formatBytes(link.size), when: formatExpiry(link.expiresAt), count: link.maxDownloads })
+              : t('library.ready', { name: link.name, size: formatBytes(link.size), when: formatExpiry(link.expiresAt) })}
           </Alert>
           <div className="flex flex-wrap items-center gap-2">
-            <input className={`${inputClass} min-w-0 flex-1`} readOnly value={link.url} aria-label="Link" />
+            <input className={`${inputClass} min-w-0 flex-1`} readOnly value={link.url} aria-label={t('result.link')} />
             <CopyButton text={link.url} />
           </div>
-          <QrCode text={link.url} label="QR code of the link" />
+          <QrCode text={link.url} label={t('result.qrOf', { url: link.url })} />
         </div>
       ) : (
         <form onSubmit={(e) => void submit(e)} className="grid gap-3 sm:grid-cols-2">
           <label className="space-y-1 text-sm">
-            <span className="font-medium">Expires in</span>
+            <span className="font-medium">{t('library.expiresIn')}</span>
             <select className={inputClass} value={chosenExpiry} onChange={(e) => setExpiresIn(Number(e.target.value))}>
               {choices.map((c) => (
                 <option key={c} value={c}>
@@ -275,7 +274,7 @@ function LinkMaker({ entry, onClose }: { entry: LibraryEntry; onClose: () => voi
             </select>
           </label>
           <label className="space-y-1 text-sm">
-            <span className="font-medium">Downloads allowed (empty: no limit)</span>
+            <span className="font-medium">{t('library.downloadsAllowed')}</span>
             <input
               className={inputClass}
               type="number"
@@ -287,7 +286,7 @@ function LinkMaker({ entry, onClose }: { entry: LibraryEntry; onClose: () => voi
             />
           </label>
           <label className="space-y-1 text-sm">
-            <span className="font-medium">Password (optional)</span>
+            <span className="font-medium">{t('upload.passwordOptional')}</span>
             <input
               className={inputClass}
               type="password"
@@ -298,27 +297,27 @@ function LinkMaker({ entry, onClose }: { entry: LibraryEntry; onClose: () => voi
             />
           </label>
           <label className="space-y-1 text-sm">
-            <span className="font-medium">Tell me</span>
+            <span className="font-medium">{t('notify.tellMe')}</span>
             <select
               className={inputClass}
               value={notify.downloads}
               onChange={(e) => setNotify({ ...notify, downloads: e.target.value as NotifyOptions['downloads'] })}
             >
-              <option value="off">nothing about downloads</option>
-              <option value="first">on the first download</option>
-              <option value="every">on every download</option>
+              <option value="off">{t('notify.off')}</option>
+              <option value="first">{t('notify.first')}</option>
+              <option value="every">{t('notify.every')}</option>
               <option value="last" disabled={maxDownloads.trim() === ''}>
-                on the last allowed download
+                {t('notify.last')}
               </option>
             </select>
           </label>
           <label className="flex items-center gap-2 text-sm sm:col-span-2">
             <input type="checkbox" checked={notify.expired} onChange={(e) => setNotify({ ...notify, expired: e.target.checked })} />
-            <span>Tell me if it expires without being downloaded</span>
+            <span>{t('library.tellExpired')}</span>
           </label>
           <div className="sm:col-span-2">
             <Button type="submit" disabled={busy}>
-              {busy ? 'Creating…' : 'Create link'}
+              {busy ? t('upload.creating') : t('library.createLink')}
             </Button>
           </div>
         </form>
