@@ -1,3 +1,4 @@
+import { i18n } from '../../i18n'
 import { expectedPartSize } from '@sharesync/protocol'
 import { ApiError } from '../../lib/api'
 import type { PartEncoder } from './encryption/seal-upload'
@@ -98,7 +99,7 @@ class Cancelled extends Error {
 
 class Stalled extends Error {
   constructor(seconds: number) {
-    super(`No progress for ${seconds} s: sending this part again.`)
+    super(i18n.t('engine.stalled', { seconds }))
     this.name = 'Stalled'
   }
 }
@@ -159,12 +160,12 @@ export class UploadEngine {
     try {
       await this.load(signal)
       for (let resyncs = 0; ; resyncs++) {
-        if (resyncs > MAX_RESYNCS) throw new Error('The server keeps reporting parts as missing: please start the upload again.')
+        if (resyncs > MAX_RESYNCS) throw new Error(i18n.t('engine.resyncs'))
         if (this.m.phase === 'uploading') await this.sendParts(signal)
         if (this.m.phase === 'completing') await this.completeFiles(signal)
         if (this.m.phase === 'finalizing') await this.finalize(signal)
         if (this.m.phase === 'done') return
-        if (this.m.phase === 'failed') throw this.failure ?? new Error(this.m.problem?.message ?? 'The upload failed.')
+        if (this.m.phase === 'failed') throw this.failure ?? new Error(this.m.problem?.message ?? i18n.t('engine.failed'))
       }
     } catch (err) {
       if (err instanceof Cancelled || this.abort.signal.reason instanceof Cancelled) {
@@ -213,10 +214,10 @@ export class UploadEngine {
   private async load(signal: AbortSignal): Promise<void> {
     const state = await this.control(() => this.http.state(), signal)
     this.dispatch({ type: 'stateLoaded', state })
-    if (this.m.phase === 'failed') this.fail(new Error(this.m.problem?.message ?? 'The upload state does not match.'))
+    if (this.m.phase === 'failed') this.fail(new Error(this.m.problem?.message ?? i18n.t('engine.stateMismatch')))
     // A file the server still needs, whose bytes this page does not have.
     const missing = this.m.files.findIndex((f, i) => !f.completed && !this.opts.files[i]!.file && !this.opts.files[i]!.encoder)
-    if (missing >= 0) this.fail(new Error(`Pick ${this.opts.names?.[missing] ?? 'the file'} again to continue the upload.`))
+    if (missing >= 0) this.fail(new Error(i18n.t('engine.pickAgain', { name: this.opts.names?.[missing] ?? i18n.t('engine.theFile') })))
   }
 
   // ---------------------------------------------------------------- parts
@@ -314,12 +315,12 @@ export class UploadEngine {
     const status = err instanceof PartHttpError || err instanceof ApiError ? err.status : -1
     const retryAfterMs =
       err instanceof PartHttpError ? err.retryAfterMs : err instanceof ApiError && err.retryAfter ? err.retryAfter * 1000 : undefined
-    if (status === 0) return { kind: 'network', message: 'Connection lost, retrying…' }
-    if (status === 429) return { kind: 'rateLimited', message: 'The server asked to slow down: waiting a moment…', retryAfterMs: retryAfterMs ?? this.tuning.defaultRetryAfterMs }
-    if (status === 403 && err instanceof PartHttpError) return { kind: 'expired', message: 'The upload link expired: signing it again.' }
-    if (status >= 500) return { kind: 'server', message: 'The server had a problem, retrying…' }
-    if (err instanceof PartHttpError && status === 413) return { kind: 'refused', message: 'Storage refused a part as too large for this file.' }
-    if (err instanceof PartHttpError && status === 404) return { kind: 'refused', message: 'This upload no longer exists in storage. Please start again.' }
+    if (status === 0) return { kind: 'network', message: i18n.t('upload.phase.retrying') }
+    if (status === 429) return { kind: 'rateLimited', message: i18n.t('engine.slowDown'), retryAfterMs: retryAfterMs ?? this.tuning.defaultRetryAfterMs }
+    if (status === 403 && err instanceof PartHttpError) return { kind: 'expired', message: i18n.t('engine.resign') }
+    if (status >= 500) return { kind: 'server', message: i18n.t('engine.serverProblem') }
+    if (err instanceof PartHttpError && status === 413) return { kind: 'refused', message: i18n.t('engine.partTooLarge') }
+    if (err instanceof PartHttpError && status === 404) return { kind: 'refused', message: i18n.t('engine.goneFromStorage') }
     return { kind: 'refused', message: messageOf(err) }
   }
 
@@ -376,7 +377,7 @@ export class UploadEngine {
       for (const n of batch) this.signing.delete(`${file}:${n}`)
     }
     const signed = this.urls.get(key)
-    if (!signed) throw new Error(`The server did not sign part ${part}.`)
+    if (!signed) throw new Error(i18n.t('engine.notSigned', { part }))
     return signed.url
   }
 
@@ -507,7 +508,7 @@ function phaseOf(m: UploadMachine, halted: boolean): UploadPhase {
 }
 
 function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : 'The upload failed.'
+  return err instanceof Error ? err.message : i18n.t('engine.failed')
 }
 
 function promiseWithResolvers(): { promise: Promise<void>; resolve: () => void } {

@@ -1,3 +1,4 @@
+import { i18n } from '../../i18n'
 import { expectedPartSize, type UploadState } from '@sharesync/protocol'
 
 /**
@@ -143,7 +144,7 @@ export function reduce(m: UploadMachine, e: UploadEvent): UploadMachine {
     case 'paused':
       return { ...m, pausedUntil: Math.max(m.pausedUntil, e.until), problem: { message: e.message, retrying: true } }
     case 'offline':
-      return { ...m, offline: true, problem: { message: 'You are offline. The upload continues when the connection is back.', retrying: true } }
+      return { ...m, offline: true, problem: { message: i18n.t('engine.offline'), retrying: true } }
     case 'online':
       return { ...m, offline: false, problem: m.problem?.retrying ? null : m.problem }
     case 'retrying':
@@ -170,7 +171,7 @@ function loaded(m: UploadMachine, state: UploadState): UploadMachine {
   for (const f of m.files) {
     const known = state.files.find((s) => s.id === f.id)
     if (!known || known.size !== f.size || known.partSize !== f.partSize || known.partCount !== f.parts.length) {
-      return { ...m, phase: 'failed', problem: { message: 'The server describes this upload differently from this browser: please start a new upload.', retrying: false } }
+      return { ...m, phase: 'failed', problem: { message: i18n.t('engine.stateMismatch'), retrying: false } }
     }
     if (known.completed) {
       resumed += f.size
@@ -210,7 +211,7 @@ function partFailed(m: UploadMachine, file: number, part: number, failure: PartF
     return withPart(m, file, part, (q) => ({ ...q, status: 'pending', loaded: 0, attempts: Math.max(0, q.attempts - 1) }))
   }
   if (p.attempts >= m.maxAttempts) {
-    return { ...m, phase: 'failed', problem: { message: `${failure.message} (part ${part} failed ${p.attempts} times)`, retrying: false } }
+    return { ...m, phase: 'failed', problem: { message: i18n.t('engine.partFailed', { message: failure.message, part, count: p.attempts }), retrying: false } }
   }
   // An expired URL is signed again and sent at once; anything else waits for its backoff.
   const retryAt = failure.kind === 'expired' ? 0 : at + backoffMs(p.attempts, random)

@@ -1,3 +1,4 @@
+import { i18n } from '../../i18n'
 import { encryptedSize, ShareKey } from '@sharesync/crypto'
 import { CreateShareRequest, MAX_FILES_PER_SHARE, MAX_NOTE_LENGTH, MAX_PASSWORD_LENGTH } from '@sharesync/protocol'
 import { useCallback, useEffect, useRef, useState } from 'react'
@@ -34,7 +35,7 @@ async function uploadKey(pending: PendingUpload, fresh?: ShareKey): Promise<Shar
 
 class MissingKeyError extends Error {
   constructor() {
-    super('The key of this encrypted upload is no longer kept in this browser, so it cannot be resumed. Please start again.')
+    super(i18n.t('engine.keyLost'))
     this.name = 'MissingKeyError'
   }
 }
@@ -135,7 +136,7 @@ export function useUpload() {
         // The share is gone (expired, deleted, cleaned up): there is nothing left to resume.
         if (err instanceof ApiError && err.status === 404) {
           forget(pending)
-          setError('This upload can no longer be resumed: its link has expired or was deleted. Please start again.')
+          setError(i18n.t('engine.resumeGone'))
           return
         }
         setError(errorMessage(err))
@@ -233,7 +234,7 @@ export function useUpload() {
           return
         }
         const created = await cloudApi.createShare(body.data)
-        if (!created.ownerToken) throw new Error('The server did not return an owner token.')
+        if (!created.ownerToken) throw new Error(i18n.t('engine.noOwnerToken'))
         const pending: PendingUpload = {
           shareId: created.id,
           ownerToken: created.ownerToken,
@@ -314,11 +315,11 @@ function describeInvalid(issue: { path: PropertyKey[]; message: string } | undef
   const where = issue?.path[0]
   if (where === 'files') {
     return issue?.path.length === 1
-      ? `A link holds 1 to ${MAX_FILES_PER_SHARE} files.`
-      : `This file cannot be shared as it is: ${issue?.message ?? 'invalid'} (its name may be too long).`
+      ? i18n.t('engine.fileCount', { max: MAX_FILES_PER_SHARE })
+      : i18n.t('engine.fileInvalid', { message: issue?.message ?? 'invalid' })
   }
-  if (where === 'password') return `The password may be at most ${MAX_PASSWORD_LENGTH} characters.`
-  if (where === 'note') return `The note may be at most ${MAX_NOTE_LENGTH} characters.`
-  if (where === 'metadata') return 'The file names are too long to be encrypted together: remove some files or shorten their names.'
-  return `Please check the options: ${issue?.message ?? 'invalid input'}.`
+  if (where === 'password') return i18n.t('engine.passwordTooLong', { max: MAX_PASSWORD_LENGTH })
+  if (where === 'note') return i18n.t('newText.noteTooLong', { max: MAX_NOTE_LENGTH })
+  if (where === 'metadata') return i18n.t('engine.namesTooLong')
+  return i18n.t('newText.checkOptions', { message: issue?.message ?? 'invalid input' })
 }

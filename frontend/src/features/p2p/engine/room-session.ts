@@ -1,3 +1,4 @@
+import { i18n } from '../../../i18n'
 import type { IceServersResponse, PeerFile, PeerMessage, RoomInfo, TransferStatus as ReportStatus } from '@sharesync/protocol'
 import { forgetTransfer, savedTransferIds, savedTransfers } from './checkpoints'
 import { PeerLink } from './peer-link'
@@ -22,10 +23,6 @@ import { TransferIo, newLive, type Live, type ReceivedFile } from './transfer-io
 export type { JoinTarget } from './ports'
 export type { LinkPath, LinkState } from './room-machine'
 export type { TransferPhase } from './transfer-machine'
-
-export const RELAY_OFF_HINT =
-  'Could not connect directly to this device, and the server relay is switched off here. Put both devices on the same network (Wi-Fi), or ask your admin to switch the P2P relay on or to configure a TURN server (TURN_URLS/TURN_SECRET).'
-export const TURN_HINT = 'Could not connect directly to this device (a firewall or a different network may block it). Your admin can configure a TURN server (TURN_URLS/TURN_SECRET).'
 
 export type { ReceivedFile } from './transfer-io'
 
@@ -191,7 +188,7 @@ export class RoomSession {
       files.length === t.state.files.length &&
       t.state.files.every((f, i) => files[i]!.name === f.name && files[i]!.size === f.size && (f.lastModified === undefined || Math.floor(files[i]!.lastModified) === f.lastModified))
     if (!same) {
-      t.state = { ...t.state, message: 'These are not the same files (name, size or date differ). Choose the files you were sending.' }
+      t.state = { ...t.state, message: i18n.t('engine.notSameFiles') }
       this.notify(true)
       return false
     }
@@ -263,7 +260,7 @@ export class RoomSession {
     try {
       res = await this.signaling.enter(target, name)
     } catch {
-      return this.roomEvent({ type: 'join-failed', message: 'The server did not answer. Please try again.' })
+      return this.roomEvent({ type: 'join-failed', message: i18n.t('engine.noAnswer') })
     }
     if (!res.ok) return this.roomEvent({ type: 'join-failed', message: res.error.message })
     const previousSelf = this.room.self?.peerId

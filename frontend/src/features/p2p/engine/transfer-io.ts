@@ -1,3 +1,4 @@
+import { i18n } from '../../../i18n'
 import type { PeerFile } from '@sharesync/protocol'
 import { saveTransfer, type SavedTransfer } from './checkpoints'
 import type { Pipe } from './pipe'
@@ -110,7 +111,7 @@ export class TransferIo {
           t.meter.update(t.meter.total)
           this.host.dispatch(t, { type: 'all-received' })
         },
-        failed: (reason) => this.host.dispatch(t, { type: 'error', message: `Receiving stopped: ${reason}.` }),
+        failed: (reason) => this.host.dispatch(t, { type: 'error', message: i18n.t('engine.receivingStopped', { reason }) }),
       },
       { bytesPerSecond: this.opts.sinkBytesPerSecond },
     )
@@ -121,7 +122,7 @@ export class TransferIo {
       // While this page lives, its worker keeps any sink's exact position: every sink resumes.
       this.host.dispatch(t, { type: 'sink-ready', at, resumable: true })
     } catch (err) {
-      this.host.dispatch(t, { type: 'error', message: `Receiving stopped: ${err instanceof Error ? err.message : 'the file could not be opened'}.` })
+      this.host.dispatch(t, { type: 'error', message: i18n.t('engine.receivingStopped', { reason: err instanceof Error ? err.message : i18n.t('engine.notOpened') }) })
     }
   }
 
@@ -138,7 +139,7 @@ export class TransferIo {
           this.host.notify()
         },
         sentAll: () => this.host.dispatch(t, { type: 'sent-all' }),
-        failed: (message) => this.host.dispatch(t, { type: 'error', message: `Sending failed: ${message}.` }),
+        failed: (message) => this.host.dispatch(t, { type: 'error', message: i18n.t('engine.sendingFailed', { reason: message }) }),
       },
       { chunkSize: link.chunkSize(), bytesPerSecond: this.opts.sendBytesPerSecond },
     )
@@ -149,7 +150,7 @@ export class TransferIo {
     try {
       pipe = await link.openPipe(`x:${t.state.id}:${n}`, t.meter.total - bytesBefore(t.state.files, at))
     } catch (err) {
-      return this.host.dispatch(t, { type: 'error', message: `Sending failed: ${err instanceof Error ? err.message : 'no channel to the other device'}.` })
+      return this.host.dispatch(t, { type: 'error', message: i18n.t('engine.sendingFailed', { reason: err instanceof Error ? err.message : i18n.t('engine.noChannel') }) })
     }
     // Superseded while the channel was being opened (another resume, a cancel).
     if (t.pipes !== n || t.state.phase !== 'active') return pipe.close()

@@ -1,3 +1,4 @@
+import { i18n } from '../../../i18n'
 import type { PeerFile, PeerMessage, Position } from '@sharesync/protocol'
 
 /**
@@ -209,7 +210,7 @@ export function transition(s: TransferState, e: TransferEvent): Result {
 
     case 'files-picked-again':
       if (!send || !s.needsFiles) return stay()
-      return { state: { ...s, needsFiles: false, message: `Waiting for ${s.peerName} to come back…` }, effects: [{ type: 'send', msg: { t: 'resume', id: s.id } }, { type: 'persist' }] }
+      return { state: { ...s, needsFiles: false, message: i18n.t('engine.waitingFor', { name: s.peerName }) }, effects: [{ type: 'send', msg: { t: 'resume', id: s.id } }, { type: 'persist' }] }
 
     case 'gave-up':
       if (s.phase !== 'interrupted') return stay()
