@@ -1,3 +1,4 @@
+import { i18n } from '../../i18n'
 import type { SignPartsResponse, UploadState } from '@sharesync/protocol'
 import { cloudApi } from './cloud-api'
 
@@ -38,7 +39,7 @@ export class PartHttpError extends Error {
     readonly status: number,
     readonly retryAfterMs?: number,
   ) {
-    super(status === 0 ? 'The connection to storage was lost.' : `Storage answered ${status} to a part upload.`)
+    super(status === 0 ? i18n.t('engine.storageLost') : i18n.t('engine.storageAnswered', { status }))
     this.name = 'PartHttpError'
   }
 }

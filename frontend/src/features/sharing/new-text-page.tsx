@@ -77,7 +77,7 @@ export function NewTextPage() {
         return
       }
       const created = await cloudApi.createText(body.data)
-      if (!created.ownerToken) throw new Error('The server did not return an owner token.')
+      if (!created.ownerToken) throw new Error(t('engine.noOwnerToken'))
       if (sealed) {
         await keyStore
           .save({

@@ -1,3 +1,4 @@
+import { i18n } from '../../../i18n'
 import { DecryptError, decryptStream, type FileKey } from '@sharesync/crypto'
 import type { SaveSink } from './save-file'
 
@@ -33,9 +34,9 @@ export async function downloadDecrypted(opts: {
   let reported = 0
   try {
     const res = await fetch(opts.url, { signal: opts.signal, credentials: 'omit', cache: 'no-store' }).catch((err: unknown) => {
-      throw new DownloadFailed(`The download could not start (${err instanceof Error ? err.message : 'network error'}).`, 'network')
+      throw new DownloadFailed(i18n.t('engine.downloadNoStart', { reason: err instanceof Error ? err.message : i18n.t('engine.networkError') }), 'network')
     })
-    if (!res.ok || !res.body) throw new DownloadFailed(`The server answered ${res.status}; nothing was saved.`, 'server')
+    if (!res.ok || !res.body) throw new DownloadFailed(i18n.t('engine.downloadServer', { status: res.status }), 'server')
     // A pipe, so that fetching, decrypting and saving run at the same time (each stage has a queue).
     await res.body.pipeThrough(decryptStream(opts.key, { expectedSize: opts.encryptedSize })).pipeTo(
       new WritableStream<Uint8Array>(
@@ -67,7 +68,7 @@ function describe(err: unknown, signal: AbortSignal | undefined): DownloadFailed
   if (signal?.aborted) return new DownloadFailed('Download cancelled; nothing was saved.', 'cancelled')
   if (err instanceof DecryptError) return new DownloadFailed(`${err.message} Nothing was saved.`, 'tampered')
   return new DownloadFailed(
-    `The download was interrupted (${err instanceof Error ? err.message : 'network error'}); nothing was saved.`,
+    i18n.t('engine.downloadInterrupted', { reason: err instanceof Error ? err.message : i18n.t('engine.networkError') }),
     'network',
   )
 }

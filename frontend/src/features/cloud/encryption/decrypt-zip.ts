@@ -1,3 +1,4 @@
+import { i18n } from '../../../i18n'
 import { DecryptError, decryptStream, type FileKey } from '@sharesync/crypto'
 import { makeZip, predictLength } from 'client-zip'
 import { DownloadFailed } from './decrypt-download'
@@ -38,9 +39,9 @@ export async function zipDecrypted(opts: {
     for (const f of opts.files) {
       const url = await f.url()
       const res = await fetch(url, { signal: opts.signal, credentials: 'omit', cache: 'no-store' }).catch((err: unknown) => {
-        throw new DownloadFailed(`The download could not start (${err instanceof Error ? err.message : 'network error'}).`, 'network')
+        throw new DownloadFailed(i18n.t('engine.downloadNoStart', { reason: err instanceof Error ? err.message : i18n.t('engine.networkError') }), 'network')
       })
-      if (!res.ok || !res.body) throw new DownloadFailed(`The server answered ${res.status} for ${f.name}; nothing was saved.`, 'server')
+      if (!res.ok || !res.body) throw new DownloadFailed(i18n.t('engine.downloadServerFor', { status: res.status, name: f.name }), 'server')
       yield {
         name: f.name,
         lastModified: f.lastModified,
@@ -65,7 +66,7 @@ export async function zipDecrypted(opts: {
     if (opts.signal?.aborted) throw new DownloadFailed('Download cancelled; nothing was saved.', 'cancelled')
     if (err instanceof DecryptError) throw new DownloadFailed(`${err.message} Nothing was saved.`, 'tampered')
     throw new DownloadFailed(
-      `The download was interrupted (${err instanceof Error ? err.message : 'network error'}); nothing was saved.`,
+      i18n.t('engine.downloadInterrupted', { reason: err instanceof Error ? err.message : i18n.t('engine.networkError') }),
       'network',
     )
   }

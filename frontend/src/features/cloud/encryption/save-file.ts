@@ -1,3 +1,4 @@
+import { i18n } from '../../../i18n'
 import { canStreamDownloads, downloadPort, safeName } from '../../p2p/engine/sinks'
 import { WRITE_BATCH, writeBatcher } from '../../../lib/write-batcher'
 import type { SaveCapabilities, SaveKind } from './save-kind'
@@ -126,7 +127,7 @@ function downloadSink(port: MessagePort): SaveSink {
   }
   const room = async (limit: number) => {
     while (unanswered >= limit && !cancelled) await new Promise<void>((resolve) => waiting.push(resolve))
-    if (cancelled) throw new Error('The download was cancelled in the browser.')
+    if (cancelled) throw new Error(i18n.t('engine.downloadCancelled'))
   }
   let pending: ArrayBuffer[] = []
   let bytes = 0

@@ -1,6 +1,4 @@
-export const SERVER_UNREACHABLE = 'Could not reach the server. Check your connection and try again.'
-export const WEBSOCKET_BLOCKED =
-  'The server answers, but its live connection (WebSocket) is blocked on the way: a proxy or firewall between you and the server does not let WebSocket connections through, and P2P rooms need them. Cloud links still work. (Administrators: forward the Upgrade and Connection headers, as in deploy/nginx.conf.)'
+import { i18n } from '../../../i18n'
 
 /**
  * Why the room's live connection could not be opened. If plain HTTP reaches the server while
@@ -12,5 +10,5 @@ export async function unreachableMessage(baseUrl = ''): Promise<string> {
     (r) => r.ok,
     () => false,
   )
-  return answers ? WEBSOCKET_BLOCKED : SERVER_UNREACHABLE
+  return answers ? i18n.t('engine.websocketBlocked') : i18n.t('engine.serverUnreachable')
 }

@@ -1,3 +1,4 @@
+import { i18n } from '../../../i18n'
 import {
   ROOMS_NAMESPACE,
   type Ack,
@@ -79,7 +80,7 @@ export class SocketSignaling implements SignalingPort {
 
   /** An acknowledged request; no answer in time reads as an error ack, never a throw. */
   private async ask<T extends object>(send: (s: ReturnType<RoomSocket['timeout']>) => Promise<Ack<T>>): Promise<Ack<T>> {
-    return send(this.socket.timeout(10_000)).catch(() => ({ ok: false as const, error: { code: 'internal' as const, message: 'The server did not answer. Please try again.' } }))
+    return send(this.socket.timeout(10_000)).catch(() => ({ ok: false as const, error: { code: 'internal' as const, message: i18n.t('engine.noAnswer') } }))
   }
 
   on(events: SignalingEvents): void {
@@ -157,7 +158,7 @@ export class SocketSignaling implements SignalingPort {
       .timeout(10_000)
       .emitWithAck('relay:open', { to, bytes })
       .catch(() => null)
-    if (!res) return { ok: false, code: 'unavailable', message: 'The server did not answer.' }
+    if (!res) return { ok: false, code: 'unavailable', message: i18n.t('engine.noAnswerShort') }
     return res.ok ? { ok: true, relay: res.relay } : { ok: false, code: res.error.code, message: res.error.message }
   }
 

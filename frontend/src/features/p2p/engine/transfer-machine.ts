@@ -100,7 +100,7 @@ export function restored(saved: Pick<TransferState, 'id' | 'direction' | 'peerId
   return {
     ...saved,
     phase: 'interrupted',
-    message: sender ? 'This page was reloaded: choose the same files again to go on.' : `Waiting for ${saved.peerName} to come back…`,
+    message: sender ? i18n.t('engine.reloaded') : i18n.t('engine.waitingFor', { name: saved.peerName }),
     needsFiles: sender,
     resumable: true,
     resumes: 0,
@@ -189,9 +189,9 @@ export function transition(s: TransferState, e: TransferEvent): Result {
       }
       if (s.phase === 'interrupted') return stay()
       if (!send && !s.resumable) {
-        return to('failed', `The connection to ${s.peerName} was lost; the transfer stopped (this browser cannot keep a partial file).`, [{ type: 'stop', discard: true }])
+        return to('failed', i18n.t('engine.lostStopped', { name: s.peerName }), [{ type: 'stop', discard: true }])
       }
-      return to('interrupted', `The connection to ${s.peerName} was lost. The transfer goes on from where it stopped when both devices are back.`, [
+      return to('interrupted', i18n.t('engine.lostResumes', { name: s.peerName }), [
         { type: 'stop', discard: false },
         { type: 'clear-timer', name: 'finishing' },
         { type: 'timer', name: 'give-up', ms: GIVE_UP_MS },
