@@ -66,6 +66,8 @@ if command -v dpkg-query >/dev/null 2>&1; then
   has_pkg fonts-liberation || missing+=(fonts-liberation)
   # Optional: emoji in file names render as glyphs rather than boxes in screenshots.
   has_pkg fonts-noto-color-emoji || missing+=(fonts-noto-color-emoji)
+  # The Chinese pages of the language e2e are screenshotted: a CJK font draws them (not empty boxes).
+  has_pkg fonts-wqy-microhei || missing+=(fonts-wqy-microhei)
 fi
 
 if [ "${#missing[@]}" -gt 0 ]; then
