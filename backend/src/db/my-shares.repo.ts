@@ -33,7 +33,7 @@ export const mySharesRepo = {
   async list(q: Queryable, userId: string, limit: number): Promise<MyShareRow[]> {
     return q.query<MyShareRow>(
       `SELECT ${MY_SHARE_COLUMNS} FROM shares s
-       WHERE s.owner_user_id = $1 AND s.status IN ('uploading', 'ready') AND s.request_id IS NULL
+       WHERE s.owner_user_id = $1 AND s.status IN ('uploading', 'ready') AND s.request_id IS NULL AND s.room_id IS NULL
        ORDER BY s.created_at DESC LIMIT $2`,
       [userId, limit],
     )
@@ -41,7 +41,7 @@ export const mySharesRepo = {
 
   async findOwned(q: Queryable, shareId: string, userId: string): Promise<MyShareRow | null> {
     const rows = await q.query<MyShareRow>(
-      `SELECT ${MY_SHARE_COLUMNS} FROM shares s WHERE s.id = $1 AND s.owner_user_id = $2 AND s.status IN ('uploading', 'ready') AND s.request_id IS NULL`,
+      `SELECT ${MY_SHARE_COLUMNS} FROM shares s WHERE s.id = $1 AND s.owner_user_id = $2 AND s.status IN ('uploading', 'ready') AND s.request_id IS NULL AND s.room_id IS NULL`,
       [shareId, userId],
     )
     return rows[0] ?? null
@@ -51,7 +51,7 @@ export const mySharesRepo = {
   async setExpiry(q: Queryable, shareId: string, userId: string, expiresAt: Date): Promise<boolean> {
     const rows = await q.query(
       `UPDATE shares SET expires_at = $3
-       WHERE id = $1 AND owner_user_id = $2 AND status IN ('uploading', 'ready') AND expires_at > now() AND request_id IS NULL
+       WHERE id = $1 AND owner_user_id = $2 AND status IN ('uploading', 'ready') AND expires_at > now() AND request_id IS NULL AND room_id IS NULL
        RETURNING id`,
       [shareId, userId, expiresAt],
     )
