@@ -1,7 +1,7 @@
 /**
  * Two instances behind Debian's nginx running the shipped deploy/nginx.conf (round-robin, no sticky
- * sessions): cloud links work whichever instance answers each request, a P2P room with one device
- * on each instance signals across them, an instance restarting behind nginx costs no request, and
+ * sessions): cloud links work whichever instance answers each request, a P2P room with one browser
+ * page on each instance transfers a file, an instance restarting behind nginx costs no request, and
  * behind a proxy that strips Upgrade the room page says why P2P cannot start.
  */
 import { execFileSync } from 'node:child_process'
@@ -9,9 +9,11 @@ import { createHash, randomBytes } from 'node:crypto'
 import { request, type ClientRequest } from 'node:http'
 import type { Browser } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { curl, randomFile } from '../../backend/test/support/files'
+import { curl, randomFile as randomUpload } from '../../backend/test/support/files'
 import { connectRooms, nextEvent, type RoomsClient } from '../../backend/test/support/rooms-client'
 import { launchBrowser } from '../support/browser'
+import { randomFile, sha256File, tempDir } from '../support/files'
+import { accept, connectedTo, device, enterRoom, savedSha, send, watch, type Device } from '../support/p2p'
 import { consistencyProblems, type StoreLayout } from './support/consistency'
 import { startLoad, unexpected } from './support/load'
 import { startNginx, type Nginx } from './support/nginx'
@@ -23,6 +25,9 @@ const CAP = 4
 let cluster: Cluster
 let layout: StoreLayout
 let nginx: Nginx
+let browser: Browser
+let files: ReturnType<typeof tempDir>
+const opened: Device[] = []
 const sockets: RoomsClient[] = []
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 const ports = () => cluster.apps.map((a) => a.port)
@@ -31,14 +36,42 @@ const upstreamsOf = (uri: RegExp) => new Set(nginx.accessLog().filter((l) => uri
 /** Established connections to `port` (from nginx, all from 127.0.0.1), as the kernel counts them. */
 const connectionsTo = (port: number) => execFileSync('ss', ['-Htn', 'state', 'established', `( dport = :${port} )`], { encoding: 'utf8' }).split('\n').filter(Boolean).length
 const socketsOn = async (base: string) => Number(/^sharesync_sockets_connected (\d+)/m.exec(await (await fetch(`${base}/metrics`)).text())?.[1] ?? -1)
+/** Room sockets per instance, as the instances themselves count them. */
+const socketCounts = () => Promise.all(cluster.apps.map((app) => socketsOn(app.url)))
+const total = (n: number) => (counts: number[]) => counts.reduce((x, y) => x + y) === n
+
+/**
+ * A device that opens the room link through nginx and whose room socket lands on instance `want`.
+ * Round-robin places a page's WebSocket by its turn among all the requests the page makes: when it
+ * lands on the other instance, the device leaves, one request shifts nginx's turn, and a fresh one tries.
+ */
+async function joinOnInstance(link: string, want: number): Promise<Device> {
+  const before = (await socketCounts()).reduce((x, y) => x + y)
+  for (let attempt = 1; ; attempt++) {
+    const d = await device(browser, 'Bob phone')
+    opened.push(d)
+    await d.page.goto(link)
+    await expect.poll(socketCounts).toSatisfy(total(before + 1))
+    if ((await socketCounts())[want] === 1) return d
+    if (attempt === 8) throw new Error(`8 devices in a row got their room socket on another instance than ${want}`)
+    await d.context.close()
+    await expect.poll(socketCounts).toSatisfy(total(before))
+    await fetch(`${nginx.url}/api/health`)
+  }
+}
+
 
 beforeAll(async () => {
   cluster = await startCluster({ instances: 2, env: { TRUST_PROXY: 'loopback', MAX_CONNECTIONS_PER_ADDRESS: String(CAP) } })
   layout = { kind: 's3', dir: cluster.s3.dir, bucket: cluster.s3.bucket }
-  nginx = await startNginx(ports())
+  files = tempDir()
+  ;[nginx, browser] = await Promise.all([startNginx(ports()), launchBrowser()])
 })
 afterAll(async () => {
   for (const s of sockets) s.disconnect()
+  for (const d of opened) await d.context.close().catch(() => undefined)
+  await browser?.close()
+  files?.remove()
   await nginx?.stop()
   await cluster?.stop()
 })
@@ -48,7 +81,7 @@ afterEach(async () => {
 
 describe('two instances behind nginx, round-robin', () => {
   it('a curl upload streamed through nginx downloads byte-identical, whichever instance answers each request', async () => {
-    const file = randomFile(6 * 2 ** 20, 'through-nginx.bin')
+    const file = randomUpload(6 * 2 ** 20, 'through-nginx.bin')
     const up = await curl(['-T', file.path, `${nginx.url}/api/upload/through-nginx.bin`])
     expect(up.status).toBe(201)
     const share = JSON.parse(up.body) as Uploaded
@@ -86,26 +119,25 @@ describe('two instances behind nginx, round-robin', () => {
     expect(upstreamsOf(new RegExp(`^/api/shares/${created.id}/`)).size).toBe(2)
   })
 
-  it('a P2P room with one device on each instance, both through nginx: they meet and signal each other', async () => {
-    const a = await connectRooms(nginx.url)
-    const b = await connectRooms(nginx.url)
-    sockets.push(a, b)
-    // Round-robin put one WebSocket on each instance.
-    for (const app of cluster.apps) await expect.poll(() => socketsOn(app.url)).toBe(1)
-    const created = await a.emitWithAck('room:create', { name: 'A' })
-    if (!created.ok) throw new Error(created.error.message)
-    const joinedSeen = nextEvent(a, 'peer:joined', 10_000)
-    const joined = await b.emitWithAck('room:join', { secret: created.room.secret, name: 'B' })
-    if (!joined.ok) throw new Error(joined.error.message)
-    expect((await joinedSeen).peer).toMatchObject({ name: 'B' })
-    const offer = nextEvent(b, 'signal', 10_000)
-    expect(await a.emitWithAck('signal', { to: joined.self.peerId, data: { type: 'offer', sdp: 'v=0' } })).toMatchObject({ ok: true })
-    expect(await offer).toMatchObject({ from: created.self.peerId, data: { type: 'offer', sdp: 'v=0' } })
-    const answer = nextEvent(a, 'signal', 10_000)
-    expect(await b.emitWithAck('signal', { to: created.self.peerId, data: { type: 'answer', sdp: 'v=0' } })).toMatchObject({ ok: true })
-    expect(await answer).toMatchObject({ from: joined.self.peerId })
-    a.disconnect()
-    b.disconnect()
+  it('a P2P room with one device on each instance, both pages through nginx: a 256 KiB file goes from one to the other over WebRTC, byte-identical', async () => {
+    const path = randomFile(files.dir, 'across-instances.bin', 256 * 1024)
+    const a = await device(browser, 'Alice laptop')
+    opened.push(a)
+    const { link } = await enterRoom(nginx.url, [a], { linked: false })
+    await expect.poll(socketCounts).toSatisfy(total(1))
+    const aliceOn = (await socketCounts()).indexOf(1)
+    const b = await joinOnInstance(link, 1 - aliceOn)
+    expect(await socketCounts()).toEqual([1, 1])
+    await connectedTo(a, 1)
+    await connectedTo(b, 1)
+    await send(a, path, 'Bob phone')
+    await accept(b)
+    await expect.poll(() => b.page.getByTestId('transfer-path').textContent()).toContain('connected directly')
+    const [sent, received] = await Promise.all([watch(a, 'send', 30_000), watch(b, 'receive', 30_000)])
+    expect([sent.phase, received.phase]).toEqual(['completed', 'completed'])
+    expect(await savedSha(b)).toBe(await sha256File(path))
+    expect([...a.errors, ...b.errors]).toEqual([])
+    await Promise.all([a.context.close(), b.context.close()])
   })
 
   it('long-polling through the balancer is refused with a clear error, not a session that breaks on its next request', async () => {
@@ -191,12 +223,10 @@ describe('rooms when an instance freezes or dies', () => {
 
 describe('behind a proxy that strips Upgrade', () => {
   let stripped: Nginx
-  let browser: Browser
   beforeAll(async () => {
-    ;[stripped, browser] = await Promise.all([startNginx(ports(), { stripUpgrade: true }), launchBrowser()])
+    stripped = await startNginx(ports(), { stripUpgrade: true })
   })
   afterAll(async () => {
-    await browser?.close()
     await stripped?.stop()
   })
 
