@@ -4,11 +4,11 @@
  * and without a password, interrupted sends (files and stdin) and gets (plain and encrypted) that resume, --json, list and delete with a token,
  * and exit codes; hostile names in a share never leave the output folder.
  */
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createHash, randomBytes } from 'node:crypto'
-import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { once } from 'node:events'
@@ -510,3 +510,35 @@ describe('exit codes and hostile input', () => {
 function findFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? findFiles(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : []))
 }
+
+describe('the package as it would be published', () => {
+  it('the packed sharesync-cli (pnpm pack) runs from its bin with only its declared dependencies: a file goes up and comes back', async () => {
+    const dir = mkdtempSync(join(work, 'pack-'))
+    execFileSync('pnpm', ['pack', '--pack-destination', dir], { cwd: join(REPO, 'cli'), stdio: 'ignore' })
+    const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))
+    expect(tarball).toBeDefined()
+    execFileSync('tar', ['-xzf', join(dir, tarball!), '-C', dir])
+    const pkg = JSON.parse(readFileSync(join(dir, 'package/package.json'), 'utf8')) as { bin: Record<string, string>; dependencies: Record<string, string> }
+    // Nothing from the workspace is needed at run time: it is bundled into the bin.
+    expect(Object.values(pkg.dependencies).some((range) => range.startsWith('workspace:'))).toBe(false)
+    expect(readdirSync(join(dir, 'package'))).not.toContain('src')
+    // The npm dependencies, as the registry install would provide them (here: the workspace's copies).
+    symlinkSync(join(REPO, 'cli/node_modules'), join(dir, 'package/node_modules'), 'dir')
+    const bin = join(dir, 'package', pkg.bin.sharesync!)
+    const file = join(dir, 'packed.txt')
+    writeFileSync(file, randomBytes(300_000))
+    const run = (args: string[]) =>
+      new Promise<Run>((done) => {
+        const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, SHARESYNC_URL: server.url, SHARESYNC_STATE_DIR: stateDir, SHARESYNC_TOKEN: '' } })
+        let stdout = ''
+        let stderr = ''
+        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+        child.on('close', (code) => done({ code, stdout, stderr }))
+      })
+    const sent = json<Sent>(await run(['send', file, '--json']))
+    const out = join(dir, 'packed.back')
+    expect((await run(['get', sent.link, '-o', out])).code).toBe(0)
+    expect(await sha(out)).toBe(await sha(file))
+  }, 60_000)
+})
