@@ -6,6 +6,8 @@ import { ProgressBar } from '../../components/progress-bar'
 import { formatBytes, formatDuration, formatSpeed } from '../../lib/format'
 import type { UploadSnapshot } from './upload-engine'
 
+/** Shown for a speed or time left that is not known now (offline, paused, just started): an em dash. */
+const UNKNOWN = '—'
 
 /** Total and per-file progress, speed and time left, with cancel (and retry after a failure). */
 export function UploadProgress({
@@ -49,13 +51,13 @@ export function UploadProgress({
         <div>
           <dt className="text-slate-600 dark:text-slate-400">{t('common.speed')}</dt>
           <dd className="font-medium tabular-nums" data-testid="upload-speed">
-            {snapshot.bytesPerSecond > 0 ? formatSpeed(snapshot.bytesPerSecond) : '–'}
+            {snapshot.bytesPerSecond > 0 ? formatSpeed(snapshot.bytesPerSecond) : UNKNOWN}
           </dd>
         </div>
         <div>
           <dt className="text-slate-600 dark:text-slate-400">{t('common.timeLeft')}</dt>
           <dd className="font-medium tabular-nums" data-testid="upload-eta">
-            {snapshot.secondsLeft !== null && snapshot.phase === 'uploading' ? formatDuration(snapshot.secondsLeft) : '–'}
+            {snapshot.secondsLeft !== null && snapshot.phase === 'uploading' ? formatDuration(snapshot.secondsLeft) : UNKNOWN}
           </dd>
         </div>
       </dl>
