@@ -13,6 +13,7 @@ import { crc32, deflateSync } from 'node:zlib'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { apiOf, uploadShare, type Api } from '../backend/test/support/browser-upload'
+import { browserFetch, CookieJar, signInFlow, startOAuthServer, type LocalOAuth } from '../backend/test/support/oauth'
 import { startApp, type AppProcess } from './support/app-server'
 import { launchBrowser } from './support/browser'
 import { submitUpload, waitForResult } from './support/cloud-ui'
@@ -394,10 +395,15 @@ describe('folders, Download all, previews, notes and texts in the browser', () =
 
 describe('an admin policy in the browser', () => {
   let strict: AppProcess
+  let oauth: LocalOAuth
   beforeAll(async () => {
-    strict = await startApp({ ANON_PASSWORD_REQUIRED: 'true', UPLOAD_RATE_LIMIT: '1000/1h', SHARE_CREATE_RATE_LIMIT: '1000/1h' })
+    oauth = await startOAuthServer()
+    strict = await startApp({ ...oauth.env, ADMIN_EMAILS: 'root@example.com', ANON_PASSWORD_REQUIRED: 'true', UPLOAD_RATE_LIMIT: '1000/1h', SHARE_CREATE_RATE_LIMIT: '1000/1h' })
   })
-  afterAll(() => strict?.stop())
+  afterAll(async () => {
+    await strict?.stop()
+    await oauth?.stop()
+  })
 
   it('"password required for anonymous" asks for a password on the upload page and makes the link only with one', async () => {
     const path = randomFile(files.dir, 'policy.txt', 1000)
@@ -406,7 +412,7 @@ describe('an admin policy in the browser', () => {
     await page.getByTestId('file-input').setInputFiles([path])
     await page.getByRole('heading', { name: 'Create a link' }).waitFor()
     const submit = page.getByRole('button', { name: 'Upload and create link' })
-    await expect.poll(() => page.getByText('This server requires a password on links made without signing in.').count()).toBe(1)
+    await expect.poll(() => page.getByText('This server requires a password on links like yours.').count()).toBe(1)
     expect(await submit.isDisabled()).toBe(true)
     await page.getByLabel('Password (required)').fill('hunter2')
     expect(await submit.isDisabled()).toBe(false)
@@ -414,5 +420,33 @@ describe('an admin policy in the browser', () => {
     const link = await waitForResult(page)
     const id = link.split('/s/')[1]!
     expect((await apiOf(strict.url)<{ passwordRequired: boolean }>(`/api/shares/${id}`)).body.passwordRequired).toBe(true)
+  })
+
+  it("the admin's share rules for anonymous links: the upload options offer only the allowed expiry and download presets, and say why", async () => {
+    oauth.setUser({ sub: 'e2e-root', email: 'root@example.com', name: 'Root', email_verified: true })
+    const jar = new CookieJar()
+    expect((await signInFlow(strict.url, jar)).response.status).toBe(302)
+    const root = apiOf(strict.url, ((url: string, init: RequestInit = {}) =>
+      browserFetch(jar, url, { ...init, headers: { ...(init.headers as Record<string, string>), origin: strict.url } })) as typeof fetch)
+    type Rules = Record<string, unknown>
+    const { settings } = (await root<{ settings: { shareRules: Record<'anonymous' | 'user' | 'admin', Rules> } }>('/api/admin/settings')).body
+    const anonymous = { ...settings.shareRules.anonymous, expiryPresets: [3600, 86_400], downloadPresets: [1, 5], unlimitedDownloads: false }
+    expect((await root('/api/admin/settings', { method: 'PUT', body: { ...settings, shareRules: { ...settings.shareRules, anonymous } } })).status).toBe(200)
+
+    const { page } = await newPage()
+    await page.goto(`${strict.url}/`)
+    await page.getByTestId('file-input').setInputFiles([randomFile(files.dir, 'presets.txt', 100)])
+    await page.getByTestId('presets-policy').waitFor()
+    expect(await page.getByTestId('presets-policy').textContent()).toBe('This server allows only these choices for your links.')
+    const values = (name: string) => page.locator(`select[name=${name}] option`).evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))
+    expect(await values('expiresIn')).toEqual(['3600', '86400'])
+    expect(await values('maxDownloads')).toEqual(['1', '5'])
+    await page.getByLabel('Password (required)').fill('hunter2')
+    // What the page asks the server for: allowed presets only (the server would refuse others).
+    const created = page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/api/shares')
+    await page.getByRole('button', { name: 'Upload and create link' }).click()
+    expect((await created).postDataJSON()).toMatchObject({ expiresIn: expect.any(Number), maxDownloads: 1 })
+    expect([3600, 86_400]).toContain(((await created).postDataJSON() as { expiresIn: number }).expiresIn)
+    await waitForResult(page)
   })
 })

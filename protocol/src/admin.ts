@@ -221,6 +221,45 @@ const seconds = z
 
 export const RoleLimits = z.object({ maxFileSize: bytes, maxExpiry: seconds, dailyQuota: bytes }).strict()
 
+/** At most this many presets in one list (a select, not a data set). */
+export const MAX_SHARE_PRESETS = 20
+
+const presetList = <T extends z.ZodType<number>>(item: T) =>
+  z
+    .array(item)
+    .min(1, 'give at least one preset, or null for any value')
+    .max(MAX_SHARE_PRESETS, `at most ${MAX_SHARE_PRESETS} presets`)
+    .refine((xs) => new Set(xs).size === xs.length, { message: 'each preset only once' })
+
+/**
+ * What a new link must be, for one audience. `null` presets mean any value within the limits;
+ * a list means the link's expiry (seconds) or download limit must be one of them.
+ */
+export const AudienceRules = z
+  .object({
+    passwordRequired: z.boolean().default(false),
+    encryptionRequired: z.boolean().default(false),
+    expiryPresets: presetList(seconds).nullable().default(null),
+    downloadPresets: presetList(z.number().int().min(1).max(1_000_000)).nullable().default(null),
+    /** links without a download limit are allowed */
+    unlimitedDownloads: z.boolean().default(true),
+  })
+  .strict()
+  .meta({ id: 'AudienceRules' })
+export type AudienceRules = z.infer<typeof AudienceRules>
+
+/** The share rules per audience: links made without signing in, by signed-in users, by admins. */
+export const ShareRules = z
+  .object({ anonymous: AudienceRules, user: AudienceRules, admin: AudienceRules })
+  .strict()
+  .meta({ id: 'ShareRules' })
+export type ShareRules = z.infer<typeof ShareRules>
+export const OPEN_SHARE_RULES: ShareRules = {
+  anonymous: AudienceRules.parse({}),
+  user: AudienceRules.parse({}),
+  admin: AudienceRules.parse({}),
+}
+
 /**
  * The upload policy an admin can change while the server runs. Defaults come from the environment
  * (MAX_FILE_SIZE, …); a saved row overrides them on every instance within about a second.
@@ -238,6 +277,8 @@ export const AdminSettings = z
     previews: z.boolean().default(true),
     /** Links made without signing in must have a password. */
     anonymousPasswordRequired: z.boolean().default(false),
+    /** What new links must be, per audience (password, encryption, allowed expiry and download presets). */
+    shareRules: ShareRules.default(OPEN_SHARE_RULES),
     defaultExpiry: seconds,
     user: RoleLimits,
     anonymous: RoleLimits,
@@ -255,6 +296,14 @@ export const AdminSettings = z
   })
   .strict()
   .refine((s) => s.defaultExpiry <= s.user.maxExpiry, { message: 'must not exceed the signed-in maximum expiry', path: ['defaultExpiry'] })
+  .refine((s) => !s.shareRules.anonymous.expiryPresets || s.shareRules.anonymous.expiryPresets.some((x) => x <= s.anonymous.maxExpiry), {
+    message: 'at least one preset must be within the anonymous maximum expiry',
+    path: ['shareRules', 'anonymous', 'expiryPresets'],
+  })
+  .refine((s) => [s.shareRules.user, s.shareRules.admin].every((r) => !r.expiryPresets || r.expiryPresets.some((x) => x <= s.user.maxExpiry)), {
+    message: 'at least one preset must be within the signed-in maximum expiry',
+    path: ['shareRules'],
+  })
   .meta({ id: 'AdminSettings' })
 export type AdminSettings = z.infer<typeof AdminSettings>
 

@@ -77,6 +77,10 @@ export const ERRORS = {
   preview_unsupported: 415,
   /** the admin's policy requires a password on this link (e.g. on links made without signing in) */
   password_required_by_policy: 400,
+  /** the admin's policy allows only some expiry presets for links of this audience, and this is not one */
+  expiry_not_allowed: 400,
+  /** the admin's policy allows only some download limits (or none unlimited) for links of this audience */
+  download_limit_not_allowed: 400,
   /** an `Authorization: Bearer` token that is unknown, malformed, revoked or expired */
   token_invalid: 401,
   /** an API token without the scope this route needs */

@@ -267,6 +267,15 @@ export const UserLimits = z.object({
 })
 export type UserLimits = z.infer<typeof UserLimits>
 
+export const AudienceRulesView = z.object({
+  passwordRequired: z.boolean(),
+  encryptionRequired: z.boolean(),
+  expiryPresets: z.array(z.number().int()).nullable(),
+  downloadPresets: z.array(z.number().int()).nullable(),
+  unlimitedDownloads: z.boolean(),
+})
+export type AudienceRulesView = z.infer<typeof AudienceRulesView>
+
 /** Public settings the web app needs (`GET /api/config`). */
 export const PublicConfig = z
   .object({
@@ -287,6 +296,8 @@ export const PublicConfig = z
     previews: z.boolean(),
     /** Links made without signing in must have a password (the admin's policy). */
     passwordRequired: z.object({ anonymous: z.boolean() }),
+    /** What new links must be, per audience (the admin's share rules): the upload options offer only these. */
+    shareRules: z.object({ anonymous: AudienceRulesView, user: AudienceRulesView, admin: AudienceRulesView }),
   })
   .meta({ id: 'PublicConfig' })
 export type PublicConfig = z.infer<typeof PublicConfig>

@@ -21,7 +21,7 @@ import { normalizeTree } from '../shares/folders'
 import { hashToken, newId, newStorageKey } from '../shares/ids'
 import { hashPassword } from '../shares/password'
 import type { PasswordGate } from '../shares/password-gate'
-import { quotaRule } from '../shares/policy'
+import { checkShareRules, defaultExpiry, quotaRule, rulesFor } from '../shares/policy'
 import { partLayout } from '../shares/upload.service'
 
 const LISTED = 100
@@ -63,7 +63,7 @@ export class FileRequests {
 
   async create(user: SessionUser, req: CreateFileRequest, baseUrl: string): Promise<FileRequestView> {
     const live = await this.deps.settings.policy()
-    if (live.requireEncryption) {
+    if (rulesFor(live, user).encryptionRequired) {
       throw new AppError(
         'encryption_required',
         'This server accepts only end-to-end encrypted uploads, and uploads into file requests are not encrypted: file requests are not available here.',
@@ -118,9 +118,15 @@ export class FileRequests {
   ): Promise<UploadResponse> {
     if (!(await requestsRepo.findOwned(this.deps.db, requestId, user.id))) throw requestNotFound()
     const live = await this.deps.settings.policy()
+    // The share is the requester's: their audience's rules apply, as to a link they upload themselves.
+    const rules = rulesFor(live, user)
+    if (rules.encryptionRequired) {
+      throw new AppError('encryption_required', 'This server accepts only end-to-end encrypted links from you, and uploads into file requests are not encrypted.')
+    }
     const maxExpiry = live.user.maxExpiry
-    const expiresIn = options.expiresIn ?? Math.min(live.defaultExpiry, maxExpiry)
+    const expiresIn = options.expiresIn ?? defaultExpiry(live, live.user, rules)
     if (expiresIn > maxExpiry) throw new AppError('invalid_input', `expiresIn: must be at most ${maxExpiry} seconds.`)
+    checkShareRules(rules, { password: Boolean(options.password), expiresIn, maxDownloads: options.maxDownloads ?? null })
     const share = {
       id: newId(),
       expiresAt: new Date(Date.now() + expiresIn * 1000),

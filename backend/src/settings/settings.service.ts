@@ -1,4 +1,4 @@
-import { AdminSettings, type SettingsResponse } from '@sharesync/protocol'
+import { AdminSettings, OPEN_SHARE_RULES, type SettingsResponse } from '@sharesync/protocol'
 import type { Logger } from 'pino'
 import type { Config } from '../config'
 import type { Db } from '../db/db'
@@ -83,6 +83,7 @@ export function defaultsFrom(config: Config): Policy {
     p2pRelay: config.relay.enabled,
     previews: p.previews,
     anonymousPasswordRequired: p.anonymousPasswordRequired,
+    shareRules: OPEN_SHARE_RULES,
     defaultExpiry: p.defaultExpiry,
     user: { ...p.user },
     anonymous: { ...p.anonymous },

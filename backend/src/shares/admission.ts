@@ -1,4 +1,4 @@
-import type { ShareOptions } from '@sharesync/protocol'
+import type { AudienceRules, ShareOptions } from '@sharesync/protocol'
 import type { NewShare } from '../db/shares.repo'
 import type { Deps } from '../deps'
 import { AppError } from '../http/app-error'
@@ -6,7 +6,7 @@ import type { Viewer } from '../http/viewer'
 import type { Policy } from '../settings/settings.service'
 import { hashToken } from './ids'
 import { hashPassword } from './password'
-import { limitsFor, quotaRule } from './policy'
+import { checkShareRules, defaultExpiry, limitsFor, quotaRule, rulesFor } from './policy'
 import { sizeInWords } from '../http/in-words'
 
 /** What admission decided for a new share. */
@@ -15,6 +15,8 @@ export interface Admitted {
   maxDownloads: number | null
   passwordHash: string | null
   policy: ReturnType<typeof limitsFor>
+  /** the admin's share rules for this viewer's audience */
+  rules: AudienceRules
   live: Policy
 }
 
@@ -33,21 +35,20 @@ export class Admission {
     if (!viewer.user && !live.allowAnonymousUploads) {
       throw new AppError('anonymous_uploads_disabled', 'Anonymous uploads are disabled here. Please sign in to share files.')
     }
-    if (live.requireEncryption && !kind.encrypted) {
+    const rules = rulesFor(live, viewer.user)
+    if (rules.encryptionRequired && !kind.encrypted) {
       throw new AppError(
         'encryption_required',
-        'This server accepts only end-to-end encrypted uploads: use the web app with "End-to-end encryption", or the sharesync command-line client.',
+        'This server accepts only end-to-end encrypted uploads for links like this one: use the web app with "End-to-end encryption", or the sharesync command-line client.',
       )
     }
-    // A file left in a room is no link: the room's members are its only recipients.
-    if (!viewer.user && live.anonymousPasswordRequired && !options.password && kind.room !== true) {
-      throw new AppError('password_required_by_policy', 'This server requires a password on links made without signing in: set one, or sign in.')
-    }
     const policy = limitsFor(live, viewer)
-    const expiresIn = options.expiresIn ?? Math.min(live.defaultExpiry, policy.maxExpiry)
+    const expiresIn = options.expiresIn ?? defaultExpiry(live, policy, rules)
     if (expiresIn > policy.maxExpiry) {
       throw new AppError('invalid_input', `expiresIn: must be at most ${policy.maxExpiry} seconds.`)
     }
+    // A file left in a room is no link: the room's members are its only recipients.
+    if (kind.room !== true) checkShareRules(rules, { password: Boolean(options.password), expiresIn, maxDownloads: options.maxDownloads ?? null })
     if (largestFile > policy.maxFileSize) {
       throw new AppError('too_large', `Files may be at most ${sizeInWords(policy.maxFileSize)}.`)
     }
@@ -63,6 +64,7 @@ export class Admission {
       maxDownloads: options.maxDownloads ?? null,
       passwordHash: options.password ? await hashPassword(options.password) : null,
       policy,
+      rules,
       live,
     }
   }

@@ -24,7 +24,7 @@ import { AppError, shareNotFound } from '../http/app-error'
 import { baseUrl } from '../http/base-url'
 import { requestedRange } from '../http/byte-range'
 import { multipartFiles } from './multipart-files'
-import { limitsFor } from './policy'
+import { limitsFor, rulesFor } from './policy'
 import type { OwnerProof } from './common'
 import { createShares, type Shares } from './shares'
 import type { StreamedFile } from './stream-upload.service'
@@ -73,6 +73,7 @@ export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): R
       storage: config.storage.kind,
       previews: policy.previews,
       passwordRequired: { anonymous: policy.anonymousPasswordRequired },
+      shareRules: { anonymous: rulesFor(policy, null), user: rulesFor(policy, { role: 'user' }), admin: rulesFor(policy, { role: 'admin' }) },
     }
     res.json(body)
   })

@@ -10,6 +10,7 @@ import { newShareRow, type Admission, type Admitted } from './admission'
 import { shareSummary, storage } from './common'
 import { newId, newStorageKey } from './ids'
 import { hashPassword } from './password'
+import { checkShareRules, defaultExpiry } from './policy'
 import { QuotaMeter } from './quota-meter'
 import { sizeInWords } from '../http/in-words'
 
@@ -139,9 +140,14 @@ export class StreamUploadService {
       throw new RefusedOptions(err)
     }
     if (options === upload.options) return admitted
-    const { live, policy } = admitted
-    const expiresIn = options.expiresIn ?? Math.min(live.defaultExpiry, policy.maxExpiry)
+    const { live, policy, rules } = admitted
+    const expiresIn = options.expiresIn ?? defaultExpiry(live, policy, rules)
     if (expiresIn > policy.maxExpiry) throw new RefusedOptions(new AppError('invalid_input', `expiresIn: must be at most ${policy.maxExpiry} seconds.`))
+    try {
+      checkShareRules(rules, { password: Boolean(options.password), expiresIn, maxDownloads: options.maxDownloads ?? null })
+    } catch (err) {
+      throw new RefusedOptions(err)
+    }
     return {
       expiresAt: new Date(Date.now() + expiresIn * 1000),
       maxDownloads: options.maxDownloads ?? null,

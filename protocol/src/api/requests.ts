@@ -31,7 +31,7 @@ export const requestRoutes = routes([
   {
     method: 'post', path: '/api/me/requests/:id/uploads/:uploadId/share', tag: 'File requests', auth: 'user', scope: 'upload',
     summary: 'Turn a received upload into a share of yours (a new link with its own options)', params: received, body: ReceivedToShare,
-    responses: { 201: UploadResponse }, errors: ['request_not_found', 'not_found', 'invalid_input'],
+    responses: { 201: UploadResponse }, errors: ['request_not_found', 'not_found', 'invalid_input', 'encryption_required', 'password_required_by_policy', 'expiry_not_allowed', 'download_limit_not_allowed'],
   },
   {
     method: 'delete', path: '/api/me/requests/:id/uploads/:uploadId', tag: 'File requests', auth: 'user', scope: 'delete',

@@ -49,7 +49,7 @@ export const sharesRoutes = routes([
     description: 'Declares the files; the answer gives each file its part size and count. Signed in (session or token with `upload`), the share belongs to the account; anonymous, keep `ownerToken`.',
     body: CreateShareRequest,
     responses: { 201: CreateShareResponse },
-    errors: ['invalid_input', 'anonymous_uploads_disabled', 'too_large', 'quota_exceeded', 'rate_limited', 'encryption_required'],
+    errors: ['invalid_input', 'anonymous_uploads_disabled', 'too_large', 'quota_exceeded', 'rate_limited', 'encryption_required', 'password_required_by_policy', 'expiry_not_allowed', 'download_limit_not_allowed'],
   },
   {
     method: 'get', path: '/api/shares/:id/upload', tag: 'Uploads', auth: 'owner', scope: 'upload',
@@ -87,7 +87,7 @@ export const sharesRoutes = routes([
     description: '`curl -F file=@report.pdf -F expiresIn=3600 https://…/api/upload`. Fields: `file` (one or more), `expiresIn`, `maxDownloads`, `password`. The JSON answer ends with a newline; `?format=url` or `Accept: text/plain` answers only the page URL.',
     rawBody: { contentType: 'multipart/form-data', description: 'fields `file` (repeatable), `expiresIn`, `maxDownloads`, `password`', schema: ShareOptionsFromStrings.extend({ file: z.string().meta({ format: 'binary' }) }) },
     responses: { 201: UploadResponse },
-    errors: ['invalid_input', 'unsupported_media_type', 'anonymous_uploads_disabled', 'too_large', 'quota_exceeded', 'rate_limited', 'server_busy', 'insufficient_storage', 'encryption_required'],
+    errors: ['invalid_input', 'unsupported_media_type', 'anonymous_uploads_disabled', 'too_large', 'quota_exceeded', 'rate_limited', 'server_busy', 'insufficient_storage', 'encryption_required', 'password_required_by_policy', 'expiry_not_allowed', 'download_limit_not_allowed'],
   },
   ...(['/api/upload/:filename', '/api/upload'] as const).map(
     (path): RouteDoc => ({
@@ -98,7 +98,7 @@ export const sharesRoutes = routes([
       query: uploadQuery,
       rawBody: { contentType: 'application/octet-stream', description: "the file's bytes (any length; chunked is fine)" },
       responses: { 201: UploadResponse },
-      errors: ['invalid_input', 'anonymous_uploads_disabled', 'too_large', 'quota_exceeded', 'rate_limited', 'server_busy', 'insufficient_storage', 'encryption_required'],
+      errors: ['invalid_input', 'anonymous_uploads_disabled', 'too_large', 'quota_exceeded', 'rate_limited', 'server_busy', 'insufficient_storage', 'encryption_required', 'password_required_by_policy', 'expiry_not_allowed', 'download_limit_not_allowed'],
     }),
   ),
   {

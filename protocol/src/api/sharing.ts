@@ -63,7 +63,7 @@ export const sharingRoutes = routes([
     summary: 'Share a text (a snippet, a password, a link) with the options of a file link',
     body: CreateTextRequest,
     responses: { 201: UploadResponse },
-    errors: ['invalid_input', 'anonymous_uploads_disabled', 'quota_exceeded', 'rate_limited', 'encryption_required', 'password_required_by_policy'],
+    errors: ['invalid_input', 'anonymous_uploads_disabled', 'quota_exceeded', 'rate_limited', 'encryption_required', 'password_required_by_policy', 'expiry_not_allowed', 'download_limit_not_allowed'],
   },
   {
     method: 'head', path: '/api/shares/:id/text', tag: 'Cloud links', auth: 'public',

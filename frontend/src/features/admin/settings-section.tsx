@@ -1,4 +1,4 @@
-import type { AdminSettings, SettingsResponse } from '@sharesync/protocol'
+import type { AdminSettings, AudienceRules, SettingsResponse, ShareRules } from '@sharesync/protocol'
 import { useEffect, useState, type FormEvent } from 'react'
 import { useTranslation } from 'react-i18next'
 import { Alert } from '../../components/alert'
@@ -23,6 +23,8 @@ interface Form {
   p2pRelay: boolean
   previews: boolean
   anonymousPasswordRequired: boolean
+  /** per audience; presets as typed: comma-separated hours and download counts, empty for any */
+  shareRules: Record<Audience, RulesForm>
   defaultExpiryHours: string
   userMaxFileMb: string
   userMaxExpiryDays: string
@@ -32,6 +34,44 @@ interface Form {
   anonQuotaGb: string
   ratePoints: string
   rateMinutes: string
+}
+
+type Audience = keyof ShareRules
+const AUDIENCES: Audience[] = ['anonymous', 'user', 'admin']
+
+interface RulesForm {
+  passwordRequired: boolean
+  encryptionRequired: boolean
+  expiryHours: string
+  downloads: string
+  unlimitedDownloads: boolean
+}
+
+const list = (xs: number[] | null, unit: number) => (xs ?? []).map((x) => num(x, unit)).join(', ')
+/** "1, 24" → [3600, 86400]; empty → null (any value). A typo stays NaN: the server refuses it with a clear error. */
+const parseList = (text: string, unit: number) => {
+  const items = text.split(',').map((x) => x.trim()).filter(Boolean)
+  return items.length ? items.map((x) => Math.round(Number(x) * unit)) : null
+}
+
+function rulesToForm(r: AudienceRules): RulesForm {
+  return {
+    passwordRequired: r.passwordRequired,
+    encryptionRequired: r.encryptionRequired,
+    expiryHours: list(r.expiryPresets, HOUR),
+    downloads: list(r.downloadPresets, 1),
+    unlimitedDownloads: r.unlimitedDownloads,
+  }
+}
+
+function rulesFromForm(f: RulesForm): AudienceRules {
+  return {
+    passwordRequired: f.passwordRequired,
+    encryptionRequired: f.encryptionRequired,
+    expiryPresets: parseList(f.expiryHours, HOUR),
+    downloadPresets: parseList(f.downloads, 1),
+    unlimitedDownloads: f.unlimitedDownloads,
+  }
 }
 
 const num = (v: number, unit: number) => String(Math.round((v / unit) * 1000) / 1000)
@@ -44,6 +84,7 @@ function toForm(s: AdminSettings): Form {
     p2pRelay: s.p2pRelay,
     previews: s.previews,
     anonymousPasswordRequired: s.anonymousPasswordRequired,
+    shareRules: { anonymous: rulesToForm(s.shareRules.anonymous), user: rulesToForm(s.shareRules.user), admin: rulesToForm(s.shareRules.admin) },
     defaultExpiryHours: num(s.defaultExpiry, HOUR),
     userMaxFileMb: num(s.user.maxFileSize, MB),
     userMaxExpiryDays: num(s.user.maxExpiry, DAY),
@@ -65,6 +106,7 @@ function fromForm(f: Form): AdminSettings {
     p2pRelay: f.p2pRelay,
     previews: f.previews,
     anonymousPasswordRequired: f.anonymousPasswordRequired,
+    shareRules: { anonymous: rulesFromForm(f.shareRules.anonymous), user: rulesFromForm(f.shareRules.user), admin: rulesFromForm(f.shareRules.admin) },
     defaultExpiry: v(f.defaultExpiryHours, HOUR),
     user: { maxFileSize: v(f.userMaxFileMb, MB), maxExpiry: v(f.userMaxExpiryDays, DAY), dailyQuota: v(f.userQuotaGb, GB) },
     anonymous: { maxFileSize: v(f.anonMaxFileMb, MB), maxExpiry: v(f.anonMaxExpiryDays, DAY), dailyQuota: v(f.anonQuotaGb, GB) },
@@ -278,6 +320,39 @@ export function SettingsSection({ onSaved }: { onSaved: () => void }) {
             onChange={(v) => set({ anonQuotaGb: v })}
             hint={t('admin.settings.default', { value: defaults.anonQuotaGb })}
           />
+        </fieldset>
+        <fieldset className="space-y-3 rounded-xl border border-slate-200 p-3 dark:border-slate-700" data-testid="share-rules">
+          <legend className="px-1 text-sm font-semibold">{t('admin.settings.shareRules')}</legend>
+          <p className="text-xs text-slate-600 dark:text-slate-400">{t('admin.settings.shareRulesHelp')}</p>
+          {AUDIENCES.map((audience) => {
+            const rules = form.shareRules[audience]
+            const setRules = (patch: Partial<RulesForm>) => set({ shareRules: { ...form.shareRules, [audience]: { ...rules, ...patch } } })
+            return (
+              <fieldset key={audience} className="grid gap-2 sm:grid-cols-2" data-audience={audience}>
+                <legend className="text-sm font-medium">{t(`admin.settings.audience.${audience}`)}</legend>
+                <label className="flex min-h-11 items-center gap-3 text-sm">
+                  <input type="checkbox" className="h-5 w-5 accent-indigo-600" checked={rules.passwordRequired} onChange={(e) => setRules({ passwordRequired: e.target.checked })} />
+                  {t('admin.settings.rulePassword')}
+                </label>
+                <label className="flex min-h-11 items-center gap-3 text-sm">
+                  <input type="checkbox" className="h-5 w-5 accent-indigo-600" checked={rules.encryptionRequired} onChange={(e) => setRules({ encryptionRequired: e.target.checked })} />
+                  {t('admin.settings.requireEncryption')}
+                </label>
+                <label className="block text-sm">
+                  <span className="font-medium">{t('admin.settings.ruleExpiry')}</span>
+                  <input className={`${inputClass} mt-1`} name={`${audience}-expiry-presets`} inputMode="decimal" placeholder={t('admin.settings.ruleAny')} value={rules.expiryHours} onChange={(e) => setRules({ expiryHours: e.target.value })} />
+                </label>
+                <label className="block text-sm">
+                  <span className="font-medium">{t('admin.settings.ruleDownloads')}</span>
+                  <input className={`${inputClass} mt-1`} name={`${audience}-download-presets`} inputMode="numeric" placeholder={t('admin.settings.ruleAny')} value={rules.downloads} onChange={(e) => setRules({ downloads: e.target.value })} />
+                </label>
+                <label className="flex min-h-11 items-center gap-3 text-sm">
+                  <input type="checkbox" className="h-5 w-5 accent-indigo-600" checked={rules.unlimitedDownloads} onChange={(e) => setRules({ unlimitedDownloads: e.target.checked })} />
+                  {t('admin.settings.ruleUnlimited')}
+                </label>
+              </fieldset>
+            )
+          })}
         </fieldset>
         <fieldset className="grid grid-cols-2 gap-3 rounded-xl border border-slate-200 p-3 dark:border-slate-700">
           <legend className="px-1 text-sm font-semibold">{t('admin.settings.rateLimit')}</legend>

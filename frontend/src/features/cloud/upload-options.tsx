@@ -9,9 +9,9 @@ import { FilePicker } from '../../components/file-picker'
 import { formatBytes, formatPeriod } from '../../lib/format'
 import { folderOfFile } from '../../lib/file-paths'
 import type { UploadChoice } from './use-upload'
-import { usePasswordRequired } from './use-viewer-limits'
+import { allowedDownloadChoices, presetsRestricted, useShareRules } from './use-viewer-limits'
 
-const DOWNLOAD_CHOICES = ['unlimited', '1', '5', '10', '50', '100'] as const
+const DOWNLOAD_CHOICES = ['unlimited', '1', '5', '10', '50', '100']
 
 export const fieldInput =
   'block min-h-11 w-full rounded-xl border border-slate-300 bg-white px-3 py-2 text-base text-slate-900 ' +
@@ -41,22 +41,28 @@ export function UploadOptions({
   onSubmit: (choice: UploadChoice) => void
 }) {
   const { t } = useTranslation()
+  // The admin's share rules for this visitor: only the allowed presets are offered.
+  const rules = useShareRules(config)
   const expiryChoices = useMemo(() => {
     if (!config) return []
     const max = limits?.maxExpiry ?? Infinity
-    return config.expiryChoices.filter((s) => s <= max)
-  }, [config, limits])
+    return (rules?.expiryPresets ?? config.expiryChoices).filter((s) => s <= max)
+  }, [config, limits, rules])
+  const downloadChoices = useMemo(() => allowedDownloadChoices(rules, DOWNLOAD_CHOICES), [rules])
+  const restricted = presetsRestricted(rules)
   const defaultExpiry = config
     ? expiryChoices.includes(config.defaults.expiresIn)
       ? config.defaults.expiresIn
       : expiryChoices[expiryChoices.length - 1]
     : undefined
   const [expiry, setExpiry] = useState<string>('')
-  const [downloads, setDownloads] = useState<string>(() =>
+  const [downloadsChoice, setDownloads] = useState<string>(() =>
     config?.defaults.maxDownloads ? String(config.defaults.maxDownloads) : 'unlimited',
   )
+  // A choice the rules do not offer (they may arrive after the first render) falls on the first allowed one.
+  const downloads = downloadChoices.includes(downloadsChoice) ? downloadsChoice : (downloadChoices[0] ?? 'unlimited')
   const [password, setPassword] = useState('')
-  const encryptionRequired = config?.encryption.required === true
+  const encryptionRequired = config?.encryption.required === true || rules?.encryptionRequired === true
   const [encryptedChoice, setEncrypted] = useState<boolean | null>(null)
   // Until the person chooses, the admin's default applies (it may arrive after the first render).
   const encrypted = encryptionRequired || (encryptedChoice ?? config?.encryption.default === true)
@@ -64,7 +70,7 @@ export function UploadOptions({
   const [note, setNote] = useState('')
   const [previews, setPreviews] = useState(true)
   const previewsOff = config?.previews === false
-  const passwordRequired = usePasswordRequired(config)
+  const passwordRequired = rules?.passwordRequired === true
   const missingPassword = passwordRequired && password === ''
 
   const total = files.reduce((n, f) => n + f.size, 0)
@@ -153,12 +159,17 @@ export function UploadOptions({
           <Field>
             <Label className="text-sm font-semibold">{t('upload.downloadsAllowed')}</Label>
             <Select className={`${fieldInput} mt-1`} value={downloads} onChange={(e) => setDownloads(e.target.value)} name="maxDownloads">
-              {DOWNLOAD_CHOICES.map((c) => (
+              {downloadChoices.map((c) => (
                 <option key={c} value={c}>
                   {c === 'unlimited' ? t('upload.unlimited') : c === '1' ? t('upload.oneDownload') : t('upload.downloads', { count: Number(c) })}
                 </option>
               ))}
             </Select>
+            {restricted && (
+              <Description className="mt-1 text-sm text-slate-600 dark:text-slate-400" data-testid="presets-policy">
+                {t('upload.presetsPolicy')}
+              </Description>
+            )}
             {downloads !== 'unlimited' && files.length > 1 && (
               <Description className="mt-1 text-sm text-slate-600 dark:text-slate-400" data-testid="download-rule">
                 {t('share.oneVisit', { count: files.length })}

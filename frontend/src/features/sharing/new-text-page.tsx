@@ -15,7 +15,7 @@ import { keyStore } from '../cloud/encryption/key-store'
 import { sealText } from '../cloud/encryption/seal-upload'
 import { fieldInput } from '../cloud/upload-options'
 import { ownedLinks } from '../cloud/upload-records'
-import { usePasswordRequired, useViewerLimits } from '../cloud/use-viewer-limits'
+import { allowedDownloadChoices, presetsRestricted, useShareRules, useViewerLimits } from '../cloud/use-viewer-limits'
 
 const VIEW_CHOICES = ['unlimited', '1', '5', '10'] as const
 
@@ -28,12 +28,15 @@ export function NewTextPage() {
   const { t } = useTranslation()
   const { config } = usePublicConfig()
   const limits = useViewerLimits(config)
-  const passwordRequired = usePasswordRequired(config)
+  // The admin's share rules for this visitor: only the allowed presets are offered.
+  const rules = useShareRules(config)
+  const passwordRequired = rules?.passwordRequired === true
+  const viewChoices = useMemo(() => allowedDownloadChoices(rules, VIEW_CHOICES), [rules])
   const navigate = useNavigate()
   usePageTitle(t('newText.heading'))
   const expiryChoices = useMemo(
-    () => (config ? config.expiryChoices.filter((s) => s <= (limits?.maxExpiry ?? Infinity)) : []),
-    [config, limits],
+    () => (config ? (rules?.expiryPresets ?? config.expiryChoices).filter((s) => s <= (limits?.maxExpiry ?? Infinity)) : []),
+    [config, limits, rules],
   )
   const defaultExpiry = config
     ? expiryChoices.includes(config.defaults.expiresIn)
@@ -45,9 +48,10 @@ export function NewTextPage() {
   const [text, setText] = useState(() => (typeof pasted === 'string' ? pasted.slice(0, MAX_TEXT_LENGTH) : ''))
   const [note, setNote] = useState('')
   const [expiry, setExpiry] = useState('')
-  const [views, setViews] = useState('1')
+  const [viewsChoice, setViews] = useState('1')
+  const views = viewChoices.includes(viewsChoice) ? viewsChoice : (viewChoices[0] ?? 'unlimited')
   const [password, setPassword] = useState('')
-  const encryptionRequired = config?.encryption.required === true
+  const encryptionRequired = config?.encryption.required === true || rules?.encryptionRequired === true
   const [encryptedChoice, setEncrypted] = useState<boolean | null>(null)
   const encrypted = encryptionRequired || (encryptedChoice ?? config?.encryption.default === true)
   const [busy, setBusy] = useState(false)
@@ -146,12 +150,13 @@ export function NewTextPage() {
           <Field>
             <Label className="text-sm font-semibold">{t('newText.viewsAllowed')}</Label>
             <Select className={`${fieldInput} mt-1`} value={views} onChange={(e) => setViews(e.target.value)}>
-              {VIEW_CHOICES.map((c) => (
+              {viewChoices.map((c) => (
                 <option key={c} value={c}>
                   {c === 'unlimited' ? t('upload.unlimited') : c === '1' ? t('newText.oneView') : t('newText.views', { count: Number(c) })}
                 </option>
               ))}
             </Select>
+            {presetsRestricted(rules) && <Description className="mt-1 text-sm text-slate-600 dark:text-slate-400">{t('upload.presetsPolicy')}</Description>}
           </Field>
           <div className="sm:col-span-2">
             <label className="flex min-h-11 items-center gap-3 text-sm font-semibold">
