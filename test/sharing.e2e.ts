@@ -398,7 +398,13 @@ describe('an admin policy in the browser', () => {
   let oauth: LocalOAuth
   beforeAll(async () => {
     oauth = await startOAuthServer()
-    strict = await startApp({ ...oauth.env, ADMIN_EMAILS: 'root@example.com', ANON_PASSWORD_REQUIRED: 'true', UPLOAD_RATE_LIMIT: '1000/1h', SHARE_CREATE_RATE_LIMIT: '1000/1h' })
+    strict = await startApp({
+      ...oauth.env,
+      ADMIN_EMAILS: 'root@example.com',
+      ANON_PASSWORD_REQUIRED: 'true',
+      UPLOAD_RATE_LIMIT: '1000/1h',
+      SHARE_CREATE_RATE_LIMIT: '1000/1h',
+    })
   })
   afterAll(async () => {
     await strict?.stop()
@@ -429,16 +435,26 @@ describe('an admin policy in the browser', () => {
     const root = apiOf(strict.url, ((url: string, init: RequestInit = {}) =>
       browserFetch(jar, url, { ...init, headers: { ...(init.headers as Record<string, string>), origin: strict.url } })) as typeof fetch)
     type Rules = Record<string, unknown>
-    const { settings } = (await root<{ settings: { shareRules: Record<'anonymous' | 'user' | 'admin', Rules> } }>('/api/admin/settings')).body
-    const anonymous = { ...settings.shareRules.anonymous, expiryPresets: [3600, 86_400], downloadPresets: [1, 5], unlimitedDownloads: false }
-    expect((await root('/api/admin/settings', { method: 'PUT', body: { ...settings, shareRules: { ...settings.shareRules, anonymous } } })).status).toBe(200)
+    const { settings } = (await root<{ settings: { shareRules: Record<'anonymous' | 'user' | 'admin', Rules> } }>('/api/admin/settings'))
+      .body
+    const anonymous = {
+      ...settings.shareRules.anonymous,
+      expiryPresets: [3600, 86_400],
+      downloadPresets: [1, 5],
+      unlimitedDownloads: false,
+    }
+    expect(
+      (await root('/api/admin/settings', { method: 'PUT', body: { ...settings, shareRules: { ...settings.shareRules, anonymous } } }))
+        .status,
+    ).toBe(200)
 
     const { page } = await newPage()
     await page.goto(`${strict.url}/`)
     await page.getByTestId('file-input').setInputFiles([randomFile(files.dir, 'presets.txt', 100)])
     await page.getByTestId('presets-policy').waitFor()
     expect(await page.getByTestId('presets-policy').textContent()).toBe('This server allows only these choices for your links.')
-    const values = (name: string) => page.locator(`select[name=${name}] option`).evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))
+    const values = (name: string) =>
+      page.locator(`select[name=${name}] option`).evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))
     expect(await values('expiresIn')).toEqual(['3600', '86400'])
     expect(await values('maxDownloads')).toEqual(['1', '5'])
     await page.getByLabel('Password (required)').fill('hunter2')

@@ -71,7 +71,13 @@ async function signIn(user: FakeGoogleUser): Promise<Api> {
 
 const HOUR = 3600
 const DAY = 86_400
-const open: AudienceRules = { passwordRequired: false, encryptionRequired: false, expiryPresets: null, downloadPresets: null, unlimitedDownloads: true }
+const open: AudienceRules = {
+  passwordRequired: false,
+  encryptionRequired: false,
+  expiryPresets: null,
+  downloadPresets: null,
+  unlimitedDownloads: true,
+}
 const metadata = 'U1NN' + 'A'.repeat(60)
 const file = [{ name: 'a.txt', size: 3 }]
 const codeOf = (res: { body: unknown }) => (res.body as ApiBody).error?.code
@@ -80,7 +86,11 @@ describe('share rules per audience (anonymous, signed-in, admin)', () => {
   let root: Api
   let alice: Api
   let base: SettingsResponse['settings']
-  const put = (shareRules: Partial<ShareRules>) => root<SettingsResponse>('/api/admin/settings', { method: 'PUT', body: { ...base, shareRules: { anonymous: open, user: open, admin: open, ...shareRules } } })
+  const put = (shareRules: Partial<ShareRules>) =>
+    root<SettingsResponse>('/api/admin/settings', {
+      method: 'PUT',
+      body: { ...base, shareRules: { anonymous: open, user: open, admin: open, ...shareRules } },
+    })
 
   beforeAll(async () => {
     root = await signIn(ROOT)
@@ -111,7 +121,10 @@ describe('share rules per audience (anonymous, signed-in, admin)', () => {
     const implicit = await alice<{ expiresAt: string }>('/api/texts', { body: { text: 'hello' } })
     expect(implicit.status).toBe(201)
     const lifetime = (Date.parse(implicit.body.expiresAt) - Date.now()) / 1000
-    expect([HOUR, DAY].some((p) => Math.abs(p - lifetime) < 60), String(lifetime)).toBe(true)
+    expect(
+      [HOUR, DAY].some((p) => Math.abs(p - lifetime) < 60),
+      String(lifetime),
+    ).toBe(true)
     // The admin is another audience: their own (open) rules apply.
     expect((await root('/api/texts', { body: { text: 'hello', expiresIn: 2 * HOUR } })).status).toBe(201)
     // /api/config tells the web app, per audience.
@@ -121,10 +134,17 @@ describe('share rules per audience (anonymous, signed-in, admin)', () => {
   })
 
   it('allowed download limits: only the presets, and "unlimited" only when allowed — for anonymous links too, on curl', async () => {
-    expect((await put({ anonymous: { ...open, downloadPresets: [1, 5], unlimitedDownloads: false }, user: { ...open, downloadPresets: [10] } })).status).toBe(200)
+    expect(
+      (await put({ anonymous: { ...open, downloadPresets: [1, 5], unlimitedDownloads: false }, user: { ...open, downloadPresets: [10] } }))
+        .status,
+    ).toBe(200)
     const before = await shares()
     // Anonymous (the environment still asks them for a password): no limit, or 3, is refused.
-    for (const body of [{ files: file, password: 'hunter2' }, { files: file, password: 'hunter2', maxDownloads: null }, { files: file, password: 'hunter2', maxDownloads: 3 }]) {
+    for (const body of [
+      { files: file, password: 'hunter2' },
+      { files: file, password: 'hunter2', maxDownloads: null },
+      { files: file, password: 'hunter2', maxDownloads: 3 },
+    ]) {
       const res = await api('/api/shares', { body })
       expect(res.status, JSON.stringify(body)).toBe(400)
       expect(codeOf(res)).toBe('download_limit_not_allowed')
@@ -141,7 +161,9 @@ describe('share rules per audience (anonymous, signed-in, admin)', () => {
     expect((await alice('/api/texts', { body: { text: 'x' } })).status).toBe(201)
     const curl = await fetch(`${server.url}/api/upload/a.txt?password=hunter2&maxDownloads=5`, { method: 'PUT', body: 'abc' })
     expect(curl.status).toBe(201)
-    expect((await uploadShare(api, [{ name: 'a.txt', bytes: Buffer.from('abc') }], { password: 'hunter2', maxDownloads: 1 })).id).toBeTruthy()
+    expect(
+      (await uploadShare(api, [{ name: 'a.txt', bytes: Buffer.from('abc') }], { password: 'hunter2', maxDownloads: 1 })).id,
+    ).toBeTruthy()
   })
 
   it('password and encryption required for signed-in users: plain or password-less links are refused, encrypted ones with a password pass', async () => {
@@ -150,7 +172,9 @@ describe('share rules per audience (anonymous, signed-in, admin)', () => {
     expect(codeOf(await alice('/api/shares', { body: { files: file, password: 'pw' } }))).toBe('encryption_required')
     expect((await alice('/api/shares', { body: { files: file, password: 'pw' } })).status).toBe(403)
     expect(codeOf(await alice('/api/texts', { body: { text: 'x', password: 'pw' } }))).toBe('encryption_required')
-    expect(codeOf(await alice('/api/shares', { body: { encrypted: true, metadata, files: [{ size: 64 }] } }))).toBe('password_required_by_policy')
+    expect(codeOf(await alice('/api/shares', { body: { encrypted: true, metadata, files: [{ size: 64 }] } }))).toBe(
+      'password_required_by_policy',
+    )
     expect(await shares()).toBe(before)
     expect((await alice('/api/shares', { body: { encrypted: true, metadata, files: [{ size: 64 }], password: 'pw' } })).status).toBe(201)
     // The admin's rules are open: a plain link without a password is fine for them.
@@ -164,7 +188,10 @@ describe('share rules per audience (anonymous, signed-in, admin)', () => {
     const request = await alice<FileRequestView>('/api/me/requests', { body: { title: 'Papers' } })
     expect(request.status).toBe(201)
     const upload = await uploadShare(api, [{ name: 'p.pdf', bytes: Buffer.from('pdf') }], {}, `/api/requests/${request.body.id}/uploads`)
-    expect((await put({ user: { ...open, passwordRequired: true, expiryPresets: [DAY], downloadPresets: [2], unlimitedDownloads: false } })).status).toBe(200)
+    expect(
+      (await put({ user: { ...open, passwordRequired: true, expiryPresets: [DAY], downloadPresets: [2], unlimitedDownloads: false } }))
+        .status,
+    ).toBe(200)
     const toShare = (body: Record<string, unknown>) => alice(`/api/me/requests/${request.body.id}/uploads/${upload.id}/share`, { body })
     expect(codeOf(await toShare({ expiresIn: DAY, maxDownloads: 2 }))).toBe('password_required_by_policy')
     expect(codeOf(await toShare({ password: 'pw', expiresIn: HOUR, maxDownloads: 2 }))).toBe('expiry_not_allowed')
@@ -173,7 +200,13 @@ describe('share rules per audience (anonymous, signed-in, admin)', () => {
   })
 
   it('a crafted body cannot bypass the rules, and hostile rules are refused with 400 and nothing stored', async () => {
-    expect((await put({ anonymous: { ...open, passwordRequired: true, downloadPresets: [1], unlimitedDownloads: false, expiryPresets: [HOUR] } })).status).toBe(200)
+    expect(
+      (
+        await put({
+          anonymous: { ...open, passwordRequired: true, downloadPresets: [1], unlimitedDownloads: false, expiryPresets: [HOUR] },
+        })
+      ).status,
+    ).toBe(200)
     // Extra fields, strings for numbers, a role claim: refused or ignored, never a way around the rules.
     for (const body of [
       { files: file, password: 'pw', expiresIn: HOUR, maxDownloads: 0 },
@@ -201,16 +234,28 @@ describe('share rules per audience (anonymous, signed-in, admin)', () => {
       { ...open, unlimitedDownloads: 'yes' },
       { ...open, extra: true },
     ]) {
-      const res = await root('/api/admin/settings', { method: 'PUT', body: { ...base, shareRules: { anonymous: open, user: rules, admin: open } } })
+      const res = await root('/api/admin/settings', {
+        method: 'PUT',
+        body: { ...base, shareRules: { anonymous: open, user: rules, admin: open } },
+      })
       expect(res.status, JSON.stringify(rules).slice(0, 200)).toBe(400)
       expect(codeOf(res)).toBe('invalid_input')
     }
     // A hostile size: a body of 100,000 presets is cut off before it is parsed (413, JSON error).
-    const huge = await root('/api/admin/settings', { method: 'PUT', body: { ...base, shareRules: { anonymous: open, user: { ...open, expiryPresets: Array.from({ length: 100_000 }, (_, i) => i + 1) }, admin: open } } })
+    const huge = await root('/api/admin/settings', {
+      method: 'PUT',
+      body: {
+        ...base,
+        shareRules: { anonymous: open, user: { ...open, expiryPresets: Array.from({ length: 100_000 }, (_, i) => i + 1) }, admin: open },
+      },
+    })
     expect(huge.status).toBe(413)
     expect(codeOf(huge)).toBeTruthy()
     // Presets all beyond the audience's maximum expiry leave nothing to choose: refused too.
-    const beyond = await root('/api/admin/settings', { method: 'PUT', body: { ...base, shareRules: { anonymous: { ...open, expiryPresets: [base.anonymous.maxExpiry + 1] }, user: open, admin: open } } })
+    const beyond = await root('/api/admin/settings', {
+      method: 'PUT',
+      body: { ...base, shareRules: { anonymous: { ...open, expiryPresets: [base.anonymous.maxExpiry + 1] }, user: open, admin: open } },
+    })
     expect(codeOf(beyond)).toBe('invalid_input')
     // A signed-in user is no admin: they cannot change the rules.
     expect((await alice('/api/admin/settings', { method: 'PUT', body: { ...base } })).status).toBe(403)

@@ -121,7 +121,10 @@ export class FileRequests {
     // The share is the requester's: their audience's rules apply, as to a link they upload themselves.
     const rules = rulesFor(live, user)
     if (rules.encryptionRequired) {
-      throw new AppError('encryption_required', 'This server accepts only end-to-end encrypted links from you, and uploads into file requests are not encrypted.')
+      throw new AppError(
+        'encryption_required',
+        'This server accepts only end-to-end encrypted links from you, and uploads into file requests are not encrypted.',
+      )
     }
     const maxExpiry = live.user.maxExpiry
     const expiresIn = options.expiresIn ?? defaultExpiry(live, live.user, rules)

@@ -48,16 +48,28 @@ export function defaultExpiry(live: Policy, limits: UserLimits, rules: AudienceR
  */
 export function checkShareRules(rules: AudienceRules, link: { password: boolean; expiresIn: number; maxDownloads: number | null }): void {
   if (rules.passwordRequired && !link.password) {
-    throw new AppError('password_required_by_policy', 'This server requires a password on links like this one: set one (or sign in, if links made without signing in need one).')
+    throw new AppError(
+      'password_required_by_policy',
+      'This server requires a password on links like this one: set one (or sign in, if links made without signing in need one).',
+    )
   }
   if (rules.expiryPresets && !rules.expiryPresets.includes(link.expiresIn)) {
-    throw new AppError('expiry_not_allowed', `expiresIn: this server allows only ${rules.expiryPresets.join(', ')} seconds for links like this one.`)
+    throw new AppError(
+      'expiry_not_allowed',
+      `expiresIn: this server allows only ${rules.expiryPresets.join(', ')} seconds for links like this one.`,
+    )
   }
   if (link.maxDownloads === null) {
     if (!rules.unlimitedDownloads) {
-      throw new AppError('download_limit_not_allowed', `maxDownloads: this server requires a download limit on links like this one${rules.downloadPresets ? ` (${rules.downloadPresets.join(', ')})` : ''}.`)
+      throw new AppError(
+        'download_limit_not_allowed',
+        `maxDownloads: this server requires a download limit on links like this one${rules.downloadPresets ? ` (${rules.downloadPresets.join(', ')})` : ''}.`,
+      )
     }
   } else if (rules.downloadPresets && !rules.downloadPresets.includes(link.maxDownloads)) {
-    throw new AppError('download_limit_not_allowed', `maxDownloads: this server allows only ${rules.downloadPresets.join(', ')}${rules.unlimitedDownloads ? ' or no limit' : ''} for links like this one.`)
+    throw new AppError(
+      'download_limit_not_allowed',
+      `maxDownloads: this server allows only ${rules.downloadPresets.join(', ')}${rules.unlimitedDownloads ? ' or no limit' : ''} for links like this one.`,
+    )
   }
 }
