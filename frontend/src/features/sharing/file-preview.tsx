@@ -61,7 +61,7 @@ export function FilePreview({
   return (
     <div data-testid="preview" data-kind={grant.kind} className="space-y-2">
       {grant.kind === 'image' && (
-        <img src={grant.url} alt={t('share.previewOf', { name: file.name })} className="mx-auto max-h-[28rem] max-w-full rounded-lg object-contain" />
+        <img src={grant.url} alt={t('share.previewContentOf', { name: file.name })} className="mx-auto max-h-[28rem] max-w-full rounded-lg object-contain" />
       )}
       {grant.kind === 'video' && (
         <video
@@ -69,11 +69,11 @@ export function FilePreview({
           controls
           preload="metadata"
           className="max-h-[28rem] w-full rounded-lg bg-black"
-          aria-label={t('share.previewOf', { name: file.name })}
+          aria-label={t('share.previewContentOf', { name: file.name })}
         />
       )}
       {grant.kind === 'audio' && (
-        <audio src={grant.url} controls preload="metadata" className="w-full" aria-label={t('share.previewOf', { name: file.name })} />
+        <audio src={grant.url} controls preload="metadata" className="w-full" aria-label={t('share.previewContentOf', { name: file.name })} />
       )}
       {grant.kind === 'pdf' && (
         <Suspense fallback={<p role="status">{t('preview.loadingPdf')}</p>}>
