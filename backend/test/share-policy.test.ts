@@ -133,6 +133,26 @@ describe('share rules per audience (anonymous, signed-in, admin)', () => {
     expect(config.shareRules.admin.expiryPresets).toBeNull()
   })
 
+  it('allowed expiry presets hold when a link is edited in My shares: only a preset, and never longer from creation than the longest one', async () => {
+    expect((await put({ user: { ...open, expiryPresets: [HOUR, DAY] } })).status).toBe(200)
+    const made = await alice<{ id: string }>('/api/texts', { body: { text: 'edit me', expiresIn: HOUR } })
+    expect(made.status).toBe(201)
+    const expiry = async () => (await server.deps.db.query<{ at: Date }>(`SELECT expires_at AS at FROM shares WHERE id = $1`, [made.body.id]))[0]!.at.getTime()
+    const before = await expiry()
+    for (const body of [{ expiresIn: 7 * DAY }, { expiresIn: 2 * HOUR }, { expiresAt: new Date(Date.now() + 2 * HOUR * 1000).toISOString() }]) {
+      const res = await alice(`/api/me/shares/${made.body.id}`, { method: 'PATCH', body })
+      expect(res.status, JSON.stringify(body)).toBe(400)
+      expect(codeOf(res)).toBe('expiry_not_allowed')
+    }
+    expect(await expiry()).toBe(before)
+    // A preset passes; the longest preset from creation is the end (a day from now is a few ms past it).
+    expect((await alice(`/api/me/shares/${made.body.id}`, { method: 'PATCH', body: { expiresIn: HOUR } })).status).toBe(200)
+    await new Promise((done) => setTimeout(done, 5))
+    const late = await alice(`/api/me/shares/${made.body.id}`, { method: 'PATCH', body: { expiresIn: DAY } })
+    expect(late.status).toBe(400)
+    expect((late.body as ApiBody).error!.message).toMatch(/at most 86400 seconds from its creation/)
+  })
+
   it('allowed download limits: only the presets, and "unlimited" only when allowed — for anonymous links too, on curl', async () => {
     expect(
       (await put({ anonymous: { ...open, downloadPresets: [1, 5], unlimitedDownloads: false }, user: { ...open, downloadPresets: [10] } }))

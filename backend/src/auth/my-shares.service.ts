@@ -4,6 +4,7 @@ import type { Deps } from '../deps'
 import { AppError, shareNotFound } from '../http/app-error'
 import type { SessionUser } from '../http/viewer'
 import { hashToken } from '../shares/ids'
+import { rulesFor } from '../shares/policy'
 import type { ShareDeletion } from '../shares/deletion.service'
 
 const LIST_LIMIT = 500
@@ -33,8 +34,9 @@ export class MySharesService {
   }
 
   /**
-   * A new expiry for a live share: in the future, and at most the signed-in max expiry after the share
-   * was created — editing cannot keep a link alive longer than creating it could.
+   * A new expiry for a live share: in the future, and at most the signed-in max expiry (or the longest
+   * allowed expiry preset) after the share was created — editing cannot keep a link alive longer than
+   * creating it could.
    */
   async changeExpiry(user: SessionUser, shareId: string, change: UpdateMyShareRequest, baseUrl: string): Promise<MyShare> {
     await this.deps.downloadEvents.flush()
@@ -42,13 +44,20 @@ export class MySharesService {
     if (!share || share.status === 'expired') throw shareNotFound()
     const expiresAt = change.expiresAt !== undefined ? new Date(change.expiresAt) : new Date(Date.now() + change.expiresIn! * 1000)
     // The live policy: an admin's settings change applies to edits at once.
-    const { maxExpiry } = (await this.deps.settings.policy()).user
-    const latest = new Date(share.created_at.getTime() + maxExpiry * 1000)
+    const live = await this.deps.settings.policy()
+    const presets = rulesFor(live, user).expiryPresets
+    // With allowed expiry presets, an edit picks one of them (from now), and a link lives no longer
+    // from its creation than the longest one: editing cannot get what creating could not.
+    if (presets && (change.expiresIn === undefined || !presets.includes(change.expiresIn))) {
+      throw new AppError('expiry_not_allowed', `expiresIn: this server allows only ${presets.join(', ')} seconds for links like this one.`)
+    }
+    const longest = presets ? Math.min(live.user.maxExpiry, Math.max(...presets)) : live.user.maxExpiry
+    const latest = new Date(share.created_at.getTime() + longest * 1000)
     if (expiresAt.getTime() <= Date.now()) {
       throw new AppError('invalid_input', 'The new expiry must be in the future (delete the share to end it now).')
     }
     if (expiresAt > latest) {
-      throw new AppError('invalid_input', `A share can live at most ${maxExpiry} seconds from its creation (until ${latest.toISOString()}).`)
+      throw new AppError('invalid_input', `A share can live at most ${longest} seconds from its creation (until ${latest.toISOString()}).`)
     }
     if (!(await mySharesRepo.setExpiry(this.deps.db, shareId, user.id, expiresAt))) throw shareNotFound()
     this.deps.events.emit('shareChanged', { shareId })

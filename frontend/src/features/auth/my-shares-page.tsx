@@ -11,6 +11,7 @@ import { errorMessage } from '../../lib/api'
 import { formatBytes, formatDateTime, formatExpiry, formatPeriod } from '../../lib/format'
 import { usePublicConfig } from '../../lib/use-public-config'
 import { ownedLinks } from '../cloud/upload-records'
+import { useShareRules } from '../cloud/use-viewer-limits'
 import { DownloadsView } from '../monitor/downloads-view'
 import { authApi, signInUrl } from './auth-api'
 import { NotificationsCard, ShareNotifySelect } from './notifications-card'
@@ -22,6 +23,7 @@ export function MySharesPage() {
   usePageTitle(t('auth.myShares'))
   const me = useMe()
   const { config } = usePublicConfig()
+  const rules = useShareRules(config)
 
   if (me.status === 'loading') return <p className="text-slate-600 dark:text-slate-400">{t('common.loading')}</p>
   if (me.status === 'error') return <Alert tone="error">{t('home.unreachable')}</Alert>
@@ -40,7 +42,11 @@ export function MySharesPage() {
       </Card>
     )
   }
-  return <SignedInShares maxExpiry={config?.limits.user.maxExpiry ?? null} choices={config?.expiryChoices ?? []} />
+  // The admin's allowed expiry presets, when set, are the only choices, and the longest is the end.
+  const presets = rules?.expiryPresets ?? null
+  const userMax = config?.limits.user.maxExpiry ?? null
+  const maxExpiry = userMax !== null && presets ? Math.min(userMax, Math.max(...presets)) : userMax
+  return <SignedInShares maxExpiry={maxExpiry} choices={presets ?? config?.expiryChoices ?? []} />
 }
 
 function SignedInShares({ maxExpiry, choices }: { maxExpiry: number | null; choices: number[] }) {
