@@ -7,6 +7,7 @@
 import i18n, { type BackendModule, type ResourceKey } from 'i18next'
 import LanguageDetector from 'i18next-browser-languagedetector'
 import { initReactI18next } from 'react-i18next'
+import { z } from 'zod'
 import en from './locales/en.json'
 
 /** Every language of the app, by BCP 47 tag, with its name in that language (for the menu). */
@@ -45,6 +46,26 @@ function followDocument(language: string) {
 }
 
 i18n.on('languageChanged', followDocument)
+
+/** Zod's own words for a value a schema refuses (shown inside some messages), per language, loaded on demand. */
+const zodLocales: Record<LanguageCode, () => Promise<{ default: () => Parameters<typeof z.config>[0] }>> = {
+  en: () => import('zod/v4/locales/en.js'),
+  de: () => import('zod/v4/locales/de.js'),
+  fr: () => import('zod/v4/locales/fr.js'),
+  es: () => import('zod/v4/locales/es.js'),
+  'pt-BR': () => import('zod/v4/locales/pt.js'),
+  'zh-CN': () => import('zod/v4/locales/zh-CN.js'),
+}
+
+/** Zod's messages follow the app's language (English until another one is loaded). */
+export function followZod(language: LanguageCode): Promise<void> {
+  return zodLocales[language]().then(
+    (locale) => void z.config(locale.default()),
+    () => undefined,
+  )
+}
+
+i18n.on('languageChanged', () => void followZod(currentLanguage()))
 
 /** Resolves once the current language's messages are loaded (render after it: no flash of English). */
 export const i18nReady = i18n

@@ -3,6 +3,8 @@
  * to encrypt the remaining parts after a reload, and the link page needs it to show the whole link
  * (`/s/<id>#<key>`) again. Never sent anywhere. Entries go when their link expires or is deleted.
  */
+import { i18n } from '../../../i18n'
+
 const DB_NAME = 'sharesync-keys'
 const STORE = 'links'
 
@@ -17,13 +19,16 @@ export interface StoredKey {
   expiresAt: string
 }
 
+/** What a person is told when this browser cannot keep keys (a private window may block IndexedDB). */
+const unavailable = (cause?: unknown) => new Error(i18n.t('engine.keyStoreUnavailable'), { cause })
+
 function openDb(): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
-    if (typeof indexedDB === 'undefined') return reject(new Error('This browser has no IndexedDB.'))
+    if (typeof indexedDB === 'undefined') return reject(unavailable())
     const req = indexedDB.open(DB_NAME, 1)
     req.onupgradeneeded = () => req.result.createObjectStore(STORE, { keyPath: 'shareId' })
     req.onsuccess = () => resolve(req.result)
-    req.onerror = () => reject(req.error ?? new Error('IndexedDB is unavailable.'))
+    req.onerror = () => reject(unavailable(req.error))
   })
 }
 
@@ -34,8 +39,8 @@ async function run<T>(mode: IDBTransactionMode, work: (store: IDBObjectStore) =>
       const tx = db.transaction(STORE, mode)
       const req = work(tx.objectStore(STORE))
       tx.oncomplete = () => resolve(req?.result)
-      tx.onerror = () => reject(tx.error ?? new Error('IndexedDB transaction failed.'))
-      tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted.'))
+      tx.onerror = () => reject(unavailable(tx.error))
+      tx.onabort = () => reject(unavailable(tx.error))
     })
   } finally {
     db.close()
