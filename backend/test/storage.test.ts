@@ -329,6 +329,28 @@ describe('disk store: signed URLs and how blobs are served', () => {
     expect(await subject.disk.listParts(partKey, uploadId)).toMatchObject([{ partNumber: 1, size: 1 }])
   })
 
+  it('a write whose body has already failed (a form refused meanwhile) leaves no temp file once it rejects, 30 times over', async () => {
+    const own = await openDisk()
+    try {
+      const partKey = newKey()
+      const { uploadId } = await own.disk.createMultipart(partKey, { contentType: 'application/octet-stream' })
+      for (let i = 0; i < 30; i++) {
+        const failed = () => {
+          const body = new Readable({ read() {} })
+          body.on('error', () => undefined)
+          body.destroy(new Error('the form was refused'))
+          return body
+        }
+        await expect(own.disk.put(newKey(), failed(), { contentType: 'application/octet-stream' })).rejects.toThrow()
+        await expect(own.disk.writePart(partKey, uploadId, 1, failed())).rejects.toThrow()
+        // Checked the moment the failure is reported, as a client that got its error answer would.
+        expect(readdirSync(join(own.root, 'blobs', 'tmp')), `run ${i}`).toEqual([])
+      }
+    } finally {
+      await own.close()
+    }
+  })
+
   it('a part still arriving when its upload is aborted answers 404 and leaves no file anywhere in the store', async () => {
     const own = await openDisk()
     try {

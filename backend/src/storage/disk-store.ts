@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
+import { createWriteStream, type WriteStream } from 'node:fs'
 import { appendFile, mkdir, open, opendir, readFile, readdir, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises'
+import { once } from 'node:events'
 import { dirname, join, resolve, sep } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -172,9 +173,9 @@ export class DiskStore implements BlobStore {
 
     const dir = this.uploadDir(uploadId)
     const meter = new ByteMeter(limit, 'md5')
-    const etag = await this.withTemp(async (tmp) => {
+    const etag = await this.withTemp(async (tmp, create) => {
       try {
-        await pipeline(body, meter, createWriteStream(tmp, { flags: 'wx' }))
+        await pipeline(body, meter, create())
       } catch (err) {
         if (err instanceof BlobTooLargeError) throw tooLarge()
         throw storageError(err)
@@ -252,8 +253,8 @@ export class DiskStore implements BlobStore {
         }
       }
       const size = opened.reduce((sum, p) => sum + p.size, 0)
-      await this.withTemp(async (tmp) => {
-        const out = createWriteStream(tmp, { flags: 'wx' })
+      await this.withTemp(async (tmp, create) => {
+        const out = create()
         try {
           for (const part of opened) {
             if (part.size > 0) await pipeline(part.handle.createReadStream({ start: 0, end: part.size - 1, autoClose: false }), out, { end: false })
@@ -289,9 +290,9 @@ export class DiskStore implements BlobStore {
   async put(key: string, body: Readable, opts: { contentType: string; maxBytes?: number }): Promise<{ size: number }> {
     const target = this.objectPath(key)
     const meter = new ByteMeter(opts.maxBytes ?? Number.POSITIVE_INFINITY)
-    await this.withTemp(async (tmp) => {
+    await this.withTemp(async (tmp, create) => {
       try {
-        await pipeline(body, meter, createWriteStream(tmp, { flags: 'wx' }))
+        await pipeline(body, meter, create())
         await mkdir(dirname(target), { recursive: true })
         await rename(tmp, target)
       } catch (err) {
@@ -301,13 +302,33 @@ export class DiskStore implements BlobStore {
     return { size: meter.bytes }
   }
 
-  /** A fresh temp path for `work`, protected from the sweep while it runs and removed if it is left over. */
-  private async withTemp<T>(work: (tmp: string) => Promise<T>): Promise<T> {
+  /**
+   * A fresh temp file for `work` (`create()` opens it for writing), protected from the sweep while it
+   * runs and removed if it is left over.
+   */
+  private async withTemp<T>(work: (tmp: string, create: () => WriteStream) => Promise<T>): Promise<T> {
     const tmp = join(this.tmpDir, randomBytes(12).toString('hex'))
+    const writers: WriteStream[] = []
+    const create = () => {
+      const out = createWriteStream(tmp, { flags: 'wx' })
+      writers.push(out)
+      return out
+    }
     this.liveTemps.add(tmp)
     try {
-      return await work(tmp)
+      return await work(tmp, create)
     } finally {
+      // A writer destroyed while it was still opening creates the file after the failure was
+      // reported: it is closed first, so the removal below really removes it.
+      await Promise.all(
+        writers
+          .filter((out) => !out.closed)
+          .map((out) => {
+            const closed = once(out, 'close').catch(() => undefined)
+            out.destroy()
+            return closed
+          }),
+      )
       // After a successful rename there is nothing here to remove.
       await rm(tmp, { force: true }).catch(() => undefined)
       this.liveTemps.delete(tmp)
