@@ -52,6 +52,9 @@ export const MyShare = z
     createdAt: isoTime,
     /** upload: bytes in storage; library: a file or folder of the server's library, linked in place */
     source: z.enum(['upload', 'library']),
+    /** served directly by the owner's page too while it is open; `cloudCopy: false`: no cloud copy at all */
+    direct: z.boolean().optional(),
+    cloudCopy: z.boolean().optional(),
   })
   .meta({ id: 'MyShare' })
 export type MyShare = z.infer<typeof MyShare>

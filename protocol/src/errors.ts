@@ -103,6 +103,12 @@ export const ERRORS = {
   room_file_not_found: 404,
   /** the room holds as many left files as it may (ROOM_FILES_MAX): remove one first */
   room_files_full: 409,
+  /** a `direct` link whose cloud copy is still being uploaded: download it directly, or wait */
+  cloud_copy_not_ready: 409,
+  /** a `direct` link without a cloud copy (`cloudCopy: false`): only its sender's page serves it */
+  cloud_copy_off: 409,
+  /** no such direct-download claim on this link (unknown, another link's, or already settled) */
+  claim_not_found: 404,
 } as const satisfies Record<string, number>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -27,6 +27,10 @@ export const MonitoredDownload = z
     fileName: z.string(),
     /** where the bytes come from */
     source: z.enum(['library', 'disk', 's3']),
+    /** how it reached the recipient: from the cloud (the app streamed it), or from the sender's page (a `direct` link) */
+    path: z.enum(['cloud', 'direct', 'relay']).optional(),
+    /** the recipient's device, from its User-Agent ("someone" when unknown) */
+    device: z.string().optional(),
     client: z.object({ ip: z.string(), userAgent: z.string().nullable() }),
     /** bytes of this response handed to the network so far */
     bytes: int,

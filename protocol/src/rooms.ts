@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { ErrorCode } from './errors'
 import { LeaveFile, ListRoomFiles, RoomFileRef, type LeftUpload, type RoomFile, type RoomFileUrl } from './room-files'
+import { LINK_CLIENT_EVENTS, type ClaimLink, type HostLink, type JoinLink, type LinkClaimed, type LinkDelivered, type LinkFailed, type LinkHosted, type LinkJoined, type LinkReceipt } from './links'
 
 /**
  * P2P rooms: the Socket.IO namespace `/rooms`. Typed event maps for both ends, and the zod schema
@@ -252,6 +253,17 @@ export interface ClientToServer {
   'files:url': (p: RoomFileRef, ack: AckFn<RoomFileUrl>) => void
   /** only by the member who left it */
   'files:remove': (p: RoomFileRef, ack: AckFn) => void
+  /** host a `direct` share's link room (links.ts): the owner's page */
+  'link:host': (p: HostLink, ack: AckFn<LinkHosted>) => void
+  /** wait for, then reach, a `direct` share's hosts: a recipient */
+  'link:join': (p: JoinLink, ack: AckFn<LinkJoined>) => void
+  /** a recipient asks the hosts for a direct download (hosts hear `link:claimed`) */
+  'link:claim': (p: ClaimLink, ack: AckFn<LinkClaimed>) => void
+  /** a host: that claim's files are delivered whole (counts the download once) */
+  'link:delivered': (p: LinkDelivered, ack: AckFn) => void
+  /** a host or the recipient: that claim's direct transfer failed */
+  'link:failed': (p: LinkFailed, ack: AckFn) => void
+  'link:leave': (p: Record<string, never>, ack: AckFn) => void
 }
 
 /**
@@ -276,11 +288,13 @@ export const ROOMS_CLIENT_EVENTS = {
   'files:list': ListRoomFiles,
   'files:url': RoomFileRef,
   'files:remove': RoomFileRef,
+  ...LINK_CLIENT_EVENTS,
 } as const satisfies { [E in keyof ClientToServer]: z.ZodType }
 
 /**
- * `roomId` says which group an event is about: the room (`room.id`) or the nearby group
- * (`nearby.id`); a device can be in one of each at once, with the same peer id in both.
+ * `roomId` says which group an event is about: the room (`room.id`), the nearby group
+ * (`nearby.id`) or the link room (`link.id`); a device can be in one of each at once, with the same
+ * peer id in all.
  */
 export interface ServerToClient {
   /** a new member, or one that came back after being announced gone; a known peer id: update it */
@@ -302,6 +316,10 @@ export interface ServerToClient {
   'files:added': (p: { roomId: string; file: RoomFile }) => void
   /** a left file was removed by the member who left it */
   'files:removed': (p: { roomId: string; id: string }) => void
+  /** hosts of a link: a recipient claimed a direct download — send it `files` (all when null) now */
+  'link:claimed': (p: { linkId: string; claimId: string; peerId: string; files: string[] | null }) => void
+  /** hosts of a link: a cloud download of the share started, progressed (at most once a second) or ended */
+  'link:receipt': (p: { linkId: string; receipt: LinkReceipt }) => void
 }
 
 /** GET /api/rtc/ice-servers */

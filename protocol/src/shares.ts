@@ -70,7 +70,18 @@ export const EncryptedFileDeclaration = z
   .object({ size: z.number().int().min(MIN_ENCRYPTED_FILE_SIZE).max(Number.MAX_SAFE_INTEGER) })
   .strict()
 
+/**
+ * One link, two paths (links.ts): `direct` — the owner's page may serve this link straight while it
+ * is open (the share is visible to recipients from its creation); `cloudCopy: false` (only with
+ * `direct: true`) — no file bytes are ever uploaded: no quota is charged, no parts accepted.
+ */
+const directFields = {
+  direct: z.boolean().optional(),
+  cloudCopy: z.boolean().optional(),
+}
+
 const PlainShareRequest = ShareOptions.extend({
+  ...directFields,
   encrypted: z.literal(false).optional(),
   note: Note.optional(),
   metadata: z.never({ error: 'is only for end-to-end encrypted shares (encrypted: true)' }).optional(),
@@ -78,12 +89,16 @@ const PlainShareRequest = ShareOptions.extend({
 })
 
 const EncryptedShareRequest = ShareOptions.extend({
+  ...directFields,
   encrypted: z.literal(true),
   metadata: EncryptedMetadata,
   files: z.array(EncryptedFileDeclaration).min(1).max(MAX_FILES_PER_SHARE),
 }).strict()
 
-export const CreateShareRequest = z.discriminatedUnion('encrypted', [PlainShareRequest, EncryptedShareRequest])
+export const CreateShareRequest = z.discriminatedUnion('encrypted', [PlainShareRequest, EncryptedShareRequest]).refine((r) => r.cloudCopy !== false || r.direct === true, {
+  message: 'cloudCopy: false needs direct: true (without a cloud copy, the link is served only by the sender\'s page)',
+  path: ['cloudCopy'],
+})
 export type CreateShareRequest = z.infer<typeof CreateShareRequest>
 
 const isoTime = z.string().meta({ format: 'date-time' })
@@ -98,6 +113,9 @@ export const CreateShareResponse = z
     expiresAt: isoTime,
     maxDownloads: z.number().int().nullable(),
     files: z.array(z.object({ id: FileId, name: z.string(), partSize: z.number().int(), partCount: z.number().int() })),
+    /** as asked: served directly by the owner's page (`link:host`), and whether a cloud copy is uploaded */
+    direct: z.boolean().optional(),
+    cloudCopy: z.boolean().optional(),
   })
   .meta({ id: 'CreateShareResponse' })
 export type CreateShareResponse = z.infer<typeof CreateShareResponse>
@@ -198,6 +216,18 @@ export const ShareFile = z
   .meta({ id: 'ShareFile' })
 export type ShareFile = z.infer<typeof ShareFile>
 
+/**
+ * A `direct` share's two paths, as recipients see them (`GET /api/shares/:id`): `cloud` — no copy
+ * (`cloudCopy: false`), being uploaded, or ready to download; `online` — a host is seated now (best effort).
+ */
+export const DirectState = z
+  .object({
+    cloud: z.enum(['none', 'uploading', 'ready']),
+    online: z.boolean(),
+  })
+  .meta({ id: 'DirectState' })
+export type DirectState = z.infer<typeof DirectState>
+
 export const ShareMetadata = z
   .object({
     id: ShareId,
@@ -216,6 +246,8 @@ export const ShareMetadata = z
     downloadsLeft: z.number().int().nullable().optional(),
     maxDownloads: z.number().int().nullable().optional(),
     createdAt: isoTime.optional(),
+    /** a link served directly by its sender's page too (links.ts): its cloud copy's state and whether a host is online */
+    direct: DirectState.optional(),
   })
   .meta({ id: 'ShareMetadata' })
 export type ShareMetadata = z.infer<typeof ShareMetadata>
