@@ -55,6 +55,12 @@ const head = (method: string, path: string, headers: Record<string, string | num
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('')}\r\n`
 
+/** The JSON error body of the one answer a client received. */
+function errorOf(client: RawClient): { code: string; message: string } {
+  const body = client.received.slice(client.received.indexOf('\r\n\r\n') + 4)
+  return (JSON.parse(body) as { error: { code: string; message: string } }).error
+}
+
 /** Rejects if `promise` takes longer than `ms`: a bound for waits that would otherwise hang the test. */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms).unref())])
@@ -109,13 +115,98 @@ describe('bodies that stall and bodies that are slow', () => {
     expect(i).toBeLessThan(body.length)
   })
 
-  it('headers that trickle in are cut after the headers timeout (408)', async () => {
+  it('headers that trickle in are cut after the headers timeout (408 request_timeout, as JSON)', async () => {
     const client = await rawConnection(server)
     client.write('GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n')
     const drip = setInterval(() => client.write('X-Slow: 1\r\n'), 150)
     await within(client.closed, 15_000, 'trickled headers')
     clearInterval(drip)
     expect(client.status()).toBe(408)
+    expect(errorOf(client)).toMatchObject({ code: 'request_timeout' })
+  })
+
+  describe('requests refused by Node before they reach the app', () => {
+    /** Sends `request` on a fresh connection and waits for the server to close it. */
+    const refused = async (request: string | Buffer) => {
+      const client = await rawConnection(server)
+      client.write(request)
+      await within(client.closed, 15_000, 'refused request')
+      return client
+    }
+    const serves = async () => {
+      const next = await rawConnection(server)
+      next.write(head('GET', '/api/health', {}))
+      await within(next.until('"status":"ok"'), 15_000, 'the next request')
+      next.destroy()
+      return next.status()
+    }
+
+    it('a 20 KB request line gets 431 headers_too_large as JSON with Connection: close, and the server serves the next request', async () => {
+      const client = await refused(head('GET', `/api/shares/abcdefgh?q=${'a'.repeat(20_000)}`, {}))
+      expect(client.status()).toBe(431)
+      expect(errorOf(client)).toMatchObject({ code: 'headers_too_large', message: expect.stringContaining('16 KB') })
+      expect(client.received).toMatch(/\r\nconnection: close\r\n/i)
+      expect(client.received).toMatch(/\r\ncontent-type: application\/json\r\n/i)
+      expect(await serves()).toBe(200)
+    })
+
+    it('20 KB of headers get 431 headers_too_large as JSON, and the server serves the next request', async () => {
+      const headers = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`X-Filler-${i}`, 'b'.repeat(100)]))
+      const client = await refused(head('GET', '/api/health', headers))
+      expect(client.status()).toBe(431)
+      expect(errorOf(client)).toMatchObject({ code: 'headers_too_large' })
+      expect(await serves()).toBe(200)
+    })
+
+    it.each([
+      ['garbage bytes', Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03, 0xff, 0x00, 0x0d, 0x0a, 0x0d, 0x0a])],
+      ['a request line that is not HTTP', 'HELLO there\r\n\r\n'],
+      ['a header without a colon', 'GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nno colon here\r\n\r\n'],
+      ['a Content-Length that is not a number', head('POST', '/api/shares', { 'content-length': 'twelve' })],
+    ])('%s: answered 400 bad_request as JSON, and the server serves the next request', async (_what, request) => {
+      const client = await refused(request)
+      expect(client.status()).toBe(400)
+      expect(errorOf(client)).toMatchObject({ code: 'bad_request', message: expect.any(String) })
+      expect(await serves()).toBe(200)
+    })
+
+    it('clients that hang up right after sending too much or garbage leave the server serving (nothing is written to their closed sockets)', async () => {
+      const gone = await Promise.all(
+        [head('GET', `/?q=${'a'.repeat(20_000)}`, {}), 'HELLO\r\n\r\n', head('GET', '/api/health', { 'X-Big': 'd'.repeat(20_000) })].flatMap((request) =>
+          Array.from({ length: 5 }, async () => {
+            const client = await rawConnection(server)
+            client.socket.end(request)
+            client.destroy()
+            return client.closed
+          }),
+        ),
+      )
+      expect(gone).toHaveLength(15)
+      expect(await serves()).toBe(200)
+    })
+
+    it('garbage after an answered request on a keep-alive connection gets its own 400 bad_request as JSON', async () => {
+      const client = await rawConnection(server)
+      client.write(head('GET', '/api/health', {}))
+      await within(client.until('"status":"ok"'), 15_000, 'health answer')
+      client.write('\x00\x01 not http\r\n\r\n')
+      await within(client.closed, 15_000, 'refused garbage')
+      const second = client.received.slice(client.received.indexOf('HTTP/1.1', 1))
+      expect(second).toMatch(/^HTTP\/1\.1 400 /)
+      expect(JSON.parse(second.slice(second.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: { code: 'bad_request' } })
+    })
+
+    it('a header that never ends gets 408 request_timeout as JSON after the headers timeout, and the server serves the next request', async () => {
+      const client = await rawConnection(server)
+      client.write('GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Endless: ')
+      const drip = setInterval(() => client.write('c'), 100)
+      await within(client.closed, 15_000, 'endless header')
+      clearInterval(drip)
+      expect(client.status()).toBe(408)
+      expect(errorOf(client)).toMatchObject({ code: 'request_timeout' })
+      expect(client.received).toMatch(/\r\nconnection: close\r\n/i)
+      expect(await serves()).toBe(200)
+    })
   })
 
   it('a connection that sends nothing at all is closed too', async () => {

@@ -109,6 +109,10 @@ export const ERRORS = {
   cloud_copy_off: 409,
   /** no such direct-download claim on this link (unknown, another link's, or already settled) */
   claim_not_found: 404,
+  /** the request line and headers are over the server's limit (Node's, 16 KB by default) */
+  headers_too_large: 431,
+  /** bytes that are not an HTTP request the server can read */
+  bad_request: 400,
 } as const satisfies Record<string, number>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -1,6 +1,6 @@
-import { createServer, type RequestListener, type Server } from 'node:http'
+import { STATUS_CODES, createServer, maxHeaderSize, type RequestListener, type ServerResponse, type Server } from 'node:http'
 import type { Socket } from 'node:net'
-import { ERRORS } from '@sharesync/protocol'
+import { ERRORS, type ErrorCode } from '@sharesync/protocol'
 import type { Config } from '../config'
 import { addressKey } from './client-address'
 import { trustedPeer } from './forwarding'
@@ -26,7 +26,45 @@ export function createLimitedServer(app: RequestListener, config: Pick<Config, '
     overCap ? healthOnlyWhenOverCap(app, overCap) : app,
   )
   if (overCap) capConnectionsPerAddress(server, overCap, http.maxConnectionsPerAddress, Math.min(OVER_CAP_GRACE_MS, http.headersTimeoutMs), config)
+  answerClientErrors(server)
   return server
+}
+
+/**
+ * What Node's parser refuses before any request exists, as the API's JSON errors: Node alone would
+ * answer a bare `431`, `400` or `408` with no body, which no client of the API can read.
+ */
+const CLIENT_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
+  HPE_HEADER_OVERFLOW: { code: 'headers_too_large', message: `The request line and headers are larger than the server accepts (${Math.round(maxHeaderSize / 1024)} KB in all).` },
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: { code: 'too_large', message: 'The chunk extensions of the request body are too large.' },
+  ERR_HTTP_REQUEST_TIMEOUT: { code: 'request_timeout', message: 'The request line and headers took too long to arrive.' },
+}
+const MALFORMED = { code: 'bad_request', message: 'The request is not valid HTTP.' } as const satisfies { code: ErrorCode; message: string }
+
+/**
+ * Answers a request Node's parser refused (too large, malformed, headers too slow) with the one
+ * error shape and closes the connection. Nothing is written to a socket that can no longer take
+ * it, nor to one whose current response has already begun: the client would read a broken answer.
+ */
+function answerClientErrors(server: Server) {
+  const answering = new WeakMap<Socket, ServerResponse>()
+  server.on('request', (req, res) => {
+    answering.set(req.socket, res)
+    res.once('close', () => {
+      if (answering.get(req.socket) === res) answering.delete(req.socket)
+    })
+  })
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    if (err.code === 'ECONNRESET' || !socket.writable || answering.get(socket)?.headersSent) {
+      socket.destroy()
+      return
+    }
+    const { code, message } = (err.code && CLIENT_ERRORS[err.code]) || MALFORMED
+    const status = ERRORS[code]
+    const body = JSON.stringify({ error: { code, message } })
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+    socket.destroySoon()
+  })
 }
 
 /** Probes a balancer or an orchestrator sends: answered even on a connection over the cap. */
