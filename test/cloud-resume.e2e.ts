@@ -592,17 +592,10 @@ describe('the upload engine in the browser', () => {
   it('a 429 with Retry-After pauses every worker until it has passed, a 503 is retried, and each part reaches the server once', async () => {
     const size = 30 * MiB
     const partCount = Math.ceil(size / PART_SIZE)
+    const workers = 4 // the page's parts in flight at once
     const path = randomFile(files.dir, 'rate-limited.bin', size)
     const page = await (await newContext()).newPage()
     const parts = watchParts(page)
-    const sentAt: number[] = []
-    page.on('request', (req) => {
-      if (partOf(req) !== null) sentAt.push(Date.now())
-    })
-    let limitedAt = 0
-    page.on('response', (res) => {
-      if (partOf(res.request()) !== null && res.status() === 429 && limitedAt === 0) limitedAt = Date.now()
-    })
     const answered = new Set<number>()
     const fault = (status: number, retryAfter?: string) => ({
       status,
@@ -610,24 +603,49 @@ describe('the upload engine in the browser', () => {
       headers: retryAfter ? { 'retry-after': retryAfter } : ({} as Record<string, string>),
       body: JSON.stringify({ error: { code: status === 429 ? 'rate_limited' : 'server_busy', message: 'Not now.' } }),
     })
+    // Every worker is busy with one of the first parts when the 429 arrives, and stays busy until
+    // the page has read it: no part can be "already on its way" after it, each later PUT is one
+    // the page started after the 429.
+    let firstPartsSent!: () => void
+    const allSent = new Promise<void>((resolve) => (firstPartsSent = resolve))
+    let pageSlowedDown!: () => void
+    const slowedDown = new Promise<void>((resolve) => (pageSlowedDown = resolve))
     await page.route(PART_URL, async (route) => {
       const n = partOf(route.request())!
       const first = !answered.has(n)
       answered.add(n)
-      if (n === 2 && first) return route.fulfill(fault(429, '2'))
+      if (first && n <= workers && [...answered].filter((p) => p <= workers).length === workers) firstPartsSent()
+      if (n === 2 && first) {
+        await allSent
+        return route.fulfill(fault(429, '2'))
+      }
+      if (first && n <= workers) await slowedDown
       if (n === 4 && first) return route.fulfill(fault(503))
       return route.continue()
     })
     await chooseFiles(page, app.url, [path])
     await submitUpload(page)
     await page.getByRole('heading', { name: /asked to slow down/ }).waitFor({ timeout: 15_000 })
+    pageSlowedDown()
     const link = await waitForResult(page)
 
-    expect(limitedAt).toBeGreaterThan(0)
-    // Parts already on their way finish; no new part starts during the two seconds asked for (the
-    // first 100 ms cover a request the page sent just before it read the 429).
-    const during = sentAt.filter((t) => t > limitedAt + 100 && t < limitedAt + 1900)
-    expect(during, parts.history.join('\n')).toEqual([])
+    // When the page sent each part and when the 429 reached it, in the page's own clock (its
+    // resource timing), not when this process heard of them: the order cannot shift under load.
+    const timings = await page.evaluate((source) => {
+      const part = new RegExp(source)
+      return performance
+        .getEntriesByType('resource')
+        .flatMap((e) => (e instanceof PerformanceResourceTiming && e.initiatorType === 'xmlhttprequest' && part.test(e.name) ? [{ n: Number(part.exec(e.name)![1]), start: e.startTime, end: e.responseEnd }] : []))
+        .sort((a, b) => a.start - b.start)
+    }, PART_URL.source)
+    const limited = timings.find((t) => t.n === 2)!
+    const later = timings.filter((t, i) => t.n > workers || timings.findIndex((o) => o.n === t.n) !== i)
+    expect(timings).toHaveLength(partCount + 2) // parts 2 and 4 twice
+    expect(later.map((t) => t.n).sort()).toEqual([2, 4, 5, 6])
+    process.stdout.write(`parts started after the 429: ${later.map((t) => `${t.n} +${Math.round(t.start - limited.end)} ms`).join(', ')}\n`)
+    // Past the first parts, no PUT starts before the two seconds asked for have passed since the
+    // page received the 429 (a few ms allowed for rounding between Date.now and the page's timer).
+    for (const t of later) expect(t.start - limited.end, `part ${t.n}\n${parts.history.join('\n')}`).toBeGreaterThanOrEqual(2000 - 20)
     for (let n = 1; n <= partCount; n++) expect(parts.stored.get(n) ?? 0, `part ${n} stored\n${parts.history.join('\n')}`).toBe(1)
     expect(parts.sent.get(2)).toBe(2)
     expect(parts.sent.get(4)).toBe(2)
