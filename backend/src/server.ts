@@ -85,7 +85,7 @@ export async function startServer(config: Config, opts: { logger?: Logger; janit
   const library = new LibraryService(deps, new Admission(deps), deps.config.library ? new LibraryFs(deps.config.library) : null, (id, viewer, notify) =>
     notifications.onLinkCreated(id, viewer, notify),
   )
-  const shares = createShares(deps, library)
+  const shares = createShares(deps, library, (shareId) => realtime.rooms.service.linkOnline(shareId))
   const health = new HealthChecks(deps)
   const tokens = new TokenService(deps)
   // Each feature adds its middleware and router here, one line each.

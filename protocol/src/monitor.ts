@@ -26,7 +26,8 @@ export const MonitoredDownload = z
     fileId: z.string().nullable(),
     fileName: z.string(),
     /** where the bytes come from */
-    source: z.enum(['library', 'disk', 's3']),
+    /** `sender`: a direct download, from the sender's page (`path` says direct or relay) */
+    source: z.enum(['library', 'disk', 's3', 'sender']),
     /** how it reached the recipient: from the cloud (the app streamed it), or from the sender's page (a `direct` link) */
     path: z.enum(['cloud', 'direct', 'relay']).optional(),
     /** the recipient's device, from its User-Agent ("someone" when unknown) */

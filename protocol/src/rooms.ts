@@ -211,7 +211,8 @@ export interface RelayOpened {
 
 export interface AckError {
   ok: false
-  error: { code: ErrorCode; message: string }
+  /** `retryAfter` (seconds): when trying again may succeed (`download_in_progress`, …) */
+  error: { code: ErrorCode; message: string; retryAfter?: number }
 }
 export type Ack<T extends object = object> = ({ ok: true } & T) | AckError
 export type AckFn<T extends object = object> = (res: Ack<T>) => void

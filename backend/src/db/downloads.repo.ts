@@ -1,5 +1,5 @@
 import type { Db, Queryable } from './db'
-import { HAS_DOWNLOADS_LEFT, LIVE, type ShareRow } from './shares.repo'
+import { CLOUD_READY, HAS_DOWNLOADS_LEFT, LIVE, type ShareRow } from './shares.repo'
 
 /** The file a download is for, with what signing or streaming it needs. */
 export interface DownloadFile {
@@ -38,6 +38,10 @@ export interface LeaseRow {
   live: boolean
   /** the share is still downloadable (ready, not expired, owner not disabled) */
   share_live: boolean
+  /** its files are in storage (a `direct` share's cloud copy may not be) */
+  share_ready: boolean
+  /** a `direct` share with no cloud copy at all */
+  share_cloud_off: boolean
   owner_user_id: string | null
 }
 
@@ -78,7 +82,7 @@ export const downloadsRepo = {
   async unlimitedFile(q: Queryable, o: { shareId: string; fileId: string | null; openOnly: boolean }): Promise<DownloadFile | null> {
     const rows = await q.query<DownloadFile>(
       `SELECT ${FILE_COLUMNS} FROM shares s JOIN files f ON f.share_id = s.id
-       WHERE s.id = $1 AND ${LIVE} AND s.expires_at > now() + interval '1 second' AND s.max_downloads IS NULL
+       WHERE s.id = $1 AND ${LIVE} AND ${CLOUD_READY} AND s.expires_at > now() + interval '1 second' AND s.max_downloads IS NULL
          AND ${FILE_OF_SHARE} ${o.openOnly ? 'AND s.password_hash IS NULL' : ''}`,
       [o.shareId, o.fileId],
     )
@@ -102,7 +106,7 @@ export const downloadsRepo = {
   async appendUnlimitedAll(q: Queryable, o: { shareId: string; userId: string | null }): Promise<{ files: number; bytes: number }> {
     const [row] = await q.query<{ files: number; bytes: string | number }>(
       `WITH target AS (
-         SELECT s.id FROM shares s WHERE s.id = $1 AND ${LIVE} AND s.expires_at > now() + interval '1 second' AND s.max_downloads IS NULL
+         SELECT s.id FROM shares s WHERE s.id = $1 AND ${LIVE} AND ${CLOUD_READY} AND s.expires_at > now() + interval '1 second' AND s.max_downloads IS NULL
        ), event AS (
          INSERT INTO download_events (share_id, file_id, bytes, user_id) SELECT f.share_id, f.id, f.size, $2::text FROM files f JOIN target t ON t.id = f.share_id
          RETURNING bytes
@@ -156,6 +160,8 @@ export const downloadsRepo = {
     const rows = await q.query<LeaseRow>(
       `SELECT l.*, (l.released_at IS NULL AND l.expires_at > now()) AS live,
          EXISTS (SELECT 1 FROM shares s WHERE s.id = l.share_id AND ${LIVE}) AS share_live,
+         EXISTS (SELECT 1 FROM shares s WHERE s.id = l.share_id AND ${CLOUD_READY}) AS share_ready,
+         EXISTS (SELECT 1 FROM shares s WHERE s.id = l.share_id AND NOT s.cloud_copy) AS share_cloud_off,
          (SELECT s.owner_user_id FROM shares s WHERE s.id = l.share_id) AS owner_user_id
        FROM download_leases l WHERE l.id = $1`,
       [leaseId],

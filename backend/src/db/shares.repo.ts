@@ -32,6 +32,10 @@ export interface ShareRow {
   room_id: string | null
   left_by: string | null
   left_by_name: string | null
+  /** served directly by the owner's page too (a link room); visible from its creation */
+  direct: boolean
+  /** false: no file bytes are ever uploaded (a `direct` share served only by its owner's page) */
+  cloud_copy: boolean
 }
 
 export interface FileRow {
@@ -69,6 +73,9 @@ export interface NewShare {
   previews?: boolean
   /** an upload into this file request */
   requestId?: string | null
+  /** one link, two paths (see ShareRow.direct / cloud_copy) */
+  direct?: boolean
+  cloudCopy?: boolean
 }
 
 export interface NewFile {
@@ -91,17 +98,21 @@ export interface NewFile {
  * has downloads left. A download of a share is the whole share: `downloads` counts downloads of the
  * share (for limited shares: leases whose first file was sent completely), never of single files.
  * A file left in a room (room_id set) is never live as a link: only the room's members reach it.
+ * A `direct` share is live from its creation (its owner's page serves it while the cloud copy is
+ * uploading, or when there is none): the cloud routes check that its copy is ready (CLOUD_READY).
  */
-export const LIVE = `s.status = 'ready' AND s.expires_at > now() AND s.request_id IS NULL AND s.room_id IS NULL
+export const LIVE = `(s.status = 'ready' OR (s.status = 'uploading' AND s.direct)) AND s.expires_at > now() AND s.request_id IS NULL AND s.room_id IS NULL
   AND NOT EXISTS (SELECT 1 FROM users du WHERE du.id = s.owner_user_id AND du.disabled_at IS NOT NULL)`
+/** The share's files are in storage (finalized): what every cloud download route needs besides LIVE. */
+export const CLOUD_READY = `s.status = 'ready'`
 export const HAS_DOWNLOADS_LEFT = `(s.max_downloads IS NULL OR s.downloads < s.max_downloads)`
 
 export const sharesRepo = {
   async insertShare(q: Queryable, s: NewShare, files: NewFile[]): Promise<void> {
     const total = files.reduce((n, f) => n + f.size, 0)
     await q.query(
-      `INSERT INTO shares (id, owner_user_id, owner_token_hash, password_hash, status, max_downloads, total_size, file_count, anonymous, client_key, expires_at, finalized_at, encrypted, metadata, kind, text, note, previews, request_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $5 = 'ready' THEN now() END, $12::text IS NOT NULL, $12, $13, $14, $15, $16, $17)`,
+      `INSERT INTO shares (id, owner_user_id, owner_token_hash, password_hash, status, max_downloads, total_size, file_count, anonymous, client_key, expires_at, finalized_at, encrypted, metadata, kind, text, note, previews, request_id, direct, cloud_copy)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $5 = 'ready' THEN now() END, $12::text IS NOT NULL, $12, $13, $14, $15, $16, $17, $18, $19)`,
       [
         s.id,
         s.ownerUserId,
@@ -120,6 +131,8 @@ export const sharesRepo = {
         s.note ?? null,
         s.previews ?? true,
         s.requestId ?? null,
+        s.direct ?? false,
+        s.cloudCopy ?? true,
       ],
     )
     for (const f of files) await this.insertFile(q, s.id, f)
@@ -229,8 +242,8 @@ export const sharesRepo = {
          SELECT s.id, s.status <> 'deleting' AS fresh FROM shares s
          WHERE (s.status IN ('uploading', 'ready') AND (
              s.expires_at <= now()
-             OR (s.status = 'uploading' AND s.created_at < now() - make_interval(secs => $3))
-             OR (s.status = 'ready' AND s.max_downloads IS NOT NULL
+             OR (s.status = 'uploading' AND NOT s.direct AND s.created_at < now() - make_interval(secs => $3))
+             OR ((s.status = 'ready' OR s.direct) AND s.max_downloads IS NOT NULL
                  AND coalesce(s.last_download_at, s.created_at) < now() - make_interval(secs => $2)
                  AND NOT ${HAS_DOWNLOADS_LEFT}
                  AND NOT EXISTS (SELECT 1 FROM download_leases l WHERE l.share_id = s.id AND l.released_at IS NULL AND l.expires_at > now()))))

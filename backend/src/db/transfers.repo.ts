@@ -1,4 +1,5 @@
 import type { DownloadStatus, DownloadsQuery, MonitoredDownload } from '@sharesync/protocol'
+import { recipientName } from '../rooms/device-name'
 import type { Queryable } from './db'
 
 export interface NewTransfer {
@@ -32,6 +33,8 @@ interface TransferRow {
   started_at: Date
   updated_at: Date
   ended_at: Date | null
+  path: 'cloud' | 'direct' | 'relay'
+  device: string | null
 }
 
 /** A row as the API shows it (speed is only known live: 0 in the history). */
@@ -42,6 +45,8 @@ export function toMonitored(r: TransferRow): MonitoredDownload {
     fileId: r.file_id,
     fileName: r.file_name,
     source: r.source,
+    path: r.path ?? 'cloud',
+    device: r.device ?? recipientName(r.user_agent),
     client: { ip: r.client_ip, userAgent: r.user_agent },
     bytes: r.bytes,
     offset: r.range_start,

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises'
 import type { DownloadStatus, MonitoredDownload } from '@sharesync/protocol'
 import { transfersRepo } from '../db/transfers.repo'
 import type { Deps } from '../deps'
+import { recipientName } from '../rooms/device-name'
 import { newId } from '../shares/ids'
 
 /** What a monitored download is about; the caller knows it, the monitor only reports it. */
@@ -178,6 +179,8 @@ export class DownloadMonitor {
       fileId: info.fileId,
       fileName: info.fileName,
       source: info.source,
+      path: 'cloud',
+      device: recipientName(l.client.userAgent),
       client: l.client,
       bytes: l.bytes,
       offset: info.offset,

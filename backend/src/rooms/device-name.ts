@@ -17,6 +17,11 @@ export function deviceName(userAgent: string | undefined): string {
   return `${deviceOf(ua, os.name, device.model)} · ${browserOf(browser.name)}`
 }
 
+/** Who is downloading, for delivery receipts and the download history: the device, or "someone" without a User-Agent. */
+export function recipientName(userAgent: string | null | undefined): string {
+  return userAgent ? deviceName(userAgent) : 'someone'
+}
+
 function deviceOf(ua: string, os: string | undefined, model: string | undefined): string {
   if (model === 'iPhone' || model === 'iPad') return model
   if (os === 'Android') {

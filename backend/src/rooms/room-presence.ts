@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { AppEventBus } from '../events'
-import type { MemberRecord, RoomKind, RoomStore } from './room-store'
+import type { LinkRole, MemberRecord, RoomKind, RoomStore } from './room-store'
 import type { LocalSeat } from './rooms-cluster'
 import type { Entered, RoomsService } from './rooms.service'
-import { memberships, peerChannel, peerOf, roomChannel, type Membership, type RoomsNamespace, type RoomsSocket } from './room-sockets'
+import { hostChannel, memberships, peerChannel, peerOf, roomChannel, type Membership, type RoomsNamespace, type RoomsSocket } from './room-sockets'
 
 export const newPeerId = () => randomBytes(12).toString('base64url')
 const seatKey = (roomId: string, peerId: string) => `${roomId} ${peerId}`
+/** Who hears about a member: in a link room, a recipient is seen by the hosts only; everyone else by the whole room. */
+const audience = (roomId: string, role: LinkRole | undefined) => (role === 'recipient' ? hostChannel(roomId) : roomChannel(roomId))
 
 export interface PresenceDeps {
   nsp: RoomsNamespace
@@ -60,12 +62,12 @@ export class RoomPresence {
     const { room, self } = entered
     this.release(room.id, self.peerId)
     this.seats.set(seatKey(room.id, self.peerId), { room, member: self })
-    socket.data[kind] = { roomId: room.id, kind, resumable: resumable || entered.previous !== undefined }
+    socket.data[kind] = { roomId: room.id, kind, resumable: resumable || entered.previous !== undefined, ...(self.role ? { role: self.role } : {}) }
     // Gone while being admitted: its 'disconnect' saw no seat yet, so the seat is given back here.
     if (socket.disconnected) return this.leave(socket, kind)
-    await socket.join(roomChannel(room.id))
+    await socket.join(self.role === 'host' ? [roomChannel(room.id), hostChannel(room.id)] : roomChannel(room.id))
     const event = entered.previous ? 'peer:back' : 'peer:joined'
-    socket.to(roomChannel(room.id)).emit(event, { roomId: room.id, peer: peerOf(self) })
+    socket.to(audience(room.id, self.role)).emit(event, { roomId: room.id, peer: peerOf(self) })
     // Resumed while the old socket still looked connected (the drop was not noticed yet): it goes.
     if (entered.previous && entered.previous.conn !== socket.id && !entered.previous.away) this.deps.nsp.in(entered.previous.conn).disconnectSockets(true)
   }
@@ -76,8 +78,8 @@ export class RoomPresence {
     if (!m) return
     socket.data[kind] = null
     this.deps.leaving(socket, m.roomId)
-    await socket.leave(roomChannel(m.roomId))
-    await this.free(m.roomId, socket.data.peerId, socket.id)
+    await leaveChannels(socket, m)
+    await this.free(m.roomId, socket.data.peerId, socket.id, m.role)
   }
 
   /** The socket disconnected: resumable seats are held for the grace period, the others freed at once. */
@@ -98,7 +100,7 @@ export class RoomPresence {
     for (const m of memberships(socket.data)) {
       if (m.resumable) continue
       socket.data[m.kind] = null
-      void socket.leave(roomChannel(m.roomId))
+      void leaveChannels(socket, m)
     }
     if (memberships(socket.data).length === 0) this.adoptPeerId(socket, newPeerId())
     for (const m of memberships(socket.data)) {
@@ -127,7 +129,7 @@ export class RoomPresence {
 
   /** A seat this instance put back after Redis lost it: its room hears of it (a known peer is just updated). */
   restored({ room, member }: { room: LocalSeat['room']; member: MemberRecord }) {
-    this.deps.nsp.to(roomChannel(room.id)).except(peerChannel(member.peerId)).emit('peer:joined', { roomId: room.id, peer: peerOf(member) })
+    this.deps.nsp.to(audience(room.id, member.role)).except(peerChannel(member.peerId)).emit('peer:joined', { roomId: room.id, peer: peerOf(member) })
   }
 
   stop() {
@@ -139,7 +141,7 @@ export class RoomPresence {
     const { service, nsp, logger } = this.deps
     const { peerId } = socket.data
     const conn = socket.id
-    if (deliberate || !m.resumable) return this.free(m.roomId, peerId, conn)
+    if (deliberate || !m.resumable) return this.free(m.roomId, peerId, conn, m.role)
     if (!(await service.markAway(m.roomId, peerId, conn))) return this.release(m.roomId, peerId)
     const key = seatKey(m.roomId, peerId)
     const seat = this.seats.get(key)
@@ -162,14 +164,14 @@ export class RoomPresence {
     this.held.set(key, setTimeout(expire, this.deps.graceMs).unref())
   }
 
-  private async free(roomId: string, peerId: string, conn: string) {
+  private async free(roomId: string, peerId: string, conn: string, role?: LinkRole) {
     this.release(roomId, peerId)
     const { removed, ended } = await this.deps.service.leave(roomId, peerId, conn)
-    this.announceLeft(roomId, peerId, removed, ended)
+    this.announceLeft(roomId, peerId, removed, ended, role)
   }
 
-  private announceLeft(roomId: string, peerId: string, removed: boolean, ended: boolean) {
-    if (removed) this.deps.nsp.to(roomChannel(roomId)).emit('peer:left', { roomId, peerId })
+  private announceLeft(roomId: string, peerId: string, removed: boolean, ended: boolean, role?: LinkRole) {
+    if (removed) this.deps.nsp.to(audience(roomId, role)).emit('peer:left', { roomId, peerId })
     if (ended) this.deps.events.emit('roomClosed', { roomId })
   }
 
@@ -184,4 +186,9 @@ export class RoomPresence {
     if (timer) clearTimeout(timer)
     this.held.delete(key)
   }
+}
+
+/** The socket stops hearing a room (and, a host, its link room's host events). */
+function leaveChannels(socket: RoomsSocket, m: Membership): Promise<void> {
+  return Promise.resolve(socket.leave(roomChannel(m.roomId))).then(() => (m.role === 'host' ? socket.leave(hostChannel(m.roomId)) : undefined))
 }

@@ -1,6 +1,6 @@
 import type { ClientToServer, Peer, ServerToClient } from '@sharesync/protocol'
 import type { Namespace, Socket } from 'socket.io'
-import type { MemberRecord, RoomKind } from './room-store'
+import type { LinkRole, MemberRecord, RoomKind } from './room-store'
 
 /** Between instances (Socket.IO server-side events): "check your seats now". */
 export interface InterServer {
@@ -12,6 +12,8 @@ export interface Membership {
   roomId: string
   kind: RoomKind
   resumable: boolean
+  /** link rooms only */
+  role?: LinkRole
 }
 
 export interface SocketData {
@@ -20,6 +22,8 @@ export interface SocketData {
   room: Membership | null
   /** the nearby group of its network */
   nearby: Membership | null
+  /** the link room of a `direct` share, as a host or a recipient */
+  link: Membership | null
   name: string
   device: string
   /** the client address (TRUST_PROXY-aware, as the rate limits see it) */
@@ -38,7 +42,9 @@ export type RoomsSocket = Socket<ClientToServer, ServerToClient, InterServer, So
 /** Socket.IO rooms: every member of a P2P room or nearby group, and every socket of one peer. */
 export const roomChannel = (roomId: string) => `room:${roomId}`
 export const peerChannel = (peerId: string) => `peer:${peerId}`
+/** A link room's hosts: recipients' arrivals and departures, claims and receipts go only to them. */
+export const hostChannel = (roomId: string) => `hosts:${roomId}`
 
-export const memberships = (data: SocketData) => [data.room, data.nearby].filter((m): m is Membership => m !== null && m !== undefined)
+export const memberships = (data: SocketData) => [data.room, data.nearby, data.link].filter((m): m is Membership => m !== null && m !== undefined)
 
 export const peerOf = (m: Pick<MemberRecord, 'peerId' | 'name' | 'device' | 'away'>): Peer => ({ peerId: m.peerId, name: m.name, device: m.device, ...(m.away ? { reconnecting: true } : {}) })

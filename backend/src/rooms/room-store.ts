@@ -4,8 +4,13 @@
  * rooms. Both pass one contract (room-store.contract.ts).
  */
 
-/** A room is joined by code or link; a nearby group by being on its network (no code, no link). */
-export type RoomKind = 'room' | 'nearby'
+/**
+ * A room is joined by code or link; a nearby group by being on its network (no code, no link); a
+ * link room by a `direct` share's id (its owner's pages host it, its recipients join it).
+ */
+export type RoomKind = 'room' | 'nearby' | 'link'
+/** In a link room: the owner's page, or a recipient (who sees and reaches only hosts). */
+export type LinkRole = 'host' | 'recipient'
 
 export interface RoomRecord {
   id: string
@@ -29,6 +34,8 @@ export interface MemberRecord {
   conn: string
   /** its connection dropped: the seat is held for the grace period */
   away: boolean
+  /** link rooms only */
+  role?: LinkRole
 }
 
 /** Conditions a member must meet for a change to apply (compare-and-set). */

@@ -1,11 +1,11 @@
 import { randomBytes, randomInt } from 'node:crypto'
-import { ROOM_CODE_ALPHABET, ROOM_CODE_LENGTH } from '@sharesync/protocol'
+import { linkRoomId, ROOM_CODE_ALPHABET, ROOM_CODE_LENGTH } from '@sharesync/protocol'
 import type { Config } from '../config'
 import { AppError } from '../http/app-error'
 import type { Limits } from '../limits/limits'
 import { nearbyGroupId } from './network-group'
 import { issueToken, parseToken } from './reconnect-token'
-import type { MemberRecord, RoomKind, RoomRecord, RoomStore } from './room-store'
+import type { LinkRole, MemberRecord, RoomKind, RoomRecord, RoomStore } from './room-store'
 import type { TransferStats } from './transfer-ledger'
 
 /** Who is asking: the address their limits count under. */
@@ -135,6 +135,26 @@ export class RoomsService {
     return this.admit((await this.store.get(group.id)) ?? group, seat)
   }
 
+  /**
+   * The link room of a `direct` share (whoever may enter was checked by the caller: the owner for
+   * `host`, a recipient who passed the share's password for `recipient`). Seats are not resumable: a
+   * page that comes back simply enters again. `peers` are whom the ack lists: the recipients for a
+   * host, the hosts for a recipient.
+   */
+  async enterLink(shareId: string, role: LinkRole, seat: SeatRequest): Promise<Entered> {
+    const link: RoomRecord = { id: linkRoomId(shareId), kind: 'link', code: '', secret: '', capacity: this.rules.nearbyCapacity, createdAt: Date.now() }
+    await this.store.ensure(link)
+    const room = (await this.store.get(link.id)) ?? link
+    if (room.kind !== 'link') throw roomNotFound()
+    const entered = await this.admit(room, { ...seat, resumable: false }, role)
+    return { ...entered, peers: entered.peers.filter((m) => (role === 'host' ? m.role !== 'host' : m.role === 'host')) }
+  }
+
+  /** Whether a host (an owner's page) is seated in the share's link room now. */
+  async linkOnline(shareId: string): Promise<boolean> {
+    return (await this.store.members(linkRoomId(shareId))).some((m) => m.role === 'host' && !m.away)
+  }
+
   /** Back into a room as the peer a reconnect token names; the token is spent, a new one returned. */
   async resume(token: string, conn: string): Promise<Entered> {
     const parsed = parseToken(token)
@@ -210,7 +230,16 @@ export class RoomsService {
   /** Which of `roomIds` (the sender's room and nearby group) `to` is a member of, if any. */
   async sharedRoom(roomIds: string[], from: string, to: string): Promise<string | null> {
     if (from === to) return null
-    for (const roomId of roomIds) if (await this.store.isMember(roomId, to)) return roomId
+    for (const roomId of roomIds) {
+      const room = await this.store.get(roomId)
+      if (room?.kind === 'link') {
+        // A link room connects a recipient with a host, never two recipients (nor two hosts).
+        const [a, b] = await Promise.all([this.store.member(roomId, from), this.store.member(roomId, to)])
+        if (a && b && (a.role === 'host') !== (b.role === 'host')) return roomId
+        continue
+      }
+      if (await this.store.isMember(roomId, to)) return roomId
+    }
     return null
   }
 
@@ -240,16 +269,31 @@ export class RoomsService {
     return dropped
   }
 
-  private async admit(room: RoomRecord, seat: SeatRequest): Promise<Entered> {
+  private async admit(room: RoomRecord, seat: SeatRequest, role?: LinkRole): Promise<Entered> {
     const issued = seat.resumable ? issueToken(room.id, seat.peerId) : null
-    const self: MemberRecord = { peerId: seat.peerId, name: seat.name, device: seat.device, tokenHash: issued?.hash ?? '', instance: this.deps.instance, conn: seat.conn, away: false }
+    const self: MemberRecord = {
+      peerId: seat.peerId,
+      name: seat.name,
+      device: seat.device,
+      tokenHash: issued?.hash ?? '',
+      instance: this.deps.instance,
+      conn: seat.conn,
+      away: false,
+      ...(role ? { role } : {}),
+    }
     let added = await this.store.addMember(room.id, self, this.codeTtlMs)
     if (added.status === 'full' && (await this.dropDeadSeats(room.id))) added = await this.store.addMember(room.id, self, this.codeTtlMs)
-    if (added.status === 'full') throw new AppError('room_full', room.kind === 'room' ? `This room is full (${room.capacity} devices).` : `Too many devices on this network (${room.capacity}).`)
+    if (added.status === 'full') throw new AppError('room_full', fullMessage(room))
     if (added.status === 'gone') throw roomNotFound()
     const peers = (await this.store.members(room.id)).filter((m) => m.peerId !== seat.peerId)
     return { room, codeExpiresAt: added.codeExpiresAt, self, peers, ...(issued ? { token: issued.token } : {}) }
   }
+}
+
+function fullMessage(room: RoomRecord): string {
+  if (room.kind === 'room') return `This room is full (${room.capacity} devices).`
+  if (room.kind === 'link') return `Too many devices are on this link right now (${room.capacity}); try again in a moment.`
+  return `Too many devices on this network (${room.capacity}).`
 }
 
 export function randomCode(): string {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import { ROOMS_CLIENT_EVENTS, type Ack, type Reconnect, type RoomInfo } from '@sharesync/protocol'
+import { linkRoomId, ROOMS_CLIENT_EVENTS, type Ack, type Reconnect, type RoomInfo } from '@sharesync/protocol'
 import proxyAddr from 'proxy-addr'
 import type { z } from 'zod'
 import { p2pRepo } from '../db/p2p.repo'
@@ -16,7 +16,7 @@ import { createRelaySockets, type RelayCaller } from './relay/relay-socket'
 import type { RelayRules } from './relay/relay-hub'
 import { RedisRoomStore } from './redis-room-store'
 import { newPeerId, RoomPresence } from './room-presence'
-import { memberships, peerChannel, peerOf, roomChannel, type RoomsNamespace, type RoomsSocket } from './room-sockets'
+import { hostChannel, memberships, peerChannel, peerOf, roomChannel, type Membership, type RoomsNamespace, type RoomsSocket } from './room-sockets'
 import { MemoryRoomStore } from './room-store'
 import { RoomsCluster } from './rooms-cluster'
 import { RoomsService, type Entered } from './rooms.service'
@@ -25,6 +25,11 @@ import { RoomFiles, type RoomMember } from './room-files.service'
 import { Admission } from '../shares/admission'
 import { ShareDeletion } from '../shares/deletion.service'
 import type { Viewer } from '../http/viewer'
+import { forwardReceipts } from '../links/link-receipts'
+import { LinkService } from '../links/link.service'
+import { DownloadService } from '../shares/download.service'
+import { PasswordGate } from '../shares/password-gate'
+import type { LinkRole } from './room-store'
 
 export type { InterServer, Membership, RoomsNamespace, RoomsSocket, SocketData } from './room-sockets'
 export { peerChannel, peerOf, roomChannel } from './room-sockets'
@@ -32,6 +37,8 @@ export { peerChannel, peerOf, roomChannel } from './room-sockets'
 const STATS_BUDGET: EventBudgetRule = { burst: 20, perSecond: 1, maxStrikes: 50, strikeWindowMs: 60_000 }
 /** Room file events read (and `files:leave` writes) the database and sign URLs. */
 const FILES_BUDGET: EventBudgetRule = { burst: 30, perSecond: 3, maxStrikes: 50, strikeWindowMs: 60_000 }
+/** Link events read and write the database (claims, leases, counts) and check passwords. */
+const LINK_BUDGET: EventBudgetRule = { burst: 30, perSecond: 3, maxStrikes: 50, strikeWindowMs: 60_000 }
 /**
  * Signal bytes per socket: a WebRTC negotiation is a few KiB, ICE restarts included. Also the bound
  * of what connection state recovery keeps for replay (every event sent in the last grace period
@@ -56,9 +63,16 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
   const store = deps.redis ? new RedisRoomStore(deps.redis) : new MemoryRoomStore()
   const instance = randomBytes(9).toString('base64url')
   const files = new RoomFiles(deps, new Admission(deps), new ShareDeletion(deps))
+  const passwords = new PasswordGate(deps)
+  const links = new LinkService(deps, passwords, new DownloadService(deps, passwords))
   const keeper = { keptUntil: (roomId: string) => files.keptUntil(roomId), ended: (roomId: string) => deps.events.emit('roomClosed', { roomId }) }
   const service = new RoomsService({ store, limits: deps.limits, reports: p2pRepo(deps.db), rules: config.rooms, instance, nearbyKey: `nearby:${config.sessionSecret}`, keeper })
   const trust = trustValue(config.trustProxy)
+  // Cloud downloads of `direct` shares, as receipts for their hosts (wherever those are seated).
+  const stopReceipts = forwardReceipts(deps, (shareId, receipt) => {
+    const linkId = linkRoomId(shareId)
+    nsp.to(hostChannel(linkId)).emit('link:receipt', { linkId, receipt })
+  })
 
   // The relay finds sockets through presence.locals; presence tells the relay who leaves a room.
   const presence = new RoomPresence({ nsp, service, store, events: deps.events, logger, graceMs: config.rooms.reconnectGrace * 1000, leaving: (socket, roomId) => relaySockets.drop(socket, roomId) })
@@ -113,6 +127,10 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
     const signalBytes = new EventBudget(SIGNAL_BYTES_BUDGET)
     const transfers = new TransferLedger()
     const filesBudget = new EventBudget(FILES_BUDGET)
+    const linkBudget = new EventBudget(LINK_BUDGET)
+    /** this recipient's direct downloads not settled yet: their leases live while it stays seated */
+    const claims = new Set<string>()
+    let claimKeeper: NodeJS.Timeout | null = null
     if (socket.recovered) {
       void presence.recovered(socket).catch((err: unknown) => logger.warn({ err }, 'rooms: could not restore a recovered socket'))
     } else {
@@ -121,6 +139,7 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
         peerId: newPeerId(),
         room: null,
         nearby: null,
+        link: null,
         name: device,
         device,
         ip: proxyAddr(socket.request, trust),
@@ -166,7 +185,8 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
           } catch (err) {
             const appError = redisDown(err) ? new AppError('redis_unavailable', 'Rooms are unavailable for a moment, please try again shortly.') : toAppError(err)
             if (appError.status >= 500) logger.error({ err, event }, 'rooms: event failed')
-            reply({ ok: false, error: { code: appError.code, message: appError.message } })
+            const retryAfter = appError.extra.retryAfter
+            reply({ ok: false, error: { code: appError.code, message: appError.message, ...(retryAfter !== undefined ? { retryAfter } : {}) } })
           }
         })()
       }
@@ -204,7 +224,9 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
       if (mine.length === 0) throw new AppError('forbidden', 'Join a room first.')
       const local = locals.get(to)
       // On this instance: decided from the sockets themselves, without a round trip to Redis.
-      const shared = local && local !== socket ? mine.find((id) => memberships(local.data).some((m) => m.roomId === id)) : undefined
+      // In a link room only a recipient and a host reach each other.
+      const reachable = (m: Membership) => m.kind !== 'link' || (m.role === 'host') !== (socket.data.link?.role === 'host')
+      const shared = local && local !== socket ? mine.find((id) => memberships(local.data).some((m) => m.roomId === id && reachable(m))) : undefined
       const found = shared ?? (await service.sharedRoom(mine, socket.data.peerId, to))
       if (found) return found
       if (!(await cluster.recoverIfLost())) throw new AppError('forbidden', 'That peer is not in your room.')
@@ -304,7 +326,7 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
       handle('relay:close', async ({ id }) => relaySockets.close(socket, id)),
     )
 
-    const statsRoom = () => (socket.data.room ?? socket.data.nearby)?.roomId ?? null
+    const statsRoom = () => (socket.data.room ?? socket.data.nearby ?? socket.data.link)?.roomId ?? null
 
     socket.on(
       'transfer:started',
@@ -376,7 +398,98 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
       }, filesBudget),
     )
 
+    /** This socket's seat in a link room, in `role`; `forbidden` otherwise. */
+    const linkSeat = (role: LinkRole) => {
+      const m = socket.data.link
+      if (!m || m.role !== role) throw new AppError('forbidden', role === 'host' ? 'Host this link first (link:host).' : 'Join this link first (link:join).')
+      return { linkId: m.roomId, shareId: m.roomId.slice(linkRoomId('').length) }
+    }
+    const stopClaims = () => {
+      claims.clear()
+      if (claimKeeper) clearInterval(claimKeeper)
+      claimKeeper = null
+    }
+    // A recipient's leases are kept alive while its socket stays seated, like a streaming download's.
+    const keepClaims = () => {
+      if (claimKeeper) return
+      claimKeeper = setInterval(() => {
+        links.keepAlive([...claims]).then(
+          (active) => {
+            for (const id of claims) if (!active.includes(id)) claims.delete(id)
+            if (claims.size === 0) stopClaims()
+          },
+          (err: unknown) => logger.warn({ err }, 'links: could not keep claims alive'),
+        )
+      }, Math.max(500, (config.downloadLeaseTtl * 1000) / 3))
+      claimKeeper.unref()
+    }
+    const leaveLink = async () => {
+      stopClaims()
+      await presence.leave(socket, 'link')
+    }
+
+    socket.on(
+      'link:host',
+      handle('link:host', async ({ shareId, ownerToken }) => {
+        await links.hostable(viewer(), shareId, ownerToken)
+        await leaveLink()
+        const entered = await service.enterLink(shareId, 'host', seatFor({}))
+        await presence.enter(socket, 'link', entered, false)
+        return { link: { id: entered.room.id, shareId }, self: peerOf(entered.self), peers: entered.peers.map(peerOf) }
+      }, linkBudget),
+    )
+    socket.on(
+      'link:join',
+      handle('link:join', async ({ shareId, password }) => {
+        await links.joinable(viewer(), shareId, password)
+        await leaveLink()
+        const entered = await service.enterLink(shareId, 'recipient', seatFor({}))
+        await presence.enter(socket, 'link', entered, false)
+        return { link: { id: entered.room.id, shareId }, self: peerOf(entered.self), hosts: entered.peers.map(peerOf) }
+      }, linkBudget),
+    )
+    socket.on(
+      'link:claim',
+      handle('link:claim', async (input) => {
+        const { linkId, shareId } = linkSeat('recipient')
+        if (!(await service.linkOnline(shareId))) throw new AppError('conflict', 'The sender is offline: wait until they are back, or download the cloud copy.')
+        const ua = socket.request.headers['user-agent']
+        const { files: asked, ...claimed } = await links.claim(shareId, { viewer: viewer(), peerId: socket.data.peerId, device: socket.data.device, userAgent: typeof ua === 'string' ? ua.slice(0, 300) : null, instanceId: instance }, input)
+        claims.add(claimed.claim.id)
+        keepClaims()
+        nsp.to(hostChannel(linkId)).emit('link:claimed', { linkId, claimId: claimed.claim.id, peerId: socket.data.peerId, files: asked })
+        return claimed
+      }, linkBudget),
+    )
+    socket.on(
+      'link:delivered',
+      handle('link:delivered', async ({ claimId, bytes, path }) => {
+        const { shareId } = linkSeat('host')
+        await links.delivered(shareId, claimId, bytes, path)
+        return {}
+      }, linkBudget),
+    )
+    socket.on(
+      'link:failed',
+      handle('link:failed', async ({ claimId }) => {
+        const m = socket.data.link
+        if (!m) throw new AppError('forbidden', 'Join this link first (link:join).')
+        const { shareId } = linkSeat(m.role === 'host' ? 'host' : 'recipient')
+        await links.failed(shareId, claimId, m.role === 'host' ? undefined : socket.data.peerId)
+        claims.delete(claimId)
+        return {}
+      }, linkBudget),
+    )
+    socket.on(
+      'link:leave',
+      handle('link:leave', async () => {
+        await leaveLink()
+        return {}
+      }),
+    )
+
     socket.on('disconnect', (reason) => {
+      stopClaims()
       // Relay channels end with their socket, resumed or not: a resumed transfer opens new ones.
       relaySockets.drop(socket)
       // A page that left on purpose (or a socket cut off for flooding) does not come back.
@@ -394,6 +507,7 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
     /** This instance's open P2P rooms and nearby groups (metrics). */
     localRooms: () => [...nsp.adapter.rooms.keys()].filter((r) => r.startsWith('room:')).length,
     stop() {
+      stopReceipts()
       relaySockets.stop()
       service.stop()
       cluster.stop()

@@ -98,7 +98,7 @@ export function newShareRow(
   viewer: Viewer,
   admitted: Pick<Admitted, 'passwordHash' | 'maxDownloads' | 'expiresAt'>,
   encryption: { metadata: string } | null = null,
-  extra: Pick<NewShare, 'kind' | 'text' | 'note' | 'previews'> = {},
+  extra: Pick<NewShare, 'kind' | 'text' | 'note' | 'previews' | 'direct' | 'cloudCopy'> = {},
 ): NewShare {
   return {
     ...extra,

@@ -41,6 +41,15 @@ export function shareSummary(share: Pick<ShareRow, 'id' | 'expires_at' | 'max_do
   }
 }
 
+/**
+ * The cloud routes of a `direct` share (downloads, zip, previews) need its cloud copy: 409
+ * `cloud_copy_off` when it has none, `cloud_copy_not_ready` while it is still being uploaded.
+ */
+export function requireCloudCopy(share: Pick<ShareRow, 'status' | 'cloud_copy'>): void {
+  if (!share.cloud_copy) throw new AppError('cloud_copy_off', "This link has no cloud copy: it can only be downloaded directly from the sender's page while it is open.")
+  if (share.status !== 'ready') throw new AppError('cloud_copy_not_ready', "The cloud copy of this link is still being uploaded: download it directly from the sender, or try again in a moment.")
+}
+
 /** Store URLs may be root-relative (disk store without PUBLIC_URL): make them absolute for clients. */
 export function absolute(url: string, baseUrl: string): string {
   return url.startsWith('/') ? `${baseUrl}${url}` : url

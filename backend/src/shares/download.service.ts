@@ -8,7 +8,7 @@ import type { Viewer } from '../http/viewer'
 import type { TransferInfo } from '../monitor/download-monitor'
 import { isLibraryKey } from '../library/library-key'
 import { contentDisposition, safeContentType, type ByteRange, type OpenedBlob } from '../storage/blob-store'
-import { absolute, storage } from './common'
+import { absolute, requireCloudCopy, storage } from './common'
 import { hashToken, newId, tokenMatches } from './ids'
 import { LeaseMeter } from './lease-meter'
 import { OpenLinks } from './open-links'
@@ -69,6 +69,8 @@ export class DownloadService {
     private readonly passwords: PasswordGate,
     /** library links: their files are served by the app from LIBRARY_DIR, not from the store */
     private readonly library?: LibrarySigner,
+    /** whether an owner's page hosts a `direct` share's link room now (best effort) */
+    private readonly linkOnline: (shareId: string) => Promise<boolean> = async () => false,
   ) {
     deps.events.on('shareDeleted', ({ shareId }) => this.openLinks.forget(shareId))
     deps.events.on('shareChanged', ({ shareId }) => this.openLinks.forget(shareId))
@@ -102,6 +104,7 @@ export class DownloadService {
     const files = await sharesRepo.files(this.deps.db, share.id)
     return {
       ...common,
+      ...(share.direct ? { direct: { cloud: cloudState(share), online: await this.linkOnline(share.id).catch(() => false) } } : {}),
       ...(share.encrypted && share.metadata !== null ? { metadata: share.metadata } : {}),
       ...(share.note ? { note: share.note } : {}),
       previews: share.previews && (await this.deps.settings.policy()).previews,
@@ -139,6 +142,7 @@ export class DownloadService {
     if (!(await this.passwords.unlock(share, o.password, viewer))) {
       throw new AppError('password_required', 'This share is protected by a password.')
     }
+    requireCloudCopy(share)
     const file = await this.fileOf(share, fileId)
     if (share.max_downloads === null) {
       const unlimited = await downloadsRepo.unlimitedFile(db, { shareId, fileId: file.id, openOnly: false })
@@ -173,6 +177,7 @@ export class DownloadService {
     if (!(await this.passwords.unlock(share, password, viewer))) {
       throw new AppError('password_required', 'This share is protected by a password.')
     }
+    requireCloudCopy(share)
     const file = await this.fileOf(share, fileId)
     return { status: 200, headers: { ...fileHeaders(file), 'Content-Length': String(file.size) }, body: null }
   }
@@ -190,6 +195,8 @@ export class DownloadService {
     const lease = await this.heldLease(o.lease, o.shareId)
     if (!lease) throw leaseInvalid()
     if (!lease.share_live) throw shareNotFound()
+    // a lease claimed for a direct download (link:claim) is no key to a cloud copy that is not there
+    if (!lease.share_ready) requireCloudCopy({ status: 'uploading', cloud_copy: !lease.share_cloud_off })
     const file = await downloadsRepo.file(db, o.shareId, o.fileId)
     if (!file) throw shareNotFound()
     if (lease.completed_files.includes(file.id)) throw linkUsed()
@@ -302,6 +309,12 @@ export class DownloadService {
     const url = `${baseUrl}/api/shares/${shareId}/files/${fileId}/content?${new URLSearchParams({ lease: token })}`
     return { url, expiresAt: expiresAt.toISOString(), lease: { token, expiresAt: expiresAt.toISOString() } }
   }
+}
+
+/** A `direct` share's cloud copy: none at all, being uploaded, or in storage. */
+function cloudState(share: Pick<ShareRow, 'status' | 'cloud_copy'>): 'none' | 'uploading' | 'ready' {
+  if (!share.cloud_copy) return 'none'
+  return share.status === 'ready' ? 'ready' : 'uploading'
 }
 
 /** Files are always attachments that cannot render or run on the app's origin. */

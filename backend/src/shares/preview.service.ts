@@ -13,6 +13,7 @@ import { AppError, shareNotFound } from '../http/app-error'
 import type { Viewer } from '../http/viewer'
 import { contentDisposition } from '../storage/blob-store'
 import { UrlSigner } from '../storage/url-signer'
+import { requireCloudCopy } from './common'
 import type { DownloadService, FileResponse, RangeOf } from './download.service'
 import type { PasswordGate } from './password-gate'
 
@@ -46,6 +47,7 @@ export class PreviewService {
     const share = await sharesRepo.findLive(this.deps.db, shareId)
     if (!share || share.kind === 'text') throw shareNotFound()
     if (!(await this.passwords.unlock(share, password, viewer))) throw new AppError('password_required', 'This share is protected by a password.')
+    requireCloudCopy(share)
     await this.allowed(share)
     const file = await sharesRepo.file(this.deps.db, shareId, fileId)
     if (!file) throw shareNotFound()
@@ -72,6 +74,7 @@ export class PreviewService {
     if (o.exp < Date.now() / 1000) throw new AppError('signature_invalid', 'This preview link has expired; open the share page again.')
     const share = await sharesRepo.findLive(this.deps.db, o.shareId)
     if (!share) throw shareNotFound()
+    requireCloudCopy(share)
     await this.allowed(share)
     const file = await sharesRepo.file(this.deps.db, o.shareId, o.fileId)
     const what = file && previewKind(file)

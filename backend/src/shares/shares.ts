@@ -25,10 +25,11 @@ export interface Shares {
   admission: Admission
 }
 
-export function createShares(deps: Deps, library?: LibrarySigner): Shares {
+/** `linkOnline`: whether a `direct` share's owner page is hosting its link room now (the rooms namespace knows). */
+export function createShares(deps: Deps, library?: LibrarySigner, linkOnline?: (shareId: string) => Promise<boolean>): Shares {
   const admission = new Admission(deps)
   const passwords = new PasswordGate(deps)
-  const downloads = new DownloadService(deps, passwords, library)
+  const downloads = new DownloadService(deps, passwords, library, linkOnline)
   return {
     uploads: new UploadService(deps, admission),
     streamUploads: new StreamUploadService(deps, admission),

@@ -46,6 +46,7 @@ function declaredFiles(req: CreateShareRequest): { name: string; path: string; s
 const shareFinalized = () => new AppError('share_finalized', 'This share is already finalized: its link works and nothing is left to upload.')
 const fileCompleted = () => new AppError('file_completed', 'This file is already complete: no more parts are accepted for it.')
 const uploadLost = () => new AppError('not_found', 'This file\'s upload no longer exists in storage (it was aborted or cleaned up). Please start a new upload.')
+const cloudCopyOff = () => new AppError('cloud_copy_off', "This link keeps no cloud copy (cloudCopy: false): no files are uploaded for it; the sender's page serves it directly.")
 const layoutOf = (file: FileRow) => ({ size: file.size, partSize: file.part_size })
 
 /**
@@ -64,7 +65,11 @@ export class UploadService {
     const { db, store } = this.deps
     const declared = declaredFiles(req)
     const total = declared.reduce((n, f) => n + f.size, 0)
-    const admitted = await this.admission.admit(viewer, req, total, Math.max(...declared.map((f) => f.size)), { encrypted: req.encrypted === true })
+    const direct = req.direct === true
+    // No cloud copy: no bytes will ever be stored, so none are charged to the quota.
+    const cloudCopy = !direct || req.cloudCopy !== false
+    const quotaBytes = cloudCopy ? total : 0
+    const admitted = await this.admission.admit(viewer, req, quotaBytes, Math.max(...declared.map((f) => f.size)), { encrypted: req.encrypted === true })
     const id = newId()
     const ownerToken = newId()
     const files: NewFile[] = []
@@ -73,16 +78,16 @@ export class UploadService {
       for (const [position, f] of declared.entries()) {
         const { partSize, partCount } = partLayout(f.size, this.deps.config.partSize, align)
         const storageKey = newStorageKey(id)
-        const uploadId = partCount > 0 ? (await storage(() => store.createMultipart(storageKey, { contentType: f.type, maxPartBytes: partSize }))).uploadId : null
+        const uploadId = partCount > 0 && cloudCopy ? (await storage(() => store.createMultipart(storageKey, { contentType: f.type, maxPartBytes: partSize }))).uploadId : null
         files.push({ id: newId(), position, name: f.name, path: f.path, size: f.size, contentType: f.type, storageKey, uploadId, partSize, partCount })
       }
       const encryption = req.encrypted ? { metadata: req.metadata } : null
-      const extra = { note: req.encrypted ? null : req.note?.normalize('NFC') || null, previews: req.previews ?? true }
+      const extra = { note: req.encrypted ? null : req.note?.normalize('NFC') || null, previews: req.previews ?? true, direct, cloudCopy }
       await db.tx((q) => sharesRepo.insertShare(q, newShareRow(id, ownerToken, viewer, admitted, encryption, extra), files))
     } catch (err) {
       await Promise.all(files.filter((f) => f.uploadId).map((f) => store.abortMultipart(f.storageKey, f.uploadId!).catch(() => undefined)))
       // Nothing was created: the upload's rate point and its bytes go back to the client.
-      await this.admission.refund(viewer, admitted.live, total)
+      await this.admission.refund(viewer, admitted.live, quotaBytes)
       throw err
     }
     return {
@@ -92,6 +97,7 @@ export class UploadService {
       expiresAt: admitted.expiresAt.toISOString(),
       maxDownloads: admitted.maxDownloads,
       files: files.map((f) => ({ id: f.id, name: f.name, partSize: f.partSize, partCount: f.partCount })),
+      ...(direct ? { direct, cloudCopy } : {}),
     }
   }
 
@@ -128,6 +134,7 @@ export class UploadService {
   /** An uploader route on one file of a share that is still uploading. */
   private async uploadingFile(proof: OwnerProof, shareId: string, fileId: string): Promise<{ share: ShareRow; file: FileRow }> {
     const share = await ownedShare(this.deps.db, proof, shareId)
+    if (!share.cloud_copy) throw cloudCopyOff()
     const file = await sharesRepo.file(this.deps.db, shareId, fileId)
     if (!file) throw new AppError('not_found', 'No such file in this share.')
     return { share, file }
@@ -223,6 +230,7 @@ export class UploadService {
 
   async finalize(proof: OwnerProof, shareId: string, baseUrl: string): Promise<UploadResponse> {
     const share = await ownedShare(this.deps.db, proof, shareId)
+    if (!share.cloud_copy) throw cloudCopyOff()
     if (share.status === 'uploading') {
       if (!(await sharesRepo.finalize(this.deps.db, shareId))) throw new AppError('upload_incomplete', 'Some files are not completely uploaded yet.')
       if (share.request_id) {

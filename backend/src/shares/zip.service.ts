@@ -9,6 +9,7 @@ import type { TransferInfo } from '../monitor/download-monitor'
 import { contentDisposition } from '../storage/blob-store'
 import { UrlSigner } from '../storage/url-signer'
 import { zipLength, zipRange, zipStream, type ZipEntry } from '../zip/zip-stream'
+import { requireCloudCopy } from './common'
 import type { DownloadService, FileResponse, RangeOf } from './download.service'
 import { hashToken, newId } from './ids'
 import { LeaseMeter } from './lease-meter'
@@ -50,6 +51,7 @@ export class ZipService {
     const share = await downloadsRepo.liveShare(db, shareId)
     if (!share) throw shareNotFound()
     if (!(await this.passwords.unlock(share, o.password, viewer))) throw new AppError('password_required', 'This share is protected by a password.')
+    requireCloudCopy(share)
     this.zippable(share)
     const userId = viewer.user?.id ?? null
     if (share.max_downloads === null) {
@@ -88,6 +90,7 @@ export class ZipService {
     const share = await sharesRepo.findLive(this.deps.db, shareId)
     if (!share) throw shareNotFound()
     if (!(await this.passwords.unlock(share, password, viewer))) throw new AppError('password_required', 'This share is protected by a password.')
+    requireCloudCopy(share)
     this.zippable(share)
     const files = await sharesRepo.files(this.deps.db, shareId)
     const entries = this.entries(share, files, null)
@@ -111,6 +114,7 @@ export class ZipService {
       share = await downloadsRepo.liveShare(db, o.shareId)
     }
     if (!share) throw shareNotFound()
+    requireCloudCopy(share)
     this.zippable(share)
     const files = await sharesRepo.files(db, o.shareId)
     if (lease && files.every((f) => lease.completed_files.includes(f.id))) throw linkUsed()
