@@ -10,11 +10,13 @@ import type { Ack } from '@sharesync/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { apiOf, uploadShare, type Api } from './support/browser-upload'
 import { startTestServer, type TestServer } from './support/harness'
+import { browserFetch, CookieJar, signInFlow, startOAuthServer, type LocalOAuth } from './support/oauth'
 import { collect, connectRooms, nextEvent, sleep, until, type RoomsClient } from './support/rooms-client'
 import { walk } from './uploads.suite'
 
 let server: TestServer
 let api: Api
+let oauth: LocalOAuth
 const open: RoomsClient[] = []
 const client = async (headers?: Record<string, string>) => {
   const s = await connectRooms(server.url, headers ? { headers } : {})
@@ -23,7 +25,9 @@ const client = async (headers?: Record<string, string>) => {
 }
 
 beforeAll(async () => {
+  oauth = await startOAuthServer()
   server = await startTestServer({
+    ...oauth.env,
     UPLOAD_RATE_LIMIT: '1000/1h',
     DOWNLOAD_RATE_LIMIT: '1000/1m',
     ANON_DAILY_QUOTA: '1MiB',
@@ -35,6 +39,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of open) s.disconnect()
   await server?.close()
+  await oauth?.stop()
 })
 
 type AnyAck = { ok: boolean; error?: { code: string; message: string; retryAfter?: number } } & Record<string, unknown>
@@ -327,6 +332,27 @@ describe('link rooms', () => {
     const done = receipts.find((r) => r.receipt.status === 'done')!
     expect(done).toEqual({ linkId: `link-${up.id}`, receipt: { id: expect.any(String), who: 'Linux PC · Chrome', path: 'cloud', bytes: 5000, totalBytes: 5000, status: 'done' } })
     expect(strangers).toEqual([])
+  })
+
+  it('a signed-in owner hosts with the session alone, and My shares shows the link and each download\'s path and device', async () => {
+    oauth.setUser({ sub: 'dl-owner', email: 'owner@example.com', name: 'Owner', email_verified: true })
+    const jar = new CookieJar()
+    expect((await signInFlow(server.url, jar)).response.status).toBe(302)
+    const send = (method: string, path: string, body?: unknown) =>
+      browserFetch(jar, `${server.url}${path}`, { method, headers: { origin: server.url, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+    const created = (await (await send('POST', '/api/shares', { files: [{ name: 'mine.bin', size: 700 }], direct: true, cloudCopy: false })).json()) as { id: string }
+    const host = await client({ cookie: jar.header() })
+    ok(await emit(host, 'link:host', { shareId: created.id }))
+    // the session is no key for an anonymous socket
+    expect(code(await emit(await client(), 'link:host', { shareId: created.id }))).toBe('forbidden')
+    const r = await client({ 'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1' })
+    ok(await emit(r, 'link:join', { shareId: created.id }))
+    const claim = ok<{ claim: { id: string } }>(await emit(r, 'link:claim', {}))
+    ok(await emit(host, 'link:delivered', { claimId: claim.claim.id, bytes: 700, path: 'direct' }))
+    const mine = (await (await send('GET', '/api/me/shares')).json()) as { shares: { id: string; direct?: boolean; cloudCopy?: boolean; downloads: number }[] }
+    expect(mine.shares.find((x) => x.id === created.id)).toMatchObject({ direct: true, cloudCopy: false, downloads: 1 })
+    const history = (await (await send('GET', `/api/me/downloads?status=all&shareId=${created.id}`)).json()) as { items: { path?: string; device?: string; status: string; bytes: number; source: string }[] }
+    expect(history.items).toEqual([expect.objectContaining({ path: 'direct', device: 'iPhone · Safari', status: 'completed', bytes: 700, source: 'sender' })])
   })
 
   it('hostile link payloads answer invalid_input and change nothing; a flood is rate limited, then disconnected', async () => {

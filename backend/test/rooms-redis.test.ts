@@ -3,12 +3,14 @@
  * Redis (and PostgreSQL) where peers connected to different instances meet in one room; Redis
  * losing its data (FLUSHALL, a restart without persistence); an instance frozen (SIGSTOP) or killed.
  */
+import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { p2pRepo } from '../src/db/p2p.repo'
 import { RedisRoomStore } from '../src/rooms/redis-room-store'
 import { MemoryRoomStore } from '../src/rooms/room-store'
 import { roomStoreContract } from '../src/rooms/room-store.contract'
+import { apiOf, uploadShare } from './support/browser-upload'
 import { startTestServer, type TestServer } from './support/harness'
 import { collect, connectRooms, dropConnection, nextEvent, relayBytes, reportTransfer, sleep, until, type RoomsClient } from './support/rooms-client'
 import { startServerProcess, type ServerProcess } from './support/server-process'
@@ -184,6 +186,40 @@ describe('two instances sharing Redis', () => {
     const nb = ok(await b.emitWithAck('nearby:join', {}))
     expect(nb.nearby.id).toBe(na.nearby.id)
     expect(nb.peers.map((p) => p.peerId)).toEqual([na.self.peerId])
+  })
+
+  it('a link room spans instances: a recipient on instance 2 reaches the host on 1, never another recipient; claims, deliveries and cloud receipts cross', async () => {
+    const api = apiOf(one.url)
+    const bytes = randomBytes(4000)
+    const up = await uploadShare(api, [{ name: 'l.bin', bytes }], { direct: true, maxDownloads: 2 })
+    const host = await on(two)
+    ok(await host.emitWithAck('link:host', { shareId: up.id, ownerToken: up.ownerToken }))
+    const r1 = await on(one)
+    const r2 = await on(one)
+    const heard = nextEvent(host, 'peer:joined')
+    const j1 = ok(await r1.emitWithAck('link:join', { shareId: up.id }))
+    expect(j1.hosts).toHaveLength(1)
+    await heard
+    const j2 = ok(await r2.emitWithAck('link:join', { shareId: up.id }))
+    const hostId = j1.hosts[0]!.peerId
+    const atHost = nextEvent(host, 'signal')
+    await signalUntilAccepted(r1, hostId, 'hello')
+    expect((await atHost).from).toBe(j1.self.peerId)
+    const refused = await r1.emitWithAck('signal', { to: j2.self.peerId, data: 'x' })
+    expect(refused.ok ? 'ok' : refused.error.code).toBe('forbidden')
+    const claimed = nextEvent(host, 'link:claimed')
+    const claim = ok(await r1.emitWithAck('link:claim', {}))
+    expect((await claimed).claimId).toBe(claim.claim.id)
+    ok(await host.emitWithAck('link:delivered', { claimId: claim.claim.id, bytes: 4000, path: 'direct' }))
+    // a cloud download served by instance 1: its receipt reaches the host on instance 2
+    const receipts = collect(host, 'link:receipt')
+    const dl = await api<{ url: string }>(`/api/shares/${up.id}/download`, { body: {} })
+    expect(Buffer.from(await (await fetch(dl.body.url)).arrayBuffer()).equals(bytes)).toBe(true)
+    await until(() => receipts.some((r) => r.receipt.status === 'done'), 'a receipt across instances')
+    // both downloads counted: the link is used up on both paths and both instances
+    expect((await two.fetch(`/api/shares/${up.id}`)).status).toBe(404)
+    const again = await r2.emitWithAck('link:claim', {})
+    expect(again.ok ? 'ok' : again.error.code).toBe('share_not_found')
   })
 
   it('after FLUSHALL a live room goes on: members register again from their sockets, signals pass, the code and link still admit', async () => {

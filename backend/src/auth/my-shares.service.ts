@@ -92,5 +92,6 @@ function toMyShare(r: MyShareRow, baseUrl: string): MyShare {
     expiresAt: r.expires_at.toISOString(),
     createdAt: r.created_at.toISOString(),
     source: r.source,
+    ...(r.direct ? { direct: true, cloudCopy: r.cloud_copy } : {}),
   }
 }

@@ -12,21 +12,23 @@ export interface MyShareRow {
   expires_at: Date
   created_at: Date
   source: 'upload' | 'library'
+  direct: boolean
+  cloud_copy: boolean
 }
 
 const MY_SHARE_COLUMNS = `
   s.id,
   CASE
     WHEN s.expires_at <= now() THEN 'expired'
-    WHEN s.status = 'uploading' THEN 'uploading'
     WHEN s.max_downloads IS NOT NULL AND s.downloads >= s.max_downloads THEN 'exhausted'
+    WHEN s.status = 'uploading' THEN 'uploading'
     ELSE 'ready'
   END AS status,
   ARRAY(SELECT f.name FROM files f WHERE f.share_id = s.id ORDER BY f.position) AS names,
   s.encrypted,
   s.total_size, (SELECT count(*) FROM download_events e WHERE e.share_id = s.id)::int8 AS downloads, s.max_downloads,
   s.password_hash IS NOT NULL AS password_protected,
-  s.expires_at, s.created_at, s.source`
+  s.expires_at, s.created_at, s.source, s.direct, s.cloud_copy`
 
 /** "My shares": every query is scoped by owner_user_id, so one user never reaches another's share. */
 export const mySharesRepo = {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
+import { linkRoomId } from '@sharesync/protocol'
 import type { AppEventBus } from '../events'
 import type { LinkRole, MemberRecord, RoomKind, RoomStore } from './room-store'
 import type { LocalSeat } from './rooms-cluster'
@@ -8,6 +9,7 @@ import { hostChannel, memberships, peerChannel, peerOf, roomChannel, type Member
 
 export const newPeerId = () => randomBytes(12).toString('base64url')
 const seatKey = (roomId: string, peerId: string) => `${roomId} ${peerId}`
+const isLinkRoom = (roomId: string) => roomId.startsWith(linkRoomId(''))
 /** Who hears about a member: in a link room, a recipient is seen by the hosts only; everyone else by the whole room. */
 const audience = (roomId: string, role: LinkRole | undefined) => (role === 'recipient' ? hostChannel(roomId) : roomChannel(roomId))
 
@@ -124,7 +126,7 @@ export class RoomPresence {
   /** Another instance's device is gone for good (reaped): the room hears it. */
   async reaped(roomId: string, peerId: string, remaining: number) {
     this.deps.nsp.to(roomChannel(roomId)).emit('peer:left', { roomId, peerId })
-    if (await this.deps.service.endIfEmpty(roomId, remaining)) this.deps.events.emit('roomClosed', { roomId })
+    if ((await this.deps.service.endIfEmpty(roomId, remaining)) && !isLinkRoom(roomId)) this.deps.events.emit('roomClosed', { roomId })
   }
 
   /** A seat this instance put back after Redis lost it: its room hears of it (a known peer is just updated). */
@@ -172,7 +174,8 @@ export class RoomPresence {
 
   private announceLeft(roomId: string, peerId: string, removed: boolean, ended: boolean, role?: LinkRole) {
     if (removed) this.deps.nsp.to(audience(roomId, role)).emit('peer:left', { roomId, peerId })
-    if (ended) this.deps.events.emit('roomClosed', { roomId })
+    // Link rooms come and go with the pages of a link: they are no P2P rooms of the admin's activity feed.
+    if (ended && !isLinkRoom(roomId)) this.deps.events.emit('roomClosed', { roomId })
   }
 
   private release(roomId: string, peerId: string) {

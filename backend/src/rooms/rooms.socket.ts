@@ -504,8 +504,8 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
     instance,
     relay: relaySockets.hub,
     files,
-    /** This instance's open P2P rooms and nearby groups (metrics). */
-    localRooms: () => [...nsp.adapter.rooms.keys()].filter((r) => r.startsWith('room:')).length,
+    /** This instance's open P2P rooms and nearby groups (metrics; link rooms are not counted). */
+    localRooms: () => [...nsp.adapter.rooms.keys()].filter((r) => r.startsWith('room:') && !r.startsWith(roomChannel(linkRoomId('')))).length,
     stop() {
       stopReceipts()
       relaySockets.stop()

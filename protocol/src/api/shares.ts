@@ -46,7 +46,8 @@ export const sharesRoutes = routes([
   {
     method: 'post', path: '/api/shares', tag: 'Uploads', auth: 'public', scope: 'upload',
     summary: 'Start a browser-style upload (resumable, parts straight to storage)',
-    description: 'Declares the files; the answer gives each file its part size and count. Signed in (session or token with `upload`), the share belongs to the account; anonymous, keep `ownerToken`.',
+    description:
+      'Declares the files; the answer gives each file its part size and count. Signed in (session or token with `upload`), the share belongs to the account; anonymous, keep `ownerToken`. `direct: true`: the owner\'s page also serves the link directly while open (visible from creation); with `cloudCopy: false` nothing is ever uploaded (no quota charged, parts refused with `cloud_copy_off`).',
     body: CreateShareRequest,
     responses: { 201: CreateShareResponse },
     errors: ['invalid_input', 'anonymous_uploads_disabled', 'too_large', 'quota_exceeded', 'rate_limited', 'encryption_required', 'password_required_by_policy', 'expiry_not_allowed', 'download_limit_not_allowed'],
@@ -61,25 +62,25 @@ export const sharesRoutes = routes([
     method: 'post', path: '/api/shares/:id/files/:fileId/parts', tag: 'Uploads', auth: 'owner', scope: 'upload',
     summary: 'Signed URLs to PUT parts to', params: shareFile, headers: owner, body: SignPartsRequest,
     responses: { 200: SignPartsResponse },
-    errors: ['invalid_input', 'forbidden', 'share_not_found', 'share_finalized', 'file_completed', 'rate_limited'],
+    errors: ['invalid_input', 'forbidden', 'share_not_found', 'share_finalized', 'file_completed', 'rate_limited', 'cloud_copy_off'],
   },
   {
     method: 'get', path: '/api/shares/:id/files/:fileId/parts', tag: 'Uploads', auth: 'owner', scope: 'upload',
     summary: 'Parts storage already holds', params: shareFile, headers: owner,
     responses: { 200: ListPartsResponse },
-    errors: ['forbidden', 'share_not_found', 'not_found'],
+    errors: ['forbidden', 'share_not_found', 'not_found', 'cloud_copy_off'],
   },
   {
     method: 'post', path: '/api/shares/:id/files/:fileId/complete', tag: 'Uploads', auth: 'owner', scope: 'upload',
     summary: 'Complete a file from its parts', params: shareFile, headers: owner, body: CompleteFileRequest,
     responses: { 200: CompleteFileResponse },
-    errors: ['invalid_input', 'forbidden', 'share_not_found', 'upload_incomplete', 'part_mismatch', 'too_large', 'share_finalized'],
+    errors: ['invalid_input', 'forbidden', 'share_not_found', 'upload_incomplete', 'part_mismatch', 'too_large', 'share_finalized', 'cloud_copy_off'],
   },
   {
     method: 'post', path: '/api/shares/:id/finalize', tag: 'Uploads', auth: 'owner', scope: 'upload',
     summary: 'Make the share downloadable', params: share, headers: owner,
     responses: { 200: UploadResponse },
-    errors: ['forbidden', 'share_not_found', 'upload_incomplete'],
+    errors: ['forbidden', 'share_not_found', 'upload_incomplete', 'cloud_copy_off'],
   },
   {
     method: 'post', path: '/api/upload', tag: 'Uploads', auth: 'public', scope: 'upload',
@@ -110,18 +111,18 @@ export const sharesRoutes = routes([
   ...(['/api/shares/:id/download', '/api/shares/:id/files/:fileId/download'] as const).flatMap((path) => {
     const params = path.includes(':fileId') ? shareFile : share
     const which = path.includes(':fileId') ? 'one file of a share' : 'a single-file share'
-    const errors = ['share_not_found', 'password_required', 'password_invalid', 'download_in_progress', 'lease_invalid', 'rate_limited', 'storage_unavailable'] as const
+    const errors = ['share_not_found', 'password_required', 'password_invalid', 'download_in_progress', 'lease_invalid', 'rate_limited', 'storage_unavailable', 'cloud_copy_not_ready', 'cloud_copy_off'] as const
     return routes([
       { method: 'get', path, tag: 'Downloads', auth: 'public', summary: `Download ${which} (302 to the file; an unlimited share counts it now, a limited one once the file was sent whole)`, params, headers: recipient, responses: { 302: redirect }, errors: [...errors] },
       { method: 'post', path, tag: 'Downloads', auth: 'public', summary: `Download ${which}: the file's URL as JSON (for apps)`, params, headers: recipient, body: DownloadRequest, responses: { 200: DownloadResponse }, errors: ['invalid_input', ...errors] },
-      { method: 'head', path, tag: 'Downloads', auth: 'public', summary: `Check ${which} without downloading`, params, headers: recipient, responses: { 200: fileHead }, errors: ['share_not_found', 'password_required', 'password_invalid'] },
+      { method: 'head', path, tag: 'Downloads', auth: 'public', summary: `Check ${which} without downloading`, params, headers: recipient, responses: { 200: fileHead }, errors: ['share_not_found', 'password_required', 'password_invalid', 'cloud_copy_not_ready', 'cloud_copy_off'] },
     ])
   }),
   {
     method: 'get', path: '/api/shares/:id/files/:fileId/content', tag: 'Downloads', auth: 'public',
     summary: "A limited share's file, streamed by the app under its lease (Range resumes)", params: shareFile, query: LeaseQuery,
     responses: { 200: file, 206: { ...file, description: 'the requested range' } },
-    errors: ['share_not_found', 'lease_invalid', 'download_link_expired', 'download_link_used', 'range_not_satisfiable', 'storage_unavailable'],
+    errors: ['share_not_found', 'lease_invalid', 'download_link_expired', 'download_link_used', 'range_not_satisfiable', 'storage_unavailable', 'cloud_copy_not_ready', 'cloud_copy_off'],
   },
   {
     method: 'delete', path: '/api/shares/:id', tag: 'Cloud links', auth: 'owner', scope: 'delete',

@@ -16,7 +16,7 @@ const zipQuery = z.object({
   exp: z.coerce.number().int().positive().optional().meta({ description: 'unlimited shares: when the signature expires (Unix seconds)' }),
   sig: z.string().max(128).optional(),
 })
-const issueErrors = ['share_not_found', 'password_required', 'password_invalid', 'zip_not_available', 'download_in_progress', 'lease_invalid', 'rate_limited'] as const
+const issueErrors = ['share_not_found', 'password_required', 'password_invalid', 'zip_not_available', 'download_in_progress', 'lease_invalid', 'rate_limited', 'cloud_copy_not_ready', 'cloud_copy_off'] as const
 
 /** What recipients get beyond single files: "Download all" as one zip, previews, text-only shares. */
 export const sharingRoutes = routes([
@@ -24,7 +24,7 @@ export const sharingRoutes = routes([
     method: 'head', path: '/api/shares/:id/zip', tag: 'Downloads', auth: 'public',
     summary: "The zip's name and exact size, counting and leasing nothing", params: share, headers: recipient,
     responses: { 200: { description: 'Content-Length and Content-Disposition of the zip' } },
-    errors: ['share_not_found', 'password_required', 'password_invalid', 'zip_not_available'],
+    errors: ['share_not_found', 'password_required', 'password_invalid', 'zip_not_available', 'cloud_copy_not_ready', 'cloud_copy_off'],
   },
   {
     method: 'get', path: '/api/shares/:id/zip', tag: 'Downloads', auth: 'public',
@@ -42,7 +42,7 @@ export const sharingRoutes = routes([
     method: 'get', path: '/api/shares/:id/zip/content', tag: 'Downloads', auth: 'signed',
     summary: 'The zip, streamed by the app entry by entry from storage (never held whole)', params: share, query: zipQuery,
     responses: { 200: zip, 206: { ...zip, description: 'the requested range' } },
-    errors: ['share_not_found', 'signature_invalid', 'lease_invalid', 'download_link_expired', 'download_link_used', 'range_not_satisfiable', 'storage_unavailable'],
+    errors: ['share_not_found', 'signature_invalid', 'lease_invalid', 'download_link_expired', 'download_link_used', 'range_not_satisfiable', 'storage_unavailable', 'cloud_copy_not_ready', 'cloud_copy_off'],
   },
   {
     method: 'post', path: '/api/shares/:id/files/:fileId/preview', tag: 'Previews', auth: 'public',
@@ -50,13 +50,13 @@ export const sharingRoutes = routes([
     description: 'Images, video, audio, PDF and text only (never HTML, SVG or XML). On a share with a download limit only the first 256 KiB of text files of 1 MiB or more.',
     params: shareFile, headers: recipient, body: PreviewRequest,
     responses: { 200: PreviewResponse },
-    errors: ['invalid_input', 'share_not_found', 'password_required', 'password_invalid', 'previews_disabled', 'preview_unsupported', 'rate_limited'],
+    errors: ['invalid_input', 'share_not_found', 'password_required', 'password_invalid', 'previews_disabled', 'preview_unsupported', 'rate_limited', 'cloud_copy_not_ready', 'cloud_copy_off'],
   },
   {
     method: 'get', path: '/api/shares/:id/files/:fileId/preview', tag: 'Previews', auth: 'signed',
     summary: "A preview's bytes (inert type, nosniff, sandbox CSP; Range within the grant)", params: shareFile, query: PreviewContentQuery,
     responses: { 200: { description: 'the first bytes the grant allows', contentType: 'application/octet-stream' }, 206: { description: 'the requested range' } },
-    errors: ['share_not_found', 'signature_invalid', 'previews_disabled', 'range_not_satisfiable', 'rate_limited'],
+    errors: ['share_not_found', 'signature_invalid', 'previews_disabled', 'range_not_satisfiable', 'rate_limited', 'cloud_copy_not_ready', 'cloud_copy_off'],
   },
   {
     method: 'post', path: '/api/texts', tag: 'Cloud links', auth: 'public', scope: 'upload',
