@@ -44,7 +44,7 @@ afterAll(async () => {
 
 type AnyAck = { ok: boolean; error?: { code: string; message: string; retryAfter?: number } } & Record<string, unknown>
 const emit = (s: RoomsClient, event: string, payload: unknown) =>
-  (s.timeout(3000).emitWithAck as unknown as (e: string, p: unknown) => Promise<AnyAck>).call(s, event, payload)
+  (s.timeout(10_000).emitWithAck as unknown as (e: string, p: unknown) => Promise<AnyAck>).call(s, event, payload)
 const ok = <T extends object>(res: Ack<T> | AnyAck): T => {
   if (!res.ok) throw new Error(`${(res as AnyAck).error?.code}: ${(res as AnyAck).error?.message}`)
   return res as T
