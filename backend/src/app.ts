@@ -1,15 +1,13 @@
-import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import express, { type RequestHandler } from 'express'
-import { pinoHttp } from 'pino-http'
 import type { Deps } from './deps'
 import { errorMiddleware, apiNotFound } from './http/error-middleware'
 import { untrustedForwardingWarning } from './http/forwarding'
 import { originCheck, securityHeaders } from './http/security'
 import { requestTimeouts } from './http/timeouts'
-import { quietClientError } from './http/error-middleware'
-import { routePattern } from './http/route-pattern'
+import { requestLog } from './http/request-log'
+import { gatedRouter } from './http/router-gate'
 import { viewerOf } from './http/viewer'
 import type { HealthChecks } from './ops/health'
 import { healthRouter } from './ops/health.routes'
@@ -33,27 +31,7 @@ export function createApp(deps: Deps, ext: AppExtensions = {}): express.Express 
   app.set('trust proxy', config.trustProxy)
   app.set('etag', false)
 
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (req, res) => {
-        const id = randomUUID()
-        res.setHeader('X-Request-Id', id)
-        return id
-      },
-      // Neither the URL nor its path: ids and tokens in paths are access keys. The request log names
-      // the route pattern the request matched, added when it is written (after routing).
-      serializers: {
-        req: (req: { id: string; method: string }) => ({ id: req.id, method: req.method }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      customSuccessObject: (req, _res, val: object) => ({ ...val, route: routePattern(req) }),
-      customErrorObject: (req, _res, _err, val: object) => ({ ...val, route: routePattern(req) }),
-      customLogLevel: (_req, res, err) =>
-        err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 && !quietClientError(res) ? 'info' : 'debug',
-      autoLogging: { ignore: (req) => req.url === '/api/health' || req.url === '/api/health/ready' },
-    }),
-  )
+  app.use(requestLog(logger))
   app.use(requestTimeouts(config.http))
   app.use(securityHeaders())
   app.use((req, _res, next) => {
@@ -67,8 +45,8 @@ export function createApp(deps: Deps, ext: AppExtensions = {}): express.Express 
   const json = express.json({ limit: '256kb', type: ['application/json', 'application/*+json'] })
   app.use('/api', (req, res, next) => (/^\/(upload|blobs)\//.test(req.path) ? next() : json(req, res, next)))
 
-  app.use(healthRouter(deps, ext.health))
-  for (const router of ext.routers ?? []) app.use(router)
+  app.use(gatedRouter(healthRouter(deps, ext.health)))
+  for (const router of ext.routers ?? []) app.use(gatedRouter(router))
   app.use('/api', apiNotFound)
 
   if (existsSync(FRONTEND_DIST)) {

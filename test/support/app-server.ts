@@ -22,11 +22,14 @@ export interface AppProcess {
  * Starts the built server. `port` pins the port (to restart a server in place: same DATA_DIR, same
  * URL, as after a crash); a given DATA_DIR is left on disk by stop().
  */
-export async function startApp(env: Record<string, string> = {}, opts: { port?: number } = {}): Promise<AppProcess> {
+export async function startApp(
+  env: Record<string, string> = {},
+  opts: { port?: number; /** another build's main.js (a benchmark's "before") */ main?: string; nodeArgs?: string[] } = {},
+): Promise<AppProcess> {
   const port = opts.port ?? (await freePort())
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'sharesync-e2e-'))
   let log = ''
-  const proc = spawn(process.execPath, [join(ROOT, 'backend/dist/main.js')], {
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.main ?? join(ROOT, 'backend/dist/main.js')], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,

@@ -53,7 +53,12 @@ export function registerAdminFeed(nsp: AdminNamespace, rooms: RoomsNamespace, de
     )
   })
 
-  const broadcast = (event: AdminEvent) => nsp.to(ADMINS_ROOM).emit('admin:event', event)
+  // Without Redis the only dashboards are this instance's own: with none open, an event (one per
+  // download, at load) is not encoded for nobody. With Redis, other instances' dashboards listen.
+  const broadcast = (event: AdminEvent) => {
+    if (!deps.redis && nsp.sockets.size === 0) return
+    nsp.to(ADMINS_ROOM).emit('admin:event', event)
+  }
   const at = () => new Date().toISOString()
   const { events } = deps
   // Rate-limit refusals are left to the metrics; the owner's id of a new share stays on the server.

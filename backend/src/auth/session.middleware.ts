@@ -77,8 +77,10 @@ export function authMiddlewares(deps: Deps, tokens: Pick<TokenService, 'authenti
       checkScope(req, found)
       return next()
     }
-    const user = await userOfSession(deps, req.session?.userId)
-    req.viewer = viewerOf(req, user, deps.config.rateLimits.ipv6Prefix)
+    const userId = req.session?.userId
+    // No one signed in: the anonymous viewer the app set for every request stands (no await, no copy).
+    if (!userId) return next()
+    req.viewer = viewerOf(req, await userOfSession(deps, userId), deps.config.rateLimits.ipv6Prefix)
     next()
   }
   const adminGate: RequestHandler = (req, _res, next) => {

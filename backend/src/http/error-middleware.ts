@@ -46,7 +46,7 @@ function discardBody(req: Request) {
 export function errorMiddleware(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const appError = toAppError(err)
-    if (appError.status >= 500) (req.log ?? logger).error({ err }, 'request failed')
+    if (appError.status >= 500) logger.error({ err, req: { id: res.getHeader('X-Request-Id'), method: req.method } }, 'request failed')
     else if (err instanceof URIError) quiet.add(res)
     if (res.headersSent) {
       res.destroy()

@@ -1,8 +1,27 @@
+import { IncomingMessage, ServerResponse } from 'node:http'
+import { Socket } from 'node:net'
 import type { RequestHandler } from 'express'
 import helmet from 'helmet'
 import { AppError } from './app-error'
 
+/**
+ * Helmet's headers (the CSP and the rest) on every answer. They depend on nothing in the request, so
+ * helmet runs once, on a response of its own, and each request gets the same headers copied: the
+ * same bytes as helmet per request, without its eleven middlewares on every request.
+ */
 export function securityHeaders(): RequestHandler {
+  const probe = new ServerResponse(new IncomingMessage(new Socket()))
+  let failed: unknown
+  helmetMiddleware()(probe.req, probe, (err?: unknown) => (failed = err))
+  if (failed) throw failed
+  const headers = probe.getHeaderNames().map((name) => [name, probe.getHeader(name)!] as const)
+  return (_req, res, next) => {
+    for (const [name, value] of headers) res.setHeader(name, value)
+    next()
+  }
+}
+
+function helmetMiddleware() {
   return helmet({
     contentSecurityPolicy: {
       useDefaults: true,
