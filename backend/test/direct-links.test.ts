@@ -392,3 +392,31 @@ describe('link rooms', () => {
     expect((await fetch(`${server.url}/api/health`)).status).toBe(200)
   })
 })
+
+describe('a direct claim\'s lease (DOWNLOAD_LEASE_TTL 2 s)', () => {
+  let short: TestServer
+  const sockets: RoomsClient[] = []
+  beforeAll(async () => {
+    short = await startTestServer({ DOWNLOAD_LEASE_TTL: '2s', UPLOAD_RATE_LIMIT: '1000/1h', DOWNLOAD_RATE_LIMIT: '1000/1m' })
+  })
+  afterAll(async () => {
+    for (const s of sockets) s.disconnect()
+    await short?.close()
+  })
+
+  it('lives while its recipient stays seated, and lapses once it leaves without delivery: the download is free again', async () => {
+    const shortApi = apiOf(short.url)
+    const up = await uploadShare(shortApi, [{ name: 'held.bin', bytes: bytesOf(500) }], { direct: true, maxDownloads: 1 })
+    const host = await connectRooms(short.url)
+    const r = await connectRooms(short.url)
+    sockets.push(host, r)
+    ok(await emit(host, 'link:host', { shareId: up.id, ownerToken: up.ownerToken }))
+    ok(await emit(r, 'link:join', { shareId: up.id }))
+    ok(await emit(r, 'link:claim', {}))
+    // more than twice the lease's TTL: still held, because the recipient is still seated
+    await sleep(4500)
+    expect((await shortApi(`/api/shares/${up.id}/download`, { body: {} })).body.error?.code).toBe('download_in_progress')
+    r.disconnect()
+    await until(async () => (await shortApi(`/api/shares/${up.id}/download`, { body: {} })).status === 200, 'the lease to lapse', 8000)
+  })
+})
