@@ -8,6 +8,9 @@
  *
  * Switches: BENCH_SIZE (1GiB), BENCH_ROUNDS (1: plain then encrypted, alternating per round),
  * BENCH_PART_SIZE (the app's default, 16MiB).
+ *
+ * Besides the speeds it reports the CPU seconds each transfer cost the browser (all its processes)
+ * and the app server: on this shared machine the speeds move with the load, the CPU much less.
  */
 import { randomBytes } from 'node:crypto'
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs'
@@ -17,6 +20,7 @@ import { parseSize } from '../backend/src/config'
 import { startApp, type AppProcess } from '../test/support/app-server'
 import { launchBrowser } from '../test/support/browser'
 import { tempDir } from '../test/support/files'
+import { cpuSeconds, treeCpuSeconds } from './support/rss'
 
 const env = process.env
 const SIZE = parseSize(env.BENCH_SIZE ?? '1GiB') ?? 2 ** 30
@@ -36,7 +40,23 @@ function writeRandom(path: string, size: number) {
   }
 }
 
-async function upload(browser: Browser, base: string, path: string, encrypted: boolean): Promise<{ ms: number; link: string }> {
+interface Cpu {
+  browser: number
+  server: number
+}
+
+/** CPU seconds used so far by the browser's processes and by the app server. */
+function cpuNow(server: number): Cpu {
+  return { browser: treeCpuSeconds(process.pid, [server]), server: cpuSeconds(server) }
+}
+
+const cpuSince = (start: Cpu, server: number): Cpu => {
+  const now = cpuNow(server)
+  return { browser: round2(now.browser - start.browser), server: round2(now.server - start.server) }
+}
+const round2 = (n: number) => Math.round(n * 100) / 100
+
+async function upload(browser: Browser, base: string, server: number, path: string, encrypted: boolean): Promise<{ ms: number; cpu: Cpu; link: string }> {
   const context = await browser.newContext()
   try {
     const page = await context.newPage()
@@ -44,33 +64,37 @@ async function upload(browser: Browser, base: string, path: string, encrypted: b
     await page.getByTestId('file-input').setInputFiles([path])
     await page.getByRole('heading', { name: 'Create a link' }).waitFor()
     if (encrypted) await page.getByLabel('End-to-end encryption').check()
+    const cpu = cpuNow(server)
     const started = performance.now()
     await page.getByRole('button', { name: 'Upload and create link' }).click()
     await page.waitForURL(/\/links\//, { timeout: 3_600_000 })
     const ms = performance.now() - started
+    const used = cpuSince(cpu, server)
     await page.getByRole('heading', { name: 'Your link is ready' }).waitFor()
     const link = await page.getByTestId('share-url').inputValue()
-    return { ms, link }
+    return { ms, cpu: used, link }
   } finally {
     await context.close()
   }
 }
 
-async function download(browser: Browser, link: string, name: string): Promise<number> {
+async function download(browser: Browser, server: number, link: string, name: string): Promise<{ ms: number; cpu: Cpu }> {
   const context = await browser.newContext({ acceptDownloads: true })
   try {
     const page: Page = await context.newPage()
     await page.goto(link)
     const button = page.getByRole('button', { name: `Download ${name}` })
     await button.waitFor({ timeout: 60_000 })
+    const cpu = cpuNow(server)
     const started = performance.now()
     const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 3_600_000 }), button.click()])
     const saved = await dl.path()
     const ms = performance.now() - started
+    const used = cpuSince(cpu, server)
     const failure = await dl.failure()
     if (failure) throw new Error(`download failed: ${failure}`)
     rmSync(saved, { force: true })
-    return ms
+    return { ms, cpu: used }
   } finally {
     await context.close()
   }
@@ -99,33 +123,49 @@ async function main() {
       }),
       launchBrowser(),
     ])
-    const runs: { plain: { up: number; down: number }; encrypted: { up: number; down: number } }[] = []
+    const pid = app.proc.pid!
+    type Leg = { ms: number; cpu: Cpu }
+    const none = (): Leg => ({ ms: 0, cpu: { browser: 0, server: 0 } })
+    const runs: Record<'plain' | 'encrypted', { up: Leg; down: Leg }>[] = []
     for (let round = 0; round < ROUNDS; round++) {
-      const result = { plain: { up: 0, down: 0 }, encrypted: { up: 0, down: 0 } }
+      const result = { plain: { up: none(), down: none() }, encrypted: { up: none(), down: none() } }
       // Alternate which goes first, so that a warming or cooling machine does not favour one.
       const order: ('plain' | 'encrypted')[] = round % 2 === 0 ? ['plain', 'encrypted'] : ['encrypted', 'plain']
       for (const kind of order) {
         progress(`round ${round + 1}: ${kind} upload`)
-        const { ms, link } = await upload(browser, app.url, path, kind === 'encrypted')
-        result[kind].up = ms
+        const { link, ...up } = await upload(browser, app.url, pid, path, kind === 'encrypted')
+        result[kind].up = up
         progress(`round ${round + 1}: ${kind} download`)
-        result[kind].down = await download(browser, link, name)
+        result[kind].down = await download(browser, pid, link, name)
       }
       runs.push(result)
     }
-    const figure = (pick: (r: (typeof runs)[number]) => number) => mibPerSec(SIZE, median(runs.map(pick)))
-    const plainUp = figure((r) => r.plain.up)
-    const encUp = figure((r) => r.encrypted.up)
-    const plainDown = figure((r) => r.plain.down)
-    const encDown = figure((r) => r.encrypted.down)
+    const pick = (kind: 'plain' | 'encrypted', leg: 'up' | 'down') => runs.map((r) => r[kind][leg])
+    const speed = (kind: 'plain' | 'encrypted', leg: 'up' | 'down') => mibPerSec(SIZE, median(pick(kind, leg).map((l) => l.ms)))
+    // CPU seconds per GiB moved, medians over the rounds.
+    const perGiB = (kind: 'plain' | 'encrypted', leg: 'up' | 'down') => ({
+      browser: round2(median(pick(kind, leg).map((l) => l.cpu.browser)) / (SIZE / 2 ** 30)),
+      server: round2(median(pick(kind, leg).map((l) => l.cpu.server)) / (SIZE / 2 ** 30)),
+    })
+    const plainUp = speed('plain', 'up')
+    const encUp = speed('encrypted', 'up')
+    const plainDown = speed('plain', 'down')
+    const encDown = speed('encrypted', 'down')
     const out = {
       bench: 'end-to-end encryption through the web app (headless Chromium, disk store, PGlite)',
       sizeBytes: SIZE,
       rounds: ROUNDS,
       partSize: PART_SIZE,
-      upload: { plainMiBps: plainUp, encryptedMiBps: encUp, ratio: Math.round((encUp / plainUp) * 100) / 100 },
-      download: { plainMiBps: plainDown, decryptedMiBps: encDown, ratio: Math.round((encDown / plainDown) * 100) / 100 },
-      runsMs: runs.map((r) => ({ plain: { up: Math.round(r.plain.up), down: Math.round(r.plain.down) }, encrypted: { up: Math.round(r.encrypted.up), down: Math.round(r.encrypted.down) } })),
+      upload: { plainMiBps: plainUp, encryptedMiBps: encUp, ratio: round2(encUp / plainUp) },
+      download: { plainMiBps: plainDown, decryptedMiBps: encDown, ratio: round2(encDown / plainDown) },
+      cpuSecondsPerGiB: {
+        upload: { plain: perGiB('plain', 'up'), encrypted: perGiB('encrypted', 'up') },
+        download: { plain: perGiB('plain', 'down'), decrypted: perGiB('encrypted', 'down') },
+      },
+      runs: runs.map((r) => ({
+        plain: { upMs: Math.round(r.plain.up.ms), downMs: Math.round(r.plain.down.ms), upCpu: r.plain.up.cpu, downCpu: r.plain.down.cpu },
+        encrypted: { upMs: Math.round(r.encrypted.up.ms), downMs: Math.round(r.encrypted.down.ms), upCpu: r.encrypted.up.cpu, downCpu: r.encrypted.down.cpu },
+      })),
     }
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`)
   } finally {

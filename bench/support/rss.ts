@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 /** Resident set size of a process in bytes, from /proc (Linux). null once the process is gone. */
 export function rssBytes(pid: number): number | null {
@@ -40,3 +40,42 @@ export async function sampleRss<T>(pid: number, work: () => Promise<T>, interval
 }
 
 export const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10
+
+/** CPU seconds (user + system, every thread) a process has used so far, from /proc (Linux); 0 once it is gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * CPU seconds used so far by the descendants of process `root` (not `root` itself), leaving out the
+ * subtrees of `except`: e.g. the browser's processes, as children of the bench, apart from the app
+ * server the bench also started. Processes that already ended are not counted.
+ */
+export function treeCpuSeconds(root: number, except: number[] = []): number {
+  const parent = new Map<number, number>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
+    } catch {
+      // ended meanwhile
+    }
+  }
+  const under = (pid: number): boolean => {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) {
+      if (except.includes(p)) return false
+      if (p === root) return true
+    }
+    return false
+  }
+  let total = 0
+  for (const pid of parent.keys()) if (!except.includes(pid) && under(pid)) total += cpuSeconds(pid)
+  return Math.round(total * 100) / 100
+}
