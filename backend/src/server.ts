@@ -1,7 +1,7 @@
 import type { Server as HttpServer } from 'node:http'
 import type { Express } from 'express'
 import type { AddressInfo } from 'node:net'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { createApp } from './app'
 import { HealthChecks } from './ops/health'
@@ -58,8 +58,9 @@ export interface RunningServer {
 }
 
 export async function openDeps(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Deps> {
-  const redis = config.redisUrl
-    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 3000, commandTimeout: 2000, lazyConnect: true })
+  // The Redis client is loaded only when REDIS_URL is set (the embedded default runs without it).
+  const redis: Redis | null = config.redisUrl
+    ? new (await import('ioredis')).Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 3000, commandTimeout: 2000, lazyConnect: true })
     : null
   if (redis) {
     redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis error'))

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import pg from 'pg'
+import { setFlagsFromString } from 'node:v8'
 import type { Logger } from 'pino'
 import { AppError, isConnectionError } from '../http/app-error'
 import type { Db, Queryable } from './db'
@@ -26,7 +26,7 @@ const INT8 = 20
 const toNumber = (v: string) => Number(v)
 
 export async function connectDb(config: DatabaseConfig, logger?: Logger): Promise<Db> {
-  const db = config.kind === 'pglite' ? await openPglite(config.dir, logger) : openPostgres(config.url, config, logger)
+  const db = config.kind === 'pglite' ? await openPglite(config.dir, logger) : await openPostgres(config.url, config, logger)
   await migrate(db)
   return db
 }
@@ -41,7 +41,21 @@ function initPgliteCluster(dir: string): void {
   execFileSync(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 })
 }
 
+/**
+ * PGlite's WASM module (9 MB) is compiled by V8's baseline compiler (Liftoff) when it loads; by
+ * default V8 then compiles its busy functions again with its optimizing compiler (TurboFan) while it
+ * runs, and that second tier kept 40–70 MiB more of the server resident (its code and compiler
+ * memory), about as much as the embedded database's own memory. The embedded default serves one
+ * small instance: its database stays on the first tier. Process-wide V8 flags, set before the
+ * module is compiled, and only when PGlite is used (nothing else in the server runs WASM).
+ */
+function baselineWasmOnly(): void {
+  setFlagsFromString('--no-wasm-dynamic-tiering')
+  setFlagsFromString('--no-wasm-tier-up')
+}
+
 async function openPglite(dir: string, logger?: Logger): Promise<Db> {
+  baselineWasmOnly()
   if (dir !== 'memory://') {
     mkdirSync(dir, { recursive: true })
     if (!existsSync(join(dir, 'PG_VERSION'))) initPgliteCluster(dir)
@@ -77,7 +91,9 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-function openPostgres(url: string, opts: PostgresOptions, logger?: Logger): Db {
+async function openPostgres(url: string, opts: PostgresOptions, logger?: Logger): Promise<Db> {
+  // Loaded only when used: the embedded default (PGlite) never needs the PostgreSQL client.
+  const { default: pg } = await import('pg')
   const statementTimeout = opts.statementTimeoutMs ?? 30_000
   const pool = new pg.Pool({
     connectionString: url,
