@@ -9,7 +9,7 @@ import { startApp, type AppProcess } from './support/app-server'
 import { launchBrowser } from './support/browser'
 import { chooseFiles, submitUpload, waitForResult } from './support/cloud-ui'
 import { randomFile, tempDir } from './support/files'
-import { describeViolations, screenshot, seriousA11yViolations, VIEWPORTS } from './support/pages'
+import { describeViolations, screenshot, seriousA11yViolations, settled, VIEWPORTS } from './support/pages'
 
 const MiB = 1024 * 1024
 const PART_URL = /\/api\/blobs\/parts\/[^/]+\/(\d+)\?/
@@ -33,8 +33,8 @@ afterAll(async () => {
 })
 
 async function check(page: Page, name: string) {
-  // Let transitions and the QR image settle so the picture shows what a person sees.
-  await page.waitForTimeout(300)
+  // Transitions and the QR image settle first, so the picture shows what a person sees.
+  await settled(page)
   await screenshot(page, name)
   const violations = await seriousA11yViolations(page)
   expect(violations, `${name}:\n${describeViolations(violations)}`).toEqual([])

@@ -69,6 +69,20 @@ export function leaveWhenAsked(target: Page | BrowserContext): void {
 }
 
 /** The whole page, or with `{ fullPage: false }` what is on screen (fixed bars where they sit). */
+/**
+ * Resolves once the page looks as a person would see it: fonts loaded, images decoded, and every
+ * transition or animation running now that ever ends has ended (a spinner that turns forever is not
+ * waited for). An event to wait on instead of a fixed pause before a screenshot.
+ */
+export async function settled(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    await document.fonts.ready
+    await Promise.all(Array.from(document.images).map((img) => img.decode().catch(() => undefined)))
+    const ending = document.getAnimations().filter((a) => a.playState === 'running' && a.effect?.getComputedTiming().endTime !== Infinity)
+    await Promise.all(ending.map((a) => a.finished.catch(() => undefined)))
+  })
+}
+
 export async function screenshot(page: Page, name: string, opts: { fullPage?: boolean } = {}): Promise<string> {
   mkdirSync(SCREENSHOT_DIR, { recursive: true })
   const path = join(SCREENSHOT_DIR, `${name}.png`)
