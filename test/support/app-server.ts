@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { seedPgliteCluster } from '../../backend/test/support/pglite-template'
 import { freePort } from '../../backend/test/support/services'
 
 const ROOT = new URL('../../', import.meta.url).pathname
@@ -28,6 +29,8 @@ export async function startApp(
 ): Promise<AppProcess> {
   const port = opts.port ?? (await freePort())
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'sharesync-e2e-'))
+  // The embedded database starts from a copy of an empty cluster instead of running initdb.
+  if (!env.DATABASE_URL) seedPgliteCluster(join(dataDir, 'db'))
   let log = ''
   const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.main ?? join(ROOT, 'backend/dist/main.js')], {
     cwd: ROOT,

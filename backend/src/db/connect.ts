@@ -35,7 +35,7 @@ export async function connectDb(config: DatabaseConfig, logger?: Logger): Promis
  * Creating a PGlite cluster (initdb) peaks at ~750 MB of WASM memory that V8 gives back only
  * lazily; doing it once in a short-lived child process keeps the server's own footprint small.
  */
-function initPgliteCluster(dir: string): void {
+export function initPgliteCluster(dir: string): void {
   const entry = pathToFileURL(createRequire(import.meta.url).resolve('@electric-sql/pglite')).href
   const script = `const { PGlite } = await import(${JSON.stringify(entry)}); const db = await PGlite.create(${JSON.stringify(dir)}); await db.close()`
   execFileSync(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 120_000 })

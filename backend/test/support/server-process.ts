@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { seedPgliteCluster } from './pglite-template'
 import { freePort } from './services'
 
 const BACKEND = new URL('../../', import.meta.url).pathname
@@ -23,6 +24,7 @@ export interface ServerProcess {
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort()
   const dataDir = mkdtempSync(join(tmpdir(), 'sharesync-proc-'))
+  if (!env.DATABASE_URL && !env.DATA_DIR) seedPgliteCluster(join(dataDir, 'db'))
   let log = ''
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: BACKEND,
