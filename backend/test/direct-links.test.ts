@@ -124,6 +124,13 @@ describe('direct shares over REST', () => {
     const dl = await api(`/api/shares/${created.id}/files/${fileId}/download`, { body: {} })
     expect([dl.status, dl.body.error?.code]).toEqual([409, 'cloud_copy_off'])
     expect(storedFor(created.id)).toEqual([])
+    // an end-to-end encrypted link takes the same two fields
+    const sealed = await api<{ id: string; cloudCopy?: boolean }>('/api/shares', {
+      body: { encrypted: true, metadata: 'A'.repeat(64), files: [{ size: 4096 }], direct: true, cloudCopy: false },
+    })
+    expect([sealed.status, sealed.body.cloudCopy]).toEqual([201, false])
+    expect((await api<{ direct?: unknown; encrypted?: boolean }>(`/api/shares/${sealed.body.id}`)).body).toMatchObject({ encrypted: true, direct: { cloud: 'none', online: false } })
+    expect(storedFor(sealed.body.id)).toEqual([])
     // and the quota is untouched: a small cloud upload still fits
     const small = await api('/api/shares', { body: { files: [{ name: 's.bin', size: 1000 }] } })
     expect(small.status).toBe(201)
