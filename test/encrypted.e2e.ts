@@ -134,19 +134,55 @@ async function download(page: Page, name: string): Promise<{ sha256: string; sug
 
 /**
  * The most memory `page` held at once while `work` ran: its JS heap plus the ArrayBuffers it holds
- * (Chromium's own count, CDP Runtime.getHeapUsage), each sample taken right after a full garbage
- * collection, so that it counts what the page keeps, not what it has not yet freed.
+ * (Chromium's own count, CDP Runtime.getHeapUsage), and the same for each of its dedicated workers
+ * alive at that moment (the sender seals its parts in one), each sample taken right after a full
+ * garbage collection, so that it counts what the page keeps, not what it has not yet freed.
  */
-async function peakMemory<T>(page: Page, work: Promise<T>): Promise<{ result: T; peak: number; samples: number }> {
+async function peakMemory<T>(page: Page, work: Promise<T>): Promise<{ result: T; peak: number; samples: number; workerSamples: number }> {
   const cdp = await page.context().newCDPSession(page)
+  // The page's workers, reached through the page's session (CDP sessions per worker target).
+  const workers = new Set<string>()
+  const replies = new Map<number, (result: unknown) => void>()
+  let nextId = 1
+  cdp.on('Target.attachedToTarget', (e) => {
+    if (e.targetInfo.type === 'worker') workers.add(e.sessionId)
+  })
+  cdp.on('Target.detachedFromTarget', (e) => {
+    if (e.sessionId) workers.delete(e.sessionId)
+  })
+  cdp.on('Target.receivedMessageFromTarget', (e) => {
+    const msg = JSON.parse(e.message) as { id?: number; result?: unknown; error?: unknown }
+    if (msg.id !== undefined) replies.get(msg.id)?.(msg.error ? null : msg.result)
+  })
+  const inWorker = (sessionId: string, method: string) =>
+    new Promise<unknown>((resolve) => {
+      const id = nextId++
+      replies.set(id, (result) => {
+        replies.delete(id)
+        resolve(result)
+      })
+      // A worker that ends meanwhile never answers: its sample is skipped.
+      setTimeout(() => replies.get(id)?.(null), 5_000)
+      cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method }) }).catch(() => replies.get(id)?.(null))
+    })
+  await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false })
   let done = false
   let peak = 0
   let samples = 0
+  let workerSamples = 0
   const sampling = (async () => {
     while (!done) {
       await cdp.send('HeapProfiler.collectGarbage')
       const usage = await cdp.send('Runtime.getHeapUsage')
-      peak = Math.max(peak, usage.usedSize + usage.backingStorageSize)
+      let total = usage.usedSize + usage.backingStorageSize
+      for (const sessionId of [...workers]) {
+        await inWorker(sessionId, 'HeapProfiler.collectGarbage')
+        const w = (await inWorker(sessionId, 'Runtime.getHeapUsage')) as { usedSize: number; backingStorageSize: number } | null
+        if (!w) continue
+        total += w.usedSize + w.backingStorageSize
+        workerSamples++
+      }
+      peak = Math.max(peak, total)
       samples++
       // A sampling period (a full collection is not free on a loaded machine), not a wait for anything.
       await new Promise((resolve) => setTimeout(resolve, 200))
@@ -154,7 +190,7 @@ async function peakMemory<T>(page: Page, work: Promise<T>): Promise<{ result: T;
   })()
   try {
     const result = await work
-    return { result, peak, samples }
+    return { result, peak, samples, workerSamples }
   } finally {
     done = true
     await sampling.catch(() => undefined)
@@ -234,8 +270,10 @@ describe.each(STACKS)('end-to-end encrypted links on $name', (stack) => {
       (route) => (route.request().method() === 'PUT' && ++puts === 3 ? route.abort('connectionreset') : route.continue()),
     )
     // The sender's page reads and encrypts a few parts at a time, never the 100 MB file whole.
-    const { result: link, peak: senderPeak, samples: senderSamples } = await peakMemory(sender, createEncryptedLink(sender, app.url, paths))
+    const { result: link, peak: senderPeak, samples: senderSamples, workerSamples } = await peakMemory(sender, createEncryptedLink(sender, app.url, paths))
     expect(senderSamples).toBeGreaterThan(2)
+    // The parts are sealed in a worker: its memory is part of the peak.
+    expect(workerSamples).toBeGreaterThan(0)
     expect(senderPeak).toBeLessThan(64 * MiB)
     const parts = sizes.map((n) => Math.ceil(encryptedSize(n) / (5 * MiB))).reduce((a, b) => a + b)
     expect(puts).toBe(parts + 1)

@@ -1,12 +1,15 @@
-import { ShareKey, encryptedSize, formatKeyToken, newSecret, sealMetadata, sealPartPieces } from '@sharesync/crypto'
+import { ShareKey, encryptedSize, formatKeyToken, newSecret, sealMetadata } from '@sharesync/crypto'
 import type { CreateShareRequest, CreateTextRequest } from '@sharesync/protocol'
 import { folderOfFile } from '../../../lib/file-paths'
+import { sealPartBlob } from './seal-part'
+import type { SealReply, SealRequest } from './seal-protocol'
+import SealWorker from './seal-worker.ts?worker'
 
 /**
  * The sender's side of an end-to-end encrypted link: what the upload page calls before
  * `POST /api/shares` (names and types sealed into the metadata envelope, sizes replaced by encrypted
  * sizes, the password replaced by the access token), and the per-part transform the upload engine
- * calls before each PUT. docs/encryption.md describes the format.
+ * calls before each PUT (in a worker). docs/encryption.md describes the format.
  */
 
 /** What the upload engine needs to send a file it does not send as it is. */
@@ -57,19 +60,70 @@ export function partEncoder(key: ShareKey, index: number, file: File): PartEncod
   return {
     size: encryptedSize(file.size),
     async part(partNumber, partSize) {
-      const fileKey = await key.fileKey(index)
-      const pieces = await sealPartPieces(
-        fileKey,
-        file.size,
-        partSize,
-        partNumber,
-        async (start, end) => new Uint8Array(await file.slice(start, end).arrayBuffer()),
-      )
-      // A Blob of the records, not one array: the browser streams the body from its blob store like
-      // a file slice, instead of copying an array into the request (several times slower in Chromium).
-      return new Blob(pieces)
+      const sealer = sealWorker()
+      if (sealer) return sealer.seal({ ikm: key.ikm, index, file, partSize, partNumber })
+      return sealPartBlob(await key.fileKey(index), file, partSize, partNumber)
     },
   }
+}
+
+/** A worker idle this long is stopped (a new one starts with the next part). */
+const IDLE_MS = 15_000
+let shared: ReturnType<typeof startSealWorker> | null = null
+let unavailable = false
+
+/**
+ * The page's seal worker, started on first use: encrypting a part (reading it, WebCrypto's copies,
+ * building its Blob) costs the main thread more than sending it, so the page only sends. Null where
+ * workers cannot start (the part is then sealed on the main thread, with the same bytes).
+ */
+function sealWorker() {
+  if (unavailable || typeof Worker === 'undefined') return null
+  try {
+    shared ??= startSealWorker()
+    return shared
+  } catch {
+    unavailable = true
+    return null
+  }
+}
+
+function startSealWorker() {
+  const worker = new SealWorker()
+  const waiting = new Map<number, { resolve: (b: Blob) => void; reject: (e: Error) => void }>()
+  let nextId = 0
+  let idle: ReturnType<typeof setTimeout> | undefined
+  const stop = (reason: Error) => {
+    worker.terminate()
+    if (shared === handle) shared = null
+    for (const w of waiting.values()) w.reject(reason)
+    waiting.clear()
+  }
+  worker.onmessage = (e: MessageEvent<SealReply>) => {
+    const w = waiting.get(e.data.id)
+    if (!w) return
+    waiting.delete(e.data.id)
+    if ('blob' in e.data) w.resolve(e.data.blob)
+    else w.reject(new Error(e.data.message))
+    if (waiting.size === 0) idle = setTimeout(() => waiting.size === 0 && stop(new Error('stopped')), IDLE_MS)
+  }
+  worker.onerror = (e) => {
+    e.preventDefault()
+    // A worker that cannot run here (script refused, crashed): seal on the main thread from now on.
+    unavailable = true
+    stop(new Error(e.message || 'the encryption worker stopped'))
+  }
+  const handle = {
+    seal(req: Omit<SealRequest, 'id'>): Promise<Blob> {
+      clearTimeout(idle)
+      const id = nextId++
+      return new Promise<Blob>((resolve, reject) => {
+        waiting.set(id, { resolve, reject })
+        worker.postMessage({ ...req, id } satisfies SealRequest)
+      })
+    },
+  }
+  return handle
 }
 
 /** The link to hand out: the share page with the key in the fragment (never sent to a server). */
