@@ -135,6 +135,36 @@ describe('rooms service (memory store)', () => {
     expect(await service.sharedRoom([], a.self.peerId, b.self.peerId)).toBeNull()
   })
 
+  it('a link room: a recipient is listed only hosts and reaches only hosts; a host is listed the recipients; neither room:join nor a token reaches it', async () => {
+    const share = 'S'.repeat(22)
+    // a link holds NEARBY_CAPACITY devices at once (2 in this file's config): room for four here
+    service = new RoomsService({ store, limits: new Limits(limitRules(config)), reports: { insertReport: async () => undefined }, rules: { ...config.rooms, nearbyCapacity: 4 }, instance: 'i1', nearbyKey: 'k' })
+    const host = await service.enterLink(share, 'host', seat())
+    const r1 = await service.enterLink(share, 'recipient', seat())
+    const r2 = await service.enterLink(share, 'recipient', seat())
+    const host2 = await service.enterLink(share, 'host', seat())
+    expect(host.room).toMatchObject({ id: `link-${share}`, kind: 'link', code: '', secret: '' })
+    expect(host.token).toBeUndefined()
+    expect(r2.peers.map((p) => p.peerId)).toEqual([host.self.peerId])
+    expect(host2.peers.map((p) => p.peerId)).toEqual([r1.self.peerId, r2.self.peerId])
+    const link = [host.room.id]
+    expect(await service.sharedRoom(link, r1.self.peerId, host.self.peerId)).toBe(host.room.id)
+    expect(await service.sharedRoom(link, host.self.peerId, r2.self.peerId)).toBe(host.room.id)
+    expect(await service.sharedRoom(link, r1.self.peerId, r2.self.peerId)).toBeNull()
+    expect(await service.sharedRoom(link, host.self.peerId, host2.self.peerId)).toBeNull()
+    expect(await service.linkOnline(share)).toBe(true)
+    expect(await service.linkOnline('T'.repeat(22))).toBe(false)
+    await service.leave(host.room.id, host.self.peerId, host.self.conn)
+    await service.leave(host.room.id, host2.self.peerId, host2.self.conn)
+    expect(await service.linkOnline(share)).toBe(false)
+    await expectCode(service.join(caller, { secret: host.room.secret }, seat()), 'room_not_found')
+    await expectCode(service.resume(issueToken(host.room.id, r1.self.peerId).token, 'c'), 'room_not_found')
+    // full: the fifth device is refused
+    await service.enterLink(share, 'recipient', seat())
+    await service.enterLink(share, 'recipient', seat())
+    await expectCode(service.enterLink(share, 'host', seat()), 'room_full')
+  })
+
   it('room codes are six characters without look-alikes; creating rooms is rate limited per address', async () => {
     const limited = new RoomsService({ store, limits: new Limits({ ...limitRules(config), roomCreate: { points: 2, seconds: 60 } }), reports: { insertReport: async () => undefined }, rules: config.rooms, instance: 'i1', nearbyKey: 'k' })
     const r = await limited.create(caller, seat())

@@ -231,8 +231,7 @@ export class RoomsService {
   async sharedRoom(roomIds: string[], from: string, to: string): Promise<string | null> {
     if (from === to) return null
     for (const roomId of roomIds) {
-      const room = await this.store.get(roomId)
-      if (room?.kind === 'link') {
+      if (roomId.startsWith(linkRoomId(''))) {
         // A link room connects a recipient with a host, never two recipients (nor two hosts).
         const [a, b] = await Promise.all([this.store.member(roomId, from), this.store.member(roomId, to)])
         if (a && b && (a.role === 'host') !== (b.role === 'host')) return roomId
