@@ -43,6 +43,24 @@ afterAll(async () => {
   await sso?.stop()
 })
 
+describe('signed out', () => {
+  it('My shares, API tokens and File requests each say why to sign in, and the sign-in link comes back to the page', async () => {
+    const page = await (await newContext()).newPage()
+    for (const { path, title, why } of [
+      { path: '/me/tokens', title: 'API tokens', why: /^Sign in to make tokens/ },
+      { path: '/me/requests', title: 'File requests', why: /^Sign in to ask people to send you files/ },
+      { path: '/me', title: 'My shares', why: /^Sign in to see the links you created/ },
+    ]) {
+      await page.goto(`${app.url}${path}`)
+      await page.getByRole('heading', { name: title, level: 1 }).waitFor()
+      expect(await page.getByText(why).count(), path).toBe(1)
+      if (path === '/me') continue // My shares offers Google's sign-in only, not configured here
+      const href = await page.getByRole('main').getByRole('link', { name: 'Sign in', exact: true }).getAttribute('href')
+      expect(new URL(href!, app.url).searchParams.get('returnTo'), path).toBe(path)
+    }
+  })
+})
+
 describe('API tokens page', () => {
   it('sign in with the OIDC button, make a token on the API tokens page, use it, download ShareX, revoke it', async () => {
     const page = await (await newContext({ acceptDownloads: true })).newPage()

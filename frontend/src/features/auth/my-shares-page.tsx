@@ -13,40 +13,30 @@ import { usePublicConfig } from '../../lib/use-public-config'
 import { ownedLinks } from '../cloud/upload-records'
 import { useShareRules } from '../cloud/use-viewer-limits'
 import { DownloadsView } from '../monitor/downloads-view'
-import { authApi, signInUrl } from './auth-api'
+import { authApi } from './auth-api'
 import { NotificationsCard, ShareNotifySelect } from './notifications-card'
-import { useMe } from './use-me'
+import { SignedInGate, SignInLink } from './signed-in-gate'
 
 /** Route /me: the signed-in user's shares — downloads, expiry, change expiry, delete; claim this browser's links. */
 export function MySharesPage() {
   const { t } = useTranslation()
   usePageTitle(t('auth.myShares'))
-  const me = useMe()
   const { config } = usePublicConfig()
   const rules = useShareRules(config)
-
-  if (me.status === 'loading') return <p className="text-slate-600 dark:text-slate-400">{t('common.loading')}</p>
-  if (me.status === 'error') return <Alert tone="error">{t('home.unreachable')}</Alert>
-  if (!me.me) {
-    return (
-      <Card className="space-y-4">
-        <h1 className="text-2xl font-bold">{t('auth.myShares')}</h1>
-        <p>{t('myShares.signInToSee')}</p>
-        {config?.auth.google ? (
-          <a href={signInUrl('/me')} className={buttonClass('primary')}>
-            {t('auth.signInGoogle')}
-          </a>
-        ) : (
-          <p className="text-sm text-slate-600 dark:text-slate-400">{t('myShares.noSignIn')}</p>
-        )}
-      </Card>
-    )
-  }
   // The admin's allowed expiry presets, when set, are the only choices, and the longest is the end.
   const presets = rules?.expiryPresets ?? null
   const userMax = config?.limits.user.maxExpiry ?? null
   const maxExpiry = userMax !== null && presets ? Math.min(userMax, Math.max(...presets)) : userMax
-  return <SignedInShares maxExpiry={maxExpiry} choices={presets ?? config?.expiryChoices ?? []} />
+  const action = config?.auth.google ? (
+    <SignInLink returnTo="/me" label={t('auth.signInGoogle')} />
+  ) : (
+    <p className="text-sm text-slate-600 dark:text-slate-400">{t('myShares.noSignIn')}</p>
+  )
+  return (
+    <SignedInGate title={t('auth.myShares')} why={t('myShares.signInToSee')} action={action}>
+      {() => <SignedInShares maxExpiry={maxExpiry} choices={presets ?? config?.expiryChoices ?? []} />}
+    </SignedInGate>
+  )
 }
 
 function SignedInShares({ maxExpiry, choices }: { maxExpiry: number | null; choices: number[] }) {

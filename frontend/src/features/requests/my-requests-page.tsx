@@ -12,8 +12,7 @@ import { errorMessage } from '../../lib/api'
 import { formatBytes, formatDateTime, formatExpiry, formatPeriod } from '../../lib/format'
 import { usePublicConfig } from '../../lib/use-public-config'
 import { inputClass } from '../admin/admin-parts'
-import { signInUrl } from '../auth/auth-api'
-import { useMe } from '../auth/use-me'
+import { SignedInGate, SignInLink } from '../auth/signed-in-gate'
 import { requestsApi } from './requests-api'
 
 const MB = 1_000_000
@@ -22,21 +21,11 @@ const MB = 1_000_000
 export function MyRequestsPage() {
   const { t } = useTranslation()
   usePageTitle(t('requests.title'))
-  const me = useMe()
-  if (me.status === 'loading') return <p className="text-slate-600 dark:text-slate-400">{t('common.loading')}</p>
-  if (me.status === 'error') return <Alert tone="error">{t('errors.network_error')}</Alert>
-  if (!me.me) {
-    return (
-      <Card className="space-y-4">
-        <h1 className="text-2xl font-bold">{t('requests.title')}</h1>
-        <p>{t('requests.signInHelp')}</p>
-        <a href={signInUrl('/me/requests')} className={buttonClass('primary')}>
-          {t('requests.signIn')}
-        </a>
-      </Card>
-    )
-  }
-  return <Requests />
+  return (
+    <SignedInGate title={t('requests.title')} why={t('requests.signInHelp')} action={<SignInLink returnTo="/me/requests" label={t('requests.signIn')} />}>
+      {() => <Requests />}
+    </SignedInGate>
+  )
 }
 
 function Requests() {

@@ -2,15 +2,14 @@ import { TokenScope, type ApiToken, type CreatedToken, type TokensResponse } fro
 import { useCallback, useEffect, useState, type FormEvent } from 'react'
 import { Trans, useTranslation } from 'react-i18next'
 import { Alert } from '../../components/alert'
-import { Button, buttonClass } from '../../components/button'
+import { Button } from '../../components/button'
 import { Card } from '../../components/card'
 import { CopyButton } from '../../components/copy-button'
 import { usePageTitle } from '../../components/page-title'
 import { api, errorMessage } from '../../lib/api'
 import { formatDateTime, formatPeriod } from '../../lib/format'
 import { inputClass } from '../admin/admin-parts'
-import { signInUrl } from '../auth/auth-api'
-import { useMe } from '../auth/use-me'
+import { SignedInGate, SignInLink } from '../auth/signed-in-gate'
 import { flameshotScript, sharexConfig } from './uploader-configs'
 
 const tokensApi = {
@@ -28,21 +27,11 @@ const EXPIRY_CHOICES = [7, 30, 90, 365, null] as const
 export function TokensPage() {
   const { t } = useTranslation()
   usePageTitle(t('auth.apiTokens'))
-  const me = useMe()
-  if (me.status === 'loading') return <p className="text-slate-600 dark:text-slate-400">{t('common.loading')}</p>
-  if (me.status === 'error') return <Alert tone="error">{t('home.unreachable')}</Alert>
-  if (!me.me) {
-    return (
-      <Card className="space-y-4">
-        <h1 className="text-2xl font-bold">{t('auth.apiTokens')}</h1>
-        <p>{t('tokens.signInToMake')}</p>
-        <a href={signInUrl('/me/tokens')} className={buttonClass('primary')}>
-          {t('auth.signIn')}
-        </a>
-      </Card>
-    )
-  }
-  return <Tokens isAdmin={me.me.role === 'admin'} />
+  return (
+    <SignedInGate title={t('auth.apiTokens')} why={t('tokens.signInToMake')} action={<SignInLink returnTo="/me/tokens" label={t('auth.signIn')} />}>
+      {(me) => <Tokens isAdmin={me.role === 'admin'} />}
+    </SignedInGate>
+  )
 }
 
 function Tokens({ isAdmin }: { isAdmin: boolean }) {
