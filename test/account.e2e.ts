@@ -44,7 +44,7 @@ afterAll(async () => {
 })
 
 describe('signed out', () => {
-  it('My shares, API tokens and File requests each say why to sign in, and the sign-in link comes back to the page', async () => {
+  it('My shares, API tokens and File requests each say why to sign in, offer the server\'s own provider, and its sign-in link comes back to the page', async () => {
     const page = await (await newContext()).newPage()
     for (const { path, title, why } of [
       { path: '/me/tokens', title: 'API tokens', why: /^Sign in to make tokens/ },
@@ -54,9 +54,12 @@ describe('signed out', () => {
       await page.goto(`${app.url}${path}`)
       await page.getByRole('heading', { name: title, level: 1 }).waitFor()
       expect(await page.getByText(why).count(), path).toBe(1)
-      if (path === '/me') continue // My shares offers Google's sign-in only, not configured here
-      const href = await page.getByRole('main').getByRole('link', { name: 'Sign in', exact: true }).getAttribute('href')
-      expect(new URL(href!, app.url).searchParams.get('returnTo'), path).toBe(path)
+      // The server offers only its OpenID Connect provider: the page's button is that provider's, not Google's.
+      const links = page.getByRole('main').getByRole('link')
+      expect(await links.allTextContents(), path).toEqual(['Sign in with ACME SSO'])
+      const href = new URL((await links.getAttribute('href'))!, app.url)
+      expect(href.pathname, path).toBe('/api/auth/oidc/keycloak')
+      expect(href.searchParams.get('returnTo'), path).toBe(path)
     }
   })
 })

@@ -27,13 +27,8 @@ export function MySharesPage() {
   const presets = rules?.expiryPresets ?? null
   const userMax = config?.limits.user.maxExpiry ?? null
   const maxExpiry = userMax !== null && presets ? Math.min(userMax, Math.max(...presets)) : userMax
-  const action = config?.auth.google ? (
-    <SignInLink returnTo="/me" label={t('auth.signInGoogle')} />
-  ) : (
-    <p className="text-sm text-slate-600 dark:text-slate-400">{t('myShares.noSignIn')}</p>
-  )
   return (
-    <SignedInGate title={t('auth.myShares')} why={t('myShares.signInToSee')} action={action}>
+    <SignedInGate title={t('auth.myShares')} why={t('myShares.signInToSee')} action={<SignInLink returnTo="/me" label={t('auth.signInGoogle')} />}>
       {() => <SignedInShares maxExpiry={maxExpiry} choices={presets ?? config?.expiryChoices ?? []} />}
     </SignedInGate>
   )

@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next'
 import { Alert } from '../../components/alert'
 import { buttonClass } from '../../components/button'
 import { Card } from '../../components/card'
+import { usePublicConfig } from '../../lib/use-public-config'
 import { signInUrl } from './auth-api'
 import { useMe } from './use-me'
 
@@ -28,11 +29,29 @@ export function SignedInGate({ title, why, action, children }: { title: string; 
   return children(me.me)
 }
 
-/** The sign-in button of a gate: back to `returnTo` once signed in. */
+/**
+ * The sign-in buttons of a gate, back to `returnTo` once signed in: one per provider the server has
+ * (Google, then each OpenID Connect provider by its own button text), or a line saying sign-in is
+ * not configured.
+ */
 export function SignInLink({ returnTo, label }: { returnTo: string; label: string }) {
+  const { t } = useTranslation()
+  const { config } = usePublicConfig()
+  if (!config) return null
+  const providers = config.auth.providers
+  if (!config.auth.google && providers.length === 0) return <p className="text-sm text-slate-600 dark:text-slate-400">{t('myShares.noSignIn')}</p>
   return (
-    <a href={signInUrl(returnTo)} className={buttonClass('primary')}>
-      {label}
-    </a>
+    <div className="flex flex-wrap gap-2">
+      {config.auth.google && (
+        <a href={signInUrl(returnTo)} className={buttonClass('primary')}>
+          {providers.length > 0 ? t('auth.signInGoogle') : label}
+        </a>
+      )}
+      {providers.map((p) => (
+        <a key={p.id} href={signInUrl(returnTo, p.id)} className={buttonClass(config.auth.google ? 'secondary' : 'primary')}>
+          {p.button}
+        </a>
+      ))}
+    </div>
   )
 }
