@@ -47,9 +47,10 @@ const session = {
  * devices know it is the same one; without a valid token it joins again by the link as a new peer.
  */
 export class SocketSignaling implements SignalingPort {
-  private readonly socket: RoomSocket
+  protected readonly socket: RoomSocket
   private connectedOnce = false
-  private roomId: string | null = null
+  /** the group whose peer:* events are this session's (a room, or a link room) */
+  protected roomId: string | null = null
   private roomSecret: string | null = null
   private nearbyId: string | null = null
 
