@@ -9,16 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApp, type AppProcess } from './support/app-server'
 import { launchBrowser } from './support/browser'
 import { randomFile, sha256File, tempDir } from './support/files'
-import { MB, accept, device, enterRoom, savedSha, send, watch, type Device } from './support/p2p'
+import { MB, RELAY_ONLY, accept, device, enterRoom, savedSha, send, watch, type Device } from './support/p2p'
 import { startTurn, type TurnServer } from './support/turn'
 
-/** Relay-only ICE: with no TURN server, no candidate pair can ever form. */
-export const RELAY_ONLY = `{
-  const Native = window.RTCPeerConnection
-  window.RTCPeerConnection = class extends Native {
-    constructor(config) { super({ ...(config || {}), iceTransportPolicy: 'relay' }) }
-  }
-}`
 
 let app: AppProcess
 let relayOff: AppProcess

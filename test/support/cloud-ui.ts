@@ -20,13 +20,26 @@ export async function submitUpload(page: Page): Promise<void> {
   await page.getByRole('button', { name: 'Upload and create link' }).click()
 }
 
-/** Waits for the result page and returns the share link it shows. */
+/**
+ * Waits for the result page (it opens at once) and for its cloud copy to be stored, and returns
+ * the share link it shows.
+ */
 export async function waitForResult(page: Page, timeout = 120_000): Promise<string> {
   await page.waitForURL(/\/links\//, { timeout })
   await page.getByRole('heading', { name: 'Your link is ready' }).waitFor()
+  await page.locator('[data-testid=cloud-copy][data-state=done]').waitFor({ timeout })
   const url = await page.getByTestId('share-url').inputValue()
   expect(url).toMatch(/\/s\/[A-Za-z0-9_-]{22,}$/)
   return url
+}
+
+/**
+ * The sender leaves the link's page (to the home page, in the app): the link is then served by its
+ * cloud copy only, as when the sender has closed the page — the cloud path of a one-link share.
+ */
+export async function leaveResult(page: Page): Promise<void> {
+  await page.getByRole('link', { name: 'Share more files' }).click()
+  await page.waitForURL((u) => u.pathname === '/')
 }
 
 export async function createLink(page: Page, baseUrl: string, paths: string[], opts: LinkOptions = {}): Promise<string> {

@@ -141,3 +141,11 @@ export const COUNT_SENT_BYTES = `{
 export function sentBytes(d: Device): Promise<number> {
   return d.page.evaluate(() => Number(sessionStorage.getItem('e2e.sentBytes') || 0))
 }
+
+/** Relay-only ICE: with no TURN server, no candidate pair can ever form. */
+export const RELAY_ONLY = `{
+  const Native = window.RTCPeerConnection
+  window.RTCPeerConnection = class extends Native {
+    constructor(config) { super({ ...(config || {}), iceTransportPolicy: 'relay' }) }
+  }
+}`

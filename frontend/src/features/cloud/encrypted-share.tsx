@@ -13,6 +13,9 @@ import { safeStorage } from '../../lib/features'
 import { formatBytes, formatDateTime, formatExpiry, formatWait } from '../../lib/format'
 import { cloudApi } from './cloud-api'
 import { savedLease, saveLease } from './download-lease'
+import { DirectLine } from '../link/direct-line'
+import { directFirst, type DirectOutcome } from '../link/direct-first'
+import { useLinkReceiver } from '../link/use-link'
 import { FileTree } from '../sharing/file-tree'
 import { Note } from '../sharing/note'
 import { TextShare } from '../sharing/text-share'
@@ -64,6 +67,33 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
   const busyFile = useRef(false)
   // A limited share: every file of this visitor's download goes under one lease (one download counted).
   const [lease, setLease] = useState<string | null>(() => savedLease(id))
+  // A link its sender's page also serves: the same plaintext directly, else the ciphertext copy.
+  const access = state.kind === 'open' ? (state.key.accessToken ?? undefined) : undefined
+  const direct = state.kind === 'open' ? (state.meta.direct ?? null) : null
+  const { receiver, view: directView } = useLinkReceiver(id, access, direct, () => cloudApi.getShare(id, access).then((m) => m.direct))
+  /** A direct attempt first: true when it settled the download (received, or an answer to show). */
+  const tryDirect = async (files: string[] | undefined, show: (message: string) => void): Promise<{ settled: boolean; lease?: string }> => {
+    if (!receiver) return { settled: false }
+    const outcome: DirectOutcome = await directFirst(receiver, files, lease ?? undefined)
+    const took = outcome.kind === 'done' || outcome.kind === 'cloud' ? outcome.lease : undefined
+    if (took && took !== lease) {
+      setLease(took)
+      saveLease(id, took)
+      const dec = (n: number | null | undefined) => (typeof n === 'number' ? Math.max(0, n - 1) : n)
+      setState((s) =>
+        s.kind !== 'open'
+          ? s
+          : { ...s, meta: { ...s.meta, downloadsLeft: dec(s.meta.downloadsLeft), files: s.meta.files!.map((x) => ({ ...x, downloadsLeft: dec(x.downloadsLeft) ?? null })) } },
+      )
+    }
+    if (outcome.kind === 'done') return { settled: true }
+    if (outcome.kind === 'cloud') return { settled: false, ...(took ? { lease: took } : {}) }
+    if (outcome.kind === 'offline') show(t('link.pathOffline'))
+    else if (outcome.code === 'share_not_found') setState({ kind: 'gone' })
+    else if (outcome.code === 'download_in_progress') show(outcome.retryAfter ? t('share.busyIn', { when: formatWait(outcome.retryAfter) }) : t('share.busy'))
+    else show(outcome.message)
+    return { settled: true }
+  }
   usePageTitle(state.kind === 'open' ? t('share.download') : state.kind === 'password' ? t('share.passwordRequired') : '')
 
   /** Opens the envelope with `key`: the names, or a clear "wrong key". */
@@ -151,17 +181,28 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
     }
     busyFile.current = true
     setFile(i, { status: 'working', done: 0 })
+    let failedDirect = false
+    const directly = await tryDirect([file.id], (message) => {
+      failedDirect = true
+      setFile(i, { status: 'failed', message })
+    })
+    if (directly.settled) {
+      busyFile.current = false
+      if (!failedDirect) setFile(i, { status: 'saved' })
+      return
+    }
+    const held = directly.lease ?? lease ?? undefined
     let sink: SaveSink | null = null
     const target = { name: info.name, size: plainSize, type: info.type }
     const scratch = `${id}-${i}-${Date.now().toString(36)}`
     try {
       // The save picker needs the click's user activation: ask before anything else.
       if (where === 'picked') sink = await openSave(target, scratch, where)
-      const issued = await cloudApi.requestDownload(id, file.id, key.accessToken ?? undefined, lease ?? undefined)
+      const issued = await cloudApi.requestDownload(id, file.id, key.accessToken ?? undefined, held)
       sink ??= await openSave(target, scratch, where)
       // A limited share: this visitor now holds one of its downloads (the whole share, every file).
       // Show it without asking the server (a used-up link would answer 404).
-      if (issued.lease && issued.lease.token !== lease) {
+      if (issued.lease && issued.lease.token !== held) {
         setLease(issued.lease.token)
         saveLease(id, issued.lease.token)
         const dec = (n: number | null | undefined) => (typeof n === 'number' ? Math.max(0, n - 1) : n)
@@ -216,8 +257,20 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
       return setAll({ status: 'failed', message: t('encrypted.badSizeAll') })
     const names = zipEntryNames(manifest.files)
     const createdAt = new Date(meta.createdAt ?? Date.now())
-    // Every file under this visitor's one lease (the page's, or the first file's answer).
-    let held = lease ?? undefined
+    busyFile.current = true
+    setAll({ status: 'working', done: 0 })
+    let failedDirect = false
+    const directly = await tryDirect(undefined, (message) => {
+      failedDirect = true
+      setAll({ status: 'failed', message })
+    })
+    busyFile.current = false
+    if (directly.settled) {
+      if (!failedDirect) setAll({ status: 'saved' })
+      return
+    }
+    // Every file under this visitor's one lease (the page's, the direct claim's, or the first file's answer).
+    let held = directly.lease ?? lease ?? undefined
     const zipFiles = served.map((f, i) => ({
       name: names[i]!,
       size: plain[i]!,
@@ -366,6 +419,7 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
         </p>
       </div>
       {manifest.note && <Note text={manifest.note} />}
+      {directView && <DirectLine view={directView} />}
       {(sizes.length > 1 || manifest.files.some((f) => f.path)) && (
         <div className="space-y-2">
           <div className="flex flex-wrap items-center gap-3">

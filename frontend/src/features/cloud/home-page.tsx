@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react'
 import { Trans, useTranslation } from 'react-i18next'
-import { useSearchParams } from 'react-router-dom'
+import { useLocation, useSearchParams } from 'react-router-dom'
 import { Alert } from '../../components/alert'
 import { Button, ButtonLink } from '../../components/button'
 import { Link } from 'react-router-dom'
@@ -33,7 +33,9 @@ export function HomePage() {
   const [files, setFiles] = useState<File[]>([])
   const [pending, setPending] = useState<PendingUpload | null>(() => pendingUploads.get())
   const [links] = useState(() => ownedLinks.all())
-  const [notice, setNotice] = useState<string | null>(null)
+  const location = useLocation()
+  // A link whose upload was cancelled on its result page comes back here saying so.
+  const [notice, setNotice] = useState<string | null>(() => ((location.state as { cancelled?: boolean } | null)?.cancelled ? t('home.cancelled') : null))
   /** Indices of the interrupted upload's files the server still needs (all, until it has answered). */
   const [needed, setNeeded] = useState<number[] | null>(null)
   const uploading = upload.snapshot !== null
@@ -97,12 +99,8 @@ export function HomePage() {
         <UploadProgress
           snapshot={upload.snapshot}
           error={upload.error}
-          onCancel={async () => {
-            await upload.cancel()
-            setPending(null)
-            setNotice(t('home.cancelled'))
-          }}
-          onRetry={() => void upload.retry()}
+          // Only while the link is being made (the result page opens at once): nothing to cancel yet.
+          onCancel={() => upload.reset()}
         />
       </div>
     )
@@ -141,6 +139,7 @@ export function HomePage() {
   return (
     <div className="space-y-6">
       <DropOverlay visible={dragging} />
+      {notice && <Alert tone="info">{notice}</Alert>}
       <div className="space-y-2 text-center sm:text-left">
         <h1 className="text-3xl font-bold tracking-tight sm:text-4xl">{t('home.heading')}</h1>
         <p className="text-slate-700 dark:text-slate-300">{t('home.intro')}</p>

@@ -1,6 +1,6 @@
 import { Dialog, DialogPanel, DialogTitle, Description } from '@headlessui/react'
 import type { ShareDelivery, ShareMetadata } from '@sharesync/protocol'
-import { useEffect, useState } from 'react'
+import { useEffect, useMemo, useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import { Link, useLocation, useNavigate, useParams } from 'react-router-dom'
 import { Alert } from '../../components/alert'
@@ -15,7 +15,12 @@ import { formatBytes, formatDateTime, formatExpiry } from '../../lib/format'
 import { cloudApi } from './cloud-api'
 import { keyStore } from './encryption/key-store'
 import { linkWithKey } from './encryption/seal-upload'
-import { ownedLinks } from './upload-records'
+import { ownedLinks, pendingUploads } from './upload-records'
+import { outbox, useSending } from './outbox'
+import { useLeaveGuard } from '../../lib/use-leave-guard'
+import { SendingPanel } from '../link/sending-panel'
+import { useLinkHost } from '../link/use-link'
+import type { HostedFile } from '../link/link-host'
 
 /** The link just created: copy, QR code, native share sheet, expiry, downloads left, delete. */
 export function ResultPage() {
@@ -34,14 +39,30 @@ export function ResultPage() {
   const [deleting, setDeleting] = useState(false)
   const [error, setError] = useState<string | null>(null)
   usePageTitle(t('result.pageTitle'))
+  // The link as this page sends it: its files (served directly while the page is open) and its cloud copy.
+  const sending = useSending(id)
+  const hosted = useMemo<HostedFile[] | null>(() => {
+    if (!sending || sending.files.some((f) => f.file === null)) return null
+    return sending.files.map((f) => ({ fileId: f.fileId, file: f.file! }))
+  }, [sending])
+  const host = useLinkHost(id, link?.ownerToken, hosted)
+  useLeaveGuard(sending?.cloud === 'uploading')
 
+  // Asked again once this page's upload ends: before that, a link without direct serving is not
+  // visible yet (and a 404 then means nothing).
+  const uploading = sending?.cloud === 'uploading'
+  // Reloaded in the middle of its upload: the files must be picked again, which the home page offers.
+  const interrupted = !sending && pendingUploads.get()?.shareId === id
   useEffect(() => {
-    if (!link) return
+    if (interrupted) void navigate('/', { replace: true })
+  }, [interrupted, navigate])
+  useEffect(() => {
+    if (!link || interrupted) return
     let live = true
     cloudApi.getShare(id).then(
       (m) => live && setMeta(m),
       (err: unknown) => {
-        if (!live) return
+        if (!live || uploading) return
         if (!(err instanceof ApiError && err.status === 404)) return
         cloudApi.uploadState(id, link.ownerToken).then(
           (state) => live && (state.delivery ? setEnded(state.delivery) : setGone(true)),
@@ -56,7 +77,7 @@ export function ResultPage() {
     return () => {
       live = false
     }
-  }, [id, link])
+  }, [id, link, uploading, interrupted])
 
   useEffect(() => {
     if (!link?.encrypted || token) return
@@ -110,8 +131,17 @@ export function ResultPage() {
     url,
   }
 
+  const cancelUpload = async () => {
+    await outbox.cancel(link.id)
+    ownedLinks.remove(link.id)
+    void keyStore.remove(link.id)
+    await cloudApi.deleteShare(link.id, link.ownerToken).catch(() => undefined)
+    await navigate('/', { replace: true, state: { cancelled: true } })
+  }
+
   const remove = async () => {
     setDeleting(true)
+    outbox.forget(link.id)
     setError(null)
     try {
       await cloudApi.deleteShare(link.id, link.ownerToken)
@@ -210,6 +240,7 @@ export function ResultPage() {
             </dl>
           </div>
         </div>
+        <SendingPanel sending={sending} host={host} onCancel={() => void cancelUpload()} onRetry={() => void outbox.retry(link.id)} />
         <ul
           className="divide-y divide-slate-200 border-t border-slate-200 pt-2 text-sm dark:divide-slate-700 dark:border-slate-700"
           aria-label={t('common.files')}

@@ -17,6 +17,9 @@ import { Note } from '../sharing/note'
 import { TextShare } from '../sharing/text-share'
 import { EncryptedShare } from './encrypted-share'
 import { LinkGone } from './link-gone'
+import { DirectLine } from '../link/direct-line'
+import { directFirst } from '../link/direct-first'
+import { useLinkReceiver } from '../link/use-link'
 
 /** Whether the share page offers a preview of this file (the server decides too, with the same rules). */
 export function previewable(
@@ -67,6 +70,10 @@ export function SharePage() {
   const [lease, setLease] = useState<string | null>(() => savedLease(id))
   const [previewing, setPreviewing] = useState<string[]>([])
   usePageTitle(state.kind === 'open' ? t('share.download') : state.kind === 'locked' ? t('share.passwordRequired') : '')
+  // A link its sender's page also serves: directly while a host is online, else from the cloud copy.
+  const openPassword = state.kind === 'open' ? state.password : undefined
+  const direct = state.kind === 'open' && state.meta.kind !== 'text' ? (state.meta.direct ?? null) : null
+  const { receiver, view: directView } = useLinkReceiver(id, openPassword, direct, () => cloudApi.getShare(id, openPassword).then((m) => m.direct))
 
   useEffect(() => {
     let live = true
@@ -114,25 +121,45 @@ export function SharePage() {
     const key = file === 'all' ? 'all' : file.id
     setDownloading(key)
     setDownloadError(null)
+    /** The download began (or, directly, ended); `held`: the lease it holds on a limited share. */
+    const took = (held: string | undefined) => {
+      setStarted((s) => (file === 'all' ? [...s, ...state.files.map((f) => f.id), 'all'] : [...s, file.id]))
+      if (!held || held === lease) return
+      setLease(held)
+      saveLease(id, held)
+      const dec = (n: number | null | undefined) => (typeof n === 'number' ? Math.max(0, n - 1) : n)
+      setState({
+        ...state,
+        meta: { ...state.meta, downloadsLeft: dec(state.meta.downloadsLeft) },
+        files: state.files.map((f) => ({ ...f, downloadsLeft: dec(f.downloadsLeft) ?? null })),
+      })
+    }
+    let viaCloudLease = lease ?? undefined
+    if (receiver) {
+      const outcome = await directFirst(receiver, file === 'all' ? undefined : [file.id], lease ?? undefined)
+      if (outcome.kind === 'done') {
+        took(outcome.lease)
+        setDownloading(null)
+        return
+      }
+      if (outcome.kind !== 'cloud') {
+        setDownloading(null)
+        if (outcome.kind === 'offline') return setDownloadError(t('link.pathOffline'))
+        if (outcome.code === 'share_not_found') return setState({ kind: 'gone' })
+        if (outcome.code === 'download_in_progress') return setDownloadError(outcome.retryAfter ? t('share.busyIn', { when: formatWait(outcome.retryAfter) }) : t('share.busy'))
+        return setDownloadError(outcome.message)
+      }
+      viaCloudLease = outcome.lease ?? viaCloudLease
+    }
     try {
       const issued =
         file === 'all'
-          ? await cloudApi.requestZip(id, state.password, lease ?? undefined)
-          : await cloudApi.requestDownload(id, file.id, state.password, lease ?? undefined)
+          ? await cloudApi.requestZip(id, state.password, viaCloudLease)
+          : await cloudApi.requestDownload(id, file.id, state.password, viaCloudLease)
       startDownload(issued.url)
-      setStarted((s) => (file === 'all' ? [...s, ...state.files.map((f) => f.id), 'all'] : [...s, file.id]))
       // A limited share: this visitor now holds one of its downloads (the whole share, every file).
       // Show it without asking the server (a used-up link would answer 404).
-      if (issued.lease && issued.lease.token !== lease) {
-        setLease(issued.lease.token)
-        saveLease(id, issued.lease.token)
-        const dec = (n: number | null | undefined) => (typeof n === 'number' ? Math.max(0, n - 1) : n)
-        setState({
-          ...state,
-          meta: { ...state.meta, downloadsLeft: dec(state.meta.downloadsLeft) },
-          files: state.files.map((f) => ({ ...f, downloadsLeft: dec(f.downloadsLeft) ?? null })),
-        })
-      }
+      took(issued.lease?.token)
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) setState({ kind: 'gone' })
       else if (err instanceof ApiError && err.code === 'download_in_progress')
@@ -234,6 +261,7 @@ export function SharePage() {
         </p>
       </div>
       {meta.note && <Note text={meta.note} />}
+      {directView && <DirectLine view={directView} />}
       {(files.length > 1 || folders) && (
         <div className="flex flex-wrap items-center gap-3">
           <Button onClick={() => void download('all')} disabled={downloading !== null || exhausted} className="w-full sm:w-auto">

@@ -69,6 +69,7 @@ export function UploadOptions({
   const [showPassword, setShowPassword] = useState(false)
   const [note, setNote] = useState('')
   const [previews, setPreviews] = useState(true)
+  const [cloudCopy, setCloudCopy] = useState(true)
   const previewsOff = config?.previews === false
   const passwordRequired = rules?.passwordRequired === true
   const missingPassword = passwordRequired && password === ''
@@ -88,6 +89,7 @@ export function UploadOptions({
       encrypted,
       note,
       previews,
+      cloudCopy,
     })
   }
 
@@ -176,6 +178,22 @@ export function UploadOptions({
               </Description>
             )}
           </Field>
+          <div className="sm:col-span-2">
+            <label className="flex min-h-11 items-center gap-3 text-sm font-semibold">
+              <input
+                type="checkbox"
+                name="cloudCopy"
+                className="h-5 w-5 accent-indigo-600"
+                checked={cloudCopy}
+                onChange={(e) => setCloudCopy(e.target.checked)}
+                aria-describedby="cloud-copy-help"
+              />
+              {t('link.keepCopy')}
+            </label>
+            <p id="cloud-copy-help" className="text-sm text-slate-600 dark:text-slate-400">
+              {cloudCopy ? t('link.keepCopyHelp') : t('link.noCopyHelp')}
+            </p>
+          </div>
           <div className="sm:col-span-2">
             <label className="flex min-h-11 items-center gap-3 text-sm font-semibold">
               <input

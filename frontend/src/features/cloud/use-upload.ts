@@ -1,16 +1,17 @@
 import { i18n } from '../../i18n'
-import { encryptedSize, ShareKey } from '@sharesync/crypto'
+import type { ShareKey } from '@sharesync/crypto'
 import { CreateShareRequest, MAX_FILES_PER_SHARE, MAX_NOTE_LENGTH, MAX_PASSWORD_LENGTH } from '@sharesync/protocol'
-import { useCallback, useEffect, useRef, useState } from 'react'
+import { useCallback, useState } from 'react'
 import { useNavigate } from 'react-router-dom'
 import { ApiError, errorMessage } from '../../lib/api'
 import { folderOfFile } from '../../lib/file-paths'
 import { useLeaveGuard } from '../../lib/use-leave-guard'
 import { cloudApi } from './cloud-api'
 import { keyStore } from './encryption/key-store'
-import { partEncoder, sealShare } from './encryption/seal-upload'
+import { sealShare } from './encryption/seal-upload'
+import { outbox } from './outbox'
 import { ownedLinks, pendingUploads, type PendingUpload } from './upload-records'
-import { isCancelled, UploadEngine, type UploadSnapshot } from './upload-engine'
+import type { UploadSnapshot } from './upload-engine'
 
 export interface UploadChoice {
   expiresIn?: number
@@ -18,46 +19,29 @@ export interface UploadChoice {
   password: string
   /** End-to-end encryption: contents, names and types are encrypted in this browser. */
   encrypted: boolean
+  /** keep a copy in the cloud (for the link's lifetime); off: served only while the sender's page is open */
+  cloudCopy: boolean
   /** the note to recipients ('' for none); encrypted with the names on an encrypted share */
   note: string
   /** recipients may preview files on the share page */
   previews: boolean
 }
 
-/** The key of an encrypted pending upload: in memory for a fresh start, from IndexedDB after a reload. */
-async function uploadKey(pending: PendingUpload, fresh?: ShareKey): Promise<ShareKey | null> {
-  if (!pending.encrypted) return null
-  if (fresh) return fresh
-  const stored = await keyStore.get(pending.shareId)
-  if (!stored) throw new MissingKeyError()
-  return ShareKey.fromIkm(stored.ikm, stored.accessToken)
-}
-
-class MissingKeyError extends Error {
-  constructor() {
-    super(i18n.t('engine.keyLost'))
-    this.name = 'MissingKeyError'
-  }
-}
-
 /**
- * The upload flow of the home page: create the share, remember it (to resume), run the engine,
- * then remember the finished link with its owner token and open its result page.
+ * The upload flow of the home page: create the share (served directly by the sender's page, and
+ * with a cloud copy unless the sender chose none), remember the link, and open its result page at
+ * once; the cloud copy uploads in the background (outbox.ts) while the result page shows it.
  */
 export function useUpload() {
   const navigate = useNavigate()
-  const engine = useRef<UploadEngine | null>(null)
-  const current = useRef<{ pending: PendingUpload; files: (File | null)[]; key?: ShareKey; token?: string } | null>(null)
   const [snapshot, setSnapshot] = useState<UploadSnapshot | null>(null)
   const [error, setError] = useState<string | null>(null)
   const [busy, setBusy] = useState(false)
-  // busy from creating the share to its result page; a failed or cancelled upload is not busy.
+  // busy from sealing the files to the result page
   useLeaveGuard(busy)
 
-  useEffect(() => () => engine.current?.cancel(), [])
-
-  /** The share is finalized: remember the link (with its owner token) and open its result page. */
-  const finished = useCallback(
+  /** The link's result page, where its upload and its direct deliveries show. */
+  const open = useCallback(
     async (pending: PendingUpload, fresh?: { token: string }) => {
       ownedLinks.add({
         id: pending.shareId,
@@ -70,82 +54,22 @@ export function useUpload() {
         createdAt: pending.createdAt,
         files: pending.files.map((f) => ({ name: f.name, size: f.size })),
       })
-      pendingUploads.clear()
       // The key also rides along in memory, for a browser whose IndexedDB refused to keep it.
       await navigate(`/links/${encodeURIComponent(pending.shareId)}`, { state: fresh ? { token: fresh.token } : null })
     },
     [navigate],
   )
 
-  const forget = useCallback((pending: PendingUpload) => {
-    pendingUploads.clear()
-    void keyStore.remove(pending.shareId)
-    current.current = null
-  }, [])
-
   /**
-   * Runs (or resumes) an upload. `files[i]` may be null for a file the server already holds
-   * complete. One engine at a time: a previous one is stopped, and has stopped, before this starts.
+   * Runs (or resumes) an upload in the background and opens the link's result page. `files[i]` may
+   * be null for a file the server already holds complete.
    */
   const run = useCallback(
     async (pending: PendingUpload, files: (File | null)[], fresh?: { key: ShareKey; token: string }) => {
-      const previous = engine.current
-      engine.current = null
-      if (previous) {
-        previous.cancel()
-        await previous.settled
-      }
-      current.current = { pending, files, ...fresh }
-      setError(null)
-      setBusy(true)
-      let key: ShareKey | null
-      try {
-        key = await uploadKey(pending, fresh?.key)
-      } catch (err) {
-        forget(pending)
-        setBusy(false)
-        setError(errorMessage(err))
-        return
-      }
-      const e = new UploadEngine({
-        shareId: pending.shareId,
-        ownerToken: pending.ownerToken,
-        names: pending.files.map((p) => p.name),
-        files: pending.files.map((p, i) => {
-          const file = files[i] ?? undefined
-          return {
-            fileId: p.fileId,
-            size: pending.encrypted ? encryptedSize(p.size) : p.size,
-            partSize: p.partSize,
-            partCount: p.partCount,
-            ...(file ? { file } : {}),
-            ...(key && file ? { encoder: partEncoder(key, i, file) } : {}),
-          }
-        }),
-        // A stopped engine still reports its last state: the page has moved on, ignore it.
-        onProgress: (snap) => {
-          if (engine.current === e) setSnapshot(snap)
-        },
-      })
-      engine.current = e
-      try {
-        await e.run()
-        await finished(pending, fresh)
-      } catch (err) {
-        if (isCancelled(err)) return
-        // The share is gone (expired, deleted, cleaned up): there is nothing left to resume.
-        if (err instanceof ApiError && err.status === 404) {
-          forget(pending)
-          setError(i18n.t('engine.resumeGone'))
-          return
-        }
-        setError(errorMessage(err))
-      } finally {
-        if (engine.current === e) engine.current = null
-        setBusy(false)
-      }
+      void outbox.upload(pending, files, fresh?.key)
+      await open(pending, fresh)
     },
-    [finished, forget],
+    [open],
   )
 
   /**
@@ -160,24 +84,26 @@ export function useUpload() {
         state = await cloudApi.uploadState(pending.shareId, pending.ownerToken)
       } catch (err) {
         if (err instanceof ApiError && (err.status === 404 || err.status === 403)) {
-          forget(pending)
+          pendingUploads.clear()
+          void keyStore.remove(pending.shareId)
           return 'gone'
         }
         return null
       }
       if (state.status === 'finalized') {
-        await finished(pending)
+        pendingUploads.clear()
+        await open(pending)
         return 'resumed'
       }
       const needed = pending.files.flatMap((p, i) => (state.files.find((f) => f.id === p.fileId)?.completed ? [] : [i]))
       if (needed.length > 0) return { needed }
-      void run(
+      await run(
         pending,
         pending.files.map(() => null),
       )
       return 'resumed'
     },
-    [finished, forget, run],
+    [open, run],
   )
 
   const start = useCallback(
@@ -233,7 +159,8 @@ export function useUpload() {
           setError(describeInvalid(body.error.issues[0]))
           return
         }
-        const created = await cloudApi.createShare(body.data)
+        // Served straight from this page while it is open; the cloud copy unless the sender said no.
+        const created = await cloudApi.createShare({ ...body.data, direct: true, ...(choice.cloudCopy ? {} : { cloudCopy: false }) })
         if (!created.ownerToken) throw new Error(i18n.t('engine.noOwnerToken'))
         const pending: PendingUpload = {
           shareId: created.id,
@@ -260,54 +187,34 @@ export function useUpload() {
             .save({ shareId: created.id, token: sealed.token, ikm: sealed.key.ikm, accessToken: sealed.key.accessToken, expiresAt: created.expiresAt })
             .catch(() => undefined)
         }
+        const fresh = sealed ? { key: sealed.key, token: sealed.token } : undefined
+        setBusy(false)
+        setSnapshot(null)
+        if (!choice.cloudCopy) {
+          outbox.hold(
+            created.id,
+            pending.files.map((p, i) => ({ fileId: p.fileId, file: files[i]! })),
+          )
+          await open(pending, fresh)
+          return
+        }
         pendingUploads.save(pending)
-        await run(pending, files, sealed ? { key: sealed.key, token: sealed.token } : undefined)
+        await run(pending, files, fresh)
       } catch (err) {
         setSnapshot(null)
         setBusy(false)
         setError(errorMessage(err))
       }
     },
-    [run],
+    [open, run],
   )
 
-  /** Cancel: stop the transfers and delete the half-uploaded share so nothing lingers on the server. */
-  const cancel = useCallback(async () => {
-    const e = engine.current
-    engine.current = null
-    e?.cancel()
-    await e?.settled
-    const c = current.current
-    current.current = null
-    setSnapshot(null)
-    setBusy(false)
-    pendingUploads.clear()
-    if (c) {
-      void keyStore.remove(c.pending.shareId)
-      await cloudApi.deleteShare(c.pending.shareId, c.pending.ownerToken).catch(() => undefined)
-    }
-  }, [])
-
-  const retrying = useRef(false)
-  const retry = useCallback(async () => {
-    const c = current.current
-    // A second click while the retry starts must not start a second engine.
-    if (!c || retrying.current) return
-    retrying.current = true
-    try {
-      await run(c.pending, c.files, c.key && c.token ? { key: c.key, token: c.token } : undefined)
-    } finally {
-      retrying.current = false
-    }
-  }, [run])
-
   const reset = useCallback(() => {
-    current.current = null
     setSnapshot(null)
     setError(null)
   }, [])
 
-  return { snapshot, error, busy, start, resume: run, check, cancel, retry, reset, hasCurrent: () => current.current !== null }
+  return { snapshot, error, busy, start, resume: run, check, reset }
 }
 
 /** A sentence for the first problem the protocol schema found in the chosen files and options. */
