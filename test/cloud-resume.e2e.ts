@@ -381,10 +381,13 @@ describe('the upload engine in the browser', () => {
         status: 'uploading',
         files: [expect.objectContaining({ completed: true, parts: [] }), expect.objectContaining({ completed: true, parts: [] })],
       })
-      // The page does not pretend: no result page, no "Done", while the share is not finalized.
-      expect(page.url()).not.toMatch(/\/links\//)
+      // The page does not pretend: its result page (open at once, as the link is served directly
+      // too) does not call the cloud copy stored, nor does the server, while it is not finalized.
+      expect(await page.getByTestId('cloud-copy').getAttribute('data-state')).toBe('uploading')
       expect(await page.getByRole('heading', { name: 'Done' }).count()).toBe(0)
-      expect((await fetch(`${app.url}/api/shares/${pending.shareId}`)).status).toBe(404)
+      const meta = await fetch(`${app.url}/api/shares/${pending.shareId}`)
+      expect(meta.status).toBe(200)
+      expect(((await meta.json()) as { direct?: { cloud: string } }).direct?.cloud).toBe('uploading')
 
       expect(finalizeAttempts).toBe(1)
       const sentBeforeReload = [...parts.sent.values()].reduce((a, b) => a + b, 0)

@@ -7,7 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApp, type AppProcess } from './support/app-server'
 import { launchBrowser } from './support/browser'
-import { createLink, chooseFiles, submitUpload, waitForResult } from './support/cloud-ui'
+import { createLink, chooseFiles, leaveResult, submitUpload, waitForResult } from './support/cloud-ui'
 import { randomFile, sha256File, tempDir } from './support/files'
 import { decodeQr, readPercents, readUploadTexts, recordUploadPercents } from './support/pages'
 
@@ -61,6 +61,8 @@ describe('cloud links in the browser', () => {
     await recordUploadPercents(sender)
     await submitUpload(sender)
     const link = await waitForResult(sender)
+    // The cloud path: the sender's page no longer serves the link directly.
+    await leaveResult(sender)
 
     const percents = await readPercents(sender)
     expect(
@@ -102,6 +104,7 @@ describe('cloud links in the browser', () => {
     const expected = await sha256File(path)
     const sender = await newPage()
     const link = await createLink(sender, app.url, [path], { password: 'correct horse battery' })
+    await leaveResult(sender)
 
     const visitor = await newPage()
     await visitor.goto(link)
@@ -125,6 +128,8 @@ describe('cloud links in the browser', () => {
     const sender = await newPage()
     const link = await createLink(sender, app.url, [path], { maxDownloads: '1' })
     expect(await sender.getByTestId('result-downloads').textContent()).toContain('1')
+    const result = sender.url()
+    await leaveResult(sender)
 
     const first = await newPage()
     await first.goto(link)
@@ -137,7 +142,7 @@ describe('cloud links in the browser', () => {
     expect(await second.getByRole('button', { name: /Download/ }).count()).toBe(0)
 
     // The sender, back on their result page, is told it was collected (not "ask the sender").
-    await sender.reload()
+    await sender.goto(result)
     await sender.getByRole('heading', { name: 'Your link was downloaded' }).waitFor()
     expect(await sender.getByTestId('link-ended-text').textContent()).toMatch(/^Downloaded .+\. It allowed one download, so it is now closed/)
     await sender.getByRole('button', { name: 'Remove it now' }).click()
@@ -149,6 +154,7 @@ describe('cloud links in the browser', () => {
     const b = randomFile(files.dir, 'part-b.bin', 5000)
     const sender = await newPage()
     const link = await createLink(sender, app.url, [a, b], { maxDownloads: '1' })
+    await leaveResult(sender)
 
     const first = await newPage()
     await first.goto(link)
@@ -170,6 +176,7 @@ describe('cloud links in the browser', () => {
     const b = randomFile(files.dir, 'notes <img src=x onerror=alert(1)>.md', 1234)
     const sender = await newPage()
     const link = await createLink(sender, app.url, [a, empty, b])
+    await leaveResult(sender)
 
     const visitor = await newPage()
     await visitor.goto(link)

@@ -14,7 +14,7 @@ import { browserFetch, CookieJar, signInFlow, startOAuthServer, type LocalOAuth 
 import { createDatabase, runSql, startPostgres, startS3 } from '../backend/test/support/services'
 import { startApp, type AppProcess } from './support/app-server'
 import { launchBrowser } from './support/browser'
-import { chooseFiles, createLink, submitUpload } from './support/cloud-ui'
+import { chooseFiles, createLink, leaveResult, submitUpload } from './support/cloud-ui'
 import { sha256File, tempDir } from './support/files'
 import { decodeQr, leaveWhenAsked } from './support/pages'
 
@@ -118,7 +118,21 @@ async function encryptedResult(page: Page): Promise<string> {
   // After a reload the page reads the key from IndexedDB: the link is complete once it carries it.
   const whole = /\/s\/[A-Za-z0-9_-]{22,}#[A-Za-z0-9_-]{22}(\.p)?$/
   await expect.poll(() => page.getByTestId('share-url').inputValue()).toMatch(whole)
+  // The result page opens at once: the link is whole in storage once its cloud copy is (a page
+  // opened later, without the files, has no upload to wait for).
+  await page.locator('[data-testid=cloud-copy]:not([data-state=uploading])').waitFor({ timeout: 180_000 })
   return page.getByTestId('share-url').inputValue()
+}
+
+/**
+ * An encrypted link served by its cloud copy only: the sender leaves the link's page once the copy
+ * is stored (else the page would serve the link directly, and the stored blob would not be read).
+ */
+async function cloudOnlyLink(baseUrl: string, paths: string[], opts: { password?: string } = {}): Promise<string> {
+  const sender = await newPage()
+  const link = await createEncryptedLink(sender, baseUrl, paths, opts)
+  await leaveResult(sender)
+  return link
 }
 
 /** Downloads `name` from an open share page and returns the saved file's SHA-256 and suggested name. */
@@ -284,6 +298,8 @@ describe.each(STACKS)('end-to-end encrypted links on $name', (stack) => {
     await sender.getByRole('button', { name: 'Copy link' }).click()
     await sender.getByRole('button', { name: 'Copied!' }).waitFor()
     expect(await sender.evaluate(() => navigator.clipboard.readText())).toBe(link)
+    // The recipient gets the cloud copy: the sender has left the link's page.
+    await leaveResult(sender)
 
     const recipient = await newPage()
     const received = wireLog(recipient)
@@ -366,7 +382,7 @@ describe.each(STACKS)('end-to-end encrypted links on $name', (stack) => {
     const size = 3 * MiB + 12_345
     const name = `tamper-${RUN}.bin`
     const path = markedFile(name, size)
-    const link = await createEncryptedLink(await newPage(), app.url, [path])
+    const link = await cloudOnlyLink(app.url, [path])
     const blob = filesUnder(blobs).find((p) => statSync(p).size === encryptedSize(size) && !p.endsWith('.json'))
     expect(blob, 'the stored blob').toBeDefined()
     const original = readFileSync(blob!)
@@ -410,7 +426,7 @@ describe.each(STACKS)('end-to-end encrypted links on $name', (stack) => {
     const name = `pw-${RUN}.txt`
     const path = markedFile(name, 200_000)
     const password = 'correct horse battery staple'
-    const link = await createEncryptedLink(await newPage(), app.url, [path], { password })
+    const link = await cloudOnlyLink(app.url, [path], { password })
     expect(link).toMatch(/\.p$/)
     const id = /\/s\/([^#]+)#/.exec(link)![1]!
 
@@ -514,7 +530,7 @@ describe('end-to-end encrypted links without a service worker (disk store + PGli
     const name = `opfs-${RUN}.bin`
     const size = MiB + 5
     const path = markedFile(name, size)
-    const link = await createEncryptedLink(await newPage(), app.url, [path])
+    const link = await cloudOnlyLink(app.url, [path])
     const recipient = await newPage({ serviceWorkers: 'block' })
     await recipient.goto(app.url)
     await recipient.evaluate(() => localStorage.setItem('sharesync.cloud.sink', 'opfs'))

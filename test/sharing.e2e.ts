@@ -16,7 +16,7 @@ import { apiOf, uploadShare, type Api } from '../backend/test/support/browser-up
 import { browserFetch, CookieJar, signInFlow, startOAuthServer, type LocalOAuth } from '../backend/test/support/oauth'
 import { startApp, type AppProcess } from './support/app-server'
 import { launchBrowser } from './support/browser'
-import { submitUpload, waitForResult } from './support/cloud-ui'
+import { leaveResult, submitUpload, waitForResult } from './support/cloud-ui'
 import { randomFile, sha256File, tempDir } from './support/files'
 import { screenshot, VIEWPORTS } from './support/pages'
 
@@ -198,6 +198,8 @@ describe('folders, Download all, previews, notes and texts in the browser', () =
       .fill('Hello <script>window.__noteRan = 1</script> **all** of [the site](https://example.com) and [this](javascript:alert(1))')
     await submitUpload(sender)
     const link = await waitForResult(sender)
+    // "Download all" of the cloud copy (one zip): the sender has left the link's page.
+    await leaveResult(sender)
 
     const { page, dialogs } = await newPage()
     await page.goto(link)
@@ -265,6 +267,9 @@ describe('folders, Download all, previews, notes and texts in the browser', () =
     await sender.waitForURL(/\/links\//, { timeout: 120_000 })
     const link = await sender.getByTestId('share-url').inputValue()
     expect(link).toMatch(/\/s\/[A-Za-z0-9_-]{22,}#[A-Za-z0-9_-]{22}$/)
+    // The zip made in the recipient's browser is of the cloud copy: stored, and the sender gone.
+    await sender.locator('[data-testid=cloud-copy][data-state=done]').waitFor({ timeout: 120_000 })
+    await leaveResult(sender)
 
     const { page } = await newPage()
     await page.goto(link)

@@ -27,7 +27,8 @@ export async function submitUpload(page: Page): Promise<void> {
 export async function waitForResult(page: Page, timeout = 120_000): Promise<string> {
   await page.waitForURL(/\/links\//, { timeout })
   await page.getByRole('heading', { name: 'Your link is ready' }).waitFor()
-  await page.locator('[data-testid=cloud-copy][data-state=done]').waitFor({ timeout })
+  // (a text, or a page opened again without the files, has no upload to wait for)
+  await page.waitForFunction(() => !['uploading', 'failed', 'cancelled'].includes(document.querySelector('[data-testid=cloud-copy]')?.getAttribute('data-state') ?? ''), null, { timeout })
   const url = await page.getByTestId('share-url').inputValue()
   expect(url).toMatch(/\/s\/[A-Za-z0-9_-]{22,}$/)
   return url

@@ -98,6 +98,8 @@ export function ResultPage() {
     await navigate('/', { replace: true })
   }
 
+  // On its way to the home page, which offers to resume the upload.
+  if (interrupted) return null
   if (!link) {
     return (
       <Card className="mx-auto max-w-lg space-y-4 text-center">
@@ -240,7 +242,12 @@ export function ResultPage() {
             </dl>
           </div>
         </div>
-        <SendingPanel sending={sending} host={host} onCancel={() => void cancelUpload()} onRetry={() => void outbox.retry(link.id)} />
+        {sending || meta?.direct ? (
+          <SendingPanel sending={sending} host={host} onCancel={() => void cancelUpload()} onRetry={() => void outbox.retry(link.id)} />
+        ) : (
+          // A text, or a link not served directly: nothing uploads here.
+          <div hidden data-testid="cloud-copy" data-state="none" />
+        )}
         <ul
           className="divide-y divide-slate-200 border-t border-slate-200 pt-2 text-sm dark:divide-slate-700 dark:border-slate-700"
           aria-label={t('common.files')}
