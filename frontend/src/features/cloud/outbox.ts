@@ -95,7 +95,9 @@ export const outbox = {
       shareId: pending.shareId,
       files: pending.files.map((p, i) => ({ fileId: p.fileId, file: files[i] ?? null })),
       cloud: 'uploading',
-      snapshot: null,
+      // A retry shows the last state until the engine's first report (the page does not jump under
+      // a second click of Retry).
+      snapshot: old?.snapshot ?? null,
       error: null,
       engine: null,
       pending,
