@@ -14,7 +14,7 @@ import { startApp, type AppProcess } from './support/app-server'
 import { launchBrowser } from './support/browser'
 import { randomFile, sha256File, tempDir } from './support/files'
 import { RELAY_ONLY } from './support/p2p'
-import { screenshot } from './support/pages'
+import { screenshot, settled } from './support/pages'
 import { cloudCopyStored, downloadOne, person, receipts, sendWithOneLink, settledPath } from './support/one-link'
 
 const KiB = 1024
@@ -109,6 +109,7 @@ describe('one link, two paths', () => {
     expect((await downloadOne(first, 'Download both-paths.bin', files.dir)).sha).toBe(expected)
     await expect.poll(() => receipts(sender)).toEqual([['direct', 'done', '100']])
     // The README's picture of a receipt (docs/screenshots/one-link-result.png is a copy).
+    await settled(sender)
     await screenshot(sender, 'one-link-result')
 
     await sender.context().close()
