@@ -88,11 +88,12 @@ export function UploadProgress({
           {error ?? snapshot.message ?? t('upload.stopped')} {t('upload.keptRetry')}
         </Alert>
       )}
+      {/* Cancel first: when Retry goes away (the upload runs again), nothing moves under the pointer. */}
       <div className="flex flex-wrap gap-3">
-        {failed && onRetry && <Button onClick={onRetry}>{t('common.retry')}</Button>}
         <Button variant="secondary" onClick={onCancel} disabled={snapshot.phase === 'done'}>
           {t('upload.cancel')}
         </Button>
+        {failed && onRetry && <Button onClick={onRetry}>{t('common.retry')}</Button>}
       </div>
     </Card>
   )
