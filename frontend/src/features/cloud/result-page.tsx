@@ -38,9 +38,10 @@ export function ResultPage() {
   const [confirming, setConfirming] = useState(false)
   const [deleting, setDeleting] = useState(false)
   const [error, setError] = useState<string | null>(null)
-  usePageTitle(t('result.pageTitle'))
   // The link as this page sends it: its files (served directly while the page is open) and its cloud copy.
   const sending = useSending(id)
+  // The tab says so while the cloud copy uploads (and the guard asks before a reload or close).
+  usePageTitle(sending?.cloud === 'uploading' ? t('home.titleUploading') : t('result.pageTitle'))
   const hosted = useMemo<HostedFile[] | null>(() => {
     if (!sending || sending.files.some((f) => f.file === null)) return null
     return sending.files.map((f) => ({ fileId: f.fileId, file: f.file! }))
