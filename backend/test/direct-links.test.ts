@@ -292,8 +292,10 @@ describe('link rooms', () => {
     ok(await emit(otherHost, 'link:host', { shareId: other.id, ownerToken: other.ownerToken }))
     expect(code(await emit(otherHost, 'link:delivered', { claimId: claim.claim.id, bytes: 1, path: 'direct' }))).toBe('claim_not_found')
     expect(code(await emit(otherHost, 'link:failed', { claimId: claim.claim.id, reason: 'x' }))).toBe('claim_not_found')
-    // failed by its recipient: settled, the lease stays for the cloud copy
+    // failed by its recipient: settled, the lease stays for the cloud copy, and the hosts are told (they stop sending)
+    const hostsTold = nextEvent(host, 'link:claim-failed')
     ok(await emit(r, 'link:failed', { claimId: claim.claim.id, reason: 'ice failed' }))
+    expect(await hostsTold).toEqual({ linkId: `link-${s.id}`, claimId: claim.claim.id })
     expect(code(await emit(host, 'link:delivered', { claimId: claim.claim.id, bytes: 1, path: 'direct' }))).toBe('claim_not_found')
     const [lease] = await server.deps.db.query<{ released: boolean; counted: boolean }>(
       `SELECT released_at IS NOT NULL AS released, counted_at IS NOT NULL AS counted FROM download_leases WHERE id = $1`,

@@ -321,6 +321,8 @@ export interface ServerToClient {
   'link:claimed': (p: { linkId: string; claimId: string; peerId: string; files: string[] | null }) => void
   /** hosts of a link: a cloud download of the share started, progressed (at most once a second) or ended */
   'link:receipt': (p: { linkId: string; receipt: LinkReceipt }) => void
+  /** hosts of a link: the recipient of `claimId` gave the direct transfer up (`link:failed`) — stop sending it */
+  'link:claim-failed': (p: { linkId: string; claimId: string }) => void
 }
 
 /** GET /api/rtc/ice-servers */

@@ -474,9 +474,11 @@ export function registerRooms(nsp: RoomsNamespace, deps: Deps, opts: RoomsOption
       handle('link:failed', async ({ claimId }) => {
         const m = socket.data.link
         if (!m) throw new AppError('forbidden', 'Join this link first (link:join).')
-        const { shareId } = linkSeat(m.role === 'host' ? 'host' : 'recipient')
+        const { linkId, shareId } = linkSeat(m.role === 'host' ? 'host' : 'recipient')
         await links.failed(shareId, claimId, m.role === 'host' ? undefined : socket.data.peerId)
         claims.delete(claimId)
+        // The recipient gave up (e.g. it took the cloud copy): the hosts stop sending and show it failed.
+        if (m.role !== 'host') nsp.to(hostChannel(linkId)).emit('link:claim-failed', { linkId, claimId })
         return {}
       }, linkBudget),
     )

@@ -54,6 +54,7 @@ export class LinkHost {
         this.cloud.set(r.id, r)
         this.refresh()
       },
+      claimFailed: (claimId) => this.onClaimFailed(claimId),
     })
     this.unsubscribe = this.session.subscribe(() => this.refresh())
   }
@@ -79,6 +80,16 @@ export class LinkHost {
     )
     if (!id) return this.signaling.failed(claimId, 'recipient not reachable')
     this.claims.set(id, { claimId, reported: false })
+    this.refresh()
+  }
+
+  /** The recipient gave the claim up (already settled on the server): stop its transfer; its receipt shows failed. */
+  private onClaimFailed(claimId: string) {
+    for (const [id, claim] of this.claims) {
+      if (claim.claimId !== claimId || claim.reported) continue
+      claim.reported = true
+      this.session.cancel(id)
+    }
     this.refresh()
   }
 

@@ -17,6 +17,8 @@ export interface LinkEvents {
   claimed(claim: { claimId: string; peerId: string; files: string[] | null }): void
   /** hosts: a cloud download of the share started, moved or ended */
   receipt(receipt: LinkReceipt): void
+  /** hosts: the recipient of `claimId` gave its direct transfer up */
+  claimFailed(claimId: string): void
 }
 
 const noAnswer = () => ({ ok: false as const, error: { code: 'internal' as const, message: i18n.t('engine.noAnswer') } })
@@ -46,6 +48,7 @@ export class LinkSignaling extends SocketSignaling {
     const mine = (linkId: string) => linkId === this.roomId
     this.socket.on('link:claimed', ({ linkId, claimId, peerId, files }) => mine(linkId) && events.claimed({ claimId, peerId, files }))
     this.socket.on('link:receipt', ({ linkId, receipt }) => mine(linkId) && events.receipt(receipt))
+    this.socket.on('link:claim-failed', ({ linkId, claimId }) => mine(linkId) && events.claimFailed(claimId))
   }
 
   /** A recipient asks the hosts for a direct download (all files when `files` is absent). */
