@@ -125,6 +125,27 @@ describe('bodies that stall and bodies that are slow', () => {
     expect(errorOf(client)).toMatchObject({ code: 'request_timeout' })
   })
 
+  it('an upload refused before its body (413: declared larger than the limit) is answered while the client is still sending, and its connection takes the rest for a few seconds before closing', async () => {
+    const client = await rawConnection(server)
+    client.write(head('PUT', '/api/upload/huge.bin', { 'content-type': 'application/octet-stream', 'content-length': 3 * 1024 ** 3 }))
+    const chunk = Buffer.alloc(64 * 1024, 7)
+    const sending = setInterval(() => client.write(chunk), 20)
+    try {
+      await within(client.until('"too_large"'), 15_000, 'the 413')
+      expect(client.status()).toBe(413)
+      // Before: the answer carried Connection: close, so Node destroyed the socket as soon as it was
+      // written, and a client still sending got a reset that could swallow the answer (curl: "(55)
+      // Send failure: Broken pipe"). Now the rest is read and dropped while it keeps coming.
+      const closedEarly = await Promise.race([client.closed.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 1000))])
+      expect(closedEarly).toBe(false)
+      // …but not for ever: a client that never stops is cut off.
+      await within(client.closed, 15_000, 'the drained connection')
+    } finally {
+      clearInterval(sending)
+      client.destroy()
+    }
+  })
+
   describe('requests refused by Node before they reach the app', () => {
     /** Sends `request` on a fresh connection and waits for the server to close it. */
     const refused = async (request: string | Buffer) => {

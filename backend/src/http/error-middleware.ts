@@ -33,13 +33,16 @@ export function toAppError(err: unknown): AppError {
 
 /**
  * An error answered before the body was read (e.g. 413 mid-upload): read and drop the rest for a
- * few seconds so the client sees the answer instead of a connection reset, then close.
+ * few seconds so the client sees the answer instead of a connection reset, then close if it is
+ * still sending. Not `Connection: close`: Node destroys such a socket as soon as the answer is
+ * written, and the client, still sending, gets a reset that can discard the answer it had not read.
  */
 function discardBody(req: Request) {
   req.unpipe()
   req.resume()
-  req.res?.setHeader('Connection', 'close')
-  setTimeout(() => req.destroy(), 5000).unref()
+  setTimeout(() => {
+    if (!req.complete) req.destroy()
+  }, 5000).unref()
 }
 
 /** The one mapping point: AppError, zod errors and unknown errors -> the JSON shape of API.md. */
