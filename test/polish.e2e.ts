@@ -10,7 +10,7 @@
  */
 import { truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Browser, CDPSession, Dialog, Page } from 'playwright-core'
+import type { Browser, BrowserContext, CDPSession, Dialog, Page } from 'playwright-core'
 import { PNG } from 'pngjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { formatBytes } from '../frontend/src/lib/format'
@@ -135,6 +135,19 @@ const inView = (page: Page, testId: string) =>
     const r = el.getBoundingClientRect()
     return r.height > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth
   })
+
+
+/** The home page in `context`, loaded a second time so that the app's service worker controls it (and caches what it serves). */
+async function controlledPage(context: BrowserContext): Promise<Page> {
+  const page = await context.newPage()
+  await page.goto(`${app.url}/`)
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready
+  })
+  await page.reload()
+  await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true)
+  return page
+}
 
 describe('leaving mid-transfer, and offers on a phone', () => {
   it('a reload during an upload asks "Leave page?" (Stay keeps it going); once the link is ready, or the upload cancelled, a reload does not ask', async () => {
@@ -388,14 +401,7 @@ describe('installable web app', () => {
   it('the service worker keeps the app shell working offline', async () => {
     const context = await browser.newContext()
     try {
-      const page = await context.newPage()
-      await page.goto(`${app.url}/`)
-      await page.evaluate(async () => {
-        await navigator.serviceWorker.ready
-      })
-      // Second load: now controlled by the worker, which caches the scripts and styles it serves.
-      await page.reload()
-      await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true)
+      const page = await controlledPage(context)
       await page.getByRole('heading', { name: 'Share files, your way' }).waitFor()
 
       await context.setOffline(true)
@@ -410,13 +416,7 @@ describe('installable web app', () => {
   it('files shared to ShareSync from another app open the upload page with them', async () => {
     const context = await browser.newContext()
     try {
-      const page = await context.newPage()
-      await page.goto(`${app.url}/`)
-      await page.evaluate(async () => {
-        await navigator.serviceWorker.ready
-      })
-      await page.reload()
-      await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true)
+      const page = await controlledPage(context)
 
       // What the phone's share sheet does: a multipart POST navigation to the share_target action.
       await page.evaluate(() => {

@@ -1,6 +1,6 @@
 import { Field, Input, Label, Description, Select, Textarea } from '@headlessui/react'
 import { MAX_FILES_PER_SHARE, MAX_NOTE_LENGTH, type PublicConfig, type UserLimits } from '@sharesync/protocol'
-import { useMemo, useState, type FormEvent } from 'react'
+import { useId, useMemo, useState, type FormEvent } from 'react'
 import { useTranslation } from 'react-i18next'
 import { Alert } from '../../components/alert'
 import { Button } from '../../components/button'
@@ -178,40 +178,15 @@ export function UploadOptions({
               </Description>
             )}
           </Field>
-          <div className="sm:col-span-2">
-            <label className="flex min-h-11 items-center gap-3 text-sm font-semibold">
-              <input
-                type="checkbox"
-                name="cloudCopy"
-                className="h-5 w-5 accent-indigo-600"
-                checked={cloudCopy}
-                onChange={(e) => setCloudCopy(e.target.checked)}
-                aria-describedby="cloud-copy-help"
-              />
-              {t('link.keepCopy')}
-            </label>
-            <p id="cloud-copy-help" className="text-sm text-slate-600 dark:text-slate-400">
-              {cloudCopy ? t('link.keepCopyHelp') : t('link.noCopyHelp')}
-            </p>
-          </div>
-          <div className="sm:col-span-2">
-            <label className="flex min-h-11 items-center gap-3 text-sm font-semibold">
-              <input
-                type="checkbox"
-                name="encrypted"
-                className="h-5 w-5 accent-indigo-600"
-                checked={encrypted}
-                disabled={encryptionRequired}
-                onChange={(e) => setEncrypted(e.target.checked)}
-                aria-describedby="encryption-help"
-              />
-              {t('upload.e2e')}
-            </label>
-            <p id="encryption-help" className="text-sm text-slate-600 dark:text-slate-400">
-              {encryptionRequired ? `${t('upload.e2eRequired')} ` : ''}
-              {t('upload.e2eHelp')}
-            </p>
-          </div>
+          <CheckOption name="cloudCopy" label={t('link.keepCopy')} checked={cloudCopy} onChange={setCloudCopy} help={cloudCopy ? t('link.keepCopyHelp') : t('link.noCopyHelp')} />
+          <CheckOption
+            name="encrypted"
+            label={t('upload.e2e')}
+            checked={encrypted}
+            disabled={encryptionRequired}
+            onChange={setEncrypted}
+            help={`${encryptionRequired ? `${t('upload.e2eRequired')} ` : ''}${t('upload.e2eHelp')}`}
+          />
           <Field className="sm:col-span-2">
             <Label className="text-sm font-semibold">{passwordRequired ? t('upload.passwordRequired') : t('upload.passwordOptional')}</Label>
             <Description className="text-sm text-slate-600 dark:text-slate-400">
@@ -277,5 +252,29 @@ export function UploadOptions({
         </Button>
       </form>
     </Card>
+  )
+}
+
+/** A switch of the options (a checkbox with its label) and the line that says what it does. */
+function CheckOption({ name, label, help, checked, disabled, onChange }: { name: string; label: string; help: string; checked: boolean; disabled?: boolean; onChange: (checked: boolean) => void }) {
+  const helpId = useId()
+  return (
+    <div className="sm:col-span-2">
+      <label className="flex min-h-11 items-center gap-3 text-sm font-semibold">
+        <input
+          type="checkbox"
+          name={name}
+          className="h-5 w-5 accent-indigo-600"
+          checked={checked}
+          disabled={disabled}
+          onChange={(e) => onChange(e.target.checked)}
+          aria-describedby={helpId}
+        />
+        {label}
+      </label>
+      <p id={helpId} className="text-sm text-slate-600 dark:text-slate-400">
+        {help}
+      </p>
+    </div>
   )
 }
