@@ -523,7 +523,9 @@ describe('end-to-end encrypted links without a service worker (disk store + PGli
     const second = await newPage()
     await second.goto(link)
     expect((await download(second, names[1]!)).sha256).toBe(await sha256File(paths[1]!))
-    expect(await left()).toBe(3)
+    // Polled: CI once read 4 right after the download event (cause not found; the server records the
+    // file before its last chunk leaves). The count must arrive; a missing one still fails here.
+    await expect.poll(left).toBe(3)
   })
 
   it('saved through OPFS: the verified file is offered; with a flipped byte nothing is offered at all', async () => {
