@@ -11,8 +11,11 @@
  * directory: the app runs with `node --cpu-prof` and writes its profile there when it stops).
  *
  * Each round loads the app, the baseline build (if any) and the bare route one after the other; the
- * figures are medians over the rounds. `cpuUsPerRequest` is the server process's CPU time (user +
- * system, every thread) per answered request: the figure the machine's other load moves least.
+ * figures are medians over the rounds. `barePost` is the same express as `bare` answering a POST with a
+ * JSON body, an answer of the app's size and the app's security headers, and nothing else: the floor
+ * any Express app pays for this request (`toBarePost`: the app's share of that floor).
+ * `cpuUsPerRequest` is the server process's CPU time (user + system, every thread) per answered
+ * request: the figure the machine's other load moves least.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -105,6 +108,8 @@ async function main() {
       targets.push(target)
     }
     targets.push({ name: 'bare', url: `${bare.url}/bare`, pid: bare.proc.pid!, post: false })
+    // the same express answering a POST with a JSON body and the app's headers, and nothing else: the floor
+    targets.push({ name: 'barePost', url: `${bare.url}/bare-post`, pid: bare.proc.pid!, post: true })
     const results = new Map<string, Measured[]>(targets.map((t) => [t.name, []]))
     for (let i = 0; i < ROUNDS; i++) {
       for (const t of targets) {
@@ -113,6 +118,7 @@ async function main() {
       }
     }
     const bareRounds = results.get('bare')!
+    const barePostRounds = results.get('barePost')!
     const out: Record<string, unknown> = { db: DB, connections: CONNECTIONS, durationS: DURATION, rounds: ROUNDS }
     for (const t of targets) {
       const rounds = results.get(t.name)!
@@ -120,6 +126,7 @@ async function main() {
         ...summary(rounds),
         // the median of each round's app/bare pair
         ...(t.name === 'bare' ? {} : { toBare: median(rounds.map((r, k) => round(r.requestsPerSec / bareRounds[k]!.requestsPerSec))) }),
+        ...(t.name === 'bare' || t.name === 'barePost' ? {} : { toBarePost: median(rounds.map((r, k) => round(r.requestsPerSec / barePostRounds[k]!.requestsPerSec))) }),
       }
     }
     process.stdout.write(JSON.stringify(out, null, 2) + '\n')

@@ -103,6 +103,15 @@ describe('download counts of unlimited links, written in batches', () => {
     expect((await issue(share.id)).status).toBe(404)
   })
 
+  it('an open link deleted by another instance stops within a second, even while it is downloaded without a pause', async () => {
+    const share = await upload()
+    expect((await issue(share.id)).status).toBe(200)
+    // another instance's delete: the row changes, this instance hears no event
+    await server.deps.db.query(`UPDATE shares SET status = 'deleting' WHERE id = $1`, [share.id])
+    // downloads keep coming, 50 a second (each one used to keep the remembered file fresh for another second)
+    await vi.waitFor(async () => expect((await issue(share.id)).status).toBe(404), { timeout: 3000, interval: 20 })
+  })
+
   it('a batch the database refuses is kept and written once it answers again, nothing counted twice', async () => {
     const share = await upload()
     let refuse = true

@@ -54,28 +54,28 @@ export function registerAdminFeed(nsp: AdminNamespace, rooms: RoomsNamespace, de
   })
 
   // Without Redis the only dashboards are this instance's own: with none open, an event (one per
-  // download, at load) is not encoded for nobody. With Redis, other instances' dashboards listen.
-  const broadcast = (event: AdminEvent) => {
+  // download, at load) is not even built for nobody. With Redis, other instances' dashboards listen.
+  const broadcast = (event: () => AdminEvent) => {
     if (!deps.redis && nsp.sockets.size === 0) return
-    nsp.to(ADMINS_ROOM).emit('admin:event', event)
+    nsp.to(ADMINS_ROOM).emit('admin:event', event())
   }
   const at = () => new Date().toISOString()
   const { events } = deps
   // Rate-limit refusals are left to the metrics; the owner's id of a new share stays on the server.
   const unsubscribe = [
     events.on('shareCreated', ({ shareId, bytes, files, anonymous }) =>
-      broadcast({ type: 'shareCreated', at: at(), shareId, bytes, files, anonymous }),
+      broadcast(() => ({ type: 'shareCreated', at: at(), shareId, bytes, files, anonymous })),
     ),
-    events.on('shareDownloaded', (p) => broadcast({ type: 'shareDownloaded', at: at(), ...p })),
-    events.on('shareDeleted', (p) => broadcast({ type: 'shareDeleted', at: at(), ...p })),
-    events.on('roomOpened', (p) => broadcast({ type: 'roomOpened', at: at(), ...p })),
-    events.on('roomClosed', (p) => broadcast({ type: 'roomClosed', at: at(), ...p })),
-    events.on('transferFinished', (p) => broadcast({ type: 'transferFinished', at: at(), ...p })),
+    events.on('shareDownloaded', (p) => broadcast(() => ({ type: 'shareDownloaded', at: at(), ...p }))),
+    events.on('shareDeleted', (p) => broadcast(() => ({ type: 'shareDeleted', at: at(), ...p }))),
+    events.on('roomOpened', (p) => broadcast(() => ({ type: 'roomOpened', at: at(), ...p }))),
+    events.on('roomClosed', (p) => broadcast(() => ({ type: 'roomClosed', at: at(), ...p }))),
+    events.on('transferFinished', (p) => broadcast(() => ({ type: 'transferFinished', at: at(), ...p }))),
     // A pass that deleted nothing is not news (it runs every few minutes on every instance).
     events.on('janitorRun', (p) => {
-      if (p.deleted > 0) broadcast({ type: 'janitorRun', at: at(), ...p })
+      if (p.deleted > 0) broadcast(() => ({ type: 'janitorRun', at: at(), ...p }))
     }),
-    events.on('auditLogged', ({ entry }) => broadcast({ type: 'audit', at: entry.at, entry })),
+    events.on('auditLogged', ({ entry }) => broadcast(() => ({ type: 'audit', at: entry.at, entry }))),
   ]
 
   return {

@@ -12,6 +12,7 @@ import { absolute, requireCloudCopy, storage } from './common'
 import { hashToken, newId, tokenMatches } from './ids'
 import { LeaseMeter } from './lease-meter'
 import { OpenLinks } from './open-links'
+import { SecondMemo } from './second-memo'
 import type { PasswordGate } from './password-gate'
 import { waitInWords } from '../http/in-words'
 
@@ -63,6 +64,8 @@ type Deps_ = Pick<Deps, 'db' | 'store' | 'limits' | 'events' | 'logger' | 'setti
 export class DownloadService {
   /** open links' files, read at most once a second each (what changes them makes this instance forget them) */
   private readonly openLinks = new OpenLinks({ ttlMs: OPEN_LINK_TTL_MS })
+  /** presigned URLs of unlimited shares, signed once per second per file (see SecondMemo) */
+  private readonly signedUrls = new SecondMemo<string>()
 
   constructor(
     private readonly deps: Deps_,
@@ -131,7 +134,10 @@ export class DownloadService {
     const userId = viewer.user?.id ?? null
     // The common case in one statement: an unlimited share without a password.
     if (o.lease === undefined) {
-      const open = this.openLinks.get(shareId, fileId) ?? (await downloadsRepo.unlimitedFile(db, { shareId, fileId, openOnly: true }))
+      const remembered = this.openLinks.get(shareId, fileId)
+      if (remembered) return this.presigned(remembered, userId, baseUrl)
+      // only a fresh read is remembered (for a second): a busy link is read again every second
+      const open = await downloadsRepo.unlimitedFile(db, { shareId, fileId, openOnly: true })
       if (open) {
         this.openLinks.remember(shareId, fileId, open)
         return this.presigned(open, userId, baseUrl)
@@ -298,7 +304,9 @@ export class DownloadService {
     const signed =
       this.library && isLibraryKey(file.storage_key)
         ? this.library.signGet(file.share_id, file.id, ttl)
-        : await storage(() => this.deps.store.signGet(file.storage_key, { filename: file.name, contentType: file.content_type, ttlSeconds: ttl }))
+        : await this.signedUrls.get(`${ttl}\n${file.storage_key}\n${file.content_type}\n${file.name}`, () =>
+            storage(() => this.deps.store.signGet(file.storage_key, { filename: file.name, contentType: file.content_type, ttlSeconds: ttl })),
+          )
     const url = absolute(signed, baseUrl)
     this.deps.downloadEvents.record({ shareId: file.share_id, fileId: file.id, bytes: file.size, userId })
     this.deps.events.emit('shareDownloaded', { shareId: file.share_id, fileId: file.id, bytes: file.size })
