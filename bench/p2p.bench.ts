@@ -6,7 +6,7 @@
  *
  * Switches: BENCH_P2P_SIZE (1GiB), BENCH_P2P_ROUNDS (3: engine and bare runs, alternating; medians),
  * BENCH_P2P_SLOW_SIZE (the slowed-sink run, 1GiB), BENCH_P2P_FIREFOX_SIZE and BENCH_P2P_VARIANT_SIZE (256MiB), BENCH_SOCKETS
- * (1000, in rooms of two), BENCH_SKIP (engine, bare, variants, slow, firefox, signaling).
+ * (1000, in rooms of two), BENCH_SKIP (engine, bare, variants, slow, firefox, signaling), BENCH_P2P_CPU (0).
  *
  * (a) the room page itself between two Chromium contexts on loopback: files picked and accepted
  *     through the UI, read and hashed in the sender's worker, hashed and written to OPFS in the
@@ -18,7 +18,9 @@
  *     ArrayBuffer backing stores, page and workers (CDP), sampled every 200 ms;
  * (e) Firefox ESR ↔ Chromium through the room page, both directions;
  * (f) signaling relay latency (emit -> delivery, p50/p99) with BENCH_SOCKETS sockets in rooms of two
- *     on one instance: one at a time, and in bursts of one signal per room.
+ *     on one instance: one at a time, and in bursts of one signal per room;
+ * (g) with BENCH_P2P_CPU=1: the browser's CPU seconds per process type and thread during each (a)
+ *     and (b) run (Linux /proc), to see where the room page spends more than the bare loop.
  */
 import { existsSync } from 'node:fs'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
@@ -30,6 +32,7 @@ import { launchBrowser } from '../test/support/browser'
 import { randomFile, tempDir } from '../test/support/files'
 import { launchFirefox } from '../test/support/firefox'
 import { sampleHeap } from '../test/support/heap'
+import { trackCpu } from './support/threads-cpu'
 
 // Benchmark switches: read here only, like a test's TEST_LOG_LEVEL.
 const env = process.env
@@ -39,6 +42,7 @@ const FIREFOX_SIZE = parseSize(env.BENCH_P2P_FIREFOX_SIZE ?? '256MiB') ?? 2 ** 2
 const VARIANT_SIZE = parseSize(env.BENCH_P2P_VARIANT_SIZE ?? '256MiB') ?? 2 ** 28
 const SOCKETS = Number(env.BENCH_SOCKETS ?? 1000)
 const ROUNDS = Math.max(1, Number(env.BENCH_P2P_ROUNDS ?? 3))
+const CPU = env.BENCH_P2P_CPU === '1'
 const SKIP = new Set((env.BENCH_SKIP ?? '').split(',').filter(Boolean))
 const CHUNK = 256 * 1024
 const SLOW_SINK = 5_000_000
@@ -83,10 +87,12 @@ async function engineRun(browser: Browser, app: AppProcess, path: string, size: 
   await a.page.getByRole('button', { name: 'Send', exact: true }).click()
   const offer = b.page.locator('[data-testid=transfer][data-phase=offered]')
   await offer.waitFor({ timeout: 30_000 })
+  const cpu = CPU ? trackCpu() : null
   const started = performance.now()
   await offer.getByRole('button', { name: 'Accept' }).click()
   await b.page.waitForFunction(FINAL_PHASE('receive'), undefined, { polling: 50, timeout: 60 * 60_000 })
   const ms = performance.now() - started
+  const cpuSeconds = cpu?.stop()
   await heap.stop()
   const phase = await b.page.locator('[data-testid=transfer][data-direction=receive]').getAttribute('data-phase')
   const verified = await b.page.getByTestId('verified').count()
@@ -99,6 +105,7 @@ async function engineRun(browser: Browser, app: AppProcess, path: string, size: 
     receiverPeakMiB: mib(heap.peakRaw()),
     ...(sinkRate ? { receiverPeakAfterGcMiB: mib(heap.peak()) } : {}),
     receiverBeforeMiB: mib(heapBefore),
+    ...(cpuSeconds ? { cpuSeconds } : {}),
   }
 }
 
@@ -118,11 +125,13 @@ async function bareRun(browser: Browser, pcs = 1, channels = 1, size = SIZE) {
   const offers: unknown = await a.evaluate(`window.bareLoop.offer(${pcs}, ${channels})`)
   const answers: unknown = await b.evaluate(`window.bareLoop.answer(${JSON.stringify(offers)}, ${channels})`)
   await a.evaluate(`window.bareLoop.accept(${JSON.stringify(answers)})`)
+  const cpu = CPU ? trackCpu() : null
   const received = b.evaluate(`window.bareLoop.receive(${size})`) as Promise<number>
   await a.evaluate(`window.bareLoop.send(${size}, ${CHUNK})`)
   const ms = Math.max(await received, 1)
+  const cpuSeconds = cpu?.stop()
   await Promise.all(contexts.map((c) => c.close()))
-  return { mibPerSec: mibPerSec(size, ms), seconds: Math.round(ms / 100) / 10 }
+  return { mibPerSec: mibPerSec(size, ms), seconds: Math.round(ms / 100) / 10, ...(cpuSeconds ? { cpuSeconds } : {}) }
 }
 
 /** (e): Firefox ESR and Chromium in one room; `from` sends `path` to the other. */
