@@ -431,10 +431,10 @@ export class RoomSession {
     }
   }
 
-  /** Snapshots for the UI: status changes at once, progress at most 5 times a second. */
+  /** Snapshots for the UI: status changes at once, progress at most twice a second (each render costs the page its main thread; a bar moving in half-second steps reads as steady). */
   private notify(now = false) {
     if (!now) {
-      this.notifyTimer ??= setTimeout(() => this.notify(true), 200)
+      this.notifyTimer ??= setTimeout(() => this.notify(true), 500)
       return
     }
     if (this.notifyTimer) clearTimeout(this.notifyTimer)
