@@ -8,7 +8,9 @@
  *
  * Switches: BENCH_DB (pglite | postgres), BENCH_DURATION (5 s), BENCH_CONNECTIONS (100),
  * BENCH_ROUNDS (3), BENCH_BASELINE (a directory holding another build's main.js), BENCH_CPU_PROF (a
- * directory: the app runs with `node --cpu-prof` and writes its profile there when it stops).
+ * directory: the app runs with `node --cpu-prof` and writes its profile there when it stops),
+ * BENCH_BASELINE_NODE_ARGS (node flags for the baseline: with BENCH_BASELINE=backend/dist, the same
+ * build with and without those flags in one run).
  *
  * Each round loads the app, the baseline build (if any) and the bare route one after the other; the
  * figures are medians over the rounds. `barePost` is the same express as `bare` answering a POST with a
@@ -33,6 +35,7 @@ const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 100)
 const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? 3))
 const BASELINE = env.BENCH_BASELINE
 const CPU_PROF = env.BENCH_CPU_PROF
+const BASELINE_NODE_ARGS = (env.BENCH_BASELINE_NODE_ARGS ?? '').split(' ').filter(Boolean)
 
 const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`)
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
@@ -68,7 +71,8 @@ async function load(target: Target): Promise<Measured> {
 }
 
 async function appTarget(name: string, appEnv: Record<string, string>, main?: string): Promise<{ app: AppProcess; target: Target }> {
-  const app = await startApp(appEnv, { ...(main ? { main } : {}), ...(CPU_PROF && !main ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] } : {}) })
+  const nodeArgs = main ? BASELINE_NODE_ARGS : CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []
+  const app = await startApp(appEnv, { ...(main ? { main } : {}), nodeArgs })
   const small = await sendStream('PUT', `${app.url}/api/upload/small.txt`, 1024)
   const share = JSON.parse(small.body) as UploadResponse
   if (small.status !== 201 || share.maxDownloads !== null) throw new Error(`${name}: small upload: ${small.status} ${small.body}`)

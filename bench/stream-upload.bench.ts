@@ -4,6 +4,8 @@
  *   pnpm build && pnpm bench:uploads                      # 1 GiB, the embedded default (PGlite + disk)
  *   BENCH_SIZE=256MiB pnpm bench:uploads                  # a quick run
  *   BENCH_STORAGE=s3 BENCH_DB=postgres pnpm bench:uploads # s3rver + a throwaway PostgreSQL
+ *   BENCH_NODE_ARGS='--max-semi-space-size=2' pnpm bench:uploads   # node flags for the server
+ *   BENCH_MAIN=/path/to/other/dist/main.js pnpm bench:uploads    # another build's server
  *
  * The server's RSS (sampled from /proc every 100 ms) while a BENCH_SIZE file goes through it the
  * ways curl sends one: `curl -T` with a length, `curl -T -` (chunked, no length), `curl -F file=@x`
@@ -122,7 +124,7 @@ async function main() {
       services.push(pg)
       appEnv.DATABASE_URL = pg.url
     }
-    app = await startApp(appEnv)
+    app = await startApp(appEnv, { nodeArgs: (env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(env.BENCH_MAIN ? { main: env.BENCH_MAIN } : {}) })
     const pid = app.proc.pid!
     const base = app.url
     progress(`server ${base} (pid ${pid}), storage ${STORAGE}, db ${DB}, ${mib(SIZE)} MiB`)

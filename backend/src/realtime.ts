@@ -1,5 +1,6 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http'
-import { createAdapter } from '@socket.io/redis-adapter'
+import { createRequire } from 'node:module'
+import type { createAdapter as CreateAdapter } from '@socket.io/redis-adapter'
 import { ACCOUNT_NAMESPACE, ADMIN_NAMESPACE, MAX_SOCKET_FRAME_BYTES, ROOMS_NAMESPACE, type ClientToServer, type LiveFigures, type ServerToClient } from '@sharesync/protocol'
 import { Server } from 'socket.io'
 import { tokenRoom, userRoom } from './auth/socket-auth'
@@ -74,6 +75,8 @@ export function createRealtime(http: HttpServer, deps: Deps, opts: RealtimeOptio
       return sent
     }) as typeof pub.publish
     // requestsTimeout: a frozen instance holds up cluster-wide requests (fetchSockets) this long at most.
+    // the adapter (~10 MiB once loaded) is loaded only with Redis: the embedded default never needs it
+    const { createAdapter } = createRequire(import.meta.url)('@socket.io/redis-adapter') as { createAdapter: typeof CreateAdapter }
     io.adapter(createAdapter(redisClients[0], redisClients[1], { key: 'sharesync:sio', requestsTimeout: 2000 }))
   }
 

@@ -6,7 +6,9 @@ import type {
   WebhookEventName,
   WebhookPayload,
 } from '@sharesync/protocol'
-import nodemailer, { type Transporter } from 'nodemailer'
+import { createRequire } from 'node:module'
+import type nodemailerModule from 'nodemailer'
+import type { Transporter } from 'nodemailer'
 import { mySharesRepo } from '../db/my-shares.repo'
 import { requestsRepo } from '../db/requests.repo'
 import { notifyRepo, type DeliveryRow, type NewDelivery, type ShareForNotice } from '../db/notify.repo'
@@ -45,7 +47,8 @@ export class NotificationsService {
     private readonly baseUrl: () => string,
   ) {
     const smtp = deps.config.notifications.smtpUrl
-    this.mailer = smtp ? nodemailer.createTransport(smtp) : null
+    // nodemailer (~10 MiB once loaded) is loaded only when SMTP_URL asks for it
+    this.mailer = smtp ? (createRequire(import.meta.url)('nodemailer') as typeof nodemailerModule).createTransport(smtp) : null
   }
 
   get emailAvailable(): boolean {
