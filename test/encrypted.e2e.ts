@@ -323,6 +323,16 @@ describe.each(STACKS)('end-to-end encrypted links on $name', (stack) => {
     await recipient.goto(link)
     await expect.poll(() => recipient.getByTestId('file-name').allTextContents()).toEqual(names)
     await expect.poll(() => recipient.getByTestId('encrypted-badge').textContent()).toBe('End-to-end encrypted')
+    // The service worker fetches and decrypts: the page itself fetches no ciphertext, yet shows the progress.
+    let pageFetched = 0
+    recipient.on('response', (r) => void (r.request().resourceType() === 'fetch' && Number(r.headers()['content-length']) > 100 * MiB && pageFetched++))
+    await recipient.evaluate(() => {
+      const seen: number[] = ((window as unknown as { percents: number[] }).percents = [])
+      new MutationObserver(() => {
+        const big = document.querySelectorAll('[data-testid=file-status]')[2]
+        seen.push(Number(/decrypting (\d+) %/.exec(big?.textContent ?? '')?.[1] ?? -1))
+      }).observe(document.body, { subtree: true, childList: true, characterData: true })
+    })
     for (const [i, name] of names.entries()) {
       if (i < 2) {
         const got = await download(recipient, name)
@@ -330,7 +340,7 @@ describe.each(STACKS)('end-to-end encrypted links on $name', (stack) => {
         expect(got.sha256).toBe(hashes[i])
         continue
       }
-      // The 100 MB file streams through the page: it never holds more than a few record batches.
+      // The 100 MB file streams through the service worker: the page never holds more than a few record batches.
       const limit = 48 * MiB
       const { result: got, peak, samples, collections } = await peakMemory(recipient, download(recipient, name), limit)
       process.stdout.write(`recipient: peak ${(peak / MiB).toFixed(1)} MiB, ${samples} samples, ${collections} with a collection\n`)
@@ -338,6 +348,9 @@ describe.each(STACKS)('end-to-end encrypted links on $name', (stack) => {
       expect(got.sha256).toBe(hashes[i])
       expect(samples).toBeGreaterThan(2)
       expect(peak).toBeLessThan(limit)
+      expect(pageFetched).toBe(0)
+      const percents = await recipient.evaluate(() => (window as unknown as { percents: number[] }).percents)
+      expect(percents.some((p) => p > 0 && p < 100)).toBe(true)
     }
 
     await flushDb()

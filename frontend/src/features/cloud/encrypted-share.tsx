@@ -19,7 +19,7 @@ import { useLinkReceiver } from '../link/use-link'
 import { FileTree } from '../sharing/file-tree'
 import { Note } from '../sharing/note'
 import { TextShare } from '../sharing/text-share'
-import { downloadDecrypted, DownloadFailed } from './encryption/decrypt-download'
+import { downloadDecrypted, DownloadFailed, downloadInServiceWorker } from './encryption/decrypt-download'
 import { zipDecrypted, zipSize } from './encryption/decrypt-zip'
 import {
   clearOldSaved,
@@ -199,7 +199,8 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
       // The save picker needs the click's user activation: ask before anything else.
       if (where === 'picked') sink = await openSave(target, scratch, where)
       const issued = await cloudApi.requestDownload(id, file.id, key.accessToken ?? undefined, held)
-      sink ??= await openSave(target, scratch, where)
+      // Into the browser's downloads: the service worker fetches and decrypts (no page hop).
+      if (where !== 'download') sink ??= await openSave(target, scratch, where)
       // A limited share: this visitor now holds one of its downloads (the whole share, every file).
       // Show it without asking the server (a used-up link would answer 404).
       if (issued.lease && issued.lease.token !== held) {
@@ -219,13 +220,9 @@ export function EncryptedShare({ id, initial }: { id: string; initial: ShareMeta
               },
         )
       }
-      await downloadDecrypted({
-        url: issued.url,
-        key: await key.fileKey(i),
-        encryptedSize: file.size,
-        sink,
-        onProgress: (done) => setFile(i, { status: 'working', done }),
-      })
+      const onProgress = (done: number) => setFile(i, { status: 'working', done })
+      if (sink) await downloadDecrypted({ url: issued.url, key: await key.fileKey(i), encryptedSize: file.size, sink, onProgress })
+      else await downloadInServiceWorker({ url: issued.url, ikm: key.ikm, index: i, encryptedSize: file.size, file: target, id: scratch, onProgress })
       setFile(i, { status: 'saved' })
     } catch (err) {
       if (err instanceof DOMException && err.name === 'AbortError' && !sink) return setFile(i, { status: 'idle' })

@@ -1,5 +1,7 @@
 import { i18n } from '../../../i18n'
 import { DecryptError, decryptStream, type FileKey } from '@sharesync/crypto'
+import type { DecryptFailureReason, DecryptKeepAlive } from './decrypt-protocol'
+import { openDecryptingDownload } from './decrypt-worker'
 import type { SaveSink } from './save-file'
 
 /**
@@ -71,4 +73,59 @@ function describe(err: unknown, signal: AbortSignal | undefined): DownloadFailed
     i18n.t('engine.downloadInterrupted', { reason: err instanceof Error ? err.message : i18n.t('engine.networkError') }),
     'network',
   )
+}
+
+/**
+ * The same download, decrypted by the download service worker instead of this page: the worker
+ * fetches the ciphertext and streams the verified plaintext into the browser's downloads itself; the
+ * page hands it the URL (issued under its lease) and the key, and hears the counts and the outcome.
+ */
+export async function downloadInServiceWorker(opts: {
+  url: string
+  ikm: Uint8Array<ArrayBuffer>
+  index: number
+  encryptedSize: number
+  file: { name: string; size: number; type: string }
+  id: string
+  onProgress?: (plainBytes: number) => void
+}): Promise<void> {
+  let resolve!: () => void
+  let reject!: (err: DownloadFailed) => void
+  const outcome = new Promise<void>((ok, fail) => {
+    resolve = ok
+    reject = fail
+  })
+  let started = false
+  const { worker, port } = await openDecryptingDownload(
+    { ...opts.file, id: opts.id, url: opts.url, ikm: opts.ikm, index: opts.index, encryptedSize: opts.encryptedSize },
+    (msg) => {
+      if (msg.type === 'started') started = true
+      else if (msg.type === 'progress') opts.onProgress?.(msg.done)
+      else if (msg.type === 'done') resolve()
+      else if (msg.type === 'failed') reject(failure(msg.reason))
+    },
+  )
+  // Chromium stops an idle service worker after 30 s, and a stream it serves does not count as work.
+  const keepAlive = setInterval(() => worker.postMessage({ type: 'e2e-keepalive' } satisfies DecryptKeepAlive), KEEP_ALIVE_MS)
+  // The iframe's request reaches the worker at once; one that never does is a failed download.
+  const noStart = setTimeout(() => {
+    if (!started) reject(new DownloadFailed(i18n.t('engine.downloadNoStart', { reason: i18n.t('engine.networkError') }), 'network'))
+  }, START_MS)
+  try {
+    await outcome
+  } finally {
+    clearTimeout(noStart)
+    clearInterval(keepAlive)
+    port.close()
+  }
+}
+
+const KEEP_ALIVE_MS = 10_000
+const START_MS = 30_000
+
+function failure(reason: DecryptFailureReason): DownloadFailed {
+  if (reason.kind === 'tampered') return new DownloadFailed(`${reason.message} Nothing was saved.`, 'tampered')
+  if (reason.kind === 'server') return new DownloadFailed(i18n.t('engine.downloadServer', { status: reason.status }), 'server')
+  if (reason.kind === 'cancelled') return new DownloadFailed(i18n.t('engine.downloadCancelled'), 'cancelled')
+  return new DownloadFailed(i18n.t('engine.downloadInterrupted', { reason: reason.message || i18n.t('engine.networkError') }), 'network')
 }
