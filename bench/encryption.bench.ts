@@ -69,14 +69,12 @@ async function upload(browser: Browser, base: string, server: number, path: stri
     await page.getByRole('button', { name: 'Upload and create link' }).click()
     // The result page opens at once; the upload is the cloud copy, going on in the background.
     await page.waitForURL(/\/links\//, { timeout: 3_600_000 })
-    const state = await page.waitForFunction(
-      "['done', 'failed', 'cancelled'].find((s) => s === document.querySelector('[data-testid=cloud-copy]')?.getAttribute('data-state')) ?? null",
-      null,
-      { timeout: 3_600_000, polling: 100 },
-    )
+    // (a locator, not a function string: the app's CSP forbids eval)
+    const settled = page.locator(['done', 'failed', 'cancelled'].map((s) => `[data-testid=cloud-copy][data-state=${s}]`).join(', '))
+    await settled.waitFor({ timeout: 3_600_000 })
     const ms = performance.now() - started
     const used = cpuSince(cpu, server)
-    if ((await state.jsonValue()) !== 'done') throw new Error(`the ${encrypted ? 'encrypted' : 'plain'} upload failed`)
+    if ((await settled.getAttribute('data-state')) !== 'done') throw new Error(`the ${encrypted ? 'encrypted' : 'plain'} upload failed`)
     await page.getByRole('heading', { name: 'Your link is ready' }).waitFor()
     const link = await page.getByTestId('share-url').inputValue()
     // The sender leaves the link's page, so the recipient gets the cloud copy (not a direct transfer).
