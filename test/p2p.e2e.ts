@@ -2,7 +2,10 @@
  * P2P rooms end to end: the built app, real headless Chromium, two and three browser contexts
  * connected over WebRTC on loopback. Files are small (a few MB): what a transfer must survive is
  * made to happen mid-way by slowing the sender down (the page's test switch), not by big files.
- * Files are compared by SHA-256 of what the receiver saves.
+ * Files are compared by SHA-256 of what the receiver saves. Nearby devices too: the app runs as if
+ * behind a proxy on loopback (TRUST_PROXY=loopback), and a context that sends its own
+ * X-Forwarded-For arrives from that network, as devices behind two home routers would; the others
+ * arrive from 127.0.0.1, a network of their own.
  */
 import { mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -22,7 +25,7 @@ const opened: Device[] = []
 
 beforeAll(async () => {
   files = tempDir()
-  ;[app, browser] = await Promise.all([startApp({ ROOM_RECONNECT_GRACE: '8s' }), launchBrowser()])
+  ;[app, browser] = await Promise.all([startApp({ ROOM_RECONNECT_GRACE: '8s', TRUST_PROXY: 'loopback' }), launchBrowser()])
 })
 
 afterAll(async () => {
@@ -432,5 +435,40 @@ describe('files left in a room', () => {
     const blobs = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? blobs(join(dir, e.name)) : [e.name]))
     expect(blobs(join(app.dataDir, 'blobs')).length).toBeGreaterThan(0)
     await close(early!, late!)
+  })
+})
+
+const HOME = { 'X-Forwarded-For': '198.51.100.4' }
+const ELSEWHERE = { 'X-Forwarded-For': '203.0.113.9' }
+
+const tiles = (d: Device) => d.page.locator('[data-testid=nearby-device]')
+const tile = (d: Device, name: string) => d.page.locator('[data-testid=nearby-device][data-link=connected]', { hasText: name })
+const panel = (d: Device) => d.page.getByTestId('nearby-panel')
+
+describe('nearby devices in the browser', () => {
+  it('two devices on one network see each other without a code and a file sent through a tile arrives byte-identical; a device on another network sees neither; a hidden device disappears', async () => {
+    const [a, b, c] = await Promise.all([device(browser, 'Alice laptop', { headers: HOME }), device(browser, 'Bob phone', { headers: HOME }), device(browser, 'Carol tablet', { headers: ELSEWHERE })])
+    opened.push(a, b, c)
+    await Promise.all([a.page.goto(`${app.url}/p2p`), b.page.goto(`${app.url}/p2p`)])
+    await tile(a, 'Bob phone').waitFor({ timeout: 30_000 })
+    await tile(b, 'Alice laptop').waitFor({ timeout: 30_000 })
+
+    // Carol's group is joined (the server answered with its members: none) and stays empty.
+    await c.page.goto(`${app.url}/p2p`)
+    await expect.poll(() => panel(c).getAttribute('data-state')).toBe('on')
+    expect(await tiles(c).count()).toBe(0)
+    expect(await tiles(a).allTextContents()).toEqual([expect.stringContaining('Bob phone')])
+
+    const path = randomFile(files.dir, 'nearby.bin', 2 * MB + 1)
+    await tile(a, 'Bob phone').getByTestId('nearby-file-input').setInputFiles(path)
+    await accept(b)
+    const [sent, received] = await Promise.all([watch(a, 'send'), watch(b, 'receive')])
+    expect([sent.phase, received.phase]).toEqual(['completed', 'completed'])
+    expect(await savedSha(b)).toBe(await sha256File(path))
+
+    await b.page.getByLabel('Hide this device from nearby devices').check()
+    await tiles(a).waitFor({ state: 'detached', timeout: 20_000 })
+    expect(await panel(b).getAttribute('data-state')).toBe('hidden')
+    expect([...a.errors, ...b.errors, ...c.errors]).toEqual([])
   })
 })
