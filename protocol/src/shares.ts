@@ -276,6 +276,16 @@ export const LeaseToken = z.string().regex(/^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22
 /** The query of a limited share's file URL (`/api/shares/:id/files/:fileId/content?lease=…`). */
 export const LeaseQuery = z.object({ lease: z.string().max(100) })
 
+/**
+ * The query of a share's file URL that the app streams itself: a lease (limited shares), or, for an
+ * unlimited `direct` share (whose cloud downloads the app streams so its sender gets receipts), the
+ * app's signature and its expiry (Unix seconds).
+ */
+export const FileContentQuery = z.union([
+  LeaseQuery,
+  z.object({ exp: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER), sig: z.string().max(128) }).strict(),
+])
+
 export const DownloadRequest = z.object({ password: password.optional(), lease: z.string().max(100).optional() })
 export const DownloadResponse = z
   .object({

@@ -14,6 +14,8 @@ export interface DownloadFile {
   completed_at: Date | null
   /** the share's expiry */
   expires_at: Date
+  /** the share is served directly by its sender too (its cloud downloads are streamed by the app, for receipts) */
+  direct: boolean
 }
 
 /** One download of an unlimited share, as the download service records it. */
@@ -62,7 +64,7 @@ export type Completion =
   /** the lease lapsed or was given back: the last bytes must not be sent */
   | 'lapsed'
 
-const FILE_COLUMNS = `f.id, f.share_id, f.name, f.path, f.size, f.content_type, f.storage_key, f.completed_at, s.expires_at`
+const FILE_COLUMNS = `f.id, f.share_id, f.name, f.path, f.size, f.content_type, f.storage_key, f.completed_at, s.expires_at, s.direct`
 
 /** A single-file share's only file (`fileId` null), or the given file of the share. */
 const FILE_OF_SHARE = `(CASE WHEN $2::text IS NULL THEN s.file_count = 1 ELSE f.id = $2::text END)`

@@ -8,6 +8,7 @@ import type { Viewer } from '../http/viewer'
 import type { TransferInfo } from '../monitor/download-monitor'
 import { isLibraryKey } from '../library/library-key'
 import { contentDisposition, safeContentType, type ByteRange, type OpenedBlob } from '../storage/blob-store'
+import { UrlSigner } from '../storage/url-signer'
 import { absolute, requireCloudCopy, storage } from './common'
 import { hashToken, newId, tokenMatches } from './ids'
 import { LeaseMeter } from './lease-meter'
@@ -48,15 +49,22 @@ const inProgress = (retryAfter: number) =>
   })
 const leaseInvalid = () => new AppError('lease_invalid', 'This download link is not valid.')
 const linkExpired = () => new AppError('download_link_expired', 'This download link has expired. Open the share link again to download.')
+const signatureInvalid = () => new AppError('signature_invalid', 'This download link is not valid.')
 const linkUsed = () => new AppError('download_link_used', 'This file was already downloaded with this link.')
 
-type Deps_ = Pick<Deps, 'db' | 'store' | 'limits' | 'events' | 'logger' | 'settings' | 'downloadEvents'> & { config: Pick<Deps['config'], 'presignTtl' | 'downloadLeaseTtl'> }
+type Deps_ = Pick<Deps, 'db' | 'store' | 'limits' | 'events' | 'logger' | 'settings' | 'downloadEvents'> & { config: Pick<Deps['config'], 'presignTtl' | 'downloadLeaseTtl' | 'sessionSecret'> }
+
+/** How a file the app streams is fetched: under a lease (limited shares) or the app's signature (unlimited `direct` shares). */
+export type ContentAccess = { lease: string } | { exp: number; sig: string }
+
 
 /**
  * Recipients: a share's metadata (after the password) and its downloads.
  *
  * Unlimited shares: a presigned URL straight to storage after one read, counted by an event written in
- * the next batch (no row lock, no write per download). Shares with a download limit: the app streams the files itself under a lease on one
+ * the next batch (no row lock, no write per download) — except `direct` shares, whose sender gets a
+ * live receipt of each cloud download: their URL is the app's own, signed by the app, and the app
+ * streams the bytes under the download monitor (Range resumes), on every store. Shares with a download limit: the app streams the files itself under a lease on one
  * of the remaining downloads (state in the database, so any instance serves any request), and the
  * download counts when the lease's first file has been sent completely. A download of a share is the
  * whole share: within its lease the holder may fetch every file, each resumable with Range.
@@ -66,6 +74,8 @@ export class DownloadService {
   private readonly openLinks = new OpenLinks({ ttlMs: OPEN_LINK_TTL_MS })
   /** presigned URLs of unlimited shares, signed once per second per file (see SecondMemo) */
   private readonly signedUrls = new SecondMemo<string>()
+  /** signs the app's URLs of unlimited `direct` shares' files */
+  private readonly signer: UrlSigner
 
   constructor(
     private readonly deps: Deps_,
@@ -75,6 +85,7 @@ export class DownloadService {
     /** whether an owner's page hosts a `direct` share's link room now (best effort) */
     private readonly linkOnline: (shareId: string) => Promise<boolean> = async () => false,
   ) {
+    this.signer = new UrlSigner(deps.config.sessionSecret)
     deps.events.on('shareDeleted', ({ shareId }) => this.openLinks.forget(shareId))
     deps.events.on('shareChanged', ({ shareId }) => this.openLinks.forget(shareId))
     deps.events.on('userAccessChanged', () => this.openLinks.clear())
@@ -118,7 +129,7 @@ export class DownloadService {
 
   /**
    * A URL to download one file. Unlimited: a presigned URL (PRESIGN_TTL, never beyond the share's
-   * expiry). Limited: the app's own URL under a lease — the given one if it is this share's and
+   * expiry; a `direct` share's: the app's signed URL of the file's bytes). Limited: the app's own URL under a lease — the given one if it is this share's and
    * still live, else a newly claimed one (409 download_in_progress while every remaining download is
    * leased by someone else).
    */
@@ -189,24 +200,38 @@ export class DownloadService {
   }
 
   /**
-   * The bytes of one file of a limited share, for the holder of a live lease: the whole file or one
-   * range. The lease is extended while bytes flow; the file's download link is used once it has been
-   * sent completely (the lease's first such file counts the share's download). HEAD answers the
-   * headers only. A storage failure before the first byte of a lease gives the lease back, so an
-   * outage never costs a download.
+   * The bytes of one file the app streams itself (the whole file or one range): a limited share's,
+   * for the holder of a live lease, or an unlimited `direct` share's, under the app's signature
+   * (counted when the URL was issued). Under a lease, the lease is extended while bytes flow; the
+   * file's download link is used once it has been sent completely (the lease's first such file counts
+   * the share's download), and a storage failure before the first byte gives the lease back, so an
+   * outage never costs a download. HEAD answers the headers only.
    */
-  async streamLeased(o: { shareId: string; fileId: string; lease: string; head: boolean; range: RangeOf; ifRange: string | undefined; viewer: Viewer }): Promise<FileResponse> {
+  async streamContent(o: { shareId: string; fileId: string; access: ContentAccess; head: boolean; range: RangeOf; ifRange: string | undefined; viewer: Viewer }): Promise<FileResponse> {
     const { db } = this.deps
     await this.deps.limits.consume('download', o.viewer.clientKey)
-    const lease = await this.heldLease(o.lease, o.shareId)
-    if (!lease) throw leaseInvalid()
-    if (!lease.share_live) throw shareNotFound()
-    // a lease claimed for a direct download (link:claim) is no key to a cloud copy that is not there
-    if (!lease.share_ready) requireCloudCopy({ status: 'uploading', cloud_copy: !lease.share_cloud_off })
+    let lease: LeaseRow | null = null
+    let ownerUserId: string | null
+    if ('lease' in o.access) {
+      lease = await this.heldLease(o.access.lease, o.shareId)
+      if (!lease) throw leaseInvalid()
+      if (!lease.share_live) throw shareNotFound()
+      // a lease claimed for a direct download (link:claim) is no key to a cloud copy that is not there
+      if (!lease.share_ready) requireCloudCopy({ status: 'uploading', cloud_copy: !lease.share_cloud_off })
+      ownerUserId = lease.owner_user_id
+    } else {
+      if (!this.signer.verify(contentFields(o.shareId, o.fileId, o.access.exp), o.access.sig)) throw signatureInvalid()
+      if (o.access.exp < Date.now() / 1000) throw new AppError('signature_invalid', 'This download link has expired; open the share page again.')
+      // a signed URL names a live share's file: a share deleted or expired since is gone at once
+      const share = await downloadsRepo.liveShare(db, o.shareId)
+      if (!share) throw shareNotFound()
+      requireCloudCopy(share)
+      ownerUserId = share.owner_user_id
+    }
     const file = await downloadsRepo.file(db, o.shareId, o.fileId)
     if (!file) throw shareNotFound()
-    if (lease.completed_files.includes(file.id)) throw linkUsed()
-    if (!lease.live) throw linkExpired()
+    if (lease?.completed_files.includes(file.id)) throw linkUsed()
+    if (lease && !lease.live) throw linkExpired()
 
     const headers = fileHeaders(file)
     headers['Accept-Ranges'] = 'bytes'
@@ -222,24 +247,37 @@ export class DownloadService {
     if (o.head) return { status, headers, body: null }
 
     const opened = await this.openBytes(file, wanted ?? undefined).catch(async (err: unknown) => {
-      if (!wanted) await downloadsRepo.releaseUnused(db, lease.id).catch(() => false)
+      if (lease && !wanted) await downloadsRepo.releaseUnused(db, lease.id).catch(() => false)
       throw err
     })
     if (!opened) {
       this.deps.logger.error({ fileId: file.id }, 'a ready share has no blob')
-      await downloadsRepo.releaseUnused(db, lease.id)
+      if (lease) await downloadsRepo.releaseUnused(db, lease.id)
       throw shareNotFound()
     }
+    const library = this.library !== undefined && isLibraryKey(file.storage_key)
+    const transfer: TransferInfo = {
+      shareId: file.share_id,
+      fileId: file.id,
+      fileName: file.name,
+      source: library ? 'library' : this.deps.store.kind,
+      ownerUserId,
+      total: file.size,
+      offset: range?.start ?? 0,
+      length: range ? range.end - range.start + 1 : 0,
+    }
+    if (!lease) return { status, headers, body: opened.body, transfer }
+    const leaseId = lease.id
     const ttl = this.leaseTtl
     const meter = new LeaseMeter({
       bytes: range ? range.end - range.start + 1 : 0,
       endsTheFile: range === null || range.end === file.size - 1,
       keepAliveEveryMs: Math.max(500, (ttl * 1000) / 3),
       keepAlive: async () => {
-        if (!(await downloadsRepo.extendLease(db, lease.id, ttl))) throw linkExpired()
+        if (!(await downloadsRepo.extendLease(db, leaseId, ttl))) throw linkExpired()
       },
       beforeLastBytes: async () => {
-        const done = await downloadsRepo.completeFile(db, { leaseId: lease.id, shareId: file.share_id, fileId: file.id, bytes: file.size })
+        const done = await downloadsRepo.completeFile(db, { leaseId, shareId: file.share_id, fileId: file.id, bytes: file.size })
         if (done === 'lapsed') throw linkExpired()
         // a second request of the same URL that reached the end while the first was still sending
         // (a single-use URL fetched twice at once): only the first gets the whole file
@@ -249,22 +287,11 @@ export class DownloadService {
     })
     // Errors either side end both: a failing store cuts the response, a client that leaves stops the read.
     pipeline(opened.body, meter, () => undefined)
-    const library = this.library !== undefined && isLibraryKey(file.storage_key)
-    const transfer: TransferInfo = {
-      shareId: file.share_id,
-      fileId: file.id,
-      fileName: file.name,
-      source: library ? 'library' : this.deps.store.kind,
-      ownerUserId: lease.owner_user_id,
-      total: file.size,
-      offset: range?.start ?? 0,
-      length: range ? range.end - range.start + 1 : 0,
-    }
     return { status, headers, body: meter, transfer }
   }
 
   /** The bytes of a file (all of it, or one range), from the store or, for a library link, from LIBRARY_DIR. */
-  async openBytes(file: DownloadFile, range: ByteRange | undefined): Promise<OpenedBlob | null> {
+  async openBytes(file: Pick<DownloadFile, 'id' | 'size' | 'storage_key'>, range: ByteRange | undefined): Promise<OpenedBlob | null> {
     if (!(this.library && isLibraryKey(file.storage_key))) return storage(() => this.deps.store.openRead(file.storage_key, range))
     const download = await this.library.openDownload(file)
     if (download.size === 0) {
@@ -298,16 +325,28 @@ export class DownloadService {
     throw shareNotFound()
   }
 
-  /** A signed URL of an unlimited share's file, and its download counted (in the next batch of events). */
+  /**
+   * A signed URL of an unlimited share's file, and its download counted (in the next batch of events).
+   * A `direct` share's is the app's own URL (streamed under the download monitor: its sender's
+   * receipts), any other's the store's (S3: presigned, no byte through the app).
+   */
   private async presigned(file: DownloadFile, userId: string | null, baseUrl: string): Promise<DownloadResponse> {
     const ttl = Math.max(1, Math.min(this.deps.config.presignTtl, Math.floor((file.expires_at.getTime() - Date.now()) / 1000)))
-    const signed =
-      this.library && isLibraryKey(file.storage_key)
-        ? this.library.signGet(file.share_id, file.id, ttl)
-        : await this.signedUrls.get(`${ttl}\n${file.storage_key}\n${file.content_type}\n${file.name}`, () =>
-            storage(() => this.deps.store.signGet(file.storage_key, { filename: file.name, contentType: file.content_type, ttlSeconds: ttl })),
-          )
-    const url = absolute(signed, baseUrl)
+    const library = this.library !== undefined && isLibraryKey(file.storage_key)
+    let url: string
+    if (file.direct && !library) {
+      const exp = Math.floor(Date.now() / 1000) + ttl
+      const query = new URLSearchParams({ exp: String(exp), sig: this.signer.sign(contentFields(file.share_id, file.id, exp)) })
+      url = `${baseUrl}/api/shares/${file.share_id}/files/${file.id}/content?${query}`
+    } else {
+      const signed =
+        this.library && library
+          ? this.library.signGet(file.share_id, file.id, ttl)
+          : await this.signedUrls.get(`${ttl}\n${file.storage_key}\n${file.content_type}\n${file.name}`, () =>
+              storage(() => this.deps.store.signGet(file.storage_key, { filename: file.name, contentType: file.content_type, ttlSeconds: ttl })),
+            )
+      url = absolute(signed, baseUrl)
+    }
     this.deps.downloadEvents.record({ shareId: file.share_id, fileId: file.id, bytes: file.size, userId })
     this.deps.events.emit('shareDownloaded', { shareId: file.share_id, fileId: file.id, bytes: file.size })
     return { url, expiresAt: new Date(Date.now() + ttl * 1000).toISOString() }
@@ -335,6 +374,9 @@ function fileHeaders(file: Pick<DownloadFile, 'name' | 'content_type'>): Record<
     'Cache-Control': 'private, no-store',
   }
 }
+
+/** What the app signs in a `direct` share's file URL (its own label: no zip or blob signature fits it). */
+const contentFields = (shareId: string, fileId: string, exp: number) => ['FILE', shareId, fileId, exp] as const
 
 /** A file's bytes never change under its id: id and size make a strong validator (If-Range resumes). */
 const etagOf = (file: Pick<DownloadFile, 'id' | 'size'>) => `"${file.id}-${file.size}"`

@@ -13,6 +13,7 @@ const fileOf = (shareId: string, id: string, expiresAt: number): DownloadFile =>
   storage_key: `k/${id}`,
   completed_at: new Date(0),
   expires_at: new Date(expiresAt),
+  direct: false,
 })
 
 function setup(ttlMs = 1000, maxEntries?: number) {

@@ -99,7 +99,7 @@ export class PreviewService {
     if (wanted) headers['Content-Range'] = `bytes ${wanted.start}-${wanted.end}/${size}`
     const status = wanted ? 206 : 200
     if (o.head || !range) return { status, headers, body: null }
-    const opened = await this.downloads.openBytes({ ...file, expires_at: share.expires_at }, range)
+    const opened = await this.downloads.openBytes(file, range)
     if (!opened) throw shareNotFound()
     return { status, headers, body: opened.body }
   }

@@ -12,7 +12,7 @@ import {
   ZipRequest,
   DownloadRequest,
   FileId,
-  LeaseQuery,
+  FileContentQuery,
   MAX_FILE_NAME_LENGTH,
   ShareId,
   ShareOptionsFromStrings,
@@ -186,14 +186,15 @@ export function sharesRouter(deps: Deps, shares: Shares = createShares(deps)): R
     await deps.monitor.send(req, res, answer.body, answer.transfer)
   }
 
-  // The bytes of a limited share's file, streamed by the app under the lease in the URL (GET and HEAD).
+  // The bytes of a file streamed by the app (GET and HEAD): a limited share's under the lease in the
+  // URL, an unlimited direct share's under the app's signature.
   r.get('/api/shares/:id/files/:fileId/content', async (req, res) => {
-    const { lease } = LeaseQuery.parse(req.query)
+    const access = FileContentQuery.parse(req.query)
     noStore(res)
-    const answer = await downloads.streamLeased({
+    const answer = await downloads.streamContent({
       shareId: shareId(req),
       fileId: fileId(req),
-      lease,
+      access,
       head: req.method === 'HEAD',
       range: (size) => requestedRange(req, size),
       ifRange: req.get('if-range'),

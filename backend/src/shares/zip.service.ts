@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import { zipEntryNames, zipFileName, type DownloadResponse } from '@sharesync/protocol'
-import { downloadsRepo, type DownloadFile, type LeaseRow } from '../db/downloads.repo'
+import { downloadsRepo, type LeaseRow } from '../db/downloads.repo'
 import { sharesRepo, type FileRow, type ShareRow } from '../db/shares.repo'
 import type { Deps } from '../deps'
 import { AppError, shareNotFound } from '../http/app-error'
@@ -183,8 +183,7 @@ export class ZipService {
       size: f.size,
       lastModified: f.completed_at ?? share.created_at,
       open: async () => {
-        const file: DownloadFile = { ...f, expires_at: share.expires_at }
-        const opened = await this.downloads.openBytes(file, undefined)
+        const opened = await this.downloads.openBytes(f, undefined)
         if (!opened) {
           this.deps.logger.error({ fileId: f.id }, 'a ready share has no blob')
           throw new Error('a file of the share is missing from storage')

@@ -7,7 +7,6 @@ import {
   DownloadRequest,
   DownloadResponse,
   FileId,
-  LeaseQuery,
   ListPartsResponse,
   PublicConfig,
   ShareId,
@@ -27,6 +26,12 @@ const uploadQuery = ShareOptionsFromStrings.extend({
 
 const share = z.object({ id: ShareId })
 const shareFile = z.object({ id: ShareId, fileId: FileId })
+/** FileContentQuery, as one object: a lease (limited shares) or exp + sig (unlimited `direct` shares). */
+const contentQuery = z.object({
+  lease: z.string().max(100).optional().meta({ description: 'limited shares: the lease of the download answer' }),
+  exp: z.coerce.number().int().positive().optional().meta({ description: 'unlimited direct shares: when the signature expires (Unix seconds)' }),
+  sig: z.string().max(128).optional(),
+})
 const owner = z.object({ 'x-owner-token': z.string().optional().meta({ description: 'the ownerToken of the create answer (anonymous uploads)' }) })
 const recipient = z.object({
   'x-share-password': z.string().optional().meta({ description: "the share's password, when it has one" }),
@@ -120,9 +125,9 @@ export const sharesRoutes = routes([
   }),
   {
     method: 'get', path: '/api/shares/:id/files/:fileId/content', tag: 'Downloads', auth: 'public',
-    summary: "A limited share's file, streamed by the app under its lease (Range resumes)", params: shareFile, query: LeaseQuery,
+    summary: "A file streamed by the app (Range resumes): a limited share's under its lease, an unlimited direct share's under the app's signature", params: shareFile, query: contentQuery,
     responses: { 200: file, 206: { ...file, description: 'the requested range' } },
-    errors: ['share_not_found', 'lease_invalid', 'download_link_expired', 'download_link_used', 'range_not_satisfiable', 'storage_unavailable', 'cloud_copy_not_ready', 'cloud_copy_off'],
+    errors: ['share_not_found', 'lease_invalid', 'signature_invalid', 'download_link_expired', 'download_link_used', 'range_not_satisfiable', 'storage_unavailable', 'cloud_copy_not_ready', 'cloud_copy_off'],
   },
   {
     method: 'delete', path: '/api/shares/:id', tag: 'Cloud links', auth: 'owner', scope: 'delete',
