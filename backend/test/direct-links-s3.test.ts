@@ -5,6 +5,7 @@
  * HTTP and Socket.IO on PGlite + s3rver.
  */
 import { randomBytes } from 'node:crypto'
+import { Readable } from 'node:stream'
 import type { Ack, LinkReceipt } from '@sharesync/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { UrlSigner } from '../src/storage/url-signer'
@@ -107,6 +108,23 @@ describe('direct links on S3', () => {
     expect([outside.status, ((await outside.json()) as AnyAck).error?.code]).toEqual([416, 'range_not_satisfiable'])
     await until(() => receipts.filter((r) => r.receipt.status === 'done').length === 2, 'a receipt per range')
     expect(receipts.filter((r) => r.receipt.status === 'done').map((r) => r.receipt.bytes).sort((x, y) => x - y)).toEqual([2000, bytes.length])
+  })
+
+  it('a blob cut short in storage cuts the response (never a whole-looking file), and the sender hears failed', async () => {
+    const bytes = randomBytes(300_000)
+    const up = await uploadShare(api, [{ name: 'cut.bin', bytes }], { direct: true })
+    const { receipts } = await seatHost(up)
+    const [file] = await server.deps.db.query<{ storage_key: string }>(`SELECT storage_key FROM files WHERE share_id = $1`, [up.id])
+    await server.deps.store.put(file!.storage_key, Readable.from([bytes.subarray(0, 200_000)]), { contentType: 'application/octet-stream' })
+    const dl = await api<{ url: string }>(`/api/shares/${up.id}/download`, { body: {} })
+    const res = await fetch(dl.body.url)
+    expect([res.status, res.headers.get('content-length')]).toEqual([200, String(bytes.length)])
+    await expect(res.arrayBuffer()).rejects.toThrow()
+    await until(() => receipts.some((r) => r.receipt.status === 'failed'), 'a failed receipt')
+    expect(receipts.some((r) => r.receipt.status === 'done')).toBe(false)
+    // cut because storage fell short, not closed later as a stalled connection
+    const rows = await server.deps.db.query<{ status: string }>(`SELECT status FROM download_transfers WHERE share_id = $1`, [up.id])
+    expect(rows.map((r) => r.status)).toEqual(['failed'])
   })
 
   it("a plain unlimited share on S3 still answers a presigned URL straight to S3 (the app streams none of it)", async () => {

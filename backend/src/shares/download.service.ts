@@ -11,6 +11,7 @@ import { contentDisposition, safeContentType, type ByteRange, type OpenedBlob } 
 import { UrlSigner } from '../storage/url-signer'
 import { absolute, requireCloudCopy, storage } from './common'
 import { hashToken, newId, tokenMatches } from './ids'
+import { ExactLength } from './exact-length'
 import { LeaseMeter } from './lease-meter'
 import { OpenLinks } from './open-links'
 import { SecondMemo } from './second-memo'
@@ -241,7 +242,8 @@ export class DownloadService {
       throw new AppError('range_not_satisfiable', 'The requested range is outside the file.', { headers: { 'Content-Range': `bytes */${file.size}` } })
     }
     const range = wanted ?? (file.size > 0 ? { start: 0, end: file.size - 1 } : null)
-    headers['Content-Length'] = String(range ? range.end - range.start + 1 : 0)
+    const length = range ? range.end - range.start + 1 : 0
+    headers['Content-Length'] = String(length)
     if (wanted) headers['Content-Range'] = `bytes ${wanted.start}-${wanted.end}/${file.size}`
     const status = wanted ? 206 : 200
     if (o.head) return { status, headers, body: null }
@@ -264,13 +266,17 @@ export class DownloadService {
       ownerUserId,
       total: file.size,
       offset: range?.start ?? 0,
-      length: range ? range.end - range.start + 1 : 0,
+      length,
     }
-    if (!lease) return { status, headers, body: opened.body, transfer }
+    if (!lease) {
+      const checked = new ExactLength(length)
+      pipeline(opened.body, checked, () => undefined)
+      return { status, headers, body: checked, transfer }
+    }
     const leaseId = lease.id
     const ttl = this.leaseTtl
     const meter = new LeaseMeter({
-      bytes: range ? range.end - range.start + 1 : 0,
+      bytes: length,
       endsTheFile: range === null || range.end === file.size - 1,
       keepAliveEveryMs: Math.max(500, (ttl * 1000) / 3),
       keepAlive: async () => {
