@@ -1,4 +1,5 @@
 import { DecryptError, decryptStream, ShareKey, type Bytes } from '@sharesync/crypto'
+import { takeOverAtOnce } from '../../../lib/download-worker'
 import { DOWNLOAD_ID, type DecryptFailureReason, type DecryptReply, type DecryptRequest } from './decrypt-protocol'
 
 /**
@@ -25,12 +26,7 @@ interface Pending {
 
 const pending = new Map<string, Pending>()
 
-sw.addEventListener('install', () => {
-  void sw.skipWaiting()
-})
-sw.addEventListener('activate', (event) => {
-  event.waitUntil(sw.clients.claim())
-})
+takeOverAtOnce(sw)
 
 const valid = (d: Partial<DecryptRequest> | null): d is DecryptRequest =>
   d?.type === 'e2e-download' &&

@@ -1,4 +1,5 @@
 import decryptWorkerUrl from './decrypt-sw.ts?worker&url'
+import { activeServiceWorker } from '../../../lib/download-worker'
 import { safeName } from '../../p2p/engine/sinks'
 import type { DecryptReply, DecryptRequest } from './decrypt-protocol'
 
@@ -9,19 +10,7 @@ import type { DecryptReply, DecryptRequest } from './decrypt-protocol'
 
 const WORKER_SCOPE = () => new URL('./e2e-dl/', new URL(decryptWorkerUrl, window.location.href)).pathname
 
-async function activeWorker(): Promise<ServiceWorker> {
-  const reg = await navigator.serviceWorker.register(decryptWorkerUrl, { scope: WORKER_SCOPE(), type: import.meta.env.DEV ? 'module' : 'classic' })
-  if (reg.active) return reg.active
-  const installing = reg.installing ?? reg.waiting
-  if (!installing) throw new Error('no service worker')
-  await new Promise<void>((resolve, reject) => {
-    installing.addEventListener('statechange', () => {
-      if (installing.state === 'activated') resolve()
-      if (installing.state === 'redundant') reject(new Error('service worker failed'))
-    })
-  })
-  return installing
-}
+const activeWorker = () => activeServiceWorker(decryptWorkerUrl, WORKER_SCOPE())
 
 /** Registers the download with the worker and starts it; the port then carries the worker's counts and outcome. */
 export async function openDecryptingDownload(

@@ -1,3 +1,5 @@
+import { takeOverAtOnce } from '../../../lib/download-worker'
+
 /**
  * The streaming-download service worker: where OPFS is missing (or full), a received file streams
  * through here into the browser's own download manager — never whole in memory. Registered with a
@@ -21,12 +23,7 @@ interface Pending {
 
 const pending = new Map<string, Pending>()
 
-sw.addEventListener('install', () => {
-  void sw.skipWaiting()
-})
-sw.addEventListener('activate', (event) => {
-  event.waitUntil(sw.clients.claim())
-})
+takeOverAtOnce(sw)
 
 sw.addEventListener('message', (event) => {
   const data = event.data as { type?: unknown; id?: unknown; name?: unknown; size?: unknown; mime?: unknown } | null

@@ -1,4 +1,5 @@
 import downloadWorkerUrl from './download-sw.ts?worker&url'
+import { activeServiceWorker } from '../../../lib/download-worker'
 import type { SinkTarget } from './receive-protocol'
 
 /**
@@ -179,19 +180,7 @@ export function safeName(name: string): string {
 
 const WORKER_SCOPE = () => new URL('./p2p-dl/', new URL(downloadWorkerUrl, window.location.href)).pathname
 
-async function activeWorker(): Promise<ServiceWorker> {
-  const reg = await navigator.serviceWorker.register(downloadWorkerUrl, { scope: WORKER_SCOPE(), type: import.meta.env.DEV ? 'module' : 'classic' })
-  if (reg.active) return reg.active
-  const installing = reg.installing ?? reg.waiting
-  if (!installing) throw new Error('no service worker')
-  await new Promise<void>((resolve, reject) => {
-    installing.addEventListener('statechange', () => {
-      if (installing.state === 'activated') resolve()
-      if (installing.state === 'redundant') reject(new Error('service worker failed'))
-    })
-  })
-  return installing
-}
+const activeWorker = () => activeServiceWorker(downloadWorkerUrl, WORKER_SCOPE())
 
 /**
  * Registers a download stream with the service worker and opens it in a hidden iframe; the
