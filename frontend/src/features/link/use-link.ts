@@ -1,4 +1,5 @@
-import { useEffect, useRef, useState, useSyncExternalStore } from 'react'
+import { useEffect, useState, useSyncExternalStore } from 'react'
+import { useLatest } from '../../lib/use-latest'
 import { LinkHost, type HostedFile, type HostView } from './link-host'
 import { LinkReceiver, type ReceiverView } from './link-receiver'
 import type { CloudCopy } from './path-machine'
@@ -10,10 +11,7 @@ const noop = () => () => undefined
 export function useLinkHost(shareId: string, ownerToken: string | undefined, files: HostedFile[] | null): HostView {
   const [host, setHost] = useState<LinkHost | null>(null)
   // The files of a link never change: a new array of the same files must not restart the host.
-  const latest = useRef(files)
-  useEffect(() => {
-    latest.current = files
-  })
+  const latest = useLatest(files)
   const has = files !== null
   useEffect(() => {
     if (!has || !latest.current) return
@@ -43,10 +41,7 @@ export function useLinkReceiver(
 ): { receiver: LinkReceiver | null; view: ReceiverView | null } {
   const [receiver, setReceiver] = useState<LinkReceiver | null>(null)
   // Later metadata goes to the receiver (below), not into a new one.
-  const latest = useRef(direct)
-  useEffect(() => {
-    latest.current = direct
-  })
+  const latest = useLatest(direct)
   const on = direct !== null
   useEffect(() => {
     const d = latest.current
@@ -65,10 +60,7 @@ export function useLinkReceiver(
   }, [receiver, cloud, online])
   const view = useSyncExternalStore(receiver?.subscribe ?? noop, receiver?.getSnapshot ?? (() => null))
   const path = view?.path
-  const asker = useRef(poll)
-  useEffect(() => {
-    asker.current = poll
-  })
+  const asker = useLatest(poll)
   useEffect(() => {
     if (!receiver || (path !== 'waiting' && path !== 'offline')) return
     const timer = setInterval(() => {
