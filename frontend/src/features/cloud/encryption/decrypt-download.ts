@@ -1,5 +1,5 @@
 import { i18n } from '../../../i18n'
-import { DecryptError, decryptStream, type FileKey } from '@sharesync/crypto'
+import { DecryptError, decryptStream, type DecryptFailure, type FileKey } from '@sharesync/crypto'
 import type { DecryptFailureReason, DecryptKeepAlive } from './decrypt-protocol'
 import { openDecryptingDownload } from './decrypt-worker'
 import type { SaveSink } from './save-file'
@@ -61,14 +61,15 @@ export async function downloadDecrypted(opts: {
     await sink.close()
   } catch (err) {
     await sink.abort().catch(() => undefined)
-    throw describe(err, opts.signal)
+    throw downloadFailure(err, opts.signal)
   }
 }
 
-function describe(err: unknown, signal: AbortSignal | undefined): DownloadFailed {
+/** Why a decrypting download failed, in the reader's language: cancelled, a file that did not verify, or the network. */
+export function downloadFailure(err: unknown, signal: AbortSignal | undefined): DownloadFailed {
   if (err instanceof DownloadFailed) return err
-  if (signal?.aborted) return new DownloadFailed('Download cancelled; nothing was saved.', 'cancelled')
-  if (err instanceof DecryptError) return new DownloadFailed(`${err.message} Nothing was saved.`, 'tampered')
+  if (signal?.aborted) return new DownloadFailed(i18n.t('encrypted.failed.cancelled'), 'cancelled')
+  if (err instanceof DecryptError) return untrusted(err.kind)
   return new DownloadFailed(
     i18n.t('engine.downloadInterrupted', { reason: err instanceof Error ? err.message : i18n.t('engine.networkError') }),
     'network',
@@ -124,8 +125,11 @@ const KEEP_ALIVE_MS = 10_000
 const START_MS = 30_000
 
 function failure(reason: DecryptFailureReason): DownloadFailed {
-  if (reason.kind === 'tampered') return new DownloadFailed(`${reason.message} Nothing was saved.`, 'tampered')
+  if (reason.kind === 'tampered') return untrusted(reason.failure)
   if (reason.kind === 'server') return new DownloadFailed(i18n.t('engine.downloadServer', { status: reason.status }), 'server')
   if (reason.kind === 'cancelled') return new DownloadFailed(i18n.t('engine.downloadCancelled'), 'cancelled')
   return new DownloadFailed(i18n.t('engine.downloadInterrupted', { reason: reason.message || i18n.t('engine.networkError') }), 'network')
 }
+
+/** A file that did not decrypt (changed, cut short, too long, foreign): nothing of it was saved. */
+const untrusted = (kind: DecryptFailure) => new DownloadFailed(i18n.t(`encrypted.failed.${kind}`), 'tampered')

@@ -1,3 +1,5 @@
+import type { DecryptFailure } from '@sharesync/crypto'
+
 /**
  * Messages between the recipient's page and the decrypting download service worker (decrypt-sw.ts).
  *
@@ -38,8 +40,8 @@ export type DecryptReply =
   | { type: 'failed'; reason: DecryptFailureReason }
 
 export type DecryptFailureReason =
-  /** a record did not verify, or the file is cut short, too long, foreign: `message` says which */
-  | { kind: 'tampered'; message: string }
+  /** a record did not verify, or the file is cut short, too long, foreign: `failure` says which */
+  | { kind: 'tampered'; failure: DecryptFailure }
   /** the server answered with an error status */
   | { kind: 'server'; status: number }
   /** the ciphertext's fetch failed or broke off */

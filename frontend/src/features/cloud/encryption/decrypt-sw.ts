@@ -116,7 +116,7 @@ async function decrypting({ port, request }: Pending): Promise<Response> {
           // Erroring (not closing) the stream is what makes the browser fail the download.
           controller.error(err)
           abort.abort()
-          fail(err instanceof DecryptError ? { kind: 'tampered', message: err.message } : { kind: 'network', message: err instanceof Error ? err.message : String(err) })
+          fail(err instanceof DecryptError ? { kind: 'tampered', failure: err.kind } : { kind: 'network', message: err instanceof Error ? err.message : String(err) })
         }
       },
       cancel() {

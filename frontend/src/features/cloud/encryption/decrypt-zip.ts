@@ -1,7 +1,7 @@
 import { i18n } from '../../../i18n'
-import { DecryptError, decryptStream, type FileKey } from '@sharesync/crypto'
+import { decryptStream, type FileKey } from '@sharesync/crypto'
 import { makeZip, predictLength } from 'client-zip'
-import { DownloadFailed } from './decrypt-download'
+import { DownloadFailed, downloadFailure } from './decrypt-download'
 import type { SaveSink } from './save-file'
 
 export interface ZipFile {
@@ -62,12 +62,6 @@ export async function zipDecrypted(opts: {
     await sink.close()
   } catch (err) {
     await sink.abort().catch(() => undefined)
-    if (err instanceof DownloadFailed) throw err
-    if (opts.signal?.aborted) throw new DownloadFailed('Download cancelled; nothing was saved.', 'cancelled')
-    if (err instanceof DecryptError) throw new DownloadFailed(`${err.message} Nothing was saved.`, 'tampered')
-    throw new DownloadFailed(
-      i18n.t('engine.downloadInterrupted', { reason: err instanceof Error ? err.message : i18n.t('engine.networkError') }),
-      'network',
-    )
+    throw downloadFailure(err, opts.signal)
   }
 }
