@@ -29,8 +29,8 @@ export async function startApp(
 ): Promise<AppProcess> {
   const port = opts.port ?? (await freePort())
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'sharesync-e2e-'))
-  // The embedded database starts from a copy of an empty cluster instead of running initdb.
-  if (!env.DATABASE_URL) seedPgliteCluster(join(dataDir, 'db'))
+  // The embedded database starts from a copy of a migrated cluster instead of running initdb and the migrations.
+  if (!env.DATABASE_URL) await seedPgliteCluster(join(dataDir, 'db'))
   let log = ''
   const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.main ?? join(ROOT, 'backend/dist/main.js')], {
     cwd: ROOT,

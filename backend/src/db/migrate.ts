@@ -6,7 +6,7 @@ import type { Db } from './db'
  * Applies migrations/*.sql in name order, once each, under an advisory lock so that several
  * instances starting together do not race. In the bundled build the folder sits next to main.js.
  */
-const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url))
+export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url))
 const LOCK_ID = 727_274_001
 
 export async function migrate(db: Db, dir = MIGRATIONS_DIR): Promise<string[]> {

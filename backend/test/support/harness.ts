@@ -16,7 +16,7 @@ export interface TestServer extends RunningServer {
 export async function startTestServer(env: Record<string, string> = {}, opts: { janitor?: boolean; logger?: Logger } = {}): Promise<TestServer> {
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'sharesync-test-'))
   const config = loadConfig({ NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATA_DIR: dataDir, ...env })
-  if (config.database.kind === 'pglite') seedPgliteCluster(config.database.dir)
+  if (config.database.kind === 'pglite') await seedPgliteCluster(config.database.dir)
   const server = await startServer(config, { logger: opts.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), janitor: opts.janitor ?? false })
   const closeServer = server.close.bind(server)
   return Object.assign(server, {

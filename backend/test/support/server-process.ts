@@ -24,7 +24,7 @@ export interface ServerProcess {
 export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort()
   const dataDir = mkdtempSync(join(tmpdir(), 'sharesync-proc-'))
-  if (!env.DATABASE_URL && !env.DATA_DIR) seedPgliteCluster(join(dataDir, 'db'))
+  if (!env.DATABASE_URL && !env.DATA_DIR) await seedPgliteCluster(join(dataDir, 'db'))
   let log = ''
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: BACKEND,
