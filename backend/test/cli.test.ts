@@ -19,7 +19,8 @@ import { startTestServer, type TestServer } from './support/harness'
 import { browserFetch, CookieJar, signInFlow, startOAuthServer, type LocalOAuth } from './support/oauth'
 
 const REPO = resolve(import.meta.dirname, '../..')
-const CLI = join(REPO, 'cli/src/main.ts')
+/** The CLI as its package ships it: bundled once (cli/build.mjs) in beforeAll, then run by node alone. */
+const CLI = join(REPO, 'cli/dist/sharesync.js')
 const MiB = 2 ** 20
 
 let oauth: LocalOAuth
@@ -35,12 +36,12 @@ interface Run {
   stderr: string
 }
 
-/** Runs `sharesync …` as a child process (tsx, from the repo), stdin from `input` when given. */
+/** Runs `sharesync …` as a child process (the bundled CLI), stdin from `input` when given. */
 function sharesync(
   args: string[],
   opts: { input?: Buffer | string; env?: Record<string, string>; onStderr?: (text: string, kill: () => void) => void; poll?: (kill: () => void) => void } = {},
 ): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+  const child = spawn(process.execPath, [CLI, ...args], {
     cwd: REPO,
     env: { ...process.env, SHARESYNC_URL: server.url, SHARESYNC_STATE_DIR: stateDir, SHARESYNC_TOKEN: '', SHARESYNC_PASSWORD: '', ...opts.env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -96,6 +97,9 @@ async function makeToken(jar: CookieJar, scopes: string[]): Promise<string> {
 }
 
 beforeAll(async () => {
+  // Bundling takes a second; running the bundle saves about half a second of CPU on each of ~55 runs
+  // against loading the TypeScript sources through tsx.
+  execFileSync(process.execPath, [join(REPO, 'cli/build.mjs')], { stdio: 'inherit' })
   oauth = await startOAuthServer()
   server = await startTestServer({ ...oauth.env, PART_SIZE: '5MiB', MAX_FILE_SIZE: '300MiB', ANON_MAX_FILE_SIZE: '300MiB', ANON_DAILY_QUOTA: '2GiB', DAILY_QUOTA: '2GiB', UPLOAD_RATE_LIMIT: '1000/1h' })
   work = mkdtempSync(join(tmpdir(), 'sharesync-cli-'))
@@ -158,7 +162,7 @@ describe('sharesync send / get', () => {
     const sent = json<Sent>(await sharesync(['send', '-', '--name', 'piped.bin', '--json'], { input: data }))
     expect(sent.files[0]!.name).toBe('piped.bin')
     const back = await new Promise<Buffer>((done) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'get', sent.link, '-o', '-'], { cwd: REPO })
+      const child = spawn(process.execPath, [CLI, 'get', sent.link, '-o', '-'], { cwd: REPO })
       const chunks: Buffer[] = []
       child.stdout.on('data', (d: Buffer) => chunks.push(d))
       child.on('close', () => done(Buffer.concat(chunks)))
