@@ -656,10 +656,11 @@ describe('signed in: encrypted shares in My shares and the admin dashboard, and 
       expect(await toggle.isChecked()).toBe(false)
       await put({ ...settings, encryptByDefault: true })
       await chooseFiles(visitor, app.url, [path])
-      expect([await toggle.isChecked(), await toggle.isDisabled()]).toEqual([true, false])
+      // The page applies the settings once its public config has arrived: polled, not read once.
+      await expect.poll(async () => [await toggle.isChecked(), await toggle.isDisabled()]).toEqual([true, false])
       await put({ ...settings, requireEncryption: true })
       await chooseFiles(visitor, app.url, [path])
-      expect([await toggle.isChecked(), await toggle.isDisabled()]).toEqual([true, true])
+      await expect.poll(async () => [await toggle.isChecked(), await toggle.isDisabled()]).toEqual([true, true])
       await submitUpload(visitor)
       expect(await encryptedResult(visitor)).toMatch(/#[A-Za-z0-9_-]{22}$/)
     } finally {
