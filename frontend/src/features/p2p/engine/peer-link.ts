@@ -28,6 +28,8 @@ export class PeerLink implements PeerPort {
   private giveUpTimer: ReturnType<typeof setTimeout> | null = null
   private graceTimer: ReturnType<typeof setTimeout> | null = null
   private remoteMaxMessage = 0
+  /** Candidates gathered here and received from the other side, and whether each side has said it is done. */
+  private readonly candidates = { local: 0, remote: 0, localDone: false, remoteDoneFor: null as string | null }
   state: LinkState = 'connecting'
   path: LinkPath | null = null
 
@@ -58,7 +60,17 @@ export class PeerLink implements PeerPort {
     }
     this.pc.ondatachannel = (e) => this.events.channel(channelPipe(e.channel))
     this.pc.onicecandidate = (e) => {
-      if (!e.candidate) return
+      // Gathering is over (null, or Firefox's empty candidate): the other side hears so once (an
+      // empty candidate is the standard end-of-candidates), so that either side can tell when a
+      // direct connection is impossible.
+      if (!e.candidate || e.candidate.candidate === '') {
+        if (this.candidates.localDone) return
+        this.candidates.localDone = true
+        this.sendSignal({ candidate: { candidate: '', sdpMid: null, sdpMLineIndex: null, usernameFragment: ufragOf(this.pc.localDescription) } })
+        this.failIfNoPath()
+        return
+      }
+      this.candidates.local++
       const c = e.candidate.toJSON()
       this.sendSignal({ candidate: { candidate: c.candidate ?? '', sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex, usernameFragment: c.usernameFragment } })
     }
@@ -82,6 +94,9 @@ export class PeerLink implements PeerPort {
       if (description.type === 'offer' && this.initiator) return
       if (description.type === 'answer' && this.pc.signalingState !== 'have-local-offer') return
       await this.pc.setRemoteDescription(description)
+      // Candidates gathered before the description was made travel inside it.
+      this.candidates.remote += description.sdp.match(/^a=candidate:/gm)?.length ?? 0
+      this.failIfNoPath()
       if (description.type === 'offer') {
         await this.pc.setLocalDescription(await this.pc.createAnswer())
         const d = this.pc.localDescription!
@@ -90,11 +105,26 @@ export class PeerLink implements PeerPort {
       const queued = this.pendingCandidates
       this.pendingCandidates = []
       for (const c of queued) await this.pc.addIceCandidate(c).catch(() => undefined)
-    } else if (this.pc.remoteDescription) {
-      await this.pc.addIceCandidate(signal.data.candidate).catch(() => undefined)
     } else {
-      this.pendingCandidates.push(signal.data.candidate)
+      if (signal.data.candidate.candidate === '') this.candidates.remoteDoneFor = signal.data.candidate.usernameFragment ?? null
+      else this.candidates.remote++
+      if (this.pc.remoteDescription) await this.pc.addIceCandidate(signal.data.candidate).catch(() => undefined)
+      else this.pendingCandidates.push(signal.data.candidate)
+      this.failIfNoPath()
     }
+  }
+
+  /**
+   * A first connection with no candidate on one side can never be made (a device that may only use
+   * TURN with no TURN server, or none reachable): it fails at once instead of after the connect
+   * timeout, so the relay (or, for a link's recipient, the cloud copy) takes over without the wait.
+   */
+  private failIfNoPath() {
+    const { local, remote, localDone, remoteDoneFor } = this.candidates
+    // The other side's end is taken only for its current credentials: a late signal of a link it
+    // replaced cannot fail this one.
+    const remoteDone = remoteDoneFor !== null && remoteDoneFor === ufragOf(this.pc.remoteDescription)
+    if (this.state === 'connecting' && ((localDone && local === 0) || (remoteDone && remote === 0))) this.setState('failed')
   }
 
   send(message: PeerMessage): boolean {
@@ -216,4 +246,9 @@ export class PeerLink implements PeerPort {
     this.state = state
     this.events.state(state, this.path)
   }
+}
+
+/** The ICE username fragment of a session description (its first), or null. */
+function ufragOf(description: RTCSessionDescription | null): string | null {
+  return /^a=ice-ufrag:(\S+)/m.exec(description?.sdp ?? '')?.[1] ?? null
 }
