@@ -16,7 +16,7 @@ import { leaveWhenAsked, readPercents, recordUploadPercents, screenshot } from '
 const MiB = 1024 * 1024
 const PART_SIZE = 5 * MiB
 const ENV = { PART_SIZE: '5MiB', UPLOAD_RATE_LIMIT: '1000/1h', SHARE_CREATE_RATE_LIMIT: '1000/1h' }
-const PART_URL = /\/api\/blobs\/parts\/[^/]+\/(\d+)\?/
+const PART_URL = /\/api\/blobs\/parts\/([^/]+)\/(\d+)\?/
 const FINALIZE_URL = /\/api\/shares\/[^/]+\/finalize$/
 
 interface Pending {
@@ -118,8 +118,10 @@ const contexts: BrowserContext[] = []
 
 const partOf = (req: Request) => {
   const m = req.method() === 'PUT' ? PART_URL.exec(req.url()) : null
-  return m ? Number(m[1]) : null
+  return m ? Number(m[2]) : null
 }
+/** The multipart upload (one per file) a part PUT belongs to. */
+const uploadOf = (req: Request) => PART_URL.exec(req.url())?.[1] ?? null
 
 /**
  * Counts part PUTs per part number: sent (issued by the page, including those our "network cut"
@@ -128,6 +130,8 @@ const partOf = (req: Request) => {
 function watchParts(page: Page) {
   const sent = new Map<number, number>()
   const stored = new Map<number, number>()
+  /** `<upload>/<part number>` of each part answered 2xx: tells the files of a share apart */
+  const storedIn = new Set<string>()
   const inFlight = new Set<Request>()
   // A timeline of part events, printed when an assertion about them fails.
   const history: string[] = []
@@ -149,10 +153,13 @@ function watchParts(page: Page) {
     if (n === null) return
     const res = await req.response()
     history.push(`${Date.now() % 100000} finished ${n} ${res?.status()}`)
-    if (res && res.status() >= 200 && res.status() < 300) stored.set(n, (stored.get(n) ?? 0) + 1)
+    if (res && res.status() >= 200 && res.status() < 300) {
+      stored.set(n, (stored.get(n) ?? 0) + 1)
+      storedIn.add(`${uploadOf(req)}/${n}`)
+    }
     inFlight.delete(req)
   })
-  return { sent, stored, inFlight, history }
+  return { sent, stored, storedIn, inFlight, history }
 }
 
 async function newContext(): Promise<BrowserContext> {
@@ -345,10 +352,15 @@ describe('the upload engine in the browser', () => {
       // never gets an answer (the connection hangs): it cannot slip through before the reload.
       let releasePart3!: () => void
       const part3 = new Promise<void>((r) => (releasePart3 = r))
+      // Only the big file has a part 3; the small file's one part is a part 1 too.
+      let bigUpload: string | null = null
       let finalizeBlocked = true
       let finalizeAttempts = 0
       await page.route(PART_URL, async (route) => {
-        if (partOf(route.request()) === 3) await part3
+        if (partOf(route.request()) === 3) {
+          bigUpload = uploadOf(route.request())
+          await part3
+        }
         return route.continue()
       })
       await page.route(FINALIZE_URL, async (route) => {
@@ -364,7 +376,7 @@ describe('the upload engine in the browser', () => {
         return (await res.json()) as { status: string; files: { completed: boolean; parts: { partNumber: number; size: number }[] }[] }
       }
 
-      await waitUntil('parts 1 and 2 stored', () => parts.stored.has(1) && parts.stored.has(2))
+      await waitUntil('parts 1 and 2 of the big file stored', () => parts.storedIn.has(`${bigUpload}/1`) && parts.storedIn.has(`${bigUpload}/2`))
       const midway = await state()
       expect(midway.status).toBe('uploading')
       expect(midway.files[0]!.completed).toBe(false)
@@ -410,13 +422,11 @@ describe('the upload engine in the browser', () => {
       const path = randomFile(files.dir, 'refused-part.bin', size)
       const page = await (await newContext()).newPage()
       const parts = watchParts(page)
-      const sentAt: { n: number; t: number }[] = []
       const sending = new Map<number, number>()
       let mostAtOnce = 0
       page.on('request', (req) => {
         const n = partOf(req)
         if (n === null) return
-        sentAt.push({ n, t: Date.now() })
         sending.set(n, (sending.get(n) ?? 0) + 1)
         mostAtOnce = Math.max(mostAtOnce, sending.get(n)!)
       })
@@ -428,11 +438,28 @@ describe('the upload engine in the browser', () => {
       page.on('requestfailed', settled)
 
       let refuse = true
-      // When the page learnt that part 3 was refused: from then on, nothing may be sent.
-      let refusedAt = 0
-      page.on('response', (res) => {
-        if (partOf(res.request()) === 3 && res.status() === 413 && refusedAt === 0) refusedAt = Date.now()
-      })
+      // What the page itself did, in its own order: each part PUT it sent, and the moment each
+      // answer became readable to it (readystatechange DONE comes before the engine's onload). Two
+      // streams of Playwright events (requests, responses) could arrive here out of that order.
+      await page.addInitScript(`{
+        const parts = ${PART_URL}
+        const log = (window.__partLog = [])
+        const open = XMLHttpRequest.prototype.open
+        const send = XMLHttpRequest.prototype.send
+        XMLHttpRequest.prototype.open = function (method, url, ...rest) {
+          this.__part = method === 'PUT' ? Number(parts.exec(String(url))?.[2] ?? 0) || null : null
+          return open.call(this, method, url, ...rest)
+        }
+        XMLHttpRequest.prototype.send = function (body) {
+          const n = this.__part
+          if (n) {
+            log.push('sent ' + n)
+            this.addEventListener('readystatechange', () => this.readyState === 4 && log.push('answered ' + n + ' ' + this.status))
+          }
+          return send.call(this, body)
+        }
+      }`)
+      const pageLog = () => page.evaluate(() => (window as unknown as { __partLog: string[] }).__partLog.slice())
       const slow = new Set<Promise<unknown>>()
       await page.route(PART_URL, async (route) => {
         const n = partOf(route.request())
@@ -457,11 +484,11 @@ describe('the upload engine in the browser', () => {
       // the short margin covers that next request's way from the page to this process.
       await Promise.all(slow)
       await page.waitForTimeout(500)
-      expect(refusedAt).toBeGreaterThan(0)
-      expect(
-        sentAt.filter((s) => s.t > refusedAt),
-        parts.history.join('\n'),
-      ).toEqual([])
+      const log = await pageLog()
+      const refusedAt = log.indexOf('answered 3 413')
+      expect(refusedAt, log.join('\n')).toBeGreaterThan(0)
+      // Once the page could read the refusal, it sent nothing more.
+      expect(log.slice(refusedAt).filter((e) => e.startsWith('sent')), log.join('\n')).toEqual([])
       expect([...sending.values()].every((v) => v === 0)).toBe(true)
 
       refuse = false
@@ -638,7 +665,7 @@ describe('the upload engine in the browser', () => {
       const part = new RegExp(source)
       return performance
         .getEntriesByType('resource')
-        .flatMap((e) => (e instanceof PerformanceResourceTiming && e.initiatorType === 'xmlhttprequest' && part.test(e.name) ? [{ n: Number(part.exec(e.name)![1]), start: e.startTime, end: e.responseEnd }] : []))
+        .flatMap((e) => (e instanceof PerformanceResourceTiming && e.initiatorType === 'xmlhttprequest' && part.test(e.name) ? [{ n: Number(part.exec(e.name)![2]), start: e.startTime, end: e.responseEnd }] : []))
         .sort((a, b) => a.start - b.start)
     }, PART_URL.source)
     const limited = timings.find((t) => t.n === 2)!
