@@ -11,15 +11,15 @@ import { launchBrowser } from './support/browser'
 import { randomFile, sha256File, tempDir } from './support/files'
 import { MB, RELAY_ONLY, accept, device, enterRoom, savedSha, send, watch, type Device } from './support/p2p'
 import { startTurn, type TurnServer } from './support/turn'
-
+import { CONNECT_TIMEOUT_MS } from '../frontend/src/features/p2p/engine/peer-link'
 
 /**
- * Drops the page's one timer of CONNECT_TIMEOUT_MS (8 s, frontend/src/features/p2p/engine/peer-link.ts):
- * a link that fails then did so without waiting for it.
+ * Drops the page's one timer of CONNECT_TIMEOUT_MS (the P2P link's connect timeout): a link that
+ * fails then did so without waiting for it.
  */
 const NO_CONNECT_TIMEOUT = `{
   const native = window.setTimeout
-  window.setTimeout = (fn, ms, ...args) => (ms === 8000 ? 0 : native(fn, ms, ...args))
+  window.setTimeout = (fn, ms, ...args) => (ms === ${CONNECT_TIMEOUT_MS} ? 0 : native(fn, ms, ...args))
 }`
 
 let app: AppProcess

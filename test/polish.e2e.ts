@@ -136,7 +136,6 @@ const inView = (page: Page, testId: string) =>
     return r.height > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth
   })
 
-
 /** The home page in `context`, loaded a second time so that the app's service worker controls it (and caches what it serves). */
 async function controlledPage(context: BrowserContext): Promise<Page> {
   const page = await context.newPage()

@@ -176,7 +176,6 @@ const EnvSchema = z
     RELAY_STALL_TIMEOUT: millis.prefault('30s'),
   })
 
-
 /** Checks across variables, on the raw strings, so they are listed even when a field is invalid too. */
 function crossChecks(env: Record<string, string>): string[] {
   const problems: string[] = []

@@ -60,7 +60,6 @@ async function joinOnInstance(link: string, want: number): Promise<Device> {
   }
 }
 
-
 beforeAll(async () => {
   cluster = await startCluster({ instances: 2, env: { TRUST_PROXY: 'loopback', MAX_CONNECTIONS_PER_ADDRESS: String(CAP) } })
   layout = { kind: 's3', dir: cluster.s3.dir, bucket: cluster.s3.bucket }

@@ -54,15 +54,20 @@ function baselineWasmOnly(): void {
   setFlagsFromString('--no-wasm-tier-up')
 }
 
+/**
+ * PostgreSQL settings of the embedded database. Postgres' default 128 MB of shared buffers would all
+ * become resident WASM memory; the embedded database serves one small instance, so a few MB keep the
+ * server's footprint small.
+ */
+export const PGLITE_SETTINGS = ['-c', 'shared_buffers=16MB', '-c', 'work_mem=2MB']
+
 async function openPglite(dir: string, logger?: Logger): Promise<Db> {
   baselineWasmOnly()
   if (dir !== 'memory://') {
     mkdirSync(dir, { recursive: true })
     if (!existsSync(join(dir, 'PG_VERSION'))) initPgliteCluster(dir)
   }
-  // Postgres' default 128 MB of shared buffers would all become resident WASM memory; the
-  // embedded database serves one small instance, so a few MB keep the server's footprint small.
-  const db = new PgliteWorkerDb({ dir, settings: ['-c', 'shared_buffers=16MB', '-c', 'work_mem=2MB'] }, logger)
+  const db = new PgliteWorkerDb({ dir, settings: PGLITE_SETTINGS }, logger)
   await db.open()
   return db
 }

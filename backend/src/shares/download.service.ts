@@ -58,7 +58,6 @@ type Deps_ = Pick<Deps, 'db' | 'store' | 'limits' | 'events' | 'logger' | 'setti
 /** How a file the app streams is fetched: under a lease (limited shares) or the app's signature (unlimited `direct` shares). */
 export type ContentAccess = { lease: string } | { exp: number; sig: string }
 
-
 /**
  * Recipients: a share's metadata (after the password) and its downloads.
  *

@@ -102,7 +102,6 @@ export function contentDisposition(filename: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`
 }
 
-
 /** Types a browser would render or run on the serving origin are downgraded to a plain download. */
 const ACTIVE_TYPES = /html|xml|svg|javascript|ecmascript|xsl/i
 const CONTENT_TYPE = /^[a-z0-9!#$&^_.+-]{1,64}\/[a-z0-9!#$&^_.+-]{1,127}(\s*;\s*[a-z0-9_-]{1,32}=[a-z0-9_.-]{1,64})?$/i

@@ -13,7 +13,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync,
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { initPgliteCluster } from '../../src/db/connect'
+import { PGLITE_SETTINGS, initPgliteCluster } from '../../src/db/connect'
 import { migrate, MIGRATIONS_DIR } from '../../src/db/migrate'
 import { PgliteWorkerDb } from '../../src/db/pglite-client'
 
@@ -40,7 +40,7 @@ export async function seedPgliteCluster(dir: string): Promise<void> {
     const building = mkdtempSync(`${template}.building-`)
     const cluster = join(building, 'db')
     initPgliteCluster(cluster)
-    const db = new PgliteWorkerDb({ dir: cluster, settings: ['-c', 'shared_buffers=16MB'] })
+    const db = new PgliteWorkerDb({ dir: cluster, settings: PGLITE_SETTINGS })
     try {
       await migrate(db)
     } finally {

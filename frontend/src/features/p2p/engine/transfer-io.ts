@@ -43,7 +43,6 @@ export interface Live {
   timers: Map<string, ReturnType<typeof setTimeout>>
 }
 
-
 export function newLive(state: TransferState): Live {
   return {
     state,
