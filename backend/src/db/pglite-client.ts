@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto'
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { Worker, type ResourceLimits } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import { AppError } from '../http/app-error'
@@ -9,14 +12,38 @@ type Call = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 
 
 /**
  * In the built server the worker is dist/pglite-worker.js next to the bundle; from the sources
- * (tests, `pnpm dev`) it is the .ts file, loaded through tsx.
+ * (tests, `pnpm dev`) it is the .ts file, transpiled once per process (below).
  */
 function spawnWorker(init: WorkerInit, resourceLimits: ResourceLimits): Worker {
   const fromSource = import.meta.url.endsWith('.ts')
-  const url = new URL(fromSource ? './pglite-worker.ts' : './pglite-worker.js', import.meta.url)
-  if (!fromSource) return new Worker(url, { workerData: init, resourceLimits })
-  const boot = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(url.href)}) })`
-  return new Worker(boot, { eval: true, workerData: init, resourceLimits })
+  const url = fromSource ? transpiledWorker() : new URL('./pglite-worker.js', import.meta.url)
+  return new Worker(url, { workerData: init, resourceLimits })
+}
+
+let transpiled: URL | undefined
+
+/**
+ * The worker's TypeScript as JavaScript, written once per process (per version of the file) into
+ * node_modules/.cache, where its one package import resolves as it does from here. A worker that
+ * loaded the .ts through a TypeScript loader would start that loader, and its own hooks thread,
+ * every time a database is opened: about half a second of CPU each, on every test server's start.
+ */
+function transpiledWorker(): URL {
+  if (transpiled) return transpiled
+  const require = createRequire(import.meta.url)
+  const { transformSync } = require('esbuild') as typeof import('esbuild')
+  const source = readFileSync(new URL('./pglite-worker.ts', import.meta.url), 'utf8')
+  const { code } = transformSync(source, { loader: 'ts', format: 'esm', target: 'node20' })
+  const dir = new URL('../../node_modules/.cache/sharesync/', import.meta.url)
+  const file = new URL(`pglite-worker-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`, dir)
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true })
+    // Processes starting at once may each write it: each writes its own file, then renames it into place.
+    const partial = new URL(`${file.pathname.split('/').pop()}.${process.pid}.tmp`, dir)
+    writeFileSync(partial, code)
+    renameSync(partial, file)
+  }
+  return (transpiled = file)
 }
 
 const unavailable = (why: string) => new AppError('database_unavailable', `The database is unavailable (${why}), please try again shortly.`, { retryAfter: 2 })
