@@ -202,7 +202,7 @@ describe('resuming an interrupted upload', () => {
   it('after the part URLs are cut and the page reloaded, the upload resumes from stored parts and the file is byte-identical', async () => {
     const app = await startApp(ENV)
     try {
-      const size = 100 * MiB + 12345
+      const size = 64 * MiB + 12345
       const partCount = Math.ceil(size / PART_SIZE)
       const path = randomFile(files.dir, 'resume-me.bin', size)
       const expected = await sha256File(path)
