@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { Worker, type ResourceLimits } from 'node:worker_threads'
@@ -38,8 +38,9 @@ function transpiledWorker(): URL {
   const file = new URL(`pglite-worker-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`, dir)
   if (!existsSync(file)) {
     mkdirSync(dir, { recursive: true })
-    // Processes starting at once may each write it: each writes its own file, then renames it into place.
-    const partial = new URL(`${file.pathname.split('/').pop()}.${process.pid}.tmp`, dir)
+    // Processes (or threads) starting at once may each write it: each writes its own file, then
+    // renames it into place over any other's (the same bytes).
+    const partial = new URL(`${file.pathname.split('/').pop()}.${randomUUID()}.tmp`, dir)
     writeFileSync(partial, code)
     renameSync(partial, file)
   }
