@@ -467,6 +467,10 @@ describe('exit codes and hostile input', () => {
     expect((await sharesync(['list'])).code).toBe(2)
     expect((await sharesync(['get', 'not a link'])).code).toBe(2)
     expect((await sharesync(['get', `${server.url}/s/AAAAAAAAAAAAAAAAAAAAAA`])).code).toBe(5)
+    // An id beginning with '-' (made before ids stopped doing so) reads as an option (2) unless after
+    // --: then it reaches the server, which refuses this token (4).
+    expect((await sharesync(['delete', '-AAAAAAAAAAAAAAAAAAAAA'], { env: { SHARESYNC_TOKEN: 'sst_nope' } })).code).toBe(2)
+    expect((await sharesync(['delete', '--', '-AAAAAAAAAAAAAAAAAAAAA'], { env: { SHARESYNC_TOKEN: 'sst_nope' } })).code).toBe(4)
     expect((await sharesync(['list'], { env: { SHARESYNC_TOKEN: 'sst_nope' } })).code).toBe(4)
     writeFileSync(join(work, 'small.txt'), 'small')
     expect((await sharesync(['send', join(work, 'small.txt')], { env: { SHARESYNC_URL: 'http://127.0.0.1:1' } })).code).toBe(6)
