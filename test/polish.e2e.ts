@@ -149,9 +149,9 @@ async function controlledPage(context: BrowserContext): Promise<Page> {
 }
 
 describe('leaving mid-transfer, and offers on a phone', () => {
-  // Retried: Chromium goes on with a reload without asking when the page does not answer its
-  // beforeunload in time, which happened once in ~15 CI runs on the loaded two cores (and in the
-  // one run with two e2e files at once). A page without the guard fails every attempt.
+  // Retried: in ~15 CI runs the reload went on without asking twice (once on a quiet machine, once in
+  // the run with two e2e files at once). Read as Chromium not waiting for a page that does not answer
+  // its beforeunload in time; not established. A page without the guard fails every attempt.
   it('a reload during an upload asks "Leave page?" (Stay keeps it going); once the link is ready, or the upload cancelled, a reload does not ask', { retry: 2 }, async () => {
     const context = await browser.newContext({ serviceWorkers: 'block' })
     try {
