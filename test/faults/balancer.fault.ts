@@ -43,9 +43,11 @@ const total = (n: number) => (counts: number[]) => counts.reduce((x, y) => x + y
 /**
  * A device that opens the room link through nginx and whose room socket lands on instance `want`.
  * Round-robin places a page's WebSocket by its turn among all the requests the page makes: when it
- * lands on the other instance, the device leaves, one request shifts nginx's turn, and a fresh one tries.
+ * lands on the other instance, the device leaves the room (as a person would, so that `host` drops
+ * it at once rather than keeping a second "Bob phone" whose tab just vanished), one request shifts
+ * nginx's turn, and a fresh one tries.
  */
-async function joinOnInstance(link: string, want: number): Promise<Device> {
+async function joinOnInstance(link: string, want: number, host: Device): Promise<Device> {
   const before = (await socketCounts()).reduce((x, y) => x + y)
   for (let attempt = 1; ; attempt++) {
     const d = await device(browser, 'Bob phone')
@@ -54,6 +56,8 @@ async function joinOnInstance(link: string, want: number): Promise<Device> {
     await expect.poll(socketCounts).toSatisfy(total(before + 1))
     if ((await socketCounts())[want] === 1) return d
     if (attempt === 8) throw new Error(`8 devices in a row got their room socket on another instance than ${want}`)
+    await d.page.getByRole('button', { name: 'Leave room' }).click()
+    await expect.poll(() => host.page.getByTestId('peer').count()).toBe(0)
     await d.context.close()
     await expect.poll(socketCounts).toSatisfy(total(before))
     await fetch(`${nginx.url}/api/health`)
@@ -125,7 +129,7 @@ describe('two instances behind nginx, round-robin', () => {
     const { link } = await enterRoom(nginx.url, [a], { linked: false })
     await expect.poll(socketCounts).toSatisfy(total(1))
     const aliceOn = (await socketCounts()).indexOf(1)
-    const b = await joinOnInstance(link, 1 - aliceOn)
+    const b = await joinOnInstance(link, 1 - aliceOn, a)
     expect(await socketCounts()).toEqual([1, 1])
     await connectedTo(a, 1)
     await connectedTo(b, 1)

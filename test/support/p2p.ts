@@ -69,7 +69,12 @@ export async function connectedTo(d: Device, n: number, timeout = 30_000) {
 
 export async function send(from: Device, path: string | string[], to: string) {
   await from.page.getByTestId('p2p-file-input').setInputFiles(path)
-  await from.page.getByTestId('recipient').selectOption({ label: to })
+  const recipient = from.page.getByTestId('recipient')
+  await recipient.selectOption({ label: to })
+  // The first option of that name is the one picked: two of them (a device whose tab just closed,
+  // still listed, and the one meant) would send to whichever comes first.
+  const named = await recipient.locator('option').evaluateAll((options, label) => options.filter((o) => o.textContent === label).length, to)
+  if (named !== 1) throw new Error(`${named} recipients are called "${to}" on ${from.name}'s page`)
   await from.page.getByRole('button', { name: 'Send', exact: true }).click()
 }
 
