@@ -378,13 +378,17 @@ describe('P2P rooms in the browser', () => {
     await close(a!, b!)
   })
 
-  it('a receiver closing its tab mid-transfer leaves the transfer interrupted on the sender, and the room goes on', async () => {
+  it('a receiver closing its tab mid-transfer says bye: the sender drops its link at once and holds the transfer interrupted, and the room goes on', async () => {
     const [a, b, c] = await devices([['Alice laptop', { storage: slow(2 * MB) }], 'Bob phone', 'Carol tablet'])
     await enterRoom(app.url, [a!, b!, c!])
     await send(a!, randomFile(files.dir, 'closed-tab.bin', 6 * MB), 'Bob phone')
     await accept(b!)
     await reached(b!, 'receive', 10)
     await b!.page.close()
+    // 'closed' comes only from the closing page's bye: without it the link would go on looking
+    // connected until ICE noticed (then 'reconnecting'), and Bob's row would vanish with his seat.
+    await a!.page.locator('[data-testid=peer][data-link=closed]', { hasText: 'Bob phone' }).waitFor()
+    expect(await a!.page.getByTestId('recipient').locator('option', { hasText: 'Bob phone' }).count()).toBe(0)
     const card = a!.page.locator('[data-testid=transfer][data-direction=send]').first()
     await a!.page.locator('[data-testid=transfer][data-direction=send][data-phase=interrupted]').waitFor({ timeout: 30_000 })
     expect(await card.textContent()).toContain('goes on from where it stopped')

@@ -57,6 +57,11 @@ export const PeerMessage = z.discriminatedUnion('t', [
   /** the receiver checked one file's SHA-256 */
   z.object({ t: z.literal('verified'), id: TransferId, file: FileIndex, ok: z.boolean() }),
   z.object({ t: z.literal('complete'), id: TransferId }),
+  /**
+   * this page is going away (closed, reloaded, navigated): the other side drops the link at once
+   * (its transfers are interrupted, as after a lost connection) instead of waiting for ICE to notice
+   */
+  z.object({ t: z.literal('bye') }),
 ])
 export type PeerMessage = z.infer<typeof PeerMessage>
 

@@ -17,6 +17,7 @@ class FakeLink implements PeerPort {
   path: LinkPath | null = null
   closed = false
   readonly signals: unknown[] = []
+  readonly sent: PeerMessage[] = []
   constructor(
     readonly remoteId: string,
     readonly initiator: boolean,
@@ -26,8 +27,10 @@ class FakeLink implements PeerPort {
   async handleSignal(data: unknown) {
     this.signals.push(data)
   }
-  send(_msg: PeerMessage) {
-    return this.state === 'connected'
+  send(msg: PeerMessage) {
+    if (this.state !== 'connected') return false
+    this.sent.push(msg)
+    return true
   }
   async openPipe(): Promise<Pipe> {
     throw new Error('not in these tests')
@@ -83,17 +86,18 @@ function setup(peers: Peer[] = [smaller, larger], relayOff = false) {
   const signaling = new FakeSignaling()
   const made: FakeLink[] = []
   const events: RoomEvent[] = []
-  const host: PeerLinksHost & { states: [string, LinkState][]; gone: [string, string][]; channels: string[] } = {
+  const host: PeerLinksHost & { states: [string, LinkState][]; gone: [string, string][]; channels: string[]; messages: [string, PeerMessage][] } = {
     states: [],
     gone: [],
     channels: [],
+    messages: [],
     self: () => me,
     peers: () => peers,
     relayOff: () => relayOff,
     roomEvent: (e) => events.push(e),
     linkState: (peerId, state) => host.states.push([peerId, state]),
     linkGone: (peerId, why) => host.gone.push([peerId, why]),
-    message: () => undefined,
+    message: (peerId, msg) => host.messages.push([peerId, msg]),
     channel: (peerId, pipe) => {
       host.channels.push(`${peerId} ${pipe.label}`)
     },
@@ -151,6 +155,34 @@ describe('peer links (the registry of one link per peer)', () => {
       ['a', 'left'],
     ])
     expect(events.at(-1)).toEqual({ type: 'peer-left', peerId: 'a' })
+  })
+
+  it("a page going away says bye to every peer it is connected to; a peer's bye closes its link at once and interrupts its transfers (lost, not left), without trying the relay, and its next announcement makes a new link", async () => {
+    const { links, signaling, made, host, events } = setup()
+    links.add(smaller)
+    links.add(larger)
+    made[0]!.state = 'connected'
+    links.sayBye()
+    expect(made.map((l) => l.sent)).toEqual([[{ t: 'bye' }], []])
+
+    made[0]!.events.message({ t: 'bye' })
+    await tick()
+    expect(made[0]!.closed).toBe(true)
+    expect(host.gone).toEqual([['a', 'lost']])
+    expect(events.at(-1)).toEqual({ type: 'link', peerId: 'a', link: 'closed', path: null })
+    expect(host.messages).toEqual([])
+    expect(signaling.opens).toEqual([])
+    // Still listed (its seat is held through a reload); announced again, it gets a new link.
+    expect(events).not.toContainEqual({ type: 'peer-left', peerId: 'a' })
+    links.add(smaller)
+    expect(links.get('a')).toBe(made[2])
+    // A late bye on the replaced link changes nothing.
+    made[0]!.events.message({ t: 'bye' })
+    expect(made[2]!.closed).toBe(false)
+    expect(host.gone).toEqual([['a', 'lost']])
+    // Any other message goes on to the session.
+    made[1]!.events.message({ t: 'decline', id: 'abcdefgh' })
+    expect(host.messages).toEqual([['z', { t: 'decline', id: 'abcdefgh' }]])
   })
 
   it('a direct link that fails falls back to the server relay: the smaller id opens the control channel and the link becomes a relay link', async () => {

@@ -83,6 +83,11 @@ export class PeerLinks {
     for (const peerId of this.peerIds()) this.remove(peerId, why)
   }
 
+  /** This page is going away: every peer hears it now, not when its ICE notices (seconds later). */
+  sayBye() {
+    for (const link of this.links.values()) link.send({ t: 'bye' })
+  }
+
   signal(from: string, data: unknown) {
     if (typeof data === 'object' && data !== null && 'reset' in data) return this.reset(from)
     if (!this.links.has(from)) {
@@ -126,6 +131,19 @@ export class PeerLinks {
     this.add(peer)
   }
 
+  /**
+   * The peer's page went away (it said `bye`): its link closes now and its transfers are interrupted.
+   * The peer stays listed (the server holds its seat through a reload); a new link is made when it
+   * is announced again.
+   */
+  private gone(peerId: string) {
+    const link = this.links.get(peerId)
+    if (!link) return
+    link.close()
+    this.host.roomEvent({ type: 'link', peerId, link: 'closed', path: null })
+    this.host.linkGone(peerId, 'lost')
+  }
+
   /** A link's events, ignored once the link was replaced (by a new one or by the relay). */
   private linkEvents(peerId: string, self: () => PeerPort): PeerPortEvents {
     const current = () => this.links.get(peerId) === self()
@@ -136,7 +154,11 @@ export class PeerLinks {
         if (state === 'failed' && !(self() instanceof RelayLink)) void this.tryRelay(peerId, self())
         this.onLinkState(peerId, state, path)
       },
-      message: (msg) => current() && this.host.message(peerId, msg),
+      message: (msg) => {
+        if (!current()) return
+        if (msg.t === 'bye') this.gone(peerId)
+        else this.host.message(peerId, msg)
+      },
       channel: (pipe) => (current() ? this.host.channel(peerId, pipe) : pipe.close()),
     }
   }

@@ -138,6 +138,7 @@ export class RoomSession {
         this.roomEvent({ type: 'room-closed' })
       },
     })
+    if (typeof window !== 'undefined') window.addEventListener('pagehide', this.pageHidden)
   }
 
   // ---- subscription (useSyncExternalStore-friendly) ----
@@ -227,8 +228,17 @@ export class RoomSession {
     this.notify(true)
   }
 
+  /**
+   * The page is being closed, reloaded or navigated away from (nothing unmounts then; 'pagehide' is
+   * the last moment it can speak): the peers hear it at once.
+   */
+  private readonly pageHidden = () => {
+    if (!this.hasLeft) this.links.sayBye()
+  }
+
   leave(): void {
     this.hasLeft = true
+    if (typeof window !== 'undefined') window.removeEventListener('pagehide', this.pageHidden)
     if (this.iceRefresh) clearTimeout(this.iceRefresh)
     for (const t of this.transfers.values()) this.dispatch(t, { type: 'cancel-clicked' })
     this.closeAll()
@@ -330,7 +340,8 @@ export class RoomSession {
 
   private onMessage(peerId: string, msg: PeerMessage) {
     const peer = this.room.peers.find((p) => p.peerId === peerId)
-    if (msg.t === 'hello') return
+    // A bye never gets here: the peer registry closes the link on it.
+    if (msg.t === 'hello' || msg.t === 'bye') return
     if (msg.t === 'offer') {
       if (this.transfers.has(msg.id) || !peer) return
       this.track(newIncoming(msg.id, peerId, peer.name, msg.files))

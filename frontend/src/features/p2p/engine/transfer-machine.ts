@@ -267,6 +267,7 @@ function onMessage(
       return to('completed', null, [{ type: 'stop', discard: false }], { at: { file: s.files.length, offset: 0 } })
     case 'offer':
     case 'hello':
+    case 'bye':
       return stay()
   }
 }
