@@ -33,3 +33,12 @@ describe('offer thumbnails from a peer', () => {
     for (const thumb of hostile) expect(thumbOf(offerWith(thumb)), String(thumb).slice(0, 40)).toBeUndefined()
   })
 })
+
+describe('bye from a peer', () => {
+  it('parses as bye alone: extra fields are stripped, a wrong type is refused', () => {
+    expect(PeerMessage.safeParse({ t: 'bye' }).data).toEqual({ t: 'bye' })
+    expect(PeerMessage.safeParse({ t: 'bye', id: 'x'.repeat(100_000), peerId: 'someone-else' }).data).toEqual({ t: 'bye' })
+    expect(PeerMessage.safeParse({ t: 'Bye' }).success).toBe(false)
+    expect(PeerMessage.safeParse({ t: ['bye'] }).success).toBe(false)
+  })
+})

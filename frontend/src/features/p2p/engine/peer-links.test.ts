@@ -172,6 +172,11 @@ describe('peer links (the registry of one link per peer)', () => {
     expect(events.at(-1)).toEqual({ type: 'link', peerId: 'a', link: 'closed', path: null })
     expect(host.messages).toEqual([])
     expect(signaling.opens).toEqual([])
+    // Repeated (or flooded), it changes nothing more.
+    const heard = events.length
+    for (let i = 0; i < 1000; i++) made[0]!.events.message({ t: 'bye' })
+    expect(host.gone).toEqual([['a', 'lost']])
+    expect(events.length).toBe(heard)
     // Still listed (its seat is held through a reload); announced again, it gets a new link.
     expect(events).not.toContainEqual({ type: 'peer-left', peerId: 'a' })
     links.add(smaller)

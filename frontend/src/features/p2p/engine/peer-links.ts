@@ -138,7 +138,8 @@ export class PeerLinks {
    */
   private gone(peerId: string) {
     const link = this.links.get(peerId)
-    if (!link) return
+    // Said once is enough: a peer repeating it (or flooding it) changes nothing more.
+    if (!link || link.state === 'closed') return
     link.close()
     this.host.roomEvent({ type: 'link', peerId, link: 'closed', path: null })
     this.host.linkGone(peerId, 'lost')
