@@ -21,7 +21,9 @@ describe('admin stats at scale (PostgreSQL)', () => {
 
   beforeAll(async () => {
     pg = await startPostgres()
-    server = await startTestServer({ DATABASE_URL: await createDatabase(pg.url, 'admin_scale') })
+    // Seeding a million rows is a fixture, not a request: on a loaded machine one INSERT of it has
+    // taken longer than the server's default 30 s statement timeout (and failed as "database unavailable").
+    server = await startTestServer({ DATABASE_URL: await createDatabase(pg.url, 'admin_scale'), DATABASE_STATEMENT_TIMEOUT: '10m' })
     await seedStats(server.deps.db, { shares: SHARES, downloads: DOWNLOADS, p2p: P2P })
     await server.deps.db.query('VACUUM ANALYZE')
     const link = await ensureAdminBootstrap(server.deps)

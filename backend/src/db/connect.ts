@@ -90,7 +90,7 @@ async function guarded<T>(work: () => Promise<T>): Promise<T> {
     return await work()
   } catch (err) {
     if (!(err instanceof AppError) && isDatabaseDown(err)) {
-      throw new AppError('database_unavailable', 'The database is unavailable, please try again shortly.', { retryAfter: 2 })
+      throw new AppError('database_unavailable', 'The database is unavailable, please try again shortly.', { retryAfter: 2, cause: err })
     }
     throw err
   }

@@ -6,9 +6,10 @@ export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly extra: { retryAfter?: number; details?: unknown; headers?: Record<string, string> } = {},
+    readonly extra: { retryAfter?: number; details?: unknown; headers?: Record<string, string>; cause?: unknown } = {},
   ) {
-    super(message)
+    // `cause` is for the server's log and the tests' output; clients see only the code and message.
+    super(message, extra.cause === undefined ? undefined : { cause: extra.cause })
     this.name = 'AppError'
     this.status = ERRORS[code]
   }
@@ -36,7 +37,7 @@ export async function guardDependency<T>(code: 'storage_unavailable' | 'database
     return await work()
   } catch (err) {
     if (!(err instanceof AppError) && isConnectionError(err)) {
-      throw new AppError(code, `${code.split('_')[0]} is unavailable, please try again shortly.`, { details: undefined })
+      throw new AppError(code, `${code.split('_')[0]} is unavailable, please try again shortly.`, { cause: err })
     }
     throw err
   }
