@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import { createWriteStream, type WriteStream } from 'node:fs'
 import { appendFile, mkdir, open, opendir, readFile, readdir, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises'
 import { once } from 'node:events'
 import { dirname, join, resolve, sep } from 'node:path'
@@ -9,6 +8,7 @@ import { BLOB_KEY_PATTERN, MAX_PART_COUNT, MIN_PART_SIZE, cleanFilename } from '
 import { AppError } from '../http/app-error'
 import { BlobTooLargeError, safeContentType, type BlobInventory, type BlobStore, type ByteRange, type OpenedBlob, type Part, type PendingUpload, type StoredObject } from './blob-store'
 import { getFields, partFields, UrlSigner } from './url-signer'
+import { FileWriter } from './file-writer'
 import { ByteMeter } from './byte-meter'
 
 /** S3's own cap on one part; the disk store applies the same so both stores behave alike. */
@@ -306,11 +306,11 @@ export class DiskStore implements BlobStore {
    * A fresh temp file for `work` (`create()` opens it for writing), protected from the sweep while it
    * runs and removed if it is left over.
    */
-  private async withTemp<T>(work: (tmp: string, create: () => WriteStream) => Promise<T>): Promise<T> {
+  private async withTemp<T>(work: (tmp: string, create: () => FileWriter) => Promise<T>): Promise<T> {
     const tmp = join(this.tmpDir, randomBytes(12).toString('hex'))
-    const writers: WriteStream[] = []
+    const writers: FileWriter[] = []
     const create = () => {
-      const out = createWriteStream(tmp, { flags: 'wx' })
+      const out = new FileWriter(tmp, 'wx')
       writers.push(out)
       return out
     }
