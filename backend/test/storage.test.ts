@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
+import { MIN_PART_SIZE } from '@sharesync/protocol'
 import express from 'express'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -293,6 +294,28 @@ describe('disk store: signed URLs and how blobs are served', () => {
     // URLs signed by one instance verify on another: the key comes from the shared secret.
     const download = await fetch(at(await restarted.signGet(partKey, { filename: 'a.txt', contentType: 'text/plain', ttlSeconds: 60 })))
     expect(await download.text()).toBe('survives restarts')
+  })
+
+  it('completing an upload of 12 parts joins them in order, with no warning of listeners left behind', async () => {
+    const warnings: string[] = []
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`)
+    process.on('warning', onWarning)
+    try {
+      const partKey = newKey()
+      const { uploadId } = await subject.disk.createMultipart(partKey, { contentType: 'application/octet-stream' })
+      const bytes = Array.from({ length: 12 }, (_, i) => randomBytes(i === 11 ? 1234 : MIN_PART_SIZE))
+      const parts = []
+      for (const [i, b] of bytes.entries()) parts.push(await subject.disk.writePart(partKey, uploadId, i + 1, Readable.from([b])))
+      expect(await subject.disk.completeMultipart(partKey, uploadId, parts)).toEqual({ size: 11 * MIN_PART_SIZE + 1234 })
+      const opened = await subject.disk.openRead(partKey)
+      const stored = Buffer.concat(await opened!.body.toArray())
+      expect(stored.equals(Buffer.concat(bytes))).toBe(true)
+      // warnings are emitted on the next tick
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings.filter((w) => w.includes('MaxListeners'))).toEqual([])
+    } finally {
+      process.off('warning', onWarning)
+    }
   })
 
   it('an upload cannot be completed, listed or aborted through another key', async () => {
