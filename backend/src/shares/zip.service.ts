@@ -93,7 +93,7 @@ export class ZipService {
     requireCloudCopy(share)
     this.zippable(share)
     const files = await sharesRepo.files(this.deps.db, shareId)
-    const entries = this.entries(share, files, null)
+    const entries = this.entries(share, files, null, new Set())
     return { status: 200, headers: { ...zipHeaders(zipFileName(share.id, files)), 'Content-Length': String(zipLength(entries)) }, body: null }
   }
 
@@ -120,7 +120,10 @@ export class ZipService {
     if (lease && files.every((f) => lease.completed_files.includes(f.id))) throw linkUsed()
     if (lease && !lease.live) throw linkExpired()
 
-    const entries = this.entries(share, files, lease)
+    // The entries' open storage streams: an archive cut short (a range, a client gone) leaves the
+    // one being read paused mid-file; it is closed with the archive, not when it is collected.
+    const bodies = new Set<Readable>()
+    const entries = this.entries(share, files, lease, bodies)
     const size = zipLength(entries)
     const name = zipFileName(share.id, files)
     const headers: Record<string, string> = { ...zipHeaders(name), 'Accept-Ranges': 'bytes', ETag: `"zip-${share.id}-${size}"` }
@@ -153,6 +156,10 @@ export class ZipService {
       zip.once('error', (err) => meter.destroy(err))
       body = zip.pipe(meter)
     }
+    body.once('close', () => {
+      zip.destroy()
+      for (const b of bodies) b.destroy()
+    })
     const transfer: TransferInfo = {
       shareId: share.id,
       fileId: null,
@@ -176,7 +183,7 @@ export class ZipService {
    * pass through `counted`: the chunk holding the entry's last byte is released only once the file
    * was recorded as sent under the lease (the first such file counts the share's download).
    */
-  private entries(share: ShareRow, files: FileRow[], lease: LeaseRow | null): ZipEntry[] {
+  private entries(share: ShareRow, files: FileRow[], lease: LeaseRow | null, bodies: Set<Readable>): ZipEntry[] {
     const names = zipEntryNames(files)
     return files.map((f, i) => ({
       name: names[i]!,
@@ -188,6 +195,7 @@ export class ZipService {
           this.deps.logger.error({ fileId: f.id }, 'a ready share has no blob')
           throw new Error('a file of the share is missing from storage')
         }
+        bodies.add(opened.body)
         return lease ? this.counted(opened.body, f, lease.id) : (opened.body as AsyncIterable<Uint8Array>)
       },
     }))
