@@ -54,8 +54,11 @@ describe('kill -9 during uploads to S3', () => {
   it('the share is never visible, its multipart upload is recorded before the crash, and the restarted instance aborts it: no part stays in S3', async () => {
     const upload = heldUpload(cluster.apps[0]!.url, 'cut.bin', 24 * MiB)
     try {
-      // S3 holds a multipart upload with parts in it: the crash happens mid-stream.
-      await expect.poll(() => storeContents(layout).uploads.size).toBe(1)
+      // S3 holds a multipart upload with a part in it: the crash happens mid-stream. (Not as soon as
+      // the upload exists: the app records its id between creating it and sending the first part, and
+      // a crash in between is the reconciler's case — an upload without a row — not this test's.)
+      await expect.poll(() => storeContents(layout).parts, { timeout: 30_000 }).toBeGreaterThan(0)
+      expect(storeContents(layout).uploads.size).toBe(1)
       await cluster.apps[0]!.kill()
     } finally {
       upload.destroy()

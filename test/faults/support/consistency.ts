@@ -32,23 +32,36 @@ function walk(dir: string, out: string[] = []): string[] {
 }
 
 /** Objects (key → size) and multipart upload ids as the store itself holds them. */
-export function storeContents(layout: StoreLayout): { objects: Map<string, number>; uploads: Set<string> } {
+export function storeContents(layout: StoreLayout): { objects: Map<string, number>; uploads: Set<string>; parts: number } {
   const objects = new Map<string, number>()
   const uploads = new Set<string>()
+  let parts = 0
+  // A part is a file named by its number (s3rver: `1`, `1.md5`, …; the disk store: `1.part`).
+  const partsIn = (dir: string, name: RegExp) => readdirSync(dir).filter((f) => name.test(f)).length
   if (layout.kind === 's3') {
     const root = join(layout.dir, layout.bucket)
     for (const path of walk(root)) {
       if (path.endsWith(S3RVER_OBJECT)) objects.set(relative(root, path).slice(0, -S3RVER_OBJECT.length), statSync(path).size)
     }
     const uploadsDir = join(root, S3RVER_UPLOADS)
-    if (existsSync(uploadsDir)) for (const id of readdirSync(uploadsDir)) uploads.add(id)
+    if (existsSync(uploadsDir)) {
+      for (const id of readdirSync(uploadsDir)) {
+        uploads.add(id)
+        parts += partsIn(join(uploadsDir, id), /^\d+$/)
+      }
+    }
   } else {
     const objectsDir = join(layout.dir, 'objects')
     for (const path of walk(objectsDir)) objects.set(relative(objectsDir, path), statSync(path).size)
     const multipartDir = join(layout.dir, 'multipart')
-    if (existsSync(multipartDir)) for (const id of readdirSync(multipartDir)) uploads.add(id)
+    if (existsSync(multipartDir)) {
+      for (const id of readdirSync(multipartDir)) {
+        uploads.add(id)
+        if (statSync(join(multipartDir, id)).isDirectory()) parts += partsIn(join(multipartDir, id), /^\d+\.part$/)
+      }
+    }
   }
-  return { objects, uploads }
+  return { objects, uploads, parts }
 }
 
 /** Temporary files the disk store holds (a dead request's half-written upload). */
