@@ -3,9 +3,21 @@
  * connections left open, and many connections from one address. Raw TCP clients against the real
  * server, with short limits configured for the test; every wait is on a socket event.
  */
+import { readdirSync, readlinkSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DiskStore } from '../src/storage/disk-store'
 import { startTestServer, type TestServer } from './support/harness'
+
+/** This process's open descriptors on files under `dir` (Linux): the test server runs in this process. */
+const openUnder = (dir: string) =>
+  readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(`${dir}/`)
+    } catch {
+      return false
+    }
+  }).length
 
 /** A raw client connection, optionally from another loopback address (Linux answers all of 127/8). */
 function rawConnection(server: TestServer, from = '127.0.0.1'): Promise<RawClient> {
@@ -87,6 +99,13 @@ describe('bodies that stall and bodies that are slow', () => {
     process.stdout.write(`stalled body closed after ${at - sent} ms (idle timeout 600 ms)\n`)
     const [ready] = await server.deps.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM shares WHERE status = 'ready'`)
     expect(ready!.n).toBe(0)
+    // The cut request's upload ends too: its half-made share is removed and the store's temp file
+    // closed (not left waiting for bytes that never come, with the file open).
+    const uploading = async () => (await server.deps.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM shares WHERE status = 'uploading'`))[0]!.n
+    await expect.poll(uploading, { timeout: 10_000 }).toBe(0)
+    const store = server.deps.store
+    if (!(store instanceof DiskStore)) throw new Error('this test runs on the disk store')
+    await expect.poll(() => openUnder(store.dir), { timeout: 10_000 }).toBe(0)
   })
 
   it('a slow but steady upload outlives both timeouts: only silence is cut, never the total time', async () => {

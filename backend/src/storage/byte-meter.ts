@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto'
-import { Transform, type TransformCallback } from 'node:stream'
+import { finished, Transform, type TransformCallback } from 'node:stream'
 import { BlobTooLargeError } from './blob-store'
 
 /**
@@ -37,10 +37,13 @@ export class ByteMeter extends Transform {
 
 /**
  * `from` failing fails `to` too, while `to` still has bytes to deliver: a stream that already ended
- * has nobody left to tell (and an 'error' nobody listens to would bring the process down).
+ * has nobody left to tell (and an 'error' nobody listens to would bring the process down). Closing
+ * before its end is failing: a client's request destroyed mid-body (a 408 for a stalled upload, a
+ * connection gone) emits no 'error', and `to`, fed by `from.pipe(to)`, would otherwise wait forever —
+ * with the store's file open behind it.
  */
 export function failWith(from: NodeJS.ReadableStream, to: { destroy(err?: Error): void; readonly destroyed: boolean; readonly readableEnded: boolean }): void {
-  from.once('error', (err: Error) => {
-    if (!to.destroyed && !to.readableEnded) to.destroy(err)
+  finished(from, { writable: false }, (err) => {
+    if (err && !to.destroyed && !to.readableEnded) to.destroy(err)
   })
 }
