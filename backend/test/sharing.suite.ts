@@ -4,7 +4,7 @@
  * through the real server over HTTP, zips checked with the real `unzip`.
  */
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -12,6 +12,7 @@ import { ShareKey, newSecret, openMetadata, sealMetadata } from '@sharesync/cryp
 import { PREVIEW_LIMITED_BYTES, PREVIEW_LIMITED_MIN_SIZE } from '@sharesync/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DiskStore } from '../src/storage/disk-store'
+import { openUnder } from './support/descriptors'
 import { apiOf, uploadShare, type Api, type ApiBody } from './support/browser-upload'
 import { sha256 } from './support/files'
 import { startTestServer, type TestServer } from './support/harness'
@@ -30,16 +31,6 @@ async function unzipped(zip: Buffer): Promise<Record<string, string>> {
   for (const path of stdout.trim().split('\n').filter(Boolean).sort()) out[path.slice(4)] = sha256(readFileSync(join(dir, path)))
   return out
 }
-
-/** This process's open descriptors on files under `dir` (Linux): the test server runs in this process. */
-const openUnder = (dir: string) =>
-  readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(`${dir}/`)
-    } catch {
-      return false
-    }
-  }).length
 
 export function sharingSuite(name: string, env: () => Promise<Record<string, string>>) {
   describe(`download all, previews, notes and texts on ${name}`, () => {
@@ -125,9 +116,7 @@ export function sharingSuite(name: string, env: () => Promise<Record<string, str
       // open until the garbage collector finds it).
       const store = server.deps.store
       if (store instanceof DiskStore) {
-        const dir = store.dir
-        for (let i = 0; i < 100 && openUnder(dir) > 0; i++) await new Promise((r) => setTimeout(r, 50))
-        expect(openUnder(dir)).toBe(0)
+        await expect.poll(() => openUnder(store.dir), { timeout: 10_000 }).toBe(0)
       }
       // Nothing whole was sent yet: not counted.
       expect((await server.deps.db.query<{ downloads: number }>(`SELECT downloads FROM shares WHERE id = $1`, [share.id]))[0]!.downloads).toBe(0)

@@ -3,21 +3,11 @@
  * connections left open, and many connections from one address. Raw TCP clients against the real
  * server, with short limits configured for the test; every wait is on a socket event.
  */
-import { readdirSync, readlinkSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DiskStore } from '../src/storage/disk-store'
+import { openUnder } from './support/descriptors'
 import { startTestServer, type TestServer } from './support/harness'
-
-/** This process's open descriptors on files under `dir` (Linux): the test server runs in this process. */
-const openUnder = (dir: string) =>
-  readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(`${dir}/`)
-    } catch {
-      return false
-    }
-  }).length
 
 /** A raw client connection, optionally from another loopback address (Linux answers all of 127/8). */
 function rawConnection(server: TestServer, from = '127.0.0.1'): Promise<RawClient> {

@@ -87,6 +87,7 @@ async function writeAll(handle: FileHandle, chunks: Buffer[]): Promise<void> {
   let rest = chunks
   while (rest.length > 0) {
     let { bytesWritten } = await handle.writev(rest)
+    if (bytesWritten === 0) throw new Error('the file system wrote nothing')
     while (rest.length > 0 && bytesWritten >= rest[0]!.byteLength) {
       bytesWritten -= rest[0]!.byteLength
       rest = rest.slice(1)

@@ -47,7 +47,7 @@ export function storeContents(layout: StoreLayout): { objects: Map<string, numbe
     if (existsSync(uploadsDir)) {
       for (const id of readdirSync(uploadsDir)) {
         uploads.add(id)
-        parts += partsIn(join(uploadsDir, id), /^\d+$/)
+        if (statSync(join(uploadsDir, id)).isDirectory()) parts += partsIn(join(uploadsDir, id), /^\d+$/)
       }
     }
   } else {
