@@ -93,7 +93,7 @@ export class ZipService {
     requireCloudCopy(share)
     this.zippable(share)
     const files = await sharesRepo.files(this.deps.db, shareId)
-    const entries = this.entries(share, files, null, new Set())
+    const entries = this.entries(share, files, null)
     return { status: 200, headers: { ...zipHeaders(zipFileName(share.id, files)), 'Content-Length': String(zipLength(entries)) }, body: null }
   }
 
@@ -183,7 +183,7 @@ export class ZipService {
    * pass through `counted`: the chunk holding the entry's last byte is released only once the file
    * was recorded as sent under the lease (the first such file counts the share's download).
    */
-  private entries(share: ShareRow, files: FileRow[], lease: LeaseRow | null, bodies: Set<Readable>): ZipEntry[] {
+  private entries(share: ShareRow, files: FileRow[], lease: LeaseRow | null, bodies = new Set<Readable>()): ZipEntry[] {
     const names = zipEntryNames(files)
     return files.map((f, i) => ({
       name: names[i]!,
