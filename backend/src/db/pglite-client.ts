@@ -4,6 +4,7 @@ import { createRequire } from 'node:module'
 import { Worker, type ResourceLimits } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import { AppError } from '../http/app-error'
+import { holdAgainAfterWorkerStart } from '../memory/young-generation'
 import type { Db, Queryable } from './db'
 import type { WorkerError, WorkerEvent, WorkerInit, WorkerReply, WorkerRequest } from './pglite-worker'
 
@@ -17,7 +18,10 @@ type Call = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 
 function spawnWorker(init: WorkerInit, resourceLimits: ResourceLimits): Worker {
   const fromSource = import.meta.url.endsWith('.ts')
   const url = fromSource ? transpiledWorker() : new URL('./pglite-worker.js', import.meta.url)
-  return new Worker(url, { workerData: init, resourceLimits })
+  const worker = new Worker(url, { workerData: init, resourceLimits })
+  // Configuring the worker's heap resets V8's young-generation growth for this isolate too.
+  worker.once('online', holdAgainAfterWorkerStart)
+  return worker
 }
 
 let transpiled: URL | undefined

@@ -5,7 +5,7 @@ import type { Deps } from '../deps'
 import { AppError } from '../http/app-error'
 import { contentDisposition, safeContentType } from './blob-store'
 import { transfersRepo } from '../db/transfers.repo'
-import { DiskStore, READ_CHUNK } from './disk-store'
+import { DiskStore, fileBytes } from './disk-store'
 
 /**
  * The disk store's signed URLs, the counterpart of S3 presigned URLs: the browser PUTs parts to
@@ -62,7 +62,7 @@ export function blobRouter(deps: Pick<Deps, 'store'> & Partial<Pick<Deps, 'db' |
       }
       // Every download the app serves is watched (progress, stalls, Stop): the file's share is looked up by its key.
       const file = deps.db && deps.monitor ? await transfersRepo.fileByStorageKey(deps.db, key) : null
-      const body = handle.createReadStream({ start, end, highWaterMark: READ_CHUNK })
+      const body = fileBytes(handle, { start, end })
       if (!file || !deps.monitor) return await sendFile(res, body)
       await deps.monitor.send(req, res, body, { shareId: file.shareId, fileId: file.fileId, ownerUserId: file.ownerUserId, fileName: file.name, source: 'disk', total: size, offset: start, length: end - start + 1 })
     } catch (err) {

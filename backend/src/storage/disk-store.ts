@@ -10,6 +10,7 @@ import { BlobTooLargeError, safeContentType, type BlobInventory, type BlobStore,
 import { getFields, partFields, UrlSigner } from './url-signer'
 import { FileWriter } from './file-writer'
 import { ByteMeter } from './byte-meter'
+import { releasing } from './released-buffers'
 
 /** S3's own cap on one part; the disk store applies the same so both stores behave alike. */
 export const MAX_PART_BYTES = 5 * 2 ** 30
@@ -55,6 +56,14 @@ export interface DiskStoreOptions {
  */
 /** Files are read in 256 KiB chunks (not 64 KiB): a quarter of the trips through the streams on their way out. */
 export const READ_CHUNK = 256 * 1024
+
+/**
+ * A file's bytes (or one range of them) as a stream that owns the handle: closed at the end, on an
+ * error or when the stream is destroyed. Its buffers are counted as released as they go out.
+ */
+export function fileBytes(handle: FileHandle, range?: ByteRange): Readable {
+  return releasing(handle.createReadStream({ ...(range ? { start: range.start, end: range.end } : {}), highWaterMark: READ_CHUNK }))
+}
 
 export class DiskStore implements BlobStore {
   readonly kind = 'disk' as const
@@ -398,7 +407,7 @@ export class DiskStore implements BlobStore {
       await handle.close()
       return { body: Readable.from([]), size }
     }
-    return { body: handle.createReadStream({ ...(range ? { start: range.start, end: range.end } : {}), highWaterMark: READ_CHUNK }), size }
+    return { body: fileBytes(handle, range), size }
   }
 
   async delete(key: string): Promise<void> {

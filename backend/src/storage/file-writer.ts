@@ -1,5 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises'
 import { Writable } from 'node:stream'
+import { buffersReleased } from './released-buffers'
 
 /** Bytes gathered before one write: a socket delivers 16–64 KiB at a time. */
 const BATCH_BYTES = 256 * 1024
@@ -75,10 +76,14 @@ export class FileWriter extends Writable {
 
   private flush(callback: (err?: Error | null) => void): void {
     const chunks = this.pending
+    const bytes = this.pendingBytes
     this.pending = []
     this.pendingBytes = 0
     if (chunks.length === 0) return callback()
-    writeAll(this.handle!, chunks).then(() => callback(), callback)
+    writeAll(this.handle!, chunks).then(() => {
+      buffersReleased(bytes)
+      callback()
+    }, callback)
   }
 }
 
