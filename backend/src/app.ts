@@ -23,7 +23,7 @@ export interface AppExtensions {
   health?: HealthChecks
 }
 
-/** The express app without listen(): tests and main.ts build it the same way. */
+/** The express app without listen(): tests and serve.ts build it the same way. */
 export function createApp(deps: Deps, ext: AppExtensions = {}): express.Express {
   const { config, logger } = deps
   const app = express()

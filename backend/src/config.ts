@@ -305,7 +305,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     relay: { enabled: e.RELAY_ENABLED, maxBytes: e.RELAY_MAX_BYTES, dailyQuota: e.RELAY_DAILY_QUOTA, stallMs: e.RELAY_STALL_TIMEOUT },
     metricsToken: e.METRICS_TOKEN,
     logLevel: e.LOG_LEVEL ?? 'info',
-    /** LOG_LEVEL was set: an interactive start then shows what was asked for (main.ts) */
+    /** LOG_LEVEL was set: an interactive start then shows what was asked for (serve.ts) */
     logLevelGiven: e.LOG_LEVEL !== undefined,
     janitor: { intervalSeconds: e.JANITOR_INTERVAL, staleUploadAge: e.STALE_UPLOAD_AGE, reconcileIntervalSeconds: e.RECONCILE_INTERVAL, orphanGraceSeconds: e.ORPHAN_GRACE },
     library: libraryRoots(e.LIBRARY_DIR ?? [], { crossMounts: e.LIBRARY_CROSS_MOUNTS, maxFolderFiles: e.LIBRARY_MAX_FOLDER_FILES }),

@@ -3,6 +3,7 @@ import QRCode from 'qrcode'
 import { ensureAdminBootstrap } from './auth/auth.service'
 import { ConfigError, loadConfig } from './config'
 import { createLogger } from './logger'
+import { letYoungGenerationGrow } from './memory/young-generation'
 import { startServer } from './server'
 
 function lanUrls(port: number): string[] {
@@ -23,6 +24,9 @@ async function main() {
     }
     throw err
   }
+  // The young generation is held small from the entry's first line (main.ts); a PostgreSQL
+  // deployment serves many people at once and gets V8's own policy back.
+  if (config.database.kind !== 'pglite') letYoungGenerationGrow()
   // In a terminal, per-request logs would bury the banner: warnings and errors only, unless
   // LOG_LEVEL asks for more. Under a supervisor (no TTY: Docker, systemd) logs stay at info.
   const interactive = Boolean(process.stdout.isTTY)
