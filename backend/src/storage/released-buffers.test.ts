@@ -1,10 +1,11 @@
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openOn } from '../../test/support/descriptors'
 import { collectYoungGeneration } from '../memory/young-generation'
 import { fileBytes } from './disk-store'
 import { FileWriter } from './file-writer'
@@ -60,15 +61,6 @@ function discard(sample: () => void): Writable {
     },
   })
 }
-
-const openOn = (path: string) =>
-  readdirSync('/proc/self/fd').filter((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`) === path
-    } catch {
-      return false
-    }
-  }).length
 
 describe('released buffers: a minor collection every 8 MiB streamed', () => {
   let dir = ''
