@@ -5,10 +5,10 @@ import { runInNewContext } from 'node:vm'
  * The size of V8's young generation (new space), which is where every request's short-lived objects
  * and every streamed chunk's `Buffer` wrapper are born.
  *
- * V8 starts the young generation at 1 MiB per semi-space and doubles it (up to 16 MiB each, 3 × that
- * resident with the survivor space) whenever most of it survives a scavenge. A streaming upload makes
- * it grow at once: at every scavenge the chunks still in flight survive. Once grown it stays grown and
- * resident, ~30–50 MiB of a server that otherwise idles near 160 MiB.
+ * V8 starts the young generation at 1 MiB per semi-space and doubles it (up to 16 MiB each) whenever
+ * most of it survives a scavenge. A streaming upload makes it grow at once: at every scavenge the
+ * chunks still in flight survive. Once grown it stays grown and resident: 32 MiB of a server that
+ * otherwise idles near 160 MiB.
  *
  * The embedded default (one person, one machine) keeps it at its starting size from the entry's first
  * line: `--semi-space-growth-factor=1`. Two facts shape how:
@@ -17,9 +17,9 @@ import { runInNewContext } from 'node:vm'
  *   isolate too. So it is set at run time, and set again once a worker is online
  *   ({@link holdAgainAfterWorkerStart}).
  * - The hold has a price where requests are many and small: measured side by side on PGlite
- *   (`BENCH_BASELINE=… pnpm bench:issuance`, 3 December 2026) issuance answered 2 605 req/s held
- *   against 3 295 not held (466 against 385 µs of CPU per request), ~20 % less. PostgreSQL
- *   deployments serve many people and let the young generation grow ({@link letYoungGenerationGrow}).
+ *   (`BENCH_BASELINE=… pnpm bench:issuance`, docs/benchmarks.md) issuance answered 16–20 % fewer
+ *   requests per second held than not held. PostgreSQL deployments serve many people and let the
+ *   young generation grow ({@link letYoungGenerationGrow}).
  */
 let held = false
 
@@ -38,10 +38,6 @@ export function letYoungGenerationGrow(): void {
 /** Starting a Worker resets the growth factor for every isolate: the hold is set again, if it was held. */
 export function holdAgainAfterWorkerStart(): void {
   if (held) setFlagsFromString('--semi-space-growth-factor=1')
-}
-
-export function youngGenerationHeld(): boolean {
-  return held
 }
 
 type Gc = (options: { type: 'minor' }) => void
