@@ -145,14 +145,10 @@ export class DownloadService {
     const userId = viewer.user?.id ?? null
     // The common case in one statement: an unlimited share without a password.
     if (o.lease === undefined) {
-      const remembered = this.openLinks.get(shareId, fileId)
-      if (remembered) return this.presigned(remembered, userId, baseUrl)
-      // only a fresh read is remembered (for a second): a busy link is read again every second
-      const open = await downloadsRepo.unlimitedFile(db, { shareId, fileId, openOnly: true })
-      if (open) {
-        this.openLinks.remember(shareId, fileId, open)
-        return this.presigned(open, userId, baseUrl)
-      }
+      // a busy link is read again every second, by one query however many requests are waiting
+      const open =
+        this.openLinks.get(shareId, fileId) ?? (await this.openLinks.read(shareId, fileId, () => downloadsRepo.unlimitedFile(db, { shareId, fileId, openOnly: true })))
+      if (open) return this.presigned(open, userId, baseUrl)
     }
     const share = await downloadsRepo.liveShare(db, shareId)
     if (!share) throw shareNotFound()

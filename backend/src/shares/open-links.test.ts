@@ -70,4 +70,57 @@ describe('open links remembered for a second', () => {
     expect(links.get('a', null)).toBeNull()
     expect(links.get('d', null)?.id).toBe('d')
   })
+
+  it('requests that miss while a read runs share it: one query, however many are waiting', async () => {
+    const { links, at } = setup()
+    let reads = 0
+    let answer!: (f: DownloadFile) => void
+    const read = () => {
+      reads++
+      return new Promise<DownloadFile | null>((resolve) => (answer = resolve))
+    }
+    const waiting = Array.from({ length: 100 }, () => links.read('s1', null, read))
+    expect(reads).toBe(1)
+    const f = fileOf('s1', 'f1', at() + HOUR)
+    answer(f)
+    expect(new Set(await Promise.all(waiting))).toEqual(new Set([f]))
+    expect(links.get('s1', null)).toBe(f)
+    // another file of the same share is another read
+    void links.read('s1', 'f2', read)
+    expect(reads).toBe(2)
+  })
+
+  it('a failed read is passed to the requests that waited for it, and the next one reads again', async () => {
+    const { links, at } = setup()
+    const failing = links.read('s1', null, () => Promise.reject(new Error('database down')))
+    const sharing = links.read('s1', null, () => Promise.resolve(fileOf('s1', 'unused', at() + HOUR)))
+    await expect(failing).rejects.toThrow('database down')
+    await expect(sharing).rejects.toThrow('database down')
+    expect(links.get('s1', null)).toBeNull()
+    await expect(links.read('s1', null, () => Promise.resolve(fileOf('s1', 'f1', at() + HOUR)))).resolves.toMatchObject({ id: 'f1' })
+    expect(links.get('s1', null)?.id).toBe('f1')
+  })
+
+  it('a share forgotten while its read runs: that answer is not remembered, and later requests read again', async () => {
+    const { links, at } = setup()
+    let answer!: (f: DownloadFile) => void
+    const before = links.read('s1', null, () => new Promise<DownloadFile | null>((resolve) => (answer = resolve)))
+    links.forget('s1')
+    let reads = 0
+    const after = links.read('s1', null, async () => {
+      reads++
+      return null
+    })
+    expect(reads).toBe(1)
+    answer(fileOf('s1', 'f1', at() + HOUR))
+    await before
+    await expect(after).resolves.toBeNull()
+    expect(links.get('s1', null)).toBeNull()
+  })
+
+  it('a share that is not an open link (read as null) is not remembered', async () => {
+    const { links } = setup()
+    await expect(links.read('s1', null, async () => null)).resolves.toBeNull()
+    expect(links.size).toBe(0)
+  })
 })

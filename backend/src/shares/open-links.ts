@@ -18,6 +18,8 @@ export interface OpenLinksOptions {
  */
 export class OpenLinks {
   private readonly entries = new Map<string, { file: DownloadFile; until: number }>()
+  /** reads running now, by key: every request that misses meanwhile waits for the same one */
+  private readonly reads = new Map<string, { shareId: string; file: Promise<DownloadFile | null> }>()
   private readonly maxEntries: number
   private readonly now: () => number
 
@@ -39,6 +41,33 @@ export class OpenLinks {
     return entry.file
   }
 
+  /**
+   * The file as `read` gives it, remembered when it is downloadable. Requests that miss while a read
+   * runs share it: when a busy link's second is up, one query goes to the database instead of one per
+   * request arriving before the answer (a burst that queued on the pool every second, and made the
+   * slowest downloads' wait). A read that fails is not shared with later requests.
+   */
+  read(shareId: string, fileId: string | null, read: () => Promise<DownloadFile | null>): Promise<DownloadFile | null> {
+    const key = keyOf(shareId, fileId)
+    const running = this.reads.get(key)
+    if (running) return running.file
+    const entry = { shareId, file: read() }
+    this.reads.set(key, entry)
+    const done = () => {
+      // forgotten meanwhile (deleted, changed): its answer is not remembered
+      const current = this.reads.get(key) === entry
+      if (current) this.reads.delete(key)
+      return current
+    }
+    entry.file.then(
+      (file) => {
+        if (done() && file) this.remember(shareId, fileId, file)
+      },
+      () => done(),
+    )
+    return entry.file
+  }
+
   remember(shareId: string, fileId: string | null, file: DownloadFile): void {
     const key = keyOf(shareId, fileId)
     this.entries.delete(key)
@@ -49,11 +78,13 @@ export class OpenLinks {
   /** A share was deleted or changed: its files are read again. */
   forget(shareId: string): void {
     for (const [key, entry] of this.entries) if (entry.file.share_id === shareId) this.entries.delete(key)
+    for (const [key, read] of this.reads) if (read.shareId === shareId) this.reads.delete(key)
   }
 
   /** Someone's access changed (a disabled owner's links stop): everything is read again. */
   clear(): void {
     this.entries.clear()
+    this.reads.clear()
   }
 
   get size(): number {
