@@ -44,8 +44,8 @@ export class OpenLinks {
   /**
    * The file as `read` gives it, remembered when it is downloadable. Requests that miss while a read
    * runs share it: when a busy link's second is up, one query goes to the database instead of one per
-   * request arriving before the answer (a burst that queued on the pool every second, and made the
-   * slowest downloads' wait). A read that fails is not shared with later requests.
+   * request arriving before the answer (a burst that queued on the pool every second; the requests
+   * behind it were the slowest). A read that fails is not kept for later requests.
    */
   read(shareId: string, fileId: string | null, read: () => Promise<DownloadFile | null>): Promise<DownloadFile | null> {
     const key = keyOf(shareId, fileId)
