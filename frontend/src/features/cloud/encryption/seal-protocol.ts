@@ -9,4 +9,9 @@ export interface SealRequest {
   partNumber: number
 }
 
-export type SealReply = { id: number; blob: Blob } | { id: number; message: string }
+/**
+ * The sealed part as its records' bytes (their buffers transferred, not copied), which the page
+ * wraps in a Blob itself: a Blob made in the worker and posted would be held by a wrapper on the
+ * page's heap until the page collects garbage, and with it its bytes in the browser process.
+ */
+export type SealReply = { id: number; records: Uint8Array<ArrayBuffer>[] } | { id: number; message: string }

@@ -1,7 +1,7 @@
 import { ShareKey, encryptedSize, formatKeyToken, newSecret, sealMetadata } from '@sharesync/crypto'
 import type { CreateShareRequest, CreateTextRequest } from '@sharesync/protocol'
 import { folderOfFile } from '../../../lib/file-paths'
-import { sealPartBlob } from './seal-part'
+import { partBlob, sealPartRecords } from './seal-part'
 import type { SealReply, SealRequest } from './seal-protocol'
 import SealWorker from './seal-worker.ts?worker'
 
@@ -61,8 +61,11 @@ export function partEncoder(key: ShareKey, index: number, file: File): PartEncod
     size: encryptedSize(file.size),
     async part(partNumber, partSize) {
       const sealer = sealWorker()
-      if (sealer) return sealer.seal({ ikm: key.ikm, index, file, partSize, partNumber })
-      return sealPartBlob(await key.fileKey(index), file, partSize, partNumber)
+      const records = sealer ? await sealer.seal({ ikm: key.ikm, index, file, partSize, partNumber }) : await sealPartRecords(await key.fileKey(index), file, partSize, partNumber)
+      // The Blob is made here, on the page that sends it (see SealReply): the page's heap then
+      // grows with each part's records, so its garbage collector runs and frees the parts sent
+      // (a 1 GiB upload held 1 GiB in the browser process when the worker made the Blobs).
+      return partBlob(records)
     },
   }
 }
@@ -90,7 +93,7 @@ function sealWorker() {
 
 function startSealWorker() {
   const worker = new SealWorker()
-  const waiting = new Map<number, { resolve: (b: Blob) => void; reject: (e: Error) => void }>()
+  const waiting = new Map<number, { resolve: (records: Uint8Array<ArrayBuffer>[]) => void; reject: (e: Error) => void }>()
   let nextId = 0
   let idle: ReturnType<typeof setTimeout> | undefined
   const stop = (reason: Error) => {
@@ -103,7 +106,7 @@ function startSealWorker() {
     const w = waiting.get(e.data.id)
     if (!w) return
     waiting.delete(e.data.id)
-    if ('blob' in e.data) w.resolve(e.data.blob)
+    if ('records' in e.data) w.resolve(e.data.records)
     else w.reject(new Error(e.data.message))
     if (waiting.size === 0) idle = setTimeout(() => waiting.size === 0 && stop(new Error('stopped')), IDLE_MS)
   }
@@ -114,10 +117,10 @@ function startSealWorker() {
     stop(new Error(e.message || 'the encryption worker stopped'))
   }
   const handle = {
-    seal(req: Omit<SealRequest, 'id'>): Promise<Blob> {
+    seal(req: Omit<SealRequest, 'id'>): Promise<Uint8Array<ArrayBuffer>[]> {
       clearTimeout(idle)
       const id = nextId++
-      return new Promise<Blob>((resolve, reject) => {
+      return new Promise<Uint8Array<ArrayBuffer>[]>((resolve, reject) => {
         waiting.set(id, { resolve, reject })
         worker.postMessage({ ...req, id } satisfies SealRequest)
       })

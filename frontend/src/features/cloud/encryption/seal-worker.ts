@@ -1,11 +1,11 @@
 /// <reference lib="webworker" />
 import { ShareKey } from '@sharesync/crypto'
-import { sealPartBlob } from './seal-part'
+import { sealPartRecords } from './seal-part'
 import type { SealReply, SealRequest } from './seal-protocol'
 
 /**
- * The seal worker: reads, encrypts and wraps upload parts in Blobs off the page's main thread, which
- * then only sends them. Parts are sealed concurrently (each request is answered on its own), with
+ * The seal worker: reads and encrypts upload parts off the page's main thread, and hands each part's
+ * records to the page (their buffers transferred), which wraps them in a Blob and sends it. Parts are sealed concurrently (each request is answered on its own), with
  * the same bytes as on the main thread: same key, same part, same records.
  */
 
@@ -24,9 +24,14 @@ ctx.onmessage = (e: MessageEvent<SealRequest>) => {
   }
   void key
     .fileKey(index)
-    .then((fileKey) => sealPartBlob(fileKey, file, partSize, partNumber))
+    .then((fileKey) => sealPartRecords(fileKey, file, partSize, partNumber))
     .then(
-      (blob) => reply({ id, blob }),
+      (records) => ctx.postMessage({ id, records } satisfies SealReply, transferList(records)),
       (err: unknown) => reply({ id, message: err instanceof Error ? err.message : String(err) }),
     )
+}
+
+/** Each record's buffer once (a record may be a view into a buffer another one shares). */
+function transferList(records: Uint8Array<ArrayBuffer>[]): ArrayBuffer[] {
+  return [...new Set(records.map((r) => r.buffer))]
 }
