@@ -10,7 +10,10 @@
  * BENCH_PART_SIZE (the app's default, 16MiB).
  *
  * Besides the speeds it reports the CPU seconds each transfer cost the browser (all its processes)
- * and the app server: on this shared machine the speeds move with the load, the CPU much less.
+ * and the app server: on this shared machine the speeds move with the load, the CPU much less. Each
+ * upload also reports the RSS of Chromium's browser process (where Blobs and request bodies live) at
+ * its start, its peak and its end, with the page still open: an upload that keeps its parts in
+ * memory shows its whole size there.
  */
 import { randomBytes } from 'node:crypto'
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs'
@@ -20,7 +23,7 @@ import { parseSize } from '../backend/src/config'
 import { startApp, type AppProcess } from '../test/support/app-server'
 import { launchBrowser } from '../test/support/browser'
 import { tempDir } from '../test/support/files'
-import { cpuSeconds, treeCpuSeconds } from './support/rss'
+import { chromiumBrowserPid, cpuSeconds, mib, rssBytes, treeCpuSeconds } from './support/rss'
 
 const env = process.env
 const SIZE = parseSize(env.BENCH_SIZE ?? '1GiB') ?? 2 ** 30
@@ -56,8 +59,16 @@ const cpuSince = (start: Cpu, server: number): Cpu => {
 }
 const round2 = (n: number) => Math.round(n * 100) / 100
 
-async function upload(browser: Browser, base: string, server: number, path: string, encrypted: boolean): Promise<{ ms: number; cpu: Cpu; link: string }> {
+/** The browser process's RSS in MiB while an upload runs: at its start, its peak, and at its end (the page still open). */
+interface BrowserRss {
+  startMiB: number
+  peakMiB: number
+  endMiB: number
+}
+
+async function upload(browser: Browser, base: string, server: number, path: string, encrypted: boolean): Promise<{ ms: number; cpu: Cpu; link: string; browserRss: BrowserRss }> {
   const context = await browser.newContext()
+  const browserPid = chromiumBrowserPid(process.pid)
   try {
     const page = await context.newPage()
     await page.goto(`${base}/`)
@@ -65,6 +76,9 @@ async function upload(browser: Browser, base: string, server: number, path: stri
     await page.getByRole('heading', { name: 'Create a link' }).waitFor()
     if (encrypted) await page.getByLabel('End-to-end encryption').check()
     const cpu = cpuNow(server)
+    const rssNow = () => (browserPid === null ? 0 : (rssBytes(browserPid) ?? 0))
+    const rss = { start: rssNow(), peak: 0 }
+    const sampler = setInterval(() => (rss.peak = Math.max(rss.peak, rssNow())), 250)
     const started = performance.now()
     await page.getByRole('button', { name: 'Upload and create link' }).click()
     // The result page opens at once; the upload is the cloud copy, going on in the background.
@@ -74,13 +88,16 @@ async function upload(browser: Browser, base: string, server: number, path: stri
     await settled.waitFor({ timeout: 3_600_000 })
     const ms = performance.now() - started
     const used = cpuSince(cpu, server)
+    clearInterval(sampler)
+    const end = rssNow()
+    const browserRss = { startMiB: mib(rss.start), peakMiB: mib(Math.max(rss.peak, end)), endMiB: mib(end) }
     if ((await settled.getAttribute('data-state')) !== 'done') throw new Error(`the ${encrypted ? 'encrypted' : 'plain'} upload failed`)
     await page.getByRole('heading', { name: 'Your link is ready' }).waitFor()
     const link = await page.getByTestId('share-url').inputValue()
     // The sender leaves the link's page, so the recipient gets the cloud copy (not a direct transfer).
     await page.getByRole('link', { name: 'Share more files' }).click()
     await page.waitForURL((u) => u.pathname === '/')
-    return { ms, cpu: used, link }
+    return { ms, cpu: used, link, browserRss }
   } finally {
     await context.close()
   }
@@ -132,7 +149,7 @@ async function main() {
       launchBrowser(),
     ])
     const pid = app.proc.pid!
-    type Leg = { ms: number; cpu: Cpu }
+    type Leg = { ms: number; cpu: Cpu; browserRss?: BrowserRss }
     const none = (): Leg => ({ ms: 0, cpu: { browser: 0, server: 0 } })
     const runs: Record<'plain' | 'encrypted', { up: Leg; down: Leg }>[] = []
     for (let round = 0; round < ROUNDS; round++) {
@@ -171,8 +188,8 @@ async function main() {
         download: { plain: perGiB('plain', 'down'), decrypted: perGiB('encrypted', 'down') },
       },
       runs: runs.map((r) => ({
-        plain: { upMs: Math.round(r.plain.up.ms), downMs: Math.round(r.plain.down.ms), upCpu: r.plain.up.cpu, downCpu: r.plain.down.cpu },
-        encrypted: { upMs: Math.round(r.encrypted.up.ms), downMs: Math.round(r.encrypted.down.ms), upCpu: r.encrypted.up.cpu, downCpu: r.encrypted.down.cpu },
+        plain: { upMs: Math.round(r.plain.up.ms), downMs: Math.round(r.plain.down.ms), upCpu: r.plain.up.cpu, downCpu: r.plain.down.cpu, upBrowserRss: r.plain.up.browserRss },
+        encrypted: { upMs: Math.round(r.encrypted.up.ms), downMs: Math.round(r.encrypted.down.ms), upCpu: r.encrypted.up.cpu, downCpu: r.encrypted.down.cpu, upBrowserRss: r.encrypted.up.browserRss },
       })),
     }
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`)

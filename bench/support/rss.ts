@@ -79,3 +79,24 @@ export function treeCpuSeconds(root: number, except: number[] = []): number {
   for (const pid of parent.keys()) if (!except.includes(pid) && under(pid)) total += cpuSeconds(pid)
   return Math.round(total * 100) / 100
 }
+
+/**
+ * The pid of Chromium's browser process among the children of `parent` (the one without `--type=`:
+ * every renderer, GPU or utility process has one), or null. It holds the memory of Blobs and request
+ * bodies, so it is the process to watch while a page uploads what it made in memory.
+ */
+export function chromiumBrowserPid(parent: number): number | null {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid !== parent) continue
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0')
+      if (/chrom/i.test(args[0] ?? '') && !args.some((a) => a.startsWith('--type='))) return Number(entry)
+    } catch {
+      // the process ended while it was read
+    }
+  }
+  return null
+}
