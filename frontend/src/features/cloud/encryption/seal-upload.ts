@@ -62,9 +62,8 @@ export function partEncoder(key: ShareKey, index: number, file: File): PartEncod
     async part(partNumber, partSize) {
       const sealer = sealWorker()
       const records = sealer ? await sealer.seal({ ikm: key.ikm, index, file, partSize, partNumber }) : await sealPartRecords(await key.fileKey(index), file, partSize, partNumber)
-      // The Blob is made here, on the page that sends it (see SealReply): the page's heap then
-      // grows with each part's records, so its garbage collector runs and frees the parts sent
-      // (a 1 GiB upload held 1 GiB in the browser process when the worker made the Blobs).
+      // The Blob is made here, on the page that sends it (see SealReply): the page's heap grows
+      // with each part's records, so its collector runs and frees the parts already sent.
       return partBlob(records)
     },
   }

@@ -5,8 +5,9 @@ import type { SealReply, SealRequest } from './seal-protocol'
 
 /**
  * The seal worker: reads and encrypts upload parts off the page's main thread, and hands each part's
- * records to the page (their buffers transferred), which wraps them in a Blob and sends it. Parts are sealed concurrently (each request is answered on its own), with
- * the same bytes as on the main thread: same key, same part, same records.
+ * records to the page (their buffers transferred), which wraps them in a Blob and sends it. Parts
+ * are sealed concurrently (each request is answered on its own), with the same bytes as on the main
+ * thread: same key, same part, same records.
  */
 
 const ctx = self as unknown as DedicatedWorkerGlobalScope
