@@ -13,7 +13,9 @@
  * and the app server: on this shared machine the speeds move with the load, the CPU much less. Each
  * upload also reports the RSS of Chromium's browser process (where Blobs and request bodies live) at
  * its start, its peak and its end, with the page still open: an upload that keeps its parts in
- * memory shows its whole size there.
+ * memory shows its whole size there. Each round ends with the bare mechanism under the decrypted
+ * download (`bareServiceWorker`): the same file from a bare server, downloaded straight and through
+ * a service worker that passes the chunks on unchanged (bench/support/sw-passthrough.ts).
  */
 import { randomBytes } from 'node:crypto'
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs'
@@ -24,6 +26,7 @@ import { startApp, type AppProcess } from '../test/support/app-server'
 import { launchBrowser } from '../test/support/browser'
 import { tempDir } from '../test/support/files'
 import { chromiumBrowserPid, cpuSeconds, mib, rssBytes, treeCpuSeconds } from './support/rss'
+import { measurePassThrough, type PassThroughLeg } from './support/sw-passthrough'
 
 const env = process.env
 const SIZE = parseSize(env.BENCH_SIZE ?? '1GiB') ?? 2 ** 30
@@ -152,6 +155,7 @@ async function main() {
     type Leg = { ms: number; cpu: Cpu; browserRss?: BrowserRss }
     const none = (): Leg => ({ ms: 0, cpu: { browser: 0, server: 0 } })
     const runs: Record<'plain' | 'encrypted', { up: Leg; down: Leg }>[] = []
+    const floors: { direct: PassThroughLeg; throughWorker: PassThroughLeg }[] = []
     for (let round = 0; round < ROUNDS; round++) {
       const result = { plain: { up: none(), down: none() }, encrypted: { up: none(), down: none() } }
       // Alternate which goes first, so that a warming or cooling machine does not favour one.
@@ -164,6 +168,8 @@ async function main() {
         result[kind].down = await download(browser, pid, link, name)
       }
       runs.push(result)
+      progress(`round ${round + 1}: bare downloads, straight and through a pass-through service worker`)
+      floors.push(await measurePassThrough(browser, path, () => treeCpuSeconds(process.pid, [pid])))
     }
     const pick = (kind: 'plain' | 'encrypted', leg: 'up' | 'down') => runs.map((r) => r[kind][leg])
     const speed = (kind: 'plain' | 'encrypted', leg: 'up' | 'down') => mibPerSec(SIZE, median(pick(kind, leg).map((l) => l.ms)))
@@ -183,6 +189,21 @@ async function main() {
       partSize: PART_SIZE,
       upload: { plainMiBps: plainUp, encryptedMiBps: encUp, ratio: round2(encUp / plainUp) },
       download: { plainMiBps: plainDown, decryptedMiBps: encDown, ratio: round2(encDown / plainDown) },
+      // The floor under the decrypted download: a bare server's file, straight and through a
+      // service worker that only passes the chunks on (same browser, same rounds).
+      bareServiceWorker: (() => {
+        const direct = mibPerSec(SIZE, median(floors.map((f) => f.direct.ms)))
+        const through = mibPerSec(SIZE, median(floors.map((f) => f.throughWorker.ms)))
+        return {
+          directMiBps: direct,
+          passThroughMiBps: through,
+          ratio: round2(through / direct),
+          browserCpuSecondsPerGiB: {
+            direct: round2(median(floors.map((f) => f.direct.browserCpu)) / (SIZE / 2 ** 30)),
+            passThrough: round2(median(floors.map((f) => f.throughWorker.browserCpu)) / (SIZE / 2 ** 30)),
+          },
+        }
+      })(),
       cpuSecondsPerGiB: {
         upload: { plain: perGiB('plain', 'up'), encrypted: perGiB('encrypted', 'up') },
         download: { plain: perGiB('plain', 'down'), decrypted: perGiB('encrypted', 'down') },
