@@ -7,7 +7,8 @@
  *   BENCH_SIZE=256MiB pnpm bench:encryption       # a quick run
  *
  * Switches: BENCH_SIZE (1GiB), BENCH_ROUNDS (1: plain then encrypted, alternating per round),
- * BENCH_PART_SIZE (the app's default, 16MiB).
+ * BENCH_PART_SIZE (the app's default, 16MiB), BENCH_FIREFOX (1: a plain and an encrypted upload from
+ * Firefox ESR at the end, with its parent process's memory; 0 skips them).
  *
  * Besides the speeds it reports the CPU seconds each transfer cost the browser (all its processes)
  * and the app server: on this shared machine the speeds move with the load, the CPU much less. Each
@@ -25,6 +26,7 @@ import { parseSize } from '../backend/src/config'
 import { startApp, type AppProcess } from '../test/support/app-server'
 import { launchBrowser } from '../test/support/browser'
 import { tempDir } from '../test/support/files'
+import { firefoxUploads } from './support/firefox-upload'
 import { chromiumBrowserPid, cpuSeconds, mib, rssBytes, treeCpuSeconds } from './support/rss'
 import { measurePassThrough, type PassThroughLeg } from './support/sw-passthrough'
 
@@ -32,6 +34,7 @@ const env = process.env
 const SIZE = parseSize(env.BENCH_SIZE ?? '1GiB') ?? 2 ** 30
 const ROUNDS = Math.max(1, Number(env.BENCH_ROUNDS ?? 1))
 const PART_SIZE = env.BENCH_PART_SIZE ?? '16MiB'
+const FIREFOX = env.BENCH_FIREFOX !== '0'
 
 const progress = (msg: string) => process.stderr.write(`[bench] ${msg}\n`)
 const mibPerSec = (bytes: number, ms: number) => Math.round((bytes / 2 ** 20 / (ms / 1000)) * 10) / 10
@@ -171,6 +174,8 @@ async function main() {
       progress(`round ${round + 1}: bare downloads, straight and through a pass-through service worker`)
       floors.push(await measurePassThrough(browser, path, () => treeCpuSeconds(process.pid, [pid])))
     }
+    if (FIREFOX) progress('Firefox ESR: a plain and an encrypted upload')
+    const firefox = FIREFOX ? await firefoxUploads(app.url, path) : null
     const pick = (kind: 'plain' | 'encrypted', leg: 'up' | 'down') => runs.map((r) => r[kind][leg])
     const speed = (kind: 'plain' | 'encrypted', leg: 'up' | 'down') => mibPerSec(SIZE, median(pick(kind, leg).map((l) => l.ms)))
     // CPU seconds per GiB moved, medians over the rounds.
@@ -204,6 +209,16 @@ async function main() {
           },
         }
       })(),
+      ...(firefox
+        ? {
+            firefoxUpload: {
+              plainMiBps: mibPerSec(SIZE, firefox.plain.ms),
+              encryptedMiBps: mibPerSec(SIZE, firefox.encrypted.ms),
+              ratio: round2(firefox.plain.ms / firefox.encrypted.ms),
+              parentRss: { plain: firefox.plain.parentRss, encrypted: firefox.encrypted.parentRss },
+            },
+          }
+        : {}),
       cpuSecondsPerGiB: {
         upload: { plain: perGiB('plain', 'up'), encrypted: perGiB('encrypted', 'up') },
         download: { plain: perGiB('plain', 'down'), decrypted: perGiB('encrypted', 'down') },

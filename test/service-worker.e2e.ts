@@ -83,5 +83,20 @@ describe('the service worker and uploads', () => {
     }
     // The page's own files still come from the worker's cache (its fetch handler is still there).
     expect(all.some((s) => new URL(s.url).pathname.startsWith('/assets/') && s.fromServiceWorker === true)).toBe(true)
+    // The worker says it routes PUTs past itself, so the page sent its parts from memory, with no
+    // scratch files (those are for a worker that cannot: Firefox, encrypted-firefox.e2e.ts).
+    const answer = await page.evaluate(
+      () =>
+        new Promise((resolve) => {
+          const channel = new MessageChannel()
+          channel.port1.onmessage = (e) => resolve(e.data)
+          navigator.serviceWorker.controller!.postMessage({ type: 'static-routes?' }, [channel.port2])
+        }),
+    )
+    expect(answer).toEqual({ staticRoutes: true })
+    const staged = await page.evaluate(() =>
+      navigator.storage.getDirectory().then((root) => root.getDirectoryHandle('sharesync-parts').then(() => 'exists', (e: Error) => e.name)),
+    )
+    expect(staged).toBe('NotFoundError')
   })
 })

@@ -32,6 +32,15 @@ self.addEventListener('install', (event) => {
   )
 })
 
+/* Whether this browser routes those requests past this worker: a page asks before it uploads
+ * parts it made in memory. Where it cannot (Firefox ESR), every intercepted PUT body stays in the
+ * browser's memory while this worker lives, so the page stages such parts in a file first (a body
+ * read from a file is not kept). */
+self.addEventListener('message', (event) => {
+  if (event.data?.type !== 'static-routes?' || !event.ports[0]) return
+  event.ports[0].postMessage({ staticRoutes: typeof InstallEvent !== 'undefined' && typeof InstallEvent.prototype.addRoutes === 'function' })
+})
+
 self.addEventListener('activate', (event) => {
   event.waitUntil(
     caches

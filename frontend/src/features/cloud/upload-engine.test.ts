@@ -7,6 +7,7 @@ import type { UploadState } from '@sharesync/protocol'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ApiError } from '../../lib/api'
 import { isCancelled, UploadEngine, type UploadSnapshot } from './upload-engine'
+import type { PartEncoder } from './encryption/seal-upload'
 import { PartHttpError, systemClock, type Network, type UploadHttp } from './upload-ports'
 
 const MiB = 2 ** 20
@@ -120,7 +121,10 @@ function fakeNetwork(): Network & { set(online: boolean): void } {
   }
 }
 
-function engineFor(server: ReturnType<typeof fakeServer>, opts: { network?: Network; random?: () => number; snapshots?: UploadSnapshot[]; withFiles?: boolean[] } = {}) {
+function engineFor(
+  server: ReturnType<typeof fakeServer>,
+  opts: { network?: Network; random?: () => number; snapshots?: UploadSnapshot[]; withFiles?: boolean[]; encoders?: (file: number) => PartEncoder } = {},
+) {
   const snapshots = opts.snapshots ?? []
   return new UploadEngine({
     shareId: 'S'.repeat(22),
@@ -131,7 +135,7 @@ function engineFor(server: ReturnType<typeof fakeServer>, opts: { network?: Netw
       size: f.size,
       partSize: f.partSize,
       partCount: f.partCount,
-      ...(opts.withFiles?.[i] === false ? {} : { file: new File([new Uint8Array(f.size)], `file-${i}.bin`) }),
+      ...(opts.encoders ? { encoder: opts.encoders(i) } : opts.withFiles?.[i] === false ? {} : { file: new File([new Uint8Array(f.size)], `file-${i}.bin`) }),
     })),
     concurrency: 4,
     onProgress: (s) => snapshots.push(s),
@@ -187,6 +191,39 @@ describe('upload engine', () => {
     expect(server.puts.map((p) => `${p.file}:${p.part}`).sort()).toEqual(['0:2', '0:3'])
     expect(server.calls.filter((c) => c.startsWith('complete'))).toEqual(['complete 0'])
     expect(snapshots[snapshots.length - 1]!.resumedBytes).toBe(PART + 3 * MiB)
+  })
+
+  it("an encoded part's body is released once its PUT is over, sent or refused, and only then", async () => {
+    const server = fakeServer([12 * MiB])
+    const log: string[] = []
+    let refused = false
+    server.onPut = async (call) => {
+      log.push(`put ${call.part}`)
+      await wait(10, call.signal)
+      log.push(`end ${call.part}`)
+      if (call.part === 2 && !refused) {
+        refused = true
+        throw new PartHttpError(503)
+      }
+      return server.store(call)
+    }
+    const encoders = (): PartEncoder => ({
+      size: 12 * MiB,
+      part: async (n, partSize) => {
+        log.push(`part ${n}`)
+        return new Blob([new Uint8Array(Math.min(partSize, 12 * MiB - (n - 1) * partSize))])
+      },
+      release: (n) => log.push(`release ${n}`),
+    })
+    const { error } = await finish(engineFor(server, { encoders }))
+    expect(error).toBeNull()
+    expect(server.finalized).toBe(true)
+    for (const n of [1, 2, 3]) {
+      const mine = log.filter((l) => l.endsWith(` ${n}`))
+      // part 2 twice (refused, then sent): each body made, sent, ended, then released
+      const once = [`part ${n}`, `put ${n}`, `end ${n}`, `release ${n}`]
+      expect(mine).toEqual(n === 2 ? [...once, ...once] : once)
+    }
   })
 
   it('a finalized share is done without sending anything', async () => {

@@ -271,10 +271,14 @@ export class UploadEngine {
       }
       const start = (part - 1) * local.partSize
       const body = local.encoder ? await local.encoder.part(part, local.partSize) : local.file!.slice(start, start + expectedPartSize(local, part))
-      signal.throwIfAborted()
-      const url = await this.urlFor(file, part)
-      signal.throwIfAborted()
-      return await this.put(file, part, url, body, signal)
+      try {
+        signal.throwIfAborted()
+        const url = await this.urlFor(file, part)
+        signal.throwIfAborted()
+        return await this.put(file, part, url, body, signal)
+      } finally {
+        local.encoder?.release?.(part)
+      }
     } catch (err) {
       if (signal.aborted) throw signal.reason
       if (err instanceof PartHttpError && err.status === 403) this.urls.delete(`${file}:${part}`)

@@ -2,6 +2,7 @@ import { i18n } from '../../../i18n'
 import { canStreamDownloads, downloadPort, safeName } from '../../p2p/engine/sinks'
 import { writeBatcher } from '../../../lib/write-batcher'
 import type { SaveCapabilities, SaveKind } from './save-kind'
+import { removeOldScratch, scratchDir } from './scratch-files'
 
 export { FORCED_SAVE_KEY, MEMORY_LIMIT, saveKind, type ForcedSave, type SaveKind } from './save-kind'
 
@@ -57,7 +58,7 @@ export async function openSave(file: { name: string; size: number; type: string 
     return writableSink('picked', writable, async () => undefined)
   }
   if (kind === 'opfs') {
-    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(OPFS_DIR, { create: true })
+    const dir = await scratchDir(OPFS_DIR)
     const handle = await dir.getFileHandle(id, { create: true })
     const writable = await handle.createWritable()
     return writableSink(
@@ -72,26 +73,7 @@ export async function openSave(file: { name: string; size: number; type: string 
 
 /** Removes OPFS copies of files offered more than an hour ago (their downloads are long done). */
 export async function clearOldSaved(maxAgeMs = 3600_000): Promise<void> {
-  if (!saveCapabilities().opfs) return
-  try {
-    const dir = (await (
-      await navigator.storage.getDirectory()
-    ).getDirectoryHandle(OPFS_DIR, { create: true })) as FileSystemDirectoryHandle & {
-      keys?: () => AsyncIterable<string>
-    }
-    if (!dir.keys) return
-    const names: string[] = []
-    for await (const name of dir.keys()) names.push(name)
-    for (const name of names) {
-      const age = await dir.getFileHandle(name).then(
-        async (h) => Date.now() - (await h.getFile()).lastModified,
-        () => 0,
-      )
-      if (age > maxAgeMs) await dir.removeEntry(name).catch(() => undefined)
-    }
-  } catch {
-    // Best effort: storage may be unavailable here.
-  }
+  if (saveCapabilities().opfs) await removeOldScratch(OPFS_DIR, maxAgeMs)
 }
 
 /** Offers a saved file as a download under the sender's name. */

@@ -7,6 +7,8 @@ export interface SealRequest {
   file: File
   partSize: number
   partNumber: number
+  /** write the sealed part into this scratch file of the origin's private storage instead of replying its records */
+  stage?: { dir: string; name: string }
 }
 
 /**
@@ -14,4 +16,4 @@ export interface SealRequest {
  * wraps in a Blob itself: a Blob made in the worker and posted would be held by a wrapper on the
  * page's heap until the page collects garbage, and with it its bytes in the browser process.
  */
-export type SealReply = { id: number; records: Uint8Array<ArrayBuffer>[] } | { id: number; message: string }
+export type SealReply = { id: number; records: Uint8Array<ArrayBuffer>[] } | { id: number; staged: true } | { id: number; message: string }

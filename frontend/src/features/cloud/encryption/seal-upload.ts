@@ -3,6 +3,7 @@ import type { CreateShareRequest, CreateTextRequest } from '@sharesync/protocol'
 import { folderOfFile } from '../../../lib/file-paths'
 import { partBlob, sealPartRecords } from './seal-part'
 import type { SealReply, SealRequest } from './seal-protocol'
+import { removeOldScratch, scratchDir } from './scratch-files'
 import SealWorker from './seal-worker.ts?worker'
 
 /**
@@ -18,6 +19,8 @@ export interface PartEncoder {
   size: number
   /** the body of part `partNumber` (1-based), given the server's part size */
   part(partNumber: number, partSize: number): Promise<Blob>
+  /** the part's PUT is over (sent or failed): what its body held can go */
+  release?(partNumber: number): void
 }
 
 export interface SealedShare {
@@ -57,15 +60,72 @@ export async function sealShare(
 
 /** Encrypts file number `index` of the share part by part, reading only that part of the file. */
 export function partEncoder(key: ShareKey, index: number, file: File): PartEncoder {
+  /** scratch files of this file's staged parts, by part number */
+  const staged = new Map<number, string>()
+  const drop = (partNumber: number) => {
+    const name = staged.get(partNumber)
+    staged.delete(partNumber)
+    if (name) void removeStaged(name)
+  }
   return {
     size: encryptedSize(file.size),
     async part(partNumber, partSize) {
       const sealer = sealWorker()
-      const records = sealer ? await sealer.seal({ ikm: key.ikm, index, file, partSize, partNumber }) : await sealPartRecords(await key.fileKey(index), file, partSize, partNumber)
+      if (!sealer) return partBlob(await sealPartRecords(await key.fileKey(index), file, partSize, partNumber))
+      const name = (await stagingWanted()) ? crypto.randomUUID() : null
+      const sealed = await sealer.seal({ ikm: key.ikm, index, file, partSize, partNumber, ...(name ? { stage: { dir: STAGE_DIR, name } } : {}) })
+      if (sealed === 'staged') {
+        drop(partNumber)
+        staged.set(partNumber, name!)
+        // a Blob backed by a file: the browser streams it from there, and keeps nothing once sent
+        return (await (await scratchDir(STAGE_DIR)).getFileHandle(name!)).getFile()
+      }
       // The Blob is made here, on the page that sends it (see SealReply): the page's heap grows
       // with each part's records, so its collector runs and frees the parts already sent.
-      return partBlob(records)
+      return partBlob(sealed)
     },
+    release: drop,
+  }
+}
+
+/** Where staged parts wait for their PUT, in the origin's private storage (OPFS). */
+const STAGE_DIR = 'sharesync-parts'
+/** Staged parts older than this belong to no running upload (a page closed mid-part): removed. */
+const STAGE_MAX_AGE_MS = 3600_000
+let staging: Promise<boolean> | null = null
+
+/**
+ * Whether sealed parts go through a scratch file before their PUT. A service worker without static
+ * routing (Firefox ESR) sees every request of the page it controls, and while it lives the browser
+ * keeps each intercepted body that was made in memory: a 1 GiB encrypted upload kept 1 GiB in
+ * Firefox's parent process. A body read from a file is not kept. The worker says whether it routes
+ * PUTs past itself; one that does not answer is taken as one that does not.
+ */
+function stagingWanted(): Promise<boolean> {
+  staging ??= (async () => {
+    const controller = typeof navigator === 'undefined' ? null : navigator.serviceWorker?.controller
+    if (!controller || !isSecureContext || typeof navigator.storage?.getDirectory !== 'function') return false
+    const routes = await new Promise<boolean>((resolve) => {
+      const channel = new MessageChannel()
+      const timer = setTimeout(() => resolve(false), 2000)
+      channel.port1.onmessage = (e: MessageEvent<{ staticRoutes?: unknown }>) => {
+        clearTimeout(timer)
+        resolve(e.data?.staticRoutes === true)
+      }
+      controller.postMessage({ type: 'static-routes?' }, [channel.port2])
+    })
+    if (routes) return false
+    void removeOldScratch(STAGE_DIR, STAGE_MAX_AGE_MS)
+    return true
+  })()
+  return staging
+}
+
+async function removeStaged(name: string): Promise<void> {
+  try {
+    await (await scratchDir(STAGE_DIR)).removeEntry(name)
+  } catch {
+    // already gone, or storage unavailable: the next upload's clean-up takes it
   }
 }
 
@@ -92,7 +152,7 @@ function sealWorker() {
 
 function startSealWorker() {
   const worker = new SealWorker()
-  const waiting = new Map<number, { resolve: (records: Uint8Array<ArrayBuffer>[]) => void; reject: (e: Error) => void }>()
+  const waiting = new Map<number, { resolve: (sealed: Uint8Array<ArrayBuffer>[] | 'staged') => void; reject: (e: Error) => void }>()
   let nextId = 0
   let idle: ReturnType<typeof setTimeout> | undefined
   const stop = (reason: Error) => {
@@ -106,6 +166,7 @@ function startSealWorker() {
     if (!w) return
     waiting.delete(e.data.id)
     if ('records' in e.data) w.resolve(e.data.records)
+    else if ('staged' in e.data) w.resolve('staged')
     else w.reject(new Error(e.data.message))
     if (waiting.size === 0) idle = setTimeout(() => waiting.size === 0 && stop(new Error('stopped')), IDLE_MS)
   }
@@ -116,10 +177,11 @@ function startSealWorker() {
     stop(new Error(e.message || 'the encryption worker stopped'))
   }
   const handle = {
-    seal(req: Omit<SealRequest, 'id'>): Promise<Uint8Array<ArrayBuffer>[]> {
+    /** the part's records, or 'staged' when the worker wrote them into the scratch file asked for */
+    seal(req: Omit<SealRequest, 'id'>): Promise<Uint8Array<ArrayBuffer>[] | 'staged'> {
       clearTimeout(idle)
       const id = nextId++
-      return new Promise<Uint8Array<ArrayBuffer>[]>((resolve, reject) => {
+      return new Promise<Uint8Array<ArrayBuffer>[] | 'staged'>((resolve, reject) => {
         waiting.set(id, { resolve, reject })
         worker.postMessage({ ...req, id } satisfies SealRequest)
       })

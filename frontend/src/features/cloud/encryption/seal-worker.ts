@@ -1,5 +1,6 @@
 /// <reference lib="webworker" />
 import { ShareKey } from '@sharesync/crypto'
+import { scratchDir } from './scratch-files'
 import { sealPartRecords } from './seal-part'
 import type { SealReply, SealRequest } from './seal-protocol'
 
@@ -15,7 +16,7 @@ const ctx = self as unknown as DedicatedWorkerGlobalScope
 const keys = new Map<string, ShareKey>()
 
 ctx.onmessage = (e: MessageEvent<SealRequest>) => {
-  const { id, ikm, index, file, partSize, partNumber } = e.data
+  const { id, ikm, index, file, partSize, partNumber, stage } = e.data
   const reply = (msg: SealReply) => ctx.postMessage(msg)
   const hex = Array.from(ikm, (b) => b.toString(16).padStart(2, '0')).join('')
   let key = keys.get(hex)
@@ -26,10 +27,37 @@ ctx.onmessage = (e: MessageEvent<SealRequest>) => {
   void key
     .fileKey(index)
     .then((fileKey) => sealPartRecords(fileKey, file, partSize, partNumber))
+    .then(async (records) => {
+      if (stage && (await staged(stage, records))) return reply({ id, staged: true })
+      ctx.postMessage({ id, records } satisfies SealReply, transferList(records))
+    })
     .then(
-      (records) => ctx.postMessage({ id, records } satisfies SealReply, transferList(records)),
+      () => undefined,
       (err: unknown) => reply({ id, message: err instanceof Error ? err.message : String(err) }),
     )
+}
+
+/**
+ * Writes the records into a scratch file of the origin's private storage (a sync access handle:
+ * written in place, no swap copy). False when it cannot (no such storage, quota): the page then
+ * gets the records.
+ */
+async function staged(stage: { dir: string; name: string }, records: Uint8Array<ArrayBuffer>[]): Promise<boolean> {
+  try {
+    const dir = await scratchDir(stage.dir)
+    const handle = await (await dir.getFileHandle(stage.name, { create: true })).createSyncAccessHandle()
+    try {
+      handle.truncate(0)
+      let at = 0
+      for (const r of records) at += handle.write(r, { at })
+      handle.flush()
+    } finally {
+      handle.close()
+    }
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** Each record's buffer once (a record may be a view into a buffer another one shares). */
