@@ -88,9 +88,12 @@ describe('the service worker and uploads', () => {
     const answer = await page.evaluate(
       () =>
         new Promise((resolve) => {
+          // what the worker must ignore (and still answer after): other messages, the question without a port
+          const worker = navigator.serviceWorker.controller!
+          for (const junk of ['static-routes?', null, { type: 'other' }, { type: 'static-routes?' }, 'x'.repeat(1 << 20)]) worker.postMessage(junk)
           const channel = new MessageChannel()
           channel.port1.onmessage = (e) => resolve(e.data)
-          navigator.serviceWorker.controller!.postMessage({ type: 'static-routes?' }, [channel.port2])
+          worker.postMessage({ type: 'static-routes?' }, [channel.port2])
         }),
     )
     expect(answer).toEqual({ staticRoutes: true })

@@ -102,9 +102,12 @@ let staging: Promise<boolean> | null = null
  * PUTs past itself; one that does not answer is taken as one that does not.
  */
 function stagingWanted(): Promise<boolean> {
+  const controller = typeof navigator === 'undefined' ? null : navigator.serviceWorker?.controller
+  // Not controlled (yet: on a first visit the worker claims the page a moment after it loads): asked
+  // again with the next part, so that a worker that takes over mid-upload is asked too.
+  if (!controller) return Promise.resolve(false)
   staging ??= (async () => {
-    const controller = typeof navigator === 'undefined' ? null : navigator.serviceWorker?.controller
-    if (!controller || !isSecureContext || typeof navigator.storage?.getDirectory !== 'function') return false
+    if (!isSecureContext || typeof navigator.storage?.getDirectory !== 'function') return false
     const routes = await new Promise<boolean>((resolve) => {
       const channel = new MessageChannel()
       const timer = setTimeout(() => resolve(false), 2000)
